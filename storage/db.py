@@ -1,0 +1,72 @@
+"""Engine and session factories. Nothing here is built at import time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+
+# How long a SQLite writer waits for another one before "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def default_database_url() -> str:
+    """Return the SQLite URL of ``twoway.db`` in the current directory, as an absolute path."""
+    return f"sqlite:///{(Path.cwd() / 'twoway.db').resolve()}"
+
+
+def make_engine(url: str) -> Engine:
+    """Return an engine for ``url`` (SQLite or PostgreSQL), configured for concurrent use.
+
+    SQLite file URLs are the supported SQLite setup. An in-memory URL
+    (``sqlite://``) gets one shared connection so every session sees the same
+    database; it suits single-threaded tools and tests only.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed, pool_pre_ping=True)
+
+    kwargs: dict[str, Any] = {}
+    if _is_sqlite_memory(parsed.database, parsed.query):
+        kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+    engine = create_engine(parsed, **kwargs)
+    event.listen(engine, "connect", _configure_sqlite_connection)
+    event.listen(engine, "begin", _begin_immediate)
+    return engine
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Return a session factory; use one ``with sessions.begin() as s:`` per event or job."""
+    # Objects stay readable after commit, so handlers can render what they just wrote.
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def _is_sqlite_memory(database: str | None, query: Any) -> bool:
+    return database in (None, "", ":memory:") or query.get("mode") == "memory"
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # The driver's own implicit BEGIN skips SELECTs, DDL and SAVEPOINTs; _begin_immediate
+    # takes over so transactions mean what they say.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        # WAL lets readers proceed while one writer commits.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # Durable enough under WAL (a power cut may lose the last commits, never corrupt).
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def _begin_immediate(connection: Connection) -> None:
+    # A deferred transaction that reads and then writes fails at once with
+    # SQLITE_BUSY when another writer got in between, whatever the busy timeout.
+    # Taking the write lock up front makes concurrent transactions wait their turn.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")

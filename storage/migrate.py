@@ -1,0 +1,62 @@
+"""Apply the Alembic migrations shipped in ``storage/migrations``, with no alembic.ini."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, text
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+# Replicas starting together queue on this advisory lock, keyed by schema as well,
+# instead of racing to create the same tables. Any fixed int4 will do.
+_PG_MIGRATION_LOCK = 0x7477_6F77  # "twow"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Return an Alembic config for twoway's migrations, bound to ``connection`` if given."""
+    config = Config()
+    # Config values go through ConfigParser interpolation, where % is special.
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """Return the newest revision shipped with this version of twoway."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:
+        raise RuntimeError(f"no migrations found in {MIGRATIONS_DIR}")
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """Return the database's revision, or None when it has never been migrated."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine) -> list[str]:
+    """Migrate the database to head; return the revisions applied, oldest first (empty when current)."""
+    applied: list[str] = []
+
+    def record(*, step: Any, **_: Any) -> None:
+        if step.is_upgrade:
+            applied.append(step.up_revision_id)
+
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"),
+                {"key": _PG_MIGRATION_LOCK},
+            )
+        config = alembic_config(connection)
+        config.attributes["on_version_apply"] = record
+        command.upgrade(config, "head")
+    return applied

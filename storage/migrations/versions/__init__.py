@@ -1,0 +1,1 @@
+"""A package only so that setuptools ships the revisions with twoway; Alembic skips this file."""

@@ -1,0 +1,284 @@
+"""Typed SQLAlchemy models: twoway's ledger, one workspace (``team_id``) per row.
+
+Changing a model means writing a migration in ``storage/migrations/versions``;
+``tests/storage/test_migrations.py`` fails until the two agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    false,
+    true,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Alembic and the tests refer to constraints by name, so names must not depend
+# on the backend's own defaults.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Slack ids (T…, C…, U…, Ev…) and message timestamps ("1712345678.123456").
+SLACK_ID = String(32)
+
+# BIGINT keeps PostgreSQL ids roomy; SQLite only autoincrements an INTEGER PRIMARY KEY.
+ID_TYPE = BigInteger().with_variant(Integer, "sqlite")
+
+COMMENT_STATES = ("open", "answered", "dismissed")
+SNAPSHOT_SOURCES = ("thread", "command", "import")
+DIGEST_RUN_STATES = ("claimed", "posted", "failed")
+NUDGE_STATES = ("claimed", "sent", "failed")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as UTC and always read back as an aware UTC datetime.
+
+    SQLite keeps no offset, so values are normalised to UTC before they are
+    written; naive datetimes are refused because their zone would be a guess.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware datetime (e.g. tzinfo=UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Channel(Base):
+    """A Slack channel twoway knows, with its digest schedule and flag settings."""
+
+    __tablename__ = "channels"
+    __table_args__ = (
+        UniqueConstraint("team_id", "channel_id"),
+        CheckConstraint("digest_weekday BETWEEN 0 AND 6", name="digest_weekday_range"),
+        CheckConstraint("digest_minute BETWEEN 0 AND 1439", name="digest_minute_range"),
+        CheckConstraint("unanswered_threshold_hours > 0", name="unanswered_threshold_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
+    team_id: Mapped[str] = mapped_column(SLACK_ID)
+    channel_id: Mapped[str] = mapped_column(SLACK_ID)
+    name: Mapped[str | None] = mapped_column(String(255))
+    tracked: Mapped[bool] = mapped_column(server_default=false())
+    # Monday is 0, as in datetime.weekday().
+    digest_weekday: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    # Minutes after midnight in the channel's own time zone; 540 is 09:00.
+    digest_minute: Mapped[int] = mapped_column(SmallInteger, server_default="540")
+    timezone: Mapped[str] = mapped_column(String(64), server_default="UTC")
+    digest_enabled: Mapped[bool] = mapped_column(server_default=true())
+    unanswered_threshold_hours: Mapped[int] = mapped_column(Integer, server_default="24")
+    nudge_weekends: Mapped[bool] = mapped_column(server_default=false())
+    flag_emoji: Mapped[str] = mapped_column(String(100), server_default="speech_balloon")
+    resolve_emoji: Mapped[str] = mapped_column(String(100), server_default="white_check_mark")
+    dismiss_emoji: Mapped[str] = mapped_column(String(100), server_default="no_entry_sign")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    @property
+    def digest_time(self) -> time:
+        """The digest's local time of day."""
+        return time(*divmod(self.digest_minute, 60))
+
+
+class Post(Base):
+    """A published item shared in a channel, identified per team by its canonical URL."""
+
+    __tablename__ = "posts"
+    __table_args__ = (
+        UniqueConstraint("team_id", "canonical_url"),
+        ForeignKeyConstraint(
+            ["team_id", "channel_id"], ["channels.team_id", "channels.channel_id"], ondelete="CASCADE"
+        ),
+        # Digests read a channel's posts of a period; deleting a message finds its posts.
+        Index("ix_posts_team_id_channel_id_shared_at", "team_id", "channel_id", "shared_at"),
+        Index("ix_posts_team_id_channel_id_message_ts", "team_id", "channel_id", "message_ts"),
+        # The Home tab and the owner nudges start from a person's posts.
+        Index("ix_posts_team_id_owner_user_id_shared_at", "team_id", "owner_user_id", "shared_at"),
+    )
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
+    team_id: Mapped[str] = mapped_column(SLACK_ID)
+    channel_id: Mapped[str] = mapped_column(SLACK_ID)
+    canonical_url: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)
+    platform: Mapped[str] = mapped_column(String(32))
+    owner_user_id: Mapped[str] = mapped_column(SLACK_ID)
+    message_ts: Mapped[str] = mapped_column(SLACK_ID)
+    shared_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set when the sharing message is deleted; the post's comments stay on record.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    channel: Mapped[Channel] = relationship()
+    snapshots: Mapped[list[Snapshot]] = relationship(back_populates="post", passive_deletes=True)
+    comments: Mapped[list[Comment]] = relationship(back_populates="post", passive_deletes=True)
+
+
+class Snapshot(Base):
+    """A post's engagement counts at one time; the latest per post is the one that counts."""
+
+    __tablename__ = "snapshots"
+    __table_args__ = (
+        # Re-importing the same row is a no-op. The constraint's index also serves
+        # "latest snapshot per post", so there is no separate index for it.
+        UniqueConstraint("team_id", "post_id", "recorded_at"),
+        # The same summary message (or import row) recorded twice is one snapshot.
+        UniqueConstraint("team_id", "post_id", "source", "source_ref"),
+        CheckConstraint("comments_received >= 0", name="comments_received_non_negative"),
+        CheckConstraint("replies_sent >= 0", name="replies_sent_non_negative"),
+        CheckConstraint("shares >= 0", name="shares_non_negative"),
+        CheckConstraint("likes >= 0", name="likes_non_negative"),
+        CheckConstraint(_one_of("source", SNAPSHOT_SOURCES), name="source_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
+    team_id: Mapped[str] = mapped_column(SLACK_ID)
+    post_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("posts.id", ondelete="CASCADE"))
+    comments_received: Mapped[int] = mapped_column(Integer, server_default="0")
+    replies_sent: Mapped[int] = mapped_column(Integer, server_default="0")
+    shares: Mapped[int] = mapped_column(Integer, server_default="0")
+    likes: Mapped[int] = mapped_column(Integer, server_default="0")
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[str | None] = mapped_column(SLACK_ID)
+    source: Mapped[str] = mapped_column(String(16))
+    source_ref: Mapped[str | None] = mapped_column(String(255))
+
+    post: Mapped[Post] = relationship(back_populates="snapshots")
+
+
+class Comment(Base):
+    """An audience comment flagged as needing an answer."""
+
+    __tablename__ = "comments"
+    __table_args__ = (
+        # Flagging the same Slack message twice is one comment; comments flagged
+        # by command have no message_ts, and NULLs never collide.
+        UniqueConstraint("team_id", "channel_id", "message_ts"),
+        CheckConstraint(_one_of("state", COMMENT_STATES), name="state_valid"),
+        Index("ix_comments_team_id_channel_id_state", "team_id", "channel_id", "state"),
+        # Owner queries reach comments through the owner's posts.
+        Index("ix_comments_team_id_post_id_state", "team_id", "post_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
+    team_id: Mapped[str] = mapped_column(SLACK_ID)
+    post_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("posts.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(SLACK_ID)
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(255))
+    written_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16), server_default="open")
+    flagged_by: Mapped[str] = mapped_column(SLACK_ID)
+    flagged_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answered_by: Mapped[str | None] = mapped_column(SLACK_ID)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dismissed_by: Mapped[str | None] = mapped_column(SLACK_ID)
+    dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_ts: Mapped[str | None] = mapped_column(SLACK_ID)
+    thread_ts: Mapped[str | None] = mapped_column(SLACK_ID)
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    post: Mapped[Post] = relationship(back_populates="comments")
+    nudges: Mapped[list[Nudge]] = relationship(back_populates="comment", passive_deletes=True)
+
+
+class DigestRun(Base):
+    """One channel's digest for one period, claimed by a single replica before it is posted."""
+
+    __tablename__ = "digest_runs"
+    __table_args__ = (
+        UniqueConstraint("team_id", "channel_id", "period_start"),
+        ForeignKeyConstraint(
+            ["team_id", "channel_id"], ["channels.team_id", "channels.channel_id"], ondelete="CASCADE"
+        ),
+        CheckConstraint(_one_of("state", DIGEST_RUN_STATES), name="state_valid"),
+        CheckConstraint("period_end > period_start", name="period_ordered"),
+        CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
+    team_id: Mapped[str] = mapped_column(SLACK_ID)
+    channel_id: Mapped[str] = mapped_column(SLACK_ID)
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    period_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16), server_default="claimed")
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_ts: Mapped[str | None] = mapped_column(SLACK_ID)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class ProcessedEvent(Base):
+    """A Slack event id already handled, so Slack's retries are handled once."""
+
+    __tablename__ = "processed_events"
+
+    team_id: Mapped[str] = mapped_column(SLACK_ID, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Nudge(Base):
+    """A reminder to a post's owner about an open comment; level 2 is the follow-up."""
+
+    __tablename__ = "nudges"
+    __table_args__ = (
+        UniqueConstraint("team_id", "comment_id", "level"),
+        CheckConstraint("level IN (1, 2)", name="level_valid"),
+        CheckConstraint(_one_of("state", NUDGE_STATES), name="state_valid"),
+        CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
+    team_id: Mapped[str] = mapped_column(SLACK_ID)
+    comment_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("comments.id", ondelete="CASCADE"))
+    level: Mapped[int] = mapped_column(SmallInteger)
+    state: Mapped[str] = mapped_column(String(16), server_default="claimed")
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_ts: Mapped[str | None] = mapped_column(SLACK_ID)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    error: Mapped[str | None] = mapped_column(Text)
+
+    comment: Mapped[Comment] = relationship(back_populates="nudges")

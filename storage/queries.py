@@ -1,0 +1,98 @@
+"""Typed query functions. Each takes a session and a ``team_id`` first, and filters on it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Insert, delete, func, inspect, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from storage.models import Base, Channel, ProcessedEvent
+
+
+def _insert_ignoring_conflicts(s: Session, model: type[Base], values: dict[str, Any]) -> bool:
+    """Insert one row unless it collides with an existing one; return True if it was inserted.
+
+    ON CONFLICT DO NOTHING lets concurrent callers race without an IntegrityError
+    poisoning either transaction.
+    """
+    dialect = s.get_bind().dialect.name
+    statement: Insert
+    if dialect == "postgresql":
+        statement = postgresql.insert(model).values(values).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        statement = sqlite.insert(model).values(values).on_conflict_do_nothing()
+    else:
+        raise NotImplementedError(f"twoway storage does not support {dialect}")
+    # RETURNING, unlike rowcount, reports the insert the same way on every driver.
+    inserted = s.execute(statement.returning(*inspect(model).primary_key)).first()
+    return inserted is not None
+
+
+def get_channel(s: Session, team_id: str, channel_id: str) -> Channel | None:
+    """Return the team's channel with this Slack id, or None if twoway has not seen it."""
+    return s.scalars(
+        select(Channel).where(Channel.team_id == team_id, Channel.channel_id == channel_id)
+    ).one_or_none()
+
+
+def ensure_channel(
+    s: Session,
+    team_id: str,
+    channel_id: str,
+    *,
+    name: str | None = None,
+    timezone: str = "UTC",
+    now: datetime,
+) -> Channel:
+    """Return the team's channel, creating it with default settings if it is new.
+
+    An existing channel is returned as it is: its settings, time zone and name
+    are not overwritten.
+    """
+    _insert_ignoring_conflicts(
+        s,
+        Channel,
+        {
+            "team_id": team_id,
+            "channel_id": channel_id,
+            "name": name,
+            "timezone": timezone,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    channel = get_channel(s, team_id, channel_id)
+    assert channel is not None, "inserted or already present in this transaction"
+    return channel
+
+
+def claim_event(s: Session, team_id: str, event_id: str, now: datetime) -> bool:
+    """Record a Slack event as processed; return True if this call recorded it, False if it already was.
+
+    Commit the claim in its own transaction before handling the event, so a
+    concurrent delivery of the same event sees it; call ``release_event`` if
+    handling fails so that Slack's retry is handled.
+    """
+    return _insert_ignoring_conflicts(
+        s, ProcessedEvent, {"team_id": team_id, "event_id": event_id, "received_at": now}
+    )
+
+
+def release_event(s: Session, team_id: str, event_id: str) -> None:
+    """Forget that the team's event was processed, so a retry of it is handled again."""
+    s.execute(
+        delete(ProcessedEvent).where(ProcessedEvent.team_id == team_id, ProcessedEvent.event_id == event_id)
+    )
+
+
+def count_rows(s: Session, team_id: str) -> dict[str, int]:
+    """Return the number of the team's rows in every table, keyed by table name."""
+    counts: dict[str, int] = {}
+    for table in Base.metadata.sorted_tables:
+        counts[table.name] = (
+            s.scalar(select(func.count()).select_from(table).where(table.c.team_id == team_id)) or 0
+        )
+    return counts

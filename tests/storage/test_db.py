@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select, text
+from sqlalchemy.pool import StaticPool
+
+from storage.db import SQLITE_BUSY_TIMEOUT_MS, default_database_url, make_engine, make_session_factory
+from storage.migrate import upgrade
+from storage.models import ProcessedEvent
+
+NOW = datetime(2024, 6, 3, 9, 0, tzinfo=UTC)
+
+
+def test_default_database_url_is_twoway_db_in_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    url = default_database_url()
+    assert url == f"sqlite:///{tmp_path.resolve() / 'twoway.db'}"
+    assert Path(url.removeprefix("sqlite:///")).is_absolute()
+
+
+def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == SQLITE_BUSY_TIMEOUT_MS
+    finally:
+        engine.dispose()
+
+
+def test_in_memory_sqlite_is_one_database_shared_by_every_session() -> None:
+    engine = make_engine("sqlite://")
+    try:
+        assert isinstance(engine.pool, StaticPool)
+        upgrade(engine)
+        sessions = make_session_factory(engine)
+        with sessions.begin() as s:
+            s.add(ProcessedEvent(team_id="T1", event_id="Ev1", received_at=NOW))
+        with sessions() as s:
+            assert s.scalars(select(ProcessedEvent.event_id)).all() == ["Ev1"]
+    finally:
+        engine.dispose()
+
+
+def test_postgresql_engine_pings_pooled_connections(postgresql_url: str) -> None:
+    engine = make_engine(postgresql_url)
+    try:
+        assert engine.pool._pre_ping
+        with engine.connect() as connection:
+            assert connection.scalar(text("SELECT 1")) == 1
+    finally:
+        engine.dispose()
+
+
+def test_rolled_back_savepoint_undoes_only_its_own_writes(engine: Engine) -> None:
+    # pysqlite's implicit transactions would let a SAVEPOINT escape the outer transaction.
+    sessions = make_session_factory(engine)
+    with sessions.begin() as s:
+        s.add(ProcessedEvent(team_id="T1", event_id="kept", received_at=NOW))
+        nested = s.begin_nested()
+        s.add(ProcessedEvent(team_id="T1", event_id="undone", received_at=NOW))
+        nested.rollback()
+    with sessions() as s:
+        assert s.scalars(select(ProcessedEvent.event_id)).all() == ["kept"]
+
+
+def test_objects_stay_readable_after_commit(engine: Engine) -> None:
+    sessions = make_session_factory(engine)
+    with sessions.begin() as s:
+        event = ProcessedEvent(team_id="T1", event_id="Ev1", received_at=NOW)
+        s.add(event)
+    assert event.received_at == NOW

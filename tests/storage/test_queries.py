@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import TypeVar
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.models import Base
+from storage.queries import claim_event, count_rows, ensure_channel, get_channel, release_event
+
+NOW = datetime(2024, 6, 3, 9, 0, tzinfo=UTC)
+THREADS = 8
+
+Sessions = sessionmaker[Session]
+T = TypeVar("T")
+
+
+def all_at_once(sessions: Sessions, work: Callable[[Session], T]) -> list[T]:
+    """Run ``work`` in THREADS threads, each in its own transaction, released together."""
+    start = threading.Barrier(THREADS)
+
+    def run() -> T:
+        start.wait()
+        with sessions.begin() as s:
+            return work(s)
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        return [f.result() for f in [pool.submit(run) for _ in range(THREADS)]]
+
+
+def test_ensure_channel_creates_the_channel_with_its_time_zone(sessions: Sessions) -> None:
+    with sessions.begin() as s:
+        channel = ensure_channel(s, "T1", "C1", name="social", timezone="Europe/Oslo", now=NOW)
+        assert (channel.team_id, channel.channel_id, channel.name) == ("T1", "C1", "social")
+        assert channel.timezone == "Europe/Oslo"
+        assert channel.created_at == channel.updated_at == NOW
+        assert channel.unanswered_threshold_hours == 24
+
+
+def test_ensure_channel_returns_the_existing_channel_unchanged(sessions: Sessions) -> None:
+    with sessions.begin() as s:
+        first = ensure_channel(s, "T1", "C1", name="social", now=NOW)
+        first.tracked = True
+    later = NOW + timedelta(days=1)
+    with sessions.begin() as s:
+        again = ensure_channel(s, "T1", "C1", name="renamed", timezone="Asia/Tokyo", now=later)
+        assert again.id == first.id
+        assert (again.name, again.timezone, again.tracked, again.created_at) == ("social", "UTC", True, NOW)
+        assert count_rows(s, "T1")["channels"] == 1
+
+
+def test_ensure_channel_from_concurrent_callers_makes_one_row(sessions: Sessions) -> None:
+    ids = all_at_once(sessions, lambda s: ensure_channel(s, "T1", "C1", now=NOW).id)
+    assert len(set(ids)) == 1
+    with sessions() as s:
+        assert count_rows(s, "T1")["channels"] == 1
+
+
+def test_get_channel_only_finds_the_teams_own_channel(sessions: Sessions) -> None:
+    with sessions.begin() as s:
+        ensure_channel(s, "T1", "C1", name="social", now=NOW)
+    with sessions() as s:
+        found = get_channel(s, "T1", "C1")
+        assert found is not None
+        assert found.name == "social"
+        assert get_channel(s, "T2", "C1") is None
+        assert get_channel(s, "T1", "C2") is None
+
+
+def test_claim_event_is_true_the_first_time_only(sessions: Sessions) -> None:
+    with sessions.begin() as s:
+        assert claim_event(s, "T1", "Ev1", NOW)
+    with sessions.begin() as s:
+        assert not claim_event(s, "T1", "Ev1", NOW)
+        # Event ids are only unique within a workspace.
+        assert claim_event(s, "T2", "Ev1", NOW)
+
+
+def test_claim_event_from_concurrent_callers_has_one_winner(sessions: Sessions) -> None:
+    for event_id in ["Ev1", "Ev2", "Ev3", "Ev4", "Ev5"]:
+        claims = all_at_once(sessions, partial(claim_event, team_id="T1", event_id=event_id, now=NOW))
+        assert claims.count(True) == 1, claims
+
+
+def test_a_released_event_can_be_claimed_again(sessions: Sessions) -> None:
+    with sessions.begin() as s:
+        claim_event(s, "T1", "Ev1", NOW)
+        claim_event(s, "T2", "Ev1", NOW)
+    with sessions.begin() as s:
+        release_event(s, "T1", "Ev1")
+    with sessions.begin() as s:
+        assert not claim_event(s, "T2", "Ev1", NOW)
+        assert claim_event(s, "T1", "Ev1", NOW)
+
+
+def test_a_rolled_back_claim_leaves_the_event_unclaimed(sessions: Sessions) -> None:
+    def handle_and_fail() -> None:
+        with sessions.begin() as s:
+            claim_event(s, "T1", "Ev1", NOW)
+            raise RuntimeError("handler failed")
+
+    with pytest.raises(RuntimeError, match="handler failed"):
+        handle_and_fail()
+    with sessions.begin() as s:
+        assert claim_event(s, "T1", "Ev1", NOW)
+
+
+def test_count_rows_covers_every_table_and_counts_one_team(sessions: Sessions) -> None:
+    with sessions.begin() as s:
+        assert count_rows(s, "T1") == dict.fromkeys(Base.metadata.tables, 0)
+        ensure_channel(s, "T1", "C1", now=NOW)
+        ensure_channel(s, "T1", "C2", now=NOW)
+        ensure_channel(s, "T2", "C1", now=NOW)
+        claim_event(s, "T2", "Ev1", NOW)
+    with sessions() as s:
+        assert count_rows(s, "T1")["channels"] == 2
+        assert count_rows(s, "T1")["processed_events"] == 0
+        assert count_rows(s, "T2")["channels"] == count_rows(s, "T2")["processed_events"] == 1
