@@ -1,0 +1,1 @@
+"""twoway: a Slack app that nudges teams from broadcasting toward conversation."""

@@ -1,0 +1,98 @@
+"""Block Kit for what twoway says: pure functions from results to `{text, blocks}`.
+
+Every message carries a plain `text` fallback for notifications and screen readers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from bot.commands import SUBCOMMANDS, BadInput, HelpRequest, Subcommand, UnavailableRequest
+
+Message = dict[str, Any]
+
+INTRO = (
+    "twoway keeps a small ledger of the posts this team shares here, the engagement each one got, "
+    "and the audience comments still waiting for an answer. It never ranks anyone by a score: "
+    "it shows counts, lists and the next act of conversation."
+)
+
+
+def message(text: str, blocks: list[Block]) -> Message:
+    """The keyword arguments for `ack`, `respond` or `chat.postMessage`."""
+    return {"text": text, "blocks": [block.to_dict() for block in blocks]}
+
+
+def _usage_lines(subs: tuple[Subcommand, ...]) -> str:
+    return "\n".join(f"`{sub.usage}`\n{sub.summary}" for sub in subs)
+
+
+def render_help(request: HelpRequest) -> Message:
+    """The grammar, or one subcommand's usage."""
+    if request.topic is not None:
+        sub = request.topic
+        return message(f"{sub.usage}: {sub.summary}", [SectionBlock(text=_usage_lines((sub,)))])
+    return message(
+        "twoway commands: " + ", ".join(sub.name for sub in SUBCOMMANDS),
+        [
+            HeaderBlock(text="twoway"),
+            SectionBlock(text=INTRO),
+            DividerBlock(),
+            SectionBlock(text=_usage_lines(SUBCOMMANDS[:6])),
+            SectionBlock(text=_usage_lines(SUBCOMMANDS[6:])),
+            ContextBlock(elements=[MarkdownTextObject(text="Replies to commands are visible only to you.")]),
+        ],
+    )
+
+
+def render_bad_input(bad: BadInput) -> Message:
+    """One line saying what was wrong, then the usage that would have been right."""
+    usage = "\n".join(f"`{line}`" for line in bad.usage)
+    return message(
+        f"{bad.reason} Usage: {' | '.join(bad.usage)}",
+        [SectionBlock(text=bad.reason), ContextBlock(elements=[MarkdownTextObject(text=usage)])],
+    )
+
+
+def render_unavailable(request: UnavailableRequest) -> Message:
+    """An honest answer for a subcommand this version does not serve yet."""
+    sub = request.subcommand
+    text = f"`/twoway {sub.name}` isn't available in this version of twoway yet. Nothing was recorded."
+    return message(
+        text, [SectionBlock(text=text), ContextBlock(elements=[MarkdownTextObject(text=sub.usage)])]
+    )
+
+
+def render_mention_reply(user_id: str) -> Message:
+    """The answer to an @-mention: what twoway is and where to start."""
+    text = f"Hi <@{user_id}>! {INTRO} Type `/twoway help` to see the commands."
+    return message(text, [SectionBlock(text=text)])
+
+
+def render_channel_intro() -> Message:
+    """The one message twoway posts when it is added to a channel."""
+    text = f"Thanks for adding twoway to this channel. {INTRO} Type `/twoway help` to see what I can do."
+    return message(text, [SectionBlock(text=text)])
+
+
+def render_home(user_id: str) -> View:
+    """The App Home tab."""
+    return View(
+        type="home",
+        blocks=[
+            HeaderBlock(text="twoway"),
+            SectionBlock(text=f"Hi <@{user_id}>. {INTRO}"),
+            DividerBlock(),
+            SectionBlock(text=_usage_lines(SUBCOMMANDS)),
+        ],
+    )

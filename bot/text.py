@@ -1,0 +1,21 @@
+"""Showing user-entered text in Slack mrkdwn literally: no mentions, links or formatting leak through."""
+
+from __future__ import annotations
+
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def escape(text: str) -> str:
+    """`text` with the three characters Slack reads as control sequences escaped."""
+    return text.translate(_ESCAPES)
+
+
+def truncate(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, ending with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def inline_code(text: str, limit: int = 40) -> str:
+    """`text` as a short inline code span; a backtick inside can't close it early."""
+    # U+02CB MODIFIER LETTER GRAVE ACCENT looks like a backtick but doesn't end the span.
+    return "`" + escape(truncate(text, limit).replace("`", "\u02cb")) + "`"

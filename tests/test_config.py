@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.config import ConfigError, Secret, load_config
+
+HTTP = {"SLACK_BOT_TOKEN": "xoxb-1-abc", "SLACK_SIGNING_SECRET": "s3cr3t-signing"}
+
+
+def test_defaults_for_http_mode(tmp_path: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # type: ignore[arg-type]
+    config = load_config(HTTP)
+    assert config.bot_token.reveal() == "xoxb-1-abc"
+    assert config.signing_secret is not None
+    assert config.signing_secret.reveal() == "s3cr3t-signing"
+    assert config.app_token is None
+    assert not config.socket_mode
+    assert config.database_url == f"sqlite:///{tmp_path}/twoway.db"
+    assert config.slack_api_url == "https://slack.com/api/"
+    assert (config.timezone, config.port) == ("UTC", 3000)
+
+
+def test_socket_mode_needs_no_signing_secret() -> None:
+    config = load_config({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1-A1-x"})
+    assert config.socket_mode
+    assert config.signing_secret is None
+
+
+def test_values_are_read_and_normalised() -> None:
+    config = load_config(
+        {
+            **HTTP,
+            "DATABASE_URL": "postgresql+psycopg://u:pw@db/twoway",
+            "SLACK_API_URL": "http://127.0.0.1:8765/api",
+            "TWOWAY_TIMEZONE": "Europe/Paris",
+            "PORT": "8080",
+        }
+    )
+    assert config.slack_api_url == "http://127.0.0.1:8765/api/"
+    assert (config.timezone, config.port) == ("Europe/Paris", 8080)
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "   "}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxp-user-token", "SLACK_SIGNING_SECRET": "x"}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-2"}, "SLACK_APP_TOKEN"),
+        ({**HTTP, "TWOWAY_TIMEZONE": "Mars/Olympus"}, "TWOWAY_TIMEZONE"),
+        ({**HTTP, "TWOWAY_TIMEZONE": "../../etc/passwd"}, "TWOWAY_TIMEZONE"),
+        ({**HTTP, "PORT": "eighty"}, "PORT"),
+        ({**HTTP, "PORT": "70000"}, "PORT"),
+        ({**HTTP, "PORT": "0"}, "PORT"),
+        ({**HTTP, "DATABASE_URL": "not a url"}, "DATABASE_URL"),
+        ({**HTTP, "SLACK_API_URL": "ftp://example.com/"}, "SLACK_API_URL"),
+    ],
+)
+def test_a_bad_variable_stops_start_up_with_one_line_naming_it(env: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_config(env)
+    message = str(raised.value)
+    assert message.startswith(named)
+    assert "\n" not in message
+
+
+def test_secrets_never_show_in_repr_str_or_logs(caplog: pytest.LogCaptureFixture) -> None:
+    config = load_config(
+        {**HTTP, "SLACK_APP_TOKEN": "xapp-1-A1-secretvalue", "DATABASE_URL": "postgresql://u:dbpassword@h/d"}
+    )
+    shown = repr(config) + str(config)
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("test").info("config is %s", config)
+    for secret in ("xoxb-1-abc", "s3cr3t-signing", "xapp-1-A1-secretvalue", "dbpassword"):
+        assert secret not in shown
+        assert secret not in caplog.text
+    assert sorted(config.secrets()) == sorted(
+        ["xoxb-1-abc", "s3cr3t-signing", "xapp-1-A1-secretvalue", "dbpassword"]
+    )
+
+
+def test_a_secret_is_masked_however_it_is_formatted() -> None:
+    secret = Secret("hunter2hunter2")
+    assert "hunter2" not in f"{secret} {secret!r} {[secret]} { ({'k': secret}) }"
+    assert secret.reveal() == "hunter2hunter2"
+
+
+def test_config_is_frozen() -> None:
+    config = load_config(HTTP)
+    with pytest.raises(AttributeError):
+        config.port = 1  # type: ignore[misc]
