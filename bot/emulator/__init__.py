@@ -1,0 +1,72 @@
+"""A local Slack: a real HTTP server on loopback that plays Slack's side in both directions.
+
+    from bot.emulator import Emulator, EmulatorSettings
+
+    with Emulator(EmulatorSettings(app_url="http://127.0.0.1:3000/slack/events", signing_secret="s")) as emu:
+        client = WebClient(token="xoxb-anything", base_url=emu.api_url)
+
+The seeded world (one workspace; more through the control endpoints):
+
+- team `T0TWOWAY1`, domain `twoway-demo`; app `A0TWOWAY1`; bot user `U0TWOWAYBOT`, bot id `B0TWOWAY1`
+- `C0SOCIAL01` `#social`: the bot is a member; `C0GENERAL1` `#general`: the bot is not
+- people, members of both channels: `U0ADA00001` ada (Ada Lovelace, Europe/London),
+  `U0GRACE001` grace (Grace Hopper, America/New_York), `U0LINUS001` linus (Linus Torvalds,
+  America/Los_Angeles)
+
+Tokens: any `xoxb-…` is the default team's bot unless `POST /_emulator/token` tied it to another team;
+`xapp-…` is the app-level token (for `apps.connections.open`); `xoxb-invalid` and anything else get
+`invalid_auth`, no token `not_authed`.
+
+Control endpoints (JSON bodies; `team` defaults to `T0TWOWAY1`; mistakes answer 4xx `{"ok": false, "error"}`):
+
+- world: `POST /_emulator/team {id, domain, name?, bot_user_id?, bot_id?}`, `POST /_emulator/channel
+  {team, id, name, is_private?, bot_member? (default true), members?}`, `POST /_emulator/user {team, id,
+  name, real_name?, tz?}`, `POST /_emulator/token {token, team}`, `POST /_emulator/join {team, channel,
+  user}`, `GET /_emulator/world`, `GET /_emulator/health`
+- people acting (each answers `{ok, event_id, delivery, redeliveries}`; `retries: N` redelivers N times):
+  `POST /_emulator/message {team, channel, user, text, thread_ts?, blocks?, ts?}` (also answers `ts`),
+  `/_emulator/message_changed {team, channel, ts, text, blocks?}`, `/_emulator/message_deleted {team,
+  channel, ts}`, `/_emulator/reaction {team, channel, ts, user, reaction, removed?}`, `/_emulator/event
+  {team, event}`, `/_emulator/redeliver {event_id}` (answers `{ok, event_id, delivery}`)
+- what the user saw (each answers `{ok, ack: {status, body, error, via}, responses: [...], response_url,
+  trigger_id}`; `wait` (default 5 s) and `linger` (0.3 s) tune the wait for response_url posts):
+  `POST /_emulator/command {team, channel, user, command, text}`, `/_emulator/action {team, channel, user,
+  message_ts, action_id, value?}`, `/_emulator/shortcut {team, channel, user, message_ts, callback_id}`
+- inspection: `GET|DELETE /_emulator/calls[?method=]`, `GET /_emulator/messages?team=&channel=`,
+  `GET /_emulator/views?team=&user=`, `GET /_emulator/events`; faults: `GET|POST|DELETE
+  /_emulator/faults {method, status, every?, retry_after?, count?}`; Socket Mode: `GET
+  /_emulator/connections`, `POST /_emulator/disconnect {reason?, close?}`
+
+A delivery is `{via: "socket"|"http"|null, status, body, error, retry_num}`. Channel events reach the
+app only from channels its bot is in, as in Slack. The app's own posts are kept but not echoed back as
+events (Bolt would ignore them anyway).
+"""
+
+from bot.emulator.delivery import Delivery
+from bot.emulator.server import Emulator, EmulatorSettings, describe, serve_forever
+from bot.emulator.state import (
+    APP_ID,
+    BOT_ID,
+    BOT_USER_ID,
+    DEFAULT_TEAM_DOMAIN,
+    DEFAULT_TEAM_ID,
+    GENERAL_CHANNEL_ID,
+    SOCIAL_CHANNEL_ID,
+    State,
+)
+
+__all__ = [
+    "APP_ID",
+    "BOT_ID",
+    "BOT_USER_ID",
+    "DEFAULT_TEAM_DOMAIN",
+    "DEFAULT_TEAM_ID",
+    "GENERAL_CHANNEL_ID",
+    "SOCIAL_CHANNEL_ID",
+    "Delivery",
+    "Emulator",
+    "EmulatorSettings",
+    "State",
+    "describe",
+    "serve_forever",
+]

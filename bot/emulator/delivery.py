@@ -1,0 +1,203 @@
+"""Sending to the app: signed HTTP requests to its URL, or envelopes over its Socket Mode connections.
+
+When the app holds a Socket Mode connection, Slack stops using the request URL, so the socket wins
+whenever one is open. Either way the emulator waits for the app's acknowledgement (Slack gives it
+three seconds) and reports what came back as a `Delivery`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import web
+from slack_sdk.signature import SignatureVerifier
+
+from bot.emulator import payloads
+from bot.emulator.state import JSON
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
+RETRY_REASON = "http_timeout"
+
+
+@dataclass
+class Delivery:
+    """What became of one request to the app. `body` is the parsed ack (JSON, else text; None if empty)."""
+
+    via: str | None
+    status: int | None
+    body: Any = None
+    error: str | None = None
+    retry_num: int = 0
+
+    @property
+    def acked(self) -> bool:
+        return self.status == 200
+
+    def to_json(self) -> JSON:
+        return {
+            "via": self.via,
+            "status": self.status,
+            "body": self.body,
+            "error": self.error,
+            "retry_num": self.retry_num,
+        }
+
+
+def parse_body(text: str) -> Any:
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def signed_headers(signing_secret: str | None, body: str, content_type: str) -> dict[str, str]:
+    # Real time, not the emulator's clock: the app rejects signatures more than five minutes old.
+    timestamp = str(int(time.time()))
+    headers = {"Content-Type": content_type, "User-Agent": USER_AGENT, "X-Slack-Request-Timestamp": timestamp}
+    if signing_secret:
+        signature = SignatureVerifier(signing_secret).generate_signature(timestamp=timestamp, body=body)
+        if signature:
+            headers["X-Slack-Signature"] = signature
+    return headers
+
+
+def encode_http_body(kind: str, payload: Any) -> tuple[str, str]:
+    """(body, content type) as Slack posts each kind of request to a request URL."""
+    if kind == "events_api":
+        return json.dumps(payload), "application/json"
+    if kind == "slash_commands":
+        return urlencode(payload), "application/x-www-form-urlencoded"
+    return urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+
+
+@dataclass
+class SocketConnection:
+    ws: web.WebSocketResponse
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    connected_at: float = field(default_factory=time.monotonic)
+
+
+class SocketHub:
+    """The app's open Socket Mode connections and the envelopes awaiting their acks."""
+
+    def __init__(self) -> None:
+        self.connections: list[SocketConnection] = []
+        self._pending: dict[str, tuple[SocketConnection, asyncio.Future[Any]]] = {}
+        self._turn = itertools.count()
+
+    def add(self, ws: web.WebSocketResponse) -> SocketConnection:
+        connection = SocketConnection(ws)
+        self.connections.append(connection)
+        return connection
+
+    def remove(self, connection: SocketConnection) -> None:
+        if connection in self.connections:
+            self.connections.remove(connection)
+        for envelope_id, (owner, future) in list(self._pending.items()):
+            if owner is connection and not future.done():
+                future.set_exception(ConnectionResetError("disconnected"))
+                del self._pending[envelope_id]
+
+    def pick(self) -> SocketConnection | None:
+        """Slack spreads envelopes over an app's connections; round-robin does the same."""
+        live = [c for c in self.connections if not c.ws.closed]
+        if not live:
+            return None
+        return live[next(self._turn) % len(live)]
+
+    def acknowledge(self, message: JSON) -> None:
+        entry = self._pending.pop(str(message.get("envelope_id")), None)
+        if entry is not None and not entry[1].done():
+            entry[1].set_result(message.get("payload"))
+
+    async def send(self, connection: SocketConnection, envelope: JSON, timeout: float) -> Delivery:
+        retry_num = int(envelope.get("retry_attempt") or 0)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[envelope["envelope_id"]] = (connection, future)
+        try:
+            await connection.ws.send_json(envelope)
+            payload = await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            return Delivery("socket", None, error="timeout", retry_num=retry_num)
+        except (ConnectionResetError, aiohttp.ClientConnectionError) as e:
+            return Delivery("socket", None, error=str(e) or "disconnected", retry_num=retry_num)
+        finally:
+            self._pending.pop(envelope["envelope_id"], None)
+        return Delivery("socket", 200, payload or None, retry_num=retry_num)
+
+    async def close_all(self) -> None:
+        for connection in list(self.connections):
+            with contextlib.suppress(Exception):
+                await connection.ws.close(code=aiohttp.WSCloseCode.GOING_AWAY, message=b"emulator stopping")
+        self.connections.clear()
+
+
+class Deliverer:
+    """Sends events, slash commands and interactions to the app by whichever way it listens."""
+
+    def __init__(
+        self, hub: SocketHub, app_url: str | None, signing_secret: str | None, ack_timeout: float
+    ) -> None:
+        self.hub = hub
+        self.app_url = app_url
+        self.signing_secret = signing_secret
+        self.ack_timeout = ack_timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def deliver(
+        self, kind: str, payload: Any, retry_num: int = 0, accepts_response: bool = True
+    ) -> Delivery:
+        """`kind` is events_api, slash_commands or interactive (Socket Mode's envelope types)."""
+        reason = RETRY_REASON if retry_num else ""
+        connection = self.hub.pick()
+        if connection is not None:
+            envelope = payloads.envelope(
+                kind, payload, accepts_response and kind != "events_api", retry_num, reason
+            )
+            return await self.hub.send(connection, envelope, self.ack_timeout)
+        if self.app_url:
+            return await self._post(kind, payload, retry_num, reason)
+        return Delivery(None, None, error="no_app_connected", retry_num=retry_num)
+
+    async def _post(self, kind: str, payload: Any, retry_num: int, reason: str) -> Delivery:
+        assert self.app_url is not None
+        body, content_type = encode_http_body(kind, payload)
+        headers = signed_headers(self.signing_secret, body, content_type)
+        if retry_num:
+            headers["X-Slack-Retry-Num"] = str(retry_num)
+            headers["X-Slack-Retry-Reason"] = reason
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        try:
+            async with self._session.post(
+                self.app_url,
+                data=body.encode(),
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=self.ack_timeout),
+            ) as response:
+                text = await response.text()
+                return Delivery("http", response.status, parse_body(text), retry_num=retry_num)
+        except TimeoutError:
+            return Delivery("http", None, error="timeout", retry_num=retry_num)
+        except aiohttp.ClientError as e:
+            logger.warning("Could not reach the app at %s: %s", self.app_url, e)
+            return Delivery("http", None, error=f"connection_failed: {e}", retry_num=retry_num)

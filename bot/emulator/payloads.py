@@ -1,0 +1,387 @@
+"""Builders for what Slack sends and keeps: messages, events, slash commands, interactions, envelopes.
+
+Pure functions of their arguments (ids and timestamps are passed in), shaped after Slack's documented
+examples: the Events API wrapper, `block_actions` and `message_action` payloads, the slash command form,
+and Socket Mode's `hello` and envelopes.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import re
+import secrets
+import string
+import uuid
+from typing import Any
+
+from bot.emulator.state import JSON, VERIFICATION_TOKEN, Channel, Team, User
+
+# A bare URL as a person types it; Slack's clients send it on wrapped in angle brackets.
+_BARE_URL = re.compile(r"(?<![<|])\bhttps?://[^\s<>]+")
+_ANGLE = re.compile(r"<([^<>]+)>")
+
+
+def linkify(text: str) -> str:
+    """Wraps bare links the way Slack's clients do before a message reaches the app: `<https://…>`."""
+    out, last = [], 0
+    for match in _ANGLE.finditer(text):
+        out.append(_BARE_URL.sub(lambda m: f"<{m.group(0)}>", text[last : match.start()]))
+        out.append(match.group(0))
+        last = match.end()
+    out.append(_BARE_URL.sub(lambda m: f"<{m.group(0)}>", text[last:]))
+    return "".join(out)
+
+
+def block_id() -> str:
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(5))
+
+
+def with_block_ids(blocks: list[Any]) -> list[Any]:
+    """Slack gives every stored block a `block_id`; apps' button clicks name it."""
+    out = copy.deepcopy(blocks)
+    for block in out:
+        if isinstance(block, dict) and "block_id" not in block:
+            block["block_id"] = block_id()
+    return out
+
+
+def rich_text(text: str) -> list[JSON]:
+    """The `rich_text` block Slack derives from what a person typed."""
+    elements: list[JSON] = []
+    last = 0
+    for match in _ANGLE.finditer(text):
+        if match.start() > last:
+            elements.append({"type": "text", "text": text[last : match.start()]})
+        target, _, label = match.group(1).partition("|")
+        if target.startswith("@"):
+            elements.append({"type": "user", "user_id": target[1:]})
+        elif target.startswith("#"):
+            elements.append({"type": "channel", "channel_id": target[1:]})
+        elif target.startswith("!"):
+            elements.append({"type": "broadcast", "range": target[1:]})
+        else:
+            link: JSON = {"type": "link", "url": target}
+            if label:
+                link["text"] = label
+            elements.append(link)
+        last = match.end()
+    if last < len(text):
+        elements.append({"type": "text", "text": text[last:]})
+    return [
+        {
+            "type": "rich_text",
+            "block_id": block_id(),
+            "elements": [{"type": "rich_text_section", "elements": elements}],
+        }
+    ]
+
+
+def human_message(
+    team: Team,
+    user: User,
+    text: str,
+    ts: str,
+    thread_ts: str | None = None,
+    parent_user_id: str | None = None,
+    blocks: list[Any] | None = None,
+) -> JSON:
+    text = linkify(text)
+    message: JSON = {
+        "user": user.id,
+        "type": "message",
+        "ts": ts,
+        "client_msg_id": str(uuid.uuid4()),
+        "text": text,
+        "team": team.id,
+        "blocks": with_block_ids(blocks) if blocks else rich_text(text),
+    }
+    if thread_ts:
+        message["thread_ts"] = thread_ts
+        message["parent_user_id"] = parent_user_id
+    return message
+
+
+def bot_profile(team: Team, app_id: str, now: float) -> JSON:
+    return {
+        "id": team.bot_id,
+        "deleted": False,
+        "name": "twoway",
+        "updated": int(now),
+        "app_id": app_id,
+        "icons": {"image_36": "https://a.slack-edge.com/80588/img/plugins/app/bot_36.png"},
+        "team_id": team.id,
+    }
+
+
+def bot_message(
+    team: Team,
+    app_id: str,
+    ts: str,
+    now: float,
+    text: str,
+    blocks: list[Any] | None = None,
+    attachments: list[Any] | None = None,
+    thread_ts: str | None = None,
+    parent_user_id: str | None = None,
+    reply_broadcast: bool = False,
+    metadata: JSON | None = None,
+) -> JSON:
+    message: JSON = {
+        "user": team.bot_user_id,
+        "type": "message",
+        "ts": ts,
+        "bot_id": team.bot_id,
+        "app_id": app_id,
+        "text": text,
+        "team": team.id,
+        "bot_profile": bot_profile(team, app_id, now),
+    }
+    if blocks:
+        message["blocks"] = with_block_ids(blocks)
+    if attachments:
+        message["attachments"] = copy.deepcopy(attachments)
+    if thread_ts:
+        message["thread_ts"] = thread_ts
+        message["parent_user_id"] = parent_user_id
+        if reply_broadcast:
+            message["subtype"] = "thread_broadcast"
+            message["root"] = {"ts": thread_ts}
+    if metadata:
+        message["metadata"] = copy.deepcopy(metadata)
+    return message
+
+
+def message_event(channel: Channel, message: JSON) -> JSON:
+    event = copy.deepcopy(message)
+    event.pop("reactions", None)
+    event.update({"channel": channel.id, "event_ts": message["ts"], "channel_type": channel.channel_type})
+    return event
+
+
+def message_changed_event(channel: Channel, previous: JSON, current: JSON, ts: str) -> JSON:
+    return {
+        "type": "message",
+        "subtype": "message_changed",
+        "message": copy.deepcopy(current),
+        "previous_message": copy.deepcopy(previous),
+        "channel": channel.id,
+        "hidden": True,
+        "ts": ts,
+        "event_ts": ts,
+        "channel_type": channel.channel_type,
+    }
+
+
+def message_deleted_event(channel: Channel, previous: JSON, ts: str) -> JSON:
+    return {
+        "type": "message",
+        "subtype": "message_deleted",
+        "previous_message": copy.deepcopy(previous),
+        "channel": channel.id,
+        "hidden": True,
+        "ts": ts,
+        "deleted_ts": previous["ts"],
+        "event_ts": ts,
+        "channel_type": channel.channel_type,
+    }
+
+
+def reaction_event(
+    removed: bool, user_id: str, reaction: str, channel_id: str, ts: str, item_user: str | None, event_ts: str
+) -> JSON:
+    event: JSON = {
+        "type": "reaction_removed" if removed else "reaction_added",
+        "user": user_id,
+        "reaction": reaction,
+        "item": {"type": "message", "channel": channel_id, "ts": ts},
+        "event_ts": event_ts,
+    }
+    if item_user:
+        event["item_user"] = item_user
+    return event
+
+
+def event_context(team_id: str, app_id: str, event: JSON) -> str:
+    """Opaque to apps; Slack's is a versioned, base64-encoded summary of the event's context."""
+    summary = {"et": event.get("type"), "tid": team_id, "aid": app_id, "cid": event.get("channel")}
+    encoded = base64.urlsafe_b64encode(json.dumps(summary, separators=(",", ":")).encode()).decode()
+    return "4-" + encoded.rstrip("=")
+
+
+def event_callback(team: Team, app_id: str, event: JSON, event_id: str, event_time: int) -> JSON:
+    return {
+        "token": VERIFICATION_TOKEN,
+        "team_id": team.id,
+        "context_team_id": team.id,
+        "context_enterprise_id": None,
+        "api_app_id": app_id,
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": event_time,
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": team.id,
+                "user_id": team.bot_user_id,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+        "event_context": event_context(team.id, app_id, event),
+    }
+
+
+def slash_command(
+    team: Team,
+    app_id: str,
+    channel: Channel,
+    user: User,
+    command: str,
+    text: str,
+    response_url: str,
+    trigger_id: str,
+) -> dict[str, str]:
+    """The form fields of a slash command request, in Slack's order."""
+    return {
+        "token": VERIFICATION_TOKEN,
+        "team_id": team.id,
+        "team_domain": team.domain,
+        "channel_id": channel.id,
+        "channel_name": "directmessage" if channel.is_im else channel.name,
+        "user_id": user.id,
+        "user_name": user.name,
+        "command": command,
+        "text": text,
+        "api_app_id": app_id,
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": trigger_id,
+    }
+
+
+def _interaction_user(user: User) -> JSON:
+    return {"id": user.id, "username": user.name, "name": user.name, "team_id": user.team_id}
+
+
+def find_button(blocks: list[Any], action_id: str) -> tuple[str, JSON] | None:
+    """The (block_id, element) of the button with that action_id, in actions blocks or section accessories."""
+    for block in blocks:
+        if not isinstance(block, dict):
+            continue
+        candidates = list(block.get("elements") or []) if block.get("type") == "actions" else []
+        if isinstance(block.get("accessory"), dict):
+            candidates.append(block["accessory"])
+        for element in candidates:
+            if (
+                isinstance(element, dict)
+                and element.get("type") == "button"
+                and element.get("action_id") == action_id
+            ):
+                return str(block.get("block_id", "")), element
+    return None
+
+
+def block_actions(
+    team: Team,
+    app_id: str,
+    channel: Channel,
+    user: User,
+    message: JSON,
+    block_id_: str,
+    button: JSON,
+    value: str | None,
+    action_ts: str,
+    response_url: str,
+    trigger_id: str,
+) -> JSON:
+    action: JSON = {
+        "action_id": button["action_id"],
+        "block_id": block_id_,
+        "text": button.get("text", {"type": "plain_text", "text": "", "emoji": True}),
+        "value": value if value is not None else button.get("value", ""),
+        "type": "button",
+        "action_ts": action_ts,
+    }
+    if "style" in button:
+        action["style"] = button["style"]
+    return {
+        "type": "block_actions",
+        "user": _interaction_user(user),
+        "api_app_id": app_id,
+        "token": VERIFICATION_TOKEN,
+        "container": {
+            "type": "message",
+            "message_ts": message["ts"],
+            "channel_id": channel.id,
+            "is_ephemeral": False,
+        },
+        "trigger_id": trigger_id,
+        "team": {"id": team.id, "domain": team.domain},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "channel": {"id": channel.id, "name": channel.name},
+        "message": message,
+        "state": {"values": {}},
+        "response_url": response_url,
+        "actions": [action],
+    }
+
+
+def message_action(
+    team: Team,
+    channel: Channel,
+    user: User,
+    message: JSON,
+    callback_id: str,
+    action_ts: str,
+    response_url: str,
+    trigger_id: str,
+) -> JSON:
+    return {
+        "type": "message_action",
+        "token": VERIFICATION_TOKEN,
+        "action_ts": action_ts,
+        "team": {"id": team.id, "domain": team.domain},
+        "user": _interaction_user(user),
+        "channel": {"id": channel.id, "name": channel.name},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": trigger_id,
+        "response_url": response_url,
+        "message_ts": message["ts"],
+        "message": message,
+    }
+
+
+def hello(num_connections: int, app_id: str, host: str, connected_for: int) -> JSON:
+    return {
+        "type": "hello",
+        "num_connections": num_connections,
+        "debug_info": {
+            "host": host,
+            "build_number": 1,
+            "approximate_connection_time": connected_for,
+        },
+        "connection_info": {"app_id": app_id},
+    }
+
+
+def envelope(
+    kind: str, payload: Any, accepts_response_payload: bool, retry_attempt: int = 0, retry_reason: str = ""
+) -> JSON:
+    """A Socket Mode envelope; `kind` is events_api, slash_commands or interactive."""
+    out: JSON = {
+        "envelope_id": str(uuid.uuid4()),
+        "payload": payload,
+        "type": kind,
+        "accepts_response_payload": accepts_response_payload,
+    }
+    if kind == "events_api":
+        out["retry_attempt"] = retry_attempt
+        out["retry_reason"] = retry_reason
+    return out

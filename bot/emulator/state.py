@@ -1,0 +1,693 @@
+"""The emulated world: teams, channels, users, kept messages, files, views, and what was called.
+
+Everything here is plain data behind one re-entrant lock, with no I/O, so that the aiohttp thread and a
+test's own thread can both read and change it. Messages are stored in the shape Slack returns them from
+`conversations.history`; thread fields (`reply_count`, `latest_reply`…) are derived on read so they can
+never disagree with the replies actually kept.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import itertools
+import re
+import secrets
+import threading
+import time
+import uuid
+from bisect import insort
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+JSON = dict[str, Any]
+
+DEFAULT_TEAM_ID = "T0TWOWAY1"
+DEFAULT_TEAM_DOMAIN = "twoway-demo"
+DEFAULT_TEAM_NAME = "twoway demo"
+APP_ID = "A0TWOWAY1"
+BOT_USER_ID = "U0TWOWAYBOT"
+BOT_ID = "B0TWOWAY1"
+BOT_NAME = "twoway"
+SOCIAL_CHANNEL_ID = "C0SOCIAL01"
+GENERAL_CHANNEL_ID = "C0GENERAL1"
+SEED_USERS: tuple[tuple[str, str, str, str], ...] = (
+    ("U0ADA00001", "ada", "Ada Lovelace", "Europe/London"),
+    ("U0GRACE001", "grace", "Grace Hopper", "America/New_York"),
+    ("U0LINUS001", "linus", "Linus Torvalds", "America/Los_Angeles"),
+)
+# Slack's deprecated per-app verification token, which payloads still carry.
+VERIFICATION_TOKEN = "emulator-verification-token"  # noqa: S105
+
+_TS_RE = re.compile(r"^\d{1,12}\.\d{1,6}$")
+
+
+class WorldError(Exception):
+    """A request that names something the world does not have; `status` is the HTTP status to answer with."""
+
+    def __init__(self, error: str, status: int = 404) -> None:
+        super().__init__(error)
+        self.error = error
+        self.status = status
+
+
+def is_ts(value: str) -> bool:
+    return bool(_TS_RE.match(value))
+
+
+def ts_key(ts: str) -> int:
+    """Microseconds since the epoch, so that ts strings of any width order correctly."""
+    seconds, _, fraction = ts.partition(".")
+    return int(seconds) * 1_000_000 + int((fraction or "0").ljust(6, "0")[:6])
+
+
+def format_ts(micros: int) -> str:
+    return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+
+def tz_offset(tz: str, now: float) -> int:
+    try:
+        offset = datetime.fromtimestamp(now, ZoneInfo(tz)).utcoffset()
+    except (ZoneInfoNotFoundError, ValueError):
+        return 0
+    return int(offset.total_seconds()) if offset else 0
+
+
+def tz_label(tz: str, now: float) -> str:
+    try:
+        return datetime.fromtimestamp(now, ZoneInfo(tz)).tzname() or tz
+    except (ZoneInfoNotFoundError, ValueError):
+        return tz
+
+
+@dataclass
+class User:
+    id: str
+    team_id: str
+    name: str
+    real_name: str
+    tz: str = "UTC"
+    is_bot: bool = False
+    bot_id: str | None = None
+    updated: int = 0
+
+    def to_slack(self, now: float) -> JSON:
+        profile: JSON = {
+            "real_name": self.real_name,
+            "real_name_normalized": self.real_name,
+            "display_name": "" if self.is_bot else self.name,
+            "display_name_normalized": "" if self.is_bot else self.name,
+            "first_name": self.real_name.split(" ")[0],
+            "last_name": " ".join(self.real_name.split(" ")[1:]),
+            "title": "",
+            "status_text": "",
+            "status_emoji": "",
+            "avatar_hash": "g000000000000",
+            "image_48": "https://a.slack-edge.com/80588/img/avatars/user_shapes/ava_0001-48.png",
+            "image_72": "https://a.slack-edge.com/80588/img/avatars/user_shapes/ava_0001-72.png",
+            "team": self.team_id,
+        }
+        if self.is_bot:
+            profile.update({"bot_id": self.bot_id, "api_app_id": APP_ID, "always_active": True})
+        else:
+            profile["email"] = f"{self.name}@{self.team_id.lower()}.example.com"
+        return {
+            "id": self.id,
+            "team_id": self.team_id,
+            "name": self.name,
+            "deleted": False,
+            "color": "9f69e7",
+            "real_name": self.real_name,
+            "tz": self.tz,
+            "tz_label": tz_label(self.tz, now),
+            "tz_offset": tz_offset(self.tz, now),
+            "profile": profile,
+            "is_admin": False,
+            "is_owner": False,
+            "is_primary_owner": False,
+            "is_restricted": False,
+            "is_ultra_restricted": False,
+            "is_bot": self.is_bot,
+            "is_app_user": False,
+            "updated": self.updated,
+        }
+
+
+@dataclass
+class Channel:
+    id: str
+    team_id: str
+    name: str
+    is_private: bool = False
+    is_im: bool = False
+    im_user: str | None = None
+    created: int = 0
+    members: set[str] = field(default_factory=set)
+    messages: dict[str, JSON] = field(default_factory=dict)
+    # Sorted ts keys; kept next to the dict because backdated messages may arrive out of order.
+    order: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def channel_type(self) -> str:
+        if self.is_im:
+            return "im"
+        return "group" if self.is_private else "channel"
+
+    def to_slack(self, bot_user_id: str, include_num_members: bool = False) -> JSON:
+        info: JSON = {
+            "id": self.id,
+            "created": self.created,
+            "is_archived": False,
+            "is_im": self.is_im,
+            "is_org_shared": False,
+            "context_team_id": self.team_id,
+            "updated": self.created * 1000,
+        }
+        if self.is_im:
+            info.update({"user": self.im_user, "is_user_deleted": False, "priority": 0})
+        else:
+            info.update(
+                {
+                    "name": self.name,
+                    "is_channel": not self.is_private,
+                    "is_group": self.is_private,
+                    "is_mpim": False,
+                    "is_private": self.is_private,
+                    "is_general": self.name == "general",
+                    "unlinked": 0,
+                    "name_normalized": self.name,
+                    "is_shared": False,
+                    "is_ext_shared": False,
+                    "is_pending_ext_shared": False,
+                    "pending_shared": [],
+                    "parent_conversation": None,
+                    "creator": "",
+                    "is_member": bot_user_id in self.members,
+                    "topic": {"value": "", "creator": "", "last_set": 0},
+                    "purpose": {"value": "", "creator": "", "last_set": 0},
+                    "previous_names": [],
+                }
+            )
+        if include_num_members:
+            info["num_members"] = len(self.members)
+        return info
+
+
+@dataclass
+class Team:
+    id: str
+    domain: str
+    name: str
+    bot_user_id: str
+    bot_id: str
+    channels: dict[str, Channel] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.domain}.slack.com/"
+
+    def to_slack(self) -> JSON:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "url": self.url,
+            "domain": self.domain,
+            "email_domain": "",
+            "icon": {"image_default": True},
+            "is_verified": False,
+        }
+
+
+@dataclass
+class Fault:
+    method: str
+    status: int
+    every: int = 1
+    retry_after: int = 1
+    count: int | None = None
+    seen: int = 0
+    fired: int = 0
+
+    def to_json(self) -> JSON:
+        return {
+            "method": self.method,
+            "status": self.status,
+            "every": self.every,
+            "retry_after": self.retry_after,
+            "count": self.count,
+            "seen": self.seen,
+            "fired": self.fired,
+        }
+
+
+@dataclass
+class StoredFile:
+    id: str
+    team_id: str
+    user: str
+    filename: str
+    length: int
+    alt_txt: str | None = None
+    snippet_type: str | None = None
+    data: bytes | None = None
+    info: JSON | None = None
+
+
+@dataclass
+class StoredEvent:
+    """An event as first delivered, kept so that it can be redelivered with the same `event_id`."""
+
+    team_id: str
+    payload: JSON
+    retries: int = 0
+
+
+@dataclass
+class ResponseUrl:
+    team_id: str
+    channel_id: str
+    user_id: str
+    # The message an interaction came from, which `replace_original` / `delete_original` act on.
+    message_ts: str | None
+    posts: list[JSON] = field(default_factory=list)
+
+
+class State:
+    """The whole world of one emulator, several teams included."""
+
+    def __init__(self, clock: Callable[[], float] = time.time, seed: bool = True) -> None:
+        self.lock = threading.RLock()
+        self.clock = clock
+        self.app_id = APP_ID
+        self.teams: dict[str, Team] = {}
+        self.default_team_id = DEFAULT_TEAM_ID
+        self.tokens: dict[str, str] = {}
+        self.calls: list[JSON] = []
+        self.faults: list[Fault] = []
+        self.triggers: dict[str, str] = {}
+        self.tickets: set[str] = set()
+        self.views: dict[str, JSON] = {}
+        self.home_views: dict[tuple[str, str], str] = {}
+        self.files: dict[str, StoredFile] = {}
+        self.events: dict[str, StoredEvent] = {}
+        self.response_urls: dict[str, ResponseUrl] = {}
+        self._last_ts = 0
+        self._counter = itertools.count(1)
+        if seed:
+            self._seed()
+
+    # ---- identifiers and time ---------------------------------------------------------------
+
+    def now(self) -> float:
+        return self.clock()
+
+    def next_ts(self) -> str:
+        """A message ts: the clock in microseconds, forced strictly above every ts handed out before."""
+        with self.lock:
+            micros = max(int(self.clock() * 1_000_000), self._last_ts + 1)
+            self._last_ts = micros
+            return format_ts(micros)
+
+    def new_id(self, prefix: str, width: int = 8) -> str:
+        with self.lock:
+            return f"{prefix}{next(self._counter):0{width}X}"
+
+    def new_event_id(self) -> str:
+        return self.new_id("Ev0", 8)
+
+    def issue_trigger(self, team_id: str) -> str:
+        with self.lock:
+            trigger = f"{next(self._counter)}.{int(self.clock())}.{secrets.token_hex(16)}"
+            self.triggers[trigger] = team_id
+            return trigger
+
+    def consume_trigger(self, trigger_id: str, team_id: str) -> str | None:
+        """None when the trigger is good; otherwise the error Slack gives."""
+        with self.lock:
+            owner = self.triggers.pop(trigger_id, None)
+            if owner is None:
+                return "invalid_trigger_id"
+            if owner != team_id:
+                self.triggers[trigger_id] = owner
+                return "invalid_trigger_id"
+            return None
+
+    def issue_ticket(self) -> str:
+        with self.lock:
+            ticket = uuid.uuid4().hex
+            self.tickets.add(ticket)
+            return ticket
+
+    # ---- the world --------------------------------------------------------------------------
+
+    def _seed(self) -> None:
+        team = self.add_team(DEFAULT_TEAM_ID, DEFAULT_TEAM_DOMAIN, DEFAULT_TEAM_NAME, BOT_USER_ID, BOT_ID)
+        for user_id, name, real_name, tz in SEED_USERS:
+            self.add_user(team.id, user_id, name, real_name, tz)
+        humans = [user_id for user_id, *_ in SEED_USERS]
+        self.add_channel(team.id, SOCIAL_CHANNEL_ID, "social", bot_member=True, members=humans)
+        self.add_channel(team.id, GENERAL_CHANNEL_ID, "general", bot_member=False, members=humans)
+
+    def add_team(
+        self,
+        team_id: str,
+        domain: str,
+        name: str | None = None,
+        bot_user_id: str | None = None,
+        bot_id: str | None = None,
+    ) -> Team:
+        with self.lock:
+            if team_id in self.teams:
+                raise WorldError("team_already_exists", 409)
+            # Each workspace an app is installed in gets its own bot user, as in Slack.
+            suffix = team_id[1:] if team_id.startswith("T") else team_id
+            team = Team(
+                id=team_id,
+                domain=domain,
+                name=name or domain,
+                bot_user_id=bot_user_id or f"U{suffix}BOT",
+                bot_id=bot_id or f"B{suffix}",
+            )
+            team.users[team.bot_user_id] = User(
+                id=team.bot_user_id,
+                team_id=team_id,
+                name=BOT_NAME,
+                real_name=BOT_NAME,
+                is_bot=True,
+                bot_id=team.bot_id,
+                updated=int(self.clock()),
+            )
+            self.teams[team_id] = team
+            return team
+
+    def team(self, team_id: str | None) -> Team:
+        with self.lock:
+            team = self.teams.get(team_id or self.default_team_id)
+            if team is None:
+                raise WorldError("team_not_found")
+            return team
+
+    def add_user(
+        self, team_id: str, user_id: str, name: str, real_name: str | None = None, tz: str | None = None
+    ) -> User:
+        with self.lock:
+            team = self.team(team_id)
+            if user_id in team.users:
+                raise WorldError("user_already_exists", 409)
+            user = User(
+                id=user_id,
+                team_id=team.id,
+                name=name,
+                real_name=real_name or name,
+                tz=tz or "UTC",
+                updated=int(self.clock()),
+            )
+            team.users[user_id] = user
+            return user
+
+    def ensure_user(self, team: Team, user_id: str) -> User:
+        with self.lock:
+            user = team.users.get(user_id)
+            if user is None:
+                user = self.add_user(team.id, user_id, user_id.lower())
+            return user
+
+    def add_channel(
+        self,
+        team_id: str,
+        channel_id: str,
+        name: str,
+        is_private: bool = False,
+        bot_member: bool = True,
+        members: list[str] | None = None,
+    ) -> Channel:
+        with self.lock:
+            team = self.team(team_id)
+            if channel_id in team.channels:
+                raise WorldError("channel_already_exists", 409)
+            if any(c.name == name and not c.is_im for c in team.channels.values()):
+                raise WorldError("name_taken", 409)
+            channel = Channel(
+                id=channel_id,
+                team_id=team.id,
+                name=name,
+                is_private=is_private,
+                created=int(self.clock()),
+            )
+            channel.members.update(members or [])
+            if bot_member:
+                channel.members.add(team.bot_user_id)
+            team.channels[channel_id] = channel
+            return channel
+
+    def channel(self, team: Team, channel_id: str) -> Channel:
+        """By id, `#name` or name; raises `channel_not_found`."""
+        with self.lock:
+            found = team.channels.get(channel_id)
+            if found is None:
+                name = channel_id.removeprefix("#")
+                found = next((c for c in team.channels.values() if c.name == name and not c.is_im), None)
+            if found is None:
+                raise WorldError("channel_not_found")
+            return found
+
+    def im_channel(self, team: Team, user_id: str) -> Channel:
+        """The app's direct-message channel with a user (its Messages tab), opened on first use."""
+        with self.lock:
+            if user_id not in team.users:
+                raise WorldError("user_not_found")
+            channel_id = "D" + user_id[1:]
+            channel = team.channels.get(channel_id)
+            if channel is None:
+                channel = Channel(
+                    id=channel_id,
+                    team_id=team.id,
+                    name=channel_id,
+                    is_im=True,
+                    im_user=user_id,
+                    created=int(self.clock()),
+                    members={user_id, team.bot_user_id},
+                )
+                team.channels[channel_id] = channel
+            return channel
+
+    def register_token(self, token: str, team_id: str) -> None:
+        with self.lock:
+            self.team(team_id)
+            self.tokens[token] = team_id
+
+    def team_for_token(self, token: str) -> Team:
+        with self.lock:
+            return self.team(self.tokens.get(token, self.default_team_id))
+
+    # ---- messages ---------------------------------------------------------------------------
+
+    def keep_message(self, channel: Channel, message: JSON) -> JSON:
+        with self.lock:
+            ts = message["ts"]
+            if ts in channel.messages:
+                raise WorldError("ts_taken", 409)
+            channel.messages[ts] = message
+            insort(channel.order, (ts_key(ts), ts))
+            self._last_ts = max(self._last_ts, ts_key(ts))
+            return message
+
+    def message(self, channel: Channel, ts: str) -> JSON:
+        with self.lock:
+            found = channel.messages.get(ts)
+            if found is None:
+                raise WorldError("message_not_found")
+            return found
+
+    def remove_message(self, channel: Channel, ts: str) -> JSON:
+        with self.lock:
+            message = self.message(channel, ts)
+            del channel.messages[ts]
+            channel.order.remove((ts_key(ts), ts))
+            return message
+
+    def replies_of(self, channel: Channel, parent_ts: str) -> list[JSON]:
+        with self.lock:
+            return [
+                channel.messages[ts]
+                for _, ts in channel.order
+                if ts != parent_ts and channel.messages[ts].get("thread_ts") == parent_ts
+            ]
+
+    def render(self, channel: Channel, message: JSON, include_metadata: bool = True) -> JSON:
+        """A copy of a kept message as Slack returns it, thread summary included."""
+        with self.lock:
+            out = copy.deepcopy(message)
+            if not include_metadata:
+                out.pop("metadata", None)
+            if message.get("thread_ts") in (None, message["ts"]):
+                replies = self.replies_of(channel, message["ts"])
+                if replies:
+                    users = list(dict.fromkeys(r.get("user", "") for r in replies))
+                    out.update(
+                        {
+                            "thread_ts": message["ts"],
+                            "reply_count": len(replies),
+                            "reply_users_count": len(users),
+                            "latest_reply": replies[-1]["ts"],
+                            "reply_users": users,
+                            "is_locked": False,
+                            "subscribed": False,
+                        }
+                    )
+            return out
+
+    def timeline(self, channel: Channel) -> list[JSON]:
+        """What the channel itself shows, oldest first: top-level messages and broadcast replies."""
+        with self.lock:
+            out = []
+            for _, ts in channel.order:
+                message = channel.messages[ts]
+                thread_ts = message.get("thread_ts")
+                if thread_ts in (None, ts) or message.get("subtype") == "thread_broadcast":
+                    out.append(message)
+            return out
+
+    def thread_parent(self, channel: Channel, ts: str) -> JSON:
+        """The parent of the thread `ts` belongs to (itself when it is a parent or stands alone)."""
+        with self.lock:
+            message = channel.messages.get(ts)
+            if message is None:
+                raise WorldError("thread_not_found")
+            parent_ts = message.get("thread_ts") or ts
+            parent = channel.messages.get(parent_ts)
+            if parent is None:
+                raise WorldError("thread_not_found")
+            return parent
+
+    def add_reaction(self, message: JSON, name: str, user_id: str) -> bool:
+        """False when the user had already reacted so."""
+        with self.lock:
+            reactions: list[JSON] = message.setdefault("reactions", [])
+            entry = next((r for r in reactions if r["name"] == name), None)
+            if entry is None:
+                entry = {"name": name, "users": [], "count": 0}
+                reactions.append(entry)
+            if user_id in entry["users"]:
+                return False
+            entry["users"].append(user_id)
+            entry["count"] = len(entry["users"])
+            return True
+
+    def remove_reaction(self, message: JSON, name: str, user_id: str) -> bool:
+        """False when there was no such reaction by that user."""
+        with self.lock:
+            reactions: list[JSON] = message.get("reactions", [])
+            entry = next((r for r in reactions if r["name"] == name), None)
+            if entry is None or user_id not in entry["users"]:
+                return False
+            entry["users"].remove(user_id)
+            entry["count"] = len(entry["users"])
+            if not entry["users"]:
+                reactions.remove(entry)
+            if not reactions:
+                message.pop("reactions", None)
+            return True
+
+    # ---- inspection -------------------------------------------------------------------------
+
+    def record_call(
+        self,
+        method: str,
+        args: JSON,
+        team_id: str | None,
+        ok: bool,
+        error: str | None,
+        status: int = 200,
+        token: str | None = None,
+    ) -> None:
+        with self.lock:
+            self.calls.append(
+                {
+                    "method": method,
+                    "args": args,
+                    "team": team_id,
+                    "ok": ok,
+                    "error": error,
+                    "status": status,
+                    "token": mask_token(token),
+                    "at": self.clock(),
+                }
+            )
+
+    def list_calls(self, method: str | None = None) -> list[JSON]:
+        with self.lock:
+            return [copy.deepcopy(c) for c in self.calls if method is None or c["method"] == method]
+
+    def clear_calls(self) -> None:
+        with self.lock:
+            self.calls.clear()
+
+    def add_fault(self, fault: Fault) -> None:
+        with self.lock:
+            self.faults = [f for f in self.faults if f.method != fault.method]
+            self.faults.append(fault)
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self.faults.clear()
+
+    def trip_fault(self, method: str) -> Fault | None:
+        """Counts a call against the fault set for its method; the fault when this call should fail."""
+        with self.lock:
+            fault = next((f for f in self.faults if f.method in (method, "*")), None)
+            if fault is None:
+                return None
+            fault.seen += 1
+            if fault.seen % fault.every != 0:
+                return None
+            fault.fired += 1
+            if fault.count is not None and fault.fired >= fault.count:
+                self.faults.remove(fault)
+            return fault
+
+    def world(self) -> JSON:
+        with self.lock:
+            now = self.clock()
+            return {
+                "app_id": self.app_id,
+                "default_team": self.default_team_id,
+                "teams": [
+                    {
+                        **team.to_slack(),
+                        "bot_user_id": team.bot_user_id,
+                        "bot_id": team.bot_id,
+                        "channels": [
+                            {**c.to_slack(team.bot_user_id), "members": sorted(c.members)}
+                            for c in team.channels.values()
+                        ],
+                        "users": [u.to_slack(now) for u in team.users.values()],
+                    }
+                    for team in self.teams.values()
+                ],
+            }
+
+
+def mask_token(token: str | None) -> str | None:
+    if not token:
+        return None
+    prefix = token.split("-", 1)[0]
+    return f"{prefix}-…"
+
+
+def encode_cursor(kind: str, value: str) -> str:
+    """Opaque like Slack's (which are base64 of e.g. `next_ts:1512085861000543`)."""
+    return base64.b64encode(f"{kind}:{value}".encode()).decode()
+
+
+def decode_cursor(cursor: str, kind: str) -> str | None:
+    try:
+        raw = base64.b64decode(cursor.encode(), validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    found, _, value = raw.partition(":")
+    return value if found == kind and value else None

@@ -1,0 +1,761 @@
+"""The Web API methods the emulator answers, in Slack's shapes and with Slack's errors.
+
+`handle_call` takes one call already parsed (method, merged arguments, token) and returns the HTTP
+status, headers and JSON body to answer with. It does no I/O, so every method is a plain function of
+the world in `State`. Arguments arrive as strings from forms and as JSON values from JSON bodies;
+`Args` reads both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import mimetypes
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.emulator import payloads
+from bot.emulator.state import (
+    JSON,
+    Channel,
+    State,
+    StoredFile,
+    Team,
+    WorldError,
+    decode_cursor,
+    encode_cursor,
+    is_ts,
+    ts_key,
+)
+
+# Arguments that Slack takes JSON-encoded in forms; parsed for the calls log so it reads naturally.
+JSON_ARGS = frozenset({"blocks", "attachments", "metadata", "view", "files"})
+FAULT_ERRORS = {429: "ratelimited", 500: "fatal_error", 503: "service_unavailable"}
+# App-level tokens (xapp-) work for these only; bot tokens work for all but apps.connections.open.
+APP_TOKEN_METHODS = frozenset({"apps.connections.open", "auth.test"})
+
+
+class SlackError(Exception):
+    def __init__(self, error: str, **extra: Any) -> None:
+        super().__init__(error)
+        self.error = error
+        self.extra = extra
+
+
+def invalid_arguments(*messages: str) -> SlackError:
+    return SlackError("invalid_arguments", response_metadata={"messages": [f"[ERROR] {m}" for m in messages]})
+
+
+class Args:
+    """A call's arguments, from a form (all strings) or a JSON body (any JSON values)."""
+
+    def __init__(self, values: JSON) -> None:
+        self.values = values
+
+    def get(self, name: str) -> str | None:
+        value = self.values.get(name)
+        if value is None or value == "":
+            return None
+        if isinstance(value, dict | list):
+            return json.dumps(value)
+        return value if isinstance(value, str) else str(value)
+
+    def required(self, name: str, error: str | None = None) -> str:
+        value = self.get(name)
+        if value is None:
+            raise SlackError(error) if error else invalid_arguments(f"missing required field: {name}")
+        return value
+
+    def parsed(self, name: str, error: str = "invalid_arguments") -> Any:
+        value = self.values.get(name)
+        if value is None or value == "":
+            return None
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise SlackError(error) from None
+        return value
+
+    def flag(self, name: str) -> bool:
+        value = self.values.get(name)
+        if isinstance(value, str):
+            return value.lower() in ("1", "true", "yes")
+        return bool(value)
+
+    def integer(self, name: str, default: int, error: str = "invalid_arguments") -> int:
+        value = self.values.get(name)
+        if value is None or value == "":
+            return default
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise SlackError(error) from None
+
+
+@dataclass
+class Context:
+    state: State
+    team: Team
+    token_kind: str
+    base_url: str
+
+    @property
+    def now(self) -> float:
+        return self.state.now()
+
+
+@dataclass
+class ApiResult:
+    status: int
+    body: JSON
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[[Context, Args], JSON]
+METHODS: dict[str, Handler] = {}
+
+
+def method(name: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        METHODS[name] = fn
+        return fn
+
+    return register
+
+
+def loggable_args(args: JSON) -> JSON:
+    out: JSON = {}
+    for key, value in args.items():
+        if key == "token":
+            continue  # never listed: the calls log is for reading, not for leaking credentials
+        if key in JSON_ARGS and isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                value = json.loads(value)
+        out[key] = value
+    return out
+
+
+def handle_call(state: State, name: str, args: JSON, token: str | None, base_url: str) -> ApiResult:
+    """One Web API call, recorded in the calls log whatever its outcome."""
+    with state.lock:
+        result, team_id = _dispatch(state, name, args, token, base_url)
+        state.record_call(
+            name,
+            loggable_args(args),
+            team_id,
+            bool(result.body.get("ok")),
+            result.body.get("error"),
+            result.status,
+            token,
+        )
+        return result
+
+
+def _dispatch(
+    state: State, name: str, values: JSON, token: str | None, base_url: str
+) -> tuple[ApiResult, str | None]:
+    handler = METHODS.get(name)
+    if handler is None:
+        return ApiResult(200, {"ok": False, "error": "unknown_method"}), None
+    if not token:
+        return ApiResult(200, {"ok": False, "error": "not_authed"}), None
+    if token == "xoxb-invalid" or not token.startswith(("xoxb-", "xapp-")):  # noqa: S105
+        return ApiResult(200, {"ok": False, "error": "invalid_auth"}), None
+    kind = "app" if token.startswith("xapp-") else "bot"
+    if (kind == "app" and name not in APP_TOKEN_METHODS) or (
+        kind == "bot" and name == "apps.connections.open"
+    ):
+        return ApiResult(200, {"ok": False, "error": "not_allowed_token_type"}), None
+    team = state.team_for_token(token)
+    fault = state.trip_fault(name)
+    if fault is not None:
+        headers = {"Retry-After": str(fault.retry_after)} if fault.status == 429 else {}
+        body = {"ok": False, "error": FAULT_ERRORS.get(fault.status, "fatal_error")}
+        return ApiResult(fault.status, body, headers), team.id
+    try:
+        body = handler(Context(state, team, kind, base_url), Args(values))
+    except SlackError as e:
+        return ApiResult(200, {"ok": False, "error": e.error, **e.extra}), team.id
+    except WorldError as e:
+        return ApiResult(200, {"ok": False, "error": e.error}), team.id
+    return ApiResult(200, {"ok": True, **body}), team.id
+
+
+# ---- shared checks ------------------------------------------------------------------------------
+
+
+def _conversation(ctx: Context, ref: str | None, need_member: bool = True) -> Channel:
+    """The channel as the bot sees it: private ones it is not in do not exist for it."""
+    if ref is None:
+        raise SlackError("channel_not_found")
+    team = ctx.team
+    if ref[:1] in ("U", "W") and ref in team.users:
+        return ctx.state.im_channel(team, ref)
+    channel = ctx.state.channel(team, ref)
+    is_member = team.bot_user_id in channel.members
+    if not is_member and (channel.is_private or channel.is_im):
+        raise SlackError("channel_not_found")
+    if need_member and not is_member:
+        raise SlackError("not_in_channel")
+    return channel
+
+
+def _thread_ts(ctx: Context, channel: Channel, value: str | None) -> tuple[str | None, str | None]:
+    """(thread_ts, parent_user_id) to post under; a reply's ts threads under its parent, as in Slack."""
+    if value is None:
+        return None, None
+    if not is_ts(value):
+        raise SlackError("invalid_thread_ts")
+    parent = ctx.state.thread_parent(channel, value)
+    return parent["ts"], parent.get("user")
+
+
+def _blocks(args: Args) -> list[Any] | None:
+    blocks = args.parsed("blocks", error="invalid_blocks_format")
+    if blocks is not None and not isinstance(blocks, list):
+        raise SlackError("invalid_blocks_format")
+    return blocks
+
+
+def _page_size(args: Args, default: int, maximum: int) -> int:
+    limit = args.integer("limit", default, error="invalid_limit")
+    if limit <= 0:
+        limit = default
+    return min(limit, maximum)
+
+
+def _bound(args: Args, name: str) -> int | None:
+    value = args.get(name)
+    if value is None:
+        return None
+    if not is_ts(value) and not value.isdigit():
+        raise SlackError(f"invalid_ts_{name}")
+    return ts_key(value)
+
+
+def _in_bounds(ts: str, oldest: int | None, latest: int | None, inclusive: bool) -> bool:
+    key = ts_key(ts)
+    if oldest is not None and (key < oldest or (key == oldest and not inclusive)):
+        return False
+    return not (latest is not None and (key > latest or (key == latest and not inclusive)))
+
+
+# ---- auth, team, users --------------------------------------------------------------------------
+
+
+@method("auth.test")
+def auth_test(ctx: Context, args: Args) -> JSON:
+    team = ctx.team
+    return {
+        "url": team.url,
+        "team": team.name,
+        "user": team.users[team.bot_user_id].name,
+        "team_id": team.id,
+        "user_id": team.bot_user_id,
+        "bot_id": team.bot_id,
+        "is_enterprise_install": False,
+    }
+
+
+@method("team.info")
+def team_info(ctx: Context, args: Args) -> JSON:
+    return {"team": ctx.team.to_slack()}
+
+
+@method("users.info")
+def users_info(ctx: Context, args: Args) -> JSON:
+    user = ctx.team.users.get(args.required("user", error="user_not_found"))
+    if user is None:
+        raise SlackError("user_not_found")
+    return {"user": user.to_slack(ctx.now)}
+
+
+@method("users.list")
+def users_list(ctx: Context, args: Args) -> JSON:
+    members = [u.to_slack(ctx.now) for u in ctx.team.users.values()]
+    return {"members": members, "cache_ts": int(ctx.now), "response_metadata": {"next_cursor": ""}}
+
+
+# ---- chat ---------------------------------------------------------------------------------------
+
+
+@method("chat.postMessage")
+def chat_post_message(ctx: Context, args: Args) -> JSON:
+    channel = _conversation(ctx, args.get("channel"))
+    text, blocks = args.get("text"), _blocks(args)
+    attachments = args.parsed("attachments", error="invalid_attachments")
+    if not text and not blocks and not attachments:
+        raise SlackError("no_text")
+    thread_ts, parent_user = _thread_ts(ctx, channel, args.get("thread_ts"))
+    metadata = args.parsed("metadata", error="invalid_metadata_format")
+    if metadata is not None and not (
+        isinstance(metadata, dict)
+        and isinstance(metadata.get("event_type"), str)
+        and "event_payload" in metadata
+    ):
+        raise SlackError("invalid_metadata_format")
+    message = payloads.bot_message(
+        ctx.team,
+        ctx.state.app_id,
+        ctx.state.next_ts(),
+        ctx.now,
+        text or "",
+        blocks=blocks,
+        attachments=attachments,
+        thread_ts=thread_ts,
+        parent_user_id=parent_user,
+        reply_broadcast=args.flag("reply_broadcast"),
+        metadata=metadata,
+    )
+    ctx.state.keep_message(channel, message)
+    return {"channel": channel.id, "ts": message["ts"], "message": ctx.state.render(channel, message)}
+
+
+@method("chat.postEphemeral")
+def chat_post_ephemeral(ctx: Context, args: Args) -> JSON:
+    channel = _conversation(ctx, args.get("channel"))
+    user = args.required("user", error="user_not_in_channel")
+    if user not in channel.members:
+        raise SlackError("user_not_in_channel")
+    if not args.get("text") and not _blocks(args) and not args.parsed("attachments"):
+        raise SlackError("no_text")
+    _thread_ts(ctx, channel, args.get("thread_ts"))
+    # Seen only by `user` and never kept in the channel; the calls log is where tests find it.
+    return {"message_ts": ctx.state.next_ts()}
+
+
+def _own_message(ctx: Context, channel: Channel, ts: str | None, error: str) -> JSON:
+    if ts is None:
+        raise SlackError("message_not_found")
+    message = ctx.state.message(channel, ts)
+    if message.get("bot_id") != ctx.team.bot_id:
+        raise SlackError(error)
+    return message
+
+
+@method("chat.update")
+def chat_update(ctx: Context, args: Args) -> JSON:
+    channel = _conversation(ctx, args.get("channel"))
+    message = _own_message(ctx, channel, args.get("ts"), "cant_update_message")
+    text, blocks = args.get("text"), _blocks(args)
+    attachments = args.parsed("attachments", error="invalid_attachments")
+    if text is None and blocks is None and attachments is None:
+        raise SlackError("no_text")
+    if text is not None:
+        message["text"] = text
+    if blocks is not None:
+        message["blocks"] = payloads.with_block_ids(blocks)
+    if attachments is not None:
+        message["attachments"] = attachments
+    message["edited"] = {"user": ctx.team.bot_user_id, "ts": ctx.state.next_ts()}
+    rendered = ctx.state.render(channel, message)
+    return {"channel": channel.id, "ts": message["ts"], "text": message["text"], "message": rendered}
+
+
+@method("chat.delete")
+def chat_delete(ctx: Context, args: Args) -> JSON:
+    channel = _conversation(ctx, args.get("channel"))
+    message = _own_message(ctx, channel, args.get("ts"), "cant_delete_message")
+    ctx.state.remove_message(channel, message["ts"])
+    return {"channel": channel.id, "ts": message["ts"]}
+
+
+@method("chat.getPermalink")
+def chat_get_permalink(ctx: Context, args: Args) -> JSON:
+    channel = _conversation(ctx, args.get("channel"), need_member=False)
+    message = ctx.state.message(channel, args.required("message_ts", error="message_not_found"))
+    link = f"{ctx.team.url}archives/{channel.id}/p{message['ts'].replace('.', '')}"
+    if message.get("thread_ts") not in (None, message["ts"]):
+        link += f"?thread_ts={message['thread_ts']}&cid={channel.id}"
+    return {"channel": channel.id, "permalink": link}
+
+
+# ---- reactions ----------------------------------------------------------------------------------
+
+
+def _reaction_target(ctx: Context, args: Args) -> tuple[Channel, JSON, str]:
+    channel_ref, ts = args.get("channel"), args.get("timestamp")
+    if channel_ref is None or ts is None:
+        raise SlackError("no_item_specified")
+    name = (args.get("name") or "").strip(":")
+    if not name:
+        raise SlackError("invalid_name")
+    if not is_ts(ts):
+        raise SlackError("bad_timestamp")
+    channel = _conversation(ctx, channel_ref)
+    return channel, ctx.state.message(channel, ts), name
+
+
+@method("reactions.add")
+def reactions_add(ctx: Context, args: Args) -> JSON:
+    _, message, name = _reaction_target(ctx, args)
+    if not ctx.state.add_reaction(message, name, ctx.team.bot_user_id):
+        raise SlackError("already_reacted")
+    return {}
+
+
+@method("reactions.remove")
+def reactions_remove(ctx: Context, args: Args) -> JSON:
+    _, message, name = _reaction_target(ctx, args)
+    if not ctx.state.remove_reaction(message, name, ctx.team.bot_user_id):
+        raise SlackError("no_reaction")
+    return {}
+
+
+@method("reactions.get")
+def reactions_get(ctx: Context, args: Args) -> JSON:
+    channel_ref, ts = args.get("channel"), args.get("timestamp")
+    if channel_ref is None or ts is None:
+        raise SlackError("no_item_specified")
+    channel = _conversation(ctx, channel_ref)
+    message = ctx.state.message(channel, ts)
+    return {"type": "message", "channel": channel.id, "message": ctx.state.render(channel, message)}
+
+
+# ---- conversations ------------------------------------------------------------------------------
+
+
+@method("conversations.info")
+def conversations_info(ctx: Context, args: Args) -> JSON:
+    channel = _conversation(ctx, args.get("channel"), need_member=False)
+    return {"channel": channel.to_slack(ctx.team.bot_user_id, args.flag("include_num_members"))}
+
+
+@method("conversations.list")
+def conversations_list(ctx: Context, args: Args) -> JSON:
+    types = set((args.get("types") or "public_channel").split(","))
+    bot = ctx.team.bot_user_id
+    out = []
+    for channel in ctx.team.channels.values():
+        kind = "im" if channel.is_im else "private_channel" if channel.is_private else "public_channel"
+        visible = kind == "public_channel" or bot in channel.members
+        if kind in types and visible:
+            out.append(channel.to_slack(bot))
+    return {"channels": out, "response_metadata": {"next_cursor": ""}}
+
+
+def _cursor_start(args: Args) -> int | None:
+    """Where a paginated read resumes: the message ts its cursor names, or None on the first page."""
+    cursor = args.get("cursor")
+    if cursor is None:
+        return None
+    decoded = decode_cursor(cursor, "next_ts")
+    if decoded is None:
+        raise SlackError("invalid_cursor")
+    return ts_key(decoded)
+
+
+@method("conversations.history")
+def conversations_history(ctx: Context, args: Args) -> JSON:
+    channel = _conversation(ctx, args.get("channel"))
+    limit = _page_size(args, 100, 999)
+    oldest, latest = _bound(args, "oldest"), _bound(args, "latest")
+    inclusive = args.flag("inclusive")
+    start = _cursor_start(args)
+    newest_first = [
+        m
+        for m in reversed(ctx.state.timeline(channel))
+        if _in_bounds(m["ts"], oldest, latest, inclusive) and (start is None or ts_key(m["ts"]) <= start)
+    ]
+    page, rest = newest_first[:limit], newest_first[limit:]
+    include_metadata = args.flag("include_all_metadata")
+    return {
+        "messages": [ctx.state.render(channel, m, include_metadata) for m in page],
+        "has_more": bool(rest),
+        "pin_count": 0,
+        "channel_actions_ts": None,
+        "channel_actions_count": 0,
+        "response_metadata": {"next_cursor": encode_cursor("next_ts", rest[0]["ts"]) if rest else ""},
+    }
+
+
+@method("conversations.replies")
+def conversations_replies(ctx: Context, args: Args) -> JSON:
+    channel = _conversation(ctx, args.get("channel"))
+    ts = args.required("ts", error="thread_not_found")
+    if not is_ts(ts):
+        raise SlackError("thread_not_found")
+    parent = ctx.state.thread_parent(channel, ts)
+    limit = _page_size(args, 1000, 1000)
+    oldest, latest = _bound(args, "oldest"), _bound(args, "latest")
+    inclusive = args.flag("inclusive")
+    start = _cursor_start(args)
+    replies = [
+        r
+        for r in ctx.state.replies_of(channel, parent["ts"])
+        if _in_bounds(r["ts"], oldest, latest, inclusive) and (start is None or ts_key(r["ts"]) >= start)
+    ]
+    # Slack counts the parent into each page, which it repeats first on every page.
+    page, rest = replies[: max(limit - 1, 1)], replies[max(limit - 1, 1) :]
+    include_metadata = args.flag("include_all_metadata")
+    return {
+        "messages": [ctx.state.render(channel, m, include_metadata) for m in [parent, *page]],
+        "has_more": bool(rest),
+        "response_metadata": {"next_cursor": encode_cursor("next_ts", rest[0]["ts"]) if rest else ""},
+    }
+
+
+@method("conversations.members")
+def conversations_members(ctx: Context, args: Args) -> JSON:
+    channel = _conversation(ctx, args.get("channel"), need_member=False)
+    limit = _page_size(args, 100, 1000)
+    offset = 0
+    cursor = args.get("cursor")
+    if cursor is not None:
+        decoded = decode_cursor(cursor, "offset")
+        if decoded is None or not decoded.isdigit():
+            raise SlackError("invalid_cursor")
+        offset = int(decoded)
+    members = sorted(channel.members)
+    page = members[offset : offset + limit]
+    more = offset + limit < len(members)
+    return {
+        "members": page,
+        "response_metadata": {"next_cursor": encode_cursor("offset", str(offset + limit)) if more else ""},
+    }
+
+
+@method("conversations.join")
+def conversations_join(ctx: Context, args: Args) -> JSON:
+    channel = _conversation(ctx, args.get("channel"), need_member=False)
+    if channel.is_private or channel.is_im:
+        raise SlackError("method_not_supported_for_channel_type")
+    channel.members.add(ctx.team.bot_user_id)
+    return {"channel": channel.to_slack(ctx.team.bot_user_id)}
+
+
+@method("conversations.open")
+def conversations_open(ctx: Context, args: Args) -> JSON:
+    channel_ref, users = args.get("channel"), args.get("users")
+    if channel_ref is not None:
+        channel = _conversation(ctx, channel_ref, need_member=False)
+    elif users is not None:
+        ids = [u.strip() for u in users.split(",") if u.strip()]
+        if len(ids) != 1:
+            raise SlackError("not_enough_users" if not ids else "too_many_users")
+        channel = ctx.state.im_channel(ctx.team, ids[0])
+    else:
+        raise SlackError("users_list_not_supplied")
+    if args.flag("return_im"):
+        return {"channel": channel.to_slack(ctx.team.bot_user_id)}
+    return {"channel": {"id": channel.id}}
+
+
+# ---- views --------------------------------------------------------------------------------------
+
+
+def _view_arg(args: Args, kind: str) -> JSON:
+    view = args.parsed("view")
+    if not isinstance(view, dict):
+        raise invalid_arguments("missing required field: view")
+    if view.get("type") != kind:
+        raise invalid_arguments(f"must be '{kind}' [json-pointer:/view/type]")
+    if not isinstance(view.get("blocks"), list):
+        raise invalid_arguments("missing required field: blocks [json-pointer:/view/blocks]")
+    if kind == "modal" and not isinstance(view.get("title"), dict):
+        raise invalid_arguments("missing required field: title [json-pointer:/view/title]")
+    return view
+
+
+def _store_view(ctx: Context, view: JSON, view_id: str | None = None, root_id: str | None = None) -> JSON:
+    view_id = view_id or ctx.state.new_id("V0", 9)
+    stored = {
+        "id": view_id,
+        "team_id": ctx.team.id,
+        "type": view["type"],
+        "blocks": payloads.with_block_ids(view["blocks"]),
+        "private_metadata": view.get("private_metadata", ""),
+        "callback_id": view.get("callback_id", ""),
+        "state": {"values": {}},
+        "hash": f"{int(ctx.now)}.{secrets.token_hex(4)}",
+        "title": view.get("title"),
+        "clear_on_close": bool(view.get("clear_on_close", False)),
+        "notify_on_close": bool(view.get("notify_on_close", False)),
+        "close": view.get("close"),
+        "submit": view.get("submit"),
+        "previous_view_id": None,
+        "root_view_id": root_id or view_id,
+        "app_id": ctx.state.app_id,
+        "external_id": view.get("external_id", ""),
+        "app_installed_team_id": ctx.team.id,
+        "bot_id": ctx.team.bot_id,
+    }
+    ctx.state.views[view_id] = stored
+    return dict(stored)
+
+
+@method("views.publish")
+def views_publish(ctx: Context, args: Args) -> JSON:
+    user_id = args.required("user_id")
+    if user_id not in ctx.team.users:
+        raise SlackError("user_not_found")
+    view = _view_arg(args, "home")
+    key = (ctx.team.id, user_id)
+    previous_id = ctx.state.home_views.get(key)
+    expected = args.get("hash")
+    if expected is not None and previous_id is not None and ctx.state.views[previous_id]["hash"] != expected:
+        raise SlackError("hash_conflict")
+    stored = _store_view(ctx, view, view_id=previous_id)
+    ctx.state.home_views[key] = stored["id"]
+    return {"view": stored}
+
+
+@method("views.open")
+def views_open(ctx: Context, args: Args) -> JSON:
+    trigger_id = args.required("trigger_id")
+    view = _view_arg(args, "modal")
+    error = ctx.state.consume_trigger(trigger_id, ctx.team.id)
+    if error is not None:
+        raise SlackError(error)
+    return {"view": _store_view(ctx, view)}
+
+
+@method("views.push")
+def views_push(ctx: Context, args: Args) -> JSON:
+    return views_open(ctx, args)
+
+
+@method("views.update")
+def views_update(ctx: Context, args: Args) -> JSON:
+    view_id, external_id = args.get("view_id"), args.get("external_id")
+    found = None
+    for stored in ctx.state.views.values():
+        if stored["team_id"] == ctx.team.id and (
+            stored["id"] == view_id or (external_id and stored["external_id"] == external_id)
+        ):
+            found = stored
+    if found is None:
+        raise SlackError("not_found")
+    view = _view_arg(args, found["type"])
+    expected = args.get("hash")
+    if expected is not None and found["hash"] != expected:
+        raise SlackError("hash_conflict")
+    return {"view": _store_view(ctx, view, view_id=found["id"], root_id=found["root_view_id"])}
+
+
+# ---- files --------------------------------------------------------------------------------------
+
+
+@method("files.getUploadURLExternal")
+def files_get_upload_url_external(ctx: Context, args: Args) -> JSON:
+    filename = args.required("filename")
+    length = args.integer("length", -1)
+    if length < 0:
+        raise invalid_arguments("missing required field: length")
+    file_id = ctx.state.new_id("F0", 9)
+    ctx.state.files[file_id] = StoredFile(
+        id=file_id,
+        team_id=ctx.team.id,
+        user=ctx.team.bot_user_id,
+        filename=filename,
+        length=length,
+        alt_txt=args.get("alt_txt"),
+        snippet_type=args.get("snippet_type"),
+    )
+    # Served by the emulator itself, on loopback, where Slack would hand out files.slack.com.
+    return {"upload_url": f"{ctx.base_url}/_emulator/upload/{file_id}", "file_id": file_id}
+
+
+def _file_info(ctx: Context, stored: StoredFile, title: str | None) -> JSON:
+    name = stored.filename
+    mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else "binary"
+    url = f"{ctx.base_url}/_emulator/files/{stored.id}/{name}"
+    return {
+        "id": stored.id,
+        "created": int(ctx.now),
+        "timestamp": int(ctx.now),
+        "name": name,
+        "title": title or name,
+        "mimetype": mimetype,
+        "filetype": stored.snippet_type or extension,
+        "pretty_type": extension.upper(),
+        "user": stored.user,
+        "user_team": ctx.team.id,
+        "editable": False,
+        "size": len(stored.data or b""),
+        "mode": "hosted",
+        "is_external": False,
+        "external_type": "",
+        "is_public": False,
+        "public_url_shared": False,
+        "display_as_bot": False,
+        "username": "",
+        "url_private": url,
+        "url_private_download": url,
+        "permalink": f"{ctx.team.url}files/{stored.user}/{stored.id}/{name}",
+        "permalink_public": f"https://slack-files.com/{ctx.team.id}-{stored.id}",
+        "alt_txt": stored.alt_txt,
+        "has_rich_preview": False,
+        "file_access": "visible",
+        "shares": {},
+        "channels": [],
+        "groups": [],
+        "ims": [],
+        "comments_count": 0,
+    }
+
+
+@method("files.completeUploadExternal")
+def files_complete_upload_external(ctx: Context, args: Args) -> JSON:
+    entries = args.parsed("files")
+    if not isinstance(entries, list) or not entries:
+        raise invalid_arguments("missing required field: files")
+    stored_files: list[tuple[StoredFile, str | None]] = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise invalid_arguments("files must be objects with an id")
+        stored = ctx.state.files.get(str(entry.get("id")))
+        if stored is None or stored.team_id != ctx.team.id or stored.data is None:
+            raise SlackError("file_not_found")
+        stored_files.append((stored, entry.get("title")))
+    refs = [c for c in [args.get("channel_id"), *(args.get("channels") or "").split(",")] if c]
+    channels = [_conversation(ctx, ref) for ref in refs]
+    infos = [_file_info(ctx, stored, title) for stored, title in stored_files]
+    for channel in channels:
+        thread_ts, parent_user = _thread_ts(ctx, channel, args.get("thread_ts"))
+        message = payloads.bot_message(
+            ctx.team,
+            ctx.state.app_id,
+            ctx.state.next_ts(),
+            ctx.now,
+            args.get("initial_comment") or "",
+            thread_ts=thread_ts,
+            parent_user_id=parent_user,
+        )
+        share = {"ts": message["ts"], "channel_name": channel.name, "team_id": ctx.team.id}
+        if thread_ts:
+            share["thread_ts"] = thread_ts
+        for info in infos:
+            bucket = "ims" if channel.is_im else "groups" if channel.is_private else "channels"
+            info[bucket].append(channel.id)
+            visibility = "private" if channel.is_private or channel.is_im else "public"
+            info["shares"].setdefault(visibility, {}).setdefault(channel.id, []).append(share)
+        message.update({"files": [dict(i) for i in infos], "upload": True, "display_as_bot": False})
+        ctx.state.keep_message(channel, message)
+    for (stored, _), info in zip(stored_files, infos, strict=True):
+        stored.info = info
+    return {"files": infos}
+
+
+@method("files.info")
+def files_info(ctx: Context, args: Args) -> JSON:
+    stored = ctx.state.files.get(args.required("file", error="file_not_found"))
+    if stored is None or stored.team_id != ctx.team.id or stored.info is None:
+        raise SlackError("file_not_found")
+    return {"file": stored.info, "comments": [], "response_metadata": {"next_cursor": ""}}
+
+
+# ---- Socket Mode --------------------------------------------------------------------------------
+
+
+@method("apps.connections.open")
+def apps_connections_open(ctx: Context, args: Args) -> JSON:
+    if ctx.token_kind != "app":  # noqa: S105
+        raise SlackError("not_allowed_token_type")
+    ws_base = "ws" + ctx.base_url.removeprefix("http")
+    ticket = ctx.state.issue_ticket()
+    return {"url": f"{ws_base}/socket-mode?ticket={ticket}&app_id={ctx.state.app_id}"}
