@@ -42,3 +42,5 @@ def configure_logging(secrets: Iterable[str] = (), level: int = logging.INFO) ->
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # twoway reports what it migrated in its own words; Alembic's step-by-step lines are noise there.
+    logging.getLogger("alembic").setLevel(max(level, logging.WARNING))

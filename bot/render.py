@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.commands import SUBCOMMANDS, BadInput, HelpRequest, Subcommand, UnavailableRequest
+from bot.commands import SUBCOMMANDS, BadInput, HelpRequest, Request, Subcommand, UnavailableRequest
 
 Message = dict[str, Any]
 
@@ -34,7 +34,21 @@ def message(text: str, blocks: list[Block]) -> Message:
 
 
 def _usage_lines(subs: tuple[Subcommand, ...]) -> str:
-    return "\n".join(f"`{sub.usage}`\n{sub.summary}" for sub in subs)
+    return "\n".join(
+        f"`{sub.usage}`\n{sub.summary}" + ("" if sub.available else " _Not available in this version yet._")
+        for sub in subs
+    )
+
+
+def render_request(request: Request) -> Message:
+    """The reply to a parsed `/twoway` request that needs no ledger."""
+    match request:
+        case HelpRequest():
+            return render_help(request)
+        case UnavailableRequest():
+            return render_unavailable(request)
+        case BadInput():
+            return render_bad_input(request)
 
 
 def render_help(request: HelpRequest) -> Message:

@@ -1,0 +1,114 @@
+"""Wiring: the Bolt app, its Web API client and the dependencies every handler receives."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Config
+from storage.queries import claim_event, release_event
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What handlers need besides the Bolt request: settings, storage, time and Slack."""
+
+    config: Config
+    sessions: sessionmaker[Session]
+    client: WebClient
+    clock: Clock = utc_now
+
+
+def make_web_client(config: Config) -> WebClient:
+    """A Web API client for `SLACK_API_URL`; it retries rate limits, server errors and dropped connections."""
+    return WebClient(
+        token=config.bot_token.reveal(),
+        base_url=config.slack_api_url,
+        timeout=10,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def build_app(deps: Deps, *, token_verification: bool = True) -> App:
+    """The Bolt app with every listener registered; unless told not to, it checks the token with auth.test."""
+    # Imported here so that `bot` stays importable by handlers without a cycle.
+    from handlers import register_all
+
+    config = deps.config
+    bolt_logger = logging.getLogger("twoway.bolt")
+    # Bolt also reads SLACK_BOT_TOKEN from the environment and warns that our client wins; it does, by design.
+    bolt_logger.addFilter(lambda record: "`token` will be unused" not in record.getMessage())
+    app = App(
+        client=deps.client,
+        signing_secret=config.signing_secret.reveal() if config.signing_secret else "",
+        # Socket Mode requests arrive over an authenticated socket, not signed HTTP.
+        request_verification_enabled=not config.socket_mode,
+        token_verification_enabled=token_verification,
+        logger=bolt_logger,
+    )
+    app.use(_once_per_event(deps))
+    app.error(_release_failed_event(deps))
+    register_all(app, deps)
+    return app
+
+
+def _event_key(body: dict[str, Any]) -> tuple[str, str] | None:
+    if body.get("type") != "event_callback" or not body.get("event_id") or not body.get("team_id"):
+        return None
+    return str(body["team_id"]), str(body["event_id"])
+
+
+def _once_per_event(deps: Deps) -> Callable[..., BoltResponse | None]:
+    """Global middleware: an event Slack delivers again (retries, several sockets) is handled once."""
+
+    def once_per_event(body: dict[str, Any], next_: Callable[[], None]) -> BoltResponse | None:
+        key = _event_key(body)
+        if key is not None:
+            with deps.sessions.begin() as s:
+                first = claim_event(s, key[0], key[1], deps.clock())
+            if not first:
+                logger.info(
+                    "event %s of %s was already handled; acknowledging the redelivery", key[1], key[0]
+                )
+                return BoltResponse(status=200, body="")
+        next_()
+        return None
+
+    return once_per_event
+
+
+def _release_failed_event(deps: Deps) -> Callable[..., None]:
+    """When a listener fails, forget the event so that Slack's redelivery is handled again."""
+
+    def on_error(error: Exception, body: dict[str, Any]) -> None:
+        logger.error("listener failed", exc_info=error)
+        key = _event_key(body)
+        if key is not None:
+            with deps.sessions.begin() as s:
+                release_event(s, key[0], key[1])
+
+    return on_error

@@ -1,0 +1,94 @@
+"""Starting and stopping twoway: migrations, the Bolt app, and HTTP or Socket Mode serving."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+from waitress.server import TcpWSGIServer
+
+from bot.app import Deps, build_app, make_web_client
+from bot.config import Config
+from bot.server import create_server, make_wsgi_app
+from storage.db import make_engine, make_session_factory
+from storage.migrate import upgrade
+
+logger = logging.getLogger(__name__)
+
+
+def database_ok(engine: Engine) -> bool:
+    """True when the ledger's database answers a trivial query."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        logger.exception("the database did not answer the health check")
+        return False
+    return True
+
+
+@dataclass
+class Runtime:
+    """A running twoway: its engine, app, and whichever of HTTP server or socket it serves on."""
+
+    engine: Engine
+    deps: Deps
+    app: App
+    server: TcpWSGIServer | None = None
+    socket: SocketModeHandler | None = None
+    _thread: threading.Thread | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        """The HTTP base URL this runtime listens on (HTTP mode only)."""
+        assert self.server is not None
+        host, port = self.server.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    def serve_forever(self) -> None:
+        if self.socket is not None:
+            self.socket.start()
+        else:
+            assert self.server is not None
+            self.server.run()
+
+    def start_background(self) -> None:
+        """Serve from a daemon thread (HTTP) or a connected socket, and return."""
+        if self.socket is not None:
+            self.socket.connect()
+            return
+        assert self.server is not None
+        self._thread = threading.Thread(target=self.server.run, name="twoway-http", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self.socket is not None:
+            self.socket.close()
+        if self.server is not None:
+            self.server.close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.engine.dispose()
+
+
+def prepare(config: Config, host: str = "0.0.0.0") -> Runtime:  # noqa: S104 - a server behind a load balancer
+    """Migrate the ledger, verify the bot token with auth.test, and bind the HTTP port or open the socket."""
+    engine = make_engine(config.database_url)
+    applied = upgrade(engine)
+    if applied:
+        logger.info("applied ledger migrations: %s", ", ".join(applied))
+    deps = Deps(config=config, sessions=make_session_factory(engine), client=make_web_client(config))
+    app = build_app(deps)
+    runtime = Runtime(engine=engine, deps=deps, app=app)
+    if config.app_token is not None:
+        runtime.socket = SocketModeHandler(app, config.app_token.reveal())
+        logger.info("twoway connects over Socket Mode")
+    else:
+        runtime.server = create_server(make_wsgi_app(app, lambda: database_ok(engine)), host, config.port)
+        logger.info("twoway is listening on %s/slack/events", runtime.url)
+    return runtime

@@ -1,0 +1,17 @@
+"""Every listener twoway registers, gathered in one place."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.app import Deps
+from handlers import channels, commands, home, messages, reactions, shortcuts
+
+
+def register_all(app: App, deps: Deps) -> None:
+    commands.register(app, deps)
+    messages.register(app, deps)
+    reactions.register(app, deps)
+    channels.register(app, deps)
+    home.register(app, deps)
+    shortcuts.register(app, deps)

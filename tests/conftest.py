@@ -1,0 +1,103 @@
+"""Database fixtures: every test using them runs once on SQLite and once on PostgreSQL.
+
+- ``db_url``: URL of an empty database private to the test (a temp SQLite file,
+  or a fresh PostgreSQL schema dropped afterwards). Plain ``str``, so it can be
+  handed to a subprocess as ``DATABASE_URL``.
+- ``engine``: an engine on ``db_url`` after migrating it to head.
+- ``sessions``: a session factory on ``engine``.
+- ``sqlite_url`` / ``postgresql_url``: one backend's empty database, for
+  backend-specific tests.
+
+PostgreSQL runs against ``TWOWAY_TEST_POSTGRES_URL`` and is skipped when that is unset.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+from bot.app import Deps, make_web_client
+from bot.config import Config, Secret
+from storage.db import make_engine, make_session_factory
+from storage.migrate import upgrade
+
+POSTGRES_URL_ENV = "TWOWAY_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(scope="session")
+def postgresql_admin() -> Iterator[Engine]:
+    """An autocommit engine on the test server, for creating and dropping schemas."""
+    url = os.environ.get(POSTGRES_URL_ENV)
+    if not url:
+        pytest.skip(f"PostgreSQL tests need {POSTGRES_URL_ENV} (e.g. postgresql+psycopg://user@host/db)")
+    admin = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    yield admin
+    admin.dispose()
+
+
+@pytest.fixture
+def postgresql_url(postgresql_admin: Engine) -> Iterator[str]:
+    """URL of a fresh, empty schema, so tests never see each other's rows, even in parallel runs."""
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with postgresql_admin.connect() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    # search_path travels in the URL, so every connection made from it (any engine,
+    # any process) lands in the schema.
+    url = make_url(os.environ[POSTGRES_URL_ENV])
+    options = f"{url.query.get('options', '')} -csearch_path={schema}".strip()
+    yield url.update_query_dict({"options": options}).render_as_string(hide_password=False)
+    with postgresql_admin.connect() as connection:
+        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """URL of an empty SQLite file database, for SQLite-only tests."""
+    return f"sqlite:///{tmp_path / 'twoway.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """URL of an empty database for this test only, once per backend."""
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    return url
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An engine on the test's database, migrated to head."""
+    engine = make_engine(db_url)
+    upgrade(engine)
+    yield engine
+    # Pooled connections would otherwise hold the schema open while it is dropped.
+    engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    """A session factory on the migrated test database."""
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def deps(sessions: sessionmaker[Session]) -> Deps:
+    """Handler dependencies on a migrated test database, with a Web API client nothing answers."""
+    config = Config(
+        bot_token=Secret("xoxb-test"),
+        signing_secret=Secret("test-signing-secret"),
+        app_token=None,
+        database_url="sqlite://",
+        # Port 9 (discard): a listener that calls Slack in these tests fails loudly, never reaches out.
+        slack_api_url="http://127.0.0.1:9/api/",
+        timezone="UTC",
+        port=3000,
+    )
+    return Deps(config=config, sessions=sessions, client=make_web_client(config))

@@ -1,0 +1,171 @@
+"""The real Bolt app, in process: every surface in the manifest reaches a listener, signed or refused."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from slack_bolt import App, BoltRequest
+from slack_sdk.signature import SignatureVerifier
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.app import Deps, build_app, make_web_client
+from bot.config import Config, Secret
+from bot.emulator import Emulator, EmulatorSettings
+from storage.queries import count_rows, get_channel
+from tests.payloads import event_callback, message_shortcut, slash_command
+
+SECRET = "wiring-signing-secret"
+TEAM = "T0TWOWAY1"
+BOT_USER = "U0TWOWAYBOT"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    with Emulator(EmulatorSettings(host="127.0.0.1", port=0, app_url=None, signing_secret=SECRET)) as emu:
+        yield emu
+
+
+@pytest.fixture
+def app(emulator: Emulator, sessions: sessionmaker[Session]) -> App:
+    config = Config(
+        bot_token=Secret("xoxb-wiring"),
+        signing_secret=Secret(SECRET),
+        app_token=None,
+        database_url="sqlite://",
+        slack_api_url=emulator.api_url,
+        timezone="Europe/Paris",
+        port=3000,
+    )
+    return build_app(Deps(config=config, sessions=sessions, client=make_web_client(config)))
+
+
+def signed(
+    body: str, *, content_type: str = "application/json", secret: str = SECRET, age: int = 0
+) -> BoltRequest:
+    timestamp = str(int(time.time()) - age)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
+    assert signature is not None
+    return BoltRequest(
+        body=body,
+        headers={
+            "content-type": [content_type],
+            "x-slack-request-timestamp": [timestamp],
+            "x-slack-signature": [signature],
+        },
+    )
+
+
+EVENTS: dict[str, dict[str, Any]] = {
+    "app_home_opened": {
+        "type": "app_home_opened",
+        "user": "U0ADA00001",
+        "channel": "D0HOME0001",
+        "tab": "home",
+    },
+    "app_mention": {
+        "type": "app_mention",
+        "user": "U0ADA00001",
+        "text": "<@U0TWOWAYBOT> hi",
+        "channel": "C0SOCIAL01",
+    },
+    "member_joined_channel": {"type": "member_joined_channel", "user": BOT_USER, "channel": "C0SOCIAL01"},
+    "message.channels": {"type": "message", "user": "U0ADA00001", "text": "hi", "channel": "C0SOCIAL01"},
+    "message.groups": {
+        "type": "message",
+        "user": "U0ADA00001",
+        "text": "hi",
+        "channel": "G0PRIVATE1",
+        "channel_type": "group",
+    },
+    "reaction_added": {
+        "type": "reaction_added",
+        "user": "U0ADA00001",
+        "reaction": "speech_balloon",
+        "item": {"type": "message", "channel": "C0SOCIAL01", "ts": "1700000000.000100"},
+    },
+    "reaction_removed": {
+        "type": "reaction_removed",
+        "user": "U0ADA00001",
+        "reaction": "speech_balloon",
+        "item": {"type": "message", "channel": "C0SOCIAL01", "ts": "1700000000.000100"},
+    },
+}
+
+
+def test_every_manifest_event_reaches_a_listener(app: App) -> None:
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    declared = manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert sorted(declared) == sorted(EVENTS)
+    for name in declared:
+        body = json.dumps(event_callback(EVENTS[name], team_id=TEAM, event_id=f"Ev{name}"))
+        response = app.dispatch(signed(body))
+        assert response.status == 200, (name, response.body)
+
+
+def test_the_command_and_the_shortcut_reach_their_listeners(app: App) -> None:
+    command = app.dispatch(
+        signed(
+            urllib.parse.urlencode(slash_command("help")), content_type="application/x-www-form-urlencoded"
+        )
+    )
+    assert command.status == 200
+    assert json.loads(command.body)["text"].startswith("twoway commands")
+
+    payload = urllib.parse.urlencode({"payload": json.dumps(message_shortcut("flag_unanswered_comment"))})
+    assert app.dispatch(signed(payload, content_type="application/x-www-form-urlencoded")).status == 200
+
+
+def test_bad_signatures_are_refused_before_any_listener(app: App, sessions: sessionmaker[Session]) -> None:
+    body = json.dumps(event_callback(EVENTS["message.channels"], team_id=TEAM, event_id="Ev1"))
+    assert app.dispatch(signed(body, secret="wrong")).status == 401
+    assert app.dispatch(signed(body, age=301)).status == 401
+    with sessions.begin() as s:
+        assert sum(count_rows(s, TEAM).values()) == 0
+
+
+def test_a_redelivered_event_is_handled_once(app: App, emulator: Emulator) -> None:
+    body = json.dumps(event_callback(EVENTS["app_mention"], team_id=TEAM, event_id="EvMENTION"))
+    for _ in range(3):
+        assert app.dispatch(signed(body)).status == 200
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        posts = [c for c in _calls(emulator) if c["method"] == "chat.postMessage"]
+        if posts:
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)
+    posts = [c for c in _calls(emulator) if c["method"] == "chat.postMessage"]
+    assert len(posts) == 1
+
+
+def test_joining_a_channel_starts_its_ledger_with_the_default_time_zone(
+    app: App, sessions: sessionmaker[Session], emulator: Emulator
+) -> None:
+    body = json.dumps(event_callback(EVENTS["member_joined_channel"], team_id=TEAM, event_id="EvJOIN"))
+    assert app.dispatch(signed(body)).status == 200
+    deadline = time.monotonic() + 5
+    channel = None
+    while channel is None and time.monotonic() < deadline:
+        with sessions.begin() as s:
+            channel = get_channel(s, TEAM, "C0SOCIAL01")
+        time.sleep(0.05)
+    assert channel is not None
+    assert channel.timezone == "Europe/Paris"
+    with sessions.begin() as s:
+        assert get_channel(s, "T0OTHER001", "C0SOCIAL01") is None
+
+
+def _calls(emulator: Emulator) -> list[dict[str, Any]]:
+    import urllib.request
+
+    with urllib.request.urlopen(emulator.base_url + "/_emulator/calls", timeout=5) as response:
+        calls: list[dict[str, Any]] = json.loads(response.read())
+    return calls

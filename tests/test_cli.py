@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import inspect
+
+from bot.cli import main
+from storage.db import make_engine
+from storage.migrate import head_revision
+
+
+def test_migrate_creates_the_schema_then_changes_nothing(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    assert main(["migrate"]) == 0
+    assert capsys.readouterr().out == f"applied {head_revision()}; the ledger is at {head_revision()}\n"
+
+    engine = make_engine(db_url)
+    try:
+        tables = set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    assert {
+        "channels",
+        "posts",
+        "snapshots",
+        "comments",
+        "digest_runs",
+        "processed_events",
+        "nudges",
+    } <= tables
+
+    assert main(["migrate"]) == 0
+    assert capsys.readouterr().out == f"the ledger is up to date at {head_revision()}\n"
+
+
+def test_run_without_a_token_stops_with_one_line_naming_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: pytest.TempPathFactory
+) -> None:
+    monkeypatch.chdir(tmp_path)  # type: ignore[arg-type]
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("twoway: SLACK_BOT_TOKEN is not set")
+    assert err.count("\n") == 1
+
+
+def test_migrate_refuses_a_malformed_database_url(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "not a url")
+    assert main(["migrate"]) == 2
+    assert (
+        capsys.readouterr().err == "twoway: DATABASE_URL is not a database URL (e.g. sqlite:///twoway.db)\n"
+    )
+
+
+def test_demo_runs_against_the_emulator(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "twoway is running against the local Slack emulator" in out
+    assert "`/twoway flag <url> <comment text…> [by <author>]`" in out

@@ -1,0 +1,157 @@
+"""manifest.yml: valid against Slack's published schema, and in step with the listeners twoway registers."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, cast
+
+import jsonschema
+import pytest
+import yaml
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from handlers import register_all
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = ROOT.parent / "shared" / "slack" / "manifest.schema.1.0.0.json"
+
+# The scope each subscribed bot event requires (Slack's event reference).
+EVENT_SCOPES: dict[str, set[str]] = {
+    "app_home_opened": set(),
+    "app_mention": {"app_mentions:read"},
+    "member_joined_channel": {"channels:read", "groups:read"},
+    "message.channels": {"channels:history"},
+    "message.groups": {"groups:history"},
+    "reaction_added": {"reactions:read"},
+    "reaction_removed": {"reactions:read"},
+}
+# The bot scope each Web API method twoway calls requires; None means no scope.
+METHOD_SCOPES: dict[str, str | None] = {
+    "auth_test": None,
+    "chat_postMessage": "chat:write",
+    "chat_postEphemeral": "chat:write",
+    "chat_update": "chat:write",
+    "chat_getPermalink": None,
+    "views_publish": None,
+    "views_open": None,
+    "reactions_add": "reactions:write",
+    "reactions_remove": "reactions:write",
+    "reactions_get": "reactions:read",
+    "conversations_info": "channels:read",
+    "conversations_history": "channels:history",
+    "conversations_replies": "channels:history",
+    "conversations_members": "channels:read",
+    "users_info": "users:read",
+    "files_upload_v2": "files:write",
+}
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict[str, Any]:
+    return cast(dict[str, Any], yaml.safe_load((ROOT / "manifest.yml").read_text()))
+
+
+def test_manifest_validates_against_slacks_schema(manifest: dict[str, Any]) -> None:
+    if not SCHEMA.exists():
+        pytest.fail(f"Slack's manifest schema is expected beside the repository at {SCHEMA}")
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.validate(manifest, schema)
+
+
+def test_the_schema_check_rejects_a_broken_manifest(manifest: dict[str, Any]) -> None:
+    schema = json.loads(SCHEMA.read_text())
+    broken = {**manifest, "features": {**manifest["features"], "shortcuts": [{"name": "x" * 30}]}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
+
+
+class RecordingApp:
+    """Stands in for a Bolt App and records what each handler module registers."""
+
+    def __init__(self) -> None:
+        self.events: set[str] = set()
+        self.commands: set[str] = set()
+        self.shortcuts: set[str] = set()
+
+    def _record(self, into: set[str], name: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        into.add(name if isinstance(name, str) else name.get("callback_id", repr(name)))
+        return lambda listener: listener
+
+    def event(
+        self, name: Any, *args: Any, **kwargs: Any
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self._record(self.events, name)
+
+    def command(
+        self, name: Any, *args: Any, **kwargs: Any
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self._record(self.commands, name)
+
+    def shortcut(
+        self, name: Any, *args: Any, **kwargs: Any
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self._record(self.shortcuts, name)
+
+    def message(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self._record(self.events, "message")
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        # action, view, options and the rest are not declared in a manifest.
+        return lambda *args, **kwargs: lambda listener: listener
+
+
+def _bolt_event(manifest_event: str) -> str:
+    # message.channels and message.groups both arrive as `message` events.
+    return manifest_event.split(".", 1)[0]
+
+
+def test_listeners_and_manifest_match_both_ways(manifest: dict[str, Any], deps: Any) -> None:
+    recorder = RecordingApp()
+    register_all(cast(App, recorder), deps)
+
+    declared_events = {_bolt_event(e) for e in manifest["settings"]["event_subscriptions"]["bot_events"]}
+    declared_commands = {c["command"] for c in manifest["features"]["slash_commands"]}
+    declared_shortcuts = {s["callback_id"] for s in manifest["features"]["shortcuts"]}
+
+    assert recorder.events == declared_events
+    assert recorder.commands == declared_commands
+    assert recorder.shortcuts == declared_shortcuts
+
+
+def _methods_called_by_twoway() -> set[str]:
+    api_methods = {name for name in dir(WebClient) if not name.startswith("_")}
+    called: set[str] = set()
+    for folder in ("bot", "handlers"):
+        for path in (ROOT / folder).rglob("*.py"):
+            if "emulator" in path.parts:
+                continue
+            called |= set(re.findall(r"\.(\w+)\(", path.read_text())) & api_methods
+    return called - {"api_call", "close"}
+
+
+def test_bot_scopes_are_exactly_what_the_features_need(manifest: dict[str, Any]) -> None:
+    called = _methods_called_by_twoway()
+    unknown = called - METHOD_SCOPES.keys()
+    assert not unknown, f"add the scope of {sorted(unknown)} to METHOD_SCOPES"
+
+    needed: set[str] = {"commands"}  # the slash command and the message shortcut
+    for event in manifest["settings"]["event_subscriptions"]["bot_events"]:
+        needed |= EVENT_SCOPES[event]
+    needed |= {scope for method in called if (scope := METHOD_SCOPES[method])}
+    if "channels:read" in needed or "channels:history" in needed:
+        # twoway works in private channels too, which need the groups:* twin of each.
+        needed |= {s.replace("channels:", "groups:") for s in needed if s.startswith("channels:")}
+
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == needed
+
+
+def test_manifest_turns_on_socket_mode_interactivity_and_home(manifest: dict[str, Any]) -> None:
+    assert manifest["settings"]["socket_mode_enabled"] is True
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert manifest["features"]["slash_commands"][0]["usage_hint"]
+    assert [s["type"] for s in manifest["features"]["shortcuts"]] == ["message"]
