@@ -1,0 +1,412 @@
+"""Post links in Slack messages: which links are posts, on which platform, under which canonical URL.
+
+A post is identified by its canonical URL, so two people sharing the same post with different
+tracking parameters, letter case or trailing slashes must land on the same string. Everything
+here is pure and total: junk in, no links out, never an exception.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import posixpath
+import re
+import string
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+import idna
+
+PLATFORMS: tuple[str, ...] = (
+    "x",
+    "facebook",
+    "linkedin",
+    "instagram",
+    "threads",
+    "mastodon",
+    "bluesky",
+    "youtube",
+    "reddit",
+    "tiktok",
+    "medium",
+    "blog",
+)
+
+PLATFORM_NAMES: dict[str, str] = {
+    "x": "X",
+    "facebook": "Facebook",
+    "linkedin": "LinkedIn",
+    "instagram": "Instagram",
+    "threads": "Threads",
+    "mastodon": "Mastodon",
+    "bluesky": "Bluesky",
+    "youtube": "YouTube",
+    "reddit": "Reddit",
+    "tiktok": "TikTok",
+    "medium": "Medium",
+    "blog": "Blog",
+}
+
+
+@dataclass(frozen=True)
+class PostLink:
+    url: str
+    canonical_url: str
+    platform: str
+
+
+_Segments = list[str]
+_Query = list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class _Site:
+    platform: str
+    host: str | None  # None keeps the host as shared
+    # _Query parameters this site adds for tracking or display only; None when the path alone
+    # names the post, so that the whole query is noise.
+    noise: frozenset[str] | None = frozenset()
+    rewrite: Callable[[_Segments, _Query], tuple[str, _Segments, _Query]] | None = None
+
+
+# Dropped on every host: nobody uses these names for anything but attribution.
+_TRACKING = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "twclid",
+        "yclid",
+        "igshid",
+        "si",
+        "mc_cid",
+        "mc_eid",
+        "ref_src",
+        "ref_url",
+        "_hsenc",
+        "_hsmi",
+        "mkt_tok",
+    }
+)
+
+
+def _is_tracking(name: str, site: _Site | None) -> bool:
+    name = name.lower()
+    if name.startswith("utm_") or name in _TRACKING:
+        return True
+    return site is not None and site.noise is not None and name in site.noise
+
+
+def _rewrite_x(segments: _Segments, query: _Query) -> tuple[str, _Segments, _Query]:
+    # Screen names are case-insensitive and /photo/1, /analytics etc. are views of the same post.
+    if len(segments) >= 3 and segments[1] in ("status", "statuses") and _is_number(segments[2]):
+        user = segments[0]
+        return "x.com", [user.lower() if "%" not in user else user, "status", segments[2]], query
+    return "x.com", segments, query
+
+
+def _rewrite_youtube(segments: _Segments, query: _Query) -> tuple[str, _Segments, _Query]:
+    # Short links, Shorts, live and embed URLs all show the same video as watch?v=ID, and on
+    # /watch the video ID is the only parameter that names the post (t, list, index are views).
+    if len(segments) == 2 and segments[0] in ("shorts", "live", "embed", "v") and segments[1]:
+        return "youtube.com", ["watch"], [("v", unquote(segments[1], errors="surrogateescape"))]
+    if segments == ["watch"] and any(name == "v" for name, _ in query):
+        return "youtube.com", segments, [(name, value) for name, value in query if name == "v"]
+    return "youtube.com", segments, query
+
+
+def _rewrite_youtu_be(segments: _Segments, query: _Query) -> tuple[str, _Segments, _Query]:
+    if len(segments) == 1 and segments[0]:
+        return "youtube.com", ["watch"], [("v", unquote(segments[0], errors="surrogateescape"))]
+    return "youtu.be", segments, query
+
+
+def _rewrite_reddit(segments: _Segments, query: _Query) -> tuple[str, _Segments, _Query]:
+    # /r/Sub/comments/ID/any_title is one post whatever the subreddit's case or the title slug;
+    # a sixth segment is a comment, which keeps its slug placeholder.
+    if len(segments) >= 4 and segments[0] in ("r", "u", "user") and segments[2] == "comments":
+        if segments[0] == "r" and "%" not in segments[1]:
+            segments = ["r", segments[1].lower(), *segments[2:]]
+        if len(segments) == 5:
+            segments = segments[:4]
+    return "reddit.com", segments, query
+
+
+# The whole query is noise where the path alone names the post.
+_PATH_ONLY = None
+
+
+def _sites() -> dict[str, _Site]:
+    table: list[tuple[_Site, tuple[str, ...]]] = [
+        (
+            _Site("x", "x.com", frozenset({"s", "t"}), _rewrite_x),
+            ("x.com", "twitter.com", "mobile.twitter.com", "m.twitter.com", "mobile.x.com"),
+        ),
+        (
+            _Site(
+                "facebook",
+                "facebook.com",
+                # story_fbid, id, fbid, v and set name posts on Facebook, so only known noise goes.
+                frozenset({"mibextid", "rdid", "share_url", "ref", "__tn__", "__cft__[0]", "_rdr"}),
+            ),
+            (
+                "facebook.com",
+                "m.facebook.com",
+                "mobile.facebook.com",
+                "web.facebook.com",
+                "touch.facebook.com",
+                "mbasic.facebook.com",
+                "fb.com",
+            ),
+        ),
+        (_Site("facebook", "fb.watch", _PATH_ONLY), ("fb.watch",)),
+        (_Site("linkedin", "linkedin.com", _PATH_ONLY), ("linkedin.com", "m.linkedin.com")),
+        (_Site("linkedin", "lnkd.in", _PATH_ONLY), ("lnkd.in",)),
+        (_Site("instagram", "instagram.com", _PATH_ONLY), ("instagram.com", "m.instagram.com", "instagr.am")),
+        # Threads moved from threads.net to threads.com; old links redirect to the same post.
+        (_Site("threads", "threads.com", _PATH_ONLY), ("threads.com", "threads.net")),
+        (_Site("bluesky", "bsky.app", _PATH_ONLY), ("bsky.app",)),
+        (
+            _Site("youtube", "youtube.com", frozenset({"feature", "pp", "ab_channel"}), _rewrite_youtube),
+            ("youtube.com", "m.youtube.com"),
+        ),
+        (_Site("youtube", "youtu.be", frozenset({"feature", "t"}), _rewrite_youtu_be), ("youtu.be",)),
+        (
+            _Site("reddit", "reddit.com", _PATH_ONLY, _rewrite_reddit),
+            ("reddit.com", "old.reddit.com", "new.reddit.com", "m.reddit.com", "np.reddit.com"),
+        ),
+        (_Site("reddit", "redd.it", _PATH_ONLY), ("redd.it",)),
+        (_Site("tiktok", "tiktok.com", _PATH_ONLY), ("tiktok.com", "m.tiktok.com")),
+        (_Site("tiktok", "vm.tiktok.com", _PATH_ONLY), ("vm.tiktok.com",)),
+        (_Site("tiktok", "vt.tiktok.com", _PATH_ONLY), ("vt.tiktok.com",)),
+        (_Site("medium", "medium.com", _PATH_ONLY), ("medium.com",)),
+    ]
+    return {alias: site for site, aliases in table for alias in aliases}
+
+
+_SITES = _sites()
+_MEDIUM_SUBDOMAIN = _Site("medium", None, _PATH_ONLY)
+
+_SLACK_DOMAINS = ("slack.com", "slack-files.com", "slack-edge.com", "slack-redir.net")
+_MEDIA_HOSTS = frozenset({"pbs.twimg.com", "video.twimg.com", "i.ytimg.com", "i.redd.it", "i.imgur.com"})
+_MEDIA_DOMAINS = ("fbcdn.net", "cdninstagram.com")
+_PHOTOS = (".png", ".jpg", ".jpeg", ".gif", ".gifv", ".webp", ".avif", ".heic", ".heif")
+_GRAPHICS = (".svg", ".bmp", ".ico", ".tif", ".tiff")
+_VIDEO = (".mp4", ".mov", ".m4v", ".webm", ".avi", ".mkv")
+_AUDIO = (".mp3", ".m4a", ".wav", ".ogg", ".flac", ".aac")
+_MEDIA_EXTENSIONS = frozenset((*_PHOTOS, *_GRAPHICS, *_VIDEO, *_AUDIO, ".pdf", ".zip"))
+
+_HOST_CHARACTERS = frozenset(string.ascii_lowercase + string.digits + "-_.")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# RFC 3986 characters that may stand unescaped in a path segment or a query part.
+_PATH_SAFE = "!$&'()*+,;=:@"
+_QUERY_SAFE = "!$'()*,;:@/?"
+
+
+def _is_number(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def _on_domain(host: str, domains: tuple[str, ...]) -> bool:
+    return any(host == domain or host.endswith("." + domain) for domain in domains)
+
+
+def _site_of(host: str) -> _Site | None:
+    if host in _SITES:
+        return _SITES[host]
+    if host.endswith(".medium.com"):
+        return _MEDIUM_SUBDOMAIN
+    return None
+
+
+def _normal_host(hostname: str) -> str | None:
+    if ":" in hostname:
+        return f"[{ipaddress.IPv6Address(hostname).compressed}]"
+    if not hostname.isascii():
+        hostname = idna.encode(hostname, uts46=True).decode("ascii")
+    hostname = hostname.lower().removesuffix(".")
+    if not hostname or not set(hostname) <= _HOST_CHARACTERS or "" in hostname.split("."):
+        return None
+    # www. is the same site by convention everywhere; other prefixes only where the table says so.
+    while hostname.startswith("www.") and "." in hostname[4:]:
+        hostname = hostname[4:]
+    return hostname
+
+
+def _normal_segment(segment: str) -> str:
+    # Decoding then re-encoding makes %7E, ~ and %7e one spelling; a decoded / is re-escaped
+    # because the segment boundaries were fixed before decoding.
+    return quote(unquote(segment, errors="surrogateescape"), safe=_PATH_SAFE, errors="surrogateescape")
+
+
+def canonical_url(url: str) -> str | None:
+    """The canonical form of an http(s) URL, or None if it isn't one."""
+    try:
+        return _canonical(url)
+    except ValueError:  # urllib, ipaddress and idna all reject malformed input this way
+        return None
+
+
+def _canonical(url: str) -> str | None:
+    url = url.strip()
+    # Whitespace, control and invisible characters never belong in a URL someone shared.
+    if not url or " " in url or not url.isprintable():
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname or "\\" in parts.netloc:
+        return None
+    host = _normal_host(parts.hostname)
+    port = parts.port
+    if host is None or port == 0:
+        return None
+    scheme = parts.scheme
+    site = _site_of(host)
+    segments = [_normal_segment(s) for s in parts.path.split("/")[1:]]
+    while segments and not segments[-1]:
+        segments.pop()
+    query = [
+        (name, value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True, errors="surrogateescape")
+        if not _is_tracking(name, site)
+    ]
+    if site is not None:
+        # Every platform serves only https, so http:// links to them are the same post.
+        scheme, port = "https", None
+        if site.noise is None:
+            query = []
+        if site.rewrite is not None:
+            host, segments, query = site.rewrite(segments, query)
+        elif site.host is not None:
+            host = site.host
+    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    encoded_query = urlencode(
+        sorted(query, key=lambda pair: pair[0]), quote_via=quote, safe=_QUERY_SAFE, errors="surrogateescape"
+    )
+    return urlunsplit((scheme, netloc, "/" + "/".join(segments), encoded_query, ""))
+
+
+def _is_mastodon_status(segments: _Segments) -> bool:
+    match segments:
+        case [user, status] if user.startswith("@") and len(user) > 1 and _is_number(status):
+            return True
+        case ["users", user, "statuses", status] if user and _is_number(status):
+            return True
+    return False
+
+
+def platform_of(canonical: str) -> str:
+    """The platform a canonical URL belongs to, one of PLATFORMS; "blog" for any other site."""
+    parts = urlsplit(canonical_url(canonical) or "")
+    site = _site_of(parts.hostname or "")
+    if site is not None:
+        return site.platform
+    if _is_mastodon_status(parts.path.split("/")[1:]):
+        return "mastodon"
+    return "blog"
+
+
+def _is_media(canonical: str) -> bool:
+    parts = urlsplit(canonical)
+    host = parts.hostname or ""
+    if host in _MEDIA_HOSTS or _on_domain(host, _MEDIA_DOMAINS):
+        return True
+    extension = posixpath.splitext(unquote(parts.path.rsplit("/", 1)[-1]))[1]
+    return extension.lower() in _MEDIA_EXTENSIONS
+
+
+def post_link(url: str) -> PostLink | None:
+    """The post a URL links to, or None if it isn't a published post.
+
+    Not posts: anything but http(s) (mailto:, slack://), Slack's own pages and files, and links
+    straight to images, video, audio or documents.
+    """
+    canonical = canonical_url(url)
+    if canonical is None:
+        return None
+    host = urlsplit(canonical).hostname or ""
+    if _on_domain(host, _SLACK_DOMAINS) or _is_media(canonical):
+        return None
+    return PostLink(url=url.strip(), canonical_url=canonical, platform=platform_of(canonical))
+
+
+# Code spans go first so that a link shown as code is never read as a link.
+_CODE = re.compile(r"```.*?```|`[^`\n]+`", re.DOTALL)
+# Slack's <target|label> markup, or a bare URL from a client that didn't wrap it.
+_LINK_MARKUP = re.compile(r"<([^<>]*)>|\bhttps?://[^\s<>]+", re.IGNORECASE)
+_TRAILING = ".,;:!?'\"*"
+_CLOSERS = {")": "(", "]": "["}
+
+
+def _unescape(text: str) -> str:
+    # &amp; last, so that an escaped "&lt;" stays the four characters the author typed.
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _trim_bare(url: str) -> str:
+    for stop in '<>"':
+        url = url.split(stop, 1)[0]
+    # A closing bracket stays when it closes one inside the URL, as in Wikipedia's Foo_(bar).
+    unmatched = {closer: url.count(closer) - url.count(opener) for closer, opener in _CLOSERS.items()}
+    end = len(url)
+    while end:
+        last = url[end - 1]
+        if last in _CLOSERS and unmatched[last] > 0:
+            unmatched[last] -= 1
+        elif last not in _TRAILING:
+            break
+        end -= 1
+    return url[:end]
+
+
+def _urls_in_text(text: str) -> Iterator[str]:
+    for match in _LINK_MARKUP.finditer(_CODE.sub(" ", text)):
+        target = match.group(1)
+        if target is None:
+            yield _trim_bare(_unescape(match.group(0)))
+        elif not target.startswith(("@", "#", "!")):
+            yield _unescape(target.split("|", 1)[0])
+
+
+def _is_code(element: dict[Any, Any]) -> bool:
+    style = element.get("style")
+    return element.get("type") == "rich_text_preformatted" or (
+        isinstance(style, dict) and style.get("code") is True
+    )
+
+
+def _urls_in_blocks(blocks: object) -> Iterator[str]:
+    if not isinstance(blocks, list):
+        return
+    # An explicit stack rather than recursion: block JSON comes from outside and may nest deeply.
+    stack: list[object] = [
+        block for block in reversed(blocks) if isinstance(block, dict) and block.get("type") == "rich_text"
+    ]
+    while stack:
+        element = stack.pop()
+        if not isinstance(element, dict) or _is_code(element):
+            continue
+        url = element.get("url")
+        if element.get("type") == "link" and isinstance(url, str):
+            yield url
+        children = element.get("elements")
+        if isinstance(children, list):
+            stack.extend(reversed(children))
+
+
+def links_in_message(text: str, blocks: list[dict[str, Any]] | None = None) -> list[PostLink]:
+    """Every post link in a Slack message, once per canonical URL, in order of appearance.
+
+    Blocks come first because they are what the author's client actually rendered; text adds
+    links that only it carries (bots and older clients send text alone).
+    """
+    found: dict[str, PostLink] = {}
+    text_urls = _urls_in_text(text) if isinstance(text, str) else iter(())
+    for url in (*_urls_in_blocks(blocks), *text_urls):
+        link = post_link(url)
+        if link is not None and link.canonical_url not in found:
+            found[link.canonical_url] = link
+    return list(found.values())
