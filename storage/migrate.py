@@ -50,13 +50,28 @@ def upgrade(engine: Engine) -> list[str]:
         if step.is_upgrade:
             applied.append(step.up_revision_id)
 
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(
-                text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"),
-                {"key": _PG_MIGRATION_LOCK},
-            )
-        config = alembic_config(connection)
-        config.attributes["on_version_apply"] = record
-        command.upgrade(config, "head")
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # A batch migration rebuilds a table by dropping it; with foreign keys on,
+            # that drop would cascade to every child row. SQLite ignores this pragma
+            # inside a transaction, so it is set on the driver connection first.
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"),
+                        {"key": _PG_MIGRATION_LOCK},
+                    )
+                config = alembic_config(connection)
+                config.attributes["on_version_apply"] = record
+                command.upgrade(config, "head")
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"migration left rows with dangling foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
     return applied

@@ -143,7 +143,8 @@ class Post(Base):
     url: Mapped[str] = mapped_column(Text)
     platform: Mapped[str] = mapped_column(String(32))
     owner_user_id: Mapped[str] = mapped_column(SLACK_ID)
-    message_ts: Mapped[str] = mapped_column(SLACK_ID)
+    # The first message that shared it; None for a post loaded by `twoway import`.
+    message_ts: Mapped[str | None] = mapped_column(SLACK_ID)
     shared_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Set when the sharing message is deleted; the post's comments stay on record.
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -151,6 +152,24 @@ class Post(Base):
     channel: Mapped[Channel] = relationship()
     snapshots: Mapped[list[Snapshot]] = relationship(back_populates="post", passive_deletes=True)
     comments: Mapped[list[Comment]] = relationship(back_populates="post", passive_deletes=True)
+
+
+class PostShare(Base):
+    """One Slack message sharing one post. A post whose last share is deleted is withdrawn."""
+
+    __tablename__ = "post_shares"
+    __table_args__ = (
+        UniqueConstraint("team_id", "channel_id", "message_ts", "post_id"),
+        Index("ix_post_shares_team_id_post_id", "team_id", "post_id"),
+    )
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
+    team_id: Mapped[str] = mapped_column(SLACK_ID)
+    post_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("posts.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(SLACK_ID)
+    message_ts: Mapped[str] = mapped_column(SLACK_ID)
+    user_id: Mapped[str] = mapped_column(SLACK_ID)
+    shared_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Snapshot(Base):
@@ -215,6 +234,8 @@ class Comment(Base):
     dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     message_ts: Mapped[str | None] = mapped_column(SLACK_ID)
     thread_ts: Mapped[str | None] = mapped_column(SLACK_ID)
+    # twoway's own answer in that thread, updated when the comment is closed.
+    notice_ts: Mapped[str | None] = mapped_column(SLACK_ID)
     snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     post: Mapped[Post] = relationship(back_populates="comments")

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from storage.models import Base, Channel, ProcessedEvent
 
 
-def _insert_ignoring_conflicts(s: Session, model: type[Base], values: dict[str, Any]) -> bool:
+def insert_ignoring_conflicts(s: Session, model: type[Base], values: dict[str, Any]) -> bool:
     """Insert one row unless it collides with an existing one; return True if it was inserted.
 
     ON CONFLICT DO NOTHING lets concurrent callers race without an IntegrityError
@@ -52,7 +52,7 @@ def ensure_channel(
     An existing channel is returned as it is: its settings, time zone and name
     are not overwritten.
     """
-    _insert_ignoring_conflicts(
+    insert_ignoring_conflicts(
         s,
         Channel,
         {
@@ -76,7 +76,7 @@ def claim_event(s: Session, team_id: str, event_id: str, now: datetime) -> bool:
     concurrent delivery of the same event sees it; call ``release_event`` if
     handling fails so that Slack's retry is handled.
     """
-    return _insert_ignoring_conflicts(
+    return insert_ignoring_conflicts(
         s, ProcessedEvent, {"team_id": team_id, "event_id": event_id, "received_at": now}
     )
 

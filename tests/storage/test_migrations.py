@@ -1,15 +1,28 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
 from storage.db import make_engine
 from storage.migrate import alembic_config, current_revision, head_revision, upgrade
 from storage.models import Base
 
-TABLES = {"channels", "posts", "snapshots", "comments", "digest_runs", "processed_events", "nudges"}
+TABLES = {
+    "channels",
+    "posts",
+    "post_shares",
+    "snapshots",
+    "comments",
+    "digest_runs",
+    "processed_events",
+    "nudges",
+}
+# Every revision shipped, oldest first.
+REVISIONS = ["0001", "0002"]
 
 
 def test_models_define_the_expected_tables_each_with_a_team() -> None:
@@ -22,7 +35,7 @@ def test_upgrade_creates_every_table_on_an_empty_database(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
         assert current_revision(engine) is None
-        assert upgrade(engine) == [head_revision()]
+        assert upgrade(engine) == REVISIONS
         assert set(inspect(engine).get_table_names()) == TABLES | {"alembic_version"}
         assert current_revision(engine) == head_revision()
     finally:
@@ -35,8 +48,8 @@ def test_upgrade_twice_applies_nothing_the_second_time(engine: Engine) -> None:
     assert current_revision(engine) == head_revision()
 
 
-def test_head_revision_is_the_initial_one() -> None:
-    assert head_revision() == "0001"
+def test_head_revision_is_the_newest_one() -> None:
+    assert head_revision() == REVISIONS[-1]
 
 
 def test_models_and_migrations_agree(engine: Engine) -> None:
@@ -52,4 +65,51 @@ def test_downgrade_to_base_then_upgrade_again(engine: Engine) -> None:
         command.downgrade(alembic_config(connection), "base")
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     assert current_revision(engine) is None
-    assert upgrade(engine) == [head_revision()]
+    assert upgrade(engine) == REVISIONS
+
+
+def test_0002_keeps_every_row_and_gives_each_post_the_share_that_brought_it(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0001")
+            connection.execute(
+                text(
+                    "INSERT INTO channels (team_id, channel_id, created_at, updated_at) "
+                    "VALUES ('T1', 'C1', :now, :now)"
+                ),
+                {"now": datetime(2026, 1, 1)},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO posts (team_id, channel_id, canonical_url, url, platform, owner_user_id, "
+                    "message_ts, shared_at) VALUES ('T1', 'C1', 'https://x.com/a/status/1', "
+                    "'https://x.com/a/status/1', 'x', 'U1', '1.000100', :now)"
+                ),
+                {"now": datetime(2026, 1, 1)},
+            )
+            # Rebuilding posts on SQLite must not cascade to its children.
+            connection.execute(
+                text(
+                    "INSERT INTO snapshots (team_id, post_id, comments_received, replies_sent, shares, "
+                    "likes, recorded_at, source) VALUES ('T1', 1, 4, 1, 0, 9, :now, 'thread')"
+                ),
+                {"now": datetime(2026, 1, 2)},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO comments (team_id, post_id, channel_id, text, state, flagged_by, "
+                    "flagged_at) VALUES ('T1', 1, 'C1', 'when is it out?', 'open', 'U2', :now)"
+                ),
+                {"now": datetime(2026, 1, 2)},
+            )
+        assert upgrade(engine) == ["0002"]
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM snapshots")).scalar() == 1
+            assert connection.execute(text("SELECT count(*) FROM comments")).scalar() == 1
+            shares = connection.execute(
+                text("SELECT team_id, channel_id, message_ts, user_id FROM post_shares")
+            ).all()
+        assert [tuple(row) for row in shares] == [("T1", "C1", "1.000100", "U1")]
+    finally:
+        engine.dispose()
