@@ -1,13 +1,20 @@
-"""The `twoway` command: run, migrate, emulator, demo."""
+"""The `twoway` command: run, migrate, emulator, demo, export, import."""
 
 from __future__ import annotations
 
 import argparse
+import codecs
+import io
+import itertools
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 from types import FrameType
 
 from dotenv import find_dotenv, load_dotenv
@@ -40,6 +47,14 @@ def _parser() -> argparse.ArgumentParser:
     emulator.add_argument("--signing-secret", help="signs deliveries (default: $SLACK_SIGNING_SECRET)")
 
     sub.add_parser("demo", help="try twoway on this machine with the emulator: no Slack account needed")
+
+    export = sub.add_parser("export", help="write the ledger's posts, snapshots or comments as CSV to stdout")
+    export.add_argument("table", choices=("posts", "snapshots", "comments"))
+    export.add_argument("--team", help="only this workspace's rows (default: every workspace's)")
+    export.add_argument("--channel", help="only this channel's rows")
+
+    load = sub.add_parser("import", help="load snapshots from CSV in `twoway export snapshots` columns")
+    load.add_argument("file", metavar="FILE.csv")
     return parser
 
 
@@ -117,7 +132,132 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(sys.stdout)
 
 
-_COMMANDS = {"run": _run, "migrate": _migrate, "emulator": _emulator, "demo": _demo}
+def _export(args: argparse.Namespace) -> int:
+    from bot.transfer import COLUMNS, write_csv
+    from storage import transfer
+    from storage.db import make_engine, make_session_factory
+    from storage.migrate import upgrade
+
+    exporters = {
+        "posts": transfer.export_posts,
+        "snapshots": transfer.export_snapshots,
+        "comments": transfer.export_comments,
+    }
+    url = load_database_url()
+    configure_logging([])
+    engine = make_engine(url)
+    # Spooled to a temporary file first: on SQLite every transaction holds the write lock,
+    # and a slow reader of stdout (a pager, a network pipe) must not stall the bot's writes.
+    with tempfile.SpooledTemporaryFile(max_size=8 << 20, mode="w+", encoding="utf-8", newline="") as spool:
+        try:
+            upgrade(engine)
+            with make_session_factory(engine).begin() as s:
+                team_ids = [args.team] if args.team else transfer.teams(s)
+                rows = (row for team in team_ids for row in exporters[args.table](s, team, args.channel))
+                write_csv(rows, COLUMNS[args.table], spool)
+        finally:
+            engine.dispose()
+        spool.seek(0)
+        try:
+            shutil.copyfileobj(spool, sys.stdout)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # `twoway export … | head` closed the pipe: not an error worth a traceback.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+
+    from bot.transfer import (
+        IMPORT_BATCH_ROWS,
+        PROGRESS_EVERY_ROWS,
+        HeaderError,
+        RowError,
+        database_reason,
+        progress_line,
+        read_snapshot_csv,
+        summary_line,
+    )
+    from storage.db import make_engine, make_session_factory
+    from storage.migrate import upgrade
+    from storage.transfer import import_snapshot
+
+    url = load_database_url()
+    configure_logging([])
+    try:
+        # Read whole, so that a file that is not UTF-8 is refused before anything is loaded.
+        data = Path(args.file).read_bytes().removeprefix(codecs.BOM_UTF8)
+        text = data.decode("utf-8")
+    except OSError as error:
+        print(f"twoway: cannot read {args.file}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        print(f"twoway: {args.file} is not UTF-8 text (line {line:,}); save it as UTF-8", file=sys.stderr)
+        return 2
+    try:
+        rows = read_snapshot_csv(io.StringIO(text, newline=""))
+    except HeaderError as error:
+        print(f"twoway: {args.file}: {error}", file=sys.stderr)
+        return 2
+    progress = sys.stderr.isatty() or text.count("\n") > PROGRESS_EVERY_ROWS + 1
+    loaded = already = bad = seen = 0
+    line = 1
+    now = datetime.now(UTC)
+    known_posts: dict[tuple[str, str], int] = {}
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        sessions = make_session_factory(engine)
+        # A transaction per batch keeps 100k rows fast; a savepoint per row keeps a
+        # refused row from taking the rest of its batch with it.
+        while batch := list(itertools.islice(rows, IMPORT_BATCH_ROWS)):
+            with sessions.begin() as s:
+                for line, row in batch:
+                    seen += 1
+                    if progress and seen % PROGRESS_EVERY_ROWS == 0:
+                        print(progress_line(seen), file=sys.stderr, flush=True)
+                    if isinstance(row, RowError):
+                        print(row, file=sys.stderr)
+                        bad += 1
+                        continue
+                    try:
+                        with s.begin_nested():
+                            added = import_snapshot(s, row.team_id, row, now=now, known_posts=known_posts)
+                    except (IntegrityError, DataError) as error:
+                        known_posts.clear()
+                        print(
+                            RowError(line, f"the database refused it: {database_reason(error)}"),
+                            file=sys.stderr,
+                        )
+                        bad += 1
+                        continue
+                    loaded += added
+                    already += not added
+    except OperationalError as error:
+        # Locked or unreachable: no row's fault. Loading is idempotent, so a rerun finishes the job.
+        print(
+            f"twoway: the database failed at line {line:,}: {database_reason(error)}; "
+            "import the file again to load the rest",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        engine.dispose()
+    print(summary_line(loaded, already, bad), file=sys.stderr)
+    return 1 if bad else 0
+
+
+_COMMANDS = {
+    "run": _run,
+    "migrate": _migrate,
+    "emulator": _emulator,
+    "demo": _demo,
+    "export": _export,
+    "import": _import,
+}
 
 if __name__ == "__main__":
     sys.exit(main())
