@@ -31,10 +31,20 @@ Control endpoints (JSON bodies; `team` defaults to `T0TWOWAY1`; mistakes answer 
 - what the user saw (each answers `{ok, ack: {status, body, error, via}, responses: [...], response_url,
   trigger_id}`; `wait` (default 5 s) and `linger` (0.3 s) tune the wait for response_url posts):
   `POST /_emulator/command {team, channel, user, command, text}`, `/_emulator/action {team, channel, user,
-  message_ts, action_id, value?}`, `/_emulator/shortcut {team, channel, user, message_ts, callback_id}`
+  message_ts, action_id, value?}`, `/_emulator/shortcut {team, channel, user, message_ts, callback_id}`;
+  on the App Home tab, `/_emulator/action {team, user, view: "home", action_id, value?}` clicks the button
+  (with that value, if given) in the view published for that user: a `block_actions` with `container:
+  {type: "view", view_id}` and the `view`, no channel, message or response_url (`responses: []`,
+  `response_url: null`)
+- modals: `POST /_emulator/submit {team, user, view_id?, callback_id?, values: {block_id: {action_id:
+  "text" or {selected_option: …}}}}` submits the user's newest open modal (opened with `views.open` or
+  `views.push` on a trigger_id of theirs; 404 `view_not_found` if none; 400 for ids the view's inputs lack
+  or an empty required input) as a `view_submission`, and answers `{ok, ack: {status, body, error, via},
+  view_id, closed, trigger_id}`: an empty ack closes it, `response_action` `errors` keeps it open,
+  `update` replaces it, `push` stacks a new one, `clear` closes the stack
 - inspection: `GET|DELETE /_emulator/calls[?method=]`, `GET /_emulator/messages?team=&channel=`,
-  `GET /_emulator/views?team=&user=`, `GET /_emulator/events`; faults: `GET|POST|DELETE
-  /_emulator/faults {method, status, every?, retry_after?, count?}`; Socket Mode: `GET
+  `GET /_emulator/views?team=&user=` (each with `user` and `closed`), `GET /_emulator/events`; faults:
+  `GET|POST|DELETE /_emulator/faults {method, status, every?, retry_after?, count?}`; Socket Mode: `GET
   /_emulator/connections`, `POST /_emulator/disconnect {reason?, close?}`
 
 A delivery is `{via: "socket"|"http"|null, status, body, error, retry_num}`. Channel events reach the

@@ -1,8 +1,8 @@
 """Builders for what Slack sends and keeps: messages, events, slash commands, interactions, envelopes.
 
 Pure functions of their arguments (ids and timestamps are passed in), shaped after Slack's documented
-examples: the Events API wrapper, `block_actions` and `message_action` payloads, the slash command form,
-and Socket Mode's `hello` and envelopes.
+examples: the Events API wrapper, `block_actions` (from a message or a view), `view_submission` and
+`message_action` payloads, the slash command form, and Socket Mode's `hello` and envelopes.
 """
 
 from __future__ import annotations
@@ -16,15 +16,30 @@ import string
 import uuid
 from typing import Any
 
-from bot.emulator.state import JSON, VERIFICATION_TOKEN, Channel, Team, User
+from bot.emulator.state import JSON, VERIFICATION_TOKEN, Channel, Team, User, WorldError
 
 # A bare URL as a person types it; Slack's clients send it on wrapped in angle brackets.
 _BARE_URL = re.compile(r"(?<![<|])\bhttps?://[^\s<>]+")
 _ANGLE = re.compile(r"<([^<>]+)>")
+_CODE = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)
 
 
-def linkify(text: str) -> str:
-    """Wraps bare links the way Slack's clients do before a message reaches the app: `<https://…>`."""
+def _outside_code(text: str) -> list[tuple[str, str]]:
+    """The text in pieces: ("plain", …), ("code", inline code) and ("pre", a ``` block), in order."""
+    pieces: list[tuple[str, str]] = []
+    last = 0
+    for match in _CODE.finditer(text):
+        if match.start() > last:
+            pieces.append(("plain", text[last : match.start()]))
+        code = match.group(0)
+        pieces.append(("pre", code[3:-3]) if code.startswith("```") else ("code", code[1:-1]))
+        last = match.end()
+    if last < len(text):
+        pieces.append(("plain", text[last:]))
+    return pieces
+
+
+def _linkify_plain(text: str) -> str:
     out, last = [], 0
     for match in _ANGLE.finditer(text):
         out.append(_BARE_URL.sub(lambda m: f"<{m.group(0)}>", text[last : match.start()]))
@@ -32,6 +47,27 @@ def linkify(text: str) -> str:
         last = match.end()
     out.append(_BARE_URL.sub(lambda m: f"<{m.group(0)}>", text[last:]))
     return "".join(out)
+
+
+def linkify(text: str) -> str:
+    """Wraps bare links the way Slack's clients do before a message reaches the app: `<https://…>`.
+
+    Code spans and blocks are left as typed: Slack doesn't turn links inside code into links.
+    """
+    out = []
+    for kind, piece in _outside_code(text):
+        if kind == "plain":
+            out.append(_linkify_plain(piece))
+        elif kind == "code":
+            out.append(f"`{piece}`")
+        else:
+            out.append(f"```{piece}```")
+    return "".join(out)
+
+
+def _unescape(text: str) -> str:
+    # Message text carries Slack's three escapes; rich_text elements carry the characters themselves.
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def block_id() -> str:
@@ -47,33 +83,53 @@ def with_block_ids(blocks: list[Any]) -> list[Any]:
     return out
 
 
-def rich_text(text: str) -> list[JSON]:
-    """The `rich_text` block Slack derives from what a person typed."""
+def _section_elements(text: str) -> list[JSON]:
     elements: list[JSON] = []
     last = 0
     for match in _ANGLE.finditer(text):
         if match.start() > last:
-            elements.append({"type": "text", "text": text[last : match.start()]})
+            elements.append({"type": "text", "text": _unescape(text[last : match.start()])})
         target, _, label = match.group(1).partition("|")
         if target.startswith("@"):
             elements.append({"type": "user", "user_id": target[1:]})
         elif target.startswith("#"):
-            elements.append({"type": "channel", "channel_id": target[1:]})
+            elements.append({"type": "channel", "channel_id": target[1:].split("|")[0]})
         elif target.startswith("!"):
             elements.append({"type": "broadcast", "range": target[1:]})
         else:
-            link: JSON = {"type": "link", "url": target}
+            link: JSON = {"type": "link", "url": _unescape(target)}
             if label:
-                link["text"] = label
+                link["text"] = _unescape(label)
             elements.append(link)
         last = match.end()
     if last < len(text):
-        elements.append({"type": "text", "text": text[last:]})
+        elements.append({"type": "text", "text": _unescape(text[last:])})
+    return elements
+
+
+def rich_text(text: str) -> list[JSON]:
+    """The `rich_text` block Slack derives from what a person typed (code kept as code)."""
+    elements: list[JSON] = []
+    section: list[JSON] = []
+    for kind, piece in _outside_code(text):
+        if kind == "plain":
+            section += _section_elements(piece)
+        elif kind == "code":
+            section.append({"type": "text", "text": _unescape(piece), "style": {"code": True}})
+        else:
+            if section:
+                elements.append({"type": "rich_text_section", "elements": section})
+                section = []
+            elements.append(
+                {"type": "rich_text_preformatted", "elements": [{"type": "text", "text": _unescape(piece)}]}
+            )
+    if section or not elements:
+        elements.append({"type": "rich_text_section", "elements": section})
     return [
         {
             "type": "rich_text",
             "block_id": block_id(),
-            "elements": [{"type": "rich_text_section", "elements": elements}],
+            "elements": elements,
         }
     ]
 
@@ -267,8 +323,9 @@ def _interaction_user(user: User) -> JSON:
     return {"id": user.id, "username": user.name, "name": user.name, "team_id": user.team_id}
 
 
-def find_button(blocks: list[Any], action_id: str) -> tuple[str, JSON] | None:
-    """The (block_id, element) of the button with that action_id, in actions blocks or section accessories."""
+def find_buttons(blocks: list[Any], action_id: str) -> list[tuple[str, JSON]]:
+    """Every (block_id, element) button with that action_id, in actions blocks or section accessories."""
+    found: list[tuple[str, JSON]] = []
     for block in blocks:
         if not isinstance(block, dict):
             continue
@@ -281,8 +338,30 @@ def find_button(blocks: list[Any], action_id: str) -> tuple[str, JSON] | None:
                 and element.get("type") == "button"
                 and element.get("action_id") == action_id
             ):
-                return str(block.get("block_id", "")), element
-    return None
+                found.append((str(block.get("block_id", "")), element))
+    return found
+
+
+def find_button(blocks: list[Any], action_id: str, value: str | None = None) -> tuple[str, JSON] | None:
+    """The button with that action_id, preferring one whose value is `value` when several share it."""
+    found = find_buttons(blocks, action_id)
+    matching = [(b, e) for b, e in found if value is not None and e.get("value") == value]
+    chosen = matching or found
+    return chosen[0] if chosen else None
+
+
+def _button_action(block_id_: str, button: JSON, value: str | None, action_ts: str) -> JSON:
+    action: JSON = {
+        "action_id": button["action_id"],
+        "block_id": block_id_,
+        "text": button.get("text", {"type": "plain_text", "text": "", "emoji": True}),
+        "value": value if value is not None else button.get("value", ""),
+        "type": "button",
+        "action_ts": action_ts,
+    }
+    if "style" in button:
+        action["style"] = button["style"]
+    return action
 
 
 def block_actions(
@@ -298,16 +377,7 @@ def block_actions(
     response_url: str,
     trigger_id: str,
 ) -> JSON:
-    action: JSON = {
-        "action_id": button["action_id"],
-        "block_id": block_id_,
-        "text": button.get("text", {"type": "plain_text", "text": "", "emoji": True}),
-        "value": value if value is not None else button.get("value", ""),
-        "type": "button",
-        "action_ts": action_ts,
-    }
-    if "style" in button:
-        action["style"] = button["style"]
+    """A button clicked in a message."""
     return {
         "type": "block_actions",
         "user": _interaction_user(user),
@@ -327,7 +397,125 @@ def block_actions(
         "message": message,
         "state": {"values": {}},
         "response_url": response_url,
-        "actions": [action],
+        "actions": [_button_action(block_id_, button, value, action_ts)],
+    }
+
+
+def view_block_actions(
+    team: Team,
+    app_id: str,
+    user: User,
+    view: JSON,
+    block_id_: str,
+    button: JSON,
+    action_ts: str,
+    trigger_id: str,
+) -> JSON:
+    """A button clicked in a view (the App Home tab): no channel, message or response_url; the view's
+    own `state` carries the values of its inputs."""
+    return {
+        "type": "block_actions",
+        "user": _interaction_user(user),
+        "api_app_id": app_id,
+        "token": VERIFICATION_TOKEN,
+        "container": {"type": "view", "view_id": view["id"]},
+        "trigger_id": trigger_id,
+        "team": {"id": team.id, "domain": team.domain},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": copy.deepcopy(view),
+        "actions": [_button_action(block_id_, button, None, action_ts)],
+    }
+
+
+# What an input element reports in `view.state.values`: the key of its value, the key of the initial
+# value it starts from, and what it reports when left empty.
+_INPUT_STATE: dict[str, tuple[str, str, Any]] = {
+    "plain_text_input": ("value", "initial_value", None),
+    "email_text_input": ("value", "initial_value", None),
+    "url_text_input": ("value", "initial_value", None),
+    "number_input": ("value", "initial_value", None),
+    "static_select": ("selected_option", "initial_option", None),
+    "external_select": ("selected_option", "initial_option", None),
+    "radio_buttons": ("selected_option", "initial_option", None),
+    "multi_static_select": ("selected_options", "initial_options", []),
+    "multi_external_select": ("selected_options", "initial_options", []),
+    "checkboxes": ("selected_options", "initial_options", []),
+    "users_select": ("selected_user", "initial_user", None),
+    "multi_users_select": ("selected_users", "initial_users", []),
+    "conversations_select": ("selected_conversation", "initial_conversation", None),
+    "multi_conversations_select": ("selected_conversations", "initial_conversations", []),
+    "channels_select": ("selected_channel", "initial_channel", None),
+    "multi_channels_select": ("selected_channels", "initial_channels", []),
+    "datepicker": ("selected_date", "initial_date", None),
+    "timepicker": ("selected_time", "initial_time", None),
+}
+_TEXT_INPUTS = frozenset({"plain_text_input", "email_text_input", "url_text_input", "number_input"})
+
+
+def with_input_action_ids(blocks: list[Any]) -> list[Any]:
+    """Slack gives an input block's element an `action_id` when the app left it out."""
+    out = copy.deepcopy(blocks)
+    for block in out:
+        element = block.get("element") if isinstance(block, dict) and block.get("type") == "input" else None
+        if isinstance(element, dict) and "action_id" not in element:
+            element["action_id"] = block_id()
+    return out
+
+
+def submitted_state(blocks: list[Any], values: Any) -> JSON:
+    """`view.state.values` of a modal submitted with `values` ({block_id: {action_id: text or {...}}}):
+    every input block, typed text as `value`, other elements' fields as given (`{"selected_option": …}`),
+    untouched inputs at their initial values. Slack's client never submits an empty required input or
+    ids the view does not have, so neither does this: they raise a 400 `WorldError`."""
+    if not isinstance(values, dict):
+        raise WorldError("invalid_values", 400)
+    inputs = {
+        str(b.get("block_id")): b["element"]
+        for b in blocks
+        if isinstance(b, dict) and b.get("type") == "input" and isinstance(b.get("element"), dict)
+    }
+    for block_id_, given in values.items():
+        if block_id_ not in inputs:
+            raise WorldError("unknown_block_id", 400)
+        if not isinstance(given, dict) or any(a != inputs[block_id_].get("action_id") for a in given):
+            raise WorldError("unknown_action_id", 400)
+    optional = {str(b.get("block_id")): bool(b.get("optional")) for b in blocks if isinstance(b, dict)}
+    state: JSON = {}
+    for block_id_, element in inputs.items():
+        kind = str(element.get("type", ""))
+        key, initial, empty = _INPUT_STATE.get(kind, ("value", "initial_value", None))
+        entry: JSON = {"type": kind}
+        given = values.get(block_id_, {}).get(element["action_id"])
+        if given is None:
+            entry[key] = copy.deepcopy(element.get(initial, empty))
+        elif isinstance(given, str) and kind in _TEXT_INPUTS:
+            entry[key] = given or None
+        elif isinstance(given, dict) and given.get("type", kind) == kind:
+            entry.update(copy.deepcopy(given))
+        else:
+            raise WorldError("invalid_value", 400)
+        if not optional.get(block_id_) and entry.get(key) in (None, "", []):
+            raise WorldError("required_input_missing", 400)
+        state[block_id_] = {element["action_id"]: entry}
+    return state
+
+
+def view_submission(team: Team, app_id: str, user: User, view: JSON, values: JSON, trigger_id: str) -> JSON:
+    """A modal submitted, with what was entered in its inputs as `view.state.values`."""
+    submitted = copy.deepcopy(view)
+    submitted["state"] = {"values": copy.deepcopy(values)}
+    return {
+        "type": "view_submission",
+        "team": {"id": team.id, "domain": team.domain},
+        "user": _interaction_user(user),
+        "api_app_id": app_id,
+        "token": VERIFICATION_TOKEN,
+        "trigger_id": trigger_id,
+        "view": submitted,
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
     }
 
 

@@ -29,6 +29,7 @@ from bot.emulator.state import (
     JSON,
     Channel,
     Fault,
+    Modal,
     ResponseUrl,
     State,
     StoredEvent,
@@ -37,7 +38,7 @@ from bot.emulator.state import (
     is_ts,
     ts_key,
 )
-from bot.emulator.webapi import ApiResult, handle_call
+from bot.emulator.webapi import ApiResult, handle_call, store_view
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +159,7 @@ class EmulatorApp:
         route.add_post("/_emulator/command", self.command)
         route.add_post("/_emulator/action", self.action)
         route.add_post("/_emulator/shortcut", self.shortcut)
+        route.add_post("/_emulator/submit", self.submit)
         route.add_post("/_emulator/disconnect", self.disconnect)
         route.add_get("/_emulator/connections", self.connections)
         route.add_get("/_emulator/calls", self.calls)
@@ -524,21 +526,24 @@ class EmulatorApp:
                 command,
                 text,
                 response_url,
-                self.state.issue_trigger(team.id),
+                self.state.issue_trigger(team.id, user.id),
             )
         return await self._interact("slash_commands", form, response_url, body, accepts_response=True)
 
     async def action(self, request: web.Request) -> web.Response:
         body = await _control_body(request)
+        if body.get("view") is not None:
+            return await self._view_action(body)
         with self.state.lock:
             team, channel = self._where(body)
             user = self.state.ensure_user(team, _text(body, "user") or "")
             message = self.state.message(channel, _text(body, "message_ts") or "")
-            found = payloads.find_button(message.get("blocks") or [], _text(body, "action_id") or "")
+            value = body.get("value")
+            value = value if isinstance(value, str) else None
+            found = payloads.find_button(message.get("blocks") or [], _text(body, "action_id") or "", value)
             if found is None:
                 raise WorldError("action_not_found")
             block_id, button = found
-            value = body.get("value")
             response_url = self._response_url(team, channel, user.id, message["ts"])
             payload = payloads.block_actions(
                 team,
@@ -548,12 +553,45 @@ class EmulatorApp:
                 self.state.render(channel, message),
                 block_id,
                 button,
-                value if isinstance(value, str) else None,
+                value,
                 self.state.next_ts(),
                 response_url,
-                self.state.issue_trigger(team.id),
+                self.state.issue_trigger(team.id, user.id),
             )
         return await self._interact("interactive", payload, response_url, body, accepts_response=False)
+
+    async def _view_action(self, body: JSON) -> web.Response:
+        """A button clicked on the App Home tab the app published for that person with `views.publish`;
+        with `value`, the button with that action_id and that value."""
+        if body.get("view") != "home":
+            raise WorldError("invalid_view", 400)
+        with self.state.lock:
+            team = self.state.team(_text(body, "team", required=False))
+            user = self.state.ensure_user(team, _text(body, "user") or "")
+            view_id = self.state.home_views.get((team.id, user.id))
+            if view_id is None:
+                raise WorldError("view_not_found")
+            view = self.state.views[view_id]
+            value = _text(body, "value", required=False)
+            found = [
+                (block_id, button)
+                for block_id, button in payloads.find_buttons(view["blocks"], _text(body, "action_id") or "")
+                if value is None or button.get("value") == value
+            ]
+            if not found:
+                raise WorldError("action_not_found")
+            block_id, button = found[0]
+            payload = payloads.view_block_actions(
+                team,
+                self.state.app_id,
+                user,
+                view,
+                block_id,
+                button,
+                self.state.next_ts(),
+                self.state.issue_trigger(team.id, user.id),
+            )
+        return await self._interact("interactive", payload, None, body, accepts_response=False)
 
     async def shortcut(self, request: web.Request) -> web.Response:
         body = await _control_body(request)
@@ -570,19 +608,109 @@ class EmulatorApp:
                 _text(body, "callback_id") or "",
                 self.state.next_ts(),
                 response_url,
-                self.state.issue_trigger(team.id),
+                self.state.issue_trigger(team.id, user.id),
             )
         return await self._interact("interactive", payload, response_url, body, accepts_response=False)
 
+    async def submit(self, request: web.Request) -> web.Response:
+        """The person submits a modal the app opened for them (the newest open one unless `view_id` or
+        `callback_id` names it); what the app's ack says then closes it, keeps it open (`errors`),
+        replaces it (`update`), stacks another on it (`push`) or closes its whole stack (`clear`)."""
+        body = await _control_body(request)
+        with self.state.lock:
+            team = self.state.team(_text(body, "team", required=False))
+            user = self.state.ensure_user(team, _text(body, "user") or "")
+            view_id = self._modal_to_submit(
+                team,
+                user.id,
+                _text(body, "view_id", required=False),
+                _text(body, "callback_id", required=False),
+            )
+            view = self.state.views[view_id]
+            values = payloads.submitted_state(view["blocks"], body.get("values") or {})
+            payload = payloads.view_submission(
+                team, self.state.app_id, user, view, values, self.state.issue_trigger(team.id, user.id)
+            )
+        delivery = await self.deliverer.deliver("interactive", payload, accepts_response=True)
+        with self.state.lock:
+            closed = self._after_submission(team, view_id, values, delivery)
+        return web.json_response(
+            {
+                "ok": True,
+                "ack": _ack(delivery),
+                "view_id": view_id,
+                "closed": closed,
+                "trigger_id": payload["trigger_id"],
+            }
+        )
+
+    def _modal_to_submit(self, team: Team, user_id: str, view_id: str | None, callback_id: str | None) -> str:
+        for candidate in self.state.open_modals(team.id, user_id):
+            if view_id not in (None, candidate):
+                continue
+            if callback_id not in (None, self.state.views[candidate]["callback_id"]):
+                continue
+            return candidate
+        raise WorldError("view_not_found")
+
+    def _after_submission(self, team: Team, view_id: str, values: JSON, delivery: Delivery) -> bool:
+        """Applies the app's answer to a view_submission; True when the submitted modal closed. A
+        missing or failed ack leaves it open, as Slack then shows the person an error in it."""
+        view = self.state.views[view_id]
+        modal = self.state.modals[view_id]
+        answer = delivery.body
+        if delivery.acked and answer is None:
+            answer = {}
+        action = answer.get("response_action") if isinstance(answer, dict) else None
+        new_view = answer.get("view") if isinstance(answer, dict) else None
+        usable_view = isinstance(new_view, dict) and isinstance(new_view.get("blocks"), list)
+        new_view = new_view if isinstance(new_view, dict) else {}
+        if not delivery.acked or not isinstance(answer, dict) or action == "errors":
+            # The modal stays open with what was typed, and the errors (or Slack's) under the inputs.
+            view["state"] = {"values": values}
+        elif action is None:
+            modal.closed = True
+        elif action == "clear":
+            root = view["root_view_id"]
+            for other_id, other in self.state.modals.items():
+                if (other.team_id, other.user_id) == (modal.team_id, modal.user_id) and (
+                    self.state.views[other_id]["root_view_id"] == root
+                ):
+                    other.closed = True
+        elif action == "update" and usable_view:
+            store_view(
+                self.state,
+                team,
+                {**new_view, "type": "modal"},
+                view_id=view_id,
+                root_id=view["root_view_id"],
+                previous_id=view["previous_view_id"],
+            )
+        elif action == "push" and usable_view:
+            view["state"] = {"values": values}
+            pushed = store_view(
+                self.state,
+                team,
+                {**new_view, "type": "modal"},
+                root_id=view["root_view_id"],
+                previous_id=view_id,
+            )
+            self.state.modals[pushed["id"]] = Modal(team.id, modal.user_id)
+        else:
+            view["state"] = {"values": values}
+        return modal.closed
+
     async def _interact(
-        self, kind: str, payload: JSON, response_url: str, body: JSON, accepts_response: bool
+        self, kind: str, payload: JSON, response_url: str | None, body: JSON, accepts_response: bool
     ) -> web.Response:
         wait = _number(body, "wait", DEFAULT_WAIT)
         linger = _number(body, "linger", DEFAULT_LINGER)
-        response_id = response_url.rsplit("/", 1)[-1]
         delivery = await self.deliverer.deliver(kind, payload, accepts_response=accepts_response)
-        responses = await self._collect_responses(response_id, delivery, wait, linger)
-        ack = {"status": delivery.status, "body": delivery.body, "error": delivery.error, "via": delivery.via}
+        responses: list[Any] = []
+        if response_url is not None:
+            response_id = response_url.rsplit("/", 1)[-1]
+            responses = await self._collect_responses(response_id, delivery, wait, linger)
+        ack = _ack(delivery)
         trigger_id = payload.get("trigger_id")
         return web.json_response(
             {
@@ -697,11 +825,18 @@ class EmulatorApp:
         with self.state.lock:
             team = self.state.team(request.query.get("team"))
             user = request.query.get("user")
-            homes = {view_id: u for (t, u), view_id in self.state.home_views.items() if t == team.id}
+            owners: dict[str, str | None] = {
+                view_id: u for (t, u), view_id in self.state.home_views.items() if t == team.id
+            }
+            owners.update({view_id: m.user_id for view_id, m in self.state.modals.items()})
             listed = [
-                {**copy.deepcopy(v), "user": homes.get(view_id)}
+                {
+                    **copy.deepcopy(v),
+                    "user": owners.get(view_id),
+                    "closed": view_id in self.state.modals and self.state.modals[view_id].closed,
+                }
                 for view_id, v in self.state.views.items()
-                if v["team_id"] == team.id and (user is None or homes.get(view_id) == user)
+                if v["team_id"] == team.id and (user is None or owners.get(view_id) == user)
             ]
         return web.json_response(listed)
 
@@ -730,6 +865,10 @@ class EmulatorApp:
 
 def _grown(posts: list[Any], seen: int) -> Callable[[], bool]:
     return lambda: len(posts) > seen
+
+
+def _ack(delivery: Delivery) -> JSON:
+    return {"status": delivery.status, "body": delivery.body, "error": delivery.error, "via": delivery.via}
 
 
 def _not_delivered(reason: str) -> JSON:

@@ -267,6 +267,16 @@ class StoredEvent:
 
 
 @dataclass
+class Modal:
+    """A modal the app opened for a person (`views.open`/`views.push`), open until submitted or cleared."""
+
+    team_id: str
+    # Whose trigger opened it; None when the trigger came from nowhere the emulator tied to a person.
+    user_id: str | None
+    closed: bool = False
+
+
+@dataclass
 class ResponseUrl:
     team_id: str
     channel_id: str
@@ -292,6 +302,9 @@ class State:
         self.tickets: set[str] = set()
         self.views: dict[str, JSON] = {}
         self.home_views: dict[tuple[str, str], str] = {}
+        # Modals by view id, oldest first; a view id absent here is a home view.
+        self.modals: dict[str, Modal] = {}
+        self.trigger_users: dict[str, str] = {}
         self.files: dict[str, StoredFile] = {}
         self.events: dict[str, StoredEvent] = {}
         self.response_urls: dict[str, ResponseUrl] = {}
@@ -319,10 +332,13 @@ class State:
     def new_event_id(self) -> str:
         return self.new_id("Ev0", 8)
 
-    def issue_trigger(self, team_id: str) -> str:
+    def issue_trigger(self, team_id: str, user_id: str | None = None) -> str:
+        """A trigger_id; `user_id` is who acted, whose modal `views.open` with it will be."""
         with self.lock:
             trigger = f"{next(self._counter)}.{int(self.clock())}.{secrets.token_hex(16)}"
             self.triggers[trigger] = team_id
+            if user_id is not None:
+                self.trigger_users[trigger] = user_id
             return trigger
 
     def consume_trigger(self, trigger_id: str, team_id: str) -> str | None:
@@ -334,7 +350,17 @@ class State:
             if owner != team_id:
                 self.triggers[trigger_id] = owner
                 return "invalid_trigger_id"
+            self.trigger_users.pop(trigger_id, None)
             return None
+
+    def open_modals(self, team_id: str, user_id: str) -> list[str]:
+        """The view ids of the modals that person has open in that team, newest first."""
+        with self.lock:
+            return [
+                view_id
+                for view_id, modal in reversed(self.modals.items())
+                if modal.team_id == team_id and modal.user_id == user_id and not modal.closed
+            ]
 
     def issue_ticket(self) -> str:
         with self.lock:

@@ -9,6 +9,7 @@ the world in `State`. Arguments arrive as strings from forms and as JSON values 
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import mimetypes
 import secrets
@@ -20,6 +21,7 @@ from bot.emulator import payloads
 from bot.emulator.state import (
     JSON,
     Channel,
+    Modal,
     State,
     StoredFile,
     Team,
@@ -560,31 +562,39 @@ def _view_arg(args: Args, kind: str) -> JSON:
     return view
 
 
-def _store_view(ctx: Context, view: JSON, view_id: str | None = None, root_id: str | None = None) -> JSON:
-    view_id = view_id or ctx.state.new_id("V0", 9)
+def store_view(
+    state: State,
+    team: Team,
+    view: JSON,
+    view_id: str | None = None,
+    root_id: str | None = None,
+    previous_id: str | None = None,
+) -> JSON:
+    """Keeps a view as Slack returns it (block ids, action ids of inputs, a fresh hash); a copy back."""
+    view_id = view_id or state.new_id("V0", 9)
     stored = {
         "id": view_id,
-        "team_id": ctx.team.id,
+        "team_id": team.id,
         "type": view["type"],
-        "blocks": payloads.with_block_ids(view["blocks"]),
+        "blocks": payloads.with_input_action_ids(payloads.with_block_ids(view["blocks"])),
         "private_metadata": view.get("private_metadata", ""),
         "callback_id": view.get("callback_id", ""),
         "state": {"values": {}},
-        "hash": f"{int(ctx.now)}.{secrets.token_hex(4)}",
+        "hash": f"{int(state.now())}.{secrets.token_hex(4)}",
         "title": view.get("title"),
         "clear_on_close": bool(view.get("clear_on_close", False)),
         "notify_on_close": bool(view.get("notify_on_close", False)),
         "close": view.get("close"),
         "submit": view.get("submit"),
-        "previous_view_id": None,
+        "previous_view_id": previous_id,
         "root_view_id": root_id or view_id,
-        "app_id": ctx.state.app_id,
+        "app_id": state.app_id,
         "external_id": view.get("external_id", ""),
-        "app_installed_team_id": ctx.team.id,
-        "bot_id": ctx.team.bot_id,
+        "app_installed_team_id": team.id,
+        "bot_id": team.bot_id,
     }
-    ctx.state.views[view_id] = stored
-    return dict(stored)
+    state.views[view_id] = stored
+    return copy.deepcopy(stored)
 
 
 @method("views.publish")
@@ -598,24 +608,40 @@ def views_publish(ctx: Context, args: Args) -> JSON:
     expected = args.get("hash")
     if expected is not None and previous_id is not None and ctx.state.views[previous_id]["hash"] != expected:
         raise SlackError("hash_conflict")
-    stored = _store_view(ctx, view, view_id=previous_id)
+    stored = store_view(ctx.state, ctx.team, view, view_id=previous_id)
     ctx.state.home_views[key] = stored["id"]
+    return {"view": stored}
+
+
+def _open_modal(ctx: Context, args: Args, push: bool) -> JSON:
+    trigger_id = args.required("trigger_id")
+    view = _view_arg(args, "modal")
+    user_id = ctx.state.trigger_users.get(trigger_id)
+    error = ctx.state.consume_trigger(trigger_id, ctx.team.id)
+    if error is not None:
+        raise SlackError(error)
+    # A pushed view goes on top of the person's open modal, in the same stack.
+    top = ctx.state.open_modals(ctx.team.id, user_id)[:1] if push and user_id is not None else []
+    below = ctx.state.views[top[0]] if top else None
+    stored = store_view(
+        ctx.state,
+        ctx.team,
+        view,
+        root_id=below["root_view_id"] if below else None,
+        previous_id=below["id"] if below else None,
+    )
+    ctx.state.modals[stored["id"]] = Modal(ctx.team.id, user_id)
     return {"view": stored}
 
 
 @method("views.open")
 def views_open(ctx: Context, args: Args) -> JSON:
-    trigger_id = args.required("trigger_id")
-    view = _view_arg(args, "modal")
-    error = ctx.state.consume_trigger(trigger_id, ctx.team.id)
-    if error is not None:
-        raise SlackError(error)
-    return {"view": _store_view(ctx, view)}
+    return _open_modal(ctx, args, push=False)
 
 
 @method("views.push")
 def views_push(ctx: Context, args: Args) -> JSON:
-    return views_open(ctx, args)
+    return _open_modal(ctx, args, push=True)
 
 
 @method("views.update")
@@ -633,7 +659,15 @@ def views_update(ctx: Context, args: Args) -> JSON:
     expected = args.get("hash")
     if expected is not None and found["hash"] != expected:
         raise SlackError("hash_conflict")
-    return {"view": _store_view(ctx, view, view_id=found["id"], root_id=found["root_view_id"])}
+    updated = store_view(
+        ctx.state,
+        ctx.team,
+        view,
+        view_id=found["id"],
+        root_id=found["root_view_id"],
+        previous_id=found["previous_view_id"],
+    )
+    return {"view": updated}
 
 
 # ---- files --------------------------------------------------------------------------------------

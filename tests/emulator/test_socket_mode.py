@@ -141,3 +141,52 @@ def test_bolt_reconnects_after_the_connection_drops(emu: Emulator, socket_app: A
     command = {"channel": SOCIAL, "user": ADA, "command": "/twoway", "text": "", "linger": 0}
     answer = wait_until(lambda: (a := post(emu, "/_emulator/command", command))["ack"]["status"] == 200 and a)
     assert answer["ack"]["body"] == {"text": "still here"}
+
+
+def test_view_submission_and_home_click_over_the_socket(emu: Emulator, socket_app: App) -> None:
+    received: queue.Queue[dict[str, Any]] = queue.Queue()
+    modal = {
+        "type": "modal",
+        "callback_id": "log_post",
+        "title": {"type": "plain_text", "text": "Log a post"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "url_block",
+                "label": {"type": "plain_text", "text": "Link"},
+                "element": {"type": "plain_text_input", "action_id": "url"},
+            }
+        ],
+    }
+
+    @socket_app.action("log")
+    def log(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        received.put(body)
+        client.views_open(trigger_id=body["trigger_id"], view=modal)
+
+    @socket_app.view("log_post")
+    def log_post(ack: Ack, body: dict[str, Any]) -> None:
+        received.put(body)
+        ack(response_action="errors", errors={"url_block": "Not a link"})
+
+    button = {"type": "button", "action_id": "log", "text": {"type": "plain_text", "text": "Log"}}
+    home = {"type": "home", "blocks": [{"type": "actions", "elements": [button]}]}
+    WebClient(token="xoxb-test", base_url=emu.api_url).views_publish(user_id=ADA, view=home)
+    click = post(emu, "/_emulator/action", {"user": ADA, "view": "home", "action_id": "log"})
+    assert click["ack"] == {"status": 200, "body": None, "error": None, "via": "socket"}
+    assert received.get(timeout=5)["container"]["type"] == "view"
+
+    answer = post(emu, "/_emulator/submit", {"user": ADA, "values": {"url_block": {"url": "nope"}}})
+    assert answer["ack"] == {
+        "status": 200,
+        "body": {"response_action": "errors", "errors": {"url_block": "Not a link"}},
+        "error": None,
+        "via": "socket",
+    }
+    assert answer["closed"] is False
+    submitted = received.get(timeout=5)
+    assert submitted["type"] == "view_submission"
+    assert submitted["view"]["state"]["values"] == {
+        "url_block": {"url": {"type": "plain_text_input", "value": "nope"}}
+    }
