@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.commands import SUBCOMMANDS, BadInput, HelpRequest, Request, Subcommand, UnavailableRequest
+from bot.commands import SUBCOMMANDS, BadInput, HelpRequest, Subcommand, UnavailableRequest
 
 Message = dict[str, Any]
 
@@ -40,7 +40,12 @@ def _usage_lines(subs: tuple[Subcommand, ...]) -> str:
     )
 
 
-def render_request(request: Request) -> Message:
+def note(line: str) -> Message:
+    """A one-line answer."""
+    return message(line, [SectionBlock(text=line)])
+
+
+def render_request(request: HelpRequest | UnavailableRequest | BadInput) -> Message:
     """The reply to a parsed `/twoway` request that needs no ledger."""
     match request:
         case HelpRequest():
@@ -95,7 +100,12 @@ def render_mention_reply(user_id: str) -> Message:
 
 def render_channel_intro() -> Message:
     """The one message twoway posts when it is added to a channel."""
-    text = f"Thanks for adding twoway to this channel. {INTRO} Type `/twoway help` to see what I can do."
+    text = (
+        "Thanks for adding twoway to this channel. Share links to your published posts here and I'll "
+        "track each one with a :eyes: reaction (never a message per link). Reply in a post's thread with "
+        "its numbers (“12 comments, 3 replies, 40 likes”), and react :speech_balloon: to a message quoting "
+        "an audience comment that's waiting for an answer. Type `/twoway help` to see everything."
+    )
     return message(text, [SectionBlock(text=text)])
 
 

@@ -11,6 +11,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from waitress.server import TcpWSGIServer
+from waitress.wasyncore import close_all
 
 from bot.app import Deps, build_app, make_web_client
 from bot.config import Config
@@ -71,6 +72,8 @@ class Runtime:
             self.socket.close()
         if self.server is not None:
             self.server.close()
+            # Keep-alive connections would hold waitress's loop open until they time out.
+            close_all(self.server._map)  # type: ignore[attr-defined]
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.engine.dispose()

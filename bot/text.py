@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 
@@ -19,3 +21,14 @@ def inline_code(text: str, limit: int = 40) -> str:
     """`text` as a short inline code span; a backtick inside can't close it early."""
     # U+02CB MODIFIER LETTER GRAVE ACCENT looks like a backtick but doesn't end the span.
     return "`" + escape(truncate(text, limit).replace("`", "\u02cb")) + "`"
+
+
+_LINK = re.compile(r"<((?:https?|mailto):[^|>]*)(?:\|([^>]*))?>")
+_QUOTE_MARK = re.compile(r"^(?:>|&gt;)\s?", re.MULTILINE)
+
+
+def plain_text(slack_text: str) -> str:
+    """Slack message text as a person reads it: links shown as their URL, entities undone, quote marks off."""
+    text = _LINK.sub(lambda m: m.group(1), slack_text)
+    text = _QUOTE_MARK.sub("", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()

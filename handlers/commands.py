@@ -1,18 +1,229 @@
-"""The `/twoway` slash command and all its subcommands."""
+"""The `/twoway` slash command and all its subcommands.
+
+Help, usage errors and "not yet" are answered in the ack itself. Everything that reads or writes
+the ledger acks first and answers through `respond`, so Slack's 3-second limit is never at risk.
+Every answer is ephemeral.
+"""
 
 from __future__ import annotations
 
+import io
+import logging
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
+from bot import ledger
 from bot.app import Deps
-from bot.commands import parse_command
-from bot.render import render_request
+from bot.commands import (
+    BY_NAME,
+    BadInput,
+    CloseRequest,
+    ExportRequest,
+    FlagRequest,
+    HelpRequest,
+    LogRequest,
+    ReportRequest,
+    Request,
+    SettingsRequest,
+    UnansweredRequest,
+    UnavailableRequest,
+    parse_command,
+)
+from bot.render import Message, note, render_request
+from bot.render_ledger import (
+    LIST_LIMIT,
+    post_link,
+    render_logged,
+    render_problem,
+    render_report,
+    render_settings,
+    render_unanswered,
+)
+from bot.transfer import COMMENT_COLUMNS, POST_COLUMNS, SNAPSHOT_COLUMNS, write_csv
+from handlers.calls import advice
+from handlers.flagging import close_and_notify, flag_and_notify
+from storage.ledger import post_by_url, update_channel_settings
+from storage.models import Post
+from storage.queries import ensure_channel
+from storage.transfer import export_comments, export_posts, export_snapshots
+
+logger = logging.getLogger(__name__)
 
 
 def register(app: App, deps: Deps) -> None:
     @app.command("/twoway")
-    def twoway(ack: Ack, command: dict[str, Any]) -> None:
+    def twoway(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
         """Track posts, flag unanswered comments, see who is waiting for an answer."""
-        ack(response_type="ephemeral", **render_request(parse_command(command.get("text", ""))))
+        request = parse_command(command.get("text") or "")
+        if isinstance(request, HelpRequest | UnavailableRequest | BadInput):
+            ack(response_type="ephemeral", **render_request(request))
+            return
+        ack()
+        reply = _run(deps, client, command, request, respond)
+        respond(response_type="ephemeral", replace_original=False, **reply)
+
+
+def _run(
+    deps: Deps, client: WebClient, command: dict[str, Any], request: Request, respond: Respond
+) -> Message:
+    team_id, channel_id, user_id = command["team_id"], command["channel_id"], command["user_id"]
+    match request:
+        case LogRequest():
+            return _log(deps, team_id, user_id, request)
+        case FlagRequest():
+            return _flag(deps, client, team_id, channel_id, user_id, request, respond)
+        case CloseRequest():
+            return close_and_notify(
+                deps, client, team_id, request.comment_id, state=request.state, by=user_id
+            )
+        case UnansweredRequest():
+            with deps.sessions.begin() as s:
+                waiting = ledger.unanswered(
+                    s, team_id, channel_id=channel_id, owner=request.user_id, limit=LIST_LIMIT
+                )
+            return render_unanswered(waiting, deps.clock(), owner=request.user_id)
+        case ReportRequest():
+            with deps.sessions.begin() as s:
+                result = ledger.report(
+                    s,
+                    team_id,
+                    channel_id=channel_id,
+                    owner=request.user_id,
+                    period=request.period,
+                    now=deps.clock(),
+                )
+            return render_report(result, scope=f"<#{channel_id}>")
+        case SettingsRequest():
+            return _settings(deps, team_id, channel_id, request)
+        case ExportRequest():
+            return _export(deps, client, team_id, channel_id, user_id, request)
+    raise AssertionError(f"unhandled request {request!r}")  # pragma: no cover
+
+
+def _unknown_post(url: str, usage: str) -> Message:
+    return render_problem(
+        f"twoway isn't tracking {url}: share it in a channel twoway is in, and it will be.", usage
+    )
+
+
+def _known_post(deps: Deps, team_id: str, canonical_url: str) -> Post | None:
+    with deps.sessions.begin() as s:
+        return post_by_url(s, team_id, canonical_url)
+
+
+def _log(deps: Deps, team_id: str, user_id: str, request: LogRequest) -> Message:
+    now = deps.clock()
+    with deps.sessions.begin() as s:
+        post = post_by_url(s, team_id, request.link.canonical_url)
+        if post is None:
+            return _unknown_post(request.link.canonical_url, BY_NAME["log"].usage)
+        recorded = ledger.record_engagement(
+            s, team_id, post, request.engagement, recorded_at=now, recorded_by=user_id, source="command"
+        )
+    return render_logged(recorded)
+
+
+def _flag(
+    deps: Deps,
+    client: WebClient,
+    team_id: str,
+    channel_id: str,
+    user_id: str,
+    request: FlagRequest,
+    respond: Respond,
+) -> Message:
+    post = _known_post(deps, team_id, request.link.canonical_url)
+    if post is None:
+        return _unknown_post(request.link.canonical_url, BY_NAME["flag"].usage)
+
+    def reply(notice: Message) -> None:
+        respond(response_type="ephemeral", **notice)
+
+    # The notice goes under the message that shared the post, where its owner looks.
+    in_channel = post.channel_id if post.message_ts else channel_id
+    flagged = flag_and_notify(
+        deps,
+        client,
+        team_id,
+        post=post,
+        channel_id=in_channel,
+        text=request.text,
+        author=request.author,
+        flagged_by=user_id,
+        message_ts=None,
+        thread_ts=post.message_ts,
+        reply=reply,
+    )
+    line = (
+        f"Flagged as comment #{flagged.comment.id} on {post_link(post)}; "
+        f"its owner <@{post.owner_user_id}> will see it in the post's thread."
+    )
+    return note(line)
+
+
+def _settings(deps: Deps, team_id: str, channel_id: str, request: SettingsRequest) -> Message:
+    changes: dict[str, object] = {
+        name: value
+        for name, value in (
+            ("unanswered_threshold_hours", request.threshold_hours),
+            ("flag_emoji", request.flag_emoji),
+            ("resolve_emoji", request.resolve_emoji),
+            ("dismiss_emoji", request.dismiss_emoji),
+        )
+        if value is not None
+    }
+    now = deps.clock()
+    with deps.sessions.begin() as s:
+        channel = ensure_channel(s, team_id, channel_id, timezone=deps.config.timezone, now=now)
+        emojis = {
+            kind: changes.get(f"{kind}_emoji", getattr(channel, f"{kind}_emoji"))
+            for kind in ("flag", "resolve", "dismiss")
+        }
+        if len(set(emojis.values())) < 3:
+            return render_problem(
+                "The flag, resolve and dismiss reactions must differ: "
+                + ", ".join(f"{kind} :{emoji}:" for kind, emoji in emojis.items())
+                + ".",
+                BY_NAME["settings"].usage,
+            )
+        updated = update_channel_settings(s, team_id, channel_id, changes, now=now)
+        assert updated is not None, "ensured above in this transaction"
+        return render_settings(updated, changed=bool(changes))
+
+
+_EXPORTS = {
+    "posts": (export_posts, POST_COLUMNS),
+    "snapshots": (export_snapshots, SNAPSHOT_COLUMNS),
+    "comments": (export_comments, COMMENT_COLUMNS),
+}
+
+
+def _export(
+    deps: Deps, client: WebClient, team_id: str, channel_id: str, user_id: str, request: ExportRequest
+) -> Message:
+    tables = [request.table] if request.table else list(_EXPORTS)
+    uploads: list[dict[str, Any]] = []
+    with deps.sessions.begin() as s:
+        for table in tables:
+            rows, columns = _EXPORTS[table]
+            out = io.StringIO()
+            write_csv(rows(s, team_id, channel_id), columns, out)
+            uploads.append(
+                {"content": out.getvalue(), "filename": f"twoway-{table}-{channel_id}.csv", "title": table}
+            )
+    try:
+        dm = client.conversations_open(users=user_id)["channel"]["id"]
+        client.files_upload_v2(
+            channel=dm,
+            file_uploads=uploads,
+            initial_comment=f"The ledger of <#{channel_id}>: {', '.join(tables)} (CSV).",
+        )
+    except SlackApiError as error:
+        logger.warning("export for %s failed: %s", user_id, error.response.get("error"))
+        return render_problem(f"I couldn't send you the export: {advice(error)}")
+    files = "a CSV file" if len(uploads) == 1 else f"{len(uploads)} CSV files"
+    line = f"Sent you {files} in a direct message: {', '.join(tables)}."
+    return note(line)

@@ -1,21 +1,169 @@
-"""Channel messages: `message` events from public and private channels twoway is in."""
+"""Channel messages: `message` events, with their `message_changed` and `message_deleted` subtypes.
+
+A message with post links records one post per link and gets one :eyes: reaction. A reply in a
+post's thread that reads as an engagement summary records a snapshot, also when an integration
+posted it. An edit re-reads the links; a deletion withdraws the posts only that message shared.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
 
+from bot import ledger
 from bot.app import Deps
-from storage.queries import ensure_channel
+from bot.links import links_in_message
+from bot.render_ledger import post_link, render_problem
+from bot.summary import parse_summary
+from handlers.calls import attempt, react, tell
+
+logger = logging.getLogger(__name__)
+
+TRACKING_REACTION = "eyes"
+SUMMARY_REACTION = "bar_chart"
+# Subtypes that are still someone's message; the rest (joins, topic changes…) are ignored.
+_AUTHORED = {None, "thread_broadcast", "file_share", "bot_message", "me_message"}
 
 
 def register(app: App, deps: Deps) -> None:
     @app.event("message")
-    def on_message(event: dict[str, Any], context: BoltContext) -> None:
-        """Start the ledger of every channel twoway hears from, with the default settings."""
+    def on_message(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+        """Record post links and engagement summaries; follow edits and deletions."""
         team_id = context.team_id or event.get("team")
         if not team_id or "channel" not in event:
             return
-        with deps.sessions.begin() as s:
-            ensure_channel(s, team_id, event["channel"], timezone=deps.config.timezone, now=deps.clock())
+        subtype = event.get("subtype")
+        if subtype == "message_changed":
+            _edited(deps, client, team_id, event, context)
+        elif subtype == "message_deleted":
+            _deleted(deps, client, team_id, event)
+        elif subtype in _AUTHORED:
+            _posted(deps, client, team_id, event, context)
+
+
+def _is_from_a_bot(message: dict[str, Any]) -> bool:
+    return bool(message.get("bot_id")) or message.get("subtype") == "bot_message"
+
+
+def _is_ours(message: dict[str, Any], context: BoltContext) -> bool:
+    return (message.get("bot_id") is not None and message.get("bot_id") == context.bot_id) or (
+        message.get("user") is not None and message.get("user") == context.bot_user_id
+    )
+
+
+def _posted(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any], context: BoltContext) -> None:
+    if _is_ours(event, context):
+        return
+    channel, ts = event["channel"], event["ts"]
+    thread_ts = event.get("thread_ts")
+    if thread_ts and thread_ts != ts and _summary(deps, client, team_id, event):
+        return
+    if _is_from_a_bot(event) or not event.get("user"):
+        return
+    links = links_in_message(event.get("text") or "", event.get("blocks"))
+    if not links:
+        return
+    with deps.sessions.begin() as s:
+        shares = ledger.share_links(
+            s,
+            team_id,
+            channel_id=channel,
+            message_ts=ts,
+            user_id=event["user"],
+            links=links,
+            now=deps.clock(),
+            timezone=deps.config.timezone,
+        )
+    logger.info("message %s in %s shares %d posts (%d new)", ts, channel, len(shares.posts), len(shares.new))
+    react(client, channel, ts, TRACKING_REACTION)
+
+
+def _summary(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any]) -> bool:
+    """Record a thread reply that reads as a summary; return whether it was one (handled either way)."""
+    engagement = parse_summary(event.get("text") or "")
+    if engagement is None:
+        return False
+    channel, ts = event["channel"], event["ts"]
+    author = event.get("user") or event.get("bot_id")
+    with deps.sessions.begin() as s:
+        posts = ledger.thread_post(s, team_id, channel, event["thread_ts"])
+        if len(posts) != 1:
+            recorded = None
+        else:
+            recorded = ledger.record_engagement(
+                s,
+                team_id,
+                posts[0],
+                engagement,
+                recorded_at=ledger.slack_time(ts),
+                recorded_by=author,
+                source="thread",
+                source_ref=ts,
+            )
+    if recorded is not None:
+        logger.info("summary %s recorded a snapshot of post %d", ts, recorded.post.id)
+        react(client, channel, ts, SUMMARY_REACTION)
+        return True
+    if len(posts) > 1 and event.get("user"):
+        links = ", ".join(post_link(p) for p in posts)
+        tell(
+            client,
+            channel,
+            event["user"],
+            render_problem(
+                f"This thread's message shares {len(posts)} posts ({links}), so I can't tell which one "
+                "that summary is for. Say it with the post's link:",
+                "/twoway log <url> comments=N replies=N shares=N likes=N",
+            ),
+            thread_ts=event["thread_ts"],
+        )
+        return True
+    # A summary-like reply under a message that shares no post is just conversation.
+    return False
+
+
+def _edited(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any], context: BoltContext) -> None:
+    message = event.get("message") or {}
+    if (
+        _is_ours(message, context)
+        or _is_from_a_bot(message)
+        or not message.get("user")
+        or "ts" not in message
+    ):
+        return
+    channel, ts = event["channel"], message["ts"]
+    links = links_in_message(message.get("text") or "", message.get("blocks"))
+    with deps.sessions.begin() as s:
+        shares = ledger.share_links(
+            s,
+            team_id,
+            channel_id=channel,
+            message_ts=ts,
+            user_id=message["user"],
+            links=links,
+            now=deps.clock(),
+            timezone=deps.config.timezone,
+        )
+    if shares.new or shares.withdrawn:
+        logger.info("edit of %s: %d new posts, %d withdrawn", ts, len(shares.new), len(shares.withdrawn))
+    if shares.posts:
+        react(client, channel, ts, TRACKING_REACTION)
+    elif shares.withdrawn:
+        attempt(
+            lambda: client.reactions_remove(channel=channel, timestamp=ts, name=TRACKING_REACTION),
+            "reactions.remove",
+            quiet=("no_reaction", "message_not_found"),
+        )
+
+
+def _deleted(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any]) -> None:
+    ts = event.get("deleted_ts") or (event.get("previous_message") or {}).get("ts")
+    if not ts:
+        return
+    with deps.sessions.begin() as s:
+        withdrawn = ledger.withdraw_message(s, team_id, event["channel"], ts, deps.clock())
+    if withdrawn:
+        logger.info("deleting %s withdrew %d posts", ts, len(withdrawn))

@@ -1,19 +1,133 @@
-"""The message shortcut "Flag unanswered comment" (callback `flag_unanswered_comment`)."""
+"""The message shortcut "Flag unanswered comment" (callback `flag_unanswered_comment`) and its modal."""
 
 from __future__ import annotations
 
-from slack_bolt import Ack, App, Respond
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.app import Deps
-from bot.commands import BY_NAME, UnavailableRequest
-from bot.render import render_unavailable
+from bot.links import post_link
+from bot.render import Message
+from bot.render_ledger import (
+    FLAG_MODAL,
+    FLAG_MODAL_URL_BLOCK,
+    FLAG_MODAL_URL_INPUT,
+    render_flag_modal,
+    render_problem,
+)
+from handlers.calls import advice, attempt, tell
+from handlers.flagging import comment_text, fetch_message, flag_and_notify, post_of_message
+from storage.ledger import post_by_url
+from storage.models import Post
+
+logger = logging.getLogger(__name__)
 
 FLAG_SHORTCUT = "flag_unanswered_comment"
 
 
 def register(app: App, deps: Deps) -> None:
     @app.shortcut(FLAG_SHORTCUT)
-    def flag(ack: Ack, respond: Respond) -> None:
+    def flag(
+        ack: Ack, shortcut: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
+    ) -> None:
         """Flag the message as an audience comment waiting for an answer."""
         ack()
-        respond(response_type="ephemeral", **render_unavailable(UnavailableRequest(BY_NAME["flag"])))
+        team_id = context.team_id
+        if not team_id:
+            return
+        channel_id, message, user_id = shortcut["channel"]["id"], shortcut["message"], shortcut["user"]["id"]
+        post = post_of_message(deps, team_id, channel_id, message)
+        if post is None:
+            view = render_flag_modal(
+                channel_id,
+                message["ts"],
+                "Which post was this comment left on? The message doesn't link to a post twoway tracks, "
+                "and its thread isn't under one.",
+            )
+            attempt(lambda: client.views_open(trigger_id=shortcut["trigger_id"], view=view), "views.open")
+            return
+
+        def reply(notice: Message) -> None:
+            respond(response_type="ephemeral", **notice)
+
+        _flag(deps, client, team_id, channel_id, message, user_id, post, reply)
+
+    @app.view(FLAG_MODAL)
+    def submitted(
+        ack: Ack, view: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient
+    ) -> None:
+        """The modal's answer: the post the comment was left on."""
+        team_id = context.team_id
+        value = view["state"]["values"][FLAG_MODAL_URL_BLOCK][FLAG_MODAL_URL_INPUT].get("value") or ""
+        link = post_link(value.strip())
+        if link is None or not team_id:
+            ack(
+                response_action="errors",
+                errors={FLAG_MODAL_URL_BLOCK: "That isn't a link to a published post."},
+            )
+            return
+        with deps.sessions.begin() as s:
+            post = post_by_url(s, team_id, link.canonical_url)
+        if post is None:
+            ack(
+                response_action="errors",
+                errors={
+                    FLAG_MODAL_URL_BLOCK: "twoway isn't tracking that post: share it in a channel first."
+                },
+            )
+            return
+        ack()
+        channel_id, _, ts = view.get("private_metadata", "").partition("|")
+        user_id = body["user"]["id"]
+        try:
+            message = fetch_message(client, channel_id, ts)
+        except SlackApiError as error:
+            tell(
+                client,
+                channel_id,
+                user_id,
+                render_problem(f"I couldn't read that message to flag it: {advice(error)}"),
+            )
+            return
+        if message is None:
+            tell(client, channel_id, user_id, render_problem("I couldn't find that message to flag it."))
+            return
+        _flag(
+            deps,
+            client,
+            team_id,
+            channel_id,
+            message,
+            user_id,
+            post,
+            lambda notice: tell(client, channel_id, user_id, notice),
+        )
+
+
+def _flag(
+    deps: Deps,
+    client: WebClient,
+    team_id: str,
+    channel_id: str,
+    message: dict[str, Any],
+    user_id: str,
+    post: Post,
+    reply: Any,
+) -> None:
+    flag_and_notify(
+        deps,
+        client,
+        team_id,
+        post=post,
+        channel_id=channel_id,
+        text=comment_text(message),
+        author=None,
+        flagged_by=user_id,
+        message_ts=message["ts"],
+        thread_ts=message.get("thread_ts") or message["ts"],
+        reply=reply,
+    )

@@ -1,11 +1,51 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from random import Random
+
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.commands import BY_NAME, SUBCOMMANDS, BadInput, HelpRequest, UnavailableRequest, parse_command
+from bot.commands import (
+    BY_NAME,
+    SUBCOMMANDS,
+    BadInput,
+    CloseRequest,
+    ExportRequest,
+    FlagRequest,
+    HelpRequest,
+    LogRequest,
+    Period,
+    ReportRequest,
+    Request,
+    SettingsRequest,
+    Subcommand,
+    Table,
+    UnansweredRequest,
+    UnavailableRequest,
+    parse_command,
+)
+from bot.links import PostLink, post_link
 from bot.render import render_request
+from bot.summary import Engagement
+from bot.text import escape
+
+POST = "https://x.com/ada/status/1"
+
+
+def _link(url: str) -> PostLink:
+    link = post_link(url)
+    assert link is not None, url
+    return link
+
+
+LINK = _link(POST)
+
+
+def _assert_bad(text: str, reason: str) -> None:
+    """The user sees `reason` and the usage of the subcommand they typed."""
+    assert parse_command(text) == BadInput(reason, (BY_NAME[text.split()[0].lower()].usage,))
 
 
 @pytest.mark.parametrize(
@@ -17,8 +57,9 @@ from bot.render import render_request
         ("HELP", HelpRequest()),
         ("help log", HelpRequest(BY_NAME["log"])),
         ("help Report", HelpRequest(BY_NAME["report"])),
-        ("log https://x.com/a/status/1 comments=3", UnavailableRequest(BY_NAME["log"])),
         ("digest preview", UnavailableRequest(BY_NAME["digest"])),
+        ("schedule mon 09:00 Europe/Paris", UnavailableRequest(BY_NAME["schedule"])),
+        ("SCHEDULE off", UnavailableRequest(BY_NAME["schedule"])),
     ],
 )
 def test_parse(text: str, expected: object) -> None:
@@ -33,6 +74,8 @@ def test_parse(text: str, expected: object) -> None:
         ("help nothing", "`nothing` isn't a twoway command."),
         ("<!channel>", "`&lt;!channel&gt;` isn't a twoway command."),
         ("a`b", "`a\u02cbb` isn't a twoway command."),
+        ("flg\u0430", "`flg\u0430` isn't a twoway command. Did you mean `flag`?"),  # a Cyrillic a
+        ("settngs", "`settngs` isn't a twoway command. Did you mean `settings`?"),
     ],
 )
 def test_unknown_subcommands_get_one_line_and_the_usage(text: str, reason: str) -> None:
@@ -48,11 +91,694 @@ def test_unknown_subcommand_usage_lists_every_subcommand() -> None:
     assert result.usage == tuple(sub.usage for sub in SUBCOMMANDS)
 
 
+@pytest.mark.parametrize("sub", SUBCOMMANDS, ids=lambda sub: sub.name)
+def test_only_unavailable_subcommands_answer_unavailable(sub: Subcommand) -> None:
+    answer = parse_command(sub.name)
+    assert isinstance(answer, UnavailableRequest) == (not sub.available)
+    assert sub.available == (sub.name not in ("digest", "schedule"))
+
+
+# /twoway log
+
+NOT_A_LINK = "isn't a link; start with the post's link."
+SLACK_LINK = "is a Slack link; use the post's own link on its platform."
+NOT_WEB = "isn't a web link; use the post's https link."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"log <{POST}> comments=12", LogRequest(LINK, Engagement(comments=12))),
+        (
+            f"log <{POST}|x.com/ada/status/1> comments=12 replies=3 shares=4 likes=51",
+            LogRequest(LINK, Engagement(comments=12, replies=3, shares=4, likes=51)),
+        ),
+        (f"log {POST} 12 comments, 3 replies", LogRequest(LINK, Engagement(comments=12, replies=3))),
+        (
+            "LOG <https://twitter.com/Ada/status/1?utm_source=a&amp;s=20> 14 comments, 3 replies, 20 likes",
+            LogRequest(
+                _link("https://twitter.com/Ada/status/1?utm_source=a&s=20"),
+                Engagement(comments=14, replies=3, likes=20),
+            ),
+        ),
+        (
+            "log <https://bsky.app/profile/ada.bsky.social/post/3k>   1.2k likes",
+            LogRequest(_link("https://bsky.app/profile/ada.bsky.social/post/3k"), Engagement(likes=1200)),
+        ),
+        (
+            "log <https://example.com/blog/hello|our blog> comments=2 &amp; replies=1",
+            LogRequest(_link("https://example.com/blog/hello"), Engagement(comments=2, replies=1)),
+        ),
+        (
+            f"log <{POST}> *12 comments* :speech_balloon: 3 replies",
+            LogRequest(LINK, Engagement(comments=12, replies=3)),
+        ),
+        (f"log\t<{POST}>\ncomments=0", LogRequest(LINK, Engagement(comments=0))),
+        (f"log <{POST}>comments: 5", LogRequest(LINK, Engagement(comments=5))),
+    ],
+)
+def test_log(text: str, expected: LogRequest) -> None:
+    assert parse_command(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("log", "The post's link is missing."),
+        ("log   ", "The post's link is missing."),
+        ("log comments=12", f"`comments=12` {NOT_A_LINK}"),
+        (
+            "log <@U0ADA00001|ada> comments=1",
+            f"`&lt;@U0ADA00001|ada&gt;` {NOT_A_LINK}",
+        ),
+        (
+            "log <https://acme.slack.com/archives/C1/p1> comments=1",
+            f"`https://acme.slack.com/archives/C1/p1` {SLACK_LINK}",
+        ),
+        (
+            "log <https://pbs.twimg.com/media/Fabc.jpg> likes=3",
+            "`https://pbs.twimg.com/media/Fabc.jpg` is an image; use the link to the post itself.",
+        ),
+        (
+            "log <https://example.com/talk.mp4> comments=1",
+            "`https://example.com/talk.mp4` is a file; use the link to the post itself.",
+        ),
+        (
+            "log <mailto:ada@example.com|ada@example.com> comments=1",
+            f"`mailto:ada@example.com` {NOT_WEB}",
+        ),
+        (f"log <{POST}>", "Add the counts after the link, e.g. `comments=12 replies=3`."),
+        (
+            f"log <{POST}> we got 12 comments",
+            "I couldn't read any counts in `we got 12 comments`; write e.g. `comments=12 replies=3`.",
+        ),
+        (
+            f"log <{POST}> comments=lots &amp;\nlikes",
+            "I couldn't read any counts in `comments=lots &amp; likes`; write e.g. `comments=12 replies=3`.",
+        ),
+    ],
+)
+def test_log_bad_input(text: str, reason: str) -> None:
+    _assert_bad(text, reason)
+
+
+# /twoway flag
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"flag <{POST}> When is the next release?", FlagRequest(LINK, "When is the next release?", None)),
+        (f"flag <{POST}> When is it out? by @jane_doe", FlagRequest(LINK, "When is it out?", "@jane_doe")),
+        (f"flag {POST} Q&amp;A at 5 &lt;3 by Jane Doe", FlagRequest(LINK, "Q&A at 5 <3", "Jane Doe")),
+        (f'flag <{POST}> "Loved it, by the way" by Sam', FlagRequest(LINK, "Loved it, by the way", "Sam")),
+        (f"flag <{POST}> Fixed by the way", FlagRequest(LINK, "Fixed by the way", None)),
+        (f"flag <{POST}> Can you answer by Friday", FlagRequest(LINK, "Can you answer by Friday", None)),
+        (f"flag <{POST}> how much? by 5pm", FlagRequest(LINK, "how much? by 5pm", None)),
+        (
+            f"flag <{POST}> Written by someone who cares a lot",
+            FlagRequest(LINK, "Written by someone who cares a lot", None),
+        ),
+        (
+            f"flag <{POST}> Great talk by Dr. Ada K. Lovelace",
+            FlagRequest(LINK, "Great talk", "Dr. Ada K. Lovelace"),
+        ),
+        (f"flag <{POST}> Great talk BY   @ada", FlagRequest(LINK, "Great talk", "@ada")),
+        (
+            f"flag <{POST}> by the book, by Sam by O\u2019Brien",
+            FlagRequest(LINK, "by the book, by Sam", "O\u2019Brien"),
+        ),
+        (f"flag <{POST}> Thanks! by <@U0JANE0001|jane>", FlagRequest(LINK, "Thanks!", "@jane")),
+        (
+            f"flag <{POST}> see <https://example.com/faq|example.com/faq> <!here>",
+            FlagRequest(LINK, "see example.com/faq @here", None),
+        ),
+        (f"flag <{POST}> “Where do I sign up?”", FlagRequest(LINK, "Where do I sign up?", None)),
+        (f'flag <{POST}> "He said "hi"" by Bo', FlagRequest(LINK, 'He said "hi"', "Bo")),
+        (f"flag <{POST}> Typed &amp;lt; literally", FlagRequest(LINK, "Typed &lt; literally", None)),
+        (f"flag <{POST}> line one\nline two by jane", FlagRequest(LINK, "line one\nline two", "jane")),
+        (f"flag <{POST}> nul\x00 byte", FlagRequest(LINK, "nul byte", None)),
+        pytest.param(
+            f"flag <{POST}> " + "a" * 3000, FlagRequest(LINK, "a" * 3000, None), id="3000 characters"
+        ),
+        pytest.param(
+            f"flag <{POST}> " + "&amp;" * 3000,
+            FlagRequest(LINK, "&" * 3000, None),
+            id="3000 escaped characters",
+        ),
+    ],
+)
+def test_flag(text: str, expected: FlagRequest) -> None:
+    assert parse_command(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("flag", "The post's link is missing."),
+        ("flag When is it out?", f"`When` {NOT_A_LINK}"),
+        (
+            "flag <#C0SOCIAL01|social> hi",
+            f"`&lt;#C0SOCIAL01|social&gt;` {NOT_A_LINK}",
+        ),
+        (
+            "flag <ftp://example.com/a> hi",
+            f"`ftp://example.com/a` {NOT_WEB}",
+        ),
+        (
+            "flag <https://acme.slack.com/archives/C1/p1> hi",
+            f"`https://acme.slack.com/archives/C1/p1` {SLACK_LINK}",
+        ),
+        (
+            "flag <https://i.imgur.com/abc.png> nice",
+            "`https://i.imgur.com/abc.png` is an image; use the link to the post itself.",
+        ),
+        (f"flag <{POST}>", "Add the comment's text after the link."),
+        (f'flag <{POST}> ""', "Add the comment's text after the link."),
+        (f"flag <{POST}> by @jane", "Add the comment's text after the link."),
+        (f'flag <{POST}> "  " by Jane', "Add the comment's text after the link."),
+        (f"flag <{POST}> \x00\x01", "Add the comment's text after the link."),
+        (f"flag <{POST}> <|>", "Add the comment's text after the link."),
+        pytest.param(
+            f"flag <{POST}> " + "a" * 3001,
+            "The comment is 3,001 characters long; the limit is 3,000.",
+            id="3001 characters",
+        ),
+        pytest.param(
+            f"flag <{POST}> " + "&lt;" * 3001,
+            "The comment is 3,001 characters long; the limit is 3,000.",
+            id="3001 escaped characters",
+        ),
+    ],
+)
+def test_flag_bad_input(text: str, reason: str) -> None:
+    _assert_bad(text, reason)
+
+
+# /twoway answered, /twoway dismiss
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("answered 12", CloseRequest(12, "answered")),
+        ("answered #12", CloseRequest(12, "answered")),
+        ("ANSWERED #1", CloseRequest(1, "answered")),
+        ("answered 9223372036854775807", CloseRequest(2**63 - 1, "answered")),
+        ("  answered   42  ", CloseRequest(42, "answered")),
+        ("dismiss 7", CloseRequest(7, "dismissed")),
+        ("dismiss #007", CloseRequest(7, "dismissed")),
+        ("Dismiss\t#3", CloseRequest(3, "dismissed")),
+        ("dismiss #9223372036854775807", CloseRequest(2**63 - 1, "dismissed")),
+        ("answered #0007", CloseRequest(7, "answered")),
+        ("Answered 1", CloseRequest(1, "answered")),
+        ("answered\n#99", CloseRequest(99, "answered")),
+        ("dismiss 1", CloseRequest(1, "dismissed")),
+        ("DISMISS #42", CloseRequest(42, "dismissed")),
+        ("dismiss   #9000  ", CloseRequest(9000, "dismissed")),
+        ("dismiss 0012", CloseRequest(12, "dismissed")),
+    ],
+)
+def test_close(text: str, expected: CloseRequest) -> None:
+    assert parse_command(text) == expected
+
+
+NOT_AN_ID = "isn't a comment id; ids are whole numbers like `12` or `#12`."
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("answered", "Give the comment's id, e.g. `#12`."),
+        ("dismiss", "Give the comment's id, e.g. `#12`."),
+        ("answered 0", f"`0` {NOT_AN_ID}"),
+        ("dismiss #0", f"`#0` {NOT_AN_ID}"),
+        ("answered -3", f"`-3` {NOT_AN_ID}"),
+        ("answered 12.5", f"`12.5` {NOT_AN_ID}"),
+        ("answered #", f"`#` {NOT_AN_ID}"),
+        ("dismiss ##12", f"`##12` {NOT_AN_ID}"),
+        ("answered twelve", f"`twelve` {NOT_AN_ID}"),
+        ("answered 1e3", f"`1e3` {NOT_AN_ID}"),
+        ("answered ١٢", f"`١٢` {NOT_AN_ID}"),
+        ("answered 9223372036854775808", f"`9223372036854775808` {NOT_AN_ID}"),
+        ("dismiss " + "1" * 5000, f"`{'1' * 39}…` {NOT_AN_ID}"),
+        ("answered 12 13", "Unexpected `13`."),
+        ("dismiss -1", f"`-1` {NOT_AN_ID}"),
+        ("dismiss #12a", f"`#12a` {NOT_AN_ID}"),
+        ("dismiss 9223372036854775808", f"`9223372036854775808` {NOT_AN_ID}"),
+        ("dismiss <#C0SOCIAL01|social>", f"`&lt;#C0SOCIAL01|social&gt;` {NOT_AN_ID}"),
+        ("dismiss 12 13", "Unexpected `13`."),
+        ("dismiss #12 thanks &amp; bye", "Unexpected `thanks &amp; bye`."),
+    ],
+)
+def test_close_bad_input(text: str, reason: str) -> None:
+    _assert_bad(text, reason)
+
+
+# /twoway unanswered
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("unanswered", UnansweredRequest(None)),
+        ("UNANSWERED   ", UnansweredRequest(None)),
+        ("unanswered <@U0ADA00001|ada>", UnansweredRequest("U0ADA00001")),
+        ("unanswered <@U0ADA00001>", UnansweredRequest("U0ADA00001")),
+        ("unanswered <@W0ENT00001|bo>", UnansweredRequest("W0ENT00001")),
+        ("Unanswered <@U0ADA00001|ada lovelace>", UnansweredRequest("U0ADA00001")),
+        ("unanswered   <@U0ADA00001>  ", UnansweredRequest("U0ADA00001")),
+        ("unanswered\t<@U0ADA00001|ada.l-x>", UnansweredRequest("U0ADA00001")),
+    ],
+)
+def test_unanswered(text: str, expected: UnansweredRequest) -> None:
+    assert parse_command(text) == expected
+
+
+UNLINKED = "isn't linked: mention the person so Slack links them, e.g. @Ada."
+NOT_A_PERSON = "isn't a person: mention one, e.g. @Ada."
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("unanswered @ada", f"`@ada` {UNLINKED}"),
+        ("unanswered @Ada_Lovelace", f"`@Ada_Lovelace` {UNLINKED}"),
+        ("unanswered ada", f"`ada` {NOT_A_PERSON}"),
+        ("unanswered me", f"`me` {NOT_A_PERSON}"),
+        ("unanswered <!here>", f"`&lt;!here&gt;` {NOT_A_PERSON}"),
+        ("unanswered <#C0SOCIAL01|social>", f"`&lt;#C0SOCIAL01|social&gt;` {NOT_A_PERSON}"),
+        ("unanswered <!subteam^S0TEAM|@social>", f"`&lt;!subteam^S0TEAM|@social&gt;` {NOT_A_PERSON}"),
+        ("unanswered <@u0ada00001|ada>", f"`&lt;@u0ada00001|ada&gt;` {NOT_A_PERSON}"),
+        ("unanswered <@U0ADA00001|ada> <@U0BO000001|bo>", "Unexpected `&lt;@U0BO000001|bo&gt;`."),
+        ("unanswered <@U0ADA00001|ada> please", "Unexpected `please`."),
+    ],
+)
+def test_unanswered_bad_input(text: str, reason: str) -> None:
+    _assert_bad(text, reason)
+
+
+# /twoway report
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("report", ReportRequest("week", None)),
+        ("report week", ReportRequest("week", None)),
+        ("report month", ReportRequest("month", None)),
+        ("REPORT MONTH", ReportRequest("month", None)),
+        ("report <@U0ADA00001|ada>", ReportRequest("week", "U0ADA00001")),
+        ("report <@U0ADA00001|ada> month", ReportRequest("month", "U0ADA00001")),
+        ("report month <@U0ADA00001>", ReportRequest("month", "U0ADA00001")),
+        ("report Week <@W0ENT00001|bo>", ReportRequest("week", "W0ENT00001")),
+        ("report\t  month  ", ReportRequest("month", None)),
+    ],
+)
+def test_report(text: str, expected: ReportRequest) -> None:
+    assert parse_command(text) == expected
+
+
+NOT_A_PERIOD = "isn't a period or a person; use `week`, `month` or a mention like @Ada."
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("report year", f"`year` {NOT_A_PERIOD}"),
+        ("report weekly", f"`weekly` {NOT_A_PERIOD}"),
+        ("report last month", f"`last` {NOT_A_PERIOD}"),
+        ("report ada", f"`ada` {NOT_A_PERIOD}"),
+        ("report week month", "Give one period: `week` or `month`."),
+        ("report week week", "Give one period: `week` or `month`."),
+        ("report <@U0ADA00001> <@U0BO000001>", "Give at most one person."),
+        ("report @ada", f"`@ada` {UNLINKED}"),
+        ("report month @ada", f"`@ada` {UNLINKED}"),
+        ("report <!channel>", f"`&lt;!channel&gt;` {NOT_A_PERSON}"),
+        ("report week; DROP TABLE comments", f"`week; DROP TABLE comments` {NOT_A_PERIOD}"),
+    ],
+)
+def test_report_bad_input(text: str, reason: str) -> None:
+    _assert_bad(text, reason)
+
+
+# /twoway settings
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("settings", SettingsRequest(None, None, None, None)),
+        ("settings threshold 24", SettingsRequest(24, None, None, None)),
+        ("settings threshold 24h", SettingsRequest(24, None, None, None)),
+        ("SETTINGS THRESHOLD 720H", SettingsRequest(720, None, None, None)),
+        ("settings threshold 1", SettingsRequest(1, None, None, None)),
+        ("settings flag :eyes:", SettingsRequest(None, "eyes", None, None)),
+        ("settings flag eyes", SettingsRequest(None, "eyes", None, None)),
+        ("settings flag :Eyes:", SettingsRequest(None, "eyes", None, None)),
+        ("settings resolve :white_check_mark:", SettingsRequest(None, None, "white_check_mark", None)),
+        ("settings dismiss :no_entry_sign:", SettingsRequest(None, None, None, "no_entry_sign")),
+        ("settings resolve :+1::skin-tone-2:", SettingsRequest(None, None, "+1", None)),
+        ("settings flag thumbsup::skin-tone-6", SettingsRequest(None, "thumbsup", None, None)),
+        ("settings dismiss :-1:", SettingsRequest(None, None, None, "-1")),
+        ("settings flag :don't:", SettingsRequest(None, "don't", None, None)),
+        (
+            "settings dismiss :zipper_mouth_face: threshold 48 flag :rotating_light: resolve heavy-check",
+            SettingsRequest(48, "rotating_light", "heavy-check", "zipper_mouth_face"),
+        ),
+    ],
+)
+def test_settings(text: str, expected: SettingsRequest) -> None:
+    assert parse_command(text) == expected
+
+
+NOT_HOURS = "isn't a threshold; use whole hours from 1 to 720, e.g. `24`."
+NOT_EMOJI = "isn't an emoji name; use one like `:eyes:`."
+BOTH = "can't be both the"
+NOT_A_SETTING = "isn't a setting: use `threshold`, `flag`, `resolve`, `dismiss`."
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("settings threshold", "`threshold` needs a number of hours, e.g. `threshold 24`."),
+        ("settings threshold 0", f"`0` {NOT_HOURS}"),
+        ("settings threshold 721", f"`721` {NOT_HOURS}"),
+        ("settings threshold 1.5", f"`1.5` {NOT_HOURS}"),
+        ("settings threshold -3", f"`-3` {NOT_HOURS}"),
+        ("settings threshold 2d", f"`2d` {NOT_HOURS}"),
+        ("settings threshold " + "9" * 5000, f"`{'9' * 39}…` {NOT_HOURS}"),
+        ("settings threshold 24 hours", f"`hours` {NOT_A_SETTING}"),
+        ("settings colour blue", f"`colour` {NOT_A_SETTING}"),
+        ("settings threshold 1 THRESHOLD 2", "`threshold` is given twice; give each setting once."),
+        ("settings flag", "`flag` needs an emoji, e.g. `flag :eyes:`."),
+        ("settings dismiss", "`dismiss` needs an emoji, e.g. `dismiss :no_entry_sign:`."),
+        ("settings flag :eyes", f"`:eyes` {NOT_EMOJI}"),
+        ("settings flag 👀", f"`👀` {NOT_EMOJI}"),
+        ("settings resolve :a:b:", f"`:a:b:` {NOT_EMOJI}"),
+        ("settings flag :eyes::skin-tone-7:", f"`:eyes::skin-tone-7:` {NOT_EMOJI}"),
+        ("settings flag :_:", f"`:_:` {NOT_EMOJI}"),
+        ("settings flag \u212aelvin", f"`\u212aelvin` {NOT_EMOJI}"),
+        ("settings flag <@U0ADA00001|ada>", f"`&lt;@U0ADA00001|ada&gt;` {NOT_EMOJI}"),
+        (
+            "settings flag :eyes: resolve eyes",
+            "`:eyes:` can't be both the `flag` and the `resolve` reaction.",
+        ),
+        (
+            "settings resolve :x: dismiss :x::skin-tone-3:",
+            "`:x:` can't be both the `resolve` and the `dismiss` reaction.",
+        ),
+    ],
+)
+def test_settings_bad_input(text: str, reason: str) -> None:
+    _assert_bad(text, reason)
+
+
+# /twoway export
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("export", ExportRequest(None)),
+        ("Export  ", ExportRequest(None)),
+        ("export posts", ExportRequest("posts")),
+        ("export snapshots", ExportRequest("snapshots")),
+        ("export comments", ExportRequest("comments")),
+        ("EXPORT Posts", ExportRequest("posts")),
+        ("export   COMMENTS  ", ExportRequest("comments")),
+        ("export\tsnapshots", ExportRequest("snapshots")),
+    ],
+)
+def test_export(text: str, expected: ExportRequest) -> None:
+    assert parse_command(text) == expected
+
+
+NOT_A_TABLE = "isn't a table; use `posts`, `snapshots` or `comments`."
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("export all", f"`all` {NOT_A_TABLE}"),
+        ("export users", f"`users` {NOT_A_TABLE}"),
+        ("export post", f"`post` {NOT_A_TABLE}"),
+        ("export csv", f"`csv` {NOT_A_TABLE}"),
+        ("export posts;", f"`posts;` {NOT_A_TABLE}"),
+        ("export 'posts'", f"`'posts'` {NOT_A_TABLE}"),
+        ("export <@U0ADA00001>", f"`&lt;@U0ADA00001&gt;` {NOT_A_TABLE}"),
+        ("export posts comments", "Unexpected `comments`."),
+        ("export posts --team T1", "Unexpected `--team T1`."),
+    ],
+)
+def test_export_bad_input(text: str, reason: str) -> None:
+    _assert_bad(text, reason)
+
+
+# Properties
+
+REQUEST_TYPES = (
+    HelpRequest,
+    UnavailableRequest,
+    BadInput,
+    LogRequest,
+    FlagRequest,
+    CloseRequest,
+    UnansweredRequest,
+    ReportRequest,
+    SettingsRequest,
+    ExportRequest,
+)
+
+
+def _assert_well_formed(request: Request) -> None:
+    assert isinstance(request, REQUEST_TYPES)
+    match request:
+        case BadInput(reason=reason, usage=usage):
+            assert reason
+            assert reason.splitlines() == [reason]
+            assert "\n" not in reason
+            assert len(reason) < 300
+            assert usage
+        case FlagRequest(text=text, author=author):
+            assert text.strip()
+            assert len(text) <= 3000
+            assert author is None or author.strip()
+        case LogRequest(engagement=engagement):
+            assert not engagement.is_empty()
+        case CloseRequest(comment_id=comment_id):
+            assert 0 < comment_id < 2**63
+        case SettingsRequest(threshold_hours=hours):
+            assert hours is None or 1 <= hours <= 720
+
+
+FRAGMENTS = st.sampled_from(
+    [
+        POST,
+        f"<{POST}>",
+        f"<{POST}|x.com/ada>",
+        "<https://acme.slack.com/archives/C1/p1>",
+        "<https://pbs.twimg.com/media/a.jpg>",
+        "<https://[::1>",
+        "<http://[zz]/>",
+        "<@U0ADA00001|ada>",
+        "<@U0ADA00001>",
+        "<@W0ENT00001>",
+        "@ada",
+        "<!here>",
+        "<!subteam^S1|@team>",
+        "<#C0SOCIAL01|social>",
+        "<|>",
+        "<>",
+        "<",
+        ">",
+        "&amp;",
+        "&lt;",
+        "&gt;",
+        "&amp;lt;",
+        "by",
+        "BY",
+        "by @jane",
+        '"',
+        "“",
+        "”",
+        "'; DROP TABLE comments; --",
+        "1 OR 1=1",
+        "comments=3",
+        "12 comments,",
+        "1.2k likes",
+        "week",
+        "month",
+        "threshold",
+        "flag",
+        "resolve",
+        "dismiss",
+        "24h",
+        ":eyes:",
+        ":+1::skin-tone-2:",
+        "#12",
+        "9" * 30,
+        "`",
+        "*bold*",
+        "\x00",
+        "\x1f",
+        "\r\n",
+        "\u2028",
+        "\u200b",
+        "\ud800",
+        "👀",
+        "🏳️‍🌈",
+        "עברית",
+        "العربية",
+        "日本語",
+        "Ελληνικά",
+        "\u2124\U0001d556\U0001d563\U0001d560",
+        "\u212a",
+    ]
+)
+PREFIXES = st.sampled_from([*BY_NAME, "LOG", "Flag", "", f"log <{POST}>", f"flag <{POST}>", "settings flag"])
+COMMANDS = st.builds(
+    lambda prefix, pieces, separator: prefix + separator + separator.join(pieces),
+    PREFIXES,
+    st.lists(st.one_of(FRAGMENTS, st.text(max_size=20)), max_size=20),
+    st.sampled_from([" ", "", "  ", "\t", "\n"]),
+)
+
+
 @given(st.text(max_size=2000))
-def test_any_text_parses_to_a_request_and_renders(text: str) -> None:
+def test_any_text_parses_to_a_well_formed_request(text: str) -> None:
+    _assert_well_formed(parse_command(text))
+
+
+@given(COMMANDS)
+def test_slack_like_text_parses_to_a_well_formed_request(text: str) -> None:
+    _assert_well_formed(parse_command(text))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(PREFIXES, st.one_of(FRAGMENTS, st.text(min_size=1, max_size=40)))
+def test_50_kb_of_text_parses_to_a_well_formed_request(prefix: str, piece: str) -> None:
+    _assert_well_formed(parse_command(prefix + " " + piece * (50_000 // len(piece) + 1)))
+
+
+@given(st.text(max_size=2000))
+def test_requests_that_need_no_ledger_render(text: str) -> None:
     request = parse_command(text)
-    if isinstance(request, BadInput):
-        assert len(request.reason) < 200
-    reply = render_request(request)
-    assert reply["text"]
-    assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in reply["blocks"])
+    if isinstance(request, HelpRequest | UnavailableRequest | BadInput):
+        reply = render_request(request)
+        assert reply["text"]
+        assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in reply["blocks"])
+
+
+# Generated valid commands
+
+USER_IDS = st.from_regex(r"[UW][A-Z0-9]{8,10}", fullmatch=True)
+LABELS = st.from_regex(r"[a-z][a-z0-9._-]{0,20}", fullmatch=True)
+CASES = st.sampled_from([str.lower, str.upper, str.title])
+
+
+def _mention(user_id: str, label: str | None) -> str:
+    return f"<@{user_id}>" if label is None else f"<@{user_id}|{label}>"
+
+
+@given(
+    st.sampled_from([None, "week", "month"]),
+    st.none() | USER_IDS,
+    st.none() | LABELS,
+    CASES,
+    st.booleans(),
+)
+def test_report_in_any_order(
+    period: Period | None,
+    user_id: str | None,
+    label: str | None,
+    case: Callable[[str], str],
+    user_first: bool,
+) -> None:
+    words = [case(period) if period else "", _mention(user_id, label) if user_id else ""]
+    text = "report " + " ".join(reversed(words) if user_first else words)
+    assert parse_command(text) == ReportRequest(period or "week", user_id)
+
+
+@given(USER_IDS, st.none() | LABELS)
+def test_unanswered_reads_any_mention(user_id: str, label: str | None) -> None:
+    assert parse_command(f"unanswered {_mention(user_id, label)}") == UnansweredRequest(user_id)
+
+
+EMOJI_NAMES = st.from_regex(r"[a-z0-9][a-z0-9_+'-]{0,30}", fullmatch=True)
+
+
+def _emoji(name: str, colons: bool, skin_tone: int | None) -> str:
+    tone = "" if skin_tone is None else f"::skin-tone-{skin_tone}"
+    return f":{name}{tone}:" if colons else f"{name}{tone}"
+
+
+@given(
+    st.none() | st.integers(1, 720),
+    st.booleans(),
+    st.lists(EMOJI_NAMES, min_size=3, max_size=3, unique=True),
+    st.lists(st.booleans(), min_size=3, max_size=3),
+    st.lists(st.booleans(), min_size=3, max_size=3),
+    st.lists(st.none() | st.integers(2, 6), min_size=3, max_size=3),
+    st.randoms(use_true_random=False),
+)
+def test_settings_with_any_subset_in_any_order(
+    hours: int | None,
+    suffix: bool,
+    names: list[str],
+    present: list[bool],
+    colons: list[bool],
+    tones: list[int | None],
+    random: Random,
+) -> None:
+    pairs = [] if hours is None else [f"threshold {hours}{'h' if suffix else ''}"]
+    keys = ("flag", "resolve", "dismiss")
+    pairs += [
+        f"{key} {_emoji(name, colon, tone)}"
+        for key, name, is_set, colon, tone in zip(keys, names, present, colons, tones, strict=True)
+        if is_set
+    ]
+    random.shuffle(pairs)
+    chosen = [name if is_set else None for name, is_set in zip(names, present, strict=True)]
+    assert parse_command("settings " + " ".join(pairs)) == SettingsRequest(hours, *chosen)
+
+
+@given(st.integers(1, 2**63 - 1), st.booleans(), st.sampled_from(["answered", "dismiss"]))
+def test_close_reads_any_id(comment_id: int, hashed: bool, name: str) -> None:
+    text = f"{name} {'#' if hashed else ''}{comment_id}"
+    assert parse_command(text) == CloseRequest(comment_id, "answered" if name == "answered" else "dismissed")
+
+
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={field: st.integers(0, 10**9) for field in ("comments", "replies", "shares", "likes")},
+    ).filter(bool),
+    st.randoms(use_true_random=False),
+)
+def test_log_reads_any_counts_in_any_order(counts: dict[str, int], random: Random) -> None:
+    pairs = [f"{field}={value}" for field, value in counts.items()]
+    random.shuffle(pairs)
+    assert parse_command(f"log <{POST}> " + " ".join(pairs)) == LogRequest(LINK, Engagement(**counts))
+
+
+TYPED_WORDS = st.text(
+    st.characters(exclude_categories=["Cc", "Cs"], exclude_characters='"\u201c\u201d').filter(
+        lambda c: not c.isspace()
+    ),
+    min_size=1,
+    max_size=12,
+).filter(lambda word: word.lower() != "by")
+HANDLES = st.from_regex(r"@[a-z][a-z0-9_]{0,14}", fullmatch=True)
+
+
+@given(st.lists(TYPED_WORDS, min_size=1, max_size=30), st.none() | HANDLES)
+def test_flag_keeps_what_the_user_typed(words: list[str], author: str | None) -> None:
+    typed = " ".join(words)
+    text = f"flag <{POST}> {escape(typed)}" + ("" if author is None else f" by {author}")
+    assert parse_command(text) == FlagRequest(LINK, typed, author)
+
+
+@given(st.sampled_from([None, "posts", "snapshots", "comments"]), CASES)
+def test_export_reads_any_table(table: Table | None, case: Callable[[str], str]) -> None:
+    assert parse_command(f"export {case(table) if table else ''}") == ExportRequest(table)

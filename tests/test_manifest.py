@@ -45,6 +45,7 @@ METHOD_SCOPES: dict[str, str | None] = {
     "conversations_history": "channels:history",
     "conversations_replies": "channels:history",
     "conversations_members": "channels:read",
+    "conversations_open": "im:write",
     "users_info": "users:read",
     "files_upload_v2": "files:write",
 }

@@ -60,7 +60,7 @@ def _message_event(event_id: str) -> bytes:
                 "type": "message",
                 "channel": "C0FORGED01",
                 "user": "U0ADA00001",
-                "text": "hello",
+                "text": "out now <https://x.com/twoway/status/1790000000000000001>",
                 "ts": "1700000000.000100",
                 "channel_type": "channel",
             },
@@ -102,7 +102,7 @@ def test_forged_and_stale_signatures_get_401_and_change_nothing(http_stack: Stac
     # The same event, signed properly, is recorded: the counts above could have changed.
     assert _post_event(http_stack, _message_event("Ev0GOOD"), secret=SIGNING_SECRET, timestamp=now) == 200
     deadline = time.monotonic() + 10
-    while _rows(http_stack.database_url)["channels"] == 0:
+    while _rows(http_stack.database_url)["posts"] == 0:
         assert time.monotonic() < deadline, "the signed event was never recorded"
         time.sleep(0.05)
     engine = make_engine(http_stack.database_url)

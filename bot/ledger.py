@@ -1,0 +1,333 @@
+"""What happens to the ledger when something happens in Slack: one function per act, no Slack in sight.
+
+Each function works inside the caller's session (one unit of work per event or command) and
+returns what the handler needs to answer. Times are passed in; nothing here reads a clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from bot.links import PostLink
+from bot.metrics import CommentFact, PostFact, Rate, Report, SnapshotFact, build_report, reply_rate
+from bot.summary import Engagement
+from storage.ledger import (
+    SharedLink,
+    add_snapshot,
+    close_comment,
+    comments_for_report,
+    count_open_comments,
+    flag_comment,
+    get_comment,
+    get_post,
+    latest_snapshot,
+    open_comments,
+    posts_of_message,
+    posts_shared_between,
+    record_share,
+    snapshots_of,
+    unshare,
+)
+from storage.models import Channel, Comment, Post, Snapshot
+from storage.queries import ensure_channel
+
+Period = Literal["week", "month"]
+PERIOD_DAYS: dict[str, int] = {"week": 7, "month": 30}
+# Where a nudge that would land on a weekend goes instead: Monday at this local time.
+WEEKDAY_MORNING = time(9, 0)
+
+
+def slack_time(ts: str) -> datetime:
+    """The moment a Slack message timestamp ("1712345678.123456") stands for."""
+    return datetime.fromtimestamp(float(ts), UTC)
+
+
+@dataclass(frozen=True)
+class Shares:
+    """The posts a message shares after this event, which of them are new, and which it withdrew."""
+
+    posts: list[Post]
+    new: list[Post]
+    withdrawn: list[Post]
+
+
+def share_links(
+    s: Session,
+    team_id: str,
+    *,
+    channel_id: str,
+    message_ts: str,
+    user_id: str,
+    links: list[PostLink],
+    now: datetime,
+    timezone: str,
+) -> Shares:
+    """Record a message's post links (new or edited message); the posts it no longer links are withdrawn."""
+    ensure_channel(s, team_id, channel_id, timezone=timezone, now=now)
+    shared_at = slack_time(message_ts)
+    posts: list[Post] = []
+    new: list[Post] = []
+    for link in links:
+        post, created = record_share(
+            s,
+            team_id,
+            channel_id=channel_id,
+            message_ts=message_ts,
+            user_id=user_id,
+            link=SharedLink(link.url, link.canonical_url, link.platform),
+            shared_at=shared_at,
+        )
+        posts.append(post)
+        if created:
+            new.append(post)
+    withdrawn = unshare(s, team_id, channel_id, message_ts, keep=[p.id for p in posts], now=now)
+    return Shares(posts=posts, new=new, withdrawn=withdrawn)
+
+
+def withdraw_message(s: Session, team_id: str, channel_id: str, message_ts: str, now: datetime) -> list[Post]:
+    """A deleted message withdraws the posts only it shared; their snapshots and comments stay."""
+    return unshare(s, team_id, channel_id, message_ts, now=now)
+
+
+def thread_post(s: Session, team_id: str, channel_id: str, thread_ts: str | None) -> list[Post]:
+    """The posts the thread's parent message shares (none when there is no thread)."""
+    if thread_ts is None:
+        return []
+    return posts_of_message(s, team_id, channel_id, thread_ts)
+
+
+def engagement_of(snapshot: Snapshot | None) -> Engagement | None:
+    if snapshot is None:
+        return None
+    return Engagement(
+        comments=snapshot.comments_received,
+        replies=snapshot.replies_sent,
+        shares=snapshot.shares,
+        likes=snapshot.likes,
+    )
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A snapshot as recorded, with every field filled, and whether it is new."""
+
+    post: Post
+    engagement: Engagement
+    created: bool
+
+
+def record_engagement(
+    s: Session,
+    team_id: str,
+    post: Post,
+    engagement: Engagement,
+    *,
+    recorded_at: datetime,
+    recorded_by: str | None,
+    source: Literal["thread", "command"],
+    source_ref: str | None = None,
+) -> Recorded:
+    """Record a snapshot; counts the summary left out carry over from the post's latest snapshot."""
+    merged = engagement.merged_over(engagement_of(latest_snapshot(s, team_id, post.id)))
+    created = add_snapshot(
+        s,
+        team_id,
+        post.id,
+        comments_received=merged.comments or 0,
+        replies_sent=merged.replies or 0,
+        shares=merged.shares or 0,
+        likes=merged.likes or 0,
+        recorded_at=recorded_at,
+        recorded_by=recorded_by,
+        source=source,
+        source_ref=source_ref,
+    )
+    return Recorded(post=post, engagement=merged, created=created)
+
+
+def first_nudge_at(start: datetime, channel: Channel) -> datetime:
+    """When an open comment's owner is first nudged: the channel's threshold after ``start``.
+
+    Unless the channel nudges on weekends, a nudge due on Saturday or Sunday (in the channel's
+    time zone) waits for Monday morning.
+    """
+    due = start + timedelta(hours=channel.unanswered_threshold_hours)
+    if channel.nudge_weekends:
+        return due
+    zone = ZoneInfo(channel.timezone)
+    local = due.astimezone(zone)
+    if local.weekday() < 5:
+        return due
+    monday = local.date() + timedelta(days=7 - local.weekday())
+    return datetime.combine(monday, WEEKDAY_MORNING, zone).astimezone(due.tzinfo)
+
+
+@dataclass(frozen=True)
+class Flagged:
+    """A flagged comment, its post and channel, whether it is new, and when its owner will be nudged."""
+
+    comment: Comment
+    post: Post
+    channel: Channel
+    created: bool
+    nudge_at: datetime
+
+
+def flag(
+    s: Session,
+    team_id: str,
+    *,
+    post: Post,
+    channel_id: str,
+    text: str,
+    author: str | None,
+    flagged_by: str,
+    now: datetime,
+    timezone: str,
+    message_ts: str | None = None,
+    thread_ts: str | None = None,
+) -> Flagged:
+    """Record an open comment on ``post``; flagging the same message twice gives the same comment."""
+    channel = ensure_channel(s, team_id, channel_id, timezone=timezone, now=now)
+    comment, created = flag_comment(
+        s,
+        team_id,
+        post=post,
+        channel_id=channel_id,
+        text=text,
+        author=author,
+        flagged_by=flagged_by,
+        flagged_at=now,
+        message_ts=message_ts,
+        thread_ts=thread_ts,
+    )
+    start = comment.written_at or comment.flagged_at
+    return Flagged(comment, post, channel, created, first_nudge_at(start, channel))
+
+
+@dataclass(frozen=True)
+class Closed:
+    """A comment after an attempt to close it; ``changed`` is False when it was already closed."""
+
+    comment: Comment
+    post: Post
+    changed: bool
+
+
+def close(
+    s: Session,
+    team_id: str,
+    comment_id: int,
+    *,
+    state: Literal["answered", "dismissed"],
+    by: str,
+    at: datetime,
+) -> Closed | None:
+    """Mark the team's comment answered or dismissed; None when the team has no such comment."""
+    changed = close_comment(s, team_id, comment_id, state=state, by=by, at=at)
+    comment = get_comment(s, team_id, comment_id)
+    if comment is None:
+        return None
+    s.refresh(comment)
+    post = get_post(s, team_id, comment.post_id)
+    assert post is not None, "a comment's post is never deleted while the comment exists"
+    return Closed(comment, post, changed)
+
+
+def post_facts(s: Session, team_id: str, posts: list[Post]) -> list[PostFact]:
+    """The metrics' view of ``posts``, with every snapshot."""
+    by_post: dict[int, list[SnapshotFact]] = {p.id: [] for p in posts}
+    for snap in snapshots_of(s, team_id, list(by_post)):
+        by_post[snap.post_id].append(
+            SnapshotFact(snap.recorded_at, snap.comments_received, snap.replies_sent, snap.shares, snap.likes)
+        )
+    return [
+        PostFact(p.id, p.owner_user_id, p.platform, p.canonical_url, p.shared_at, tuple(by_post[p.id]))
+        for p in posts
+    ]
+
+
+def comment_fact(comment: Comment, post: Post) -> CommentFact:
+    return CommentFact(
+        comment.id,
+        comment.post_id,
+        post.owner_user_id,
+        comment.state,
+        comment.written_at,
+        comment.flagged_at,
+        comment.answered_at,
+    )
+
+
+@dataclass(frozen=True)
+class PeriodReport:
+    """A report's figures and the period they cover."""
+
+    period: Period
+    start: datetime
+    end: datetime
+    owner: str | None
+    report: Report
+
+
+def report(
+    s: Session, team_id: str, *, channel_id: str | None, owner: str | None, period: Period, now: datetime
+) -> PeriodReport:
+    """Counts and rates for the posts shared in the last week or month, and the comments waiting now."""
+    start = now - timedelta(days=PERIOD_DAYS[period])
+    posts = posts_shared_between(s, team_id, start=start, end=now, channel_id=channel_id, owner=owner)
+    pairs = comments_for_report(s, team_id, since=start, channel_id=channel_id, owner=owner)
+    # Open comments on older posts count too: the metrics need those posts beside the period's.
+    known = {p.id for p in posts}
+    for _, post in pairs:
+        if post.id not in known:
+            known.add(post.id)
+            posts.append(post)
+    figures = build_report(
+        post_facts(s, team_id, posts),
+        [comment_fact(c, p) for c, p in pairs],
+        start=start,
+        end=now,
+        now=now,
+    )
+    return PeriodReport(period, start, now, owner, figures)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Open comments, oldest first, up to a limit, and how many there are in all."""
+
+    items: list[tuple[Comment, Post]]
+    total: int
+
+
+def unanswered(s: Session, team_id: str, *, channel_id: str | None, owner: str | None, limit: int) -> Waiting:
+    """The open comments of a channel (or of everywhere), optionally on one owner's posts."""
+    items = open_comments(s, team_id, channel_id=channel_id, owner=owner, limit=limit)
+    return Waiting(items, count_open_comments(s, team_id, channel_id=channel_id, owner=owner))
+
+
+@dataclass(frozen=True)
+class Home:
+    """What one person's Home tab shows."""
+
+    user_id: str
+    waiting: Waiting
+    posts_this_week: list[Post]
+    rate: Rate
+
+
+def home(s: Session, team_id: str, user_id: str, *, now: datetime, limit: int) -> Home:
+    """The viewer's open comments, their posts of the last 7 days and their reply rate over those posts."""
+    posts = posts_shared_between(s, team_id, start=now - timedelta(days=7), end=now, owner=user_id)
+    return Home(
+        user_id=user_id,
+        waiting=unanswered(s, team_id, channel_id=None, owner=user_id, limit=limit),
+        posts_this_week=posts,
+        rate=reply_rate(post_facts(s, team_id, posts)),
+    )

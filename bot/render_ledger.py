@@ -1,0 +1,291 @@
+"""Block Kit for the ledger: thread notices, lists of waiting comments, reports, settings, the Home tab.
+
+Pure functions from results to `{text, blocks}` (or a `View`). User-entered text is escaped and
+cut to fit; lists stop at a limit and say how many more there are.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    PlainTextInputElement,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from bot.ledger import Closed, Flagged, Home, PeriodReport, Recorded, Waiting
+from bot.links import PLATFORM_NAMES
+from bot.metrics import Rate, format_duration
+from bot.render import Message, message
+from bot.text import escape, truncate
+from storage.models import Channel, Comment, Post
+
+ANSWERED_ACTION = "comment_answered"
+DISMISSED_ACTION = "comment_dismissed"
+FLAG_MODAL = "flag_comment_modal"
+FLAG_MODAL_URL_BLOCK = "post_url"
+FLAG_MODAL_URL_INPUT = "url"
+# A list shows this many comments, each a section and its buttons, well inside 50 blocks.
+LIST_LIMIT = 10
+QUOTE_LIMIT = 280
+
+
+def slack_date(moment: datetime) -> str:
+    """A time Slack shows in each reader's own time zone, with a UTC fallback."""
+    fallback = moment.strftime("%a %d %b %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+
+
+def post_link(post: Post) -> str:
+    """`<url|X post>`: the post as a link named by its platform."""
+    name = PLATFORM_NAMES.get(post.platform, post.platform)
+    url = post.canonical_url.replace("|", "%7C").replace(">", "%3E")
+    return f"<{url}|{name} post>"
+
+
+def quote(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """A comment's text as a mrkdwn quote, escaped and cut to ``limit`` characters."""
+    lines = escape(truncate(" ".join(text.split()), limit))
+    return f"> {lines}"
+
+
+def _age(comment: Comment, now: datetime) -> str:
+    start = comment.written_at or comment.flagged_at
+    return format_duration(max(now - start, timedelta(0)))
+
+
+def comment_buttons(comment_id: int) -> ActionsBlock:
+    """ "Mark answered" and "No reply needed" for one comment."""
+    return ActionsBlock(
+        block_id=f"comment-{comment_id}",
+        elements=[
+            ButtonElement(
+                text="Mark answered", action_id=ANSWERED_ACTION, value=str(comment_id), style="primary"
+            ),
+            ButtonElement(text="No reply needed", action_id=DISMISSED_ACTION, value=str(comment_id)),
+        ],
+    )
+
+
+def render_flag_notice(flagged: Flagged) -> Message:
+    """twoway's answer in the thread: whose comment it is, its id, and when the owner is nudged."""
+    comment, post = flagged.comment, flagged.post
+    owner = f"<@{post.owner_user_id}>"
+    author = f" from {escape(truncate(comment.author, 80))}" if comment.author else ""
+    headline = (
+        f"Comment #{comment.id}{author} on {post_link(post)} is waiting for an answer. "
+        f"Owner: {owner}. If it's still open {slack_date(flagged.nudge_at)}, I'll nudge {owner}."
+    )
+    text = (
+        f"Comment #{comment.id} ({PLATFORM_NAMES.get(post.platform, post.platform)} post) is waiting "
+        f"for an answer; owner <@{post.owner_user_id}>."
+    )
+    return message(
+        text,
+        [
+            SectionBlock(text=headline),
+            SectionBlock(text=quote(comment.text)),
+            comment_buttons(comment.id),
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=f"Flagged by <@{comment.flagged_by}>. Close it with the buttons, "
+                        f"`/twoway answered {comment.id}` or `/twoway dismiss {comment.id}`."
+                    )
+                ]
+            ),
+        ],
+    )
+
+
+def _closing_line(comment: Comment, now: datetime) -> str:
+    start = comment.written_at or comment.flagged_at
+    if comment.state == "answered" and comment.answered_at is not None:
+        took = format_duration(max(comment.answered_at - start, timedelta(0)))
+        return (
+            f":white_check_mark: Comment #{comment.id} was answered by <@{comment.answered_by}> after {took}."
+        )
+    if comment.state == "dismissed":
+        return f":no_entry_sign: Comment #{comment.id} needs no reply, said <@{comment.dismissed_by}>."
+    return f"Comment #{comment.id} is waiting for an answer ({_age(comment, now)})."
+
+
+def render_notice_closed(comment: Comment, post: Post, now: datetime) -> Message:
+    """The thread notice once the comment is answered or dismissed: who closed it and when."""
+    line = _closing_line(comment, now)
+    return message(
+        line, [SectionBlock(text=f"{line} ({post_link(post)})"), SectionBlock(text=quote(comment.text))]
+    )
+
+
+def render_notice_withdrawn(comment_id: int, by: str) -> Message:
+    """The thread notice once the flag was taken back before anything happened."""
+    line = f"<@{by}> took the flag back: comment #{comment_id} is no longer tracked."
+    return message(line, [SectionBlock(text=line)])
+
+
+def render_closed(closed: Closed, now: datetime) -> Message:
+    """The answer to `/twoway answered` / `dismiss` or a button: what changed, or that nothing had to."""
+    line = _closing_line(closed.comment, now)
+    if not closed.changed:
+        line = f"Nothing to change. {line}"
+    return message(line, [SectionBlock(text=line)])
+
+
+def render_logged(recorded: Recorded) -> Message:
+    """The answer to `/twoway log`: the snapshot as recorded, with every count."""
+    e = recorded.engagement
+    counts = f"{e.comments} comments, {e.replies} replies, {e.shares} shares, {e.likes} likes"
+    if recorded.created:
+        line = f"Recorded for {post_link(recorded.post)}: {counts}."
+    else:
+        line = f"Already recorded for {post_link(recorded.post)}: {counts}."
+    return message(line, [SectionBlock(text=line)])
+
+
+def _comment_section(comment: Comment, post: Post, now: datetime) -> SectionBlock:
+    author = f" · from {escape(truncate(comment.author, 60))}" if comment.author else ""
+    return SectionBlock(
+        text=(
+            f"*#{comment.id}* · {_age(comment, now)} · {post_link(post)} · <@{post.owner_user_id}>{author}\n"
+            f"{quote(comment.text, 200)}"
+        )
+    )
+
+
+def comment_blocks(waiting: Waiting, now: datetime, more_hint: str) -> list[Block]:
+    """Each waiting comment with its buttons, oldest first, then "and N more" when cut."""
+    blocks: list[Block] = []
+    shown = waiting.items[:LIST_LIMIT]
+    for comment, post in shown:
+        blocks += [_comment_section(comment, post, now), comment_buttons(comment.id)]
+    more = max(waiting.total, len(waiting.items)) - len(shown)
+    if more > 0:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"and {more} more: {more_hint}")]))
+    return blocks
+
+
+def render_unanswered(waiting: Waiting, now: datetime, *, owner: str | None) -> Message:
+    """`/twoway unanswered`: the channel's open comments (or one owner's), oldest first."""
+    whose = f" on <@{owner}>'s posts" if owner else ""
+    if waiting.total == 0:
+        line = f"No comments are waiting for an answer{whose} in this channel."
+        return message(line, [SectionBlock(text=line)])
+    noun = "comment is" if waiting.total == 1 else "comments are"
+    line = f"{waiting.total} {noun} waiting for an answer{whose} in this channel, oldest first."
+    hint = "answer the oldest first, then run `/twoway unanswered` again."
+    return message(line, [SectionBlock(text=line), *comment_blocks(waiting, now, hint)])
+
+
+def _rate_text(rate: Rate) -> str:
+    return f"{rate.percent_text()} ({rate.replies} replies to {rate.comments} comments)"
+
+
+def render_report(result: PeriodReport, *, scope: str) -> Message:
+    """`/twoway report`: counts beside every rate, never a score."""
+    r = result.report
+    days = "7 days" if result.period == "week" else "30 days"
+    whose = f" for <@{result.owner}>" if result.owner else ""
+    title = f"The last {days} in {scope}{whose}"
+    open_age = format_duration(r.median_open_age) if r.median_open_age is not None else "—"
+    answer_time = format_duration(r.median_time_to_answer) if r.median_time_to_answer is not None else "—"
+    fields = [
+        f"*Posts*\n{r.posts}",
+        f"*Comments received*\n{r.comments_received}",
+        f"*Replies sent*\n{r.replies_sent}",
+        f"*Reply rate*\n{_rate_text(r.reply_rate)}",
+        f"*One-way posts*\n{r.one_way_posts} of {r.posts}",
+        f"*Conversations*\n{r.conversations} of {r.posts}",
+        f"*Open comments*\n{r.open_comments} (median age {open_age})",
+        f"*Answered*\n{r.answered_in_period} (median time to answer {answer_time})",
+    ]
+    text = (
+        f"{title}: {r.posts} posts, {r.comments_received} comments received, {r.replies_sent} replies sent, "
+        f"reply rate {_rate_text(r.reply_rate)}, {r.one_way_posts} one-way posts, "
+        f"{r.open_comments} open comments (median age {open_age}), median time to answer {answer_time}."
+    )
+    return message(
+        text,
+        [
+            SectionBlock(text=f"*{title}*"),
+            SectionBlock(fields=[MarkdownTextObject(text=f) for f in fields]),
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text="Reply rate counts each post's replies up to its comments: never above 100%."
+                    )
+                ]
+            ),
+        ],
+    )
+
+
+def render_settings(channel: Channel, *, changed: bool) -> Message:
+    """`/twoway settings`: the channel's threshold and reactions, after any change."""
+    lead = "Saved. " if changed else ""
+    line = (
+        f"{lead}In this channel, open comments are nudged after {channel.unanswered_threshold_hours} hours. "
+        f"React :{channel.flag_emoji}: to flag a comment, :{channel.resolve_emoji}: when it's answered, "
+        f":{channel.dismiss_emoji}: when it needs no reply."
+    )
+    usage = "`/twoway settings [threshold <hours>] [flag :emoji:] [resolve :emoji:] [dismiss :emoji:]`"
+    return message(line, [SectionBlock(text=line), ContextBlock(elements=[MarkdownTextObject(text=usage)])])
+
+
+def render_problem(line: str, usage: str | None = None) -> Message:
+    """One line saying what went wrong, and what would work."""
+    blocks: list[Block] = [SectionBlock(text=line)]
+    if usage:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"`{usage}`")]))
+    return message(line, blocks)
+
+
+def render_home(home: Home, now: datetime) -> View:
+    """The viewer's Home tab: comments waiting on their posts, their posts this week, their reply rate."""
+    waiting = home.waiting
+    blocks: list[Block] = [HeaderBlock(text="Waiting for your answer")]
+    if waiting.total == 0:
+        blocks.append(SectionBlock(text="No comments on your posts are waiting for an answer."))
+    else:
+        blocks += comment_blocks(waiting, now, "`/twoway unanswered @you` lists them by channel.")
+    blocks += [DividerBlock(), HeaderBlock(text="Your posts this week")]
+    posts = home.posts_this_week
+    if posts:
+        shown = posts[-LIST_LIMIT:]
+        lines = "\n".join(f"• {post_link(p)} · {slack_date(p.shared_at)}" for p in reversed(shown))
+        if len(posts) > len(shown):
+            lines += f"\nand {len(posts) - len(shown)} more"
+        blocks.append(SectionBlock(text=lines))
+    else:
+        blocks.append(SectionBlock(text="You haven't shared a post in the last 7 days."))
+    blocks.append(SectionBlock(text=f"*Your reply rate this week:* {_rate_text(home.rate)}"))
+    return View(type="home", blocks=blocks)
+
+
+def render_flag_modal(channel_id: str, message_ts: str, reason: str) -> View:
+    """The shortcut's modal, when the message and its thread don't say which post the comment is on."""
+    return View(
+        type="modal",
+        callback_id=FLAG_MODAL,
+        title="Flag comment",
+        submit="Flag",
+        close="Cancel",
+        private_metadata=f"{channel_id}|{message_ts}",
+        blocks=[
+            SectionBlock(text=reason),
+            InputBlock(
+                block_id=FLAG_MODAL_URL_BLOCK,
+                label="Link to the post it was left on",
+                element=PlainTextInputElement(action_id=FLAG_MODAL_URL_INPUT, placeholder="https://…"),
+            ),
+        ],
+    )

@@ -1,0 +1,66 @@
+"""Calling Slack from a listener: a failed call is logged and reported, never a crash or a lost write."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
+
+from bot.render import Message
+
+logger = logging.getLogger("twoway.slack")
+
+T = TypeVar("T")
+
+# What a person should do about the errors a channel call can meet.
+_ADVICE = {
+    "not_in_channel": "twoway isn't in that channel: invite it with `/invite @twoway`.",
+    "channel_not_found": "twoway can't see that channel: invite it with `/invite @twoway`.",
+    "is_archived": "that channel is archived.",
+    "message_not_found": "that message is gone.",
+    "thread_not_found": "that thread is gone.",
+    "ratelimited": "Slack is rate-limiting twoway; try again in a minute.",
+}
+
+
+def slack_error(error: SlackApiError) -> str:
+    """The error code Slack answered with."""
+    return str(error.response.get("error", "unknown_error"))
+
+
+def advice(error: SlackApiError) -> str:
+    """What went wrong with a Slack call, in words a person can act on."""
+    code = slack_error(error)
+    return _ADVICE.get(code, f"Slack answered `{code}`.")
+
+
+def attempt(call: Callable[[], T], what: str, *, quiet: tuple[str, ...] = ()) -> T | None:
+    """Run one Slack call; on an API error log it (unless its code is in ``quiet``) and return None."""
+    try:
+        return call()
+    except SlackApiError as error:
+        code = slack_error(error)
+        if code not in quiet:
+            logger.warning("%s failed: %s", what, code)
+        return None
+
+
+def tell(client: WebClient, channel: str, user: str, reply: Message, *, thread_ts: str | None = None) -> None:
+    """Show ``reply`` to one person in a channel (ephemeral); a failure is logged, nothing more."""
+    kwargs: dict[str, Any] = {"channel": channel, "user": user, **reply}
+    if thread_ts:
+        kwargs["thread_ts"] = thread_ts
+    attempt(lambda: client.chat_postEphemeral(**kwargs), "chat.postEphemeral")
+
+
+def react(client: WebClient, channel: str, ts: str, name: str) -> SlackResponse | None:
+    """Add twoway's reaction to a message; one already there is fine."""
+    return attempt(
+        lambda: client.reactions_add(channel=channel, timestamp=ts, name=name),
+        "reactions.add",
+        quiet=("already_reacted",),
+    )

@@ -1,0 +1,159 @@
+"""Flagging and closing comments, shared by the reactions, the shortcut, the buttons and the command.
+
+The ledger is written first, in one transaction; twoway's notice in the thread follows. A notice
+Slack refuses is reported to the person who acted, and the comment stays recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Literal
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import ledger
+from bot.app import Deps
+from bot.links import links_in_message
+from bot.render import Message
+from bot.render_ledger import (
+    render_closed,
+    render_flag_notice,
+    render_notice_closed,
+    render_notice_withdrawn,
+    render_problem,
+)
+from bot.text import plain_text
+from handlers.calls import slack_error
+from storage.ledger import NOTICE_PENDING, claim_notice, post_by_url, settle_notice, withdraw_flag
+from storage.models import Comment, Post
+
+logger = logging.getLogger(__name__)
+
+Reply = Callable[[Message], None]
+
+
+def fetch_message(client: WebClient, channel: str, ts: str) -> dict[str, Any] | None:
+    """The message a reaction is on, top-level or in a thread."""
+    history = client.conversations_history(channel=channel, latest=ts, oldest=ts, inclusive=True, limit=1)
+    for message in history.get("messages") or []:
+        if message.get("ts") == ts:
+            return dict(message)
+    replies = client.conversations_replies(
+        channel=channel, ts=ts, latest=ts, oldest=ts, inclusive=True, limit=1
+    )
+    for message in replies.get("messages") or []:
+        if message.get("ts") == ts:
+            return dict(message)
+    return None
+
+
+def post_of_message(deps: Deps, team_id: str, channel_id: str, message: dict[str, Any]) -> Post | None:
+    """The post a flagged message is about: a known post it links to, else its thread's one post."""
+    links = links_in_message(message.get("text") or "", message.get("blocks"))
+    with deps.sessions.begin() as s:
+        for link in links:
+            post = post_by_url(s, team_id, link.canonical_url)
+            if post is not None:
+                return post
+        thread_posts = ledger.thread_post(s, team_id, channel_id, message.get("thread_ts"))
+    return thread_posts[0] if len(thread_posts) == 1 else None
+
+
+def comment_text(message: dict[str, Any]) -> str:
+    """What the flagged message says, as a person reads it."""
+    text = plain_text(message.get("text") or "")
+    return text or "(a message with no text)"
+
+
+def flag_and_notify(
+    deps: Deps,
+    client: WebClient,
+    team_id: str,
+    *,
+    post: Post,
+    channel_id: str,
+    text: str,
+    author: str | None,
+    flagged_by: str,
+    message_ts: str | None,
+    thread_ts: str | None,
+    reply: Reply,
+) -> ledger.Flagged:
+    """Record the comment, then answer in its thread: owner, id, and when the owner is nudged."""
+    with deps.sessions.begin() as s:
+        flagged = ledger.flag(
+            s,
+            team_id,
+            post=post,
+            channel_id=channel_id,
+            text=text,
+            author=author,
+            flagged_by=flagged_by,
+            now=deps.clock(),
+            timezone=deps.config.timezone,
+            message_ts=message_ts,
+            thread_ts=thread_ts,
+        )
+    notice = render_flag_notice(flagged)
+    with deps.sessions.begin() as s:
+        # Several deliveries (two people's flag reactions at once) race here; one posts the notice.
+        if not claim_notice(s, team_id, flagged.comment.id):
+            return flagged
+    posted_ts: str | None = None
+    try:
+        kwargs: dict[str, Any] = {"channel": channel_id, **notice}
+        if thread_ts:
+            kwargs["thread_ts"] = thread_ts
+        posted_ts = client.chat_postMessage(**kwargs)["ts"]
+    except SlackApiError as error:
+        logger.warning("the notice for comment %d was not posted: %s", flagged.comment.id, slack_error(error))
+        reply(notice)
+    finally:
+        with deps.sessions.begin() as s:
+            settle_notice(s, team_id, flagged.comment.id, posted_ts)
+    return flagged
+
+
+def _update_notice(client: WebClient, comment: Comment, notice: Message) -> None:
+    if not comment.notice_ts or comment.notice_ts == NOTICE_PENDING:
+        return
+    try:
+        client.chat_update(channel=comment.channel_id, ts=comment.notice_ts, **notice)
+    except SlackApiError as error:
+        logger.warning(
+            "the notice of comment %d was not updated: %s", comment.id, error.response.get("error")
+        )
+
+
+def close_and_notify(
+    deps: Deps,
+    client: WebClient,
+    team_id: str,
+    comment_id: int,
+    *,
+    state: Literal["answered", "dismissed"],
+    by: str,
+) -> Message:
+    """Close the comment, update its notice in the thread, and return the answer for whoever closed it."""
+    now = deps.clock()
+    with deps.sessions.begin() as s:
+        closed = ledger.close(s, team_id, comment_id, state=state, by=by, at=now)
+    if closed is None:
+        return render_problem(
+            f"There is no comment #{comment_id} in this workspace.",
+            f"/twoway {'answered' if state == 'answered' else 'dismiss'} <comment id>",
+        )
+    if closed.changed:
+        _update_notice(client, closed.comment, render_notice_closed(closed.comment, closed.post, now))
+    return render_closed(closed, now)
+
+
+def withdraw_and_notify(deps: Deps, client: WebClient, team_id: str, comment: Comment, by: str) -> bool:
+    """Take a flag back when nothing has happened to the comment yet; return whether it was withdrawn."""
+    with deps.sessions.begin() as s:
+        withdrawn = withdraw_flag(s, team_id, comment.id)
+    if withdrawn:
+        _update_notice(client, comment, render_notice_withdrawn(comment.id, by))
+    return withdrawn
