@@ -36,6 +36,19 @@ def post_json(url: str, payload: dict[str, Any], timeout: float = 15) -> Any:
         return json.loads(response.read())
 
 
+def local_config(*, api_url: str, signing_secret: str, database_url: str, port: int) -> Config:
+    """twoway's settings for running against the local emulator in HTTP mode."""
+    return Config(
+        bot_token=Secret("xoxb-twoway-local"),
+        signing_secret=Secret(signing_secret),
+        app_token=None,
+        database_url=database_url,
+        slack_api_url=api_url,
+        timezone="UTC",
+        port=port,
+    )
+
+
 def what_the_user_saw(seen: dict[str, Any]) -> str:
     """The ack body and `response_url` posts of a delivered command, as Slack would show them."""
     shown = [seen["ack"]["body"], *seen.get("responses", [])]
@@ -59,13 +72,10 @@ def run_demo(out: TextIO) -> int:
             signing_secret=signing_secret,
         )
         with Emulator(settings) as emulator:
-            config = Config(
-                bot_token=Secret("xoxb-twoway-demo"),
-                signing_secret=Secret(signing_secret),
-                app_token=None,
+            config = local_config(
+                api_url=emulator.api_url,
+                signing_secret=signing_secret,
                 database_url=f"sqlite:///{Path(tmp) / 'twoway.db'}",
-                slack_api_url=emulator.api_url,
-                timezone="UTC",
                 port=app_port,
             )
             runtime = prepare(config, host="127.0.0.1")

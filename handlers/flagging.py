@@ -116,6 +116,33 @@ def flag_and_notify(
     return flagged
 
 
+def flag_message(
+    deps: Deps,
+    client: WebClient,
+    team_id: str,
+    *,
+    channel_id: str,
+    message: dict[str, Any],
+    post: Post,
+    flagged_by: str,
+    reply: Reply,
+) -> ledger.Flagged:
+    """Flag a Slack message as an audience comment on ``post``; the notice goes in its thread."""
+    return flag_and_notify(
+        deps,
+        client,
+        team_id,
+        post=post,
+        channel_id=channel_id,
+        text=comment_text(message),
+        author=None,
+        flagged_by=flagged_by,
+        message_ts=message["ts"],
+        thread_ts=message.get("thread_ts") or message["ts"],
+        reply=reply,
+    )
+
+
 def _update_notice(client: WebClient, comment: Comment, notice: Message) -> None:
     if not comment.notice_ts or comment.notice_ts == NOTICE_PENDING:
         return

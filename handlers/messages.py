@@ -63,22 +63,26 @@ def _posted(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any], 
         return
     if _is_from_a_bot(event) or not event.get("user"):
         return
-    links = links_in_message(event.get("text") or "", event.get("blocks"))
-    if not links:
+    if not links_in_message(event.get("text") or "", event.get("blocks")):
         return
+    shares = _record_links(deps, team_id, channel, event)
+    logger.info("message %s in %s shares %d posts (%d new)", ts, channel, len(shares.posts), len(shares.new))
+    react(client, channel, ts, TRACKING_REACTION)
+
+
+def _record_links(deps: Deps, team_id: str, channel: str, message: dict[str, Any]) -> ledger.Shares:
+    """Record the posts a message links to now; those it no longer links to are withdrawn."""
     with deps.sessions.begin() as s:
-        shares = ledger.share_links(
+        return ledger.share_links(
             s,
             team_id,
             channel_id=channel,
-            message_ts=ts,
-            user_id=event["user"],
-            links=links,
+            message_ts=message["ts"],
+            user_id=message["user"],
+            links=links_in_message(message.get("text") or "", message.get("blocks")),
             now=deps.clock(),
             timezone=deps.config.timezone,
         )
-    logger.info("message %s in %s shares %d posts (%d new)", ts, channel, len(shares.posts), len(shares.new))
-    react(client, channel, ts, TRACKING_REACTION)
 
 
 def _summary(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any]) -> bool:
@@ -135,18 +139,7 @@ def _edited(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any], 
     ):
         return
     channel, ts = event["channel"], message["ts"]
-    links = links_in_message(message.get("text") or "", message.get("blocks"))
-    with deps.sessions.begin() as s:
-        shares = ledger.share_links(
-            s,
-            team_id,
-            channel_id=channel,
-            message_ts=ts,
-            user_id=message["user"],
-            links=links,
-            now=deps.clock(),
-            timezone=deps.config.timezone,
-        )
+    shares = _record_links(deps, team_id, channel, message)
     if shares.new or shares.withdrawn:
         logger.info("edit of %s: %d new posts, %d withdrawn", ts, len(shares.new), len(shares.withdrawn))
     if shares.posts:

@@ -19,9 +19,8 @@ from bot.render_ledger import render_problem
 from handlers.calls import advice, tell
 from handlers.flagging import (
     close_and_notify,
-    comment_text,
     fetch_message,
-    flag_and_notify,
+    flag_message,
     post_of_message,
     withdraw_and_notify,
 )
@@ -124,16 +123,13 @@ def _flag(deps: Deps, client: WebClient, team_id: str, channel_id: str, ts: str,
             ),
         )
         return
-    flag_and_notify(
+    flag_message(
         deps,
         client,
         team_id,
-        post=post,
         channel_id=channel_id,
-        text=comment_text(message),
-        author=None,
+        message=message,
+        post=post,
         flagged_by=user,
-        message_ts=ts,
-        thread_ts=message.get("thread_ts") or ts,
         reply=lambda notice: tell(client, channel_id, user, notice),
     )

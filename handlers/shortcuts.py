@@ -20,9 +20,8 @@ from bot.render_ledger import (
     render_problem,
 )
 from handlers.calls import advice, attempt, tell
-from handlers.flagging import comment_text, fetch_message, flag_and_notify, post_of_message
+from handlers.flagging import fetch_message, flag_message, post_of_message
 from storage.ledger import post_by_url
-from storage.models import Post
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +53,16 @@ def register(app: App, deps: Deps) -> None:
         def reply(notice: Message) -> None:
             respond(response_type="ephemeral", **notice)
 
-        _flag(deps, client, team_id, channel_id, message, user_id, post, reply)
+        flag_message(
+            deps,
+            client,
+            team_id,
+            channel_id=channel_id,
+            message=message,
+            post=post,
+            flagged_by=user_id,
+            reply=reply,
+        )
 
     @app.view(FLAG_MODAL)
     def submitted(
@@ -96,38 +104,13 @@ def register(app: App, deps: Deps) -> None:
         if message is None:
             tell(client, channel_id, user_id, render_problem("I couldn't find that message to flag it."))
             return
-        _flag(
+        flag_message(
             deps,
             client,
             team_id,
-            channel_id,
-            message,
-            user_id,
-            post,
-            lambda notice: tell(client, channel_id, user_id, notice),
+            channel_id=channel_id,
+            message=message,
+            post=post,
+            flagged_by=user_id,
+            reply=lambda notice: tell(client, channel_id, user_id, notice),
         )
-
-
-def _flag(
-    deps: Deps,
-    client: WebClient,
-    team_id: str,
-    channel_id: str,
-    message: dict[str, Any],
-    user_id: str,
-    post: Post,
-    reply: Any,
-) -> None:
-    flag_and_notify(
-        deps,
-        client,
-        team_id,
-        post=post,
-        channel_id=channel_id,
-        text=comment_text(message),
-        author=None,
-        flagged_by=user_id,
-        message_ts=message["ts"],
-        thread_ts=message.get("thread_ts") or message["ts"],
-        reply=reply,
-    )

@@ -14,8 +14,7 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.config import Config, Secret
-from bot.demo import free_port
+from bot.demo import free_port, local_config
 from bot.emulator import Emulator, EmulatorSettings
 from bot.runtime import Runtime, prepare
 
@@ -165,14 +164,8 @@ def flow(db_url: str) -> Iterator[Flow]:
         host="127.0.0.1", port=0, app_url=f"http://127.0.0.1:{app_port}/slack/events", signing_secret=SECRET
     )
     with Emulator(settings) as emulator:
-        config = Config(
-            bot_token=Secret("xoxb-flow-token"),
-            signing_secret=Secret(SECRET),
-            app_token=None,
-            database_url=db_url,
-            slack_api_url=emulator.api_url,
-            timezone="UTC",
-            port=app_port,
+        config = local_config(
+            api_url=emulator.api_url, signing_secret=SECRET, database_url=db_url, port=app_port
         )
         runtime = prepare(config, host="127.0.0.1")
         runtime.start_background()
