@@ -13,6 +13,7 @@ PostgreSQL runs against ``TWOWAY_TEST_POSTGRES_URL`` and is skipped when that is
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -101,3 +102,13 @@ def deps(sessions: sessionmaker[Session]) -> Deps:
         port=3000,
     )
     return Deps(config=config, sessions=sessions, client=make_web_client(config))
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """`main()` installs twoway's log handler on stderr; later tests must not write to a closed capture."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
