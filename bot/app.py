@@ -18,6 +18,8 @@ from slack_sdk.http_retry.builtin_handlers import (
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Config
+from bot.publish import Publisher
+from bot.scheduler import Schedules
 from storage.queries import claim_event, release_event
 
 logger = logging.getLogger(__name__)
@@ -31,12 +33,18 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class Deps:
-    """What handlers need besides the Bolt request: settings, storage, time and Slack."""
+    """What handlers need besides the Bolt request: settings, storage, time and Slack.
+
+    ``publisher`` posts digests exactly once; ``schedules`` is told when a channel's schedule
+    changes. Both are None where nothing schedules (some tests), and the commands say so.
+    """
 
     config: Config
     sessions: sessionmaker[Session]
     client: WebClient
     clock: Clock = utc_now
+    publisher: Publisher | None = None
+    schedules: Schedules | None = None
 
 
 def make_web_client(config: Config) -> WebClient:

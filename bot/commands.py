@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.links import PostLink, post_link
 from bot.summary import Engagement, parse_summary
@@ -61,11 +62,17 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "This channel's posts, comments received, replies sent and reply rate, with their counts.",
         available=True,
     ),
-    Subcommand("digest", "/twoway digest [preview|now]", "Preview this channel's digest, or post it now."),
+    Subcommand(
+        "digest",
+        "/twoway digest [preview|now]",
+        "Preview this channel's digest (only you see it), or post last week's now.",
+        available=True,
+    ),
     Subcommand(
         "schedule",
         "/twoway schedule <weekday> <HH:MM> [IANA time zone] | /twoway schedule off",
-        "Set when this channel's digest is posted, or turn it off.",
+        "Show, set or turn off when this channel's digest is posted (Monday 09:00 by default).",
+        available=True,
     ),
     Subcommand(
         "settings",
@@ -168,8 +175,27 @@ class ExportRequest:
     table: Table | None
 
 
+@dataclass(frozen=True)
+class DigestRequest:
+    """`/twoway digest [preview|now]`: preview shows it to the asker only; now posts it to the channel."""
+
+    post: bool
+
+
+@dataclass(frozen=True)
+class ScheduleRequest:
+    """`/twoway schedule …`: show it (all None), turn it off, or set weekday, time and zone."""
+
+    off: bool = False
+    weekday: int | None = None
+    minute: int | None = None
+    zone: str | None = None
+
+
 Request = (
     HelpRequest
+    | DigestRequest
+    | ScheduleRequest
     | UnavailableRequest
     | BadInput
     | LogRequest
@@ -322,7 +348,63 @@ def _parse_export(rest: str) -> ExportRequest:
     return ExportRequest(table)
 
 
+def _parse_digest(rest: str) -> DigestRequest:
+    words = _words(rest)
+    choice = words[0].lower() if words else "preview"
+    _no_more(words[1:])
+    if choice not in ("preview", "now"):
+        raise _Invalid(f"{_quote(words[0])} isn't `preview` or `now`.")
+    return DigestRequest(post=choice == "now")
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _weekday(word: str) -> int:
+    word = word.lower()
+    matches = [i for i, day in enumerate(WEEKDAYS) if len(word) >= 3 and day.startswith(word)]
+    if len(matches) != 1:
+        raise _Invalid(f"{_quote(word)} isn't a weekday; write e.g. `monday` or `mon`.")
+    return matches[0]
+
+
+def _time_of_day(word: str) -> int:
+    hours, colon, minutes = word.partition(":")
+    if not (colon and hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and len(hours) <= 2):
+        raise _Invalid(f"{_quote(word)} isn't a time; write it as HH:MM, e.g. `09:00` or `17:30`.")
+    if int(hours) > 23 or int(minutes) > 59:
+        raise _Invalid(f"{_quote(word)} isn't a time of day; hours go to 23 and minutes to 59.")
+    return int(hours) * 60 + int(minutes)
+
+
+def _zone(word: str) -> str:
+    try:
+        ZoneInfo(word)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _Invalid(
+            f"{_quote(word)} isn't an IANA time zone; write e.g. `Europe/Paris` or `America/New_York`."
+        ) from None
+    return word
+
+
+def _parse_schedule(rest: str) -> ScheduleRequest:
+    words = _words(rest)
+    if not words:
+        return ScheduleRequest()
+    if words[0].lower() == "off":
+        _no_more(words[1:])
+        return ScheduleRequest(off=True)
+    if len(words) < 2:
+        raise _Invalid("Give a weekday and a time, e.g. `monday 09:00`, or `off`.")
+    weekday, minute = _weekday(words[0]), _time_of_day(words[1])
+    zone = _zone(words[2]) if len(words) > 2 else None
+    _no_more(words[3:])
+    return ScheduleRequest(weekday=weekday, minute=minute, zone=zone)
+
+
 _PARSERS: dict[str, Callable[[str], Request]] = {
+    "digest": _parse_digest,
+    "schedule": _parse_schedule,
     "help": _parse_help,
     "log": _parse_log,
     "flag": _parse_flag,

@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.digest import next_slot_after
 from bot.ledger import Closed, Flagged, Home, PeriodReport, Recorded, Waiting
 from bot.links import PLATFORM_NAMES
 from bot.metrics import Rate, format_duration
@@ -29,8 +30,10 @@ from bot.render import Message, message
 from bot.text import escape, truncate
 from storage.models import Channel, Comment, Post
 
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 ANSWERED_ACTION = "comment_answered"
 DISMISSED_ACTION = "comment_dismissed"
+SNOOZE_ACTION = "comment_snooze"
 FLAG_MODAL = "flag_comment_modal"
 FLAG_MODAL_URL_BLOCK = "post_url"
 FLAG_MODAL_URL_INPUT = "url"
@@ -63,17 +66,17 @@ def _age(comment: Comment, now: datetime) -> str:
     return format_duration(max(now - start, timedelta(0)))
 
 
-def comment_buttons(comment_id: int) -> ActionsBlock:
-    """ "Mark answered" and "No reply needed" for one comment."""
-    return ActionsBlock(
-        block_id=f"comment-{comment_id}",
-        elements=[
-            ButtonElement(
-                text="Mark answered", action_id=ANSWERED_ACTION, value=str(comment_id), style="primary"
-            ),
-            ButtonElement(text="No reply needed", action_id=DISMISSED_ACTION, value=str(comment_id)),
-        ],
-    )
+def comment_buttons(comment_id: int, *, snooze: bool = False) -> ActionsBlock:
+    """The buttons that close one comment, and "Snooze 1 day" where nudges are offered."""
+    elements = [
+        ButtonElement(
+            text="Mark answered", action_id=ANSWERED_ACTION, value=str(comment_id), style="primary"
+        ),
+        ButtonElement(text="No reply needed", action_id=DISMISSED_ACTION, value=str(comment_id)),
+    ]
+    if snooze:
+        elements.append(ButtonElement(text="Snooze 1 day", action_id=SNOOZE_ACTION, value=str(comment_id)))
+    return ActionsBlock(block_id=f"comment-{comment_id}", elements=elements)
 
 
 def render_flag_notice(flagged: Flagged) -> Message:
@@ -154,6 +157,8 @@ def render_logged(recorded: Recorded) -> Message:
 
 def _comment_section(comment: Comment, post: Post, now: datetime) -> SectionBlock:
     author = f" · from {escape(truncate(comment.author, 60))}" if comment.author else ""
+    if comment.snoozed_until is not None and comment.snoozed_until > now:
+        author += f" · snoozed until {slack_date(comment.snoozed_until)}"
     return SectionBlock(
         text=(
             f"*#{comment.id}* · {_age(comment, now)} · {post_link(post)} · <@{post.owner_user_id}>{author}\n"
@@ -162,12 +167,12 @@ def _comment_section(comment: Comment, post: Post, now: datetime) -> SectionBloc
     )
 
 
-def comment_blocks(waiting: Waiting, now: datetime, more_hint: str) -> list[Block]:
+def comment_blocks(waiting: Waiting, now: datetime, more_hint: str, *, snooze: bool = False) -> list[Block]:
     """Each waiting comment with its buttons, oldest first, then "and N more" when cut."""
     blocks: list[Block] = []
     shown = waiting.items[:LIST_LIMIT]
     for comment, post in shown:
-        blocks += [_comment_section(comment, post, now), comment_buttons(comment.id)]
+        blocks += [_comment_section(comment, post, now), comment_buttons(comment.id, snooze=snooze)]
     more = max(waiting.total, len(waiting.items)) - len(shown)
     if more > 0:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"and {more} more: {more_hint}")]))
@@ -256,7 +261,9 @@ def render_home(home: Home, now: datetime) -> View:
     if waiting.total == 0:
         blocks.append(SectionBlock(text="No comments on your posts are waiting for an answer."))
     else:
-        blocks += comment_blocks(waiting, now, "`/twoway unanswered @you` lists them by channel.")
+        blocks += comment_blocks(
+            waiting, now, "`/twoway unanswered @you` lists them by channel.", snooze=True
+        )
     blocks += [DividerBlock(), HeaderBlock(text="Your posts this week")]
     posts = home.posts_this_week
     if posts:
@@ -289,3 +296,28 @@ def render_flag_modal(channel_id: str, message_ts: str, reason: str) -> View:
             ),
         ],
     )
+
+
+def slot_date(moment: datetime) -> str:
+    """A digest slot as Slack shows it to each reader: "Monday, Nov 30 at 9:00 AM"."""
+    fallback = moment.strftime("%A %d %b %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{{date_long_pretty}} at {{time}}|{fallback}>"
+
+
+def render_schedule(channel: Channel, now: datetime, *, changed: bool) -> Message:
+    """`/twoway schedule`: when this channel's digest is posted, and the next one."""
+    lead = "Saved. " if changed else ""
+    if not channel.digest_enabled:
+        line = f"{lead}This channel's digest is off. Turn it back on with `/twoway schedule monday 09:00`."
+        return message(line, [SectionBlock(text=line)])
+    weekday = WEEKDAY_NAMES[channel.digest_weekday]
+    hours, minutes = divmod(channel.digest_minute, 60)
+    upcoming = next_slot_after(
+        now, weekday=channel.digest_weekday, minute=channel.digest_minute, zone=channel.timezone
+    )
+    line = (
+        f"{lead}This channel's digest is posted every {weekday} at {hours:02d}:{minutes:02d} "
+        f"({channel.timezone}); the next one {slot_date(upcoming)}."
+    )
+    usage = "`/twoway schedule <weekday> <HH:MM> [IANA time zone]` or `/twoway schedule off`"
+    return message(line, [SectionBlock(text=line), ContextBlock(elements=[MarkdownTextObject(text=usage)])])

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 import threading
 from dataclasses import dataclass, field
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk import WebClient
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from waitress.server import TcpWSGIServer
 from waitress.wasyncore import close_all
 
-from bot.app import Deps, build_app, make_web_client
+from bot.app import Clock, Deps, build_app, make_web_client, utc_now
 from bot.config import Config
+from bot.digests import compose_digest
+from bot.nudges import Nudger
+from bot.publish import Publisher
+from bot.scheduler import Schedules, known_teams
 from bot.server import create_server, make_wsgi_app
 from storage.db import make_engine, make_session_factory
 from storage.migrate import upgrade
@@ -40,6 +48,7 @@ class Runtime:
     engine: Engine
     deps: Deps
     app: App
+    schedules: Schedules | None = None
     server: TcpWSGIServer | None = None
     socket: SocketModeHandler | None = None
     _thread: threading.Thread | None = field(default=None, repr=False)
@@ -52,6 +61,8 @@ class Runtime:
         return f"http://{host}:{port}"
 
     def serve_forever(self) -> None:
+        if self.schedules is not None:
+            self.schedules.start()
         if self.socket is not None:
             self.socket.start()
         else:
@@ -60,6 +71,8 @@ class Runtime:
 
     def start_background(self) -> None:
         """Serve from a daemon thread (HTTP) or a connected socket, and return."""
+        if self.schedules is not None:
+            self.schedules.start()
         if self.socket is not None:
             self.socket.connect()
             return
@@ -68,6 +81,8 @@ class Runtime:
         self._thread.start()
 
     def stop(self) -> None:
+        if self.schedules is not None:
+            self.schedules.shutdown()
         if self.socket is not None:
             self.socket.close()
         if self.server is not None:
@@ -79,15 +94,42 @@ class Runtime:
         self.engine.dispose()
 
 
-def prepare(config: Config, host: str = "0.0.0.0") -> Runtime:  # noqa: S104 - a server behind a load balancer
-    """Migrate the ledger, verify the bot token with auth.test, and bind the HTTP port or open the socket."""
+def replica_name() -> str:
+    """This process among the replicas sharing the database: host, pid and a random suffix."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def prepare(
+    config: Config,
+    host: str = "0.0.0.0",  # noqa: S104 - a server behind a load balancer
+    *,
+    clock: Clock = utc_now,
+    schedule: bool = True,
+) -> Runtime:
+    """Migrate the ledger, verify the bot token with auth.test, and bind the HTTP port or open the socket.
+
+    With ``schedule``, the runtime also runs each channel's digest and the nudges once started.
+    """
     engine = make_engine(config.database_url)
     applied = upgrade(engine)
     if applied:
         logger.info("applied ledger migrations: %s", ", ".join(applied))
-    deps = Deps(config=config, sessions=make_session_factory(engine), client=make_web_client(config))
+    sessions = make_session_factory(engine)
+    client = make_web_client(config)
+    replica = replica_name()
+
+    def client_for(team_id: str) -> WebClient:
+        return client
+
+    publisher = Publisher(sessions, client_for, compose_digest, replica, clock)
+    schedules = (
+        Schedules(sessions, publisher, Nudger(sessions, client_for, replica, clock), known_teams(sessions))
+        if schedule
+        else None
+    )
+    deps = Deps(config, sessions, client, clock, publisher=publisher, schedules=schedules)
     app = build_app(deps)
-    runtime = Runtime(engine=engine, deps=deps, app=app)
+    runtime = Runtime(engine=engine, deps=deps, app=app, schedules=schedules)
     if config.app_token is not None:
         runtime.socket = SocketModeHandler(app, config.app_token.reveal())
         logger.info("twoway connects over Socket Mode")

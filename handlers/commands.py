@@ -14,6 +14,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
 
 from bot import ledger
 from bot.app import Deps
@@ -21,17 +22,21 @@ from bot.commands import (
     BY_NAME,
     BadInput,
     CloseRequest,
+    DigestRequest,
     ExportRequest,
     FlagRequest,
     HelpRequest,
     LogRequest,
     ReportRequest,
     Request,
+    ScheduleRequest,
     SettingsRequest,
     UnansweredRequest,
     UnavailableRequest,
     parse_command,
 )
+from bot.digest import next_slot_after, period_ending, slot_at_or_before
+from bot.digests import compose_digest
 from bot.render import Message, note, render_request
 from bot.render_ledger import (
     LIST_LIMIT,
@@ -39,14 +44,16 @@ from bot.render_ledger import (
     render_logged,
     render_problem,
     render_report,
+    render_schedule,
     render_settings,
     render_unanswered,
+    slot_date,
 )
 from bot.transfer import COMMENT_COLUMNS, POST_COLUMNS, SNAPSHOT_COLUMNS, write_csv
-from handlers.calls import advice
+from handlers.calls import advice, attempt
 from handlers.flagging import close_and_notify, flag_and_notify
 from storage.ledger import post_by_url, update_channel_settings
-from storage.models import Post
+from storage.models import Channel, Post
 from storage.queries import ensure_channel
 from storage.transfer import export_comments, export_posts, export_snapshots
 
@@ -100,6 +107,12 @@ def _run(
             return _settings(deps, team_id, channel_id, request)
         case ExportRequest():
             return _export(deps, client, team_id, channel_id, user_id, request)
+        case DigestRequest(post=False):
+            return _preview(deps, team_id, channel_id)
+        case DigestRequest(post=True):
+            return _post_digest(deps, client, team_id, channel_id)
+        case ScheduleRequest():
+            return _schedule(deps, team_id, channel_id, request)
     raise AssertionError(f"unhandled request {request!r}")  # pragma: no cover
 
 
@@ -227,3 +240,70 @@ def _export(
     files = "a CSV file" if len(uploads) == 1 else f"{len(uploads)} CSV files"
     line = f"Sent you {files} in a direct message: {', '.join(tables)}."
     return note(line)
+
+
+def _channel(deps: Deps, s: Session, team_id: str, channel_id: str) -> Channel:
+    return ensure_channel(s, team_id, channel_id, timezone=deps.config.timezone, now=deps.clock())
+
+
+def _preview(deps: Deps, team_id: str, channel_id: str) -> Message:
+    """The next digest as it stands now, for the asker's eyes only."""
+    now = deps.clock()
+    with deps.sessions.begin() as s:
+        channel = _channel(deps, s, team_id, channel_id)
+        zone = channel.timezone
+        slot = next_slot_after(now, weekday=channel.digest_weekday, minute=channel.digest_minute, zone=zone)
+        composed = compose_digest(s, team_id, channel_id, period_ending(slot, zone), now)
+    preview = composed.message
+    lead = f"Preview, only you see it. The digest due {slot_date(slot)} says so far:"
+    return {"text": f"{lead} {preview['text']}", "blocks": [*note(lead)["blocks"], *preview["blocks"]][:50]}
+
+
+def _post_digest(deps: Deps, client: WebClient, team_id: str, channel_id: str) -> Message:
+    """Post the digest of the week that ended at the last slot, unless it is in the channel already."""
+    if deps.publisher is None:
+        return render_problem("Digests aren't running in this twoway process.")
+    now = deps.clock()
+    with deps.sessions.begin() as s:
+        channel = _channel(deps, s, team_id, channel_id)
+        zone = channel.timezone
+        slot = slot_at_or_before(now, weekday=channel.digest_weekday, minute=channel.digest_minute, zone=zone)
+    outcome = deps.publisher.publish_digest(team_id, channel_id, period_ending(slot, zone))
+    week = f"the week to {slot_date(slot)}"
+    match outcome.status:
+        case "posted":
+            return note(f"Posted the digest of {week} in <#{channel_id}>.")
+        case "already_posted" | "found_after_crash":
+            link = _permalink(client, channel_id, outcome.ts)
+            return note(f"The digest of {week} is in <#{channel_id}> already{link}.")
+        case "in_progress":
+            return note(f"The digest of {week} is being posted right now.")
+    return render_problem(
+        f"I couldn't post the digest of {week}: Slack answered `{outcome.error}`. "
+        "I'll try again at the next sweep, within a few minutes."
+    )
+
+
+def _permalink(client: WebClient, channel_id: str, ts: str | None) -> str:
+    if ts is None:
+        return ""
+    found = attempt(lambda: client.chat_getPermalink(channel=channel_id, message_ts=ts), "chat.getPermalink")
+    return f": <{found['permalink']}|see it>" if found is not None and found.get("permalink") else ""
+
+
+def _schedule(deps: Deps, team_id: str, channel_id: str, request: ScheduleRequest) -> Message:
+    changes: dict[str, object] = {}
+    if request.off:
+        changes["digest_enabled"] = False
+    elif request.weekday is not None and request.minute is not None:
+        changes.update(digest_weekday=request.weekday, digest_minute=request.minute, digest_enabled=True)
+        if request.zone is not None:
+            changes["timezone"] = request.zone
+    now = deps.clock()
+    with deps.sessions.begin() as s:
+        _channel(deps, s, team_id, channel_id)
+        channel = update_channel_settings(s, team_id, channel_id, changes, now=now)
+        assert channel is not None, "ensured above in this transaction"
+    if changes and deps.schedules is not None:
+        deps.schedules.sync_channel(team_id, channel_id)
+    return render_schedule(channel, now, changed=bool(changes))

@@ -297,6 +297,18 @@ def close_comment(s: Session, team_id: str, comment_id: int, *, state: str, by: 
     return closed is not None
 
 
+def snooze_comment(s: Session, team_id: str, comment_id: int, *, until: datetime) -> Comment | None:
+    """Hold an open comment's nudges until ``until``; return it, or None if it isn't the team's open comment."""
+    snoozed = s.execute(
+        update(Comment)
+        .where(Comment.team_id == team_id, Comment.id == comment_id, Comment.state == "open")
+        .values(snoozed_until=until)
+        .returning(Comment.id)
+        .execution_options(synchronize_session="fetch")
+    ).first()
+    return get_comment(s, team_id, comment_id) if snoozed is not None else None
+
+
 def withdraw_flag(s: Session, team_id: str, comment_id: int) -> bool:
     """Delete an open comment nothing has happened to yet (no nudge sent); return whether it was deleted."""
     nudged = exists().where(Nudge.team_id == team_id, Nudge.comment_id == Comment.id)
@@ -401,7 +413,16 @@ def update_channel_settings(
     s: Session, team_id: str, channel_id: str, changes: dict[str, object], *, now: datetime
 ) -> Channel | None:
     """Apply setting changes to the team's channel and return it, or None if it is unknown."""
-    allowed = {"unanswered_threshold_hours", "flag_emoji", "resolve_emoji", "dismiss_emoji"}
+    allowed = {
+        "unanswered_threshold_hours",
+        "flag_emoji",
+        "resolve_emoji",
+        "dismiss_emoji",
+        "digest_weekday",
+        "digest_minute",
+        "timezone",
+        "digest_enabled",
+    }
     unknown = set(changes) - allowed
     if unknown:
         raise ValueError(f"not channel settings: {sorted(unknown)}")
@@ -415,3 +436,23 @@ def update_channel_settings(
     if changes:
         channel.updated_at = now
     return channel
+
+
+def recent_posts_of(
+    s: Session, team_id: str, owner: str, *, channel_id: str, before: datetime, limit: int = 20
+) -> list[Post]:
+    """Return an owner's latest posts in a channel shared before ``before``, newest first."""
+    return list(
+        s.scalars(
+            select(Post)
+            .where(
+                Post.team_id == team_id,
+                Post.channel_id == channel_id,
+                Post.owner_user_id == owner,
+                Post.shared_at < before,
+                Post.withdrawn_at.is_(None),
+            )
+            .order_by(Post.shared_at.desc(), Post.id.desc())
+            .limit(limit)
+        )
+    )

@@ -12,6 +12,7 @@ from bot.commands import (
     SUBCOMMANDS,
     BadInput,
     CloseRequest,
+    DigestRequest,
     ExportRequest,
     FlagRequest,
     HelpRequest,
@@ -19,6 +20,7 @@ from bot.commands import (
     Period,
     ReportRequest,
     Request,
+    ScheduleRequest,
     SettingsRequest,
     Subcommand,
     Table,
@@ -57,9 +59,17 @@ def _assert_bad(text: str, reason: str) -> None:
         ("HELP", HelpRequest()),
         ("help log", HelpRequest(BY_NAME["log"])),
         ("help Report", HelpRequest(BY_NAME["report"])),
-        ("digest preview", UnavailableRequest(BY_NAME["digest"])),
-        ("schedule mon 09:00 Europe/Paris", UnavailableRequest(BY_NAME["schedule"])),
-        ("SCHEDULE off", UnavailableRequest(BY_NAME["schedule"])),
+        ("digest", DigestRequest(post=False)),
+        ("digest preview", DigestRequest(post=False)),
+        ("Digest NOW", DigestRequest(post=True)),
+        ("schedule", ScheduleRequest()),
+        ("schedule mon 09:00 Europe/Paris", ScheduleRequest(weekday=0, minute=540, zone="Europe/Paris")),
+        ("schedule Sunday 23:59", ScheduleRequest(weekday=6, minute=1439)),
+        (
+            "schedule thu 07:05 America/New_York",
+            ScheduleRequest(weekday=3, minute=425, zone="America/New_York"),
+        ),
+        ("SCHEDULE off", ScheduleRequest(off=True)),
     ],
 )
 def test_parse(text: str, expected: object) -> None:
@@ -95,7 +105,33 @@ def test_unknown_subcommand_usage_lists_every_subcommand() -> None:
 def test_only_unavailable_subcommands_answer_unavailable(sub: Subcommand) -> None:
     answer = parse_command(sub.name)
     assert isinstance(answer, UnavailableRequest) == (not sub.available)
-    assert sub.available == (sub.name not in ("digest", "schedule"))
+    assert sub.available
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("digest later", "`later` isn't `preview` or `now`."),
+        ("digest now please", "Unexpected `please`."),
+        ("schedule mon", "Give a weekday and a time, e.g. `monday 09:00`, or `off`."),
+        ("schedule xx 09:00", "`xx` isn't a weekday; write e.g. `monday` or `mon`."),
+        ("schedule t 09:00", "`t` isn't a weekday; write e.g. `monday` or `mon`."),
+        ("schedule mon 9", "`9` isn't a time; write it as HH:MM, e.g. `09:00` or `17:30`."),
+        ("schedule mon 24:00", "`24:00` isn't a time of day; hours go to 23 and minutes to 59."),
+        ("schedule mon 09:60", "`09:60` isn't a time of day; hours go to 23 and minutes to 59."),
+        (
+            "schedule mon 09:00 Mars/Base",
+            "`Mars/Base` isn't an IANA time zone; write e.g. `Europe/Paris` or `America/New_York`.",
+        ),
+        ("schedule off now", "Unexpected `now`."),
+        ("schedule mon 09:00 UTC extra", "Unexpected `extra`."),
+    ],
+)
+def test_bad_digest_and_schedule_input(text: str, reason: str) -> None:
+    result = parse_command(text)
+    assert isinstance(result, BadInput)
+    assert result.reason == reason
+    assert len(result.usage) == 1
 
 
 # /twoway log
@@ -548,6 +584,8 @@ REQUEST_TYPES = (
     ReportRequest,
     SettingsRequest,
     ExportRequest,
+    DigestRequest,
+    ScheduleRequest,
 )
 
 
@@ -570,6 +608,9 @@ def _assert_well_formed(request: Request) -> None:
             assert 0 < comment_id < 2**63
         case SettingsRequest(threshold_hours=hours):
             assert hours is None or 1 <= hours <= 720
+        case ScheduleRequest(weekday=weekday, minute=minute):
+            assert weekday is None or 0 <= weekday <= 6
+            assert minute is None or 0 <= minute < 24 * 60
 
 
 FRAGMENTS = st.sampled_from(

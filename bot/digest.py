@@ -1,0 +1,307 @@
+"""The weekly digest as plain data: when it is due, which week it covers, and what it says.
+
+Pure: the scheduler passes `now` and the ledger's facts, nothing here reads a clock, and
+`bot.render_digest` turns the result into Block Kit. Figures come from `bot.metrics`, so the
+digest, `/twoway report` and the Home tab count the same way.
+
+Slots and periods are local wall times in the channel's IANA zone, resolved by zoneinfo with
+`fold=0`: a repeated time (01:30 on a fall-back night) means its first occurrence, and a time
+the clocks skipped (02:30 on a spring-forward night) resolves forward by the gap, to 03:30.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.metrics import (
+    STREAK_MIN,
+    CommentFact,
+    PostFact,
+    Rate,
+    broadcast_streak,
+    is_conversation,
+    is_one_way,
+    latest,
+    median_timedelta,
+    reply_rate,
+    time_to_answer,
+)
+
+WAITING_LIMIT = 10
+"""Waiting comments listed with their buttons; the same cut as `/twoway unanswered`."""
+
+CONVERSATION_LIMIT = 5
+
+WEEK = timedelta(weeks=1)
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime  # aware UTC
+    end: datetime  # aware UTC: the slot
+
+    def __contains__(self, moment: datetime) -> bool:
+        return self.start <= moment < self.end
+
+
+def _check(now: datetime, weekday: int, minute: int) -> None:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be an aware datetime")
+    if not 0 <= weekday <= 6:
+        raise ValueError(f"weekday must be 0 (Monday) to 6, not {weekday}")
+    if not 0 <= minute < 24 * 60:
+        raise ValueError(f"minute must be 0 to 1439, not {minute}")
+
+
+def _slot_on(day: date, minute: int, tz: ZoneInfo) -> datetime:
+    local = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=tz)
+    return local.astimezone(UTC)
+
+
+def _last_slot_day(now: datetime, weekday: int, minute: int, tz: ZoneInfo) -> date:
+    # Works on dates rather than slot instants: on a day the zone skipped entirely (Samoa,
+    # 30 December 2011) the slot resolves into the next date, which would shift later weeks.
+    today = now.astimezone(tz).date()
+    day = today - timedelta(days=(today.weekday() - weekday) % 7)
+    return day if _slot_on(day, minute, tz) <= now else day - WEEK
+
+
+def slot_at_or_before(now: datetime, *, weekday: int, minute: int, zone: str) -> datetime:
+    """The most recent digest slot <= now, aware UTC.
+
+    `weekday` 0 is Monday, `minute` counts from local midnight, `zone` is an IANA name.
+    """
+    _check(now, weekday, minute)
+    tz = ZoneInfo(zone)
+    return _slot_on(_last_slot_day(now, weekday, minute, tz), minute, tz)
+
+
+def next_slot_after(now: datetime, *, weekday: int, minute: int, zone: str) -> datetime:
+    """The first digest slot > now, aware UTC: the one after `slot_at_or_before(now)`."""
+    _check(now, weekday, minute)
+    tz = ZoneInfo(zone)
+    return _slot_on(_last_slot_day(now, weekday, minute, tz) + WEEK, minute, tz)
+
+
+def period_ending(slot: datetime, zone: str) -> Period:
+    """The week before the slot: from the same local wall time 7 days earlier.
+
+    A week with a DST change is 167 or 169 hours long. The wall time is the slot's own. A slot
+    configured at a skipped time (02:30 on a spring-forward day) is at 03:30 that day, so its
+    period starts at 03:30 a week earlier and the hour after the previous slot falls in neither
+    week: the instant alone can't tell a 02:30 schedule from a 03:30 one, and this is right
+    for 03:30.
+    """
+    tz = ZoneInfo(zone)
+    wall = slot.astimezone(tz).replace(tzinfo=None, fold=0)
+    start = (wall - WEEK).replace(tzinfo=tz).astimezone(UTC)
+    return Period(start=start, end=slot.astimezone(UTC))
+
+
+@dataclass(frozen=True)
+class WaitingComment:
+    comment_id: int
+    text: str
+    author: str | None
+    since: datetime  # written when known, else flagged
+    platform: str
+    post_url: str
+    owner: str
+
+
+@dataclass(frozen=True)
+class DigestInput:
+    channel_id: str
+    period: Period
+    previous: Period
+    posts: list[PostFact]  # shared in period (with all their snapshots)
+    previous_posts: list[PostFact]  # shared in the previous period
+    owner_history: dict[str, list[PostFact]]  # for each owner with a post in period: their recent posts
+    waiting: list[WaitingComment]  # every open comment in the channel, any order
+    answered: list[CommentFact]  # comments answered in the period or the previous one
+    missed_previous: bool = False
+
+
+@dataclass(frozen=True)
+class WaitingItem:
+    comment: WaitingComment
+    age: timedelta
+
+
+@dataclass(frozen=True)
+class WaitingList:
+    items: tuple[WaitingItem, ...]  # oldest first, at most WAITING_LIMIT
+    total: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.items)
+
+
+@dataclass(frozen=True)
+class PostLine:
+    """A post as the digest names it, with its latest counts."""
+
+    post_id: int
+    owner: str
+    platform: str
+    url: str
+    shared_at: datetime
+    comments: int
+    replies: int
+
+
+@dataclass(frozen=True)
+class Streak:
+    """A broadcast streak: the owner's last `posts` posts with comments were all one-way."""
+
+    posts: int
+    comments: int
+    replies: int  # sent on those posts after their first 48 hours
+
+
+@dataclass(frozen=True)
+class Broadcaster:
+    owner: str
+    one_way: tuple[PostLine, ...]  # this period's one-way posts, oldest first
+    streak: Streak | None
+
+    @property
+    def comments(self) -> int:
+        return sum(post.comments for post in self.one_way)
+
+    @property
+    def replies(self) -> int:
+        return sum(post.replies for post in self.one_way)
+
+
+@dataclass(frozen=True)
+class Counts:
+    """One period's figures. Replies sent and comments received are `rate.replies` and `rate.comments`."""
+
+    posts: int
+    rate: Rate
+    answered: int
+    median_time_to_answer: timedelta | None
+
+
+@dataclass(frozen=True)
+class Digest:
+    channel_id: str
+    period: Period
+    previous: Period
+    missed_previous: bool
+    waiting: WaitingList
+    broadcasters: tuple[Broadcaster, ...]  # people on a streak first
+    conversations: tuple[PostLine, ...]  # most back-and-forth first, at most CONVERSATION_LIMIT
+    counts: Counts
+    previous_counts: Counts
+    quiet: bool  # no posts, nothing waiting, nothing answered: say so in a line
+
+
+def build_digest(data: DigestInput, now: datetime) -> Digest:
+    """What the digest for `data.period` says at `now`.
+
+    Posts count when shared in [start, end) of their period, with the snapshots recorded by
+    `now` (both periods judged on what is known today, since engagement is often logged
+    late). Waiting comments are every open one, however old.
+    """
+    posts = _known([p for p in data.posts if p.shared_at in data.period], now)
+    previous_posts = _known([p for p in data.previous_posts if p.shared_at in data.previous], now)
+    waiting = _waiting(data.waiting, now)
+    counts = _counts(posts, data.answered, data.period)
+    return Digest(
+        channel_id=data.channel_id,
+        period=data.period,
+        previous=data.previous,
+        missed_previous=data.missed_previous,
+        waiting=waiting,
+        broadcasters=_broadcasters(posts, data.owner_history, now),
+        conversations=_conversations(posts),
+        counts=counts,
+        previous_counts=_counts(previous_posts, data.answered, data.previous),
+        quiet=counts.posts == 0 and waiting.total == 0 and counts.answered == 0,
+    )
+
+
+def _known(posts: list[PostFact], now: datetime) -> list[PostFact]:
+    # The rate and conversation checks read the latest snapshot; one recorded after `now`
+    # (a preview of a past week) wasn't known then.
+    return [replace(p, snapshots=tuple(s for s in p.snapshots if s.recorded_at <= now)) for p in posts]
+
+
+def _waiting(comments: list[WaitingComment], now: datetime) -> WaitingList:
+    oldest_first = sorted(comments, key=lambda c: (c.since, c.comment_id))
+    items = tuple(WaitingItem(c, max(now - c.since, timedelta(0))) for c in oldest_first[:WAITING_LIMIT])
+    return WaitingList(items=items, total=len(comments))
+
+
+def _line(post: PostFact) -> PostLine:
+    snapshot = latest(post)
+    return PostLine(
+        post_id=post.post_id,
+        owner=post.owner,
+        platform=post.platform,
+        url=post.url,
+        shared_at=post.shared_at,
+        comments=snapshot.comments if snapshot else 0,
+        replies=snapshot.replies if snapshot else 0,
+    )
+
+
+def _streak(history: list[PostFact], now: datetime) -> Streak | None:
+    length = broadcast_streak(history, now)
+    if length < STREAK_MIN:
+        return None
+    # The streak is the newest `length` one-way posts: until the run breaks, every post that
+    # isn't skipped is one-way. Sorted as broadcast_streak sorts, so ties fall the same way.
+    newest_first = sorted(history, key=lambda p: p.shared_at, reverse=True)
+    run = [_line(p) for p in newest_first if is_one_way(p, now)][:length]
+    return Streak(posts=length, comments=sum(p.comments for p in run), replies=sum(p.replies for p in run))
+
+
+def _broadcasters(
+    posts: list[PostFact], owner_history: dict[str, list[PostFact]], now: datetime
+) -> tuple[Broadcaster, ...]:
+    by_owner: defaultdict[str, list[PostFact]] = defaultdict(list)
+    for post in posts:
+        by_owner[post.owner].append(post)
+    found = []
+    for owner, own in by_owner.items():
+        # The history may or may not include this period's posts; each post counts once.
+        history = list({p.post_id: p for p in [*owner_history.get(owner, []), *own]}.values())
+        streak = _streak(_known(history, now), now)
+        one_way = tuple(_line(p) for p in sorted(own, key=lambda p: p.shared_at) if is_one_way(p, now))
+        if one_way or streak:
+            found.append(Broadcaster(owner=owner, one_way=one_way, streak=streak))
+    return tuple(
+        sorted(
+            found,
+            key=lambda b: (-(b.streak.posts if b.streak else 0), -len(b.one_way), b.owner),
+        )
+    )
+
+
+def _conversations(posts: list[PostFact]) -> tuple[PostLine, ...]:
+    lines = [_line(p) for p in posts if is_conversation(p)]
+    # Back-and-forth is the comments that got a reply, counted as reply_rate counts them, so
+    # 40 replies to 2 comments is not more of a conversation than 10 replies to 10.
+    lines.sort(key=lambda p: (-min(p.comments, p.replies), -(p.comments + p.replies), p.shared_at, p.post_id))
+    return tuple(lines[:CONVERSATION_LIMIT])
+
+
+def _counts(posts: list[PostFact], answered: list[CommentFact], period: Period) -> Counts:
+    waits = [
+        wait
+        for c in answered
+        if c.answered_at is not None and c.answered_at in period and (wait := time_to_answer(c)) is not None
+    ]
+    return Counts(
+        posts=len(posts),
+        rate=reply_rate(posts),
+        answered=len(waits),
+        median_time_to_answer=median_timedelta(waits),
+    )

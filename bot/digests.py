@@ -1,0 +1,104 @@
+"""Composing one channel's digest for one period: what the ledger says, built and rendered.
+
+Reads only the last eight periods' posts and the comments open during them, never the whole history.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bot.chart import HistoryPoint, render_chart
+from bot.digest import DigestInput, Period, WaitingComment, build_digest, period_ending
+from bot.ledger import comment_fact, post_facts
+from bot.metrics import PostFact, reply_rate
+from bot.publish import ComposedDigest
+from bot.render_digest import render_digest
+from storage.ledger import comments_for_report, posts_shared_between, recent_posts_of
+from storage.models import Comment
+from storage.queries import get_channel
+from storage.runs import missed_previous
+
+# The chart shows this many periods, the digest's own the last of them.
+HISTORY_PERIODS = 8
+
+
+def periods_ending_with(period: Period, zone: str, count: int = HISTORY_PERIODS) -> list[Period]:
+    """``count`` consecutive periods, oldest first, the last being ``period``."""
+    periods = [period]
+    while len(periods) < count:
+        periods.insert(0, period_ending(periods[0].start, zone))
+    return periods
+
+
+def _in(period: Period, facts: list[PostFact]) -> list[PostFact]:
+    return [f for f in facts if period.start <= f.shared_at < period.end]
+
+
+def _open_at(moment: datetime, comments: list[Comment]) -> int:
+    def closed_at(c: Comment) -> datetime | None:
+        return c.answered_at or c.dismissed_at
+
+    return sum(
+        1 for c in comments if c.flagged_at < moment and ((at := closed_at(c)) is None or at >= moment)
+    )
+
+
+def compose_digest(
+    s: Session, team_id: str, channel_id: str, period: Period, now: datetime
+) -> ComposedDigest:
+    """A channel's digest for ``period`` as Slack should show it, with its chart when there is history."""
+    channel = get_channel(s, team_id, channel_id)
+    zone = channel.timezone if channel is not None else "UTC"
+    periods = periods_ending_with(period, zone)
+    previous = periods[-2]
+
+    window = post_facts(
+        s,
+        team_id,
+        posts_shared_between(s, team_id, start=periods[0].start, end=period.end, channel_id=channel_id),
+    )
+    posts = _in(period, window)
+    owner_history = {
+        owner: post_facts(
+            s, team_id, recent_posts_of(s, team_id, owner, channel_id=channel_id, before=period.end)
+        )
+        for owner in sorted({f.owner for f in posts})
+    }
+    pairs = comments_for_report(s, team_id, since=periods[0].start, channel_id=channel_id)
+    waiting = [
+        WaitingComment(
+            comment_id=c.id,
+            text=c.text,
+            author=c.author,
+            since=c.written_at or c.flagged_at,
+            platform=p.platform,
+            post_url=p.canonical_url,
+            owner=p.owner_user_id,
+        )
+        for c, p in pairs
+        if c.state == "open"
+    ]
+    answered = [
+        comment_fact(c, p)
+        for c, p in pairs
+        if c.state == "answered" and c.answered_at is not None and c.answered_at >= previous.start
+    ]
+    digest = build_digest(
+        DigestInput(
+            channel_id=channel_id,
+            period=period,
+            previous=previous,
+            posts=posts,
+            previous_posts=_in(previous, window),
+            owner_history=owner_history,
+            waiting=waiting,
+            answered=answered,
+            missed_previous=missed_previous(s, team_id, channel_id, period),
+        ),
+        now,
+    )
+    comments = [c for c, _ in pairs]
+    history = [HistoryPoint(p.end, reply_rate(_in(p, window)), _open_at(p.end, comments)) for p in periods]
+    return ComposedDigest(message=render_digest(digest), chart_png=render_chart(history, zone=zone))

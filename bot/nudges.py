@@ -1,0 +1,252 @@
+"""Nudging the owner of a comment that waits too long, each nudge sent once.
+
+Level 1 goes in the comment's thread after the channel's threshold and mentions the post's
+owner; level 2, a threshold later, is broadcast to the channel and asks whether anyone can take
+it. Then the comment is the digest's business. Nudges due on a weekend (in the channel's zone)
+wait for Monday morning unless the channel nudges on weekends, and a snoozed comment waits for
+its snooze to end. Like digests, a nudge is claimed in ``nudges``, then posted, then recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from slack_sdk import WebClient
+from slack_sdk.models.blocks import SectionBlock
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.ledger import first_nudge_at
+from bot.metrics import format_duration
+from bot.publish import SLACK_FAILURES, describe_failure, find_message, has_metadata
+from bot.render import Message, message
+from bot.render_ledger import comment_buttons, post_link, quote
+from bot.text import escape, truncate
+from storage.ledger import get_comment, open_comments
+from storage.models import Channel, Comment, Post
+from storage.runs import (
+    claim_nudge,
+    nudges_of,
+    record_nudge_failed,
+    record_nudge_sent,
+    take_over_nudge,
+    team_channels,
+)
+
+logger = logging.getLogger(__name__)
+
+NUDGE_EVENT_TYPE = "twoway_nudge"
+LEVELS = (1, 2)
+MAX_ATTEMPTS = 5
+# The history search starts this long before the comment was flagged, in case Slack's clock is behind ours.
+HISTORY_MARGIN = timedelta(hours=1)
+
+NudgeStatus = Literal["sent", "found_after_crash", "in_progress", "failed"]
+
+
+def _working_time(moment: datetime, channel: Channel) -> datetime:
+    # first_nudge_at is "a threshold later, weekends skipped"; a threshold earlier leaves the skip alone.
+    return first_nudge_at(moment - timedelta(hours=channel.unanswered_threshold_hours), channel)
+
+
+def nudge_times(comment_start: datetime, channel: Channel) -> tuple[datetime, datetime]:
+    """When levels 1 and 2 fall due: one threshold after the start, and one threshold after level 1.
+
+    On weekdays that is the threshold and twice it; level 2 waits a full threshold after a
+    level 1 that the weekend pushed to Monday, so that the owner has a working day to answer.
+    """
+    first = first_nudge_at(comment_start, channel)
+    return first, first_nudge_at(first, channel)
+
+
+def nudges_due(
+    comment_start: datetime, channel: Channel, now: datetime, *, snoozed_until: datetime | None = None
+) -> list[int]:
+    """The levels whose time has come at ``now``: none, [1], or [1, 2].
+
+    A snooze holds every level until it ends, and then (weekends skipped) they are due together;
+    the sweep sends only the highest.
+    """
+    hold = _working_time(snoozed_until, channel) if snoozed_until is not None else None
+    return [
+        level
+        for level, due in zip(LEVELS, nudge_times(comment_start, channel), strict=True)
+        if max(due, hold or due) <= now
+    ]
+
+
+def nudge_metadata(team_id: str, comment_id: int, level: int) -> dict[str, Any]:
+    """Message metadata that identifies a nudge, so that a replica recovering from a crash finds it."""
+    return {
+        "event_type": NUDGE_EVENT_TYPE,
+        "event_payload": {"team_id": team_id, "comment_id": comment_id, "level": level},
+    }
+
+
+def render_nudge(comment: Comment, post: Post, level: int, now: datetime) -> Message:
+    """The nudge: the owner mentioned, the comment quoted, and its buttons; level 2 asks the channel."""
+    owner = f"<@{post.owner_user_id}>"
+    age = format_duration(max(now - (comment.written_at or comment.flagged_at), timedelta(0)))
+    author = f" from {escape(truncate(comment.author, 80))}" if comment.author else ""
+    if level == 1:
+        headline = (
+            f"{owner}, comment #{comment.id}{author} on {post_link(post)} has waited {age} for an answer."
+        )
+        text = f"{owner}, comment #{comment.id} has waited {age} for an answer."
+    else:
+        headline = (
+            f"Comment #{comment.id}{author} on {post_link(post)} is still waiting after {age}. "
+            f"{owner} may be busy: can anyone take this?"
+        )
+        text = f"Comment #{comment.id} is still waiting after {age}. Can anyone take this? ({owner})"
+    return message(
+        text,
+        [
+            SectionBlock(text=headline),
+            SectionBlock(text=quote(comment.text)),
+            comment_buttons(comment.id, snooze=True),
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class NudgeOutcome:
+    """What the sweep did about one comment's nudge; ``ts`` once it is in Slack."""
+
+    comment_id: int
+    level: int
+    status: NudgeStatus
+    ts: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class _Due:
+    comment: Comment
+    post: Post
+    level: int
+
+
+@dataclass(frozen=True)
+class Nudger:
+    """Sends due nudges under claims in ``nudges``; safe to run from any thread or replica."""
+
+    sessions: sessionmaker[Session]
+    client_for: Callable[[str], WebClient]
+    replica: str
+    clock: Callable[[], datetime]
+    lease: timedelta = timedelta(minutes=5)
+
+    def sweep(self, team_id: str) -> list[NudgeOutcome]:
+        """Send every nudge of the team that is due; return what happened to each one acted on."""
+        now = self.clock()
+        with self.sessions.begin() as s:
+            due = self._due(s, team_id, now)
+        outcomes = []
+        for item in due:
+            outcome = self._nudge(team_id, item, now)
+            if outcome is not None:
+                outcomes.append(outcome)
+        return outcomes
+
+    def _due(self, s: Session, team_id: str, now: datetime) -> list[_Due]:
+        channels = {c.channel_id: c for c in team_channels(s, team_id)}
+        waiting = open_comments(s, team_id)
+        done = {
+            (n.comment_id, n.level)
+            for n in nudges_of(s, team_id, [c.id for c, _ in waiting])
+            if n.state == "sent"
+        }
+        found = []
+        for comment, post in waiting:
+            channel = channels.get(comment.channel_id)
+            if channel is None:
+                continue
+            levels = nudges_due(
+                comment.written_at or comment.flagged_at, channel, now, snoozed_until=comment.snoozed_until
+            )
+            # A comment flagged late, or snoozed past both levels, gets the follow-up alone.
+            if levels and (comment.id, levels[-1]) not in done:
+                found.append(_Due(comment, post, levels[-1]))
+        return found
+
+    def _nudge(self, team_id: str, item: _Due, now: datetime) -> NudgeOutcome | None:
+        comment, level = item.comment, item.level
+        with self.sessions.begin() as s:
+            # Answered, dismissed or snoozed since the sweep looked: the click wins.
+            current = get_comment(s, team_id, comment.id)
+            if current is None or current.state != "open" or (current.snoozed_until or now) > now:
+                return None
+            claim = claim_nudge(s, team_id, comment.id, level, now=now)
+            search_first = False
+            if claim is None:
+                existing = next(n for n in nudges_of(s, team_id, [comment.id]) if n.level == level)
+                claim = take_over_nudge(
+                    s,
+                    team_id,
+                    existing.id,
+                    now=now,
+                    stale_before=now - self.lease,
+                    max_attempts=MAX_ATTEMPTS,
+                )
+                if claim is None:
+                    s.refresh(existing)
+                    if existing.state == "claimed":
+                        return NudgeOutcome(comment.id, level, "in_progress")
+                    return None
+                search_first = True
+            nudge_id, claimed_at = claim.id, claim.claimed_at
+        client = self.client_for(team_id)
+        metadata = nudge_metadata(team_id, comment.id, level)
+
+        def fail(error: str) -> NudgeOutcome:
+            logger.warning(
+                "nudge %d of comment %d not sent by %s: %s", level, comment.id, self.replica, error
+            )
+            with self.sessions.begin() as s:
+                record_nudge_failed(s, team_id, nudge_id, claimed_at=claimed_at, error=error)
+            return NudgeOutcome(comment.id, level, "failed", error=error)
+
+        def record(ts: str) -> None:
+            with self.sessions.begin() as s:
+                kept = record_nudge_sent(
+                    s, team_id, nudge_id, claimed_at=claimed_at, message_ts=ts, now=self.clock()
+                )
+            if not kept:
+                logger.warning(
+                    "nudge %s of comment %d was sent after its claim was taken over", ts, comment.id
+                )
+
+        if search_first:
+            try:
+                found = find_message(
+                    client,
+                    comment.channel_id,
+                    oldest=comment.flagged_at - HISTORY_MARGIN,
+                    matches=has_metadata(metadata),
+                    thread_ts=comment.thread_ts,
+                )
+            except SLACK_FAILURES as error:
+                return fail(f"history: {describe_failure(error)}")
+            if found is not None:
+                record(found)
+                return NudgeOutcome(comment.id, level, "found_after_crash", found)
+        kwargs: dict[str, Any] = {
+            "channel": comment.channel_id,
+            **render_nudge(comment, item.post, level, now),
+            "metadata": metadata,
+            "unfurl_links": False,
+        }
+        if comment.thread_ts:
+            kwargs["thread_ts"] = comment.thread_ts
+            # The follow-up asks the whole channel, so it shows there too.
+            kwargs["reply_broadcast"] = level == 2
+        try:
+            ts = str(client.chat_postMessage(**kwargs)["ts"])
+        except SLACK_FAILURES as error:
+            return fail(describe_failure(error))
+        record(ts)
+        return NudgeOutcome(comment.id, level, "sent", ts)

@@ -1,0 +1,305 @@
+"""Posting each channel's digest exactly once, however often and wherever the job fires.
+
+APScheduler cannot coordinate processes, so the database does: a replica claims the period's
+``digest_runs`` row, then posts, then records the message ts. A claim left behind by a crash
+(older than the lease) or a failed post is taken over by one replica with a conditional UPDATE;
+the taker first looks for the digest in the channel's history (by its message metadata) and
+records it instead of posting again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.digest import Period, period_ending, slot_at_or_before
+from bot.render_digest import digest_metadata
+from storage.runs import (
+    claim_run,
+    get_run,
+    record_run_failed,
+    record_run_posted,
+    runs_to_retry,
+    take_over_run,
+)
+
+logger = logging.getLogger(__name__)
+
+# A post attempt is a claim; after this many a digest is left failed for people to look at.
+MAX_ATTEMPTS = 5
+# A digest more than a day late is noise: neither catch-up nor retries post it.
+CATCH_UP_WINDOW = timedelta(hours=24)
+# The history search starts this long before the period's end, in case Slack's clock is behind ours.
+HISTORY_MARGIN = timedelta(hours=1)
+HISTORY_PAGE = 200
+HISTORY_PAGES = 10
+CHART_FILENAME = "twoway-digest.png"
+
+# What a Slack call raises once slack_sdk's retry handlers have given up: an error answer,
+# a client-side failure, or the network (URLError and timeouts are OSErrors).
+SLACK_FAILURES = (SlackApiError, SlackClientError, OSError)
+
+
+@dataclass(frozen=True)
+class ComposedDigest:
+    """A digest ready to post: the message and, when there is one, its chart."""
+
+    message: dict[str, Any]
+    chart_png: bytes | None
+
+
+Composer = Callable[[Session, str, str, Period, datetime], ComposedDigest]
+
+OutcomeStatus = Literal["posted", "already_posted", "found_after_crash", "in_progress", "failed"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one call did: ``ts`` of the digest when it is in the channel, ``error`` when it failed."""
+
+    status: OutcomeStatus
+    ts: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class _Claim:
+    run_id: int
+    claimed_at: datetime
+    # A claim taken over from a crashed or failed attempt may have posted already.
+    search_first: bool
+
+
+def describe_failure(error: Exception) -> str:
+    """The Slack error code, or the exception when Slack never answered."""
+    if isinstance(error, SlackApiError):
+        return str(error.response.get("error") or f"http_{error.response.status_code}")
+    return repr(error)
+
+
+def slack_ts(moment: datetime) -> str:
+    """A moment as a Slack ``oldest``/``latest`` bound."""
+    return f"{moment.timestamp():.6f}"
+
+
+def find_message(
+    client: WebClient,
+    channel_id: str,
+    *,
+    oldest: datetime,
+    matches: Callable[[dict[str, Any]], bool],
+    thread_ts: str | None = None,
+) -> str | None:
+    """The ts of the newest message since ``oldest`` (in the thread, if given) that ``matches``, or None."""
+    cursor: str | None = None
+    for _ in range(HISTORY_PAGES):
+        args: dict[str, Any] = {
+            "channel": channel_id,
+            "oldest": slack_ts(oldest),
+            "include_all_metadata": True,
+            "limit": HISTORY_PAGE,
+        }
+        if cursor:
+            args["cursor"] = cursor
+        page = (
+            client.conversations_replies(ts=thread_ts, **args)
+            if thread_ts
+            else client.conversations_history(**args)
+        )
+        for message in page.get("messages") or []:
+            if matches(message):
+                return str(message["ts"])
+        cursor = (page.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return None
+    logger.warning("gave up searching %s after %d pages", channel_id, HISTORY_PAGES)
+    return None
+
+
+def has_metadata(metadata: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
+    """A message test: True for a message carrying exactly this metadata."""
+
+    def matches(message: dict[str, Any]) -> bool:
+        found = message.get("metadata") or {}
+        return bool(
+            found.get("event_type") == metadata["event_type"]
+            and found.get("event_payload") == metadata["event_payload"]
+        )
+
+    return matches
+
+
+@dataclass(frozen=True)
+class Publisher:
+    """Posts digests under claims in ``digest_runs``; safe to call from any thread or replica."""
+
+    sessions: sessionmaker[Session]
+    client_for: Callable[[str], WebClient]
+    compose: Composer
+    replica: str
+    clock: Callable[[], datetime]
+    lease: timedelta = timedelta(minutes=5)
+
+    def publish_digest(self, team_id: str, channel_id: str, period: Period) -> Outcome:
+        """Post the channel's digest for ``period`` unless it is posted or being posted.
+
+        The channel must exist. Returns what happened, with the digest's ts when it is in Slack.
+        """
+        now = self.clock()
+        with self.sessions.begin() as s:
+            run = claim_run(
+                s,
+                team_id,
+                channel_id,
+                period_start=period.start,
+                period_end=period.end,
+                replica=self.replica,
+                now=now,
+            )
+            search_first = False
+            if run is None:
+                run = take_over_run(
+                    s,
+                    team_id,
+                    self._run_id(s, team_id, channel_id, period),
+                    replica=self.replica,
+                    now=now,
+                    stale_before=now - self.lease,
+                    max_attempts=MAX_ATTEMPTS,
+                )
+                if run is None:
+                    return self._standing(s, team_id, channel_id, period)
+                search_first = True
+            claim = _Claim(run.id, run.claimed_at, search_first)
+        return self._post(team_id, channel_id, period, claim)
+
+    def catch_up(
+        self, team_id: str, channel_id: str, *, weekday: int, minute: int, zone: str, enabled: bool
+    ) -> Outcome | None:
+        """Publish the latest slot's digest if it is under a day old and unposted; None if nothing to do."""
+        if not enabled:
+            return None
+        now = self.clock()
+        slot = slot_at_or_before(now, weekday=weekday, minute=minute, zone=zone)
+        if now - slot > CATCH_UP_WINDOW:
+            return None
+        period = period_ending(slot, zone)
+        with self.sessions.begin() as s:
+            run = get_run(s, team_id, channel_id, period.start)
+            if run is not None and run.state == "posted":
+                return None
+        return self.publish_digest(team_id, channel_id, period)
+
+    def retry(self, team_id: str) -> list[Outcome]:
+        """Retry the team's failed digests, and those a dead replica left claimed, under a day late."""
+        now = self.clock()
+        with self.sessions.begin() as s:
+            periods = [
+                (run.channel_id, Period(start=run.period_start, end=run.period_end))
+                for run in runs_to_retry(
+                    s,
+                    team_id,
+                    stale_before=now - self.lease,
+                    ended_after=now - CATCH_UP_WINDOW,
+                    max_attempts=MAX_ATTEMPTS,
+                )
+            ]
+        return [self.publish_digest(team_id, channel_id, period) for channel_id, period in periods]
+
+    def _run_id(self, s: Session, team_id: str, channel_id: str, period: Period) -> int:
+        run = get_run(s, team_id, channel_id, period.start)
+        assert run is not None, "the claim lost to this row"
+        return run.id
+
+    def _standing(self, s: Session, team_id: str, channel_id: str, period: Period) -> Outcome:
+        run = get_run(s, team_id, channel_id, period.start)
+        assert run is not None, "the claim lost to this row"
+        s.refresh(run)
+        if run.state == "posted":
+            return Outcome("already_posted", run.message_ts)
+        if run.state == "claimed":
+            return Outcome("in_progress")
+        return Outcome("failed", error=run.error)
+
+    def _post(self, team_id: str, channel_id: str, period: Period, claim: _Claim) -> Outcome:
+        client = self.client_for(team_id)
+        metadata = digest_metadata(team_id, channel_id, period)
+        if claim.search_first:
+            try:
+                found = find_message(
+                    client,
+                    channel_id,
+                    oldest=period.end - HISTORY_MARGIN,
+                    matches=has_metadata(metadata),
+                )
+            except SLACK_FAILURES as error:
+                return self._fail(team_id, channel_id, claim, f"history: {describe_failure(error)}")
+            if found is not None:
+                self._record(team_id, channel_id, claim, found)
+                logger.info(
+                    "digest of %s/%s was posted before a crash; recorded %s", team_id, channel_id, found
+                )
+                return Outcome("found_after_crash", found)
+        try:
+            with self.sessions() as s:
+                composed = self.compose(s, team_id, channel_id, period, self.clock())
+        except Exception as error:
+            # A composer bug must not leave the claim to be retaken (and fail again) every lease.
+            logger.exception("composing the digest of %s/%s failed", team_id, channel_id)
+            return self._fail(team_id, channel_id, claim, f"compose: {error!r}")
+        try:
+            response = client.chat_postMessage(
+                channel=channel_id,
+                text=composed.message["text"],
+                blocks=composed.message.get("blocks"),
+                metadata=metadata,
+                unfurl_links=False,
+            )
+        except SLACK_FAILURES as error:
+            return self._fail(team_id, channel_id, claim, describe_failure(error))
+        ts = str(response["ts"])
+        self._record(team_id, channel_id, claim, ts)
+        if composed.chart_png:
+            self._upload_chart(client, channel_id, ts, composed.chart_png)
+        return Outcome("posted", ts)
+
+    def _record(self, team_id: str, channel_id: str, claim: _Claim, ts: str) -> None:
+        with self.sessions.begin() as s:
+            kept = record_run_posted(
+                s, team_id, claim.run_id, claimed_at=claim.claimed_at, message_ts=ts, now=self.clock()
+            )
+        if not kept:
+            logger.warning(
+                "digest %s of %s/%s was posted after its claim expired and was taken over",
+                ts,
+                team_id,
+                channel_id,
+            )
+
+    def _fail(self, team_id: str, channel_id: str, claim: _Claim, error: str) -> Outcome:
+        logger.warning("digest of %s/%s not posted: %s", team_id, channel_id, error)
+        with self.sessions.begin() as s:
+            record_run_failed(s, team_id, claim.run_id, claimed_at=claim.claimed_at, error=error)
+        return Outcome("failed", error=error)
+
+    def _upload_chart(self, client: WebClient, channel_id: str, ts: str, png: bytes) -> None:
+        # The digest is posted and recorded: a lost chart is logged, never a reason to post again.
+        try:
+            client.files_upload_v2(
+                channel=channel_id,
+                thread_ts=ts,
+                content=png,
+                filename=CHART_FILENAME,
+                title="This week's conversation",
+            )
+        except SLACK_FAILURES as error:
+            logger.warning(
+                "the chart of digest %s in %s was not uploaded: %s", ts, channel_id, describe_failure(error)
+            )

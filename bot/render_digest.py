@@ -1,0 +1,325 @@
+"""Block Kit for the weekly digest: what is waiting, who is broadcasting, where people talked, the counts.
+
+Pure. User-entered text is escaped and cut, and the whole message is fitted to Block Kit's
+limits however much the ledger holds: lists stop and say how many more, and when the blocks
+would still be too large the digest is rendered again with less room per item.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.digest import Broadcaster, Counts, Digest, Period, PostLine, WaitingItem
+from bot.links import PLATFORM_NAMES
+from bot.metrics import Rate, format_duration
+from bot.render import Message
+from bot.render_ledger import comment_buttons, slack_date
+from bot.text import escape
+
+DIGEST_EVENT_TYPE = "twoway_digest"
+
+MAX_BLOCKS_JSON = 10_000
+"""`json.dumps(blocks)` stays under this: room to spare below the 12,000 characters a message may take."""
+
+UNANSWERED_HINT = "`/twoway unanswered`"
+
+
+@dataclass(frozen=True)
+class _Room:
+    """How much each item may take, in JSON characters: what the size limit counts."""
+
+    quote: int
+    author: int
+    url: int  # a longer post URL shows as the platform name, unlinked
+    lines: int  # per list section
+    links: int  # post links per person in the one-way section
+
+
+_ROOMS = (
+    _Room(quote=280, author=60, url=400, lines=2400, links=3),
+    _Room(quote=140, author=40, url=200, lines=1200, links=2),
+    _Room(quote=80, author=20, url=120, lines=700, links=1),
+    # The last resort fits ten waiting comments with hostile text and URLs; the tests hold it to that.
+    _Room(quote=40, author=0, url=100, lines=400, links=0),
+)
+
+
+def render_digest(digest: Digest) -> Message:
+    """The channel's digest: `{text, blocks}` for chat.postMessage."""
+    for room in _ROOMS:
+        blocks = [block.to_dict() for block in _blocks(digest, room)]
+        if len(json.dumps(blocks)) <= MAX_BLOCKS_JSON:
+            break
+    return {"text": _fallback(digest), "blocks": blocks}
+
+
+def digest_metadata(team_id: str, channel_id: str, period: Period) -> dict[str, object]:
+    """Slack message `metadata` that identifies this digest.
+
+    `{"event_type": DIGEST_EVENT_TYPE, "event_payload": {...}}`, so that a replica that crashed
+    after posting can find the digest in conversations.history instead of posting it twice.
+    """
+    return {
+        "event_type": DIGEST_EVENT_TYPE,
+        "event_payload": {
+            "team_id": team_id,
+            "channel_id": channel_id,
+            "period_start": _iso(period.start),
+            "period_end": _iso(period.end),
+        },
+    }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _blocks(digest: Digest, room: _Room) -> list[Block]:
+    where = f"<#{escape(digest.channel_id)}> · the week to {slack_date(digest.period.end)}"
+    blocks: list[Block] = [
+        HeaderBlock(text="Weekly digest"),
+        ContextBlock(elements=[MarkdownTextObject(text=where)]),
+    ]
+    if digest.missed_previous:
+        blocks.append(SectionBlock(text=_missed_note(digest.period)))
+    if digest.quiet:
+        return [*blocks, *_quiet(digest)]
+    return [
+        *blocks,
+        *_waiting(digest, room),
+        DividerBlock(),
+        SectionBlock(text=_one_way(digest.broadcasters, room)),
+        DividerBlock(),
+        SectionBlock(text=_conversations(digest.conversations, room)),
+        DividerBlock(),
+        *_counts(digest),
+    ]
+
+
+def _missed_note(period: Period) -> str:
+    return (
+        f"Last week's digest couldn't be posted on time. This one covers the week from "
+        f"{slack_date(period.start)} to {slack_date(period.end)}, and lists everything still waiting, "
+        "however old."
+    )
+
+
+def _quiet_line(digest: Digest) -> str:
+    return f"A quiet week in <#{escape(digest.channel_id)}>: no posts shared and nothing waiting."
+
+
+def _quiet(digest: Digest) -> list[Block]:
+    hint = (
+        "Share links to your published posts here and twoway tracks them; flag audience comments "
+        "that need an answer and they'll be listed here until someone answers."
+    )
+    return [SectionBlock(text=_quiet_line(digest)), ContextBlock(elements=[MarkdownTextObject(text=hint)])]
+
+
+def _waiting(digest: Digest, room: _Room) -> list[Block]:
+    waiting = digest.waiting
+    if waiting.total == 0:
+        return [SectionBlock(text="*Waiting for an answer*\nNothing is waiting for an answer.")]
+    blocks: list[Block] = [
+        SectionBlock(text=f"*Waiting for an answer*: {_count(waiting.total, 'comment')}, oldest first")
+    ]
+    for item in waiting.items:
+        blocks += [SectionBlock(text=_waiting_text(item, room)), comment_buttons(item.comment.comment_id)]
+    if waiting.more > 0:
+        more = f"and {waiting.more} more: {UNANSWERED_HINT}"
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
+    return blocks
+
+
+def _waiting_text(item: WaitingItem, room: _Room) -> str:
+    c = item.comment
+    link = _post_link(c.post_url, c.platform, room)
+    author = _literal(c.author, room.author) if c.author else ""
+    head = f"*#{c.comment_id}* · {format_duration(item.age)} · {link} · {_mention(c.owner)}"
+    if author:
+        head += f" · from {author}"
+    text = _literal(c.text, room.quote)
+    return f"{head}\n> {text}" if text else head
+
+
+def _one_way(broadcasters: tuple[Broadcaster, ...], room: _Room) -> str:
+    title = "*One-way broadcasting*: posts that got comments and no replies"
+    if not broadcasters:
+        return f"{title}\nNo one-way posts this week."
+    lines = [_broadcaster_line(b, room) for b in broadcasters]
+    return _listing(title, lines, room.lines, lambda n: f"and {_count(n, 'more person', 'more people')}")
+
+
+def _broadcaster_line(b: Broadcaster, room: _Room) -> str:
+    links = _links(b.one_way, room)
+    if b.streak is not None:
+        s = b.streak
+        line = (
+            f"• {_mention(b.owner)}'s last {s.posts} posts drew {_count(s.comments, 'comment')} "
+            f"and {_no_replies(s.replies)}."
+        )
+        return f"{line} This week: {links}" if links else line
+    line = (
+        f"• {_mention(b.owner)}: {_count(len(b.one_way), 'post')} drew {_count(b.comments, 'comment')} "
+        f"and {_no_replies(b.replies)}"
+    )
+    return f"{line}: {links}" if links else line
+
+
+def _no_replies(replies_since: int) -> str:
+    # One-way is judged at 48 hours; later replies are real, so the line doesn't deny them.
+    return "no replies" if replies_since == 0 else "no replies within 48 hours"
+
+
+def _links(posts: tuple[PostLine, ...], room: _Room) -> str:
+    shown = [_post_link(p.url, p.platform, room) for p in posts[: room.links]]
+    if shown and len(posts) > len(shown):
+        shown.append(f"{len(posts) - len(shown)} more")
+    return ", ".join(shown)
+
+
+def _conversations(conversations: tuple[PostLine, ...], room: _Room) -> str:
+    title = "*Conversations*: posts where comments got replies"
+    if not conversations:
+        return f"{title}\nNo post had both comments and replies this week."
+    lines = [
+        f"• {_post_link(p.url, p.platform, room)} by {_mention(p.owner)}: "
+        f"{_count(p.comments, 'comment')}, {_count(p.replies, 'reply', 'replies')}"
+        for p in conversations
+    ]
+    return _listing(title, lines, room.lines, lambda n: f"and {n} more")
+
+
+def _counts(digest: Digest) -> list[Block]:
+    now, before = digest.counts, digest.previous_counts
+    fields = [
+        f"*Posts*\n{now.posts} {_change(now.posts, before.posts)}",
+        f"*Comments received*\n{now.rate.comments} {_change(now.rate.comments, before.rate.comments)}",
+        f"*Replies sent*\n{now.rate.replies} {_change(now.rate.replies, before.rate.replies)}",
+        f"*Reply rate*\n{_rate(now.rate)}\n{_rate_change(now.rate, before.rate)}",
+        f"*Median time to answer*\n{_answer_time(now)}\n{_answer_time_before(before)}",
+        f"*Waiting for an answer now*\n{_count(digest.waiting.total, 'comment')}",
+    ]
+    note = (
+        "Changes are from the week before. Reply rate counts each post's replies up to its comments: "
+        "never above 100%."
+    )
+    return [
+        SectionBlock(text="*The week in counts*", fields=[MarkdownTextObject(text=f) for f in fields]),
+        ContextBlock(elements=[MarkdownTextObject(text=note)]),
+    ]
+
+
+def _change(now: int, before: int) -> str:
+    delta = now - before
+    return "(no change)" if delta == 0 else f"({delta:+d})"
+
+
+def _rate(rate: Rate) -> str:
+    if rate.value is None:
+        return "— (no comments received)"
+    replies, comments = _count(rate.replies, "reply", "replies"), _count(rate.comments, "comment")
+    return f"{rate.percent_text()} ({replies} to {comments})"
+
+
+def _rate_change(now: Rate, before: Rate) -> str:
+    if before.value is None:
+        return "no comments the week before"
+    if now.value is None or now.percent_text() == before.percent_text():
+        return f"the week before: {_rate(before)}"
+    direction = "up" if now.value > before.value else "down"
+    return f"{direction} from {_rate(before)}"
+
+
+def _answer_time(counts: Counts) -> str:
+    if counts.median_time_to_answer is None:
+        return "— (none answered)"
+    return f"{format_duration(counts.median_time_to_answer)} ({counts.answered} answered)"
+
+
+def _answer_time_before(counts: Counts) -> str:
+    if counts.median_time_to_answer is None:
+        return "none answered the week before"
+    return f"the week before: {_answer_time(counts)}"
+
+
+def _fallback(digest: Digest) -> str:
+    if digest.quiet:
+        return _quiet_line(digest)
+    c = digest.counts
+    return (
+        f"Weekly digest for <#{escape(digest.channel_id)}>: "
+        f"{_count(digest.waiting.total, 'comment')} waiting for an answer; "
+        f"{_count(c.posts, 'post')}, reply rate {_rate(c.rate)}; "
+        f"{_count(sum(len(b.one_way) for b in digest.broadcasters), 'one-way post')}, "
+        f"{_count(len(digest.conversations), 'conversation')}."
+    )
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
+def _mention(user: str) -> str:
+    return f"<@{escape(user[:40])}>"
+
+
+def _post_link(url: str, platform: str, room: _Room) -> str:
+    name = f"{_literal(PLATFORM_NAMES.get(platform, platform), 40)} post"
+    # Characters that would end Slack's <url|label> markup early are percent-encoded.
+    target = url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C").replace(" ", "%20")
+    if not target or _json_len(target) > room.url:
+        return name
+    return f"<{target}|{name}>"
+
+
+# Look-alikes for mrkdwn's formatting marks, so that an audience comment can't turn the digest
+# bold or into code; mrkdwn has no backslash escape. U+02CB as in bot.text.inline_code.
+_MARKS = str.maketrans({"*": "\u2217", "`": "\u02cb", "_": "\u02cd", "~": "\u223c"})
+_PIECE = re.compile(r"&(?:amp|lt|gt);|.", re.DOTALL)
+_ELLIPSIS = "…"
+
+
+def _literal(text: str, budget: int) -> str:
+    """User text on one line, escaped, formatting marks defused, cut to `budget` JSON characters."""
+    flat = escape(" ".join(text.split())).translate(_MARKS)
+    if _json_len(flat) <= budget:
+        return flat
+    kept: list[str] = []
+    used = _json_len(_ELLIPSIS)
+    for match in _PIECE.finditer(flat):
+        used += _json_len(match.group())
+        if used > budget:
+            break
+        kept.append(match.group())
+    return "".join(kept) + _ELLIPSIS if kept else ""
+
+
+def _listing(title: str, lines: list[str], budget: int, more: Callable[[int], str]) -> str:
+    shown: list[str] = []
+    used = 0
+    for line in lines:
+        used += _json_len(line) + 2  # and its newline
+        if used > budget:
+            break
+        shown.append(line)
+    left = len(lines) - len(shown)
+    tail = [more(left)] if left else []
+    return "\n".join([title, *shown, *tail])
+
+
+def _json_len(text: str) -> int:
+    return len(json.dumps(text)) - 2

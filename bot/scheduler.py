@@ -1,0 +1,213 @@
+"""When digests and nudges run: APScheduler jobs derived from the channels' settings in the database.
+
+The database is the source of truth. ``sync_all`` derives one cron job per channel with digests
+on; ``sync_channel`` re-derives one channel's after a settings change, so the change takes effect
+without a restart. Every replica runs the same jobs: the claims in ``bot.publish`` and
+``bot.nudges`` make sure each digest and nudge is posted once whoever fires first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.digest import period_ending, slot_at_or_before
+from bot.nudges import Nudger
+from bot.publish import CATCH_UP_WINDOW, Outcome, Publisher
+from storage.models import Channel
+from storage.queries import get_channel
+from storage.runs import all_team_ids, team_channels
+
+logger = logging.getLogger(__name__)
+
+DIGEST_JOB_PREFIX = "digest:"
+SWEEP_JOB_ID = "sweep"
+CATCH_UP_JOB_ID = "catch-up"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def digest_job_id(team_id: str, channel_id: str) -> str:
+    return f"{DIGEST_JOB_PREFIX}{team_id}:{channel_id}"
+
+
+def digest_trigger(channel: Channel) -> CronTrigger:
+    """The channel's weekly slot as a cron trigger in its own time zone (DST handled by APScheduler)."""
+    hour, minute = divmod(channel.digest_minute, 60)
+    return CronTrigger(
+        day_of_week=WEEKDAYS[channel.digest_weekday],
+        hour=hour,
+        minute=minute,
+        timezone=ZoneInfo(channel.timezone),
+    )
+
+
+def _same_trigger(a: object, b: CronTrigger) -> bool:
+    return isinstance(a, CronTrigger) and (str(a), str(a.timezone)) == (str(b), str(b.timezone))
+
+
+def known_teams(sessions: sessionmaker[Session]) -> Callable[[], list[str]]:
+    """``teams`` for ``Schedules``: every workspace with a channel twoway knows."""
+
+    def teams() -> list[str]:
+        with sessions.begin() as s:
+            return all_team_ids(s)
+
+    return teams
+
+
+class Schedules:
+    """The scheduler of one replica: a digest job per channel, and the sweep of nudges and retries."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        publisher: Publisher,
+        nudger: Nudger,
+        teams: Callable[[], list[str]],
+        *,
+        sweep_every: timedelta = timedelta(minutes=5),
+        scheduler: BaseScheduler | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._publisher = publisher
+        self._nudger = nudger
+        self._teams = teams
+        self._sweep_every = sweep_every
+        self.scheduler: BaseScheduler = scheduler or BackgroundScheduler(timezone=UTC)
+        # sync_all and sync_channel compare a job with the database, then change it; one at a time.
+        self._sync_lock = threading.Lock()
+
+    def start(self) -> None:
+        """Derive the jobs, start the scheduler, and catch up on digests missed while nobody ran."""
+        self.sync_all()
+        self.scheduler.add_job(
+            self.run_sweep,
+            IntervalTrigger(seconds=self._sweep_every.total_seconds(), timezone=UTC),
+            id=SWEEP_JOB_ID,
+            name="nudges and failed digests",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            # A sweep that missed its turn is simply the next one.
+            misfire_grace_time=max(1, int(self._sweep_every.total_seconds())),
+        )
+        # In the scheduler's threads, so that startup does not wait on Slack.
+        self.scheduler.add_job(
+            self.catch_up_all,
+            id=CATCH_UP_JOB_ID,
+            name="digest catch-up",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+        self.scheduler.start()
+
+    def shutdown(self) -> None:
+        """Stop firing jobs and wait for running ones, so that no claim is left half done."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+
+    def sync_all(self) -> None:
+        """Make the digest jobs match every channel's settings: add, reschedule, and remove."""
+        with self._sync_lock:
+            wanted: dict[str, Channel] = {}
+            for team_id in self._teams():
+                with self._sessions.begin() as s:
+                    for channel in team_channels(s, team_id):
+                        if channel.digest_enabled:
+                            wanted[digest_job_id(team_id, channel.channel_id)] = channel
+            for job in self.scheduler.get_jobs():
+                if job.id.startswith(DIGEST_JOB_PREFIX) and job.id not in wanted:
+                    self.scheduler.remove_job(job.id)
+            for channel in wanted.values():
+                self._schedule(channel)
+
+    def sync_channel(self, team_id: str, channel_id: str) -> None:
+        """Add, reschedule or remove one channel's digest job after its settings changed."""
+        with self._sync_lock:
+            with self._sessions.begin() as s:
+                channel = get_channel(s, team_id, channel_id)
+            if channel is not None and channel.digest_enabled:
+                self._schedule(channel)
+                return
+            with contextlib.suppress(JobLookupError):
+                self.scheduler.remove_job(digest_job_id(team_id, channel_id))
+
+    def _schedule(self, channel: Channel) -> None:
+        job_id = digest_job_id(channel.team_id, channel.channel_id)
+        try:
+            trigger = digest_trigger(channel)
+        except (ZoneInfoNotFoundError, ValueError):
+            logger.exception("no digest job for %s/%s: bad schedule", channel.team_id, channel.channel_id)
+            return
+        job = self.scheduler.get_job(job_id)
+        if job is not None:
+            # Replacing an unchanged job would recompute its next run from now and could skip a slot
+            # that is firing this very moment.
+            if not _same_trigger(job.trigger, trigger):
+                self.scheduler.reschedule_job(job_id, trigger=trigger)
+            return
+        self.scheduler.add_job(
+            self.run_digest,
+            trigger,
+            args=[channel.team_id, channel.channel_id],
+            id=job_id,
+            name=f"digest of {channel.team_id}/{channel.channel_id}",
+            coalesce=True,
+            max_instances=1,
+            # A stalled scheduler still posts within a day; later than that, the next digest says so.
+            misfire_grace_time=int(CATCH_UP_WINDOW.total_seconds()),
+        )
+
+    def run_digest(self, team_id: str, channel_id: str) -> Outcome | None:
+        """The digest job: publish the latest slot of the channel's schedule now; None if digests are off."""
+        with self._sessions.begin() as s:
+            channel = get_channel(s, team_id, channel_id)
+        if channel is None or not channel.digest_enabled:
+            return None
+        zone = channel.timezone
+        slot = slot_at_or_before(
+            self._publisher.clock(), weekday=channel.digest_weekday, minute=channel.digest_minute, zone=zone
+        )
+        return self._publisher.publish_digest(team_id, channel_id, period_ending(slot, zone))
+
+    def catch_up_all(self) -> None:
+        """Publish every channel's digest whose slot passed under a day ago without one."""
+        for team_id in self._teams():
+            with self._sessions.begin() as s:
+                channels = team_channels(s, team_id)
+            for channel in channels:
+                try:
+                    self._publisher.catch_up(
+                        team_id,
+                        channel.channel_id,
+                        weekday=channel.digest_weekday,
+                        minute=channel.digest_minute,
+                        zone=channel.timezone,
+                        enabled=channel.digest_enabled,
+                    )
+                except Exception:
+                    # One broken channel must not cost the others their digest.
+                    logger.exception("catch-up of %s/%s failed", team_id, channel.channel_id)
+
+    def run_sweep(self) -> None:
+        """Send due nudges and retry failed digests, for every team, now."""
+        for team_id in self._teams():
+            try:
+                self._nudger.sweep(team_id)
+            except Exception:
+                logger.exception("the nudge sweep of %s failed", team_id)
+            try:
+                self._publisher.retry(team_id)
+            except Exception:
+                logger.exception("retrying the digests of %s failed", team_id)

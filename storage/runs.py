@@ -1,0 +1,303 @@
+"""Claims on twoway's own posts: digest runs and nudges, each posted once across replicas.
+
+A replica claims a row before it posts and records the message ts after. Every change of
+hands is one conditional UPDATE … RETURNING, so of two replicas racing for a row exactly one
+gets it; the loser sees no row come back. Each function takes a session and a ``team_id``
+first and filters on it (``all_team_ids`` alone looks across workspaces). None commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import Channel, DigestRun, Nudge
+from storage.queries import insert_ignoring_conflicts
+
+
+class Span(Protocol):
+    """A digest period as storage sees it: ``[start, end)``, aware UTC."""
+
+    @property
+    def start(self) -> datetime: ...
+
+    @property
+    def end(self) -> datetime: ...
+
+
+# ---- channels and teams -------------------------------------------------------------------------
+
+
+def all_team_ids(s: Session) -> list[str]:
+    """Return every workspace that has a channel twoway knows, sorted."""
+    return list(s.scalars(select(Channel.team_id).distinct().order_by(Channel.team_id)))
+
+
+def team_channels(s: Session, team_id: str) -> list[Channel]:
+    """Return the team's channels, ordered by Slack id."""
+    return list(s.scalars(select(Channel).where(Channel.team_id == team_id).order_by(Channel.channel_id)))
+
+
+# ---- digest runs --------------------------------------------------------------------------------
+
+
+def get_run(s: Session, team_id: str, channel_id: str, period_start: datetime) -> DigestRun | None:
+    """Return the channel's digest run for the period starting at ``period_start``, or None."""
+    return s.scalars(
+        select(DigestRun).where(
+            DigestRun.team_id == team_id,
+            DigestRun.channel_id == channel_id,
+            DigestRun.period_start == period_start,
+        )
+    ).one_or_none()
+
+
+def claim_run(
+    s: Session,
+    team_id: str,
+    channel_id: str,
+    *,
+    period_start: datetime,
+    period_end: datetime,
+    replica: str,
+    now: datetime,
+) -> DigestRun | None:
+    """Claim the period's digest for ``replica``; return the new run, or None when it was claimed before.
+
+    The channel must exist. Commit before posting, so that other replicas see the claim.
+    """
+    created = insert_ignoring_conflicts(
+        s,
+        DigestRun,
+        {
+            "team_id": team_id,
+            "channel_id": channel_id,
+            "period_start": period_start,
+            "period_end": period_end,
+            "state": "claimed",
+            "claimed_at": now,
+            "claimed_by": replica,
+            "attempts": 1,
+        },
+    )
+    return get_run(s, team_id, channel_id, period_start) if created else None
+
+
+def take_over_run(
+    s: Session,
+    team_id: str,
+    run_id: int,
+    *,
+    replica: str,
+    now: datetime,
+    stale_before: datetime,
+    max_attempts: int,
+) -> DigestRun | None:
+    """Claim a run that failed, or whose claim is older than ``stale_before``; return it, or None.
+
+    None means the run is posted, freshly claimed, out of attempts, or another replica took it first.
+    """
+    return s.scalars(
+        update(DigestRun)
+        .where(
+            DigestRun.team_id == team_id,
+            DigestRun.id == run_id,
+            DigestRun.attempts < max_attempts,
+            or_(
+                DigestRun.state == "failed",
+                and_(DigestRun.state == "claimed", DigestRun.claimed_at < stale_before),
+            ),
+        )
+        .values(state="claimed", claimed_at=now, claimed_by=replica, attempts=DigestRun.attempts + 1)
+        .returning(DigestRun)
+        .execution_options(synchronize_session="fetch")
+    ).one_or_none()
+
+
+def record_run_posted(
+    s: Session, team_id: str, run_id: int, *, claimed_at: datetime, message_ts: str, now: datetime
+) -> bool:
+    """Record the posted digest's ts; return False if the claim made at ``claimed_at`` was lost meanwhile."""
+    done = s.execute(
+        update(DigestRun)
+        .where(
+            DigestRun.team_id == team_id,
+            DigestRun.id == run_id,
+            DigestRun.state == "claimed",
+            DigestRun.claimed_at == claimed_at,
+        )
+        .values(state="posted", message_ts=message_ts, posted_at=now, error=None)
+        .returning(DigestRun.id)
+        .execution_options(synchronize_session="fetch")
+    ).first()
+    return done is not None
+
+
+def record_run_failed(s: Session, team_id: str, run_id: int, *, claimed_at: datetime, error: str) -> bool:
+    """Record why posting failed; return False if the claim made at ``claimed_at`` was lost meanwhile."""
+    done = s.execute(
+        update(DigestRun)
+        .where(
+            DigestRun.team_id == team_id,
+            DigestRun.id == run_id,
+            DigestRun.state == "claimed",
+            DigestRun.claimed_at == claimed_at,
+        )
+        .values(state="failed", error=error)
+        .returning(DigestRun.id)
+        .execution_options(synchronize_session="fetch")
+    ).first()
+    return done is not None
+
+
+def runs_to_retry(
+    s: Session, team_id: str, *, stale_before: datetime, ended_after: datetime, max_attempts: int
+) -> list[DigestRun]:
+    """Return the team's runs worth another attempt, oldest period first.
+
+    Those are failed runs and runs claimed before ``stale_before`` (a replica died holding them),
+    with attempts left, whose period ended after ``ended_after``.
+    """
+    return list(
+        s.scalars(
+            select(DigestRun)
+            .where(
+                DigestRun.team_id == team_id,
+                DigestRun.attempts < max_attempts,
+                DigestRun.period_end > ended_after,
+                or_(
+                    DigestRun.state == "failed",
+                    and_(DigestRun.state == "claimed", DigestRun.claimed_at < stale_before),
+                ),
+            )
+            .order_by(DigestRun.period_end, DigestRun.id)
+        )
+    )
+
+
+def missed_previous(s: Session, team_id: str, channel_id: str, period: Span) -> bool:
+    """Return True when the digest before ``period`` was due but never posted.
+
+    The previous digest is the posted run that ended within one period length before
+    ``period.start``. It was due only if the channel existed by then.
+    """
+    channel = s.scalars(
+        select(Channel).where(Channel.team_id == team_id, Channel.channel_id == channel_id)
+    ).one_or_none()
+    if channel is None or channel.created_at > period.start:
+        return False
+    length = period.end - period.start
+    posted = s.scalar(
+        select(
+            exists().where(
+                DigestRun.team_id == team_id,
+                DigestRun.channel_id == channel_id,
+                DigestRun.state == "posted",
+                DigestRun.period_end <= period.start,
+                DigestRun.period_end > period.start - length,
+            )
+        )
+    )
+    return not posted
+
+
+# ---- nudges -------------------------------------------------------------------------------------
+
+
+def nudges_of(s: Session, team_id: str, comment_ids: Sequence[int]) -> list[Nudge]:
+    """Return every nudge row of these comments, by comment then level."""
+    if not comment_ids:
+        return []
+    return list(
+        s.scalars(
+            select(Nudge)
+            .where(Nudge.team_id == team_id, Nudge.comment_id.in_(comment_ids))
+            .order_by(Nudge.comment_id, Nudge.level)
+        )
+    )
+
+
+def claim_nudge(s: Session, team_id: str, comment_id: int, level: int, *, now: datetime) -> Nudge | None:
+    """Claim the comment's nudge of this level; return the new row, or None when it was claimed before.
+
+    Commit before posting, so that other replicas see the claim.
+    """
+    created = insert_ignoring_conflicts(
+        s,
+        Nudge,
+        {
+            "team_id": team_id,
+            "comment_id": comment_id,
+            "level": level,
+            "state": "claimed",
+            "claimed_at": now,
+            "attempts": 1,
+        },
+    )
+    if not created:
+        return None
+    return s.scalars(
+        select(Nudge).where(Nudge.team_id == team_id, Nudge.comment_id == comment_id, Nudge.level == level)
+    ).one()
+
+
+def take_over_nudge(
+    s: Session, team_id: str, nudge_id: int, *, now: datetime, stale_before: datetime, max_attempts: int
+) -> Nudge | None:
+    """Claim a nudge that failed, or whose claim is older than ``stale_before``; return it, or None.
+
+    ``claimed_at`` is the claim's identity (``nudges`` has no claimant column): a taker can only
+    take a claim older than its own clock minus the lease, so two holders never share one.
+    """
+    return s.scalars(
+        update(Nudge)
+        .where(
+            Nudge.team_id == team_id,
+            Nudge.id == nudge_id,
+            Nudge.attempts < max_attempts,
+            or_(Nudge.state == "failed", and_(Nudge.state == "claimed", Nudge.claimed_at < stale_before)),
+        )
+        .values(state="claimed", claimed_at=now, attempts=Nudge.attempts + 1)
+        .returning(Nudge)
+        .execution_options(synchronize_session="fetch")
+    ).one_or_none()
+
+
+def record_nudge_sent(
+    s: Session, team_id: str, nudge_id: int, *, claimed_at: datetime, message_ts: str, now: datetime
+) -> bool:
+    """Record the sent nudge's ts; return False if the claim made at ``claimed_at`` was lost meanwhile."""
+    done = s.execute(
+        update(Nudge)
+        .where(
+            Nudge.team_id == team_id,
+            Nudge.id == nudge_id,
+            Nudge.state == "claimed",
+            Nudge.claimed_at == claimed_at,
+        )
+        .values(state="sent", message_ts=message_ts, sent_at=now, error=None)
+        .returning(Nudge.id)
+        .execution_options(synchronize_session="fetch")
+    ).first()
+    return done is not None
+
+
+def record_nudge_failed(s: Session, team_id: str, nudge_id: int, *, claimed_at: datetime, error: str) -> bool:
+    """Record why a nudge was not sent; return False if the claim made at ``claimed_at`` was lost."""
+    done = s.execute(
+        update(Nudge)
+        .where(
+            Nudge.team_id == team_id,
+            Nudge.id == nudge_id,
+            Nudge.state == "claimed",
+            Nudge.claimed_at == claimed_at,
+        )
+        .values(state="failed", error=error)
+        .returning(Nudge.id)
+        .execution_options(synchronize_session="fetch")
+    ).first()
+    return done is not None

@@ -1,0 +1,412 @@
+"""Digests are posted once per (team, channel, period): against the emulator, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.digest import Period, period_ending
+from bot.emulator import DEFAULT_TEAM_ID, SOCIAL_CHANNEL_ID, Emulator, EmulatorSettings
+from bot.publish import MAX_ATTEMPTS, ComposedDigest, Composer, Outcome, Publisher
+from bot.render_digest import digest_metadata
+from storage.models import DigestRun
+from storage.queries import ensure_channel
+from storage.runs import claim_run, get_run, missed_previous
+
+TEAM = DEFAULT_TEAM_ID
+CHANNEL = SOCIAL_CHANNEL_ID
+# A Monday 09:00 UTC digest slot, and the week it closes.
+SLOT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+PERIOD = period_ending(SLOT, "UTC")
+THREADS = 8
+ROOT = Path(__file__).resolve().parents[1]
+
+Sessions = sessionmaker[Session]
+
+
+@dataclass
+class Clock:
+    """A clock the test moves; the emulator's message timestamps follow it too."""
+
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, by: timedelta) -> None:
+        self.now += by
+
+
+def stub_compose(s: Session, team_id: str, channel_id: str, period: Period, now: datetime) -> ComposedDigest:
+    text = f"Digest of {channel_id}, week to {period.end:%Y-%m-%d}"
+    return ComposedDigest(
+        {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}, None
+    )
+
+
+def with_chart(s: Session, team_id: str, channel_id: str, period: Period, now: datetime) -> ComposedDigest:
+    return ComposedDigest(
+        stub_compose(s, team_id, channel_id, period, now).message, b"\x89PNG\r\n\x1a\nchart"
+    )
+
+
+def slack_client(emu: Emulator) -> WebClient:
+    """A client that retries a 500 once, quickly, as the app's own client would (more slowly)."""
+    retry = ServerErrorRetryHandler(
+        max_retry_count=1, interval_calculator=FixedValueRetryIntervalCalculator(0.01)
+    )
+    return WebClient(token="xoxb-test", base_url=emu.api_url, retry_handlers=[retry])
+
+
+def control(emu: Emulator, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """One call to the emulator's control endpoints."""
+    request = urllib.request.Request(
+        emu.base_url + path,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Content-Type": "application/json"},
+        method=method,
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read() or b"null")
+
+
+def posted(emu: Emulator, method: str = "chat.postMessage") -> list[dict[str, Any]]:
+    """The successful calls of ``method`` the emulator saw."""
+    return [c for c in emu.calls(method) if c["ok"]]
+
+
+def add_channel(sessions: Sessions, created_at: datetime, channel_id: str = CHANNEL, **settings: Any) -> None:
+    with sessions.begin() as s:
+        channel = ensure_channel(s, TEAM, channel_id, now=created_at)
+        for name, value in settings.items():
+            setattr(channel, name, value)
+
+
+def run_of(sessions: Sessions, period: Period = PERIOD) -> DigestRun:
+    with sessions.begin() as s:
+        run = get_run(s, TEAM, CHANNEL, period.start)
+    assert run is not None
+    return run
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(SLOT + timedelta(minutes=1))
+
+
+@pytest.fixture
+def emu(clock: Clock) -> Iterator[Emulator]:
+    with Emulator(EmulatorSettings(clock=lambda: clock.now.timestamp())) as emulator:
+        yield emulator
+
+
+def make_publisher(
+    sessions: Sessions,
+    emu: Emulator,
+    clock: Callable[[], datetime],
+    compose: Composer = stub_compose,
+    replica: str = "test:1",
+) -> Publisher:
+    client = slack_client(emu)
+    return Publisher(
+        sessions=sessions, client_for=lambda team: client, compose=compose, replica=replica, clock=clock
+    )
+
+
+@pytest.fixture
+def publisher(sessions: Sessions, emu: Emulator, clock: Clock) -> Publisher:
+    add_channel(sessions, created_at=SLOT - timedelta(weeks=4))
+    return make_publisher(sessions, emu, clock)
+
+
+def test_called_twice_the_digest_is_posted_once(
+    publisher: Publisher, emu: Emulator, sessions: Sessions
+) -> None:
+    first = publisher.publish_digest(TEAM, CHANNEL, PERIOD)
+    second = publisher.publish_digest(TEAM, CHANNEL, PERIOD)
+
+    assert first.status == "posted"
+    assert second == Outcome("already_posted", first.ts)
+    [call] = posted(emu)
+    assert call["args"]["channel"] == CHANNEL
+    assert call["args"]["unfurl_links"] in (False, "false", "0", 0)
+    assert call["args"]["metadata"] == digest_metadata(TEAM, CHANNEL, PERIOD)
+    run = run_of(sessions)
+    assert (run.state, run.message_ts, run.attempts, run.posted_at) == (
+        "posted",
+        first.ts,
+        1,
+        publisher.clock(),
+    )
+
+
+def test_eight_threads_at_once_post_one_digest(publisher: Publisher, emu: Emulator) -> None:
+    start = threading.Barrier(THREADS)
+
+    def publish() -> Outcome:
+        start.wait()
+        return publisher.publish_digest(TEAM, CHANNEL, PERIOD)
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        outcomes = [f.result() for f in [pool.submit(publish) for _ in range(THREADS)]]
+
+    statuses = sorted(o.status for o in outcomes)
+    assert statuses.count("posted") == 1
+    assert set(statuses) <= {"posted", "already_posted", "in_progress"}
+    assert len(posted(emu)) == 1
+
+
+def _crashed_claim(sessions: Sessions, at: datetime) -> None:
+    with sessions.begin() as s:
+        claim_run(
+            s, TEAM, CHANNEL, period_start=PERIOD.start, period_end=PERIOD.end, replica="dead:1", now=at
+        )
+
+
+def test_after_a_crash_a_digest_already_in_the_channel_is_recorded_not_posted_again(
+    publisher: Publisher, emu: Emulator, sessions: Sessions, clock: Clock
+) -> None:
+    _crashed_claim(sessions, clock.now)
+    # The crashed replica got as far as posting; its message carries the digest's metadata.
+    ts = slack_client(emu).chat_postMessage(
+        channel=CHANNEL, text="digest", metadata=digest_metadata(TEAM, CHANNEL, PERIOD)
+    )["ts"]
+    slack_client(emu).chat_postMessage(channel=CHANNEL, text="someone else's message afterwards")
+    clock.advance(timedelta(minutes=6))
+
+    outcome = publisher.publish_digest(TEAM, CHANNEL, PERIOD)
+
+    assert outcome == Outcome("found_after_crash", ts)
+    assert len(posted(emu)) == 2
+    [history] = emu.calls("conversations.history")
+    assert history["args"]["include_all_metadata"] in (True, "true", "1", 1)
+    run = run_of(sessions)
+    assert (run.state, run.message_ts, run.claimed_by, run.attempts) == ("posted", ts, "test:1", 2)
+
+
+def test_after_a_crash_before_posting_the_digest_is_posted_once(
+    publisher: Publisher, emu: Emulator, sessions: Sessions, clock: Clock
+) -> None:
+    _crashed_claim(sessions, clock.now)
+    # Another period's digest is in the channel: it is not this one.
+    other = period_ending(SLOT - timedelta(weeks=1), "UTC")
+    slack_client(emu).chat_postMessage(
+        channel=CHANNEL, text="old", metadata=digest_metadata(TEAM, CHANNEL, other)
+    )
+    clock.advance(timedelta(minutes=6))
+
+    outcome = publisher.publish_digest(TEAM, CHANNEL, PERIOD)
+    again = publisher.publish_digest(TEAM, CHANNEL, PERIOD)
+
+    assert outcome.status == "posted"
+    assert again == Outcome("already_posted", outcome.ts)
+    assert len(posted(emu)) == 2
+    assert run_of(sessions).message_ts == outcome.ts
+
+
+def test_a_claim_within_its_lease_is_left_alone(
+    publisher: Publisher, emu: Emulator, sessions: Sessions, clock: Clock
+) -> None:
+    _crashed_claim(sessions, clock.now)
+    clock.advance(timedelta(minutes=4))
+
+    assert publisher.publish_digest(TEAM, CHANNEL, PERIOD) == Outcome("in_progress")
+    assert emu.calls() == []
+    assert publisher.retry(TEAM) == []
+    assert run_of(sessions).claimed_by == "dead:1"
+
+
+def test_a_slack_failure_is_recorded_and_the_next_sweep_posts_once(
+    publisher: Publisher, emu: Emulator, sessions: Sessions, clock: Clock
+) -> None:
+    control(emu, "POST", "/_emulator/faults", {"method": "chat.postMessage", "status": 500, "every": 1})
+
+    failed = publisher.publish_digest(TEAM, CHANNEL, PERIOD)
+
+    assert failed == Outcome("failed", error="fatal_error")
+    # slack_sdk's retry handler tried twice before giving up.
+    assert len(emu.calls("chat.postMessage")) == 2
+    run = run_of(sessions)
+    assert (run.state, run.error, run.attempts) == ("failed", "fatal_error", 1)
+
+    control(emu, "DELETE", "/_emulator/faults")
+    clock.advance(timedelta(minutes=5))
+    [retried] = publisher.retry(TEAM)
+
+    assert retried.status == "posted"
+    assert publisher.retry(TEAM) == []
+    assert len(posted(emu)) == 1
+    run = run_of(sessions)
+    assert (run.state, run.error, run.attempts, run.message_ts) == ("posted", None, 2, retried.ts)
+
+
+def test_retries_stop_after_the_last_attempt(publisher: Publisher, emu: Emulator, clock: Clock) -> None:
+    control(emu, "POST", "/_emulator/faults", {"method": "chat.postMessage", "status": 500})
+    publisher.publish_digest(TEAM, CHANNEL, PERIOD)
+    for _ in range(MAX_ATTEMPTS - 1):
+        clock.advance(timedelta(minutes=5))
+        assert [o.status for o in publisher.retry(TEAM)] == ["failed"]
+
+    clock.advance(timedelta(minutes=5))
+    assert publisher.retry(TEAM) == []
+    assert publisher.publish_digest(TEAM, CHANNEL, PERIOD) == Outcome("failed", error="fatal_error")
+    assert posted(emu) == []
+
+
+def test_the_chart_goes_into_the_digests_thread(
+    sessions: Sessions, emu: Emulator, clock: Clock, publisher: Publisher
+) -> None:
+    charted = make_publisher(sessions, emu, clock, compose=with_chart)
+
+    outcome = charted.publish_digest(TEAM, CHANNEL, PERIOD)
+
+    assert outcome.status == "posted"
+    assert outcome.ts is not None
+    [complete] = posted(emu, "files.completeUploadExternal")
+    assert complete["args"]["thread_ts"] == outcome.ts
+    assert complete["args"]["channel_id"] == CHANNEL
+    [upload] = posted(emu, "files.getUploadURLExternal")
+    assert upload["args"]["filename"] == "twoway-digest.png"
+    replies = slack_client(emu).conversations_replies(channel=CHANNEL, ts=outcome.ts)["messages"]
+    assert [f["name"] for m in replies for f in m.get("files", [])] == ["twoway-digest.png"]
+
+
+def test_a_failed_chart_upload_does_not_fail_or_repeat_the_digest(
+    sessions: Sessions, emu: Emulator, clock: Clock, publisher: Publisher
+) -> None:
+    charted = make_publisher(sessions, emu, clock, compose=with_chart)
+    control(emu, "POST", "/_emulator/faults", {"method": "files.completeUploadExternal", "status": 500})
+
+    outcome = charted.publish_digest(TEAM, CHANNEL, PERIOD)
+    clock.advance(timedelta(minutes=10))
+
+    assert outcome.status == "posted"
+    assert charted.retry(TEAM) == []
+    assert charted.publish_digest(TEAM, CHANNEL, PERIOD) == Outcome("already_posted", outcome.ts)
+    assert len(posted(emu)) == 1
+    assert run_of(sessions).state == "posted"
+
+
+def test_a_composer_that_raises_fails_the_run_without_posting(
+    sessions: Sessions, emu: Emulator, clock: Clock, publisher: Publisher
+) -> None:
+    def broken(s: Session, team_id: str, channel_id: str, period: Period, now: datetime) -> ComposedDigest:
+        raise RuntimeError("no figures")
+
+    outcome = make_publisher(sessions, emu, clock, compose=broken).publish_digest(TEAM, CHANNEL, PERIOD)
+
+    assert outcome.status == "failed"
+    assert "no figures" in (outcome.error or "")
+    assert emu.calls("chat.postMessage") == []
+    assert run_of(sessions).state == "failed"
+
+
+def _catch_up(publisher: Publisher) -> Outcome | None:
+    return publisher.catch_up(TEAM, CHANNEL, weekday=SLOT.weekday(), minute=9 * 60, zone="UTC", enabled=True)
+
+
+def test_catch_up_within_a_day_posts_the_missed_digest(
+    publisher: Publisher, emu: Emulator, clock: Clock
+) -> None:
+    clock.now = SLOT + timedelta(hours=23)
+
+    outcome = _catch_up(publisher)
+
+    assert outcome is not None
+    assert outcome.status == "posted"
+    assert _catch_up(publisher) is None
+    assert publisher.catch_up(TEAM, CHANNEL, weekday=0, minute=540, zone="UTC", enabled=False) is None
+    [call] = posted(emu)
+    assert call["args"]["metadata"] == digest_metadata(TEAM, CHANNEL, PERIOD)
+
+
+def test_catch_up_after_a_day_posts_nothing_and_the_next_digest_knows(
+    publisher: Publisher, emu: Emulator, sessions: Sessions, clock: Clock
+) -> None:
+    clock.now = SLOT + timedelta(hours=25)
+
+    assert _catch_up(publisher) is None
+    assert emu.calls() == []
+    following = period_ending(SLOT + timedelta(weeks=1), "UTC")
+    with sessions.begin() as s:
+        assert missed_previous(s, TEAM, CHANNEL, following)
+
+    publisher.publish_digest(TEAM, CHANNEL, PERIOD)
+    with sessions.begin() as s:
+        assert not missed_previous(s, TEAM, CHANNEL, following)
+        # A channel twoway met after the previous slot missed nothing.
+        ensure_channel(s, TEAM, "C0NEW00001", now=SLOT + timedelta(hours=1))
+        assert not missed_previous(s, TEAM, "C0NEW00001", following)
+        assert not missed_previous(s, "T0OTHER01", CHANNEL, following)
+
+
+# Each process publishes the same ten weeks, starting together at `go`.
+TWO_PROCESSES = """
+import sys, time
+from datetime import UTC, datetime, timedelta
+from slack_sdk import WebClient
+from bot.digest import Period
+from bot.publish import ComposedDigest, Publisher
+from storage.db import make_engine, make_session_factory
+
+db_url, api_url, go, replica = sys.argv[1:]
+client = WebClient(token="xoxb-test", base_url=api_url)
+publisher = Publisher(
+    sessions=make_session_factory(make_engine(db_url)),
+    client_for=lambda team: client,
+    compose=lambda s, team, channel, period, now: ComposedDigest({"text": f"digest {period.end}"}, None),
+    replica=replica,
+    clock=lambda: datetime.now(UTC),
+)
+base = datetime(2026, 1, 5, 9, tzinfo=UTC)
+time.sleep(max(0.0, float(go) - time.time()))
+for week in range(10):
+    period = Period(start=base + timedelta(weeks=week), end=base + timedelta(weeks=week + 1))
+    print(publisher.publish_digest("T0TWOWAY1", "C0SOCIAL01", period).status, flush=True)
+"""
+
+
+def test_two_processes_on_one_database_post_each_digest_once(db_url: str, sessions: Sessions) -> None:
+    add_channel(sessions, created_at=datetime(2025, 12, 1, tzinfo=UTC))
+    with Emulator(EmulatorSettings()) as emu:
+        go = str(time.time() + 1.5)
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-c", TWO_PROCESSES, db_url, emu.api_url, go, f"process:{n}"],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for n in (1, 2)
+        ]
+        results = [p.communicate(timeout=60) for p in processes]
+        calls = posted(emu)
+
+    for process, (_, err) in zip(processes, results, strict=True):
+        assert process.returncode == 0, err
+    statuses = [line for out, _ in results for line in out.split()]
+    assert len(statuses) == 20
+    assert statuses.count("posted") == 10
+    assert len(calls) == 10
+    assert len({c["args"]["metadata"]["event_payload"]["period_end"] for c in calls}) == 10
+    with sessions.begin() as s:
+        runs = list(s.scalars(select(DigestRun).where(DigestRun.team_id == TEAM)))
+    assert sorted(r.state for r in runs) == ["posted"] * 10

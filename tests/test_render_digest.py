@@ -1,0 +1,321 @@
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.digest import (
+    Broadcaster,
+    Counts,
+    Digest,
+    DigestInput,
+    Period,
+    PostLine,
+    Streak,
+    WaitingComment,
+    WaitingItem,
+    WaitingList,
+    build_digest,
+)
+from bot.metrics import PostFact, Rate, SnapshotFact
+from bot.render_digest import DIGEST_EVENT_TYPE, MAX_BLOCKS_JSON, digest_metadata, render_digest
+from bot.render_ledger import ANSWERED_ACTION, DISMISSED_ACTION
+
+START = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
+NOW = START + timedelta(weeks=1)
+PERIOD = Period(START, NOW)
+PREVIOUS = Period(START - timedelta(weeks=1), START)
+HOSTILE = "<!channel> <@U0HOSTILE> *bold* `code` _it_ ~gone~ &amp; > quoted"
+
+
+def at(hours: float) -> datetime:
+    return START + timedelta(hours=hours)
+
+
+def post(
+    post_id: int, owner: str, shared: float, comments: int, replies: int, url: str | None = None
+) -> PostFact:
+    return PostFact(
+        post_id,
+        owner,
+        "x",
+        url or f"https://x.com/{owner}/status/{post_id}",
+        at(shared),
+        (SnapshotFact(at(shared + 24), comments, replies, 0, 0),),
+    )
+
+
+def waiting(comment_id: int, text: str = "Is this still on sale?", **extra: Any) -> WaitingComment:
+    fields: dict[str, Any] = {
+        "comment_id": comment_id,
+        "text": text,
+        "author": "@fan",
+        "since": at(comment_id),
+        "platform": "x",
+        "post_url": "https://x.com/twoway/status/1",
+        "owner": "U1",
+    }
+    return WaitingComment(**{**fields, **extra})
+
+
+def digest_of(
+    posts: list[PostFact] | None = None,
+    *,
+    previous_posts: list[PostFact] | None = None,
+    history: dict[str, list[PostFact]] | None = None,
+    open_comments: list[WaitingComment] | None = None,
+    missed_previous: bool = False,
+) -> Digest:
+    return build_digest(
+        DigestInput(
+            channel_id="C1",
+            period=PERIOD,
+            previous=PREVIOUS,
+            posts=posts or [],
+            previous_posts=previous_posts or [],
+            owner_history=history or {},
+            waiting=open_comments or [],
+            answered=[],
+            missed_previous=missed_previous,
+        ),
+        NOW,
+    )
+
+
+def typical() -> Digest:
+    posts = [post(1, "U1", 1, 8, 0), post(2, "U2", 2, 4, 4), post(3, "U2", 3, 5, 1), post(4, "U3", 4, 0, 0)]
+    history = {"U1": [post(10 + n, "U1", -30 * (n + 1), 2, 0) for n in range(3)]}
+    return digest_of(
+        posts,
+        previous_posts=[post(20, "U1", -100, 10, 2)],
+        history=history,
+        open_comments=[waiting(n) for n in range(12, 0, -1)],
+        missed_previous=True,
+    )
+
+
+def section_texts(blocks: list[dict[str, Any]]) -> list[str]:
+    return [b["text"]["text"] for b in blocks if b["type"] == "section"]
+
+
+def within_block_kit_limits(blocks: list[dict[str, Any]]) -> None:
+    assert 0 < len(blocks) <= 50
+    for block in blocks:
+        text = block.get("text")
+        if isinstance(text, dict) and block["type"] == "header":
+            assert len(text["text"]) <= 150
+        elif isinstance(text, dict):
+            assert len(text["text"]) <= 3000
+        fields = block.get("fields", [])
+        assert len(fields) <= 10
+        assert all(len(field["text"]) <= 2000 for field in fields)
+        assert len(block.get("elements", [])) <= 10
+    assert len(json.dumps(blocks)) <= MAX_BLOCKS_JSON < 12_000
+
+
+def test_sections_in_order_with_the_missed_note_on_top() -> None:
+    reply = render_digest(typical())
+    within_block_kit_limits(reply["blocks"])
+    assert reply["blocks"][0] == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": "Weekly digest", "emoji": True},
+    }
+    texts = section_texts(reply["blocks"])
+    assert texts[0].startswith("Last week's digest couldn't be posted on time.")
+    titles = ["*Waiting for an answer*", "*One-way broadcasting*", "*Conversations*", "*The week in counts*"]
+    positions = [next(i for i, t in enumerate(texts) if t.startswith(title)) for title in titles]
+    assert positions == sorted(positions)
+
+
+def test_waiting_comments_carry_their_ids_on_the_buttons() -> None:
+    blocks = render_digest(typical())["blocks"]
+    actions = [b for b in blocks if b["type"] == "actions"]
+    assert [b["block_id"] for b in actions] == [f"comment-{n}" for n in range(1, 11)]
+    for n, block in enumerate(actions, start=1):
+        assert [(e["action_id"], e["value"]) for e in block["elements"]] == [
+            (ANSWERED_ACTION, str(n)),
+            (DISMISSED_ACTION, str(n)),
+        ]
+    texts = section_texts(blocks)
+    # comment 1 was flagged an hour into the week: 167 hours ago
+    assert "*#1* · 6 days · <https://x.com/twoway/status/1|X post> · <@U1> · from @fan\n> Is this" in texts[2]
+    more = [b for b in blocks if b["type"] == "context" and "more" in b["elements"][0]["text"]]
+    assert more[0]["elements"][0]["text"] == "and 2 more: `/twoway unanswered`"
+
+
+def test_one_way_and_streak_lines() -> None:
+    text = next(t for t in section_texts(render_digest(typical())["blocks"]) if "One-way" in t)
+    assert text == (
+        "*One-way broadcasting*: posts that got comments and no replies\n"
+        "• <@U1>'s last 4 posts drew 14 comments and no replies. "
+        "This week: <https://x.com/U1/status/1|X post>"
+    )
+
+
+def test_conversations_and_counts() -> None:
+    blocks = render_digest(typical())["blocks"]
+    text = next(t for t in section_texts(blocks) if t.startswith("*Conversations*"))
+    assert text.splitlines()[1:] == [
+        "• <https://x.com/U2/status/2|X post> by <@U2>: 4 comments, 4 replies",
+        "• <https://x.com/U2/status/3|X post> by <@U2>: 5 comments, 1 reply",
+    ]
+    counts = next(b for b in blocks if b["type"] == "section" and b.get("fields"))
+    # this week 5 replies to 17 comments, answered 0+4+1+0 = 5: 29%; the week before 2 of 10: 20%
+    assert [f["text"] for f in counts["fields"]] == [
+        "*Posts*\n4 (+3)",
+        "*Comments received*\n17 (+7)",
+        "*Replies sent*\n5 (+3)",
+        "*Reply rate*\n29% (5 replies to 17 comments)\nup from 20% (2 replies to 10 comments)",
+        "*Median time to answer*\n— (none answered)\nnone answered the week before",
+        "*Waiting for an answer now*\n12 comments",
+    ]
+
+
+def test_text_fallback() -> None:
+    assert render_digest(typical())["text"] == (
+        "Weekly digest for <#C1>: 12 comments waiting for an answer; 4 posts, "
+        "reply rate 29% (5 replies to 17 comments); 1 one-way post, 2 conversations."
+    )
+
+
+@pytest.mark.parametrize("missed", [False, True])
+def test_a_quiet_week_is_short_and_honest(missed: bool) -> None:
+    reply = render_digest(digest_of(previous_posts=[post(20, "U1", -100, 10, 2)], missed_previous=missed))
+    within_block_kit_limits(reply["blocks"])
+    assert reply["text"] == "A quiet week in <#C1>: no posts shared and nothing waiting."
+    assert len(reply["blocks"]) == 4 + missed
+    assert reply["text"] in section_texts(reply["blocks"])
+    assert not any(b["type"] == "actions" for b in reply["blocks"])
+
+
+def test_an_empty_week_with_comments_waiting_says_so() -> None:
+    reply = render_digest(digest_of(open_comments=[waiting(1)]))
+    texts = section_texts(reply["blocks"])
+    assert (
+        "*One-way broadcasting*: posts that got comments and no replies\nNo one-way posts this week." in texts
+    )
+    assert any(t.endswith("No post had both comments and replies this week.") for t in texts)
+    counts = next(b for b in reply["blocks"] if b.get("fields"))
+    assert (
+        counts["fields"][3]["text"] == "*Reply rate*\n— (no comments received)\nno comments the week before"
+    )
+
+
+def test_hostile_text_is_escaped() -> None:
+    comment = waiting(1, HOSTILE, author=HOSTILE, platform="<!here>")
+    reply = render_digest(digest_of(open_comments=[comment]))
+    dumped = json.dumps(reply["blocks"], ensure_ascii=False)
+    for leak in ("<!channel>", "<@U0HOSTILE>", "<!here>", "*bold*", "`code`", "_it_", "~gone~"):
+        assert leak not in dumped
+    text = section_texts(reply["blocks"])[1]
+    assert "&lt;!channel&gt; &lt;@U0HOSTILE&gt; " in text
+    assert "\u2217bold\u2217 \u02cbcode\u02cb \u02cdit\u02cd \u223cgone\u223c" in text
+    assert "&amp;amp; &gt; quoted" in text
+    assert "|&lt;!here&gt; post>" in text
+
+
+@given(st.text(max_size=3000), st.text(max_size=300))
+def test_any_comment_text_stays_in_its_quote(text: str, author: str) -> None:
+    reply = render_digest(digest_of(open_comments=[waiting(1, text, author=author)]))
+    shown = section_texts(reply["blocks"])[1]
+    _, _, quoted = shown.partition("\n")
+    assert "\n" not in quoted
+    assert "<" not in quoted
+    assert ">" not in quoted[1:]
+    assert "`" not in shown
+    assert len(json.dumps(quoted)) <= 2 + 2 + 280
+
+
+def test_long_urls_lose_their_link_not_the_limits() -> None:
+    url = "https://blog.example/" + "a" * 5000
+    reply = render_digest(
+        digest_of([post(1, "U1", 1, 3, 3, url=url)], open_comments=[waiting(1, post_url=url)])
+    )
+    within_block_kit_limits(reply["blocks"])
+    assert url not in json.dumps(reply["blocks"])
+
+
+def test_post_links_cannot_break_out_of_their_markup() -> None:
+    comment = waiting(1, post_url="https://blog.example/a|b>c<d e")
+    text = section_texts(render_digest(digest_of(open_comments=[comment]))["blocks"])[1]
+    assert "<https://blog.example/a%7Cb%3Ec%3Cd%20e|X post>" in text
+
+
+def huge() -> Digest:
+    big_text = ("<!channel> 🎉 &&& *x* " * 1000)[:20_000]
+    long_url = "https://blog.example/" + "é/" * 1000
+    open_comments = [
+        waiting(n, big_text, author=big_text, post_url=long_url if n % 2 else f"https://x.com/a/status/{n}")
+        for n in range(500)
+    ]
+    # 60 owners each with 4 one-way posts this week (240), and 60 more posts in conversation
+    posts = [
+        post(o * 4 + k, f"U{o:04d}", 10 + o + k, 5, 0, url=long_url) for o in range(60) for k in range(4)
+    ]
+    # ...shared before those, so each owner's last 4 posts with comments are one-way
+    posts += [post(1000 + n, f"U{n:04d}", n / 10, 10, 10) for n in range(60)]
+    return digest_of(posts, open_comments=open_comments, missed_previous=True)
+
+
+def test_huge_ledgers_stay_within_block_kit_limits() -> None:
+    digest = huge()
+    assert len(digest.broadcasters) == 60
+    assert all(b.streak is not None and b.streak.posts == 4 for b in digest.broadcasters)
+    reply = render_digest(digest)
+    within_block_kit_limits(reply["blocks"])
+    assert len([b for b in reply["blocks"] if b["type"] == "actions"]) == 10
+    dumped = json.dumps(reply["blocks"])
+    assert "and 490 more: `/twoway unanswered`" in dumped
+    assert "more people" in dumped
+    # short post links survive the squeeze; the 2,000-character ones don't
+    assert "<https://x.com/a/status/0|X post>" in dumped
+    assert "<!channel>" not in dumped
+    assert len(reply["text"]) < 300
+
+
+def _worst(n: int, url: str) -> WaitingItem:
+    # Every character costs the most JSON it can: an escaped surrogate pair, or "&amp;".
+    comment = waiting(n, "😀&" * 10_000, author="😀" * 10_000, post_url=url)
+    return WaitingItem(replace(comment, comment_id=10**12 + n), timedelta(weeks=500))
+
+
+# The longest URL that still gets a link at the last resort, and one far too long for any.
+@pytest.mark.parametrize("url", ["https://e.x/" + "a" * 88, "https://" + "😀" * 1000])
+def test_the_last_resort_fits_the_worst_case(url: str) -> None:
+    line = PostLine(1, "U" + "W" * 39, "x", url, NOW, 10**9, 10**9)
+    digest = Digest(
+        channel_id="C" * 12,
+        period=PERIOD,
+        previous=PREVIOUS,
+        missed_previous=True,
+        waiting=WaitingList(tuple(_worst(n, url) for n in range(10)), 10**9),
+        broadcasters=tuple(
+            Broadcaster(f"U{n:039d}", (line,) * 50, Streak(10**6, 10**9, 10**9)) for n in range(500)
+        ),
+        conversations=(line,) * 5,
+        counts=Counts(10**9, Rate(10**9, 10**9, 1.0), 10**9, timedelta(weeks=5000)),
+        previous_counts=Counts(0, Rate(10**9, 10**9 + 1, 0.5), 10**9, timedelta(weeks=5000)),
+        quiet=False,
+    )
+    blocks = render_digest(digest)["blocks"]
+    within_block_kit_limits(blocks)
+    assert len([b for b in blocks if b["type"] == "actions"]) == 10
+
+
+def test_metadata_identifies_the_digest() -> None:
+    period = Period(datetime(2024, 3, 25, 8, tzinfo=UTC), datetime(2024, 4, 1, 7, tzinfo=UTC))
+    assert digest_metadata("T1", "C1", period) == {
+        "event_type": DIGEST_EVENT_TYPE,
+        "event_payload": {
+            "team_id": "T1",
+            "channel_id": "C1",
+            "period_start": "2024-03-25T08:00:00Z",
+            "period_end": "2024-04-01T07:00:00Z",
+        },
+    }
+    assert DIGEST_EVENT_TYPE == "twoway_digest"

@@ -1,0 +1,247 @@
+"""Digest jobs derived from the channels' settings, and digests that arrive once when the jobs fire."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import apscheduler.schedulers.base
+import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.digest import next_slot_after, slot_at_or_before
+from bot.emulator import Emulator, EmulatorSettings
+from bot.nudges import Nudger
+from bot.publish import Outcome
+from bot.scheduler import CATCH_UP_JOB_ID, SWEEP_JOB_ID, Schedules, digest_job_id, known_teams
+from storage.queries import get_channel
+from tests.test_nudges import flagged
+from tests.test_publish import (
+    CHANNEL,
+    SLOT,
+    TEAM,
+    Clock,
+    add_channel,
+    control,
+    make_publisher,
+    posted,
+    slack_client,
+)
+
+Sessions = sessionmaker[Session]
+OTHER = "C0GENERAL1"
+DISABLED = "C0QUIET001"
+
+
+def fields(trigger: Any) -> dict[str, str]:
+    return {f.name: str(f) for f in trigger.fields if f.name in ("day_of_week", "hour", "minute", "second")}
+
+
+def wait_for(predicate: Any, timeout: float = 10) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        if time.monotonic() > deadline:
+            pytest.fail("timed out")
+        time.sleep(0.05)
+    return value
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(SLOT + timedelta(minutes=1))
+
+
+@pytest.fixture
+def emu(clock: Clock) -> Iterator[Emulator]:
+    with Emulator(EmulatorSettings(clock=lambda: clock.now.timestamp())) as emulator:
+        yield emulator
+
+
+def make_schedules(sessions: Sessions, emu: Emulator, clock: Callable[[], datetime]) -> Schedules:
+    client = slack_client(emu)
+    return Schedules(
+        sessions,
+        make_publisher(sessions, emu, clock),
+        Nudger(sessions=sessions, client_for=lambda team: client, replica="test:1", clock=clock),
+        known_teams(sessions),
+        scheduler=BackgroundScheduler(timezone=UTC),
+    )
+
+
+@pytest.fixture
+def schedules(sessions: Sessions, emu: Emulator, clock: Clock) -> Iterator[Schedules]:
+    created = SLOT - timedelta(weeks=4)
+    add_channel(sessions, created)
+    add_channel(
+        sessions, created, OTHER, digest_weekday=4, digest_minute=17 * 60 + 30, timezone="America/New_York"
+    )
+    add_channel(sessions, created, DISABLED, digest_enabled=False)
+    schedules = make_schedules(sessions, emu, clock)
+    yield schedules
+    schedules.shutdown()
+
+
+def test_sync_all_derives_one_job_per_enabled_channel(schedules: Schedules) -> None:
+    schedules.sync_all()
+
+    jobs = {job.id: job for job in schedules.scheduler.get_jobs()}
+    assert set(jobs) == {digest_job_id(TEAM, CHANNEL), digest_job_id(TEAM, OTHER)}
+    social, other = jobs[digest_job_id(TEAM, CHANNEL)], jobs[digest_job_id(TEAM, OTHER)]
+    assert fields(social.trigger) == {"day_of_week": "mon", "hour": "9", "minute": "0", "second": "0"}
+    assert social.trigger.timezone == ZoneInfo("UTC")
+    assert fields(other.trigger) == {"day_of_week": "fri", "hour": "17", "minute": "30", "second": "0"}
+    assert other.trigger.timezone == ZoneInfo("America/New_York")
+    assert other.args == (TEAM, OTHER)
+    assert (other.coalesce, other.max_instances, other.misfire_grace_time) == (True, 1, 86400)
+
+
+def test_sync_channel_reschedules_at_once_and_removes_disabled_digests(
+    schedules: Schedules, sessions: Sessions
+) -> None:
+    schedules.scheduler.start(paused=True)
+    schedules.sync_all()
+    job_id = digest_job_id(TEAM, CHANNEL)
+    before = schedules.scheduler.get_job(job_id).next_run_time
+
+    with sessions.begin() as s:
+        channel = get_channel(s, TEAM, CHANNEL)
+        assert channel is not None
+        channel.digest_weekday, channel.digest_minute, channel.timezone = 2, 8 * 60 + 15, "Asia/Tokyo"
+    schedules.sync_channel(TEAM, CHANNEL)
+
+    job = schedules.scheduler.get_job(job_id)
+    assert fields(job.trigger) == {"day_of_week": "wed", "hour": "8", "minute": "15", "second": "0"}
+    assert job.trigger.timezone == ZoneInfo("Asia/Tokyo")
+    expected = next_slot_after(datetime.now(UTC), weekday=2, minute=8 * 60 + 15, zone="Asia/Tokyo")
+    assert job.next_run_time == expected
+    assert job.next_run_time != before
+
+    with sessions.begin() as s:
+        channel = get_channel(s, TEAM, CHANNEL)
+        assert channel is not None
+        channel.digest_enabled = False
+    schedules.sync_channel(TEAM, CHANNEL)
+    assert schedules.scheduler.get_job(job_id) is None
+    schedules.sync_channel(TEAM, CHANNEL)
+
+    # Back on, and sync_all agrees with what sync_channel did.
+    with sessions.begin() as s:
+        channel = get_channel(s, TEAM, CHANNEL)
+        assert channel is not None
+        channel.digest_enabled = True
+    schedules.sync_channel(TEAM, CHANNEL)
+    schedules.sync_all()
+    assert {j.id for j in schedules.scheduler.get_jobs()} == {job_id, digest_job_id(TEAM, OTHER)}
+
+
+def test_a_job_fired_twice_posts_once(schedules: Schedules, emu: Emulator, sessions: Sessions) -> None:
+    schedules.sync_all()
+    job = schedules.scheduler.get_job(digest_job_id(TEAM, CHANNEL))
+
+    first: Outcome = job.func(*job.args)
+    second: Outcome = job.func(*job.args)
+
+    assert first.status == "posted"
+    assert second == Outcome("already_posted", first.ts)
+    [call] = posted(emu)
+    assert call["args"]["metadata"]["event_payload"]["period_end"] == "2026-03-02T09:00:00Z"
+    assert schedules.run_digest(TEAM, DISABLED) is None
+
+
+def test_the_sweep_sends_nudges_and_retries_failed_digests(
+    schedules: Schedules, emu: Emulator, sessions: Sessions, clock: Clock
+) -> None:
+    clock.now = SLOT - timedelta(hours=23)
+    flagged(sessions, emu, clock)
+    clock.now = SLOT + timedelta(minutes=1)
+    control(emu, "POST", "/_emulator/faults", {"method": "chat.postMessage", "status": 500})
+    assert schedules.run_digest(TEAM, CHANNEL) == Outcome("failed", error="fatal_error")
+    control(emu, "DELETE", "/_emulator/faults")
+    clock.now = SLOT + timedelta(hours=1)
+
+    schedules.run_sweep()
+    schedules.run_sweep()
+
+    calls = posted(emu)
+    assert len(calls) == 2
+    assert {"metadata" in c["args"] and c["args"]["metadata"]["event_type"] for c in calls} == {
+        "twoway_digest",
+        "twoway_nudge",
+    }
+
+
+class _Shifted(datetime):
+    """APScheduler's view of now, moved so that the next whole minute is a second and a half away."""
+
+    offset = timedelta(0)
+
+    @classmethod
+    def now(cls, tz: Any = None) -> Any:
+        return datetime.now(tz) + cls.offset
+
+
+def test_a_real_scheduler_posts_the_digest_at_its_slot_once(
+    sessions: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Digest slots are whole minutes; rather than wait up to a minute, the scheduler and the
+    # publisher both run a little ahead, on the same shifted clock, in real time.
+    real = datetime.now(UTC)
+    slot = real.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    _Shifted.offset = slot - timedelta(seconds=1.5) - real
+    monkeypatch.setattr(apscheduler.schedulers.base, "datetime", _Shifted)
+    local = slot.astimezone(ZoneInfo("Europe/Paris"))
+    add_channel(
+        sessions,
+        slot - timedelta(weeks=4),
+        digest_weekday=local.weekday(),
+        digest_minute=local.hour * 60 + local.minute,
+        timezone="Europe/Paris",
+    )
+    with Emulator(EmulatorSettings()) as emu:
+        schedules = make_schedules(sessions, emu, lambda: _Shifted.now(UTC))
+        schedules.start()
+        try:
+            assert {j.id for j in schedules.scheduler.get_jobs()} >= {
+                SWEEP_JOB_ID,
+                digest_job_id(TEAM, CHANNEL),
+            }
+            [call] = wait_for(lambda: posted(emu), timeout=8)
+            assert call["args"]["metadata"]["event_payload"]["period_end"] == slot.strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            )
+            time.sleep(1)
+        finally:
+            schedules.shutdown()
+        assert len(posted(emu)) == 1
+        assert _Shifted.now(UTC) >= slot
+
+
+def test_start_catches_up_on_a_digest_missed_within_a_day(sessions: Sessions) -> None:
+    now = datetime.now(UTC)
+    missed, too_old = now - timedelta(hours=2), now - timedelta(hours=30)
+    for channel_id, when in ((CHANNEL, missed), (OTHER, too_old)):
+        add_channel(
+            sessions,
+            now - timedelta(weeks=4),
+            channel_id,
+            digest_weekday=when.weekday(),
+            digest_minute=when.hour * 60 + when.minute,
+        )
+    with Emulator(EmulatorSettings()) as emu:
+        schedules = make_schedules(sessions, emu, lambda: datetime.now(UTC))
+        schedules.start()
+        try:
+            [call] = wait_for(lambda: posted(emu))
+            wait_for(lambda: schedules.scheduler.get_job(CATCH_UP_JOB_ID) is None)
+        finally:
+            schedules.shutdown()
+        assert call["args"]["channel"] == CHANNEL
+        slot = slot_at_or_before(
+            now, weekday=missed.weekday(), minute=missed.hour * 60 + missed.minute, zone="UTC"
+        )
+        assert call["args"]["metadata"]["event_payload"]["period_end"] == slot.strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert len(posted(emu)) == 1
