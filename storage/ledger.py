@@ -298,7 +298,7 @@ def close_comment(s: Session, team_id: str, comment_id: int, *, state: str, by: 
 
 
 def snooze_comment(s: Session, team_id: str, comment_id: int, *, until: datetime) -> Comment | None:
-    """Hold an open comment's nudges until ``until``; return it, or None if it isn't the team's open comment."""
+    """Hold an open comment's nudges until ``until``; return it, or None if it isn't open."""
     snoozed = s.execute(
         update(Comment)
         .where(Comment.team_id == team_id, Comment.id == comment_id, Comment.state == "open")
