@@ -6,6 +6,7 @@ import argparse
 import codecs
 import io
 import itertools
+import json
 import logging
 import os
 import shutil
@@ -46,7 +47,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     emulator.add_argument("--signing-secret", help="signs deliveries (default: $SLACK_SIGNING_SECRET)")
 
-    sub.add_parser("demo", help="try twoway on this machine with the emulator: no Slack account needed")
+    demo = sub.add_parser(
+        "demo", help="try twoway on this machine with the emulator: no Slack account needed"
+    )
+    demo.add_argument("--save-calls", type=Path, help="write the emulator's Web API calls to this JSON file")
+
+    digest = sub.add_parser("digest", help="post a channel's latest digest now, or print its next one")
+    digest.add_argument("channel", help="the Slack channel id, e.g. C0123ABCD")
+    digest.add_argument(
+        "--preview", action="store_true", help="print the next digest as it stands; post nothing"
+    )
+    digest.add_argument("--team", help="the workspace id, when the ledger holds several")
 
     export = sub.add_parser("export", help="write the ledger's posts, snapshots or comments as CSV to stdout")
     export.add_argument("table", choices=("posts", "snapshots", "comments"))
@@ -125,11 +136,57 @@ def _emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _digest(args: argparse.Namespace) -> int:
+    from bot.app import utc_now
+    from bot.digests import compose_digest, last_period, next_period
+    from bot.preview import blocks_to_text
+    from storage.db import make_engine, make_session_factory
+    from storage.migrate import upgrade
+    from storage.queries import get_channel
+    from storage.runs import all_team_ids
+
+    preview = bool(args.preview)
+    config = None if preview else load_config()
+    configure_logging(config.secrets() if config else [])
+    engine = make_engine(config.database_url if config else load_database_url())
+    try:
+        upgrade(engine)
+        sessions = make_session_factory(engine)
+        now = utc_now()
+        with sessions.begin() as s:
+            teams = [args.team] if args.team else all_team_ids(s)
+            found = [(t, c) for t in teams if (c := get_channel(s, t, args.channel)) is not None]
+            if len(found) != 1:
+                why = "no workspace" if not found else "several workspaces; name one with --team"
+                print(f"twoway: channel {args.channel} is in {why}", file=sys.stderr)
+                return 2
+            team_id, channel = found[0]
+            if preview:
+                composed = compose_digest(s, team_id, args.channel, next_period(channel, now), now)
+                print(blocks_to_text(composed.message["blocks"], composed.message["text"]))
+                return 0
+            period = last_period(channel, now)
+        assert config is not None
+        from bot.app import make_web_client
+        from bot.runtime import make_publisher, replica_name
+
+        client = make_web_client(config)
+        publisher = make_publisher(sessions, lambda team: client, utc_now, replica_name())
+        outcome = publisher.publish_digest(team_id, args.channel, period)
+        print(f"digest of the week to {period.end:%Y-%m-%d %H:%M} UTC: {outcome.status.replace('_', ' ')}")
+        return 0 if outcome.status != "failed" else 1
+    finally:
+        engine.dispose()
+
+
 def _demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
     configure_logging([], level=logging.WARNING)
-    return run_demo(sys.stdout)
+    result = run_demo(sys.stdout)
+    if args.save_calls:
+        args.save_calls.write_text(json.dumps(result.calls, indent=1))
+    return 0
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -251,6 +308,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {
+    "digest": _digest,
     "run": _run,
     "migrate": _migrate,
     "emulator": _emulator,

@@ -1,4 +1,10 @@
-"""`twoway demo`: the product on this machine against the local Slack emulator, no Slack account needed."""
+"""`twoway demo`: the whole product on this machine against the local Slack emulator, no Slack account.
+
+It starts the emulator and twoway in this process with a fresh SQLite ledger, plays a team's
+fortnight in #social through the emulator as people would post it, moves a controllable clock to
+Monday 09:00, and lets twoway's own scheduler fire the digest and the nudges. Then it prints what
+the channel shows and says where the digest's chart was saved.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +12,36 @@ import json
 import secrets
 import socket
 import tempfile
+import threading
+import time
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from rich.console import Console
+from rich.panel import Panel
+from rich.text import Text
+
 from bot.config import Config, Secret
+from bot.demo_team import ADA, CHANNEL, FLAGS, LAST_SWEEP_BEFORE_MONDAY, SHARES, SWEEP_EVERY, TEAM, at
+from bot.digest import period_ending, slot_at_or_before
 from bot.emulator import Emulator, EmulatorSettings
 from bot.preview import blocks_to_text
-from bot.runtime import prepare
+from bot.runtime import Runtime, prepare
+from bot.scheduler import SWEEP_JOB_ID
 
-DEMO_TEAM = "T0TWOWAY1"
-DEMO_CHANNEL = "C0SOCIAL01"
-DEMO_USER = "U0ADA00001"
+NAMES = {
+    "U0ADA00001": "ada",
+    "U0GRACE001": "grace",
+    "U0LINUS001": "linus",
+    "U0TWOWAYBOT": "twoway",
+    "C0SOCIAL01": "social",
+}
+WAIT = 20.0
+DIGEST, NUDGE = "twoway_digest", "twoway_nudge"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -33,6 +57,11 @@ def post_json(url: str, payload: dict[str, Any], timeout: float = 15) -> Any:
         url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}, method="POST"
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        return json.loads(response.read())
+
+
+def get_json(url: str, timeout: float = 15) -> Any:
+    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - the emulator on loopback
         return json.loads(response.read())
 
 
@@ -60,41 +89,265 @@ def what_the_user_saw(seen: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
-def run_demo(out: TextIO) -> int:
-    """Run the emulator and twoway on loopback with a fresh ledger; print what Slack would show."""
-    with tempfile.TemporaryDirectory(prefix="twoway-demo-") as tmp:
-        signing_secret = secrets.token_hex(16)
-        app_port = free_port()
-        settings = EmulatorSettings(
-            host="127.0.0.1",
-            port=0,
-            app_url=f"http://127.0.0.1:{app_port}/slack/events",
-            signing_secret=signing_secret,
+@dataclass
+class DemoClock:
+    """The time twoway and the emulator see: set by the demo, not by the wall."""
+
+    moment: datetime
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self.moment
+
+    def set(self, moment: datetime) -> None:
+        with self._lock:
+            self.moment = moment
+
+    def epoch(self) -> float:
+        return self.now().timestamp()
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What the demo saw: the emulator's calls, the digest as text, and where its chart went."""
+
+    calls: list[dict[str, Any]]
+    digest_text: str
+    chart_path: Path | None
+
+
+class _Team:
+    """The demo's people, acting through the emulator and waiting for twoway to act in turn."""
+
+    def __init__(self, emulator: Emulator, clock: DemoClock) -> None:
+        self.base = emulator.base_url
+        self.clock = clock
+
+    def calls(self, method: str) -> list[dict[str, Any]]:
+        calls: list[dict[str, Any]] = get_json(f"{self.base}/_emulator/calls?method={method}")
+        return calls
+
+    def until(self, probe: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + WAIT
+        while not probe():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the demo waited too long for {what}")
+            time.sleep(0.02)
+
+    def say(self, moment: datetime, user: str, text: str, thread_ts: str | None = None) -> str:
+        self.clock.set(moment)
+        payload: dict[str, Any] = {"team": TEAM, "channel": CHANNEL, "user": user, "text": text}
+        if thread_ts:
+            payload["thread_ts"] = thread_ts
+        return str(post_json(f"{self.base}/_emulator/message", payload)["ts"])
+
+    def reacted(self, ts: str) -> bool:
+        return any(c["args"].get("timestamp") == ts for c in self.calls("reactions.add"))
+
+    def react(self, moment: datetime, user: str, ts: str, reaction: str) -> None:
+        self.clock.set(moment)
+        post_json(
+            f"{self.base}/_emulator/reaction",
+            {"team": TEAM, "channel": CHANNEL, "ts": ts, "user": user, "reaction": reaction},
         )
-        with Emulator(settings) as emulator:
-            config = local_config(
-                api_url=emulator.api_url,
-                signing_secret=signing_secret,
-                database_url=f"sqlite:///{Path(tmp) / 'twoway.db'}",
-                port=app_port,
-            )
-            runtime = prepare(config, host="127.0.0.1")
-            runtime.start_background()
-            try:
-                print(f"twoway is running against the local Slack emulator at {emulator.base_url}", file=out)
-                print("\nada, in #social, types: /twoway help\n", file=out)
-                seen = post_json(
-                    emulator.base_url + "/_emulator/command",
-                    {
-                        "team": DEMO_TEAM,
-                        "channel": DEMO_CHANNEL,
-                        "user": DEMO_USER,
-                        "command": "/twoway",
-                        "text": "help",
-                    },
-                )
-                print("twoway answers (only visible to them):\n", file=out)
-                print(what_the_user_saw(seen), file=out)
-            finally:
-                runtime.stop()
-    return 0
+
+    def command(self, moment: datetime, user: str, text: str) -> dict[str, Any]:
+        self.clock.set(moment)
+        seen: dict[str, Any] = post_json(
+            f"{self.base}/_emulator/command",
+            {"team": TEAM, "channel": CHANNEL, "user": user, "command": "/twoway", "text": text},
+        )
+        return seen
+
+
+def play_fortnight(team: _Team, runtime: Runtime, now: datetime) -> None:
+    """Every share, summary, flag and answer of the fortnight before ``now``, in the order they happened.
+
+    twoway was running all along: its sweep nudged owners every few hours, and last Monday's
+    digest went out at 09:00.
+    """
+    shared: dict[str, tuple[str, datetime]] = {}
+    events: list[tuple[datetime, Callable[[], None]]] = []
+    schedules, publisher = runtime.schedules, runtime.deps.publisher
+    assert schedules is not None
+    assert publisher is not None
+
+    tick = now - timedelta(days=14)
+    while tick <= now - LAST_SWEEP_BEFORE_MONDAY:
+
+        def sweep(tick: datetime = tick) -> None:
+            team.clock.set(tick)
+            schedules.run_sweep()
+
+        events.append((tick, sweep))
+        tick += SWEEP_EVERY
+
+    def last_monday() -> None:
+        slot = now - timedelta(days=7)
+        team.clock.set(slot)
+        publisher.publish_digest(TEAM, CHANNEL, period_ending(slot, "UTC"))
+
+    events.append((now - timedelta(days=7), last_monday))
+
+    for share in SHARES:
+        when = at(now, share.days_ago)
+
+        def post(share: Any = share, when: datetime = when) -> None:
+            ts = team.say(when, share.user, share.text)
+            shared[share.key] = (ts, when)
+            team.until(lambda: team.reacted(ts), f"twoway to track {share.key}")
+
+        events.append((when, post))
+        if share.summary:
+
+            def summarise(share: Any = share) -> None:
+                ts, when = shared[share.key]
+                reply = team.say(when + timedelta(hours=share.summary_after_hours), ADA, share.summary, ts)
+                team.until(lambda: team.reacted(reply), f"the summary of {share.key}")
+
+            events.append((when + timedelta(hours=share.summary_after_hours), summarise))
+
+    flagged: dict[str, int] = {}
+    for flag in FLAGS:
+        share = next(s for s in SHARES if s.key == flag.on)
+        when = at(now, share.days_ago, flag.hours_after_share)
+
+        def quote_and_flag(flag: Any = flag, when: datetime = when) -> None:
+            ts, _ = shared[flag.on]
+            quoted = team.say(when, flag.quoted_by, f"> {flag.text}", ts)
+            team.react(when + timedelta(minutes=2), flag.flagged_by, quoted, "speech_balloon")
+            count = len(flagged) + 1
+            team.until(lambda: len(_notices(team)) >= count, f"the flag on {flag.on}")
+            notice = str(_notices(team)[-1]["args"]["text"])
+            flagged[flag.text] = int(notice.split("#", 1)[1].split()[0])
+
+        events.append((when, quote_and_flag))
+        if flag.answered_after_hours is not None:
+
+            def answer(flag: Any = flag, when: datetime = when) -> None:
+                owner = next(s for s in SHARES if s.key == flag.on).user
+                moment = when + timedelta(hours=flag.answered_after_hours)
+                team.command(moment, owner, f"answered {flagged[flag.text]}")
+
+            events.append((when + timedelta(hours=flag.answered_after_hours), answer))
+
+    for _, act in sorted(events, key=lambda event: event[0]):
+        act()
+
+
+def _notices(team: _Team) -> list[dict[str, Any]]:
+    """twoway's answers to flags, oldest first (not its nudges, which also name comments)."""
+    return [
+        c
+        for c in team.calls("chat.postMessage")
+        if "is waiting for an answer; owner" in str(c["args"].get("text", ""))
+    ]
+
+
+def _posts_of(kind: str, calls: list[dict[str, Any]], since: datetime) -> list[dict[str, Any]]:
+    """twoway's messages of one kind (by their metadata's event type) posted at or after ``since``."""
+    return [
+        c
+        for c in calls
+        if c["method"] == "chat.postMessage"
+        and c["ok"]
+        and c["at"] >= since.timestamp()
+        and kind in json.dumps(c["args"].get("metadata") or "")
+    ]
+
+
+def _blocks(args: dict[str, Any]) -> list[dict[str, Any]]:
+    blocks = args.get("blocks") or []
+    return list(json.loads(blocks) if isinstance(blocks, str) else blocks)
+
+
+def _save_chart(team: _Team) -> Path | None:
+    """Download the chart twoway uploaded into the digest's thread, as Slack would serve it."""
+    messages = get_json(f"{team.base}/_emulator/messages?team={TEAM}&channel={CHANNEL}")
+    for message in reversed(messages):
+        for file in message.get("files") or []:
+            if str(file.get("name", "")).endswith(".png") and file.get("url_private"):
+                path = Path(tempfile.gettempdir()) / "twoway-demo-chart.png"
+                with urllib.request.urlopen(file["url_private"], timeout=15) as response:  # noqa: S310
+                    path.write_bytes(response.read())
+                return path
+    return None
+
+
+def fire_schedule(runtime: Runtime) -> None:
+    """Start twoway's scheduler at the demo's Monday 09:00 and make its sweep run now.
+
+    Starting it runs the catch-up, which posts the digest whose slot has just passed; the sweep
+    sends the nudges that are due.
+    """
+    schedules = runtime.schedules
+    assert schedules is not None
+    schedules.start()
+    schedules.scheduler.modify_job(SWEEP_JOB_ID, next_run_time=datetime.now(UTC))
+
+
+def _fired(team: _Team, monday: datetime) -> bool:
+    calls = get_json(f"{team.base}/_emulator/calls")
+    uploads = [c for c in calls if c["method"] == "files.completeUploadExternal" and c["ok"]]
+    return bool(
+        _posts_of(DIGEST, calls, monday)
+        and _posts_of(NUDGE, calls, monday)
+        and any(c["at"] >= monday.timestamp() for c in uploads)
+    )
+
+
+def _play(console: Console, monday: datetime, workdir: Path) -> tuple[list[dict[str, Any]], Path | None]:
+    """Run the emulator and twoway, play the fortnight, fire Monday; return the calls and the chart."""
+    clock = DemoClock(monday - timedelta(days=15))
+    signing_secret = secrets.token_hex(16)
+    app_port = free_port()
+    settings = EmulatorSettings(
+        host="127.0.0.1",
+        port=0,
+        app_url=f"http://127.0.0.1:{app_port}/slack/events",
+        signing_secret=signing_secret,
+        clock=clock.epoch,
+    )
+    with Emulator(settings) as emulator:
+        config = local_config(
+            api_url=emulator.api_url,
+            signing_secret=signing_secret,
+            database_url=f"sqlite:///{workdir / 'twoway.db'}",
+            port=app_port,
+        )
+        runtime = prepare(config, host="127.0.0.1", clock=clock.now)
+        runtime.start_background(scheduling=False)
+        try:
+            console.print(f"[bold]twoway[/bold] runs against the local Slack emulator at {emulator.base_url}")
+            console.print("A fortnight in #social: ada, grace and linus share posts, summaries and comments…")
+            team = _Team(emulator, clock)
+            play_fortnight(team, runtime, monday)
+            clock.set(monday)
+            console.print(f"The clock moves to {monday:%A %d %B %Y, %H:%M} UTC; twoway's scheduler fires.\n")
+            fire_schedule(runtime)
+            team.until(lambda: _fired(team, monday), "the digest, its chart and the nudges")
+            # The sweep may still be nudging; let it finish before reading what it sent.
+            time.sleep(0.3)
+            calls: list[dict[str, Any]] = get_json(f"{team.base}/_emulator/calls")
+            return calls, _save_chart(team)
+        finally:
+            runtime.stop()
+
+
+def run_demo(out: TextIO) -> DemoResult:
+    """Play the demo and print what the channel shows; return what it saw for whoever asked."""
+    console = Console(file=out, width=100, highlight=False)
+    monday = slot_at_or_before(datetime.now(UTC), weekday=0, minute=9 * 60, zone="UTC")
+    with tempfile.TemporaryDirectory(prefix="twoway-demo-") as tmp:
+        calls, chart = _play(console, monday, Path(tmp))
+    [digest] = _posts_of(DIGEST, calls, monday)
+    digest_text = blocks_to_text(_blocks(digest["args"]), str(digest["args"].get("text", "")), NAMES)
+    console.print(Panel(Text(digest_text), title="#social · twoway: the Monday digest", expand=True))
+    if chart is not None:
+        console.print(f"In the digest's thread, its chart, saved to {chart}\n")
+    for nudge in _posts_of(NUDGE, calls, monday):
+        text = blocks_to_text(_blocks(nudge["args"]), str(nudge["args"].get("text", "")), NAMES)
+        console.print(Panel(Text(text), title="#social · twoway, in a comment's thread", expand=True))
+    console.print("To connect a real workspace: import manifest.yml, put two tokens in .env, `twoway run`.")
+    return DemoResult(calls=calls, digest_text=digest_text, chart_path=chart)

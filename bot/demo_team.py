@@ -114,7 +114,7 @@ SHARES: tuple[Share, ...] = (
     ),
     Share(
         "ada-blog-1",
-        1.4,
+        2.0,
         ADA,
         "Our post on answering every comment https://blog.twoway.example/2026/answer-everyone",
         None,
@@ -130,7 +130,12 @@ FLAGS: tuple[Flag, ...] = (
     Flag("ada-x-2", 5, LINUS, "@priya: pricing for nonprofits?", LINUS, answered_after_hours=30),
     Flag("grace-yt-1", 10, ADA, "@jo: can you add captions in Spanish?", ADA),
     Flag("grace-masto-1", 7, LINUS, "@alex@fosstodon.org: screen reader support on Linux?", GRACE),
+    # Flagged on Saturday: its nudge waits for Monday morning.
+    Flag("ada-blog-1", 3, GRACE, "@dana: do you have a template for replies?", GRACE),
 )
+# twoway's sweep ran every few hours of the fortnight, until Sunday noon; Monday 09:00 is the demo's.
+SWEEP_EVERY = timedelta(hours=6)
+LAST_SWEEP_BEFORE_MONDAY = timedelta(hours=21)
 
 
 def at(now: datetime, days_ago: float, hours_after: float = 0) -> datetime:

@@ -10,13 +10,21 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.chart import HistoryPoint, render_chart
-from bot.digest import DigestInput, Period, WaitingComment, build_digest, period_ending
+from bot.digest import (
+    DigestInput,
+    Period,
+    WaitingComment,
+    build_digest,
+    next_slot_after,
+    period_ending,
+    slot_at_or_before,
+)
 from bot.ledger import comment_fact, post_facts
 from bot.metrics import PostFact, reply_rate
 from bot.publish import ComposedDigest
 from bot.render_digest import render_digest
 from storage.ledger import comments_for_report, posts_shared_between, recent_posts_of
-from storage.models import Comment
+from storage.models import Channel, Comment
 from storage.queries import get_channel
 from storage.runs import missed_previous
 
@@ -102,3 +110,19 @@ def compose_digest(
     comments = [c for c, _ in pairs]
     history = [HistoryPoint(p.end, reply_rate(_in(p, window)), _open_at(p.end, comments)) for p in periods]
     return ComposedDigest(message=render_digest(digest), chart_png=render_chart(history, zone=zone))
+
+
+def last_period(channel: Channel, now: datetime) -> Period:
+    """The week that ended at the channel's most recent slot: what its latest digest covers."""
+    slot = slot_at_or_before(
+        now, weekday=channel.digest_weekday, minute=channel.digest_minute, zone=channel.timezone
+    )
+    return period_ending(slot, channel.timezone)
+
+
+def next_period(channel: Channel, now: datetime) -> Period:
+    """The week that ends at the channel's next slot: what its next digest will cover."""
+    slot = next_slot_after(
+        now, weekday=channel.digest_weekday, minute=channel.digest_minute, zone=channel.timezone
+    )
+    return period_ending(slot, channel.timezone)

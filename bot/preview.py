@@ -3,43 +3,64 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
-_MENTION = re.compile(r"<([@#!])([^|>]+)(?:\|([^>]+))?>")
+_DATE = re.compile(r"<!date\^[^|>]*\|([^>]*)>")
 _LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
+_BARE_LINK = re.compile(r"<(https?://[^|>]+)>")
+_MENTION = re.compile(r"<([@#!])([^|>]+)(?:\|([^>]+))?>")
+_BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
 
 
-def _plain(mrkdwn: str) -> str:
-    text = _LINK.sub(r"\2 (\1)", mrkdwn)
-    text = _MENTION.sub(lambda m: m.group(1).replace("!", "@") + (m.group(3) or m.group(2)), text)
+def _plain(mrkdwn: str, names: Mapping[str, str]) -> str:
+    text = _DATE.sub(r"\1", mrkdwn)
+    text = _LINK.sub(r"\2 (\1)", text)
+    text = _BARE_LINK.sub(r"\1", text)
+
+    def mention(match: re.Match[str]) -> str:
+        sigil, target, label = match.group(1), match.group(2), match.group(3)
+        shown = label or names.get(target, target)
+        return ("#" if sigil == "#" else "@") + shown
+
+    text = _MENTION.sub(mention, text)
+    text = _BOLD.sub(r"\1", text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def _text_of(obj: Any) -> str:
+def _text_of(obj: Any, names: Mapping[str, str]) -> str:
     if isinstance(obj, dict):
-        return _plain(str(obj.get("text", "")))
+        return _plain(str(obj.get("text", "")), names)
     return ""
 
 
-def blocks_to_text(blocks: list[dict[str, Any]], fallback: str = "") -> str:
-    """Block Kit blocks rendered as lines of text; the fallback when there are none."""
+def blocks_to_text(
+    blocks: list[dict[str, Any]], fallback: str = "", names: Mapping[str, str] | None = None
+) -> str:
+    """Block Kit blocks rendered as lines of text; the fallback when there are none.
+
+    ``names`` shows user and channel ids by name, as Slack would.
+    """
+    names = names or {}
     lines: list[str] = []
     for block in blocks:
         kind = block.get("type")
         if kind == "header":
-            title = _text_of(block.get("text"))
+            title = _text_of(block.get("text"), names)
             lines += [title.upper(), "=" * len(title)]
         elif kind == "section":
             if block.get("text"):
-                lines.append(_text_of(block["text"]))
-            lines += [f"  • {_text_of(field)}" for field in block.get("fields", [])]
+                lines.append(_text_of(block["text"], names))
+            lines += [
+                f"  • {_text_of(field, names).replace(chr(10), ': ', 1)}" for field in block.get("fields", [])
+            ]
         elif kind == "context":
-            lines.append("  " + "  ".join(_text_of(e) for e in block.get("elements", [])))
+            lines.append("  " + "  ".join(_text_of(e, names) for e in block.get("elements", [])))
         elif kind == "divider":
             lines.append("-" * 40)
         elif kind == "actions":
-            labels = [f"[ {_text_of(e.get('text'))} ]" for e in block.get("elements", [])]
+            labels = [f"[ {_text_of(e.get('text'), names)} ]" for e in block.get("elements", [])]
             lines.append(" ".join(labels))
         elif kind == "image":
             lines.append(f"[image: {block.get('alt_text', '')}]")
-    return "\n".join(lines) if lines else _plain(fallback)
+    return "\n".join(lines) if lines else _plain(fallback, names)

@@ -7,6 +7,7 @@ import os
 import secrets
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from slack_bolt import App
@@ -14,6 +15,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 from waitress.server import TcpWSGIServer
 from waitress.wasyncore import close_all
 
@@ -69,9 +71,9 @@ class Runtime:
             assert self.server is not None
             self.server.run()
 
-    def start_background(self) -> None:
-        """Serve from a daemon thread (HTTP) or a connected socket, and return."""
-        if self.schedules is not None:
+    def start_background(self, *, scheduling: bool = True) -> None:
+        """Serve from a daemon thread (HTTP) or a connected socket, and return; schedules too, if asked."""
+        if scheduling and self.schedules is not None:
             self.schedules.start()
         if self.socket is not None:
             self.socket.connect()
@@ -99,6 +101,13 @@ def replica_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
+def make_publisher(
+    sessions: sessionmaker[Session], client_for: Callable[[str], WebClient], clock: Clock, replica: str
+) -> Publisher:
+    """The digest publisher of this replica, composing digests from the ledger."""
+    return Publisher(sessions, client_for, compose_digest, replica, clock)
+
+
 def prepare(
     config: Config,
     host: str = "0.0.0.0",  # noqa: S104 - a server behind a load balancer
@@ -121,7 +130,7 @@ def prepare(
     def client_for(team_id: str) -> WebClient:
         return client
 
-    publisher = Publisher(sessions, client_for, compose_digest, replica, clock)
+    publisher = make_publisher(sessions, client_for, clock, replica)
     schedules = (
         Schedules(sessions, publisher, Nudger(sessions, client_for, replica, clock), known_teams(sessions))
         if schedule

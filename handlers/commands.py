@@ -35,8 +35,7 @@ from bot.commands import (
     UnavailableRequest,
     parse_command,
 )
-from bot.digest import next_slot_after, period_ending, slot_at_or_before
-from bot.digests import compose_digest
+from bot.digests import compose_digest, last_period, next_period
 from bot.render import Message, note, render_request
 from bot.render_ledger import (
     LIST_LIMIT,
@@ -250,12 +249,10 @@ def _preview(deps: Deps, team_id: str, channel_id: str) -> Message:
     """The next digest as it stands now, for the asker's eyes only."""
     now = deps.clock()
     with deps.sessions.begin() as s:
-        channel = _channel(deps, s, team_id, channel_id)
-        zone = channel.timezone
-        slot = next_slot_after(now, weekday=channel.digest_weekday, minute=channel.digest_minute, zone=zone)
-        composed = compose_digest(s, team_id, channel_id, period_ending(slot, zone), now)
+        period = next_period(_channel(deps, s, team_id, channel_id), now)
+        composed = compose_digest(s, team_id, channel_id, period, now)
     preview = composed.message
-    lead = f"Preview, only you see it. The digest due {slot_date(slot)} says so far:"
+    lead = f"Preview, only you see it. The digest due {slot_date(period.end)} says so far:"
     return {"text": f"{lead} {preview['text']}", "blocks": [*note(lead)["blocks"], *preview["blocks"]][:50]}
 
 
@@ -263,13 +260,10 @@ def _post_digest(deps: Deps, client: WebClient, team_id: str, channel_id: str) -
     """Post the digest of the week that ended at the last slot, unless it is in the channel already."""
     if deps.publisher is None:
         return render_problem("Digests aren't running in this twoway process.")
-    now = deps.clock()
     with deps.sessions.begin() as s:
-        channel = _channel(deps, s, team_id, channel_id)
-        zone = channel.timezone
-        slot = slot_at_or_before(now, weekday=channel.digest_weekday, minute=channel.digest_minute, zone=zone)
-    outcome = deps.publisher.publish_digest(team_id, channel_id, period_ending(slot, zone))
-    week = f"the week to {slot_date(slot)}"
+        period = last_period(_channel(deps, s, team_id, channel_id), deps.clock())
+    outcome = deps.publisher.publish_digest(team_id, channel_id, period)
+    week = f"the week to {slot_date(period.end)}"
     match outcome.status:
         case "posted":
             return note(f"Posted the digest of {week} in <#{channel_id}>.")

@@ -56,8 +56,34 @@ def test_migrate_refuses_a_malformed_database_url(
     )
 
 
-def test_demo_runs_against_the_emulator(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo"]) == 0
-    out = capsys.readouterr().out
-    assert "twoway is running against the local Slack emulator" in out
-    assert "`/twoway flag <url> <comment text…> [by <author>]`" in out
+def test_digest_previews_then_posts_once(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime
+
+    from bot.emulator import Emulator, EmulatorSettings
+    from storage.db import make_session_factory
+    from storage.migrate import upgrade
+    from storage.queries import ensure_channel
+
+    engine = make_engine(db_url)
+    upgrade(engine)
+    with make_session_factory(engine).begin() as s:
+        ensure_channel(s, "T0TWOWAY1", "C0SOCIAL01", now=datetime.now(UTC))
+    engine.dispose()
+    monkeypatch.setenv("DATABASE_URL", db_url)
+
+    assert main(["digest", "C0SOCIAL01", "--preview"]) == 0
+    assert "A quiet week in" in capsys.readouterr().out
+    assert main(["digest", "C0NOWHERE1", "--preview"]) == 2
+    assert capsys.readouterr().err == "twoway: channel C0NOWHERE1 is in no workspace\n"
+
+    with Emulator(EmulatorSettings(host="127.0.0.1", port=0)) as emulator:
+        monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-cli")
+        monkeypatch.setenv("SLACK_SIGNING_SECRET", "cli-signing-secret")
+        monkeypatch.setenv("SLACK_API_URL", emulator.api_url)
+        assert main(["digest", "C0SOCIAL01"]) == 0
+        assert capsys.readouterr().out.endswith(": posted\n")
+        assert main(["digest", "C0SOCIAL01"]) == 0
+        assert capsys.readouterr().out.endswith(": already posted\n")
+        assert len(emulator.calls("chat.postMessage")) == 1

@@ -69,3 +69,15 @@ def test_preview_renders_mentions_links_and_escapes_readably() -> None:
         {"type": "actions", "elements": [{"type": "button", "text": {"type": "plain_text", "text": "Go"}}]},
     ]
     assert blocks_to_text(blocks) == "DIGEST\n======\n@U1 see the post (https://x.com/a) <ok>\n[ Go ]"
+    assert blocks_to_text(blocks, names={"U1": "ada"}).splitlines()[2].startswith("@ada see")
+
+
+def test_preview_shows_dates_channels_and_fields_readably() -> None:
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": "*Due* <!date^1700000000^{date}|Tue 14 Nov> in <#C1>"},
+        },
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": "*Posts*\n6 (+1)"}]},
+    ]
+    assert blocks_to_text(blocks, names={"C1": "social"}) == "Due Tue 14 Nov in #social\n  • Posts: 6 (+1)"

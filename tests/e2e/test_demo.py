@@ -1,0 +1,62 @@
+"""`twoway demo` as a user runs it: the Monday digest printed, and posted through the emulator."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import base_env
+
+pytestmark = pytest.mark.e2e
+
+
+def test_demo_prints_the_digest_it_posted(tmp_path: Path) -> None:
+    calls_file = tmp_path / "calls.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "demo", "--save-calls", str(calls_file)],
+        env=base_env(tmp_path),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    for expected in (
+        "the Monday digest",
+        "Waiting for an answer: 5 comments, oldest first",
+        "@linus's last 4 posts drew 32 comments and no replies",
+        "Conversations",
+        "Reply rate: 42% (57 replies to 135 comments)",
+        "[ Mark answered ] [ No reply needed ]",
+        "its chart, saved to",
+        "@grace, comment #8",
+    ):
+        assert expected in out, (expected, out)
+    assert "Traceback" not in done.stderr
+
+    calls = json.loads(calls_file.read_text())
+    digests = [
+        c
+        for c in calls
+        if c["method"] == "chat.postMessage"
+        and "twoway_digest" in json.dumps(c["args"].get("metadata") or "")
+    ]
+    assert len(digests) == 2, "last Monday's and this Monday's"
+    latest = digests[-1]["args"]
+    assert latest["channel"] == "C0SOCIAL01"
+    blocks = latest["blocks"] if isinstance(latest["blocks"], list) else json.loads(latest["blocks"])
+    assert len(blocks) <= 50
+    assert "Waiting for an answer" in json.dumps(blocks)
+    # The chart went into the thread of a message posted at the digest's moment: Monday 09:00.
+    [upload] = [
+        c for c in calls if c["method"] == "files.completeUploadExternal" and c["at"] >= digests[-1]["at"]
+    ]
+    assert float(upload["args"]["thread_ts"]) == pytest.approx(digests[-1]["at"], abs=1)
+    chart = Path(out.split("saved to ", 1)[1].split()[0])
+    assert chart.read_bytes().startswith(b"\x89PNG")
