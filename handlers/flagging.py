@@ -25,7 +25,7 @@ from bot.render_ledger import (
     render_problem,
 )
 from bot.text import plain_text
-from handlers.calls import slack_error
+from handlers.calls import advice, slack_error, tell
 from storage.ledger import NOTICE_PENDING, claim_notice, post_by_url, settle_notice, withdraw_flag
 from storage.models import Comment, Post
 
@@ -47,6 +47,24 @@ def fetch_message(client: WebClient, channel: str, ts: str) -> dict[str, Any] | 
         if message.get("ts") == ts:
             return dict(message)
     return None
+
+
+def read_flagged_message(client: WebClient, channel_id: str, ts: str, user: str) -> dict[str, Any] | None:
+    """The message someone is flagging; when Slack won't give it, tell them why and return None."""
+    try:
+        message = fetch_message(client, channel_id, ts)
+    except SlackApiError as error:
+        logger.warning("could not read the flagged message %s: %s", ts, slack_error(error))
+        tell(
+            client,
+            channel_id,
+            user,
+            render_problem(f"I couldn't read that message to flag it: {advice(error)}"),
+        )
+        return None
+    if message is None:
+        tell(client, channel_id, user, render_problem("I couldn't find that message to flag it."))
+    return message
 
 
 def post_of_message(deps: Deps, team_id: str, channel_id: str, message: dict[str, Any]) -> Post | None:

@@ -16,12 +16,12 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app import Deps
 from bot.render_ledger import render_problem
-from handlers.calls import advice, tell
+from handlers.calls import tell
 from handlers.flagging import (
     close_and_notify,
-    fetch_message,
     flag_message,
     post_of_message,
+    read_flagged_message,
     withdraw_and_notify,
 )
 from storage.ledger import comment_of_message, comment_of_notice
@@ -95,19 +95,8 @@ def _still_flagged(client: WebClient, channel_id: str, ts: str, flag_emoji: str)
 
 
 def _flag(deps: Deps, client: WebClient, team_id: str, channel_id: str, ts: str, user: str) -> None:
-    try:
-        message = fetch_message(client, channel_id, ts)
-    except SlackApiError as error:
-        logger.warning("could not read the flagged message %s: %s", ts, error.response.get("error"))
-        tell(
-            client,
-            channel_id,
-            user,
-            render_problem(f"I couldn't read that message to flag it: {advice(error)}"),
-        )
-        return
+    message = read_flagged_message(client, channel_id, ts, user)
     if message is None:
-        tell(client, channel_id, user, render_problem("I couldn't find that message to flag it."))
         return
     post = post_of_message(deps, team_id, channel_id, message)
     if post is None:

@@ -7,7 +7,6 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.app import Deps
 from bot.links import post_link
@@ -17,10 +16,9 @@ from bot.render_ledger import (
     FLAG_MODAL_URL_BLOCK,
     FLAG_MODAL_URL_INPUT,
     render_flag_modal,
-    render_problem,
 )
-from handlers.calls import advice, attempt, tell
-from handlers.flagging import fetch_message, flag_message, post_of_message
+from handlers.calls import attempt, tell
+from handlers.flagging import flag_message, post_of_message, read_flagged_message
 from storage.ledger import post_by_url
 
 logger = logging.getLogger(__name__)
@@ -91,18 +89,8 @@ def register(app: App, deps: Deps) -> None:
         ack()
         channel_id, _, ts = view.get("private_metadata", "").partition("|")
         user_id = body["user"]["id"]
-        try:
-            message = fetch_message(client, channel_id, ts)
-        except SlackApiError as error:
-            tell(
-                client,
-                channel_id,
-                user_id,
-                render_problem(f"I couldn't read that message to flag it: {advice(error)}"),
-            )
-            return
+        message = read_flagged_message(client, channel_id, ts, user_id)
         if message is None:
-            tell(client, channel_id, user_id, render_problem("I couldn't find that message to flag it."))
             return
         flag_message(
             deps,

@@ -118,40 +118,44 @@ def take_over_run(
     ).one_or_none()
 
 
+def _settle(
+    s: Session,
+    model: type[DigestRun] | type[Nudge],
+    team_id: str,
+    row_id: int,
+    claimed_at: datetime,
+    values: dict[str, object],
+) -> bool:
+    """Finish a claim with ``values``; False when the claim made at ``claimed_at`` was lost meanwhile.
+
+    Matching ``claimed_at`` is what tells this holder's claim from a later taker's.
+    """
+    done = s.execute(
+        update(model)
+        .where(
+            model.team_id == team_id,
+            model.id == row_id,
+            model.state == "claimed",
+            model.claimed_at == claimed_at,
+        )
+        .values(values)
+        .returning(model.id)
+        .execution_options(synchronize_session="fetch")
+    ).first()
+    return done is not None
+
+
 def record_run_posted(
     s: Session, team_id: str, run_id: int, *, claimed_at: datetime, message_ts: str, now: datetime
 ) -> bool:
     """Record the posted digest's ts; return False if the claim made at ``claimed_at`` was lost meanwhile."""
-    done = s.execute(
-        update(DigestRun)
-        .where(
-            DigestRun.team_id == team_id,
-            DigestRun.id == run_id,
-            DigestRun.state == "claimed",
-            DigestRun.claimed_at == claimed_at,
-        )
-        .values(state="posted", message_ts=message_ts, posted_at=now, error=None)
-        .returning(DigestRun.id)
-        .execution_options(synchronize_session="fetch")
-    ).first()
-    return done is not None
+    values = {"state": "posted", "message_ts": message_ts, "posted_at": now, "error": None}
+    return _settle(s, DigestRun, team_id, run_id, claimed_at, values)
 
 
 def record_run_failed(s: Session, team_id: str, run_id: int, *, claimed_at: datetime, error: str) -> bool:
     """Record why posting failed; return False if the claim made at ``claimed_at`` was lost meanwhile."""
-    done = s.execute(
-        update(DigestRun)
-        .where(
-            DigestRun.team_id == team_id,
-            DigestRun.id == run_id,
-            DigestRun.state == "claimed",
-            DigestRun.claimed_at == claimed_at,
-        )
-        .values(state="failed", error=error)
-        .returning(DigestRun.id)
-        .execution_options(synchronize_session="fetch")
-    ).first()
-    return done is not None
+    return _settle(s, DigestRun, team_id, run_id, claimed_at, {"state": "failed", "error": error})
 
 
 def runs_to_retry(
@@ -271,33 +275,10 @@ def record_nudge_sent(
     s: Session, team_id: str, nudge_id: int, *, claimed_at: datetime, message_ts: str, now: datetime
 ) -> bool:
     """Record the sent nudge's ts; return False if the claim made at ``claimed_at`` was lost meanwhile."""
-    done = s.execute(
-        update(Nudge)
-        .where(
-            Nudge.team_id == team_id,
-            Nudge.id == nudge_id,
-            Nudge.state == "claimed",
-            Nudge.claimed_at == claimed_at,
-        )
-        .values(state="sent", message_ts=message_ts, sent_at=now, error=None)
-        .returning(Nudge.id)
-        .execution_options(synchronize_session="fetch")
-    ).first()
-    return done is not None
+    values = {"state": "sent", "message_ts": message_ts, "sent_at": now, "error": None}
+    return _settle(s, Nudge, team_id, nudge_id, claimed_at, values)
 
 
 def record_nudge_failed(s: Session, team_id: str, nudge_id: int, *, claimed_at: datetime, error: str) -> bool:
     """Record why a nudge was not sent; return False if the claim made at ``claimed_at`` was lost."""
-    done = s.execute(
-        update(Nudge)
-        .where(
-            Nudge.team_id == team_id,
-            Nudge.id == nudge_id,
-            Nudge.state == "claimed",
-            Nudge.claimed_at == claimed_at,
-        )
-        .values(state="failed", error=error)
-        .returning(Nudge.id)
-        .execution_options(synchronize_session="fetch")
-    ).first()
-    return done is not None
+    return _settle(s, Nudge, team_id, nudge_id, claimed_at, {"state": "failed", "error": error})

@@ -186,3 +186,21 @@ def test_a_notice_slack_refuses_is_shown_to_the_flagger_and_the_comment_stays(fl
     # slack_sdk's server-error handler retried before giving up.
     assert len(flow.calls("chat.postMessage")) == 3
     assert shared
+
+
+def test_snooze_from_the_home_tab_holds_the_comment(flow: Flow) -> None:
+    _share_and_flag(flow, 1)
+    [comment] = _comments(flow)
+    flow.event({"type": "app_home_opened", "user": ADA, "channel": "D0ADA00001", "tab": "home"})
+    published = eventually(lambda: flow.calls("views.publish"), what="the Home tab")
+    assert "Snooze 1 day" in json.dumps(published[-1]["args"]["view"])
+    clicked = flow._post(
+        "/_emulator/action",
+        {"team": TEAM, "user": ADA, "view": "home", "action_id": "comment_snooze", "value": str(comment.id)},
+    )
+    assert clicked["ack"]["status"] == 200
+    snoozed = eventually(lambda: _comments(flow)[0].snoozed_until, what="the snooze")
+    assert snoozed > comment.flagged_at
+    assert _comments(flow)[0].state == "open"
+    republished = eventually(lambda: flow.calls("views.publish")[1:], what="the Home tab again")
+    assert "snoozed until" in json.dumps(republished[-1]["args"]["view"])
