@@ -1,4 +1,4 @@
-"""The `twoway` command: run, migrate, emulator, demo, export, import."""
+"""The `twoway` command: run, migrate, emulator, demo, export, import, purge."""
 
 from __future__ import annotations
 
@@ -66,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
 
     load = sub.add_parser("import", help="load snapshots from CSV in `twoway export snapshots` columns")
     load.add_argument("file", metavar="FILE.csv")
+
+    purge = sub.add_parser(
+        "purge", help="delete every row of one workspace, its ledger and its installation, after asking"
+    )
+    purge.add_argument("--team", required=True, help="the workspace id, e.g. T0123ABCD")
+    purge.add_argument("--yes", action="store_true", help="do not ask: for scripts")
     return parser
 
 
@@ -167,11 +173,10 @@ def _digest(args: argparse.Namespace) -> int:
                 return 0
             period = last_period(channel, now)
         assert config is not None
-        from bot.app import make_web_client
-        from bot.runtime import make_publisher, replica_name
+        from bot.runtime import make_client_for, make_publisher, open_installations, replica_name
 
-        client = make_web_client(config)
-        publisher = make_publisher(sessions, lambda team: client, utc_now, replica_name())
+        client_for = make_client_for(config, open_installations(config, engine))
+        publisher = make_publisher(sessions, client_for, utc_now, replica_name())
         outcome = publisher.publish_digest(team_id, args.channel, period)
         print(f"digest of the week to {period.end:%Y-%m-%d %H:%M} UTC: {outcome.status.replace('_', ' ')}")
         return 0 if outcome.status != "failed" else 1
@@ -307,6 +312,43 @@ def _import(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def _purge(args: argparse.Namespace) -> int:
+    from bot.installs import count_installation_rows, delete_installation_rows
+    from storage.db import make_engine, make_session_factory
+    from storage.migrate import upgrade
+    from storage.queries import count_rows, delete_team_rows
+
+    team: str = args.team
+    url = load_database_url()
+    configure_logging([])
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        sessions = make_session_factory(engine)
+        with sessions.begin() as s:
+            counts = {**count_rows(s, team), **count_installation_rows(s, team)}
+        held = ", ".join(f"{table} {n:,}" for table, n in counts.items() if n)
+        if not held:
+            print(
+                f"twoway: the database holds no rows of workspace {team}; nothing to delete", file=sys.stderr
+            )
+            return 0
+        if not args.yes:
+            print(f"This deletes every row of workspace {team} ({held}), for good.", file=sys.stderr)
+            print(f"Type {team} to delete them: ", end="", file=sys.stderr, flush=True)
+            if sys.stdin.readline().strip() != team:
+                print("twoway: that is not the workspace id; nothing deleted", file=sys.stderr)
+                return 1
+        # One transaction: a purge that fails halfway leaves the workspace as it was.
+        with sessions.begin() as s:
+            delete_team_rows(s, team)
+            delete_installation_rows(s, team)
+    finally:
+        engine.dispose()
+    print(f"deleted every row of workspace {team}: {held}")
+    return 0
+
+
 _COMMANDS = {
     "digest": _digest,
     "run": _run,
@@ -315,6 +357,7 @@ _COMMANDS = {
     "demo": _demo,
     "export": _export,
     "import": _import,
+    "purge": _purge,
 }
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.links import PostLink, post_link
 from bot.summary import Engagement, parse_summary
-from bot.text import inline_code
+from bot.text import inline_code, storable
 
 
 @dataclass(frozen=True)
@@ -250,7 +250,7 @@ def _parse_log(rest: str) -> LogRequest:
 
 def _parse_flag(rest: str) -> FlagRequest:
     link, body = _take_link(rest)
-    text, author = _split_author(_drop_unstorable(_as_typed(body)).strip())
+    text, author = _split_author(storable(_as_typed(body)).strip())
     text = _unquote(text.strip())
     if not text:
         raise _Invalid("Add the comment's text after the link.")
@@ -597,15 +597,6 @@ def _link_as_typed(angled: re.Match[str]) -> str:
     sigil = "#" if target[0] == "#" else "@"  # `<!here>` was typed as `@here`
     shown = label or target[1:]
     return shown if shown.startswith(sigil) else sigil + shown
-
-
-# PostgreSQL can't store NUL or lone surrogates (JSON can carry both), and Slack sends no control
-# characters but newlines and tabs, so these are only noise.
-_UNSTORABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
-
-
-def _drop_unstorable(text: str) -> str:
-    return _UNSTORABLE.sub("", text)
 
 
 def _quote(raw: str) -> str:

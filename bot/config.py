@@ -3,6 +3,10 @@
 `load_config` takes a mapping so tests can pass a dict; `main()` alone loads `.env`.
 Secrets are wrapped in `Secret`, whose `repr` and `str` never show the value, so a
 config that ends up in a log line or a traceback shows nothing worth stealing.
+
+Two ways to run: one workspace with `SLACK_BOT_TOKEN`, or distribution mode when
+`SLACK_CLIENT_ID` and `SLACK_CLIENT_SECRET` are set, where every workspace installs twoway
+through Slack's OAuth flow and brings its own bot token.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from sqlalchemy.exc import ArgumentError
 from storage.db import default_database_url
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
 DEFAULT_PORT = 3000
 
 
@@ -43,30 +48,43 @@ class Secret:
 
 @dataclass(frozen=True)
 class Config:
-    bot_token: Secret
+    # None in distribution mode, where each workspace's installation holds its bot token.
+    bot_token: Secret | None
     signing_secret: Secret | None
     app_token: Secret | None
     database_url: str
     slack_api_url: str
     timezone: str
     port: int
+    client_id: str | None = None
+    client_secret: Secret | None = None
+    redirect_uri: str | None = None
+    authorize_url: str = DEFAULT_AUTHORIZE_URL
 
     @property
     def socket_mode(self) -> bool:
         """Socket Mode when an app-level token is given, HTTP otherwise."""
         return self.app_token is not None
 
+    @property
+    def distribution(self) -> bool:
+        """Many workspaces install twoway through OAuth, when the app's client credentials are given."""
+        return self.client_id is not None and self.client_secret is not None
+
     def __repr__(self) -> str:
         # The database URL may carry a password; everything else secret is a `Secret` already.
         return (
             f"Config(bot_token={self.bot_token!r}, signing_secret={self.signing_secret!r}, "
             f"app_token={self.app_token!r}, database_url={redact_url(self.database_url)!r}, "
-            f"slack_api_url={self.slack_api_url!r}, timezone={self.timezone!r}, port={self.port!r})"
+            f"slack_api_url={self.slack_api_url!r}, timezone={self.timezone!r}, port={self.port!r}, "
+            f"client_id={self.client_id!r}, client_secret={self.client_secret!r}, "
+            f"redirect_uri={self.redirect_uri!r}, authorize_url={self.authorize_url!r})"
         )
 
     def secrets(self) -> list[str]:
         """Every secret value in this config, for log redaction."""
-        values = [s.reveal() for s in (self.bot_token, self.signing_secret, self.app_token) if s]
+        held = (self.bot_token, self.signing_secret, self.app_token, self.client_secret)
+        values = [s.reveal() for s in held if s]
         password = make_url(self.database_url).password
         if password:
             values.append(str(password))
@@ -98,21 +116,40 @@ def load_config(env: Mapping[str, str] = os.environ) -> Config:
         value = env.get(name, "").strip()
         return value or None
 
+    client_id, client_secret = get("SLACK_CLIENT_ID"), get("SLACK_CLIENT_SECRET")
+    if client_id is not None and client_secret is None:
+        raise ConfigError(
+            "SLACK_CLIENT_SECRET is not set: distribution mode needs the app's client secret "
+            "(Basic Information → App Credentials), or unset SLACK_CLIENT_ID"
+        )
+    if client_secret is not None and client_id is None:
+        raise ConfigError(
+            "SLACK_CLIENT_ID is not set: distribution mode needs the app's client id "
+            "(Basic Information → App Credentials), or unset SLACK_CLIENT_SECRET"
+        )
+    distribution = client_id is not None
+
     bot_token = get("SLACK_BOT_TOKEN")
-    if bot_token is None:
+    if bot_token is None and not distribution:
         raise ConfigError("SLACK_BOT_TOKEN is not set: put the app's bot token (xoxb-…) in .env")
-    if not bot_token.startswith("xoxb-"):
+    if bot_token is not None and not bot_token.startswith("xoxb-"):
         raise ConfigError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
 
     app_token = get("SLACK_APP_TOKEN")
     if app_token is not None and not app_token.startswith("xapp-"):
         raise ConfigError("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+    if app_token is not None and distribution:
+        # Installing takes a browser visiting /slack/install and Slack redirecting back: HTTP only.
+        raise ConfigError(
+            "SLACK_APP_TOKEN must be unset in distribution mode (SLACK_CLIENT_ID is set): "
+            "the install flow and every workspace's requests arrive over HTTP"
+        )
 
     signing_secret = get("SLACK_SIGNING_SECRET")
     if signing_secret is None and app_token is None:
+        alternative = "" if distribution else " (or set SLACK_APP_TOKEN for Socket Mode)"
         raise ConfigError(
-            "SLACK_SIGNING_SECRET is not set: HTTP mode needs the app's signing secret "
-            "(or set SLACK_APP_TOKEN for Socket Mode)"
+            f"SLACK_SIGNING_SECRET is not set: HTTP mode needs the app's signing secret{alternative}"
         )
 
     database_url = load_database_url(env)
@@ -135,12 +172,27 @@ def load_config(env: Mapping[str, str] = os.environ) -> Config:
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise ConfigError(f"PORT must be a TCP port number from 1 to 65535, not {port_text!r}")
 
+    redirect_uri = get("SLACK_REDIRECT_URI")
+    if redirect_uri is not None and not redirect_uri.startswith(("http://", "https://")):
+        raise ConfigError(
+            "SLACK_REDIRECT_URI must be an http(s) URL, e.g. https://twoway.example.com/slack/oauth_redirect"
+        )
+    authorize_url = get("SLACK_AUTHORIZE_URL") or DEFAULT_AUTHORIZE_URL
+    if not authorize_url.startswith(("http://", "https://")):
+        raise ConfigError(
+            "SLACK_AUTHORIZE_URL must be an http(s) URL, e.g. http://127.0.0.1:8765/oauth/v2/authorize"
+        )
+
     return Config(
-        bot_token=Secret(bot_token),
+        bot_token=Secret(bot_token) if bot_token else None,
         signing_secret=Secret(signing_secret) if signing_secret else None,
         app_token=Secret(app_token) if app_token else None,
         database_url=database_url,
         slack_api_url=slack_api_url,
         timezone=timezone,
         port=int(port_text),
+        client_id=client_id,
+        client_secret=Secret(client_secret) if client_secret else None,
+        redirect_uri=redirect_uri,
+        authorize_url=authorize_url,
     )

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bot.links import PostLink
 from bot.metrics import CommentFact, PostFact, Rate, Report, SnapshotFact, build_report, reply_rate
 from bot.summary import Engagement
+from bot.text import storable, truncate
 from storage.ledger import (
     SharedLink,
     add_snapshot,
@@ -38,6 +39,8 @@ from storage.queries import ensure_channel
 
 Period = Literal["week", "month"]
 PERIOD_DAYS: dict[str, int] = {"week": 7, "month": 30}
+# comments.author is a VARCHAR(255).
+AUTHOR_LIMIT = 255
 # Where a nudge that would land on a weekend goes instead: Monday at this local time.
 WEEKDAY_MORNING = time(9, 0)
 
@@ -192,15 +195,19 @@ def flag(
     message_ts: str | None = None,
     thread_ts: str | None = None,
 ) -> Flagged:
-    """Record an open comment on ``post``; flagging the same message twice gives the same comment."""
+    """Record an open comment on ``post``; flagging the same message twice gives the same comment.
+
+    Characters no database can store are dropped from ``text`` and ``author``, and ``author`` is cut
+    to its column's 255 characters; the rest is kept as is.
+    """
     channel = ensure_channel(s, team_id, channel_id, timezone=timezone, now=now)
     comment, created = flag_comment(
         s,
         team_id,
         post=post,
         channel_id=channel_id,
-        text=text,
-        author=author,
+        text=storable(text),
+        author=truncate(storable(author), AUTHOR_LIMIT) if author is not None else None,
         flagged_by=flagged_by,
         flagged_at=now,
         message_ts=message_ts,

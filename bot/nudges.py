@@ -175,12 +175,15 @@ class Nudger:
 
     def _nudge(self, team_id: str, item: _Due, now: datetime) -> NudgeOutcome | None:
         comment, level = item.comment, item.level
+        # The claim is dated now, not when the sweep began: a sweep held up by Slack (rate limits,
+        # retries) would otherwise make claims that other replicas already see as expired.
+        claiming = self.clock()
         with self.sessions.begin() as s:
             # Answered, dismissed or snoozed since the sweep looked: the click wins.
             current = get_comment(s, team_id, comment.id)
             if current is None or current.state != "open" or (current.snoozed_until or now) > now:
                 return None
-            claim = claim_nudge(s, team_id, comment.id, level, now=now)
+            claim = claim_nudge(s, team_id, comment.id, level, now=claiming)
             search_first = False
             if claim is None:
                 existing = next(n for n in nudges_of(s, team_id, [comment.id]) if n.level == level)
@@ -188,8 +191,8 @@ class Nudger:
                     s,
                     team_id,
                     existing.id,
-                    now=now,
-                    stale_before=now - self.lease,
+                    now=claiming,
+                    stale_before=claiming - self.lease,
                     max_attempts=MAX_ATTEMPTS,
                 )
                 if claim is None:

@@ -22,6 +22,7 @@ from waitress.wasyncore import close_all
 from bot.app import Clock, Deps, build_app, make_web_client, utc_now
 from bot.config import Config
 from bot.digests import compose_digest
+from bot.installs import INSTALL_PATH, Installations
 from bot.nudges import Nudger
 from bot.publish import Publisher
 from bot.scheduler import Schedules, known_teams
@@ -108,6 +109,29 @@ def make_publisher(
     return Publisher(sessions, client_for, compose_digest, replica, clock)
 
 
+def open_installations(config: Config, engine: Engine) -> Installations | None:
+    """In distribution mode, the installations in the ledger's database, their tables created if new."""
+    if not config.distribution or config.client_id is None:
+        return None
+    installations = Installations(engine, config.client_id)
+    installations.create_tables()
+    return installations
+
+
+def make_client_for(config: Config, installations: Installations | None) -> Callable[[str], WebClient]:
+    """``client_for`` of Publisher and Nudger: each workspace's client, with its installation's bot token
+    in distribution mode (`NotInstalled` once it is uninstalled), else the one configured bot token."""
+    if installations is None:
+        client = make_web_client(config)
+        return lambda team_id: client
+
+    def client_for(team_id: str) -> WebClient:
+        # Looked up each time, so that an uninstall or a reinstall's new token counts at once.
+        return make_web_client(config, token=installations.bot_token(team_id))
+
+    return client_for
+
+
 def prepare(
     config: Config,
     host: str = "0.0.0.0",  # noqa: S104 - a server behind a load balancer
@@ -117,26 +141,30 @@ def prepare(
 ) -> Runtime:
     """Migrate the ledger, verify the bot token with auth.test, and bind the HTTP port or open the socket.
 
-    With ``schedule``, the runtime also runs each channel's digest and the nudges once started.
+    With ``schedule``, the runtime also runs each channel's digest and the nudges once started. In
+    distribution mode there is no bot token to verify: each installed workspace runs with its own.
     """
     engine = make_engine(config.database_url)
     applied = upgrade(engine)
     if applied:
         logger.info("applied ledger migrations: %s", ", ".join(applied))
     sessions = make_session_factory(engine)
+    installations = open_installations(config, engine)
     client = make_web_client(config)
     replica = replica_name()
-
-    def client_for(team_id: str) -> WebClient:
-        return client
+    client_for = make_client_for(config, installations)
+    # An uninstalled workspace keeps its ledger (and so its channels) but must run nothing.
+    teams = installations.teams if installations is not None else known_teams(sessions)
 
     publisher = make_publisher(sessions, client_for, clock, replica)
     schedules = (
-        Schedules(sessions, publisher, Nudger(sessions, client_for, replica, clock), known_teams(sessions))
+        Schedules(sessions, publisher, Nudger(sessions, client_for, replica, clock), teams)
         if schedule
         else None
     )
-    deps = Deps(config, sessions, client, clock, publisher=publisher, schedules=schedules)
+    deps = Deps(
+        config, sessions, client, clock, publisher=publisher, schedules=schedules, installations=installations
+    )
     app = build_app(deps)
     runtime = Runtime(engine=engine, deps=deps, app=app, schedules=schedules)
     if config.app_token is not None:
@@ -145,4 +173,6 @@ def prepare(
     else:
         runtime.server = create_server(make_wsgi_app(app, lambda: database_ok(engine)), host, config.port)
         logger.info("twoway is listening on %s/slack/events", runtime.url)
+        if installations is not None:
+            logger.info("workspaces install twoway at %s%s", runtime.url, INSTALL_PATH)
     return runtime

@@ -1,4 +1,10 @@
-"""HTTP mode: Bolt behind a small WSGI router, served by waitress (a production server)."""
+"""HTTP mode: Bolt behind a small WSGI router, served by waitress (a production server).
+
+What reaches Bolt is a POST whose body Bolt can read: waitress answers 413 to a body over
+`MAX_BODY_BYTES`, the router 405 to any other method on `/slack/events`, and a body Bolt can't parse
+(bad UTF-8, broken JSON, a JSON array where Slack sends an object) gets 400 instead of the 500 that
+Bolt's own request parsing would raise.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,9 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from slack_bolt import App
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from waitress.server import TcpWSGIServer
 from waitress.server import create_server as waitress_server
 
@@ -23,9 +30,88 @@ HEALTH_PATH = "/healthz"
 MAX_BODY_BYTES = 1024 * 1024
 
 
+# What reading a body that isn't Slack's raises inside Bolt's request parsing: bad UTF-8 and broken
+# JSON (ValueError), deep nesting (RecursionError), and a shape Bolt's field lookups don't expect.
+_UNREADABLE = (ValueError, TypeError, AttributeError, LookupError, RecursionError)
+
+# Bolt reads these fields of a payload (and of an event) without checking their type first; Slack
+# always sends them so, and anything else would crash Bolt's matching into a 500.
+_OBJECTS = (
+    "event",
+    "view",
+    "container",
+    "message",
+    "previous_message",
+    "item",
+    "assistant_thread",
+    "function_data",
+    "workflow_step",
+    "state",
+)
+_OBJECTS_OR_IDS = ("team", "user", "channel", "enterprise")
+_LISTS_OF_OBJECTS = ("authorizations", "actions")
+
+
+def shape_problem(body: object) -> str | None:
+    """What makes ``body`` unlike anything Slack sends, in the fields Bolt relies on; None if nothing."""
+    if not isinstance(body, dict):
+        return f"a {type(body).__name__}, not an object"
+    for part in (body, body.get("event") or {}):
+        for name in _OBJECTS:
+            if name in part and not isinstance(part[name], dict):
+                return f"{name} is not an object"
+        for name in _OBJECTS_OR_IDS:
+            value = part.get(name)
+            if value is not None and not isinstance(value, dict | str):
+                return f"{name} is neither an object nor an id"
+            if isinstance(value, dict) and not isinstance(value.get("id", ""), str):
+                return f"{name}.id is not an id"
+        for name in _LISTS_OF_OBJECTS:
+            items = part.get(name)
+            listed = isinstance(items, list) and all(isinstance(i, dict) for i in items)
+            if items is not None and not listed:
+                return f"{name} is not a list of objects"
+    if body.get("type") == "event_callback" and "type" not in body.get("event", {}):
+        return "an event without a type"
+    if "view" in body and "type" not in body["view"]:
+        return "a view without a type"
+    if body.get("type") in ("block_actions", "interactive_message") and not body.get("actions"):
+        return "an action payload without actions"
+    return None
+
+
+class _SlackHandler(SlackRequestHandler):
+    """Bolt's WSGI adapter, answering 400 to a body Bolt can't parse instead of raising."""
+
+    def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
+        try:
+            bolt_request = BoltRequest(
+                body=request.get_body(), query=request.query_string, headers=request.get_headers()
+            )
+            problem = shape_problem(bolt_request.body)
+        except _UNREADABLE as error:
+            problem = f"unreadable ({type(error).__name__})"
+        if problem is not None:
+            # Before the signature check, so nothing of the body is trusted, and none of it is logged.
+            logger.warning("refused a request to %s: %s", EVENTS_PATH, problem)
+            return BoltResponse(status=400, body="Bad Request")
+        return self.app.dispatch(bolt_request)
+
+
+def _plain(start_response: StartResponse, status: str, headers: list[tuple[str, str]]) -> Iterable[bytes]:
+    body = status.split(" ", 1)[1].encode()
+    start_response(
+        status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body))), *headers]
+    )
+    return [body]
+
+
 def make_wsgi_app(bolt_app: App, healthy: Callable[[], bool]) -> WSGIApplication:
-    """`POST /slack/events` for events, commands and interactivity; `GET /healthz`; 404 otherwise."""
-    slack = SlackRequestHandler(bolt_app, path=EVENTS_PATH)
+    """`POST /slack/events` for events, commands and interactivity; `GET /healthz`; 404 otherwise.
+
+    Other paths still reach Bolt's adapter, which serves its OAuth pages when the app has them.
+    """
+    slack = _SlackHandler(bolt_app, path=EVENTS_PATH)
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
@@ -35,6 +121,8 @@ def make_wsgi_app(bolt_app: App, healthy: Callable[[], bool]) -> WSGIApplication
             status = "200 OK" if ok else "503 Service Unavailable"
             start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
+        if path == EVENTS_PATH and method != "POST":
+            return _plain(start_response, "405 Method Not Allowed", [("Allow", "POST")])
         return slack(environ, start_response)
 
     return application

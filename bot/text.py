@@ -7,6 +7,16 @@ import re
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 
+# PostgreSQL can't store NUL or lone surrogates (JSON can carry both, and SQLite's driver can't encode
+# the latter), and Slack sends no control characters but newlines and tabs, so these are only noise.
+_UNSTORABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """`text` without the characters no database of twoway's can store (NUL, lone surrogates, C0 controls)."""
+    return _UNSTORABLE.sub("", text)
+
+
 def escape(text: str) -> str:
     """`text` with the three characters Slack reads as control sequences escaped."""
     return text.translate(_ESCAPES)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.app import Deps
-from handlers import actions, channels, commands, home, messages, reactions, shortcuts
+from handlers import actions, channels, commands, home, installs, messages, reactions, shortcuts
 
 
 def register_all(app: App, deps: Deps) -> None:
@@ -16,3 +16,4 @@ def register_all(app: App, deps: Deps) -> None:
     home.register(app, deps)
     shortcuts.register(app, deps)
     actions.register(app, deps)
+    installs.register(app, deps)

@@ -280,6 +280,23 @@ class ProcessedEvent(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class SeenRequest(Base):
+    """A signed HTTP request already accepted, by its signature, so that a replay of it is refused.
+
+    Slack signs the timestamp with the body, so one signature is one request. Rows outlive Slack's
+    five-minute window a little and are then purged; ``team_id`` is the body's, or "-".
+    """
+
+    __tablename__ = "seen_requests"
+    __table_args__ = (UniqueConstraint("signature"), Index("ix_seen_requests_seen_at", "seen_at"))
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
+    team_id: Mapped[str] = mapped_column(SLACK_ID)
+    # "v0=" and 64 hex digits; longer ones are refused by signature verification first.
+    signature: Mapped[str] = mapped_column(String(128))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Nudge(Base):
     """A reminder to a post's owner about an open comment; level 2 is the follow-up."""
 

@@ -96,3 +96,9 @@ def count_rows(s: Session, team_id: str) -> dict[str, int]:
             s.scalar(select(func.count()).select_from(table).where(table.c.team_id == team_id)) or 0
         )
     return counts
+
+
+def delete_team_rows(s: Session, team_id: str) -> None:
+    """Delete every row of the team in every table, children first so that no foreign key objects."""
+    for table in reversed(Base.metadata.sorted_tables):
+        s.execute(delete(table).where(table.c.team_id == team_id))

@@ -7,12 +7,19 @@ import pytest
 from bot.config import ConfigError, Secret, load_config
 
 HTTP = {"SLACK_BOT_TOKEN": "xoxb-1-abc", "SLACK_SIGNING_SECRET": "s3cr3t-signing"}
+DISTRIBUTION = {
+    "SLACK_CLIENT_ID": "123.456",
+    "SLACK_CLIENT_SECRET": "client-s3cr3t",
+    "SLACK_SIGNING_SECRET": "s3cr3t-signing",
+}
 
 
 def test_defaults_for_http_mode(tmp_path: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # type: ignore[arg-type]
     config = load_config(HTTP)
+    assert config.bot_token is not None
     assert config.bot_token.reveal() == "xoxb-1-abc"
+    assert not config.distribution
     assert config.signing_secret is not None
     assert config.signing_secret.reveal() == "s3cr3t-signing"
     assert config.app_token is None
@@ -57,6 +64,13 @@ def test_values_are_read_and_normalised() -> None:
         ({**HTTP, "PORT": "0"}, "PORT"),
         ({**HTTP, "DATABASE_URL": "not a url"}, "DATABASE_URL"),
         ({**HTTP, "SLACK_API_URL": "ftp://example.com/"}, "SLACK_API_URL"),
+        ({**HTTP, "SLACK_CLIENT_ID": "123.456"}, "SLACK_CLIENT_SECRET"),
+        ({**HTTP, "SLACK_CLIENT_SECRET": "client-s3cr3t"}, "SLACK_CLIENT_ID"),
+        ({**DISTRIBUTION, "SLACK_SIGNING_SECRET": ""}, "SLACK_SIGNING_SECRET"),
+        ({**DISTRIBUTION, "SLACK_APP_TOKEN": "xapp-1-A1-x"}, "SLACK_APP_TOKEN"),
+        ({**DISTRIBUTION, "SLACK_BOT_TOKEN": "xoxp-user-token"}, "SLACK_BOT_TOKEN"),
+        ({**DISTRIBUTION, "SLACK_REDIRECT_URI": "/slack/oauth_redirect"}, "SLACK_REDIRECT_URI"),
+        ({**DISTRIBUTION, "SLACK_AUTHORIZE_URL": "slack.com/oauth/v2/authorize"}, "SLACK_AUTHORIZE_URL"),
     ],
 )
 def test_a_bad_variable_stops_start_up_with_one_line_naming_it(env: dict[str, str], named: str) -> None:
@@ -65,6 +79,38 @@ def test_a_bad_variable_stops_start_up_with_one_line_naming_it(env: dict[str, st
     message = str(raised.value)
     assert message.startswith(named)
     assert "\n" not in message
+
+
+def test_distribution_mode_needs_no_bot_token() -> None:
+    config = load_config(DISTRIBUTION)
+    assert config.distribution
+    assert config.bot_token is None
+    assert config.client_id == "123.456"
+    assert config.client_secret is not None
+    assert config.client_secret.reveal() == "client-s3cr3t"
+    assert config.redirect_uri is None
+    assert config.authorize_url == "https://slack.com/oauth/v2/authorize"
+
+
+def test_distribution_mode_reads_its_urls() -> None:
+    config = load_config(
+        {
+            **DISTRIBUTION,
+            "SLACK_REDIRECT_URI": "https://twoway.example.com/slack/oauth_redirect",
+            "SLACK_AUTHORIZE_URL": "http://127.0.0.1:8765/oauth/v2/authorize",
+        }
+    )
+    assert config.redirect_uri == "https://twoway.example.com/slack/oauth_redirect"
+    assert config.authorize_url == "http://127.0.0.1:8765/oauth/v2/authorize"
+
+
+def test_the_client_secret_never_shows(caplog: pytest.LogCaptureFixture) -> None:
+    config = load_config(DISTRIBUTION)
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("test").info("config is %s", config)
+    assert "client-s3cr3t" not in repr(config) + str(config) + caplog.text
+    assert "123.456" in repr(config)
+    assert sorted(config.secrets()) == sorted(["client-s3cr3t", "s3cr3t-signing"])
 
 
 def test_secrets_never_show_in_repr_str_or_logs(caplog: pytest.LogCaptureFixture) -> None:

@@ -14,6 +14,7 @@ import yaml
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.installs import BOT_SCOPES
 from handlers import register_all
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,6 +24,8 @@ SCHEMA = ROOT.parent / "shared" / "slack" / "manifest.schema.1.0.0.json"
 EVENT_SCOPES: dict[str, set[str]] = {
     "app_home_opened": set(),
     "app_mention": {"app_mentions:read"},
+    "app_uninstalled": set(),
+    "tokens_revoked": set(),
     "member_joined_channel": {"channels:read", "groups:read"},
     "message.channels": {"channels:history"},
     "message.groups": {"groups:history"},
@@ -148,6 +151,11 @@ def test_bot_scopes_are_exactly_what_the_features_need(manifest: dict[str, Any])
         needed |= {s.replace("channels:", "groups:") for s in needed if s.startswith("channels:")}
 
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == needed
+
+
+def test_an_install_asks_for_exactly_the_manifests_bot_scopes(manifest: dict[str, Any]) -> None:
+    assert sorted(BOT_SCOPES) == sorted(manifest["oauth_config"]["scopes"]["bot"])
+    assert len(set(BOT_SCOPES)) == len(BOT_SCOPES)
 
 
 def test_manifest_turns_on_socket_mode_interactivity_and_home(manifest: dict[str, Any]) -> None:

@@ -13,9 +13,14 @@ The seeded world (one workspace; more through the control endpoints):
   `U0GRACE001` grace (Grace Hopper, America/New_York), `U0LINUS001` linus (Linus Torvalds,
   America/Los_Angeles)
 
-Tokens: any `xoxb-…` is the default team's bot unless `POST /_emulator/token` tied it to another team;
-`xapp-…` is the app-level token (for `apps.connections.open`); `xoxb-invalid` and anything else get
-`invalid_auth`, no token `not_authed`.
+Tokens: any `xoxb-…` is the default team's bot unless `POST /_emulator/token` tied it to another team
+(or `oauth.v2.access` issued it for one); `xapp-…` is the app-level token (for `apps.connections.open`);
+`xoxb-invalid` and anything else get `invalid_auth`, no token `not_authed`.
+
+Installing (`bot.emulator.oauth`): `GET /oauth/v2/authorize?client_id&scope&state&redirect_uri&team=T`
+approves at once with a 302 to `redirect_uri?code=…&state=…`, and `oauth.v2.access` exchanges that code,
+once, for a new bot token of team T. The app's credentials are `EmulatorSettings.client_id` and
+`client_secret` (default `1000000000001.1000000000001` and `emulator-client-secret`).
 
 Control endpoints (JSON bodies; `team` defaults to `T0TWOWAY1`; mistakes answer 4xx `{"ok": false, "error"}`):
 
@@ -44,10 +49,14 @@ Control endpoints (JSON bodies; `team` defaults to `T0TWOWAY1`; mistakes answer 
   `update` replaces it, `push` stacks a new one, `clear` closes the stack
 - inspection: `GET|DELETE /_emulator/calls[?method=]`, `GET /_emulator/messages?team=&channel=`,
   `GET /_emulator/views?team=&user=` (each with `user` and `closed`), `GET /_emulator/events`; faults:
-  `GET|POST|DELETE /_emulator/faults {method, status, every?, retry_after?, count?}`; Socket Mode: `GET
-  /_emulator/connections`, `POST /_emulator/disconnect {reason?, close?}`
+  `GET|POST|DELETE /_emulator/faults {method, status, every?, retry_after?, count?, delay?}` (`method`
+  `*` is every method; `status: 200` with `delay` seconds answers correctly but late); Socket Mode:
+  `GET /_emulator/connections`, `POST /_emulator/disconnect {reason?, close?}`
 
-A delivery is `{via: "socket"|"http"|null, status, body, error, retry_num}`. Channel events reach the
+A delivery is `{via: "socket"|"http"|null, status, body, error, retry_num, url}`. `app_url` (or
+`--app-url`, repeated) may name several replicas: each HTTP delivery goes to one at random, to another
+when it refuses the connection, and `url` says which answered. No two deliveries share a signature
+(a redelivery is signed a second later if need be), as Slack's retries don't. Channel events reach the
 app only from channels its bot is in, as in Slack. The app's own posts are kept but not echoed back as
 events (Bolt would ignore them anyway).
 """

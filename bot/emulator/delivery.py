@@ -3,17 +3,24 @@
 When the app holds a Socket Mode connection, Slack stops using the request URL, so the socket wins
 whenever one is open. Either way the emulator waits for the app's acknowledgement (Slack gives it
 three seconds) and reports what came back as a `Delivery`.
+
+Several request URLs stand for replicas behind a load balancer: each HTTP delivery goes to one at
+random, and to another when that one refuses the connection; the `Delivery` names the one that
+answered.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import itertools
 import json
 import logging
+import random
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -40,6 +47,8 @@ class Delivery:
     body: Any = None
     error: str | None = None
     retry_num: int = 0
+    # The request URL that answered (or the last one tried), for HTTP deliveries.
+    url: str | None = None
 
     @property
     def acked(self) -> bool:
@@ -52,6 +61,7 @@ class Delivery:
             "body": self.body,
             "error": self.error,
             "retry_num": self.retry_num,
+            "url": self.url,
         }
 
 
@@ -64,9 +74,11 @@ def parse_body(text: str) -> Any:
         return text
 
 
-def signed_headers(signing_secret: str | None, body: str, content_type: str) -> dict[str, str]:
+def signed_headers(
+    signing_secret: str | None, body: str, content_type: str, at: int | None = None
+) -> dict[str, str]:
     # Real time, not the emulator's clock: the app rejects signatures more than five minutes old.
-    timestamp = str(int(time.time()))
+    timestamp = str(int(time.time()) if at is None else at)
     headers = {"Content-Type": content_type, "User-Agent": USER_AGENT, "X-Slack-Request-Timestamp": timestamp}
     if signing_secret:
         signature = SignatureVerifier(signing_secret).generate_signature(timestamp=timestamp, body=body)
@@ -146,17 +158,36 @@ class SocketHub:
         self.connections.clear()
 
 
+def app_urls(app_url: str | Sequence[str] | None) -> tuple[str, ...]:
+    """One request URL, several (replicas behind a load balancer), or none, as a tuple."""
+    if app_url is None:
+        return ()
+    if isinstance(app_url, str):
+        return (app_url,) if app_url else ()
+    return tuple(url for url in app_url if url)
+
+
 class Deliverer:
     """Sends events, slash commands and interactions to the app by whichever way it listens."""
 
     def __init__(
-        self, hub: SocketHub, app_url: str | None, signing_secret: str | None, ack_timeout: float
+        self,
+        hub: SocketHub,
+        app_url: str | Sequence[str] | None,
+        signing_secret: str | None,
+        ack_timeout: float,
+        rng: random.Random | None = None,
     ) -> None:
         self.hub = hub
-        self.app_url = app_url
+        self.app_urls = app_urls(app_url)
         self.signing_secret = signing_secret
         self.ack_timeout = ack_timeout
+        self._rng = rng or random.Random()
         self._session: aiohttp.ClientSession | None = None
+        # The last timestamp each body was signed with (by digest), so that no two deliveries share a
+        # signature: Slack's retries come seconds apart, each signed when sent, and the app refuses a
+        # signature it has already seen as a replay.
+        self._signed_at: dict[bytes, int] = {}
 
     async def close(self) -> None:
         if self._session is not None:
@@ -174,30 +205,51 @@ class Deliverer:
                 kind, payload, accepts_response and kind != "events_api", retry_num, reason
             )
             return await self.hub.send(connection, envelope, self.ack_timeout)
-        if self.app_url:
+        if self.app_urls:
             return await self._post(kind, payload, retry_num, reason)
         return Delivery(None, None, error="no_app_connected", retry_num=retry_num)
 
+    def _timestamp(self, body: str) -> int:
+        now = int(time.time())
+        digest = hashlib.sha256(body.encode()).digest()
+        at = max(now, self._signed_at.get(digest, now - 1) + 1)
+        self._signed_at[digest] = at
+        if len(self._signed_at) > 10_000:
+            # Beyond Bolt's five-minute window a repeated signature is refused as stale anyway.
+            self._signed_at = {d: t for d, t in self._signed_at.items() if t > now - 600}
+        return at
+
     async def _post(self, kind: str, payload: Any, retry_num: int, reason: str) -> Delivery:
-        assert self.app_url is not None
         body, content_type = encode_http_body(kind, payload)
-        headers = signed_headers(self.signing_secret, body, content_type)
+        headers = signed_headers(self.signing_secret, body, content_type, self._timestamp(body))
         if retry_num:
             headers["X-Slack-Retry-Num"] = str(retry_num)
             headers["X-Slack-Retry-Reason"] = reason
         if self._session is None:
             self._session = aiohttp.ClientSession()
-        try:
-            async with self._session.post(
-                self.app_url,
-                data=body.encode(),
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=self.ack_timeout),
-            ) as response:
-                text = await response.text()
-                return Delivery("http", response.status, parse_body(text), retry_num=retry_num)
-        except TimeoutError:
-            return Delivery("http", None, error="timeout", retry_num=retry_num)
-        except aiohttp.ClientError as e:
-            logger.warning("Could not reach the app at %s: %s", self.app_url, e)
-            return Delivery("http", None, error=f"connection_failed: {e}", retry_num=retry_num)
+        # A load balancer sends each request to one replica, and on to another only when that one
+        # refuses the connection: once a request is sent it may have been handled, so it is not resent.
+        candidates = self._rng.sample(self.app_urls, len(self.app_urls))
+        refused: aiohttp.ClientConnectorError | None = None
+        for url in candidates:
+            try:
+                async with self._session.post(
+                    url,
+                    data=body.encode(),
+                    headers=headers,
+                    timeout=aiohttp.ClientTimeout(total=self.ack_timeout),
+                ) as response:
+                    text = await response.text()
+                    return Delivery("http", response.status, parse_body(text), retry_num=retry_num, url=url)
+            except aiohttp.ClientConnectorError as e:
+                refused = e
+                continue
+            except TimeoutError:
+                return Delivery("http", None, error="timeout", retry_num=retry_num, url=url)
+            except aiohttp.ClientError as e:
+                logger.warning("Could not reach the app at %s: %s", url, e)
+                return Delivery("http", None, error=f"connection_failed: {e}", retry_num=retry_num, url=url)
+        logger.warning("Could not reach the app at %s: %s", ", ".join(candidates), refused)
+        return Delivery(
+            "http", None, error=f"connection_failed: {refused}", retry_num=retry_num, url=candidates[-1]
+        )

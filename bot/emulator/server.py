@@ -15,7 +15,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -23,8 +23,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from bot.emulator import payloads
-from bot.emulator.delivery import Deliverer, Delivery, SocketHub
+from bot.emulator import oauth, payloads
+from bot.emulator.delivery import Deliverer, Delivery, SocketHub, app_urls
 from bot.emulator.state import (
     JSON,
     Channel,
@@ -53,11 +53,15 @@ SOCKET_LIFETIME_SECONDS = 18060
 class EmulatorSettings:
     host: str = "127.0.0.1"
     port: int = 0
-    app_url: str | None = None
+    # One request URL, or several: replicas behind a load balancer, each delivery to one at random.
+    app_url: str | Sequence[str] | None = None
     signing_secret: str | None = None
     # Slack waits three seconds for an app to acknowledge an event, command or interaction.
     ack_timeout: float = 3.0
     clock: Callable[[], float] = field(default=time.time)
+    # The emulated app's OAuth credentials, which oauth.v2.access checks.
+    client_id: str = oauth.CLIENT_ID
+    client_secret: str = oauth.CLIENT_SECRET
 
 
 def _error(error: str, status: int) -> web.Response:
@@ -137,6 +141,7 @@ class EmulatorApp:
     def build(self) -> web.Application:
         app = web.Application(middlewares=[_errors_as_json], client_max_size=64 * 1024 * 1024)
         route = app.router
+        oauth.register(route, oauth.OAuth(self.state, self.settings.client_id, self.settings.client_secret))
         route.add_route("*", "/api/{method}", self.api)
         route.add_get("/socket-mode", self.socket_mode)
         route.add_post("/_emulator/response/{id}", self.response_url)
@@ -208,6 +213,10 @@ class EmulatorApp:
             )
         else:
             self.state.record_call(name, {}, None, False, result.body["error"], token=str(token or ""))
+        slow = self.state.trip_fault(name, slow=True)
+        if slow is not None:
+            # Done already, answered late: a client that dies meanwhile never learns that it worked.
+            await asyncio.sleep(slow.delay)
         return web.json_response(result.body, status=result.status, headers=result.headers)
 
     async def upload(self, request: web.Request) -> web.Response:
@@ -849,12 +858,15 @@ class EmulatorApp:
         status = int(_number(body, "status", 429))
         every = int(_number(body, "every", 1))
         retry_after = int(_number(body, "retry_after", 1))
+        delay = _number(body, "delay", 0)
         count = body.get("count")
-        if not 400 <= status <= 599 or every < 1 or retry_after < 0:
+        # Status 200 is a slow answer rather than a failure, so it needs a delay.
+        slow = status == 200 and 0 < delay <= 60
+        if not (400 <= status <= 599 or slow) or every < 1 or retry_after < 0 or delay < 0:
             raise WorldError("invalid_fault", 400)
         if count is not None and (not isinstance(count, int) or count < 1):
             raise WorldError("invalid_count", 400)
-        fault = Fault(_text(body, "method") or "", status, every, retry_after, count)
+        fault = Fault(_text(body, "method") or "", status, every, retry_after, count, delay=delay)
         self.state.add_fault(fault)
         return web.json_response({"ok": True, "fault": fault.to_json()})
 
@@ -978,7 +990,7 @@ def describe(emulator: Emulator) -> str:
             for c in team.channels.values()
             if not c.is_im
         )
-        target = emulator.settings.app_url or "no app URL, Socket Mode only"
+        target = ", ".join(app_urls(emulator.settings.app_url)) or "no app URL, Socket Mode only"
         return (
             f"Slack emulator at {emulator.base_url}: Web API {emulator.api_url}, "
             f"Socket Mode {emulator.socket_mode_url}; team {team.id} ({team.domain}), "

@@ -231,6 +231,12 @@ class Fault:
     count: int | None = None
     seen: int = 0
     fired: int = 0
+    # Seconds the answer is held back; a status-200 fault answers correctly, only this late.
+    delay: float = 0.0
+
+    @property
+    def slow(self) -> bool:
+        return self.status < 300
 
     def to_json(self) -> JSON:
         return {
@@ -239,6 +245,7 @@ class Fault:
             "every": self.every,
             "retry_after": self.retry_after,
             "count": self.count,
+            "delay": self.delay,
             "seen": self.seen,
             "fired": self.fired,
         }
@@ -655,17 +662,21 @@ class State:
 
     def add_fault(self, fault: Fault) -> None:
         with self.lock:
-            self.faults = [f for f in self.faults if f.method != fault.method]
+            # A method can be slow and failing at once: one fault of each kind per method.
+            self.faults = [f for f in self.faults if (f.method, f.slow) != (fault.method, fault.slow)]
             self.faults.append(fault)
 
     def clear_faults(self) -> None:
         with self.lock:
             self.faults.clear()
 
-    def trip_fault(self, method: str) -> Fault | None:
-        """Counts a call against the fault set for its method; the fault when this call should fail."""
+    def trip_fault(self, method: str, *, slow: bool = False) -> Fault | None:
+        """Counts a call against the fault set for its method; the fault when this call should fail.
+
+        With ``slow``, the same for the method's slow fault: the fault when this answer should wait.
+        """
         with self.lock:
-            fault = next((f for f in self.faults if f.method in (method, "*")), None)
+            fault = next((f for f in self.faults if f.method in (method, "*") and f.slow == slow), None)
             if fault is None:
                 return None
             fault.seen += 1

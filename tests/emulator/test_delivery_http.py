@@ -85,6 +85,7 @@ def test_thread_replies_and_channels_without_the_bot(bolt_http: BoltOverHttp) ->
         "body": None,
         "error": "bot_not_in_channel",
         "retry_num": 0,
+        "url": None,
     }
 
 

@@ -301,8 +301,10 @@ def test_commands_on_unknown_posts_and_comments_record_nothing(flow: Flow) -> No
     assert flow.reply_text(ADA, "log").count("\n") == 0
     with flow.sessions.begin() as s:
         after = count_rows(s, TEAM)
-    assert {k: v for k, v in after.items() if k != "channels"} == {
-        k: v for k, v in before.items() if k != "channels"
+    # Channels may be created on first contact; request bookkeeping grows with every request.
+    kept = ("channels", "seen_requests", "processed_events")
+    assert {k: v for k, v in after.items() if k not in kept} == {
+        k: v for k, v in before.items() if k not in kept
     }
 
 

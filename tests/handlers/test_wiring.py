@@ -76,6 +76,7 @@ EVENTS: dict[str, dict[str, Any]] = {
         "text": "<@U0TWOWAYBOT> hi",
         "channel": "C0SOCIAL01",
     },
+    "app_uninstalled": {"type": "app_uninstalled"},
     "member_joined_channel": {"type": "member_joined_channel", "user": BOT_USER, "channel": "C0SOCIAL01"},
     "message.channels": {"type": "message", "user": "U0ADA00001", "text": "hi", "channel": "C0SOCIAL01"},
     "message.groups": {
@@ -97,6 +98,7 @@ EVENTS: dict[str, dict[str, Any]] = {
         "reaction": "speech_balloon",
         "item": {"type": "message", "channel": "C0SOCIAL01", "ts": "1700000000.000100"},
     },
+    "tokens_revoked": {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": [BOT_USER]}},
 }
 
 
@@ -123,6 +125,14 @@ def test_the_command_and_the_shortcut_reach_their_listeners(app: App) -> None:
     assert app.dispatch(signed(payload, content_type="application/x-www-form-urlencoded")).status == 200
 
 
+def test_a_replayed_request_is_refused(app: App, sessions: sessionmaker[Session]) -> None:
+    body = json.dumps(event_callback(EVENTS["message.channels"], team_id=TEAM, event_id="EvREPLAY"))
+    request = signed(body)
+    assert app.dispatch(request).status == 200
+    replay = BoltRequest(body=body, headers={k: list(v) for k, v in request.headers.items()})
+    assert app.dispatch(replay).status == 401
+
+
 def test_bad_signatures_are_refused_before_any_listener(app: App, sessions: sessionmaker[Session]) -> None:
     body = json.dumps(event_callback(EVENTS["message.channels"], team_id=TEAM, event_id="Ev1"))
     assert app.dispatch(signed(body, secret="wrong")).status == 401
@@ -133,8 +143,9 @@ def test_bad_signatures_are_refused_before_any_listener(app: App, sessions: sess
 
 def test_a_redelivered_event_is_handled_once(app: App, emulator: Emulator) -> None:
     body = json.dumps(event_callback(EVENTS["app_mention"], team_id=TEAM, event_id="EvMENTION"))
-    for _ in range(3):
-        assert app.dispatch(signed(body)).status == 200
+    # Slack signs each redelivery anew, with its own timestamp.
+    for attempt in range(3):
+        assert app.dispatch(signed(body, age=attempt)).status == 200
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         posts = [c for c in _calls(emulator) if c["method"] == "chat.postMessage"]

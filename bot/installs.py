@@ -1,0 +1,147 @@
+"""Which workspaces twoway is installed in, in distribution mode, and each one's bot token.
+
+Installations live in the ledger's own database, in the tables of slack_sdk's SQLAlchemy stores
+(``slack_installations``, ``slack_bots``, ``slack_oauth_states``). Those stores keep their own
+``MetaData`` and their own schema across slack_sdk versions, so their tables are created here at
+start rather than by our Alembic migrations, and the queries on them live here rather than in
+``storage``, which knows only our models.
+
+An installation is what lets a workspace's work run: ``bot_token`` feeds its Web API client,
+``teams`` lists the workspaces whose schedules run, and ``forget`` (on uninstall) ends both while
+the workspace's ledger stays until ``twoway purge``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy import Engine, MetaData, Table, delete, desc, func, inspect, select, text
+from sqlalchemy.orm import Session
+
+logger = logging.getLogger(__name__)
+
+# What an install asks for: the manifest's bot scopes (tests/test_manifest.py keeps them equal).
+BOT_SCOPES = (
+    "app_mentions:read",
+    "channels:history",
+    "channels:read",
+    "chat:write",
+    "commands",
+    "files:write",
+    "groups:history",
+    "groups:read",
+    "im:write",
+    "reactions:read",
+    "reactions:write",
+)
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+# How long a person has between opening /slack/install and approving in Slack.
+STATE_EXPIRATION_SECONDS = 600
+NOT_INSTALLED_MESSAGE = (
+    "twoway is no longer installed in this workspace. Ask a workspace admin to add it again to use it here."
+)
+# Replicas starting together queue on this advisory lock instead of racing to create the same tables.
+_PG_CREATE_LOCK = 0x7477_6F69  # "twoi"
+
+
+class NotInstalled(LookupError):
+    """twoway holds no bot token for this workspace: it was never installed there, or was uninstalled."""
+
+
+class Installations:
+    """The installations of one Slack app (by client id) in the ledger's database."""
+
+    def __init__(self, engine: Engine, client_id: str) -> None:
+        self.engine = engine
+        self.client_id = client_id
+        self.store = SQLAlchemyInstallationStore(client_id=client_id, engine=engine, logger=logger)
+        self.states = SQLAlchemyOAuthStateStore(
+            expiration_seconds=STATE_EXPIRATION_SECONDS, engine=engine, logger=logger
+        )
+
+    def create_tables(self) -> None:
+        """Create the stores' tables where they are missing; leave existing ones and their rows alone."""
+        with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"),
+                    {"key": _PG_CREATE_LOCK},
+                )
+            self.store.metadata.create_all(connection)
+            self.states.metadata.create_all(connection)
+
+    def bot_token(self, team_id: str) -> str:
+        """The workspace's newest bot token; `NotInstalled` when it has none."""
+        bots = self.store.bots
+        with self.engine.connect() as connection:
+            # By team alone: a workspace of an Enterprise Grid org installs with its enterprise id set,
+            # and the schedules that ask here know only the team.
+            token = connection.scalar(
+                select(bots.c.bot_token)
+                .where(
+                    bots.c.client_id == self.client_id,
+                    bots.c.team_id == team_id,
+                    bots.c.bot_token.is_not(None),
+                )
+                .order_by(desc(bots.c.installed_at))
+                .limit(1)
+            )
+        if not token:
+            raise NotInstalled(f"twoway is not installed in workspace {team_id}")
+        return str(token)
+
+    def teams(self) -> list[str]:
+        """Every workspace with a bot token of this app, sorted."""
+        bots = self.store.bots
+        with self.engine.connect() as connection:
+            found = connection.scalars(
+                select(bots.c.team_id)
+                .where(
+                    bots.c.client_id == self.client_id,
+                    bots.c.team_id.is_not(None),
+                    bots.c.bot_token.is_not(None),
+                )
+                .distinct()
+                .order_by(bots.c.team_id)
+            )
+            return [str(team_id) for team_id in found]
+
+    def forget(self, team_id: str) -> None:
+        """Delete the workspace's installations and bot tokens; its ledger stays."""
+        with self.engine.begin() as connection:
+            for table in (self.store.bots, self.store.installations):
+                connection.execute(
+                    delete(table).where(table.c.client_id == self.client_id, table.c.team_id == team_id)
+                )
+
+
+def _installation_tables(s: Session) -> list[Table]:
+    """The stores' tables that exist in this database: none where distribution mode never ran."""
+    metadata = MetaData()
+    tables = [
+        SQLAlchemyInstallationStore.build_installations_table(
+            metadata, SQLAlchemyInstallationStore.default_installations_table_name
+        ),
+        SQLAlchemyInstallationStore.build_bots_table(
+            metadata, SQLAlchemyInstallationStore.default_bots_table_name
+        ),
+    ]
+    existing = inspect(s.connection())
+    return [table for table in tables if existing.has_table(table.name)]
+
+
+def count_installation_rows(s: Session, team_id: str) -> dict[str, int]:
+    """Return the number of the team's rows in the installation tables, of any app, keyed by table name."""
+    return {
+        table.name: s.scalar(select(func.count()).select_from(table).where(table.c.team_id == team_id)) or 0
+        for table in _installation_tables(s)
+    }
+
+
+def delete_installation_rows(s: Session, team_id: str) -> None:
+    """Delete the team's rows in the installation tables, of any app. OAuth states belong to no team."""
+    for table in _installation_tables(s):
+        s.execute(delete(table).where(table.c.team_id == team_id))

@@ -1,0 +1,33 @@
+"""Signatures of accepted HTTP requests, remembered so that a replay of one is refused.
+
+Unlike the ledger's queries these are keyed by signature, not by workspace: a signature is unique
+across all of them, and the purge sweeps every workspace's old rows at once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from storage.models import SeenRequest
+from storage.queries import insert_ignoring_conflicts
+
+
+def remember_request(s: Session, team_id: str, signature: str, now: datetime) -> bool:
+    """Record a request's signature; return True if it is new, False if it was seen before (a replay).
+
+    Commit before handling the request, so that a replay arriving at another replica meanwhile
+    collides with this row.
+    """
+    return insert_ignoring_conflicts(
+        s, SeenRequest, {"team_id": team_id, "signature": signature, "seen_at": now}
+    )
+
+
+def forget_requests_before(s: Session, cutoff: datetime) -> int:
+    """Delete every workspace's signatures seen before ``cutoff``; return how many rows went."""
+    result = s.execute(delete(SeenRequest).where(SeenRequest.seen_at < cutoff))
+    # A DELETE's result is a cursor result, which counts rows; the generic type can't say so.
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,356 @@
+"""Distribution mode end to end: two workspaces install twoway through Slack's OAuth flow (the emulator's),
+each runs on its own token and sees only its own ledger, an uninstall stops one and keeps its ledger,
+and `twoway purge` deletes exactly one workspace's rows."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.cli import main
+from bot.config import load_config
+from bot.demo import free_port, get_json, post_json
+from bot.emulator import DEFAULT_TEAM_ID, SOCIAL_CHANNEL_ID, Emulator, EmulatorSettings
+from bot.installs import NOT_INSTALLED_MESSAGE, Installations, NotInstalled, count_installation_rows
+from bot.runtime import Runtime, prepare
+from bot.scheduler import DIGEST_JOB_PREFIX
+from storage.models import Post
+from storage.queries import count_rows
+from tests.flows.conftest import eventually
+
+
+def purge(*args: str) -> int:
+    """`twoway purge …` in this process, leaving the log handlers as they were: `main()` replaces them
+    with one on the captured stderr, which the app's threads would otherwise log to after the test."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        return main(["purge", *args])
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+SECRET = "distribution-signing-secret"
+CLIENT_ID = "2000000000002.2000000000002"
+CLIENT_SECRET = "distribution-client-secret"
+TEAM_A, CHANNEL_A, ADA, GRACE = DEFAULT_TEAM_ID, SOCIAL_CHANNEL_ID, "U0ADA00001", "U0GRACE001"
+TEAM_B, CHANNEL_B, BEA = "T0SECOND1", "C0SECOND01", "U0BEA00001"
+POST_A = "https://x.com/acme/status/1790000000000000001"
+POST_B = "https://x.com/second/status/1790000000000000002"
+QUESTION_A = "Do you ship to Canada?"
+
+
+@dataclass
+class Distributed:
+    emulator: Emulator
+    runtime: Runtime
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        return self.runtime.deps.sessions
+
+    @property
+    def installations(self) -> Installations:
+        assert self.runtime.deps.installations is not None
+        return self.runtime.deps.installations
+
+    def post(self, path: str, payload: dict[str, Any]) -> Any:
+        return post_json(self.emulator.base_url + path, payload, timeout=20)
+
+    def install(self, team: str) -> tuple[int, str]:
+        """A person installs twoway in ``team`` from the app's /slack/install, as a browser would: it follows
+        redirects (through the emulator's authorize page) and keeps the app's cookies, Secure ones too,
+        as browsers do on loopback. Returns the final page's status and body."""
+        cookies: dict[str, str] = {}
+        url = f"{self.runtime.url}/slack/install?team={team}"
+        for _ in range(5):
+            status, location, body = _browse(url, cookies)
+            if location is None:
+                return status, body
+            url = urljoin(url, location)
+        pytest.fail("too many redirects")
+
+    def say(self, team: str, channel: str, user: str, text: str) -> dict[str, Any]:
+        answer: dict[str, Any] = self.post(
+            "/_emulator/message", {"team": team, "channel": channel, "user": user, "text": text}
+        )
+        return answer
+
+    def command(self, team: str, channel: str, user: str, text: str) -> list[dict[str, Any]]:
+        """What the user saw after `/twoway text`: the ack body and every response_url post."""
+        seen = self.post(
+            "/_emulator/command",
+            {"team": team, "channel": channel, "user": user, "command": "/twoway", "text": text},
+        )
+        assert seen["ack"]["status"] == 200, seen
+        bodies = [seen["ack"]["body"], *seen["responses"]]
+        return [b for b in bodies if isinstance(b, dict) and b.get("text")]
+
+    def event(self, team: str, event: dict[str, Any]) -> dict[str, Any]:
+        answer: dict[str, Any] = self.post("/_emulator/event", {"team": team, "event": event})
+        return answer
+
+    def calls(self, method: str) -> list[dict[str, Any]]:
+        calls: list[dict[str, Any]] = get_json(f"{self.emulator.base_url}/_emulator/calls?method={method}")
+        return calls
+
+    def posts(self, team: str) -> list[str]:
+        with self.sessions.begin() as s:
+            return list(s.scalars(select(Post.canonical_url).where(Post.team_id == team).order_by(Post.id)))
+
+    def digest_jobs(self) -> set[str]:
+        assert self.runtime.schedules is not None
+        jobs = self.runtime.schedules.scheduler.get_jobs()
+        return {job.id for job in jobs if job.id.startswith(DIGEST_JOB_PREFIX)}
+
+    def rows(self, team: str) -> dict[str, int]:
+        with self.sessions.begin() as s:
+            return {**count_rows(s, team), **count_installation_rows(s, team)}
+
+
+def _browse(url: str, cookies: dict[str, str]) -> tuple[int, str | None, str]:
+    """(status, Location, body) of one GET, sending and keeping ``cookies``."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=20)
+    try:
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else {}
+        connection.request(
+            "GET", f"{parts.path}?{parts.query}" if parts.query else parts.path, headers=headers
+        )
+        response = connection.getresponse()
+        body = response.read().decode()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, value = header.split(";", 1)[0].partition("=")
+            cookies[name.strip()] = value
+        return response.status, response.getheader("Location"), body
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def dist(db_url: str) -> Iterator[Distributed]:
+    app_port = free_port()
+    settings = EmulatorSettings(
+        app_url=f"http://127.0.0.1:{app_port}/slack/events",
+        signing_secret=SECRET,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+    )
+    with Emulator(settings) as emulator:
+        post_json(emulator.base_url + "/_emulator/team", {"id": TEAM_B, "domain": "second"})
+        post_json(
+            emulator.base_url + "/_emulator/channel",
+            {"team": TEAM_B, "id": CHANNEL_B, "name": "social", "members": [BEA]},
+        )
+        config = load_config(
+            {
+                "SLACK_CLIENT_ID": CLIENT_ID,
+                "SLACK_CLIENT_SECRET": CLIENT_SECRET,
+                "SLACK_SIGNING_SECRET": SECRET,
+                "SLACK_REDIRECT_URI": f"http://127.0.0.1:{app_port}/slack/oauth_redirect",
+                "SLACK_AUTHORIZE_URL": emulator.base_url + "/oauth/v2/authorize",
+                "SLACK_API_URL": emulator.api_url,
+                "DATABASE_URL": db_url,
+                "PORT": str(app_port),
+            }
+        )
+        assert config.distribution
+        assert config.bot_token is None
+        runtime = prepare(config, host="127.0.0.1")
+        runtime.start_background()
+        try:
+            yield Distributed(emulator, runtime)
+        finally:
+            runtime.stop()
+
+
+@pytest.fixture
+def both(dist: Distributed) -> Distributed:
+    """Both workspaces installed, each with a post shared in its channel."""
+    for team in (TEAM_A, TEAM_B):
+        status, page = dist.install(team)
+        assert status == 200, page
+    assert dist.installations.teams() == sorted([TEAM_A, TEAM_B])
+    dist.say(TEAM_A, CHANNEL_A, ADA, f"Launch thread: <{POST_A}>")
+    dist.say(TEAM_B, CHANNEL_B, BEA, f"Our news: <{POST_B}>")
+    eventually(lambda: len(dist.calls("reactions.add")) == 2, what="both posts tracked")
+    return dist
+
+
+def test_installing_goes_through_slacks_flow_and_stores_the_installation(dist: Distributed) -> None:
+    assert dist.installations.teams() == []
+    status, page = dist.install(TEAM_B)
+    assert status == 200, page
+    assert dist.installations.teams() == [TEAM_B]
+    [exchange] = dist.calls("oauth.v2.access")
+    assert (exchange["ok"], exchange["team"]) == (True, TEAM_B)
+    # Bolt checks the new token before it stores it: with the token, in the new workspace.
+    assert [c["team"] for c in dist.calls("auth.test")] == [TEAM_B]
+    with dist.sessions.begin() as s:
+        assert count_installation_rows(s, TEAM_B) == {"slack_installations": 1, "slack_bots": 1}
+
+
+def test_a_redirect_that_did_not_start_at_slack_install_is_refused(dist: Distributed) -> None:
+    status, location, _ = _browse(f"{dist.runtime.url}/slack/install?team={TEAM_B}", {})
+    assert status == 302
+    assert location is not None
+    # The authorize page approves, but this browser lost the app's state cookie on the way.
+    _, callback, _ = _browse(location, {})
+    assert callback is not None
+    status, _, _ = _browse(callback, {})
+    assert status == 400
+    assert dist.installations.teams() == []
+
+
+def test_each_workspace_keeps_its_own_ledger_and_uses_its_own_token(both: Distributed) -> None:
+    assert both.posts(TEAM_A) == [POST_A]
+    assert both.posts(TEAM_B) == [POST_B]
+    # The emulator tells workspaces apart by token alone: a call with A's token would land in A.
+    reactions = {c["args"]["channel"]: c["team"] for c in both.calls("reactions.add")}
+    assert reactions == {CHANNEL_A: TEAM_A, CHANNEL_B: TEAM_B}
+
+    flagged = both.command(TEAM_A, CHANNEL_A, GRACE, f"flag {POST_A} {QUESTION_A}")
+    assert flagged[0]["text"].startswith("Flagged as comment #1")
+    [seen_a] = both.command(TEAM_A, CHANNEL_A, ADA, "unanswered")
+    assert seen_a["text"].startswith("1 comment is waiting")
+    [seen_b] = both.command(TEAM_B, CHANNEL_B, BEA, "unanswered")
+    assert seen_b["text"].startswith("No comments are waiting")
+    assert QUESTION_A not in json.dumps(seen_b)
+
+    both.event(TEAM_A, {"type": "app_home_opened", "user": ADA, "channel": "D0ADA00001", "tab": "home"})
+    both.event(TEAM_B, {"type": "app_home_opened", "user": BEA, "channel": "D0BEA00001", "tab": "home"})
+    eventually(lambda: len(both.calls("views.publish")) == 2, what="both Home tabs")
+    homes = {c["team"]: json.dumps(c["args"]["view"]) for c in both.calls("views.publish")}
+    assert QUESTION_A in homes[TEAM_A]
+    assert QUESTION_A not in homes[TEAM_B]
+    assert "acme" not in homes[TEAM_B]
+    assert {c["team"] for c in both.calls("chat.postMessage")} == {TEAM_A}
+
+
+def test_each_workspaces_digest_runs_with_its_own_client(both: Distributed) -> None:
+    schedules = both.runtime.schedules
+    assert schedules is not None
+    schedules.sync_all()
+    assert both.digest_jobs() == {f"digest:{TEAM_A}:{CHANNEL_A}", f"digest:{TEAM_B}:{CHANNEL_B}"}
+
+    for team, channel in ((TEAM_A, CHANNEL_A), (TEAM_B, CHANNEL_B)):
+        outcome = schedules.run_digest(team, channel)
+        assert outcome is not None
+        assert outcome.status == "posted", outcome
+
+    digests = [c for c in both.calls("chat.postMessage") if c["args"].get("metadata")]
+    assert sorted((c["team"], c["args"]["channel"]) for c in digests) == sorted(
+        [(TEAM_A, CHANNEL_A), (TEAM_B, CHANNEL_B)]
+    )
+    in_b = get_json(f"{both.emulator.base_url}/_emulator/messages?team={TEAM_B}&channel={CHANNEL_B}")
+    [digest_b] = [m for m in in_b if (m.get("metadata") or {}).get("event_type") == "twoway_digest"]
+    assert digest_b["bot_id"] == "B0SECOND1"
+    assert "acme" not in json.dumps(digest_b)
+
+
+def test_uninstalling_stops_that_workspace_and_keeps_its_ledger(both: Distributed) -> None:
+    schedules = both.runtime.schedules
+    assert schedules is not None
+    schedules.sync_all()
+    before_a, before_b = both.rows(TEAM_A), both.rows(TEAM_B)
+
+    delivered = both.event(TEAM_A, {"type": "app_uninstalled"})
+    assert delivered["delivery"]["status"] == 200
+    eventually(lambda: both.installations.teams() == [TEAM_B], what="the installation deleted")
+    eventually(lambda: both.digest_jobs() == {f"digest:{TEAM_B}:{CHANNEL_B}"}, what="A's jobs removed")
+
+    # Its requests are refused before any listener: nothing recorded, nothing called.
+    refused = both.say(TEAM_A, CHANNEL_A, GRACE, "Another one: <https://x.com/acme/status/17900000000000009>")
+    assert refused["delivery"]["body"] == NOT_INSTALLED_MESSAGE
+    assert [s["text"] for s in both.command(TEAM_A, CHANNEL_A, ADA, "help")] == [NOT_INSTALLED_MESSAGE]
+    publisher = both.runtime.deps.publisher
+    assert publisher is not None
+    with pytest.raises(NotInstalled):
+        publisher.client_for(TEAM_A)
+
+    after_a = both.rows(TEAM_A)
+    assert after_a["posts"] == before_a["posts"] == 1
+    assert {
+        k: v for k, v in after_a.items() if not k.startswith(("slack_", "processed_events", "seen_requests"))
+    } == {
+        k: v for k, v in before_a.items() if not k.startswith(("slack_", "processed_events", "seen_requests"))
+    }
+    assert (after_a["slack_installations"], after_a["slack_bots"]) == (0, 0)
+
+    # The other workspace is untouched and still answered.
+    assert both.rows(TEAM_B) == before_b
+    [shown] = both.command(TEAM_B, CHANNEL_B, BEA, "unanswered")
+    assert shown["text"].startswith("No comments are waiting")
+    assert both.posts(TEAM_B) == [POST_B]
+
+    # Installing again picks the kept ledger up where it was, schedules included.
+    assert both.install(TEAM_A)[0] == 200
+    assert both.digest_jobs() == {f"digest:{TEAM_A}:{CHANNEL_A}", f"digest:{TEAM_B}:{CHANNEL_B}"}
+    [again] = both.command(TEAM_A, CHANNEL_A, ADA, "unanswered")
+    assert again["text"].startswith("No comments are waiting")
+    assert publisher.client_for(TEAM_A).token != publisher.client_for(TEAM_B).token
+
+
+def test_a_revoked_bot_token_stops_the_workspace_and_a_user_token_does_not(dist: Distributed) -> None:
+    for team in (TEAM_A, TEAM_B):
+        assert dist.install(team)[0] == 200
+    dist.event(TEAM_B, {"type": "tokens_revoked", "tokens": {"oauth": ["U0BEA00001"], "bot": []}})
+    dist.event(TEAM_A, {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["U0TWOWAYBOT"]}})
+    eventually(lambda: dist.installations.teams() == [TEAM_B], what="A's bot token forgotten")
+
+
+def test_purge_deletes_exactly_that_workspaces_rows(
+    both: Distributed, db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    both.command(TEAM_A, CHANNEL_A, GRACE, f"flag {POST_A} {QUESTION_A}")
+    both.event(TEAM_A, {"type": "app_uninstalled"})
+    eventually(lambda: both.installations.teams() == [TEAM_B], what="A uninstalled")
+    before_a, before_b = both.rows(TEAM_A), both.rows(TEAM_B)
+    assert (before_a["posts"], before_a["comments"], before_a["channels"]) == (1, 1, 1)
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    assert purge("--team", TEAM_A, "--yes") == 0
+    assert capsys.readouterr().out.startswith(f"deleted every row of workspace {TEAM_A}: channels 1,")
+
+    assert set(both.rows(TEAM_A).values()) == {0}
+    assert both.rows(TEAM_B) == before_b
+    assert purge("--team", TEAM_A, "--yes") == 0
+    assert "nothing to delete" in capsys.readouterr().err
+
+
+def test_purge_asks_first_and_a_wrong_answer_deletes_nothing(
+    both: Distributed, db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    before_a, before_b = both.rows(TEAM_A), both.rows(TEAM_B)
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("yes\n"))
+    assert purge("--team", TEAM_A) == 1
+    err = capsys.readouterr().err
+    assert f"This deletes every row of workspace {TEAM_A} (channels 1, " in err
+    assert "posts 1, post_shares 1, slack_installations 1, slack_bots 1), for good." in err
+    assert f"Type {TEAM_A} to delete them:" in err
+    assert err.endswith("nothing deleted\n")
+    assert both.rows(TEAM_A) == before_a
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert purge("--team", TEAM_A) == 1
+    assert both.rows(TEAM_A) == before_a
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{TEAM_A}\n"))
+    assert purge("--team", TEAM_A) == 0
+    assert set(both.rows(TEAM_A).values()) == {0}
+    assert both.rows(TEAM_B) == before_b
+    # Purged while installed: twoway no longer acts there either.
+    assert both.installations.teams() == [TEAM_B]
