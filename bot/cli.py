@@ -43,7 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     emulator.add_argument("--host", default="127.0.0.1")
     emulator.add_argument("--port", type=int, default=8765)
     emulator.add_argument(
-        "--app-url", help="where to deliver events, e.g. http://127.0.0.1:3000/slack/events"
+        "--app-url",
+        action="append",
+        help="where to deliver events, e.g. http://127.0.0.1:3000/slack/events; "
+        "repeat it for several replicas, which get each delivery at random",
     )
     emulator.add_argument("--signing-secret", help="signs deliveries (default: $SLACK_SIGNING_SECRET)")
 

@@ -1,0 +1,289 @@
+"""Two `twoway run` replicas behind the emulator's load balancing, one PostgreSQL: nothing lost,
+nothing twice, nobody let in."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import random
+import socket
+import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.server import EVENTS_PATH, MAX_BODY_BYTES
+from storage.models import Comment, Post, ProcessedEvent, SeenRequest
+from storage.queries import count_rows
+from tests.e2e.conftest import http
+from tests.payloads import slash_command
+from tests.reliability.conftest import (
+    ADA,
+    CHANNEL,
+    SIGNING_SECRET,
+    TEAM,
+    Cluster,
+    elapsed,
+    eventually,
+    kill_hard,
+    report,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+
+EVENTS = 500
+STATUS_BASE = 1_790_000_000_000_000_000
+
+
+def _post_url(i: int) -> str:
+    return f"https://x.com/twoway/status/{STATUS_BASE + i}"
+
+
+def _tracked(cluster: Cluster) -> list[dict[str, Any]]:
+    return [c for c in cluster.slack.calls("reactions.add") if c["args"].get("name") == "eyes" and c["ok"]]
+
+
+def _reactions(cluster: Cluster) -> list[dict[str, Any]]:
+    return cluster.slack.calls("reactions.add")
+
+
+def _share(cluster: Cluster, i: int, retries: int) -> list[dict[str, Any]]:
+    answer = cluster.slack.post(
+        "/_emulator/message",
+        {
+            "team": TEAM,
+            "channel": CHANNEL,
+            "user": ADA,
+            "text": f"out now <{_post_url(i)}>",
+            "retries": retries,
+        },
+    )
+    deliveries: list[dict[str, Any]] = [answer["delivery"], *answer["redeliveries"]]
+    return deliveries
+
+
+def test_500_events_delivered_1_to_3_times_to_random_replicas_are_recorded_once(cluster: Cluster) -> None:
+    rng = random.Random(500)
+    retries = [rng.randint(0, 2) for _ in range(EVENTS)]
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        deliveries = [d for ds in pool.map(_share, [cluster] * EVENTS, range(EVENTS), retries) for d in ds]
+    sent = elapsed(started)
+
+    assert len(deliveries) == EVENTS + sum(retries)
+    assert {d["status"] for d in deliveries} == {200}, [d for d in deliveries if d["status"] != 200][:3]
+    served = {name: sum(d["url"] == cluster.events_url(name) for d in deliveries) for name in ("a", "b")}
+    assert min(served.values()) > len(deliveries) // 4, served
+
+    slack = cluster.slack
+    eventually(lambda: slack.count(Post, Post.team_id == TEAM) >= EVENTS, what=f"{EVENTS} posts")
+    eventually(lambda: len(_tracked(cluster)) >= EVENTS, what=f"{EVENTS} :eyes: reactions")
+    time.sleep(1)  # a duplicate would show up after the last original
+    assert slack.count(Post, Post.team_id == TEAM) == EVENTS
+    assert slack.count(ProcessedEvent, ProcessedEvent.team_id == TEAM) == EVENTS
+    with slack.sessions.begin() as s:
+        urls = set(s.scalars(select(Post.canonical_url).where(Post.team_id == TEAM)))
+    assert urls == {_post_url(i) for i in range(EVENTS)}
+    tracked = [c["args"]["timestamp"] for c in _tracked(cluster)]
+    assert len(tracked) == len(set(tracked)) == EVENTS
+    report(
+        "500_events",
+        events=EVENTS,
+        deliveries=len(deliveries),
+        served_by_a=served["a"],
+        served_by_b=served["b"],
+        posts=EVENTS,
+        processed_events=EVENTS,
+        reactions=len(tracked),
+        delivery_time=sent,
+        total_time=elapsed(started),
+    )
+
+
+def test_a_killed_replica_is_routed_around_and_a_restarted_one_serves_again(cluster: Cluster) -> None:
+    slack = cluster.slack
+    for i in range(20):
+        _share(cluster, i, 0)
+    eventually(lambda: len(_tracked(cluster)) == 20, what="the first 20 posts")
+
+    kill_hard(cluster.replicas["b"])
+    after_kill = [d for i in range(20, 60) for d in _share(cluster, i, 0)]
+    assert {d["status"] for d in after_kill} == {200}
+    assert {d["url"] for d in after_kill} == {cluster.events_url("a")}
+
+    cluster.start("b")
+    cluster.wait_up("b")
+    after_restart = [d for i in range(60, 100) for d in _share(cluster, i, 0)]
+    assert {d["status"] for d in after_restart} == {200}
+    assert {d["url"] for d in after_restart} == {cluster.events_url("a"), cluster.events_url("b")}
+
+    eventually(lambda: len(_tracked(cluster)) >= 100, what="100 posts")
+    time.sleep(0.5)
+    assert slack.count(Post, Post.team_id == TEAM) == 100
+    assert len(_tracked(cluster)) == 100
+    report(
+        "failover",
+        events=100,
+        after_kill_served_by_a=len(after_kill),
+        after_restart_served_by_b=sum(d["url"] == cluster.events_url("b") for d in after_restart),
+    )
+
+
+# ---- nobody let in ------------------------------------------------------------------------------
+
+
+def _signed_headers(
+    body: bytes, *, secret: str = SIGNING_SECRET, age: int = 0, content_type: str
+) -> dict[str, str]:
+    timestamp = str(int(time.time()) - age)
+    # Slack's scheme (v0:timestamp:body) over the raw bytes, which need not be UTF-8 here.
+    digest = hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256)
+    signature = "v0=" + digest.hexdigest()
+    return {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": signature,
+    }
+
+
+def _message_event(event_id: str, url: str) -> bytes:
+    return json.dumps(
+        {
+            "token": "legacy-verification-token",
+            "team_id": TEAM,
+            "api_app_id": "A0TWOWAY1",
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "event": {
+                "type": "message",
+                "channel": CHANNEL,
+                "user": ADA,
+                "text": f"out now <{url}>",
+                "ts": "1700000000.000100",
+                "channel_type": "channel",
+            },
+            "authorizations": [{"team_id": TEAM, "user_id": "U0TWOWAYBOT", "is_bot": True}],
+        }
+    ).encode()
+
+
+def _send(url: str, body: bytes, headers: dict[str, str]) -> int:
+    status, _ = http("POST", url, body=body, headers=headers)
+    return status
+
+
+def _raw_status(port: int, body: bytes, headers: dict[str, str], *, chunked: bool = False) -> int:
+    """POST over a bare socket: the server may answer and close before the body is all sent."""
+    lines = [f"POST {EVENTS_PATH} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    if chunked:
+        lines.append("Transfer-Encoding: chunked")
+        step = 64 * 1024
+        payload = b"".join(
+            f"{len(body[i : i + step]):x}\r\n".encode() + body[i : i + step] + b"\r\n"
+            for i in range(0, len(body), step)
+        )
+        payload += b"0\r\n\r\n"
+    else:
+        lines.append(f"Content-Length: {len(body)}")
+        payload = body
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as conn:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            conn.sendall("\r\n".join(lines).encode() + b"\r\n\r\n" + payload)
+        answer = conn.recv(4096)
+    return int(answer.split(b" ", 2)[1])
+
+
+def _rows(cluster: Cluster) -> dict[str, int]:
+    with cluster.slack.sessions.begin() as s:
+        return count_rows(s, TEAM)
+
+
+def test_forged_stale_and_replayed_requests_get_401_and_record_nothing(cluster: Cluster) -> None:
+    a, b = cluster.events_url("a"), cluster.events_url("b")
+    json_type = "application/json"
+    empty = _rows(cluster)
+
+    forged = _message_event("Ev0FORGED", _post_url(1))
+    assert _send(a, forged, _signed_headers(forged, secret="not-the-secret", content_type=json_type)) == 401
+    stale = _message_event("Ev0STALE", _post_url(2))
+    assert _send(b, stale, _signed_headers(stale, age=301, content_type=json_type)) == 401
+    assert _send(a, stale, {"Content-Type": json_type}) == 401
+    assert _rows(cluster) == empty
+
+    # A captured event, replayed within Slack's five minutes, to either replica.
+    body = _message_event("Ev0CAPTURED", _post_url(3))
+    headers = _signed_headers(body, content_type=json_type)
+    assert _send(a, body, headers) == 200
+    eventually(lambda: _rows(cluster)["posts"] == 1, what="the captured event's post")
+    # The event names a message the emulator never saw, so Slack refuses the reaction; it is still tried.
+    eventually(lambda: len(_reactions(cluster)) == 1, what="its :eyes: reaction")
+    after_event = _rows(cluster)
+    replays = [_send(url, body, headers) for url in (a, b, a, b)]
+    assert replays == [401] * 4
+
+    # A captured `/twoway flag`: without the guard each replay would flag the comment again.
+    form = slash_command(f"flag <{_post_url(3)}> when is part 2 out?", team_id=TEAM)
+    form["response_url"] = cluster.slack.url + "/_emulator/response/R0CAPTURED"
+    command = urllib.parse.urlencode(form).encode()
+    command_headers = _signed_headers(command, content_type="application/x-www-form-urlencoded")
+    assert _send(b, command, command_headers) == 200
+    eventually(lambda: cluster.slack.count(Comment, Comment.team_id == TEAM) == 1, what="the flagged comment")
+    time.sleep(0.5)
+    after_command = _rows(cluster)
+    assert [_send(url, command, command_headers) for url in (a, b, b, a)] == [401] * 4
+    time.sleep(0.5)
+
+    assert _rows(cluster) == after_command
+    assert after_command["comments"] == 1
+    assert after_command["seen_requests"] == after_event["seen_requests"] + 1 == 2
+    assert cluster.slack.count(SeenRequest) == 2
+    assert len(_reactions(cluster)) == 1
+    report("signatures", forged=1, stale=2, replayed=8, rows_from_refused=0)
+
+
+# ---- bad input at the edge ----------------------------------------------------------------------
+
+
+def test_bad_input_at_the_edge_gets_a_clean_4xx_never_a_500(cluster: Cluster) -> None:
+    a = cluster.events_url("a")
+    json_type = "application/json"
+    for method in ("GET", "PUT", "DELETE"):
+        status, answer = http(method, a)
+        assert status == 405, (method, answer)
+
+    # Over MAX_BODY_BYTES, by Content-Length and chunked: waitress refuses before the app reads it.
+    huge = b"{" + b" " * MAX_BODY_BYTES + b"}"
+    port = cluster.ports["a"]
+    assert _raw_status(port, huge, _signed_headers(huge, content_type=json_type)) == 413
+    assert _raw_status(port, huge, _signed_headers(huge, content_type=json_type), chunked=True) == 413
+
+    garbage: list[tuple[bytes, str]] = [
+        (b'{"type": "event_callback", "event":', json_type),
+        (b"[1, 2, 3]", json_type),
+        (b'"just a string"', json_type),
+        (b"\xff\xfe\x00not utf-8", json_type),
+        (b"[" * 100_000, json_type),
+        (b'{"authorizations": "x", "type": "event_callback"}', json_type),
+        (b"payload=%7Bnot-json", "application/x-www-form-urlencoded"),
+        (b"payload=%5B1%5D", "application/x-www-form-urlencoded"),
+        (b'{"type": "no_such_type"}', json_type),
+        (b"command=%2Ftwoway&text=help", "application/x-www-form-urlencoded"),
+        (
+            json.dumps({"type": "event_callback", "team_id": TEAM, "event": "not an object"}).encode(),
+            json_type,
+        ),
+        (json.dumps({"type": "block_actions", "team": {"id": TEAM}, "actions": "nope"}).encode(), json_type),
+    ]
+    for body, content_type in garbage:
+        status, answer = http("POST", a, body=body, headers=_signed_headers(body, content_type=content_type))
+        assert 200 <= status < 500, (body[:60], status, answer)
+        assert "Traceback" not in str(answer)
+    status, _ = http("GET", cluster.url("a") + "/healthz")
+    assert status == 200
