@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
@@ -20,11 +23,11 @@ from slack_sdk.http_retry.builtin_handlers import (
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Config
+from bot.inbox import Inbox, event_key
 from bot.installs import BOT_SCOPES, INSTALL_PATH, NOT_INSTALLED_MESSAGE, REDIRECT_PATH, Installations
 from bot.publish import Publisher
 from bot.replay import replay_guard
 from bot.scheduler import Schedules
-from storage.queries import claim_event, release_event
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +45,8 @@ class Deps:
     ``publisher`` posts digests exactly once; ``schedules`` is told when a channel's schedule
     changes. Both are None where nothing schedules (some tests), and the commands say so.
     ``installations`` is set in distribution mode only; ``client`` then holds no token, and each
-    request gets a client with its workspace's.
+    request gets a client with its workspace's. ``inbox`` takes events from Slack and runs their
+    listeners; the app makes one of its own when none is given.
     """
 
     config: Config
@@ -52,6 +56,12 @@ class Deps:
     publisher: Publisher | None = None
     schedules: Schedules | None = None
     installations: Installations | None = None
+    inbox: Inbox | None = None
+
+
+def replica_name() -> str:
+    """This process among the replicas sharing the database: host, pid and a random suffix."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 def make_web_client(config: Config, token: str | None = None) -> WebClient:
@@ -74,31 +84,64 @@ def make_web_client(config: Config, token: str | None = None) -> WebClient:
 
 
 def build_app(deps: Deps, *, token_verification: bool = True) -> App:
-    """The Bolt app with every listener registered; unless told not to, it checks the token with auth.test."""
+    """The Bolt app with every listener registered; unless told not to, it checks the token with auth.test.
+
+    Events are claimed and acknowledged here, then handled by a second app, the handlers' app, in the
+    inbox's worker threads (`bot.inbox`): Slack's 200 never waits on a listener, and no acknowledged
+    event is lost with the process that took it.
+    """
     # Imported here so that `bot` stays importable by handlers without a cycle.
     from handlers import register_all
 
+    inbox = deps.inbox if deps.inbox is not None else Inbox(deps.sessions, deps.clock, replica_name())
+    app = _bolt_app(deps, token_verification=token_verification, front=True)
+    # Bolt has verified the signature by now; a signature seen before is a replay.
+    app.use(replay_guard(deps.sessions, deps.clock))
+    app.use(_claim_events(inbox))
+    register_all(app, deps)
+
+    handlers = _bolt_app(deps, token_verification=False, front=False)
+    register_all(handlers, deps)
+
+    def handle(body: dict[str, Any]) -> bool:
+        # Socket Mode's request kind: already verified, so Bolt checks no signature again.
+        response = handlers.dispatch(BoltRequest(body=body, mode="socket_mode"))
+        # 404 is Bolt's "no listener wanted it": nothing to do, which is done.
+        return response.status < 500
+
+    inbox.serve(handle)
+    return app
+
+
+def _bolt_app(deps: Deps, *, token_verification: bool, front: bool) -> App:
+    """A Bolt app on ``deps``: the front one answers Slack; the other runs event listeners to the end."""
     config = deps.config
     bolt_logger = logging.getLogger("twoway.bolt")
     # Bolt also reads SLACK_BOT_TOKEN from the environment and warns that our client wins; it does, by design.
-    bolt_logger.addFilter(lambda record: "`token` will be unused" not in record.getMessage())
-    oauth = oauth_settings(deps, bolt_logger) if config.distribution else None
+    bolt_logger.addFilter(_quiet_token_warning)
+    oauth = oauth_settings(deps, bolt_logger) if config.distribution and front else None
+    installations = deps.installations if config.distribution and not front else None
     app = App(
         client=deps.client,
         signing_secret=config.signing_secret.reveal() if config.signing_secret else "",
-        # Socket Mode requests arrive over an authenticated socket, not signed HTTP.
-        request_verification_enabled=not config.socket_mode,
+        # Socket Mode requests arrive over an authenticated socket, not signed HTTP; the handlers'
+        # app gets requests the front app verified.
+        request_verification_enabled=front and not config.socket_mode,
         token_verification_enabled=token_verification,
+        # The handlers' app runs in the inbox's threads: its listeners run before dispatch returns.
+        process_before_response=not front,
         logger=bolt_logger,
         oauth_settings=oauth,
+        installation_store=installations.store if installations is not None else None,
+        installation_store_bot_only=True if installations is not None else None,
         user_facing_authorize_error_message=NOT_INSTALLED_MESSAGE if oauth else None,
     )
-    # Bolt has verified the signature by now; a signature seen before is a replay.
-    app.use(replay_guard(deps.sessions, deps.clock))
-    app.use(_once_per_event(deps))
-    app.error(_release_failed_event(deps))
-    register_all(app, deps)
+    app.error(_log_failure)
     return app
+
+
+def _quiet_token_warning(record: logging.LogRecord) -> bool:
+    return "`token` will be unused" not in record.getMessage()
 
 
 def oauth_settings(deps: Deps, logger: logging.Logger) -> OAuthSettings:
@@ -136,39 +179,19 @@ def oauth_settings(deps: Deps, logger: logging.Logger) -> OAuthSettings:
     )
 
 
-def _event_key(body: dict[str, Any]) -> tuple[str, str] | None:
-    if body.get("type") != "event_callback" or not body.get("event_id") or not body.get("team_id"):
-        return None
-    return str(body["team_id"]), str(body["event_id"])
+def _claim_events(inbox: Inbox) -> Callable[..., BoltResponse | None]:
+    """Global middleware: an event is claimed, handed to the inbox and acknowledged; others go on."""
+
+    def claim_events(body: dict[str, Any], next_: Callable[[], None]) -> BoltResponse | None:
+        if event_key(body) is None:
+            next_()
+            return None
+        # A claim that can't be committed raises: Slack gets a 500 and delivers the event again.
+        inbox.accept(body)
+        return BoltResponse(status=200, body="")
+
+    return claim_events
 
 
-def _once_per_event(deps: Deps) -> Callable[..., BoltResponse | None]:
-    """Global middleware: an event Slack delivers again (retries, several sockets) is handled once."""
-
-    def once_per_event(body: dict[str, Any], next_: Callable[[], None]) -> BoltResponse | None:
-        key = _event_key(body)
-        if key is not None:
-            with deps.sessions.begin() as s:
-                first = claim_event(s, key[0], key[1], deps.clock())
-            if not first:
-                logger.info(
-                    "event %s of %s was already handled; acknowledging the redelivery", key[1], key[0]
-                )
-                return BoltResponse(status=200, body="")
-        next_()
-        return None
-
-    return once_per_event
-
-
-def _release_failed_event(deps: Deps) -> Callable[..., None]:
-    """When a listener fails, forget the event so that Slack's redelivery is handled again."""
-
-    def on_error(error: Exception, body: dict[str, Any]) -> None:
-        logger.error("listener failed", exc_info=error)
-        key = _event_key(body)
-        if key is not None:
-            with deps.sessions.begin() as s:
-                release_event(s, key[0], key[1])
-
-    return on_error
+def _log_failure(error: Exception) -> None:
+    logger.error("listener failed", exc_info=error)

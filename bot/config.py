@@ -24,6 +24,10 @@ from storage.db import default_database_url
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
 DEFAULT_PORT = 3000
+# An event's listeners take well under a second; Slack calls retried through rate limits, a minute.
+DEFAULT_EVENT_LEASE_SECONDS = 120
+# Slack stops redelivering an event after about an hour; a lease past that is no lease.
+MAX_EVENT_LEASE_SECONDS = 3600
 
 
 class ConfigError(ValueError):
@@ -60,6 +64,8 @@ class Config:
     client_secret: Secret | None = None
     redirect_uri: str | None = None
     authorize_url: str = DEFAULT_AUTHORIZE_URL
+    # How long an event may be in one replica's hands before another takes it over.
+    event_lease_seconds: int = DEFAULT_EVENT_LEASE_SECONDS
 
     @property
     def socket_mode(self) -> bool:
@@ -78,7 +84,8 @@ class Config:
             f"app_token={self.app_token!r}, database_url={redact_url(self.database_url)!r}, "
             f"slack_api_url={self.slack_api_url!r}, timezone={self.timezone!r}, port={self.port!r}, "
             f"client_id={self.client_id!r}, client_secret={self.client_secret!r}, "
-            f"redirect_uri={self.redirect_uri!r}, authorize_url={self.authorize_url!r})"
+            f"redirect_uri={self.redirect_uri!r}, authorize_url={self.authorize_url!r}, "
+            f"event_lease_seconds={self.event_lease_seconds!r})"
         )
 
     def secrets(self) -> list[str]:
@@ -183,6 +190,13 @@ def load_config(env: Mapping[str, str] = os.environ) -> Config:
             "SLACK_AUTHORIZE_URL must be an http(s) URL, e.g. http://127.0.0.1:8765/oauth/v2/authorize"
         )
 
+    lease_text = get("TWOWAY_EVENT_LEASE_SECONDS") or str(DEFAULT_EVENT_LEASE_SECONDS)
+    if not lease_text.isdigit() or not 1 <= int(lease_text) <= MAX_EVENT_LEASE_SECONDS:
+        raise ConfigError(
+            f"TWOWAY_EVENT_LEASE_SECONDS must be a number of seconds from 1 to {MAX_EVENT_LEASE_SECONDS}, "
+            f"not {lease_text!r}"
+        )
+
     return Config(
         bot_token=Secret(bot_token) if bot_token else None,
         signing_secret=Secret(signing_secret) if signing_secret else None,
@@ -195,4 +209,5 @@ def load_config(env: Mapping[str, str] = os.environ) -> Config:
         client_secret=Secret(client_secret) if client_secret else None,
         redirect_uri=redirect_uri,
         authorize_url=authorize_url,
+        event_lease_seconds=int(lease_text),
     )

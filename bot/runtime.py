@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -19,9 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from waitress.server import TcpWSGIServer
 from waitress.wasyncore import close_all
 
-from bot.app import Clock, Deps, build_app, make_web_client, utc_now
+from bot.app import Clock, Deps, build_app, make_web_client, replica_name, utc_now
 from bot.config import Config
 from bot.digests import compose_digest
+from bot.inbox import Inbox
 from bot.installs import INSTALL_PATH, Installations
 from bot.nudges import Nudger
 from bot.publish import Publisher
@@ -94,12 +93,10 @@ class Runtime:
             close_all(self.server._map)  # type: ignore[attr-defined]
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if self.deps.inbox is not None:
+            # Events already acknowledged are finished, not left for another replica's recovery.
+            self.deps.inbox.shutdown(wait=True)
         self.engine.dispose()
-
-
-def replica_name() -> str:
-    """This process among the replicas sharing the database: host, pid and a random suffix."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 def make_publisher(
@@ -157,13 +154,21 @@ def prepare(
     teams = installations.teams if installations is not None else known_teams(sessions)
 
     publisher = make_publisher(sessions, client_for, clock, replica)
+    inbox = Inbox(sessions, clock, replica, lease=timedelta(seconds=config.event_lease_seconds))
     schedules = (
-        Schedules(sessions, publisher, Nudger(sessions, client_for, replica, clock), teams)
+        Schedules(sessions, publisher, Nudger(sessions, client_for, replica, clock), teams, inbox=inbox)
         if schedule
         else None
     )
     deps = Deps(
-        config, sessions, client, clock, publisher=publisher, schedules=schedules, installations=installations
+        config,
+        sessions,
+        client,
+        clock,
+        publisher=publisher,
+        schedules=schedules,
+        installations=installations,
+        inbox=inbox,
     )
     app = build_app(deps)
     runtime = Runtime(engine=engine, deps=deps, app=app, schedules=schedules)

@@ -23,6 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.digest import period_ending, slot_at_or_before
+from bot.inbox import Inbox
 from bot.nudges import Nudger
 from bot.publish import CATCH_UP_WINDOW, Outcome, Publisher
 from storage.models import Channel
@@ -33,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 DIGEST_JOB_PREFIX = "digest:"
 SWEEP_JOB_ID = "sweep"
+INBOX_JOB_ID = "inbox"
 CATCH_UP_JOB_ID = "catch-up"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -78,8 +80,10 @@ class Schedules:
         *,
         sweep_every: timedelta = timedelta(minutes=5),
         scheduler: BaseScheduler | None = None,
+        inbox: Inbox | None = None,
     ) -> None:
         self._sessions = sessions
+        self._inbox = inbox
         self._publisher = publisher
         self._nudger = nudger
         self._teams = teams
@@ -102,6 +106,19 @@ class Schedules:
             # A sweep that missed its turn is simply the next one.
             misfire_grace_time=max(1, int(self._sweep_every.total_seconds())),
         )
+        if self._inbox is not None:
+            # Twice a lease: an event a dead replica held is handled again within three leases.
+            every = max(1.0, self._inbox.lease.total_seconds() / 2)
+            self.scheduler.add_job(
+                self.run_inbox,
+                IntervalTrigger(seconds=every, timezone=UTC),
+                id=INBOX_JOB_ID,
+                name="events left unfinished",
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=max(1, int(every)),
+            )
         # In the scheduler's threads, so that startup does not wait on Slack.
         self.scheduler.add_job(
             self.catch_up_all,
@@ -199,6 +216,17 @@ class Schedules:
                 except Exception:
                     # One broken channel must not cost the others their digest.
                     logger.exception("catch-up of %s/%s failed", team_id, channel.channel_id)
+
+    def run_inbox(self) -> None:
+        """Handle events whose replica died or failed them, and forget long-handled ones, for every team."""
+        if self._inbox is None:
+            return
+        for team_id in self._teams():
+            try:
+                self._inbox.recover(team_id)
+                self._inbox.purge(team_id)
+            except Exception:
+                logger.exception("recovering the events of %s failed", team_id)
 
     def run_sweep(self) -> None:
         """Send due nudges and retry failed digests, for every team, now."""

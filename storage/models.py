@@ -48,6 +48,7 @@ COMMENT_STATES = ("open", "answered", "dismissed")
 SNAPSHOT_SOURCES = ("thread", "command", "import")
 DIGEST_RUN_STATES = ("claimed", "posted", "failed")
 NUDGE_STATES = ("claimed", "sent", "failed")
+EVENT_STATES = ("handling", "done", "failed")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -271,13 +272,30 @@ class DigestRun(Base):
 
 
 class ProcessedEvent(Base):
-    """A Slack event id already handled, so Slack's retries are handled once."""
+    """A Slack event, claimed by the replica that acknowledged it, so that it is handled exactly once.
+
+    The claim and the event's body are committed before Slack gets its 200. While ``handling``,
+    ``claimed_at`` dates the claim: one older than the lease belongs to a replica that died, and
+    another takes it over. ``done`` drops the body; ``failed`` keeps it for the next attempt.
+    """
 
     __tablename__ = "processed_events"
+    __table_args__ = (
+        CheckConstraint(_one_of("state", EVENT_STATES), name="state_valid"),
+        CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+        # Recovery looks for a team's unfinished events; the purge for its old finished ones.
+        Index("ix_processed_events_team_id_state_claimed_at", "team_id", "state", "claimed_at"),
+    )
 
     team_id: Mapped[str] = mapped_column(SLACK_ID, primary_key=True)
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16), server_default="done")
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    attempts: Mapped[int] = mapped_column(Integer, server_default="1")
+    body: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class SeenRequest(Base):

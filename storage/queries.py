@@ -9,7 +9,7 @@ from sqlalchemy import Insert, delete, func, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage.models import Base, Channel, ProcessedEvent
+from storage.models import Base, Channel
 
 
 def insert_ignoring_conflicts(s: Session, model: type[Base], values: dict[str, Any]) -> bool:
@@ -67,25 +67,6 @@ def ensure_channel(
     channel = get_channel(s, team_id, channel_id)
     assert channel is not None, "inserted or already present in this transaction"
     return channel
-
-
-def claim_event(s: Session, team_id: str, event_id: str, now: datetime) -> bool:
-    """Record a Slack event as processed; return True if this call recorded it, False if it already was.
-
-    Commit the claim in its own transaction before handling the event, so a
-    concurrent delivery of the same event sees it; call ``release_event`` if
-    handling fails so that Slack's retry is handled.
-    """
-    return insert_ignoring_conflicts(
-        s, ProcessedEvent, {"team_id": team_id, "event_id": event_id, "received_at": now}
-    )
-
-
-def release_event(s: Session, team_id: str, event_id: str) -> None:
-    """Forget that the team's event was processed, so a retry of it is handled again."""
-    s.execute(
-        delete(ProcessedEvent).where(ProcessedEvent.team_id == team_id, ProcessedEvent.event_id == event_id)
-    )
 
 
 def count_rows(s: Session, team_id: str) -> dict[str, int]:

@@ -43,10 +43,13 @@ def test_values_are_read_and_normalised() -> None:
             "SLACK_API_URL": "http://127.0.0.1:8765/api",
             "TWOWAY_TIMEZONE": "Europe/Paris",
             "PORT": "8080",
+            "TWOWAY_EVENT_LEASE_SECONDS": "30",
         }
     )
     assert config.slack_api_url == "http://127.0.0.1:8765/api/"
     assert (config.timezone, config.port) == ("Europe/Paris", 8080)
+    assert config.event_lease_seconds == 30
+    assert load_config(HTTP).event_lease_seconds == 120
 
 
 @pytest.mark.parametrize(
@@ -62,6 +65,9 @@ def test_values_are_read_and_normalised() -> None:
         ({**HTTP, "PORT": "eighty"}, "PORT"),
         ({**HTTP, "PORT": "70000"}, "PORT"),
         ({**HTTP, "PORT": "0"}, "PORT"),
+        ({**HTTP, "TWOWAY_EVENT_LEASE_SECONDS": "0"}, "TWOWAY_EVENT_LEASE_SECONDS"),
+        ({**HTTP, "TWOWAY_EVENT_LEASE_SECONDS": "2m"}, "TWOWAY_EVENT_LEASE_SECONDS"),
+        ({**HTTP, "TWOWAY_EVENT_LEASE_SECONDS": "86400"}, "TWOWAY_EVENT_LEASE_SECONDS"),
         ({**HTTP, "DATABASE_URL": "not a url"}, "DATABASE_URL"),
         ({**HTTP, "SLACK_API_URL": "ftp://example.com/"}, "SLACK_API_URL"),
         ({**HTTP, "SLACK_CLIENT_ID": "123.456"}, "SLACK_CLIENT_SECRET"),

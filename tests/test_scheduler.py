@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,9 +16,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.digest import next_slot_after, slot_at_or_before
 from bot.emulator import Emulator, EmulatorSettings
+from bot.inbox import Inbox
 from bot.nudges import Nudger
 from bot.publish import Outcome
-from bot.scheduler import CATCH_UP_JOB_ID, SWEEP_JOB_ID, Schedules, digest_job_id, known_teams
+from bot.scheduler import (
+    CATCH_UP_JOB_ID,
+    INBOX_JOB_ID,
+    SWEEP_JOB_ID,
+    Schedules,
+    digest_job_id,
+    known_teams,
+)
+from storage.events import claim_event
 from storage.queries import get_channel
 from tests.test_nudges import flagged
 from tests.test_publish import (
@@ -245,3 +255,38 @@ def test_start_catches_up_on_a_digest_missed_within_a_day(sessions: Sessions) ->
         )
         assert call["args"]["metadata"]["event_payload"]["period_end"] == slot.strftime("%Y-%m-%dT%H:%M:%SZ")
         assert len(posted(emu)) == 1
+
+
+def test_a_real_scheduler_handles_events_a_dead_replica_left(sessions: Sessions) -> None:
+    now = datetime.now(UTC)
+    add_channel(sessions, now - timedelta(weeks=4))
+    body = {"type": "event_callback", "team_id": TEAM, "event_id": "Ev1", "event": {"type": "message"}}
+    with sessions.begin() as s:
+        claim_event(s, TEAM, "Ev1", body=json.dumps(body), replica="dead", now=now - timedelta(seconds=3))
+    handled: list[dict[str, Any]] = []
+
+    def handle(event: dict[str, Any]) -> bool:
+        handled.append(event)
+        return True
+
+    inbox = Inbox(sessions, lambda: datetime.now(UTC), "alive", lease=timedelta(seconds=2))
+    inbox.serve(handle)
+    with Emulator(EmulatorSettings()) as emu:
+        client = slack_client(emu)
+        schedules = Schedules(
+            sessions,
+            make_publisher(sessions, emu, lambda: datetime.now(UTC)),
+            Nudger(sessions=sessions, client_for=lambda team: client, replica="alive", clock=lambda: now),
+            known_teams(sessions),
+            scheduler=BackgroundScheduler(timezone=UTC),
+            inbox=inbox,
+        )
+        schedules.start()
+        try:
+            job = schedules.scheduler.get_job(INBOX_JOB_ID)
+            assert job is not None
+            assert job.trigger.interval == timedelta(seconds=1), "every half lease"
+            wait_for(lambda: handled)
+        finally:
+            schedules.shutdown()
+    assert handled == [body]

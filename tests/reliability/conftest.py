@@ -190,6 +190,7 @@ class Cluster:
     slack: Slack
     ports: dict[str, int]
     replicas: dict[str, Process]
+    env: dict[str, str] = field(default_factory=dict)
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
@@ -199,7 +200,9 @@ class Cluster:
 
     def start(self, name: str) -> Process:
         process = self.slack.spawn(
-            ["bot.cli", "run", "--host", "127.0.0.1"], f"replica-{name}", self.slack.app_env(self.ports[name])
+            ["bot.cli", "run", "--host", "127.0.0.1"],
+            f"replica-{name}",
+            {**self.slack.app_env(self.ports[name]), **self.env},
         )
         self.replicas[name] = process
         return process
@@ -209,16 +212,34 @@ class Cluster:
         wait_until_up(self.url(name) + "/healthz", process.popen, process.log)
 
 
-@pytest.fixture
-def cluster(tmp_path: Path, postgresql_url: str) -> Iterator[Cluster]:
+@contextmanager
+def _start_cluster(tmp_path: Path, database_url: str, env: dict[str, str]) -> Iterator[Cluster]:
     ports = {"a": free_port(), "b": free_port()}
     app_urls = [f"http://127.0.0.1:{port}/slack/events" for port in ports.values()]
-    with _start_slack(tmp_path, postgresql_url, app_urls) as slack:
-        cluster = Cluster(slack, ports, {})
+    with _start_slack(tmp_path, database_url, app_urls) as slack:
+        cluster = Cluster(slack, ports, {}, env)
         for name in ports:
             cluster.start(name)
         for name in ports:
             cluster.wait_up(name)
+        yield cluster
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, postgresql_url: str) -> Iterator[Cluster]:
+    with _start_cluster(tmp_path, postgresql_url, {}) as cluster:
+        yield cluster
+
+
+# An event lease of seconds rather than minutes, so that a test sees a dead replica's event taken over.
+SHORT_LEASE_SECONDS = 2
+
+
+@pytest.fixture
+def short_lease_cluster(tmp_path: Path, postgresql_url: str) -> Iterator[Cluster]:
+    with _start_cluster(
+        tmp_path, postgresql_url, {"TWOWAY_EVENT_LEASE_SECONDS": str(SHORT_LEASE_SECONDS)}
+    ) as cluster:
         yield cluster
 
 

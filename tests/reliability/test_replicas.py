@@ -25,6 +25,7 @@ from tests.payloads import slash_command
 from tests.reliability.conftest import (
     ADA,
     CHANNEL,
+    SHORT_LEASE_SECONDS,
     SIGNING_SECRET,
     TEAM,
     Cluster,
@@ -131,6 +132,55 @@ def test_a_killed_replica_is_routed_around_and_a_restarted_one_serves_again(clus
         events=100,
         after_kill_served_by_a=len(after_kill),
         after_restart_served_by_b=sum(d["url"] == cluster.events_url("b") for d in after_restart),
+    )
+
+
+def test_an_event_whose_replica_is_killed_mid_handling_is_handled_by_the_other(
+    short_lease_cluster: Cluster,
+) -> None:
+    cluster = short_lease_cluster
+    slack = cluster.slack
+    # Slack takes 6 s to answer reactions.add: the replica handling the event is still at it when killed.
+    slack.fault(method="reactions.add", status=200, delay=6)
+    started = time.monotonic()
+    answer = _share(cluster, 0, 0)[0]
+    assert answer["status"] == 200
+    holder = next(name for name in ("a", "b") if answer["url"] == cluster.events_url(name))
+    survivor = "b" if holder == "a" else "a"
+
+    def claim() -> ProcessedEvent | None:
+        with slack.sessions() as s:
+            row = s.scalars(select(ProcessedEvent).where(ProcessedEvent.team_id == TEAM)).one_or_none()
+            return row if row is not None and slack.count(Post, Post.team_id == TEAM) == 1 else None
+
+    held = eventually(claim, timeout=20, what="the post recorded, its :eyes: reaction on the way")
+    assert held.state == "handling"
+    assert f":{cluster.replicas[holder].popen.pid}:" in (held.claimed_by or "")
+    kill_hard(cluster.replicas[holder])
+    killed_at = elapsed(started)
+    slack.clear_faults()
+
+    def handled() -> ProcessedEvent | None:
+        with slack.sessions() as s:
+            row = s.scalars(select(ProcessedEvent).where(ProcessedEvent.team_id == TEAM)).one()
+            return row if row.state == "done" else None
+
+    done = eventually(handled, timeout=30, what="the survivor to take the event over")
+    assert f":{cluster.replicas[survivor].popen.pid}:" in (done.claimed_by or "")
+    assert done.attempts == 2
+    assert done.body is None
+    eventually(lambda: len(_tracked(cluster)) == 1, what="the :eyes: reaction")
+    time.sleep(SHORT_LEASE_SECONDS * 2)  # time for any second taker to show itself
+    assert slack.count(Post, Post.team_id == TEAM) == 1
+    assert len(_tracked(cluster)) == 1
+    report(
+        "kill_mid_event",
+        killed_after=killed_at,
+        taken_over_after=elapsed(started),
+        lease_seconds=SHORT_LEASE_SECONDS,
+        attempts=done.attempts,
+        posts=1,
+        reactions=len(_tracked(cluster)),
     )
 
 

@@ -26,12 +26,12 @@ from slack_sdk import WebClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.app import make_web_client, utc_now
+from bot.app import make_web_client, replica_name, utc_now
 from bot.config import load_config
 from bot.digest import Period
 from bot.logs import configure_logging
 from bot.nudges import Nudger
-from bot.runtime import make_publisher, replica_name
+from bot.runtime import make_publisher
 from storage.db import make_engine, make_session_factory
 from storage.models import DigestRun, Nudge
 

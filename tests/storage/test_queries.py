@@ -4,14 +4,13 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import TypeVar
 
-import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.events import claim_event
 from storage.models import Base
-from storage.queries import claim_event, count_rows, ensure_channel, get_channel, release_event
+from storage.queries import count_rows, ensure_channel, get_channel
 
 NOW = datetime(2024, 6, 3, 9, 0, tzinfo=UTC)
 THREADS = 8
@@ -72,51 +71,13 @@ def test_get_channel_only_finds_the_teams_own_channel(sessions: Sessions) -> Non
         assert get_channel(s, "T1", "C2") is None
 
 
-def test_claim_event_is_true_the_first_time_only(sessions: Sessions) -> None:
-    with sessions.begin() as s:
-        assert claim_event(s, "T1", "Ev1", NOW)
-    with sessions.begin() as s:
-        assert not claim_event(s, "T1", "Ev1", NOW)
-        # Event ids are only unique within a workspace.
-        assert claim_event(s, "T2", "Ev1", NOW)
-
-
-def test_claim_event_from_concurrent_callers_has_one_winner(sessions: Sessions) -> None:
-    for event_id in ["Ev1", "Ev2", "Ev3", "Ev4", "Ev5"]:
-        claims = all_at_once(sessions, partial(claim_event, team_id="T1", event_id=event_id, now=NOW))
-        assert claims.count(True) == 1, claims
-
-
-def test_a_released_event_can_be_claimed_again(sessions: Sessions) -> None:
-    with sessions.begin() as s:
-        claim_event(s, "T1", "Ev1", NOW)
-        claim_event(s, "T2", "Ev1", NOW)
-    with sessions.begin() as s:
-        release_event(s, "T1", "Ev1")
-    with sessions.begin() as s:
-        assert not claim_event(s, "T2", "Ev1", NOW)
-        assert claim_event(s, "T1", "Ev1", NOW)
-
-
-def test_a_rolled_back_claim_leaves_the_event_unclaimed(sessions: Sessions) -> None:
-    def handle_and_fail() -> None:
-        with sessions.begin() as s:
-            claim_event(s, "T1", "Ev1", NOW)
-            raise RuntimeError("handler failed")
-
-    with pytest.raises(RuntimeError, match="handler failed"):
-        handle_and_fail()
-    with sessions.begin() as s:
-        assert claim_event(s, "T1", "Ev1", NOW)
-
-
 def test_count_rows_covers_every_table_and_counts_one_team(sessions: Sessions) -> None:
     with sessions.begin() as s:
         assert count_rows(s, "T1") == dict.fromkeys(Base.metadata.tables, 0)
         ensure_channel(s, "T1", "C1", now=NOW)
         ensure_channel(s, "T1", "C2", now=NOW)
         ensure_channel(s, "T2", "C1", now=NOW)
-        claim_event(s, "T2", "Ev1", NOW)
+        claim_event(s, "T2", "Ev1", body="{}", replica="r1", now=NOW)
     with sessions() as s:
         assert count_rows(s, "T1")["channels"] == 2
         assert count_rows(s, "T1")["processed_events"] == 0
