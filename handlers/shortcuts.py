@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -24,6 +25,8 @@ from storage.ledger import post_by_url
 logger = logging.getLogger(__name__)
 
 FLAG_SHORTCUT = "flag_unanswered_comment"
+# The modal carries the message being flagged as "channel|ts" (see render_flag_modal).
+_FLAGGED = re.compile(r"(?P<channel>[A-Z0-9]+)\|(?P<ts>[0-9]+\.[0-9]+)")
 
 
 def register(app: App, deps: Deps) -> None:
@@ -34,9 +37,11 @@ def register(app: App, deps: Deps) -> None:
         """Flag the message as an audience comment waiting for an answer."""
         ack()
         team_id = context.team_id
-        if not team_id:
+        parts = _flagged_message(shortcut)
+        if not team_id or parts is None:
+            logger.warning("ignored a flag shortcut that doesn't say which message or who flagged it")
             return
-        channel_id, message, user_id = shortcut["channel"]["id"], shortcut["message"], shortcut["user"]["id"]
+        channel_id, message, user_id = parts
         post = post_of_message(deps, team_id, channel_id, message)
         if post is None:
             view = render_flag_modal(
@@ -45,7 +50,9 @@ def register(app: App, deps: Deps) -> None:
                 "Which post was this comment left on? The message doesn't link to a post twoway tracks, "
                 "and its thread isn't under one.",
             )
-            attempt(lambda: client.views_open(trigger_id=shortcut["trigger_id"], view=view), "views.open")
+            trigger_id = shortcut.get("trigger_id")
+            if isinstance(trigger_id, str):
+                attempt(lambda: client.views_open(trigger_id=trigger_id, view=view), "views.open")
             return
 
         def reply(notice: Message) -> None:
@@ -68,9 +75,22 @@ def register(app: App, deps: Deps) -> None:
     ) -> None:
         """The modal's answer: the post the comment was left on."""
         team_id = context.team_id
-        value = view["state"]["values"][FLAG_MODAL_URL_BLOCK][FLAG_MODAL_URL_INPUT].get("value") or ""
-        link = post_link(value.strip())
-        if link is None or not team_id:
+        user = body.get("user")
+        user_id = user.get("id") if isinstance(user, dict) else None
+        metadata = view.get("private_metadata")
+        flagged = _FLAGGED.fullmatch(metadata) if isinstance(metadata, str) else None
+        value = submitted_url(view)
+        if not team_id or not isinstance(user_id, str) or flagged is None:
+            # Slack names the workspace and the user, and twoway's modal the message: nothing to flag without.
+            logger.warning("ignored a %s submission that doesn't say who flagged which message", FLAG_MODAL)
+            ack()
+            return
+        if value is None and not _has_url_block(view):
+            logger.warning("ignored a %s submission without its link input", FLAG_MODAL)
+            ack()
+            return
+        link = post_link(value.strip()) if value else None
+        if link is None:
             ack(
                 response_action="errors",
                 errors={FLAG_MODAL_URL_BLOCK: "That isn't a link to a published post."},
@@ -87,8 +107,7 @@ def register(app: App, deps: Deps) -> None:
             )
             return
         ack()
-        channel_id, _, ts = view.get("private_metadata", "").partition("|")
-        user_id = body["user"]["id"]
+        channel_id, ts = flagged["channel"], flagged["ts"]
         message = read_flagged_message(client, channel_id, ts, user_id)
         if message is None:
             return
@@ -102,3 +121,44 @@ def register(app: App, deps: Deps) -> None:
             flagged_by=user_id,
             reply=lambda notice: tell(client, channel_id, user_id, notice),
         )
+
+
+def submitted_url(view: dict[str, Any]) -> str | None:
+    """What was typed in the modal's link input ("" when nothing was); None when it isn't there as text."""
+    state = view.get("state")
+    values = state.get("values") if isinstance(state, dict) else None
+    block = values.get(FLAG_MODAL_URL_BLOCK) if isinstance(values, dict) else None
+    field = block.get(FLAG_MODAL_URL_INPUT) if isinstance(block, dict) else None
+    if not isinstance(field, dict):
+        return None
+    # Slack sends an empty input as null.
+    value = field.get("value")
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else None
+
+
+def _has_url_block(view: dict[str, Any]) -> bool:
+    """Whether the view shows the link input, so that an error can be shown under it."""
+    blocks = view.get("blocks")
+    return isinstance(blocks, list) and any(
+        isinstance(b, dict) and b.get("block_id") == FLAG_MODAL_URL_BLOCK for b in blocks
+    )
+
+
+def _field(container: object, name: str) -> Any:
+    return container.get(name) if isinstance(container, dict) else None
+
+
+def _flagged_message(shortcut: dict[str, Any]) -> tuple[str, dict[str, Any], str] | None:
+    """The channel, message and flagging user of a message shortcut, if Slack's payload has them."""
+    channel_id, message, user_id = (
+        _field(shortcut.get("channel"), "id"),
+        shortcut.get("message"),
+        _field(shortcut.get("user"), "id"),
+    )
+    if not isinstance(channel_id, str) or not isinstance(user_id, str) or not isinstance(message, dict):
+        return None
+    if not isinstance(message.get("ts"), str):
+        return None
+    return channel_id, message, user_id

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import socket
+import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
+from slack_sdk.signature import SignatureVerifier
 
-from tests.flows.conftest import Flow
+from bot.logs import configure_logging
+from tests.flows.conftest import SECRET, TEAM, Flow
+from tests.payloads import slash_command
 
 
 def _send(
@@ -53,3 +59,41 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(flow: Flow) -> None:
         )
         answer = conn.recv(200)
     assert answer.startswith(b"HTTP/1.1 413 ")
+
+
+@pytest.fixture
+def production_logging(caplog: pytest.LogCaptureFixture) -> None:
+    """twoway's logging as `twoway run` sets it up (before the app is built), captured at DEBUG."""
+    configure_logging([SECRET])
+    # configure_logging replaces the root handlers, the capture's among them.
+    logging.getLogger().addHandler(caplog.handler)
+    logging.getLogger().setLevel(logging.DEBUG)
+
+
+def test_a_refused_request_is_logged_without_its_body(
+    production_logging: None, flow: Flow, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A slash command's body holds a response_url: Bolt would log all of it at INFO when refusing it.
+    canary = "refusedbodycanary"
+    form = slash_command("help")
+    form["response_url"] = f"https://hooks.slack.com/commands/{TEAM}/1/{canary}"
+    body = urllib.parse.urlencode(form)
+    timestamp = str(int(time.time()))
+    signature = SignatureVerifier("not-the-secret").generate_signature(timestamp=timestamp, body=body)
+    request = urllib.request.Request(
+        flow.runtime.url + "/slack/events",
+        data=body.encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": str(signature),
+        },
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 401
+
+    logged = [f"{r.name}: {r.getMessage()} {r.exc_text or ''}" for r in caplog.records]
+    assert any("refused a request whose signature" in line for line in logged), logged
+    assert [line for line in logged if canary in line or "response_url=" in line] == []

@@ -1,0 +1,444 @@
+"""Signed interactions shaped unlike what twoway sends: each gets a clean answer and records nothing.
+
+Slack signs what it is given, so a payload with the modal's inputs missing or a button's value mangled
+still passes the signature check; the listener must answer it, never raise into a 500.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from itertools import count
+from typing import Any, TypeVar
+
+import pytest
+from slack_bolt import App, BoltResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.app import Deps, build_app, make_web_client
+from bot.config import Config, Secret
+from bot.emulator import Emulator, EmulatorSettings
+from bot.render_ledger import ANSWERED_ACTION, DISMISSED_ACTION, FLAG_MODAL, SNOOZE_ACTION
+from storage.ledger import SharedLink, flag_comment, record_share
+from storage.models import Comment
+from storage.queries import count_rows, ensure_channel
+from tests.handlers.test_wiring import SECRET, TEAM, signed
+
+CHANNEL = "C0SOCIAL01"
+ADA, GRACE, LINUS = "U0ADA00001", "U0GRACE001", "U0LINUS001"
+POST = "https://x.com/twoway/status/1790000000000000001"
+SHARED_TS, COMMENT_TS = "1700000000.000100", "1700000001.000100"
+NOW = datetime(2024, 5, 6, 12, 0, tzinfo=UTC)
+
+T = TypeVar("T")
+
+# Each payload gets its own trigger_id, so that no two bodies (and signatures) are ever the same.
+_triggers = count(1)
+
+
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    with Emulator(EmulatorSettings(host="127.0.0.1", port=0, app_url=None, signing_secret=SECRET)) as emu:
+        yield emu
+
+
+@pytest.fixture
+def app(emulator: Emulator, sessions: sessionmaker[Session]) -> App:
+    config = Config(
+        bot_token=Secret("xoxb-malformed"),
+        signing_secret=Secret(SECRET),
+        app_token=None,
+        database_url="sqlite://",
+        slack_api_url=emulator.api_url,
+        timezone="UTC",
+        port=3000,
+    )
+    return build_app(Deps(config=config, sessions=sessions, client=make_web_client(config)))
+
+
+@pytest.fixture
+def comment_id(sessions: sessionmaker[Session]) -> int:
+    """An open comment on a tracked post: what a well-formed click or submission would change."""
+    link = SharedLink(url=POST, canonical_url=POST, platform="x")
+    with sessions.begin() as s:
+        ensure_channel(s, TEAM, CHANNEL, now=NOW)
+        post, _ = record_share(
+            s, TEAM, channel_id=CHANNEL, message_ts=SHARED_TS, user_id=ADA, link=link, shared_at=NOW
+        )
+        comment, _ = flag_comment(
+            s,
+            TEAM,
+            post=post,
+            channel_id=CHANNEL,
+            text="Any plans for Android?",
+            author=LINUS,
+            flagged_by=GRACE,
+            flagged_at=NOW,
+            message_ts=COMMENT_TS,
+        )
+        return comment.id
+
+
+def _ledger(sessions: sessionmaker[Session]) -> tuple[dict[str, int], list[tuple[Any, ...]]]:
+    """The team's row counts (but the signatures the replay guard keeps), and each comment's state."""
+    with sessions.begin() as s:
+        comments = s.execute(
+            select(
+                Comment.id,
+                Comment.state,
+                Comment.answered_by,
+                Comment.dismissed_by,
+                Comment.snoozed_until,
+                Comment.notice_ts,
+            ).order_by(Comment.id)
+        )
+        rows = {table: n for table, n in count_rows(s, TEAM).items() if table != "seen_requests"}
+        return rows, [tuple(row) for row in comments]
+
+
+def _interact(app: App, payload: dict[str, Any]) -> BoltResponse:
+    body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+    return app.dispatch(signed(body, content_type="application/x-www-form-urlencoded"))
+
+
+def eventually(probe: Callable[[], T], *, what: str) -> T:
+    """Poll ``probe`` until it returns something truthy: Bolt runs a listener on after its ack."""
+    deadline = time.monotonic() + 10
+    while not (result := probe()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.02)
+    return result
+
+
+def _warnings(caplog: pytest.LogCaptureFixture, logger: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == logger and r.levelno == logging.WARNING]
+
+
+def _calls(emulator: Emulator, method: str) -> list[dict[str, Any]]:
+    with urllib.request.urlopen(emulator.base_url + "/_emulator/calls", timeout=5) as response:
+        calls: list[dict[str, Any]] = json.loads(response.read())
+    return [c for c in calls if c["method"] == method]
+
+
+# The flag modal ---------------------------------------------------------------------------------
+
+_INPUT_BLOCK = {
+    "type": "input",
+    "block_id": "post_url",
+    "label": {"type": "plain_text", "text": "Link to the post it was left on"},
+    "element": {"type": "plain_text_input", "action_id": "url"},
+}
+
+
+def submission(*, user: Any = None, **view: Any) -> dict[str, Any]:
+    """The flag modal submitted with a link to the tracked post; ``view`` replaces parts of the view."""
+    return {
+        "type": "view_submission",
+        "team": {"id": TEAM, "domain": "twoway-demo"},
+        "user": {"id": GRACE, "username": "grace", "team_id": TEAM} if user is None else user,
+        "api_app_id": "A0TWOWAY1",
+        "token": "legacy-verification-token",
+        "trigger_id": f"1.2.{next(_triggers)}",
+        "view": {
+            "id": "V0FLAG0001",
+            "type": "modal",
+            "callback_id": FLAG_MODAL,
+            "private_metadata": f"{CHANNEL}|{COMMENT_TS}",
+            "blocks": [_INPUT_BLOCK],
+            "state": {"values": {"post_url": {"url": {"type": "plain_text_input", "value": POST}}}},
+            **view,
+        },
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
+
+
+def _state(value: Any) -> dict[str, Any]:
+    return {"values": {"post_url": {"url": value}}}
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        pytest.param({"state": {}}, id="no-values"),
+        pytest.param({"state": {"values": {}}}, id="no-block"),
+        pytest.param({"state": {"values": {"post_url": {}}}}, id="no-input"),
+        pytest.param({"state": {"values": []}}, id="values-a-list"),
+        pytest.param({"state": {"values": {"post_url": "x"}}}, id="block-a-string"),
+        pytest.param({"state": _state("https://x.com/twoway")}, id="input-a-string"),
+        pytest.param({"state": _state({"type": "plain_text_input", "value": 17})}, id="value-a-number"),
+        pytest.param({"state": _state({"type": "plain_text_input", "value": [POST]})}, id="value-a-list"),
+        pytest.param(
+            {"state": _state({"type": "plain_text_input", "value": {"url": POST}})}, id="value-dict"
+        ),
+    ],
+)
+def test_a_submission_without_a_usable_link_is_asked_for_one(
+    app: App, sessions: sessionmaker[Session], comment_id: int, view: dict[str, Any]
+) -> None:
+    before = _ledger(sessions)
+    response = _interact(app, submission(**view))
+    assert response.status == 200, response.body
+    answer = json.loads(response.body)
+    assert answer["response_action"] == "errors"
+    assert list(answer["errors"]) == ["post_url"]
+    assert _ledger(sessions) == before
+
+
+@pytest.mark.parametrize(
+    ("view", "user"),
+    [
+        pytest.param({"private_metadata": ""}, None, id="no-metadata"),
+        pytest.param({"private_metadata": None}, None, id="metadata-null"),
+        pytest.param({"private_metadata": 17}, None, id="metadata-a-number"),
+        pytest.param({"private_metadata": "nonsense"}, None, id="metadata-nonsense"),
+        pytest.param({"private_metadata": f"{CHANNEL}|"}, None, id="metadata-without-ts"),
+        pytest.param({"private_metadata": f"|{COMMENT_TS}"}, None, id="metadata-without-channel"),
+        pytest.param({}, {"name": "grace"}, id="user-without-id"),
+        pytest.param({}, {"id": 17}, id="user-id-a-number"),
+        pytest.param({"blocks": [], "state": {}}, None, id="not-our-modal"),
+        pytest.param({"blocks": "x", "state": "x"}, None, id="blocks-and-state-strings"),
+    ],
+)
+def test_a_submission_twoway_cannot_use_is_closed_and_logged(
+    app: App,
+    sessions: sessionmaker[Session],
+    emulator: Emulator,
+    comment_id: int,
+    caplog: pytest.LogCaptureFixture,
+    view: dict[str, Any],
+    user: Any,
+) -> None:
+    caplog.set_level(logging.WARNING)
+    before = _ledger(sessions)
+    response = _interact(app, submission(user=user, **view))
+    assert (response.status, response.body) == (200, "")
+    # The listener warns before it acks, and does nothing after.
+    assert _warnings(caplog, "handlers.shortcuts")
+    assert _ledger(sessions) == before
+    assert _calls(emulator, "conversations.history") == []
+
+
+def test_a_well_formed_submission_still_flags_the_message(
+    app: App, sessions: sessionmaker[Session], emulator: Emulator, comment_id: int
+) -> None:
+    # The comment fixture's message is flagged already; the modal flags another one in the channel.
+    posted = _post_message(emulator, LINUS, "Can I use this offline?")
+    response = _interact(app, submission(private_metadata=f"{CHANNEL}|{posted}"))
+    assert (response.status, response.body) == (200, "")
+
+    def flagged() -> list[tuple[Any, ...]]:
+        with sessions.begin() as s:
+            rows = s.execute(
+                select(Comment.text, Comment.flagged_by, Comment.state).where(Comment.message_ts == posted)
+            )
+            return [tuple(row) for row in rows]
+
+    assert eventually(flagged, what="the flag") == [("Can I use this offline?", GRACE, "open")]
+
+
+def _post_message(emulator: Emulator, user: str, text: str) -> str:
+    request = urllib.request.Request(
+        emulator.base_url + "/_emulator/message",
+        data=json.dumps({"team": TEAM, "channel": CHANNEL, "user": user, "text": text}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return str(json.loads(response.read())["ts"])
+
+
+# The buttons ------------------------------------------------------------------------------------
+
+
+def click(action_id: str, *, container: Any = None, user: Any = None, **action: Any) -> dict[str, Any]:
+    """A button on a notice in the channel clicked; ``action`` replaces parts of the button's action."""
+    return {
+        "type": "block_actions",
+        "user": {"id": ADA, "username": "ada", "team_id": TEAM} if user is None else user,
+        "api_app_id": "A0TWOWAY1",
+        "token": "legacy-verification-token",
+        "container": (
+            {"type": "message", "message_ts": COMMENT_TS, "channel_id": CHANNEL, "is_ephemeral": False}
+            if container is None
+            else container
+        ),
+        "trigger_id": f"1.2.{next(_triggers)}",
+        "team": {"id": TEAM, "domain": "twoway-demo"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "channel": {"id": CHANNEL, "name": "social"},
+        "state": {"values": {}},
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": "comment-1",
+                "text": {"type": "plain_text", "text": "Mark answered", "emoji": True},
+                "type": "button",
+                "action_ts": "1700000002.000100",
+                **action,
+            }
+        ],
+    }
+
+
+_NO_VALUE = object()
+
+MALFORMED_VALUES = [
+    pytest.param(_NO_VALUE, id="missing"),
+    pytest.param(None, id="null"),
+    pytest.param("", id="empty"),
+    pytest.param("abc", id="letters"),
+    pytest.param("12abc", id="digits-then-letters"),
+    pytest.param(" 1", id="padded"),
+    pytest.param("-1", id="negative"),
+    pytest.param("0", id="zero"),
+    pytest.param("1.0", id="decimal"),
+    pytest.param("\u00b9", id="superscript-one"),
+    pytest.param("\u0661", id="arabic-indic-one"),
+    pytest.param("9" * 5000, id="5000-digits"),
+    pytest.param(str(2**63), id="over-bigint"),
+    pytest.param("9" * 20, id="20-digits"),
+    pytest.param(1, id="a-number"),
+    pytest.param(["1"], id="a-list"),
+    pytest.param({"id": "1"}, id="an-object"),
+]
+
+
+@pytest.mark.parametrize("action_id", [ANSWERED_ACTION, DISMISSED_ACTION, SNOOZE_ACTION])
+@pytest.mark.parametrize("value", MALFORMED_VALUES)
+def test_a_button_with_a_malformed_value_is_answered_and_changes_nothing(
+    app: App,
+    sessions: sessionmaker[Session],
+    emulator: Emulator,
+    comment_id: int,
+    caplog: pytest.LogCaptureFixture,
+    action_id: str,
+    value: Any,
+) -> None:
+    caplog.set_level(logging.WARNING)
+    before = _ledger(sessions)
+    action = {} if value is _NO_VALUE else {"value": value}
+    response = _interact(app, click(action_id, **action))
+    assert response.status == 200, response.body
+    # Telling the person is the listener's last step.
+    [told] = eventually(lambda: _calls(emulator, "chat.postEphemeral"), what="the answer")
+    assert _ledger(sessions) == before
+    assert _warnings(caplog, "handlers.actions")
+    assert (told["args"]["channel"], told["args"]["user"]) == (CHANNEL, ADA)
+    assert "doesn't name a comment" in str(told["args"])
+
+
+@pytest.mark.parametrize(
+    "user",
+    [pytest.param({"name": "ada"}, id="without-id"), pytest.param("U0ADA00001", id="a-string")],
+)
+def test_a_click_by_no_one_twoway_can_name_is_acked_and_changes_nothing(
+    app: App,
+    sessions: sessionmaker[Session],
+    emulator: Emulator,
+    comment_id: int,
+    caplog: pytest.LogCaptureFixture,
+    user: Any,
+) -> None:
+    caplog.set_level(logging.WARNING)
+    before = _ledger(sessions)
+    response = _interact(app, click(ANSWERED_ACTION, user=user, value=str(comment_id)))
+    assert response.status == 200, response.body
+    # Warning is all the listener does.
+    eventually(lambda: _warnings(caplog, "handlers.actions"), what="the warning")
+    assert _ledger(sessions) == before
+    assert _calls(emulator, "chat.postEphemeral") == []
+
+
+@pytest.mark.parametrize(
+    "container",
+    [
+        pytest.param("a string", id="a-string"),
+        pytest.param({"type": "message", "channel_id": 17}, id="channel-a-number"),
+        pytest.param({"type": "message", "is_ephemeral": True}, id="ephemeral-without-response-url"),
+    ],
+)
+def test_a_click_from_nowhere_twoway_can_answer_is_acked_and_answered_nowhere(
+    app: App, emulator: Emulator, comment_id: int, caplog: pytest.LogCaptureFixture, container: Any
+) -> None:
+    caplog.set_level(logging.WARNING)
+    response = _interact(app, click(ANSWERED_ACTION, container=container, value="abc"))
+    assert response.status == 200, response.body
+    eventually(
+        lambda: any("could not answer" in w for w in _warnings(caplog, "handlers.actions")),
+        what="the warning that the click can't be answered",
+    )
+    assert _calls(emulator, "chat.postEphemeral") == []
+
+
+def test_a_well_formed_click_still_closes_the_comment(
+    app: App, sessions: sessionmaker[Session], emulator: Emulator, comment_id: int
+) -> None:
+    response = _interact(app, click(ANSWERED_ACTION, value=str(comment_id)))
+    assert response.status == 200, response.body
+    [told] = eventually(lambda: _calls(emulator, "chat.postEphemeral"), what="the answer")
+    assert told["args"]["user"] == ADA
+    with sessions.begin() as s:
+        comment = s.get(Comment, comment_id)
+        assert comment is not None
+        assert (comment.state, comment.answered_by) == ("answered", ADA)
+
+
+# The message shortcut ---------------------------------------------------------------------------
+
+
+def message_shortcut(**fields: Any) -> dict[str, Any]:
+    """The flag shortcut on the flagged comment's message; ``fields`` replace parts of the payload."""
+    return {
+        "type": "message_action",
+        "callback_id": "flag_unanswered_comment",
+        "team": {"id": TEAM, "domain": "twoway-demo"},
+        "user": {"id": GRACE, "name": "grace"},
+        "channel": {"id": CHANNEL, "name": "social"},
+        "message": {"type": "message", "user": LINUS, "text": "Any plans for Android?", "ts": COMMENT_TS},
+        "trigger_id": f"1.2.{next(_triggers)}",
+        "response_url": "https://hooks.slack.com/actions/T0TWOWAY1/1/x",
+        "api_app_id": "A0TWOWAY1",
+        "token": "legacy-verification-token",
+        **fields,
+    }
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        pytest.param({"channel": None}, id="no-channel"),
+        pytest.param({"channel": "C0SOCIAL01"}, id="channel-a-string"),
+        pytest.param({"channel": {"id": 7}}, id="channel-id-a-number"),
+        pytest.param({"message": None}, id="no-message"),
+        pytest.param({"message": ["x"]}, id="message-a-list"),
+        pytest.param({"message": {"text": "no ts"}}, id="message-without-ts"),
+        pytest.param({"user": None}, id="no-user"),
+        pytest.param({"user": {"name": "grace"}}, id="user-without-id"),
+    ],
+)
+def test_a_shortcut_on_no_message_twoway_can_name_is_acked_and_changes_nothing(
+    app: App,
+    sessions: sessionmaker[Session],
+    emulator: Emulator,
+    comment_id: int,
+    caplog: pytest.LogCaptureFixture,
+    fields: dict[str, Any],
+) -> None:
+    caplog.set_level(logging.WARNING)
+    before = _ledger(sessions)
+    response = _interact(app, message_shortcut(**fields))
+    assert response.status == 200
+    eventually(lambda: _warnings(caplog, "handlers.shortcuts"), what="the shortcut's warning")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert _ledger(sessions) == before
+    assert _calls(emulator, "views.open") == []
