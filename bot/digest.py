@@ -113,6 +113,35 @@ class WaitingComment:
 
 
 @dataclass(frozen=True)
+class LostDigest:
+    """An earlier digest of the channel that never reached it and that no retry will post."""
+
+    period: Period
+    error: str | None  # the last attempt's failure, as `bot.publish.describe_failure` put it
+
+
+@dataclass(frozen=True)
+class LostNudge:
+    """A nudge about one of the channel's comments that could not be sent."""
+
+    comment_id: int
+    level: int
+    error: str | None
+    still_open: bool  # the comment is still waiting for an answer
+
+
+@dataclass(frozen=True)
+class Undelivered:
+    """What twoway failed to get into Slack for the channel since its last posted digest."""
+
+    digests: tuple[LostDigest, ...] = ()  # oldest period first
+    nudges: tuple[LostNudge, ...] = ()  # by comment, then level
+
+    def __bool__(self) -> bool:
+        return bool(self.digests or self.nudges)
+
+
+@dataclass(frozen=True)
 class DigestInput:
     channel_id: str
     period: Period
@@ -123,6 +152,7 @@ class DigestInput:
     waiting: list[WaitingComment]  # every open comment in the channel, any order
     answered: list[CommentFact]  # comments answered in the period or the previous one
     missed_previous: bool = False
+    undelivered: Undelivered = Undelivered()
 
 
 @dataclass(frozen=True)
@@ -200,6 +230,7 @@ class Digest:
     counts: Counts
     previous_counts: Counts
     quiet: bool  # no posts, nothing waiting, nothing answered: say so in a line
+    undelivered: Undelivered = Undelivered()  # reported whatever else the week holds
 
 
 def build_digest(data: DigestInput, now: datetime) -> Digest:
@@ -224,6 +255,10 @@ def build_digest(data: DigestInput, now: datetime) -> Digest:
         counts=counts,
         previous_counts=_counts(previous_posts, data.answered, data.previous),
         quiet=counts.posts == 0 and waiting.total == 0 and counts.answered == 0,
+        undelivered=Undelivered(
+            digests=tuple(sorted(data.undelivered.digests, key=lambda d: (d.period.end, d.period.start))),
+            nudges=tuple(sorted(data.undelivered.nudges, key=lambda n: (n.comment_id, n.level))),
+        ),
     )
 
 

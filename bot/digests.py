@@ -12,7 +12,10 @@ from sqlalchemy.orm import Session
 from bot.chart import HistoryPoint, render_chart
 from bot.digest import (
     DigestInput,
+    LostDigest,
+    LostNudge,
     Period,
+    Undelivered,
     WaitingComment,
     build_digest,
     next_slot_after,
@@ -21,12 +24,12 @@ from bot.digest import (
 )
 from bot.ledger import comment_fact, post_facts
 from bot.metrics import PostFact, reply_rate
-from bot.publish import ComposedDigest
+from bot.publish import CATCH_UP_WINDOW, MAX_ATTEMPTS, ComposedDigest
 from bot.render_digest import render_digest
 from storage.ledger import comments_for_report, posts_shared_between, recent_posts_of
 from storage.models import Channel, Comment
 from storage.queries import get_channel
-from storage.runs import missed_previous
+from storage.runs import failed_nudges, last_posted_run, lost_runs, missed_previous
 
 # The chart shows this many periods, the digest's own the last of them.
 HISTORY_PERIODS = 8
@@ -50,6 +53,34 @@ def _open_at(moment: datetime, comments: list[Comment]) -> int:
 
     return sum(
         1 for c in comments if c.flagged_at < moment and ((at := closed_at(c)) is None or at >= moment)
+    )
+
+
+def undelivered_before(
+    s: Session, team_id: str, channel_id: str, period: Period, now: datetime
+) -> Undelivered:
+    """What failed to reach the channel since its last digest posted before ``period``, and still hasn't.
+
+    Digests of earlier periods that failed and that no sweep will retry (out of attempts, or
+    over a day late), and nudges about the channel's comments left failed. "Since" is the end of
+    the last posted digest's period (ever, when none was posted): that digest was composed after
+    it, so what had failed by then was in that digest's own note.
+    """
+    last = last_posted_run(s, team_id, channel_id, ended_by=period.start)
+    since = last.period_end if last is not None else None
+    runs = lost_runs(
+        s,
+        team_id,
+        channel_id,
+        ended_after=since,
+        ended_by=period.start,
+        retried_until=now - CATCH_UP_WINDOW,
+        max_attempts=MAX_ATTEMPTS,
+    )
+    nudges = failed_nudges(s, team_id, channel_id, tried_since=since)
+    return Undelivered(
+        digests=tuple(LostDigest(Period(r.period_start, r.period_end), r.error) for r in runs),
+        nudges=tuple(LostNudge(n.comment_id, n.level, n.error, c.state == "open") for n, c in nudges),
     )
 
 
@@ -104,6 +135,7 @@ def compose_digest(
             waiting=waiting,
             answered=answered,
             missed_previous=missed_previous(s, team_id, channel_id, period),
+            undelivered=undelivered_before(s, team_id, channel_id, period, now),
         ),
         now,
     )

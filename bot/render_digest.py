@@ -1,5 +1,8 @@
 """Block Kit for the weekly digest: what is waiting, who is broadcasting, where people talked, the counts.
 
+Above them, when something of the channel's never reached Slack since the last digest (an earlier
+digest, a nudge), a note says what, with Slack's answer, and what to do now.
+
 Pure. User-entered text is escaped and cut, and the whole message is fitted to Block Kit's
 limits however much the ledger holds: lists stop and say how many more, and when the blocks
 would still be too large the digest is rendered again with less room per item.
@@ -9,7 +12,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -22,12 +26,12 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.digest import Broadcaster, Counts, Digest, Period, PostLine, WaitingItem
+from bot.digest import Broadcaster, Counts, Digest, LostDigest, LostNudge, Period, PostLine, WaitingItem
 from bot.links import PLATFORM_NAMES
 from bot.metrics import Rate, format_duration
 from bot.render import Message
 from bot.render_ledger import comment_buttons, slack_date
-from bot.text import escape
+from bot.text import escape, inline_code
 
 DIGEST_EVENT_TYPE = "twoway_digest"
 
@@ -46,14 +50,17 @@ class _Room:
     url: int  # a longer post URL shows as the platform name, unlinked
     lines: int  # per list section
     links: int  # post links per person in the one-way section
+    lost: int  # lost digests named one by one, and comment ids named in the undelivered note
+    reasons: int  # distinct failures named per line of that note; the log has them all
 
 
 _ROOMS = (
-    _Room(quote=280, author=60, url=400, lines=2400, links=3),
-    _Room(quote=140, author=40, url=200, lines=1200, links=2),
-    _Room(quote=80, author=20, url=120, lines=700, links=1),
-    # The last resort fits ten waiting comments with hostile text and URLs; the tests hold it to that.
-    _Room(quote=40, author=0, url=100, lines=400, links=0),
+    _Room(quote=280, author=60, url=400, lines=2400, links=3, lost=5, reasons=2),
+    _Room(quote=140, author=40, url=200, lines=1200, links=2, lost=3, reasons=2),
+    _Room(quote=80, author=20, url=120, lines=700, links=1, lost=2, reasons=2),
+    # The last resort fits ten waiting comments with hostile text and URLs, and the undelivered
+    # note at its longest; the tests hold it to that.
+    _Room(quote=40, author=0, url=100, lines=400, links=0, lost=1, reasons=1),
 )
 
 
@@ -95,6 +102,8 @@ def _blocks(digest: Digest, room: _Room) -> list[Block]:
     ]
     if digest.missed_previous:
         blocks.append(SectionBlock(text=_missed_note(digest.period)))
+    if digest.undelivered:
+        blocks.append(SectionBlock(text=_undelivered(digest, room)))
     if digest.quiet:
         return [*blocks, *_quiet(digest)]
     return [
@@ -115,6 +124,100 @@ def _missed_note(period: Period) -> str:
         f"{slack_date(period.start)} to {slack_date(period.end)}, and lists everything still waiting, "
         "however old."
     )
+
+
+UNDELIVERED_TITLE = "*Not delivered since the last digest*"
+# Slack's error codes, as `bot.publish.describe_failure` gives them; anything else is an exception's repr.
+_SLACK_ERROR = re.compile(r"[a-z0-9_]{1,40}")
+
+
+def _undelivered(digest: Digest, room: _Room) -> str:
+    """The note on what never reached Slack, each with Slack's answer and what to do now."""
+    lost = digest.undelivered
+    lines = [UNDELIVERED_TITLE]
+    # The newest digests are named; older ones are counted.
+    earlier, named = lost.digests[: -room.lost], lost.digests[-room.lost :]
+    if earlier:
+        lines.append(
+            f"• {_count(len(earlier), 'earlier digest')} never reached this channel{_why(earlier, room)}."
+        )
+    lines += [f"• {_lost_digest(d, room)}" for d in named]
+    if lost.digests and not digest.missed_previous:
+        lines.append("This digest lists everything still waiting, however old.")
+    if lost.nudges:
+        lines.append(f"• {_lost_nudges(lost.nudges, room)}")
+    return "\n".join(lines)
+
+
+def _lost_digest(lost: LostDigest, room: _Room) -> str:
+    return (
+        f"The digest of the week to {_day(lost.period.end)} never reached this channel{_why([lost], room)}."
+    )
+
+
+def _lost_nudges(nudges: Sequence[LostNudge], room: _Room) -> str:
+    comments = sorted({n.comment_id for n in nudges})
+    waiting = sorted({n.comment_id for n in nudges if n.still_open})
+    line = (
+        f"{_count(len(nudges), 'nudge')} about {_count(len(comments), 'comment')} "
+        f"could not be sent{_why(nudges, room)}."
+    )
+    if not waiting:
+        closed = "That comment has" if len(comments) == 1 else "Those comments have"
+        return f"{line} {closed} been answered or dismissed since."
+    verb, them = ("is", "it") if len(waiting) == 1 else ("are", "them")
+    return f"{line} {_ids(waiting, room.lost)} {verb} still waiting for an answer: can anyone take {them}?"
+
+
+def _ids(ids: list[int], limit: int) -> str:
+    shown = [f"#{i}" for i in ids[:limit]]
+    if len(ids) > limit:
+        shown.append(f"{len(ids) - limit} more")
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+
+
+def _why(failures: Iterable[LostDigest | LostNudge], room: _Room) -> str:
+    """`` (Slack answered `ratelimited`)``: the commonest reasons, escaped; "" when none is known."""
+    reasons: Counter[tuple[str, str]] = Counter()
+    for error, times in Counter(f.error for f in failures if f.error).items():
+        reasons[_reason(error)] += times
+    if not reasons:
+        return ""
+    # Slack's own answers first: they say the most.
+    common = sorted(reasons, key=lambda r: (-reasons[r], r[0] != "slack", r[1]))
+    codes = [inline_code(code) for kind, code in common[: room.reasons] if kind == "slack"]
+    others = [text for kind, text in common[: room.reasons] if kind != "slack"]
+    parts = ([f"Slack answered {' and '.join(codes)}"] if codes else []) + others
+    if len(common) > room.reasons:
+        parts.append("more in the log")
+    return f" ({'; '.join(parts)})"
+
+
+def _reason(error: str) -> tuple[str, str]:
+    """What a recorded failure says: ("slack", its error code), or ("other", a few escaped words)."""
+    # A failed search for the digest in the channel's history is still Slack's answer.
+    error = error.removeprefix("history: ")
+    if error.startswith("compose: "):
+        return ("other", "twoway couldn't compose it")
+    if _SLACK_ERROR.fullmatch(error):
+        return ("slack", error)
+    # Forty characters at most are shown: no need to escape and measure a long one whole.
+    return ("other", f"no answer from Slack: {_literal(error[:200], 40)}")
+
+
+def _day(moment: datetime) -> str:
+    """A date Slack shows in each reader's own time zone, with a UTC fallback."""
+    utc = moment.astimezone(UTC)
+    return f"<!date^{int(moment.timestamp())}^{{date_short}}|{utc.day} {utc:%b %Y}>"
+
+
+def _undelivered_fallback(digest: Digest) -> str:
+    lost = digest.undelivered
+    if not lost:
+        return ""
+    parts = [_count(len(lost.digests), "digest")] if lost.digests else []
+    parts += [_count(len(lost.nudges), "nudge")] if lost.nudges else []
+    return f" Not delivered since the last digest: {' and '.join(parts)}."
 
 
 def _quiet_line(digest: Digest) -> str:
@@ -258,7 +361,7 @@ def _answer_time_before(counts: Counts) -> str:
 
 def _fallback(digest: Digest) -> str:
     if digest.quiet:
-        return _quiet_line(digest)
+        return _quiet_line(digest) + _undelivered_fallback(digest)
     c = digest.counts
     return (
         f"Weekly digest for <#{escape(digest.channel_id)}>: "
@@ -266,6 +369,7 @@ def _fallback(digest: Digest) -> str:
         f"{_count(c.posts, 'post')}, reply rate {_rate(c.rate)}; "
         f"{_count(sum(len(b.one_way) for b in digest.broadcasters), 'one-way post')}, "
         f"{_count(len(digest.conversations), 'conversation')}."
+        f"{_undelivered_fallback(digest)}"
     )
 
 

@@ -15,7 +15,7 @@ from typing import Protocol
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Channel, DigestRun, Nudge
+from storage.models import Channel, Comment, DigestRun, Nudge
 from storage.queries import insert_ignoring_conflicts
 
 
@@ -209,6 +209,49 @@ def missed_previous(s: Session, team_id: str, channel_id: str, period: Span) -> 
     return not posted
 
 
+def last_posted_run(s: Session, team_id: str, channel_id: str, *, ended_by: datetime) -> DigestRun | None:
+    """Return the channel's posted digest run whose period ended last, by ``ended_by``; None if none."""
+    return s.scalars(
+        select(DigestRun)
+        .where(
+            DigestRun.team_id == team_id,
+            DigestRun.channel_id == channel_id,
+            DigestRun.state == "posted",
+            DigestRun.period_end <= ended_by,
+        )
+        .order_by(DigestRun.period_end.desc(), DigestRun.id.desc())
+        .limit(1)
+    ).one_or_none()
+
+
+def lost_runs(
+    s: Session,
+    team_id: str,
+    channel_id: str,
+    *,
+    ended_after: datetime | None,
+    ended_by: datetime,
+    retried_until: datetime,
+    max_attempts: int,
+) -> list[DigestRun]:
+    """Return the channel's failed digest runs that no sweep will retry, oldest period first.
+
+    Those are runs in state ``failed`` whose period ended after ``ended_after`` (any time when
+    None) and by ``ended_by``, and that are out of attempts or ended by ``retried_until``: the
+    sweep retries only periods that ended after it.
+    """
+    query = select(DigestRun).where(
+        DigestRun.team_id == team_id,
+        DigestRun.channel_id == channel_id,
+        DigestRun.state == "failed",
+        DigestRun.period_end <= ended_by,
+        or_(DigestRun.attempts >= max_attempts, DigestRun.period_end <= retried_until),
+    )
+    if ended_after is not None:
+        query = query.where(DigestRun.period_end > ended_after)
+    return list(s.scalars(query.order_by(DigestRun.period_end, DigestRun.id)))
+
+
 # ---- nudges -------------------------------------------------------------------------------------
 
 
@@ -282,3 +325,26 @@ def record_nudge_sent(
 def record_nudge_failed(s: Session, team_id: str, nudge_id: int, *, claimed_at: datetime, error: str) -> bool:
     """Record why a nudge was not sent; return False if the claim made at ``claimed_at`` was lost."""
     return _settle(s, Nudge, team_id, nudge_id, claimed_at, {"state": "failed", "error": error})
+
+
+def failed_nudges(
+    s: Session, team_id: str, channel_id: str, *, tried_since: datetime | None
+) -> list[tuple[Nudge, Comment]]:
+    """Return the failed nudges about the channel's comments, each with its comment, by comment then level.
+
+    Only nudges last tried at or after ``tried_since`` (any time when None): a failed nudge's
+    ``claimed_at`` is when its last attempt began.
+    """
+    query = (
+        select(Nudge, Comment)
+        .join(Comment, and_(Comment.team_id == Nudge.team_id, Comment.id == Nudge.comment_id))
+        .where(
+            Nudge.team_id == team_id,
+            Comment.team_id == team_id,
+            Comment.channel_id == channel_id,
+            Nudge.state == "failed",
+        )
+    )
+    if tried_since is not None:
+        query = query.where(Nudge.claimed_at >= tried_since)
+    return [(n, c) for n, c in s.execute(query.order_by(Nudge.comment_id, Nudge.level))]

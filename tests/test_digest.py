@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,9 +14,12 @@ from bot.digest import (
     Broadcaster,
     Counts,
     DigestInput,
+    LostDigest,
+    LostNudge,
     Period,
     PostLine,
     Streak,
+    Undelivered,
     WaitingComment,
     build_digest,
     next_slot_after,
@@ -303,6 +307,33 @@ def test_empty_channel() -> None:
     assert empty.broadcasters == ()
     assert empty.conversations == ()
     assert empty.previous_counts == empty.counts
+
+
+def test_what_was_not_delivered_is_kept_in_order_and_does_not_make_a_week_busy() -> None:
+    older = Period(PREVIOUS.start - timedelta(weeks=1), PREVIOUS.start)
+    lost = Undelivered(
+        digests=(LostDigest(PREVIOUS, "ratelimited"), LostDigest(older, None)),
+        nudges=(
+            LostNudge(9, 2, "fatal_error", True),
+            LostNudge(3, 1, None, False),
+            LostNudge(9, 1, None, True),
+        ),
+    )
+
+    digest = build_digest(replace(data(missed_previous=True), undelivered=lost), NOW)
+
+    assert digest.undelivered == Undelivered(
+        digests=(LostDigest(older, None), LostDigest(PREVIOUS, "ratelimited")),
+        nudges=(
+            LostNudge(3, 1, None, False),
+            LostNudge(9, 1, None, True),
+            LostNudge(9, 2, "fatal_error", True),
+        ),
+    )
+    assert digest.undelivered
+    assert digest.quiet
+    assert not build_digest(data(), NOW).undelivered
+    assert not Undelivered()
 
 
 @pytest.mark.parametrize(

@@ -23,9 +23,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.digest import Period, period_ending
+from bot.digests import compose_digest
 from bot.emulator import DEFAULT_TEAM_ID, SOCIAL_CHANNEL_ID, Emulator, EmulatorSettings
+from bot.nudges import Nudger
 from bot.publish import MAX_ATTEMPTS, ComposedDigest, Composer, Outcome, Publisher
 from bot.render_digest import digest_metadata
+from storage.ledger import SharedLink, flag_comment, record_share
 from storage.models import DigestRun
 from storage.queries import ensure_channel
 from storage.runs import claim_run, get_run, missed_previous
@@ -355,6 +358,95 @@ def test_catch_up_after_a_day_posts_nothing_and_the_next_digest_knows(
         ensure_channel(s, TEAM, "C0NEW00001", now=SLOT + timedelta(hours=1))
         assert not missed_previous(s, TEAM, "C0NEW00001", following)
         assert not missed_previous(s, "T0OTHER01", CHANNEL, following)
+
+
+def _flagged(sessions: Sessions, emu: Emulator, at: datetime) -> int:
+    """A post shared in the channel and an open comment on it, flagged ``at``; returns the comment's id."""
+    share = control(
+        emu, "POST", "/_emulator/message", {"channel": CHANNEL, "user": "U0ADA00001", "text": "post"}
+    )
+    url = "https://x.com/team/status/1"
+    with sessions.begin() as s:
+        post, _ = record_share(
+            s,
+            TEAM,
+            channel_id=CHANNEL,
+            message_ts=share["ts"],
+            user_id="U0ADA00001",
+            link=SharedLink(url, url, "x"),
+            shared_at=at,
+        )
+        comment, _ = flag_comment(
+            s,
+            TEAM,
+            post=post,
+            channel_id=CHANNEL,
+            text="Is this still on sale?",
+            author=None,
+            flagged_by="U0GRACE001",
+            flagged_at=at,
+            thread_ts=share["ts"],
+        )
+        return comment.id
+
+
+def _posted_blocks(call: dict[str, Any]) -> list[dict[str, Any]]:
+    blocks = call["args"]["blocks"]
+    return list(blocks if isinstance(blocks, list) else json.loads(blocks))
+
+
+def test_a_digest_lost_for_good_and_a_failed_nudge_are_reported_in_the_next_digest(
+    sessions: Sessions, emu: Emulator, clock: Clock, publisher: Publisher
+) -> None:
+    real = make_publisher(sessions, emu, clock, compose=compose_digest)
+    client = slack_client(emu)
+    nudger = Nudger(sessions=sessions, client_for=lambda team: client, replica="test:1", clock=clock)
+    comment_id = _flagged(sessions, emu, at=SLOT - timedelta(days=3))
+    control(emu, "POST", "/_emulator/faults", {"method": "chat.postMessage", "status": 429, "retry_after": 1})
+
+    # Slack rate-limits every post: the nudge fails, and the digest through all its attempts.
+    [nudged] = nudger.sweep(TEAM)
+    assert (nudged.comment_id, nudged.level, nudged.status, nudged.error) == (
+        comment_id,
+        1,
+        "failed",
+        "ratelimited",
+    )
+    assert real.publish_digest(TEAM, CHANNEL, PERIOD) == Outcome("failed", error="ratelimited")
+    for _ in range(MAX_ATTEMPTS - 1):
+        clock.advance(timedelta(minutes=5))
+        assert [o.status for o in real.retry(TEAM)] == ["failed"]
+    clock.advance(timedelta(minutes=5))
+    assert real.retry(TEAM) == []
+    assert posted(emu) == []
+
+    control(emu, "DELETE", "/_emulator/faults")
+    next_week = period_ending(SLOT + timedelta(weeks=1), "UTC")
+    clock.now = next_week.end + timedelta(minutes=1)
+    outcome = real.publish_digest(TEAM, CHANNEL, next_week)
+
+    assert outcome.status == "posted"
+    [call] = posted(emu)
+    assert call["args"]["metadata"] == digest_metadata(TEAM, CHANNEL, next_week)
+    notes = [b["text"]["text"] for b in _posted_blocks(call) if b["type"] == "section"]
+    assert notes[0].startswith("Last week's digest couldn't be posted on time.")
+    assert notes[1] == (
+        "*Not delivered since the last digest*\n"
+        f"• The digest of the week to <!date^{int(SLOT.timestamp())}^{{date_short}}|2 Mar 2026> "
+        "never reached this channel (Slack answered `ratelimited`).\n"
+        "• 1 nudge about 1 comment could not be sent (Slack answered `ratelimited`). "
+        f"#{comment_id} is still waiting for an answer: can anyone take it?"
+    )
+    assert str(call["args"]["text"]).endswith(" Not delivered since the last digest: 1 digest and 1 nudge.")
+
+    # That digest reached the channel: the one after it has nothing new to report.
+    week_after = period_ending(SLOT + timedelta(weeks=2), "UTC")
+    clock.now = week_after.end + timedelta(minutes=1)
+    assert real.publish_digest(TEAM, CHANNEL, week_after).status == "posted"
+    latest = posted(emu)[-1]
+    assert latest["args"]["metadata"] == digest_metadata(TEAM, CHANNEL, week_after)
+    assert "Not delivered" not in json.dumps(_posted_blocks(latest))
+    assert "couldn't be posted on time" not in json.dumps(_posted_blocks(latest))
 
 
 # Each process publishes the same ten weeks, starting together at `go`.

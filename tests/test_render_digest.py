@@ -14,9 +14,12 @@ from bot.digest import (
     Counts,
     Digest,
     DigestInput,
+    LostDigest,
+    LostNudge,
     Period,
     PostLine,
     Streak,
+    Undelivered,
     WaitingComment,
     WaitingItem,
     WaitingList,
@@ -30,6 +33,7 @@ START = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
 NOW = START + timedelta(weeks=1)
 PERIOD = Period(START, NOW)
 PREVIOUS = Period(START - timedelta(weeks=1), START)
+NOTHING_LOST = Undelivered()
 HOSTILE = "<!channel> <@U0HOSTILE> *bold* `code` _it_ ~gone~ &amp; > quoted"
 
 
@@ -70,6 +74,7 @@ def digest_of(
     history: dict[str, list[PostFact]] | None = None,
     open_comments: list[WaitingComment] | None = None,
     missed_previous: bool = False,
+    undelivered: Undelivered = NOTHING_LOST,
 ) -> Digest:
     return build_digest(
         DigestInput(
@@ -82,6 +87,7 @@ def digest_of(
             waiting=open_comments or [],
             answered=[],
             missed_previous=missed_previous,
+            undelivered=undelivered,
         ),
         NOW,
     )
@@ -193,6 +199,153 @@ def test_a_quiet_week_is_short_and_honest(missed: bool) -> None:
     assert not any(b["type"] == "actions" for b in reply["blocks"])
 
 
+# The lost digest's week ended where this one starts: Monday 6 May 2024, 09:00 UTC.
+LOST_WEEK_TO = "<!date^1714986000^{date_short}|6 May 2024>"
+
+
+def lost_digests(*errors: str | None) -> tuple[LostDigest, ...]:
+    """Digests of the weeks before this one, the last error the newest's."""
+    weeks = range(len(errors), 0, -1)
+    return tuple(
+        LostDigest(Period(START - timedelta(weeks=n), START - timedelta(weeks=n - 1)), error)
+        for n, error in zip(weeks, errors, strict=True)
+    )
+
+
+def note_of(reply: dict[str, Any]) -> str:
+    [note] = [
+        t for t in section_texts(reply["blocks"]) if t.startswith("*Not delivered since the last digest*")
+    ]
+    return note
+
+
+def test_what_never_reached_the_channel_is_noted_under_the_missed_note() -> None:
+    nudges = (
+        LostNudge(3, 1, "ratelimited", True),
+        LostNudge(3, 2, "fatal_error", True),
+        LostNudge(5, 1, "ratelimited", True),
+    )
+    digest = replace(typical(), undelivered=Undelivered(lost_digests("ratelimited"), nudges))
+
+    reply = render_digest(digest)
+
+    within_block_kit_limits(reply["blocks"])
+    texts = section_texts(reply["blocks"])
+    assert texts[0].startswith("Last week's digest couldn't be posted on time.")
+    assert texts[1] == (
+        "*Not delivered since the last digest*\n"
+        f"• The digest of the week to {LOST_WEEK_TO} never reached this channel "
+        "(Slack answered `ratelimited`).\n"
+        "• 3 nudges about 2 comments could not be sent (Slack answered `ratelimited` and `fatal_error`). "
+        "#3 and #5 are still waiting for an answer: can anyone take them?"
+    )
+    assert texts[2].startswith("*Waiting for an answer*")
+    assert reply["text"].endswith(
+        "2 conversations. Not delivered since the last digest: 1 digest and 3 nudges."
+    )
+
+
+def test_nothing_undelivered_no_note() -> None:
+    reply = render_digest(typical())
+    assert not any("Not delivered" in t for t in section_texts(reply["blocks"]))
+    assert "Not delivered" not in reply["text"]
+
+
+@pytest.mark.parametrize(
+    ("error", "why"),
+    [
+        pytest.param(None, "", id="unknown"),
+        pytest.param("ratelimited", " (Slack answered `ratelimited`)", id="slack-code"),
+        pytest.param("history: not_in_channel", " (Slack answered `not_in_channel`)", id="history-search"),
+        pytest.param("compose: RuntimeError('no figures')", " (twoway couldn't compose it)", id="compose"),
+        pytest.param(
+            "URLError(ConnectionRefusedError(111, 'Connection refused'))",
+            " (no answer from Slack: URLError(ConnectionRefusedError(11…)",
+            id="network",
+        ),
+        pytest.param(
+            "<!channel> <@U0HOSTILE> *bold* `code`",
+            " (no answer from Slack: &lt;!channel&gt; &lt;@U0HOSTILE…)",
+            id="hostile",
+        ),
+        pytest.param(
+            "ratelimited\n<!here>", " (no answer from Slack: ratelimited &lt;!here&gt;)", id="two-lines"
+        ),
+        # Look-alike backticks, cut to 40 characters of JSON: five \u02cb and the ellipsis.
+        pytest.param("`" * 200, " (no answer from Slack: " + "\u02cb" * 5 + "…)", id="backticks"),
+    ],
+)
+def test_why_a_digest_was_lost_is_said_in_a_few_escaped_words(error: str | None, why: str) -> None:
+    reply = render_digest(digest_of(undelivered=Undelivered(lost_digests(error))))
+    lines = note_of(reply).splitlines()
+    assert lines[1] == f"• The digest of the week to {LOST_WEEK_TO} never reached this channel{why}."
+    # Not missed: this digest says itself that it lists everything still waiting.
+    assert lines[2:] == ["This digest lists everything still waiting, however old."]
+
+
+def test_lost_digests_beyond_the_room_are_counted_and_the_newest_named() -> None:
+    errors = ["fatal_error", "fatal_error", "ratelimited", None, None, None, "ratelimited"]
+    digest = digest_of(missed_previous=True, undelivered=Undelivered(lost_digests(*errors)))
+
+    lines = note_of(render_digest(digest)).splitlines()
+
+    assert lines[1] == "• 2 earlier digests never reached this channel (Slack answered `fatal_error`)."
+    assert [line.split("|")[1].split(">")[0] for line in lines[2:]] == [
+        "8 Apr 2024",
+        "15 Apr 2024",
+        "22 Apr 2024",
+        "29 Apr 2024",
+        "6 May 2024",
+    ]
+    assert lines[-1].endswith("(Slack answered `ratelimited`).")
+
+
+@pytest.mark.parametrize(
+    ("nudges", "line"),
+    [
+        pytest.param(
+            [LostNudge(4, 1, "ratelimited", True)],
+            "• 1 nudge about 1 comment could not be sent (Slack answered `ratelimited`). "
+            "#4 is still waiting for an answer: can anyone take it?",
+            id="one-waiting",
+        ),
+        pytest.param(
+            [LostNudge(4, 1, None, False)],
+            "• 1 nudge about 1 comment could not be sent. That comment has been answered or dismissed since.",
+            id="one-closed",
+        ),
+        pytest.param(
+            [LostNudge(n, 1, "fatal_error", n != 2) for n in (1, 2, 3)],
+            "• 3 nudges about 3 comments could not be sent (Slack answered `fatal_error`). "
+            "#1 and #3 are still waiting for an answer: can anyone take them?",
+            id="some-closed",
+        ),
+        pytest.param(
+            [LostNudge(n, 2, f"error_{n % 3}", True) for n in range(1, 8)],
+            "• 7 nudges about 7 comments could not be sent (Slack answered `error_1` and `error_0`; "
+            "more in the log). #1, #2, #3, #4, #5 and 2 more are still waiting for an answer: "
+            "can anyone take them?",
+            id="many",
+        ),
+    ],
+)
+def test_failed_nudges_are_counted_with_what_still_waits(nudges: list[LostNudge], line: str) -> None:
+    note = note_of(render_digest(digest_of(undelivered=Undelivered(nudges=tuple(nudges)))))
+    assert note.splitlines()[1:] == [line]
+
+
+def test_a_quiet_week_still_says_what_was_not_delivered() -> None:
+    lost = Undelivered(nudges=(LostNudge(4, 1, "ratelimited", False),))
+    reply = render_digest(digest_of(missed_previous=True, undelivered=lost))
+    within_block_kit_limits(reply["blocks"])
+    assert len(reply["blocks"]) == 6
+    assert section_texts(reply["blocks"])[1].startswith("*Not delivered since the last digest*\n• 1 nudge")
+    assert reply["text"] == (
+        "A quiet week in <#C1>: no posts shared and nothing waiting. "
+        "Not delivered since the last digest: 1 nudge."
+    )
+
+
 def test_an_empty_week_with_comments_waiting_says_so() -> None:
     reply = render_digest(digest_of(open_comments=[waiting(1)]))
     texts = section_texts(reply["blocks"])
@@ -278,6 +431,40 @@ def test_huge_ledgers_stay_within_block_kit_limits() -> None:
     assert len(reply["text"]) < 300
 
 
+def test_the_undelivered_note_survives_the_squeeze() -> None:
+    nudges = tuple(LostNudge(n, 1, "ratelimited", True) for n in range(500))
+    digest = replace(huge(), undelivered=Undelivered(lost_digests(*["fatal_error"] * 30), nudges))
+
+    reply = render_digest(digest)
+
+    within_block_kit_limits(reply["blocks"])
+    lines = note_of(reply).splitlines()
+    # The squeeze names fewer digests and counts the rest: all 30 are accounted for.
+    named = [line for line in lines if line.startswith("• The digest of the week to ")]
+    assert 1 <= len(named) < 30
+    assert lines[1] == (
+        f"• {30 - len(named)} earlier digests never reached this channel (Slack answered `fatal_error`)."
+    )
+    assert lines[-2].startswith(f"• The digest of the week to {LOST_WEEK_TO} never reached")
+    assert lines[-1].startswith(
+        "• 500 nudges about 500 comments could not be sent (Slack answered `ratelimited`). #0"
+    )
+    assert "Not delivered since the last digest: 30 digests and 500 nudges." in reply["text"]
+
+
+def _worst_undelivered() -> Undelivered:
+    # Every error distinct and as costly in JSON as it can be; comment ids as long as BIGINT allows.
+    def error(n: int) -> str:
+        return f"{n}" + "😀&" * 1000
+
+    digests = tuple(
+        LostDigest(Period(START - timedelta(weeks=n + 1), START - timedelta(weeks=n)), error(n))
+        for n in reversed(range(1000))
+    )
+    nudges = tuple(LostNudge(2**63 - 1 - n, 2, error(n), True) for n in range(1000))
+    return Undelivered(digests, nudges)
+
+
 def _worst(n: int, url: str) -> WaitingItem:
     # Every character costs the most JSON it can: an escaped surrogate pair, or "&amp;".
     comment = waiting(n, "😀&" * 10_000, author="😀" * 10_000, post_url=url)
@@ -285,14 +472,15 @@ def _worst(n: int, url: str) -> WaitingItem:
 
 
 # The longest URL that still gets a link at the last resort, and one far too long for any.
+@pytest.mark.parametrize("missed", [True, False])
 @pytest.mark.parametrize("url", ["https://e.x/" + "a" * 88, "https://" + "😀" * 1000])
-def test_the_last_resort_fits_the_worst_case(url: str) -> None:
+def test_the_last_resort_fits_the_worst_case(url: str, missed: bool) -> None:
     line = PostLine(1, "U" + "W" * 39, "x", url, NOW, 10**9, 10**9)
     digest = Digest(
         channel_id="C" * 12,
         period=PERIOD,
         previous=PREVIOUS,
-        missed_previous=True,
+        missed_previous=missed,
         waiting=WaitingList(tuple(_worst(n, url) for n in range(10)), 10**9),
         broadcasters=tuple(
             Broadcaster(f"U{n:039d}", (line,) * 50, Streak(10**6, 10**9, 10**9)) for n in range(500)
@@ -301,10 +489,18 @@ def test_the_last_resort_fits_the_worst_case(url: str) -> None:
         counts=Counts(10**9, Rate(10**9, 10**9, 1.0), 10**9, timedelta(weeks=5000)),
         previous_counts=Counts(0, Rate(10**9, 10**9 + 1, 0.5), 10**9, timedelta(weeks=5000)),
         quiet=False,
+        undelivered=_worst_undelivered(),
     )
-    blocks = render_digest(digest)["blocks"]
+    reply = render_digest(digest)
+    blocks = reply["blocks"]
     within_block_kit_limits(blocks)
     assert len([b for b in blocks if b["type"] == "actions"]) == 10
+    lines = note_of(reply).splitlines()
+    assert lines[1].startswith("• 999 earlier digests never reached this channel (no answer from Slack: ")
+    assert lines[-1].startswith("• 1000 nudges about 1000 comments could not be sent (no answer from Slack: ")
+    assert lines[-1].endswith(
+        f"#{2**63 - 1000} and 999 more are still waiting for an answer: can anyone take them?"
+    )
 
 
 def test_metadata_identifies_the_digest() -> None:

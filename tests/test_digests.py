@@ -1,0 +1,188 @@
+"""What a channel's digest reports as never delivered: read from the database, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.digest import LostDigest, LostNudge, Period, Undelivered, period_ending
+from bot.digests import undelivered_before
+from bot.publish import MAX_ATTEMPTS
+from storage.ledger import SharedLink, close_comment, flag_comment, record_share
+from storage.models import DigestRun, Nudge
+from storage.queries import ensure_channel
+from storage.runs import get_run
+
+TEAM, OTHER_TEAM = "T0TWOWAY1", "T0OTHER01"
+CHANNEL, OTHER_CHANNEL, NEW_CHANNEL = "C0SOCIAL01", "C0OTHER001", "C0NEW00001"
+ADA = "U0ADA00001"
+# The digest composed here closes the week to Monday 2 March 2026, 09:00 UTC.
+SLOT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+NOW = SLOT + timedelta(minutes=1)
+PERIOD = period_ending(SLOT, "UTC")
+
+Sessions = sessionmaker[Session]
+
+
+def week(before: int) -> Period:
+    """The period ``before`` weeks before PERIOD."""
+    return period_ending(SLOT - timedelta(weeks=before), "UTC")
+
+
+def run(
+    s: Session,
+    period: Period,
+    state: str,
+    *,
+    team_id: str = TEAM,
+    channel_id: str = CHANNEL,
+    attempts: int = 1,
+    error: str | None = None,
+) -> None:
+    s.add(
+        DigestRun(
+            team_id=team_id,
+            channel_id=channel_id,
+            period_start=period.start,
+            period_end=period.end,
+            state=state,
+            claimed_at=period.end,
+            attempts=attempts,
+            error=error,
+        )
+    )
+
+
+def _run(s: Session) -> DigestRun:
+    found = get_run(s, TEAM, CHANNEL, week(1).start)
+    assert found is not None
+    return found
+
+
+def comment(s: Session, n: int, *, team_id: str = TEAM, channel_id: str = CHANNEL) -> int:
+    """An open comment, flagged a month before the slot, on a post of its own; returns its id."""
+    url = f"https://x.com/team/status/{n}"
+    post, _ = record_share(
+        s,
+        team_id,
+        channel_id=channel_id,
+        message_ts=f"1700000000.{n:06d}",
+        user_id=ADA,
+        link=SharedLink(url, url, "x"),
+        shared_at=SLOT - timedelta(weeks=4),
+    )
+    flagged, _ = flag_comment(
+        s,
+        team_id,
+        post=post,
+        channel_id=channel_id,
+        text=f"question {n}",
+        author=None,
+        flagged_by=ADA,
+        flagged_at=SLOT - timedelta(weeks=4),
+    )
+    return flagged.id
+
+
+def nudge(
+    s: Session,
+    comment_id: int,
+    level: int,
+    state: str,
+    tried_at: datetime,
+    *,
+    team_id: str = TEAM,
+    error: str | None = "ratelimited",
+) -> None:
+    s.add(
+        Nudge(
+            team_id=team_id,
+            comment_id=comment_id,
+            level=level,
+            state=state,
+            claimed_at=tried_at,
+            attempts=1,
+            error=error if state == "failed" else None,
+        )
+    )
+
+
+def test_only_what_this_channel_lost_since_its_last_digest_and_no_retry_will_post(
+    sessions: Sessions,
+) -> None:
+    since = week(3).end  # the last posted digest's week ended here
+    with sessions.begin() as s:
+        for team_id, channel_id in ((TEAM, CHANNEL), (TEAM, OTHER_CHANNEL), (OTHER_TEAM, CHANNEL)):
+            ensure_channel(s, team_id, channel_id, now=SLOT - timedelta(weeks=10))
+        run(s, week(4), "failed", attempts=MAX_ATTEMPTS, error="reported_before")
+        run(s, week(3), "posted")
+        run(s, week(2), "failed", error="ratelimited")  # over a day late: no retry
+        run(s, week(1), "failed", attempts=MAX_ATTEMPTS, error="history: fatal_error")
+        run(s, PERIOD, "failed", error="this_very_digest")
+        # Same week, but another channel of the team, and the same channel id in another team.
+        run(s, week(2), "failed", channel_id=OTHER_CHANNEL, error="other_channel")
+        run(s, week(2), "failed", team_id=OTHER_TEAM, error="other_team")
+
+        waiting, answered, older, pending = (comment(s, n) for n in (1, 2, 3, 4))
+        elsewhere = comment(s, 5, channel_id=OTHER_CHANNEL)
+        abroad = comment(s, 6, team_id=OTHER_TEAM)
+        close_comment(s, TEAM, answered, state="answered", by=ADA, at=SLOT - timedelta(days=1))
+        nudge(s, waiting, 1, "failed", since + timedelta(days=2))
+        nudge(s, waiting, 2, "failed", since + timedelta(days=3), error="fatal_error")
+        nudge(s, answered, 1, "failed", since, error=None)
+        nudge(s, older, 1, "failed", since - timedelta(seconds=1))  # in the last digest's note
+        nudge(s, older, 2, "sent", since + timedelta(days=1))
+        nudge(s, pending, 1, "claimed", NOW)
+        nudge(s, elsewhere, 1, "failed", since + timedelta(days=1))
+        nudge(s, abroad, 1, "failed", since + timedelta(days=1), team_id=OTHER_TEAM)
+
+    with sessions.begin() as s:
+        found = undelivered_before(s, TEAM, CHANNEL, PERIOD, NOW)
+
+    assert found == Undelivered(
+        digests=(LostDigest(week(2), "ratelimited"), LostDigest(week(1), "history: fatal_error")),
+        nudges=(
+            LostNudge(waiting, 1, "ratelimited", True),
+            LostNudge(waiting, 2, "fatal_error", True),
+            LostNudge(answered, 1, None, False),
+        ),
+    )
+
+
+def test_a_digest_that_a_sweep_will_still_retry_is_not_reported_yet(sessions: Sessions) -> None:
+    # Composed two hours after the previous slot (a preview): its failed digest still has retries.
+    now = PERIOD.start + timedelta(hours=2)
+    with sessions.begin() as s:
+        ensure_channel(s, TEAM, CHANNEL, now=SLOT - timedelta(weeks=10))
+        run(s, week(1), "failed", attempts=MAX_ATTEMPTS - 1, error="ratelimited")
+
+    with sessions.begin() as s:
+        assert undelivered_before(s, TEAM, CHANNEL, PERIOD, now) == Undelivered()
+        _run(s).attempts = MAX_ATTEMPTS
+    with sessions.begin() as s:
+        assert undelivered_before(s, TEAM, CHANNEL, PERIOD, now).digests == (
+            LostDigest(week(1), "ratelimited"),
+        )
+        # A day after the slot no sweep retries it, whatever its attempts.
+        _run(s).attempts = 1
+        later = PERIOD.start + timedelta(days=1)
+        assert undelivered_before(s, TEAM, CHANNEL, PERIOD, later).digests == (
+            LostDigest(week(1), "ratelimited"),
+        )
+
+
+def test_a_channel_never_posted_to_reports_everything_it_lost(sessions: Sessions) -> None:
+    with sessions.begin() as s:
+        ensure_channel(s, TEAM, NEW_CHANNEL, now=SLOT - timedelta(weeks=30))
+        run(s, week(20), "failed", channel_id=NEW_CHANNEL, attempts=MAX_ATTEMPTS, error="not_in_channel")
+        lonely = comment(s, 1, channel_id=NEW_CHANNEL)
+        nudge(s, lonely, 1, "failed", SLOT - timedelta(weeks=20), error="not_in_channel")
+
+    with sessions.begin() as s:
+        found = undelivered_before(s, TEAM, NEW_CHANNEL, PERIOD, NOW)
+
+    assert found == Undelivered(
+        digests=(LostDigest(week(20), "not_in_channel"),),
+        nudges=(LostNudge(lonely, 1, "not_in_channel", True),),
+    )
