@@ -116,6 +116,12 @@ def build_app(deps: Deps, *, token_verification: bool = True) -> App:
 def _bolt_app(deps: Deps, *, token_verification: bool, front: bool) -> App:
     """A Bolt app on ``deps``: the front one answers Slack; the other runs event listeners to the end."""
     config = deps.config
+    if not config.distribution:
+        # Bolt turns its own OAuth on (file-based stores, per-workspace authorization) whenever these
+        # are in the environment, even empty, as a .env template leaves them; twoway's config has them unset.
+        for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
+            if not os.environ.get(name, "").strip():
+                os.environ.pop(name, None)
     bolt_logger = logging.getLogger("twoway.bolt")
     # Bolt also reads SLACK_BOT_TOKEN from the environment and warns that our client wins; it does, by design.
     bolt_logger.addFilter(_quiet_token_warning)

@@ -182,3 +182,29 @@ def _calls(emulator: Emulator) -> list[dict[str, Any]]:
     with urllib.request.urlopen(emulator.base_url + "/_emulator/calls", timeout=5) as response:
         calls: list[dict[str, Any]] = json.loads(response.read())
     return calls
+
+
+def test_empty_client_credentials_in_the_environment_leave_one_workspace_mode_alone(
+    emulator: Emulator, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A .env copied from the template has them, empty; Bolt would otherwise switch to its own OAuth.
+    monkeypatch.setenv("SLACK_CLIENT_ID", "")
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", " ")
+    config = Config(
+        bot_token=Secret("xoxb-wiring"),
+        signing_secret=Secret(SECRET),
+        app_token=None,
+        database_url="sqlite://",
+        slack_api_url=emulator.api_url,
+        timezone="UTC",
+        port=3000,
+    )
+    app = build_app(Deps(config=config, sessions=sessions, client=make_web_client(config)))
+    assert app.oauth_flow is None
+    assert app.installation_store is None
+    body = json.dumps(event_callback(EVENTS["member_joined_channel"], team_id=TEAM, event_id="EvENV"))
+    assert app.dispatch(signed(body)).status == 200
+    deadline = time.monotonic() + 5
+    while not [c for c in _calls(emulator) if c["method"] == "chat.postMessage"]:
+        assert time.monotonic() < deadline, "the event was not handled"
+        time.sleep(0.05)
