@@ -23,7 +23,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Config
-from bot.inbox import Inbox, event_key
+from bot.inbox import Inbox
 from bot.installs import BOT_SCOPES, INSTALL_PATH, NOT_INSTALLED_MESSAGE, REDIRECT_PATH, Installations
 from bot.publish import Publisher
 from bot.replay import replay_guard
@@ -95,9 +95,9 @@ def build_app(deps: Deps, *, token_verification: bool = True) -> App:
 
     inbox = deps.inbox if deps.inbox is not None else Inbox(deps.sessions, deps.clock, replica_name())
     app = _bolt_app(deps, token_verification=token_verification, front=True)
-    # Bolt has verified the signature by now; a signature seen before is a replay.
-    app.use(replay_guard(deps.sessions, deps.clock))
-    app.use(_claim_events(inbox))
+    # Bolt has verified the signature by now; a signature seen before is a replay. Events are
+    # claimed in the same transaction, handed to the inbox and acknowledged.
+    app.use(replay_guard(deps.sessions, deps.clock, inbox))
     register_all(app, deps)
 
     handlers = _bolt_app(deps, token_verification=False, front=False)
@@ -183,20 +183,6 @@ def oauth_settings(deps: Deps, logger: logging.Logger) -> OAuthSettings:
         callback_options=CallbackOptions(success=installed, failure=failed),
         logger=logger,
     )
-
-
-def _claim_events(inbox: Inbox) -> Callable[..., BoltResponse | None]:
-    """Global middleware: an event is claimed, handed to the inbox and acknowledged; others go on."""
-
-    def claim_events(body: dict[str, Any], next_: Callable[[], None]) -> BoltResponse | None:
-        if event_key(body) is None:
-            next_()
-            return None
-        # A claim that can't be committed raises: Slack gets a 500 and delivers the event again.
-        inbox.accept(body)
-        return BoltResponse(status=200, body="")
-
-    return claim_events
 
 
 def _log_failure(error: Exception) -> None:

@@ -60,6 +60,17 @@ def event_key(body: dict[str, Any]) -> tuple[str, str] | None:
     return team_id, event_id
 
 
+@dataclass(frozen=True)
+class Claim:
+    """An event this replica holds: handle ``body``, then settle the claim made at ``claimed_at``."""
+
+    team_id: str
+    event_id: str
+    body: dict[str, Any]
+    claimed_at: datetime
+    attempt: int
+
+
 @dataclass
 class Inbox:
     """One replica's side of the event claims: accept in the ack path, handle in the background."""
@@ -84,34 +95,46 @@ class Inbox:
         and does nothing more. Raises if the claim can't be committed, so that Slack, left without
         its 200, delivers the event again.
         """
+        with self.sessions.begin() as s:
+            claim = self.claim(s, body, self.clock())
+        if claim is None:
+            return False
+        self.submit(claim)
+        return True
+
+    def claim(self, s: Session, body: dict[str, Any], now: datetime) -> Claim | None:
+        """Claim an event in the caller's transaction; None when another delivery has it.
+
+        The caller commits, then hands the claim to `submit`: an event is handled only once its claim
+        is in the database for every replica to see.
+        """
         key = event_key(body)
         if key is None:
             raise ValueError("only Events API deliveries are claimed")
         team_id, event_id = key
-        now = self.clock()
-        with self.sessions.begin() as s:
-            if claim_event(s, team_id, event_id, body=json.dumps(body), replica=self.replica, now=now):
-                claimed_at, attempt = now, 1
-            else:
-                # Slack redelivers when it got no 200: a claim past its lease is a replica that died.
-                taken = take_over_event(
-                    s,
-                    team_id,
-                    event_id,
-                    replica=self.replica,
-                    now=now,
-                    stale_before=now - self.lease,
-                    max_attempts=MAX_ATTEMPTS,
-                )
-                if taken is None:
-                    logger.info(
-                        "event %s of %s is handled already; acknowledging the redelivery", event_id, team_id
-                    )
-                    return False
-                logger.warning("event %s of %s: taking over a lapsed claim on redelivery", event_id, team_id)
-                claimed_at, attempt = now, taken.attempts
-        self._pool().submit(self._run, team_id, event_id, body, claimed_at, attempt=attempt)
-        return True
+        if claim_event(s, team_id, event_id, body=json.dumps(body), replica=self.replica, now=now):
+            return Claim(team_id, event_id, body, now, attempt=1)
+        # Slack redelivers when it got no 200: a claim past its lease is a replica that died.
+        taken = take_over_event(
+            s,
+            team_id,
+            event_id,
+            replica=self.replica,
+            now=now,
+            stale_before=now - self.lease,
+            max_attempts=MAX_ATTEMPTS,
+        )
+        if taken is None:
+            logger.info("event %s of %s is handled already; acknowledging the redelivery", event_id, team_id)
+            return None
+        logger.warning("event %s of %s: taking over a lapsed claim on redelivery", event_id, team_id)
+        return Claim(team_id, event_id, body, now, attempt=taken.attempts)
+
+    def submit(self, claim: Claim) -> None:
+        """Handle a committed claim in the background."""
+        self._pool().submit(
+            self._run, claim.team_id, claim.event_id, claim.body, claim.claimed_at, attempt=claim.attempt
+        )
 
     def recover(self, team_id: str) -> int:
         """Handle the team's events whose claims lapsed or failed, here and now; return how many."""
@@ -164,11 +187,16 @@ class Inbox:
         self, team_id: str, event_id: str, body: dict[str, Any], claimed_at: datetime, *, attempt: int = 1
     ) -> None:
         now = self.clock()
-        with self.sessions.begin() as s:
-            if not renew_event_claim(s, team_id, event_id, claimed_at=claimed_at, now=now):
-                logger.warning("event %s of %s was taken over while it waited its turn", event_id, team_id)
-                return
-        claimed_at = now
+        # An event that waited its turn for over half its lease gets a whole lease again, unless
+        # another replica took it meanwhile; most start at once and skip that transaction.
+        if now - claimed_at > self.lease / 2:
+            with self.sessions.begin() as s:
+                if not renew_event_claim(s, team_id, event_id, claimed_at=claimed_at, now=now):
+                    logger.warning(
+                        "event %s of %s was taken over while it waited its turn", event_id, team_id
+                    )
+                    return
+            claimed_at = now
         error: str | None = None
         try:
             if self._handler is None:

@@ -23,6 +23,7 @@ from slack_bolt import BoltRequest, BoltResponse
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.inbox import Claim, Inbox, event_key
 from storage.requests import forget_requests_before, remember_request
 
 logger = logging.getLogger(__name__)
@@ -57,11 +58,14 @@ def signature_of(req: BoltRequest) -> str | None:
     return values[0] if values and values[0] else None
 
 
-def replay_guard(sessions: sessionmaker[Session], clock: Clock) -> Callable[..., BoltResponse | None]:
+def replay_guard(
+    sessions: sessionmaker[Session], clock: Clock, inbox: Inbox | None = None
+) -> Callable[..., BoltResponse | None]:
     """Global Bolt middleware, to run right after signature verification: 401 for a signature seen before.
 
     The signature is recorded (and committed) before any listener runs, so a replay racing the
-    original to another replica loses on the unique constraint.
+    original to another replica loses on the unique constraint. With ``inbox``, an event is claimed
+    in that same transaction and acknowledged at once: one commit stands between Slack and its 200.
     """
     purge = _Purge(sessions, clock)
 
@@ -69,15 +73,28 @@ def replay_guard(sessions: sessionmaker[Session], clock: Clock) -> Callable[...,
         req: BoltRequest, body: dict[str, Any], next_: Callable[[], None]
     ) -> BoltResponse | None:
         signature = signature_of(req)
+        event = inbox is not None and event_key(body) is not None
+        if signature is None and not event:
+            next_()
+            return None
+        now = clock()
+        claim: Claim | None = None
+        with sessions.begin() as s:
+            first = signature is None or remember_request(s, request_team(body), signature, now)
+            if first and inbox is not None and event:
+                # Raises if it can't be committed: Slack gets a 500 and delivers the event again.
+                claim = inbox.claim(s, body, now)
+        if not first:
+            logger.warning("refused a replayed request for %s", request_team(body))
+            return BoltResponse(status=401, body="")
         if signature is not None:
-            with sessions.begin() as s:
-                first = remember_request(s, request_team(body), signature, clock())
-            if not first:
-                logger.warning("refused a replayed request for %s", request_team(body))
-                return BoltResponse(status=401, body="")
             purge.maybe()
-        next_()
-        return None
+        if not event:
+            next_()
+            return None
+        if claim is not None and inbox is not None:
+            inbox.submit(claim)
+        return BoltResponse(status=200, body="")
 
     return refuse_replays
 

@@ -213,7 +213,7 @@ def test_a_claim_that_cannot_be_committed_raises_so_slack_delivers_again(session
     with pytest.raises(RuntimeError):
         box.accept(delivery())
     with pytest.raises(ValueError, match="Events API"):
-        box.accept({"type": "block_actions"})
+        inbox(sessions, Clock(), Listeners()).accept({"type": "block_actions"})
 
 
 def test_the_purge_forgets_events_handled_days_ago(sessions: Sessions) -> None:
