@@ -30,9 +30,14 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, pool_pre_ping=True)
 
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any]
     if _is_sqlite_memory(parsed.database, parsed.query):
         kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+    else:
+        # Every transaction takes SQLite's one write lock (see _begin_immediate), so a process gains
+        # nothing from a second connection: its threads would wait in SQLite's busy handler, which
+        # polls with sleeps of up to 100 ms. One pooled connection hands over the moment it is free.
+        kwargs = {"pool_size": 1, "max_overflow": 0, "pool_timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     engine = create_engine(parsed, **kwargs)
     event.listen(engine, "connect", _configure_sqlite_connection)
     event.listen(engine, "begin", _begin_immediate)
