@@ -2,7 +2,7 @@
 
 Pure: points in, bytes out. Drawn on a `Figure` of its own with the Agg canvas rather than
 through pyplot, so that no display is needed and digests rendered on several threads share
-no global figure state.
+no global figure state. matplotlib is imported on the first chart, not when twoway starts.
 """
 
 from __future__ import annotations
@@ -11,10 +11,6 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from bot.metrics import Rate
 
@@ -51,6 +47,12 @@ def render_chart(points: list[HistoryPoint], *, zone: str = "UTC") -> bytes | No
     labels = [f"{end.day} {end:%b}" for end in ends]
     x = list(range(len(recent)))
     rates = [p.rate.value * 100 if p.rate.value is not None else float("nan") for p in recent]
+
+    # Imported here: matplotlib and numpy are most of a replica's memory, and only a digest with
+    # history needs them.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     figure = Figure(figsize=(6, 2.4), dpi=120, layout="constrained")
     FigureCanvasAgg(figure)
