@@ -85,9 +85,12 @@ def undelivered_before(
 
 
 def compose_digest(
-    s: Session, team_id: str, channel_id: str, period: Period, now: datetime
+    s: Session, team_id: str, channel_id: str, period: Period, now: datetime, *, chart: bool = True
 ) -> ComposedDigest:
-    """A channel's digest for ``period`` as Slack should show it, with its chart when there is history."""
+    """A channel's digest for ``period`` as Slack should show it, with its chart when there is history.
+
+    Without ``chart`` (previews, which show the message alone) no chart is drawn.
+    """
     channel = get_channel(s, team_id, channel_id)
     zone = channel.timezone if channel is not None else "UTC"
     periods = periods_ending_with(period, zone)
@@ -141,7 +144,9 @@ def compose_digest(
     )
     comments = [c for c, _ in pairs]
     history = [HistoryPoint(p.end, reply_rate(_in(p, window)), _open_at(p.end, comments)) for p in periods]
-    return ComposedDigest(message=render_digest(digest), chart_png=render_chart(history, zone=zone))
+    return ComposedDigest(
+        message=render_digest(digest), chart_png=render_chart(history, zone=zone) if chart else None
+    )
 
 
 def last_period(channel: Channel, now: datetime) -> Period:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import digests
 from bot.digest import LostDigest, LostNudge, Period, Undelivered, period_ending
 from bot.digests import undelivered_before
 from bot.publish import MAX_ATTEMPTS
@@ -186,3 +189,21 @@ def test_a_channel_never_posted_to_reports_everything_it_lost(sessions: Sessions
         digests=(LostDigest(week(20), "not_in_channel"),),
         nudges=(LostNudge(lonely, 1, "not_in_channel", True),),
     )
+
+
+def test_a_preview_draws_no_chart(sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn: list[int] = []
+
+    def render_chart(points: list[Any], *, zone: str = "UTC") -> bytes:
+        drawn.append(len(points))
+        return b"png"
+
+    monkeypatch.setattr(digests, "render_chart", render_chart)
+    with sessions.begin() as s:
+        ensure_channel(s, TEAM, CHANNEL, now=NOW - timedelta(weeks=10))
+        preview = digests.compose_digest(s, TEAM, CHANNEL, week(0), NOW, chart=False)
+        posted = digests.compose_digest(s, TEAM, CHANNEL, week(0), NOW)
+    assert preview.chart_png is None
+    assert posted.chart_png == b"png"
+    assert drawn == [digests.HISTORY_PERIODS]
+    assert preview.message == posted.message
