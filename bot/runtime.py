@@ -27,7 +27,6 @@ from bot.publish import Publisher
 from bot.scheduler import Schedules, known_teams
 from bot.server import create_server, make_wsgi_app
 from storage.db import make_engine, make_session_factory
-from storage.migrate import upgrade
 
 logger = logging.getLogger(__name__)
 
@@ -135,16 +134,22 @@ def prepare(
     *,
     clock: Clock = utc_now,
     schedule: bool = True,
+    migrate: bool = True,
 ) -> Runtime:
     """Migrate the ledger, verify the bot token with auth.test, and bind the HTTP port or open the socket.
 
     With ``schedule``, the runtime also runs each channel's digest and the nudges once started. In
     distribution mode there is no bot token to verify: each installed workspace runs with its own.
+    Without ``migrate``, the caller has brought the ledger up to date already.
     """
     engine = make_engine(config.database_url)
-    applied = upgrade(engine)
-    if applied:
-        logger.info("applied ledger migrations: %s", ", ".join(applied))
+    if migrate:
+        # Imported here: a server whose ledger was migrated by another process never loads Alembic.
+        from storage.migrate import upgrade
+
+        applied = upgrade(engine)
+        if applied:
+            logger.info("applied ledger migrations: %s", ", ".join(applied))
     sessions = make_session_factory(engine)
     installations = open_installations(config, engine)
     client = make_web_client(config)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import inspect
 
@@ -89,3 +91,16 @@ def test_digest_previews_then_posts_once(
         assert main(["digest", "C0SOCIAL01"]) == 0
         assert capsys.readouterr().out.endswith(": already posted\n")
         assert len(emulator.calls("chat.postMessage")) == 1
+
+
+def test_run_stops_when_the_ledger_cannot_be_migrated(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-cli")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "cli-secret")
+    monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
+    # A directory where the SQLite file should be: the migration process can't open it.
+    (tmp_path / "ledger.db").mkdir()
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'ledger.db'}")
+    assert main(["run"]) == 1
+    assert "could not start: the ledger's migrations failed" in capsys.readouterr().err
