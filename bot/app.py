@@ -7,6 +7,7 @@ import os
 import secrets
 import socket
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +31,9 @@ from bot.replay import replay_guard
 from bot.scheduler import Schedules
 
 logger = logging.getLogger(__name__)
+
+# Threads running the front app's listeners (Bolt's default is 5).
+LISTENER_THREADS = 16
 
 Clock = Callable[[], datetime]
 
@@ -136,6 +140,11 @@ def _bolt_app(deps: Deps, *, token_verification: bool, front: bool) -> App:
         token_verification_enabled=token_verification,
         # The handlers' app runs in the inbox's threads: its listeners run before dispatch returns.
         process_before_response=not front,
+        # Commands and clicks ack from these threads, then do their work there: with Bolt's five,
+        # a burst of slow work kept the next request from being acknowledged.
+        listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="twoway-listener")
+        if front
+        else None,
         logger=bolt_logger,
         oauth_settings=oauth,
         installation_store=installations.store if installations is not None else None,
