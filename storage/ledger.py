@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import delete, exists, func, select, union, update
 from sqlalchemy.orm import Session
 
 from storage.models import Channel, Comment, Nudge, Post, PostShare, Snapshot
@@ -390,20 +390,36 @@ def comments_for_report(
     channel_id: str | None = None,
     owner: str | None = None,
 ) -> list[tuple[Comment, Post]]:
-    """Return the comments a report needs: every open one, and those closed since ``since``."""
-    closed_at = func.coalesce(Comment.answered_at, Comment.dismissed_at)
-    query = (
-        select(Comment, Post)
-        .join(Post, Post.id == Comment.post_id)
-        .where(
-            Comment.team_id == team_id,
-            Post.team_id == team_id,
-            (Comment.state == "open") | (closed_at >= since),
+    """Return every open comment and those closed since ``since``, by id, each with its post.
+
+    Closed since means answered since, or else (no answer recorded) dismissed since. In a channel
+    these are three index ranges, so that a digest reads what it reports however long the channel's
+    history: one condition OR-ing them is read as one range over every comment the channel ever had.
+    """
+    if channel_id is None:
+        closed_at = func.coalesce(Comment.answered_at, Comment.dismissed_at)
+        query = (
+            select(Comment, Post)
+            .join(Post, Post.id == Comment.post_id)
+            .where(Comment.team_id == team_id, (Comment.state == "open") | (closed_at >= since))
         )
-        .order_by(Comment.id)
-    )
-    if channel_id is not None:
-        query = query.where(Comment.channel_id == channel_id)
+    else:
+        in_channel = (Comment.team_id == team_id, Comment.channel_id == channel_id)
+        wanted = union(
+            select(Comment.id).where(*in_channel, Comment.state == "open"),
+            select(Comment.id).where(*in_channel, Comment.answered_at >= since),
+            select(Comment.id).where(
+                *in_channel, Comment.answered_at.is_(None), Comment.dismissed_at >= since
+            ),
+        ).subquery("wanted")
+        query = (
+            select(Comment, Post)
+            .select_from(wanted)
+            .join(Comment, Comment.id == wanted.c.id)
+            .join(Post, Post.id == Comment.post_id)
+            .where(Comment.team_id == team_id)
+        )
+    query = query.where(Post.team_id == team_id).order_by(Comment.id)
     if owner is not None:
         query = query.where(Post.owner_user_id == owner)
     return [(comment, post) for comment, post in s.execute(query)]

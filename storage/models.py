@@ -215,6 +215,15 @@ class Comment(Base):
         UniqueConstraint("team_id", "channel_id", "message_ts"),
         CheckConstraint(_one_of("state", COMMENT_STATES), name="state_valid"),
         Index("ix_comments_team_id_channel_id_state", "team_id", "channel_id", "state"),
+        # Reports read a channel's comments closed since a date, never its whole history: answered
+        # ones by answered_at, dismissed ones (answered_at NULL) by dismissed_at, both in this index.
+        Index(
+            "ix_comments_team_id_channel_id_answered_at_dismissed_at",
+            "team_id",
+            "channel_id",
+            "answered_at",
+            "dismissed_at",
+        ),
         # Owner queries reach comments through the owner's posts.
         Index("ix_comments_team_id_post_id_state", "team_id", "post_id", "state"),
     )
@@ -324,6 +333,8 @@ class Nudge(Base):
         CheckConstraint("level IN (1, 2)", name="level_valid"),
         CheckConstraint(_one_of("state", NUDGE_STATES), name="state_valid"),
         CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+        # A digest lists the nudges that failed since the last one: few rows, out of every nudge sent.
+        Index("ix_nudges_team_id_state_claimed_at", "team_id", "state", "claimed_at"),
     )
 
     id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)

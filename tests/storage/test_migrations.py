@@ -25,7 +25,7 @@ TABLES = {
     "seen_requests",
 }
 # Every revision shipped, oldest first.
-REVISIONS = ["0001", "0002", "0003", "0004"]
+REVISIONS = ["0001", "0002", "0003", "0004", "0005"]
 
 
 def test_models_define_the_expected_tables_each_with_a_team() -> None:
