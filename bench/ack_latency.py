@@ -1,0 +1,235 @@
+"""Ack latency: how fast `twoway run` answers Slack, beside a bare Bolt app on the same server.
+
+    python -m bench.ack_latency [--quick] [--postgres URL] [--requests N] [--concurrency 50]
+
+Both apps run as processes on waitress (`bot.server`), against the emulator. Each gets the same mix,
+half `/twoway log <post> comments=… replies=…` commands and half message events sharing a post link,
+signed as Slack signs them and sent ``--concurrency`` at a time. The apps take turns in rounds so that
+the machine's noise falls on both alike. Afterwards every event sent to twoway must be in its ledger:
+a fast ack that lost work would not count. Goal: twoway's p99 within 1.25 times the bare app's.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bench.common import arguments, record, say, summary_ms, table
+from bench.harness import (
+    TEAM,
+    Sent,
+    Slack,
+    command_body,
+    emulator,
+    event_body,
+    fire,
+    post_url,
+    replicas,
+    spawn,
+    wait_up,
+)
+from bench.pg import fresh_database
+from bot.demo import free_port
+from storage.db import make_engine, make_session_factory
+from storage.models import Post, ProcessedEvent
+
+GOAL = 1.25
+# Requests each app gets before the timed rounds: imports, connection pools and first queries.
+WARM_UP = 100
+
+
+def mixed_requests(slack: Slack, count: int, *, logged_posts: int) -> list[tuple[bytes, str]]:
+    """``count`` bodies, commands and events alternating in a shuffled order."""
+    events = slack.message_events(count // 2, first=logged_posts)
+    urls = slack.response_urls(count - count // 2)
+    rng = random.Random(6)
+    commands = [
+        command_body(
+            f"log {post_url(rng.randrange(logged_posts))} comments={rng.randint(0, 90)} "
+            f"replies={rng.randint(0, 30)} likes={rng.randint(0, 900)}",
+            response_url,
+            trigger_id,
+        )
+        for response_url, trigger_id in urls
+    ]
+    bodies = [event_body(e) for e in events] + commands
+    rng.shuffle(bodies)
+    return bodies
+
+
+def wait_recorded(database_url: str, expected: int, timeout: float = 120) -> tuple[int, float]:
+    """Wait for ``expected`` events to be handled in the ledger; return how many were, and in how long."""
+    engine = make_engine(database_url)
+    sessions = make_session_factory(engine)
+    started = time.monotonic()
+    done = 0
+    try:
+        while time.monotonic() - started < timeout:
+            with sessions() as s:
+                done = (
+                    s.scalar(
+                        select(func.count())
+                        .select_from(ProcessedEvent)
+                        .where(ProcessedEvent.team_id == TEAM, ProcessedEvent.state == "done")
+                    )
+                    or 0
+                )
+            if done >= expected:
+                break
+            time.sleep(0.1)
+        return done, time.monotonic() - started
+    finally:
+        engine.dispose()
+
+
+def posts_in(database_url: str) -> int:
+    engine = make_engine(database_url)
+    try:
+        with make_session_factory(engine)() as s:
+            return s.scalar(select(func.count()).select_from(Post).where(Post.team_id == TEAM)) or 0
+    finally:
+        engine.dispose()
+
+
+def measure(
+    slack: Slack,
+    database_url: str,
+    backend: str,
+    requests: int,
+    concurrency: int,
+    rounds: int,
+    rate: float | None,
+) -> dict[str, Any]:
+    bare_port = free_port()
+    bare = spawn(
+        ["bench.bare_app", "--port", str(bare_port)],
+        slack.app_env(bare_port, database_url),
+        slack.workdir / f"bare-{backend}.log",
+    )
+    try:
+        wait_up(f"http://127.0.0.1:{bare_port}/healthz", bare)
+        bare_url = f"http://127.0.0.1:{bare_port}/slack/events"
+        with replicas(slack, database_url, 1, name=f"twoway-{backend}") as [twoway_url]:
+            # Posts for the commands to log: shared (untimed) before anything is measured.
+            warm = [event_body(e) for e in slack.message_events(WARM_UP)]
+            fire([(twoway_url, body, kind) for body, kind in warm], concurrency=concurrency)
+            fire([(bare_url, body, kind) for body, kind in warm], concurrency=concurrency)
+            bodies = mixed_requests(slack, requests, logged_posts=WARM_UP)
+            events_sent = WARM_UP + sum(kind == "application/json" for _, kind in bodies)
+
+            sent: dict[str, list[Sent]] = {"twoway": [], "bare Bolt": []}
+            busy: dict[str, float] = {"twoway": 0.0, "bare Bolt": 0.0}
+            size = -(-len(bodies) // rounds)
+            for number, start in enumerate(range(0, len(bodies), size)):
+                chunk = bodies[start : start + size]
+                order = [("twoway", twoway_url), ("bare Bolt", bare_url)]
+                for name, url in order if number % 2 == 0 else order[::-1]:
+                    say(f"{backend}: round {number + 1}/{rounds}, {name}, {len(chunk)} requests")
+                    began = time.monotonic()
+                    sent[name] += fire(
+                        [(url, body, kind) for body, kind in chunk], concurrency=concurrency, rate=rate
+                    )
+                    busy[name] += time.monotonic() - began
+            recorded, settle = wait_recorded(database_url, events_sent)
+            posts = posts_in(database_url)
+    finally:
+        bare.stop()
+    figures: dict[str, Any] = {}
+    for name, results in sent.items():
+        figures[name] = {
+            "requests": len(results),
+            "non_200": sum(r.status != 200 for r in results),
+            "requests_per_s": round(len(results) / busy[name], 1),
+            **summary_ms([r.seconds for r in results]),
+        }
+    figures["p99_ratio"] = round(figures["twoway"]["p99_ms"] / figures["bare Bolt"]["p99_ms"], 2)
+    figures["p50_ratio"] = round(figures["twoway"]["p50_ms"] / figures["bare Bolt"]["p50_ms"], 2)
+    figures["events_sent"] = events_sent
+    figures["events_recorded"] = recorded
+    figures["posts"] = posts
+    figures["recorded_within_s"] = round(settle, 2)
+    return figures
+
+
+def print_figures(by_run: dict[str, dict[str, Any]], concurrency: int) -> None:
+    rows: list[Sequence[Any]] = []
+    for run, figures in by_run.items():
+        for name in ("twoway", "bare Bolt"):
+            f = figures[name]
+            rows.append(
+                [
+                    run,
+                    name,
+                    f["requests"],
+                    f["non_200"],
+                    f["requests_per_s"],
+                    f["p50_ms"],
+                    f["p99_ms"],
+                    f["max_ms"],
+                    f["mean_ms"],
+                ]
+            )
+    print(
+        table(
+            f"Ack latency, {concurrency} concurrent (ms)",
+            ["ledger, load", "app", "requests", "non-200", "req/s", "p50", "p99", "max", "mean"],
+            rows,
+        )
+    )
+    for run, figures in by_run.items():
+        verdict = "meets" if figures["p99_ratio"] <= GOAL else "misses"
+        print(
+            f"{run}: p99 twoway/bare = {figures['p99_ratio']}x ({verdict} the {GOAL}x goal), "
+            f"p50 {figures['p50_ratio']}x; events recorded {figures['events_recorded']} of "
+            f"{figures['events_sent']} ({figures['posts']} posts) within {figures['recorded_within_s']} s "
+            "of the last ack"
+        )
+
+
+def main() -> None:
+    args = arguments(
+        __doc__.splitlines()[0] if __doc__ else "ack latency",
+        extra=[
+            ("--requests", {"type": int, "default": None, "help": "timed requests per app (default 2000)"}),
+            ("--concurrency", {"type": int, "default": 50}),
+            (
+                "--rate",
+                {"type": float, "default": 100.0, "help": "requests a second in the paced run (default 100)"},
+            ),
+            ("--keep", {"action": "store_true", "help": "keep the processes' logs and the SQLite ledger"}),
+        ],
+    )
+    requests = args.requests or (300 if args.quick else 2000)
+    rounds = 2 if args.quick else 4
+    modes: list[tuple[str, float | None]] = [(f"paced {args.rate:g}/s", args.rate), ("flat out", None)]
+    runs: dict[str, dict[str, Any]] = {}
+    workdir = Path(tempfile.mkdtemp(prefix="twoway-bench-ack-"))
+    say(f"processes log to {workdir}")
+    try:
+        with emulator(workdir) as slack:
+            for number, (mode, rate) in enumerate(modes):
+                sqlite_url = f"sqlite:///{workdir / f'ack-{number}.db'}"
+                runs[f"sqlite, {mode}"] = measure(
+                    slack, sqlite_url, "sqlite", requests, args.concurrency, rounds, rate
+                )
+                if args.postgres:
+                    with fresh_database(args.postgres, "twoway_bench_ack") as url:
+                        runs[f"postgresql, {mode}"] = measure(
+                            slack, url, "postgresql", requests, args.concurrency, rounds, rate
+                        )
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print_figures(runs, args.concurrency)
+    record("ack_latency", args.quick, {"concurrency": args.concurrency, "rate": args.rate, "runs": runs})
+
+
+if __name__ == "__main__":
+    main()
