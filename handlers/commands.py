@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, BoltResponse, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
@@ -59,16 +60,36 @@ from storage.transfer import export_comments, export_posts, export_snapshots
 logger = logging.getLogger(__name__)
 
 
+# Where the acknowledging middleware leaves the parsed command for the listener.
+_PARSED = "twoway_command"
+
+
+def _ack_at_once(
+    ack: Ack,
+    command: dict[str, Any],
+    context: BoltContext,
+    next: Callable[[], None],
+) -> BoltResponse | None:
+    """Listener middleware: parse and acknowledge in the request's own thread, then hand over.
+
+    Bolt runs a listener in a worker thread and polls for its ack every 10 ms; acknowledging here,
+    before the listener starts, answers Slack without that wait.
+    """
+    request = parse_command(command.get("text") or "")
+    if isinstance(request, HelpRequest | UnavailableRequest | BadInput):
+        # Answered in the ack itself; the listener has nothing left to do.
+        return ack(response_type="ephemeral", **render_request(request))
+    ack()
+    context[_PARSED] = request
+    next()
+    return None
+
+
 def register(app: App, deps: Deps) -> None:
-    @app.command("/twoway")
-    def twoway(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
+    @app.command("/twoway", middleware=[_ack_at_once])
+    def twoway(command: dict[str, Any], context: BoltContext, respond: Respond, client: WebClient) -> None:
         """Track posts, flag unanswered comments, see who is waiting for an answer."""
-        request = parse_command(command.get("text") or "")
-        if isinstance(request, HelpRequest | UnavailableRequest | BadInput):
-            ack(response_type="ephemeral", **render_request(request))
-            return
-        ack()
-        reply = _run(deps, client, command, request, respond)
+        reply = _run(deps, client, command, context[_PARSED], respond)
         respond(response_type="ephemeral", replace_original=False, **reply)
 
 
