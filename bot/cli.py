@@ -25,6 +25,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config import ConfigError, load_config, load_database_url
 from bot.logs import configure_logging
+from bot.memory import limit_malloc_arenas
 
 logger = logging.getLogger("twoway")
 
@@ -96,6 +97,7 @@ def _run(args: argparse.Namespace) -> int:
 
     config = load_config()
     configure_logging(config.secrets())
+    limit_malloc_arenas()
     # `twoway migrate` in a process of its own: Alembic (10 MB) stays out of the server's memory.
     migrated = subprocess.run([sys.executable, "-m", "bot.cli", "migrate"], check=False)
     if migrated.returncode != 0:
