@@ -1,12 +1,15 @@
 """Ack latency: how fast `twoway run` answers Slack, beside a bare Bolt app on the same server.
 
-    python -m bench.ack_latency [--quick] [--postgres URL] [--requests N] [--concurrency 50]
+    python -m bench.ack_latency [--quick] [--postgres URL] [--requests N] [--concurrency 50] [--rate 100]
+        [--baseline DIR]
 
 Both apps run as processes on waitress (`bot.server`), against the emulator. Each gets the same mix,
 half `/twoway log <post> comments=… replies=…` commands and half message events sharing a post link,
 signed as Slack signs them and sent ``--concurrency`` at a time. The apps take turns in rounds so that
 the machine's noise falls on both alike. Afterwards every event sent to twoway must be in its ledger:
 a fast ack that lost work would not count. Goal: twoway's p99 within 1.25 times the bare app's.
+``--baseline DIR`` runs a checkout of another revision (``git archive REV | tar -x -C DIR``) as a
+third app in the same rounds, on a ledger of its own: before and after a change, in one run.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +45,9 @@ from storage.db import make_engine, make_session_factory
 from storage.models import Post, ProcessedEvent
 
 GOAL = 1.25
+# The app run from --baseline, an earlier checkout of twoway.
+BEFORE = "twoway before"
+FORM = "application/x-www-form-urlencoded"
 # Requests each app gets before the timed rounds: imports, connection pools and first queries.
 WARM_UP = 100
 
@@ -106,6 +113,7 @@ def measure(
     concurrency: int,
     rounds: int,
     rate: float | None,
+    baseline: tuple[Path, str] | None = None,
 ) -> dict[str, Any]:
     bare_port = free_port()
     bare = spawn(
@@ -116,20 +124,29 @@ def measure(
     try:
         wait_up(f"http://127.0.0.1:{bare_port}/healthz", bare)
         bare_url = f"http://127.0.0.1:{bare_port}/slack/events"
-        with replicas(slack, database_url, 1, name=f"twoway-{backend}") as [twoway_url]:
+        with ExitStack() as stack:
+            apps = {
+                "twoway": stack.enter_context(replicas(slack, database_url, 1, name=f"twoway-{backend}"))[0]
+            }
+            if baseline is not None:
+                source, other_url = baseline
+                apps[BEFORE] = stack.enter_context(
+                    replicas(slack, other_url, 1, name=f"before-{backend}", source=source)
+                )[0]
+            apps["bare Bolt"] = bare_url
             # Posts for the commands to log: shared (untimed) before anything is measured.
             warm = [event_body(e) for e in slack.message_events(WARM_UP)]
-            fire([(twoway_url, body, kind) for body, kind in warm], concurrency=concurrency)
-            fire([(bare_url, body, kind) for body, kind in warm], concurrency=concurrency)
+            for url in apps.values():
+                fire([(url, body, kind) for body, kind in warm], concurrency=concurrency)
             bodies = mixed_requests(slack, requests, logged_posts=WARM_UP)
             events_sent = WARM_UP + sum(kind == "application/json" for _, kind in bodies)
 
-            sent: dict[str, list[Sent]] = {"twoway": [], "bare Bolt": []}
-            busy: dict[str, float] = {"twoway": 0.0, "bare Bolt": 0.0}
+            sent: dict[str, list[Sent]] = {name: [] for name in apps}
+            busy: dict[str, float] = dict.fromkeys(apps, 0.0)
             size = -(-len(bodies) // rounds)
             for number, start in enumerate(range(0, len(bodies), size)):
                 chunk = bodies[start : start + size]
-                order = [("twoway", twoway_url), ("bare Bolt", bare_url)]
+                order = list(apps.items())
                 for name, url in order if number % 2 == 0 else order[::-1]:
                     say(f"{backend}: round {number + 1}/{rounds}, {name}, {len(chunk)} requests")
                     began = time.monotonic()
@@ -143,7 +160,12 @@ def measure(
         bare.stop()
     figures: dict[str, Any] = {}
     for name, results in sent.items():
+        by_kind = {
+            kind: summary_ms([r.seconds for r in results if r.content_type == content_type])
+            for kind, content_type in (("events", "application/json"), ("commands", FORM))
+        }
         figures[name] = {
+            "by_kind": by_kind,
             "requests": len(results),
             "non_200": sum(r.status != 200 for r in results),
             "requests_per_s": round(len(results) / busy[name], 1),
@@ -151,6 +173,8 @@ def measure(
         }
     figures["p99_ratio"] = round(figures["twoway"]["p99_ms"] / figures["bare Bolt"]["p99_ms"], 2)
     figures["p50_ratio"] = round(figures["twoway"]["p50_ms"] / figures["bare Bolt"]["p50_ms"], 2)
+    if BEFORE in figures:
+        figures["before_p99_ratio"] = round(figures[BEFORE]["p99_ms"] / figures["bare Bolt"]["p99_ms"], 2)
     figures["events_sent"] = events_sent
     figures["events_recorded"] = recorded
     figures["posts"] = posts
@@ -158,10 +182,14 @@ def measure(
     return figures
 
 
+def apps_in(figures: dict[str, Any]) -> list[str]:
+    return [name for name, value in figures.items() if isinstance(value, dict) and "requests" in value]
+
+
 def print_figures(by_run: dict[str, dict[str, Any]], concurrency: int) -> None:
     rows: list[Sequence[Any]] = []
     for run, figures in by_run.items():
-        for name in ("twoway", "bare Bolt"):
+        for name in apps_in(figures):
             f = figures[name]
             rows.append(
                 [
@@ -183,6 +211,24 @@ def print_figures(by_run: dict[str, dict[str, Any]], concurrency: int) -> None:
             rows,
         )
     )
+    print(
+        table(
+            "The same, by kind of request (ms)",
+            ["ledger, load", "app", "events p50", "events p99", "commands p50", "commands p99"],
+            [
+                [
+                    run,
+                    name,
+                    figures[name]["by_kind"]["events"]["p50_ms"],
+                    figures[name]["by_kind"]["events"]["p99_ms"],
+                    figures[name]["by_kind"]["commands"]["p50_ms"],
+                    figures[name]["by_kind"]["commands"]["p99_ms"],
+                ]
+                for run, figures in by_run.items()
+                for name in apps_in(figures)
+            ],
+        )
+    )
     for run, figures in by_run.items():
         verdict = "meets" if figures["p99_ratio"] <= GOAL else "misses"
         print(
@@ -190,6 +236,7 @@ def print_figures(by_run: dict[str, dict[str, Any]], concurrency: int) -> None:
             f"p50 {figures['p50_ratio']}x; events recorded {figures['events_recorded']} of "
             f"{figures['events_sent']} ({figures['posts']} posts) within {figures['recorded_within_s']} s "
             "of the last ack"
+            + (f"; the baseline's p99/bare = {figures['before_p99_ratio']}x" if BEFORE in figures else "")
         )
 
 
@@ -204,8 +251,16 @@ def main() -> None:
                 {"type": float, "default": 100.0, "help": "requests a second in the paced run (default 100)"},
             ),
             ("--keep", {"action": "store_true", "help": "keep the processes' logs and the SQLite ledger"}),
+            (
+                "--baseline",
+                {
+                    "default": None,
+                    "help": "a checkout of another twoway revision, measured in the same rounds",
+                },
+            ),
         ],
     )
+    source = Path(args.baseline).resolve() if args.baseline else None
     requests = args.requests or (300 if args.quick else 2000)
     rounds = 2 if args.quick else 4
     modes: list[tuple[str, float | None]] = [(f"paced {args.rate:g}/s", args.rate), ("flat out", None)]
@@ -216,13 +271,21 @@ def main() -> None:
         with emulator(workdir) as slack:
             for number, (mode, rate) in enumerate(modes):
                 sqlite_url = f"sqlite:///{workdir / f'ack-{number}.db'}"
+                before = (source, f"sqlite:///{workdir / f'before-{number}.db'}") if source else None
                 runs[f"sqlite, {mode}"] = measure(
-                    slack, sqlite_url, "sqlite", requests, args.concurrency, rounds, rate
+                    slack, sqlite_url, "sqlite", requests, args.concurrency, rounds, rate, before
                 )
                 if args.postgres:
-                    with fresh_database(args.postgres, "twoway_bench_ack") as url:
+                    with ExitStack() as databases:
+                        url = databases.enter_context(fresh_database(args.postgres, "twoway_bench_ack"))
+                        before = None
+                        if source is not None:
+                            other = databases.enter_context(
+                                fresh_database(args.postgres, "twoway_bench_ack_before")
+                            )
+                            before = (source, other)
                         runs[f"postgresql, {mode}"] = measure(
-                            slack, url, "postgresql", requests, args.concurrency, rounds, rate
+                            slack, url, "postgresql", requests, args.concurrency, rounds, rate, before
                         )
     finally:
         if not args.keep:

@@ -53,10 +53,12 @@ class Process:
                 self.popen.wait(timeout=5)
 
 
-def spawn(args: Sequence[str], env: dict[str, str], log: Path) -> Process:
-    """``python -m <args>`` with its output in ``log``."""
+def spawn(args: Sequence[str], env: dict[str, str], log: Path, cwd: Path | None = None) -> Process:
+    """``python -m <args>`` with its output in ``log``; from ``cwd``, its modules come first."""
     with log.open("ab") as out:
-        popen = subprocess.Popen([sys.executable, "-m", *args], env=env, stdout=out, stderr=subprocess.STDOUT)
+        popen = subprocess.Popen(
+            [sys.executable, "-m", *args], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=cwd
+        )
     return Process(popen, log)
 
 
@@ -156,14 +158,21 @@ def emulator(workdir: Path) -> Iterator[Slack]:
 
 
 @contextmanager
-def replicas(slack: Slack, database_url: str, count: int, name: str = "twoway") -> Iterator[list[str]]:
-    """``count`` `twoway run` processes on one database; yields each one's events URL."""
+def replicas(
+    slack: Slack, database_url: str, count: int, name: str = "twoway", source: Path | None = None
+) -> Iterator[list[str]]:
+    """``count`` `twoway run` processes on one database; yields each one's events URL.
+
+    With ``source``, a checkout of another revision of twoway runs instead of this one.
+    """
     ports = [free_port() for _ in range(count)]
+    extra = {"PYTHONPATH": str(source)} if source is not None else {}
     processes = [
         spawn(
             ["bot.cli", "run", "--host", "127.0.0.1"],
-            slack.app_env(port, database_url),
+            slack.app_env(port, database_url, **extra),
             slack.workdir / f"{name}-{i}.log",
+            cwd=source,
         )
         for i, port in enumerate(ports)
     ]
@@ -224,6 +233,7 @@ class Sent:
     seconds: float
     status: int
     target: str
+    content_type: str
 
 
 def fire(
@@ -282,7 +292,7 @@ def fire(
                 status = 0
             took = time.perf_counter() - began
             with lock:
-                results.append(Sent(took, status, url))
+                results.append(Sent(took, status, url, content_type))
         for connection in connections.values():
             connection.close()
 
