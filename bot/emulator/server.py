@@ -1007,8 +1007,9 @@ def serve_forever(settings: EmulatorSettings) -> None:
         signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
     emulator = Emulator(settings)
     emulator.start()
-    logger.info("%s", describe(emulator))
     try:
+        # Inside the try: Ctrl-C can come as soon as the line is out, before logging has returned.
+        logger.info("%s", describe(emulator))
         while not stopping.wait(0.5):
             pass
     except KeyboardInterrupt:
