@@ -51,6 +51,12 @@ def _parser() -> argparse.ArgumentParser:
         "repeat it for several replicas, which get each delivery at random",
     )
     emulator.add_argument("--signing-secret", help="signs deliveries (default: $SLACK_SIGNING_SECRET)")
+    emulator.add_argument(
+        "--rate-limits",
+        action="store_true",
+        help="enforce Slack's rate limits: chat.postMessage 1/s per channel and 300/min per workspace, "
+        "the upload methods 100/min; over them, 429 with Retry-After",
+    )
 
     demo = sub.add_parser(
         "demo", help="try twoway on this machine with the emulator: no Slack account needed"
@@ -143,12 +149,15 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _emulator(args: argparse.Namespace) -> int:
-    from bot.emulator import EmulatorSettings, serve_forever
+    from bot.emulator import EmulatorSettings, RateLimits, serve_forever
 
     configure_logging([])
     secret = args.signing_secret or os.environ.get("SLACK_SIGNING_SECRET") or None
+    limits = RateLimits() if args.rate_limits else None
     serve_forever(
-        EmulatorSettings(host=args.host, port=args.port, app_url=args.app_url, signing_secret=secret)
+        EmulatorSettings(
+            host=args.host, port=args.port, app_url=args.app_url, signing_secret=secret, rate_limits=limits
+        )
     )
     return 0
 

@@ -5,13 +5,19 @@ APScheduler cannot coordinate processes, so the database does: a replica claims 
 (older than the lease) or a failed post is taken over by one replica with a conditional UPDATE;
 the taker first looks for the digest in the channel's history (by its message metadata) and
 records it instead of posting again.
+
+A Monday fan-out posts hundreds of digests at once into one workspace, where Slack limits
+chat.postMessage and the upload methods per workspace. The publisher's `Pacer` spaces its calls
+within those limits, so that Slack rarely answers 429 and slack_sdk's retry handler rarely waits.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -45,6 +51,75 @@ CHART_FILENAME = "twoway-digest.png"
 # What a Slack call raises once slack_sdk's retry handlers have given up: an error answer,
 # a client-side failure, or the network (URLError and timeouts are OSErrors).
 SLACK_FAILURES = (SlackApiError, SlackClientError, OSError)
+
+POST_MESSAGE = "chat.postMessage"
+# What files_upload_v2 calls for one file (and, between them, the upload URL, which is not limited).
+UPLOAD_METHODS = ("files.getUploadURLExternal", "files.completeUploadExternal")
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A token bucket: ``burst`` calls at once, then ``per_minute`` calls a minute."""
+
+    per_minute: float
+    burst: int
+
+    @property
+    def per_second(self) -> float:
+        return self.per_minute / 60
+
+
+# Slack limits each method "per workspace per app" (https://docs.slack.dev/apis/web-api/rate-limits):
+# chat.postMessage to "several hundred messages per minute" across a workspace (and one a second in a
+# channel, which a digest, alone in its channel, never nears); the upload methods are Tier 4, "100+ per
+# minute". Slack allows bursts without saying how big; the publisher spends five seconds' worth at
+# most, so that calls that reach Slack a moment late, and then the next one on time, still fit.
+SLACK_RATES: Mapping[str, Rate] = {
+    POST_MESSAGE: Rate(per_minute=300, burst=25),
+    **dict.fromkeys(UPLOAD_METHODS, Rate(per_minute=100, burst=8)),
+}
+
+
+class Pacer:
+    """Keeps a replica's calls of each method, in each workspace, within ``rates``: safe from any thread.
+
+    One token bucket per (workspace, method). A caller reserves the next free turn under the lock and
+    sleeps until it comes, so waiting callers go in the order they came and none wakes to be refused.
+    Replicas pace themselves alike, unaware of each other: calls beyond the limit get 429s, which
+    slack_sdk's RateLimitErrorRetryHandler waits out.
+    """
+
+    def __init__(
+        self,
+        rates: Mapping[str, Rate] = SLACK_RATES,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._rates = rates
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        # (team, method) -> (calls in hand, possibly owed, at that moment)
+        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
+
+    def wait(self, team_id: str, *methods: str) -> float:
+        """Sleep until one call of each of ``methods`` is due in the workspace; returns the seconds slept."""
+        with self._lock:
+            now = self._clock()
+            due = now
+            for method in methods:
+                rate = self._rates.get(method)
+                if rate is None:
+                    continue
+                tokens, updated = self._buckets.get((team_id, method), (float(rate.burst), now))
+                tokens = min(float(rate.burst), tokens + (now - updated) * rate.per_second) - 1
+                self._buckets[(team_id, method)] = (tokens, now)
+                if tokens < 0:
+                    due = max(due, now - tokens / rate.per_second)
+        delay = due - now
+        if delay > 0:
+            self._sleep(delay)
+        return delay
 
 
 @dataclass(frozen=True)
@@ -146,6 +221,8 @@ class Publisher:
     replica: str
     clock: Callable[[], datetime]
     lease: timedelta = timedelta(minutes=5)
+    # Shared by every thread of this replica that publishes: the workspace's limits are shared too.
+    pacer: Pacer = field(default_factory=Pacer)
 
     def publish_digest(self, team_id: str, channel_id: str, period: Period) -> Outcome:
         """Post the channel's digest for ``period`` unless it is posted or being posted.
@@ -254,6 +331,7 @@ class Publisher:
             # A composer bug must not leave the claim to be retaken (and fail again) every lease.
             logger.exception("composing the digest of %s/%s failed", team_id, channel_id)
             return self._fail(team_id, channel_id, claim, f"compose: {error!r}")
+        self.pacer.wait(team_id, POST_MESSAGE)
         try:
             response = client.chat_postMessage(
                 channel=channel_id,
@@ -267,6 +345,7 @@ class Publisher:
         ts = str(response["ts"])
         self._record(team_id, channel_id, claim, ts)
         if composed.chart_png:
+            self.pacer.wait(team_id, *UPLOAD_METHODS)
             self._upload_chart(client, channel_id, ts, composed.chart_png)
         return Outcome("posted", ts)
 

@@ -4,6 +4,10 @@ The database is the source of truth. ``sync_all`` derives one cron job per chann
 on; ``sync_channel`` re-derives one channel's after a settings change, so the change takes effect
 without a restart. Every replica runs the same jobs: the claims in ``bot.publish`` and
 ``bot.nudges`` make sure each digest and nudge is posted once whoever fires first.
+
+Digest jobs run in an executor of their own: a slot that hundreds of channels share queues their
+jobs there, paced by the publisher within Slack's limits, while the sweep and the inbox's recovery
+keep their turn in the default executor.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -37,6 +42,11 @@ SWEEP_JOB_ID = "sweep"
 INBOX_JOB_ID = "inbox"
 CATCH_UP_JOB_ID = "catch-up"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DIGEST_EXECUTOR = "digests"
+# Threads posting digests at once. The publisher's pacer, not this, sets the pace of a fan-out:
+# these only need to keep Slack's limits busy while others compose, and they never hold a
+# database connection while they wait their turn.
+DIGEST_WORKERS = 10
 
 
 def digest_job_id(team_id: str, channel_id: str) -> str:
@@ -89,6 +99,7 @@ class Schedules:
         self._teams = teams
         self._sweep_every = sweep_every
         self.scheduler: BaseScheduler = scheduler or BackgroundScheduler(timezone=UTC)
+        self.scheduler.add_executor(ThreadPoolExecutor(DIGEST_WORKERS), alias=DIGEST_EXECUTOR)
         # sync_all and sync_channel compare a job with the database, then change it; one at a time.
         self._sync_lock = threading.Lock()
 
@@ -180,6 +191,7 @@ class Schedules:
             args=[channel.team_id, channel.channel_id],
             id=job_id,
             name=f"digest of {channel.team_id}/{channel.channel_id}",
+            executor=DIGEST_EXECUTOR,
             coalesce=True,
             max_instances=1,
             # A stalled scheduler still posts within a day; later than that, the next digest says so.

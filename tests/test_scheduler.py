@@ -21,6 +21,8 @@ from bot.nudges import Nudger
 from bot.publish import Outcome
 from bot.scheduler import (
     CATCH_UP_JOB_ID,
+    DIGEST_EXECUTOR,
+    DIGEST_WORKERS,
     INBOX_JOB_ID,
     SWEEP_JOB_ID,
     Schedules,
@@ -107,6 +109,16 @@ def test_sync_all_derives_one_job_per_enabled_channel(schedules: Schedules) -> N
     assert other.trigger.timezone == ZoneInfo("America/New_York")
     assert other.args == (TEAM, OTHER)
     assert (other.coalesce, other.max_instances, other.misfire_grace_time) == (True, 1, 86400)
+
+
+def test_digest_jobs_have_an_executor_of_their_own(schedules: Schedules) -> None:
+    schedules.start()
+
+    executors = {job.id: job.executor for job in schedules.scheduler.get_jobs()}
+    assert executors[digest_job_id(TEAM, CHANNEL)] == executors[digest_job_id(TEAM, OTHER)] == DIGEST_EXECUTOR
+    # The sweep keeps the default executor, free when hundreds of digests queue in theirs.
+    assert executors[SWEEP_JOB_ID] == "default"
+    assert schedules.scheduler._executors[DIGEST_EXECUTOR]._pool._max_workers == DIGEST_WORKERS
 
 
 def test_sync_channel_reschedules_at_once_and_removes_disabled_digests(

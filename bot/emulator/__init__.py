@@ -50,8 +50,16 @@ Control endpoints (JSON bodies; `team` defaults to `T0TWOWAY1`; mistakes answer 
 - inspection: `GET|DELETE /_emulator/calls[?method=]`, `GET /_emulator/messages?team=&channel=`,
   `GET /_emulator/views?team=&user=` (each with `user` and `closed`), `GET /_emulator/events`; faults:
   `GET|POST|DELETE /_emulator/faults {method, status, every?, retry_after?, count?, delay?}` (`method`
-  `*` is every method; `status: 200` with `delay` seconds answers correctly but late); Socket Mode:
-  `GET /_emulator/connections`, `POST /_emulator/disconnect {reason?, close?}`
+  `*` is every method; `status: 200` with `delay` seconds answers correctly but late); rate limits
+  (`bot.emulator.limits`, off by default): `POST /_emulator/limits {per_channel?: {per_minute, burst},
+  per_workspace?: {method: {per_minute, burst} or null}}` enforces Slack's (chat.postMessage 60/min a
+  channel bursting 3, and per workspace chat.postMessage 300/min bursting 30, files.getUploadURLExternal
+  and files.completeUploadExternal 100/min bursting 10), with those given changed, and counts afresh;
+  a call over one gets HTTP 429 `{"ok": false, "error": "ratelimited"}` and `Retry-After` in whole
+  seconds; `GET /_emulator/limits` answers `{ok, enabled, limits, ratelimited: {method: 429s sent},
+  total}`, `DELETE` turns them off (and answers the same); `EmulatorSettings(rate_limits=RateLimits())`
+  or `twoway emulator --rate-limits` starts with them on; Socket Mode: `GET /_emulator/connections`,
+  `POST /_emulator/disconnect {reason?, close?}`
 
 A delivery is `{via: "socket"|"http"|null, status, body, error, retry_num, url}`. `app_url` (or
 `--app-url`, repeated) may name several replicas: each HTTP delivery goes to one at random, to another
@@ -62,6 +70,7 @@ events (Bolt would ignore them anyway).
 """
 
 from bot.emulator.delivery import Delivery
+from bot.emulator.limits import Limit, RateLimiter, RateLimits
 from bot.emulator.server import Emulator, EmulatorSettings, describe, serve_forever
 from bot.emulator.state import (
     APP_ID,
@@ -85,6 +94,9 @@ __all__ = [
     "Delivery",
     "Emulator",
     "EmulatorSettings",
+    "Limit",
+    "RateLimiter",
+    "RateLimits",
     "State",
     "describe",
     "serve_forever",

@@ -25,6 +25,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from bot.emulator import oauth, payloads
 from bot.emulator.delivery import Deliverer, Delivery, SocketHub, app_urls
+from bot.emulator.limits import LimitsError, RateLimiter, RateLimits
 from bot.emulator.state import (
     JSON,
     Channel,
@@ -62,6 +63,8 @@ class EmulatorSettings:
     # The emulated app's OAuth credentials, which oauth.v2.access checks.
     client_id: str = oauth.CLIENT_ID
     client_secret: str = oauth.CLIENT_SECRET
+    # Slack's rate limits (`bot.emulator.limits`), enforced only when given: off, nothing is refused.
+    rate_limits: RateLimits | None = None
 
 
 def _error(error: str, status: int) -> web.Response:
@@ -174,6 +177,9 @@ class EmulatorApp:
         route.add_get("/_emulator/faults", self.faults)
         route.add_post("/_emulator/faults", self.add_fault)
         route.add_delete("/_emulator/faults", self.clear_faults)
+        route.add_get("/_emulator/limits", self.limits)
+        route.add_post("/_emulator/limits", self.set_limits)
+        route.add_delete("/_emulator/limits", self.clear_limits)
         app.on_shutdown.append(self._on_shutdown)
         return app
 
@@ -874,6 +880,33 @@ class EmulatorApp:
         self.state.clear_faults()
         return web.json_response({"ok": True})
 
+    async def limits(self, request: web.Request) -> web.Response:
+        return web.json_response({"ok": True, **_limits_json(self.state.limiter)})
+
+    async def set_limits(self, request: web.Request) -> web.Response:
+        """Enforces Slack's rate limits from now on, with any of them changed; counts start again."""
+        body = await _control_body(request)
+        try:
+            limits = RateLimits.from_json(body)
+        except LimitsError as e:
+            raise WorldError(e.error, 400) from None
+        limiter = RateLimiter(limits)
+        with self.state.lock:
+            self.state.limiter = limiter
+        return web.json_response({"ok": True, **_limits_json(limiter)})
+
+    async def clear_limits(self, request: web.Request) -> web.Response:
+        """Stops enforcing rate limits; answers what was refused until now."""
+        with self.state.lock:
+            limiter, self.state.limiter = self.state.limiter, None
+        return web.json_response({"ok": True, **_limits_json(limiter), "enabled": False})
+
+
+def _limits_json(limiter: RateLimiter | None) -> JSON:
+    if limiter is None:
+        return {"enabled": False, "limits": None, "ratelimited": {}, "total": 0}
+    return {"enabled": True, **limiter.to_json()}
+
 
 def _grown(posts: list[Any], seen: int) -> Callable[[], bool]:
     return lambda: len(posts) > seen
@@ -893,6 +926,8 @@ class Emulator:
     def __init__(self, settings: EmulatorSettings | None = None) -> None:
         self.settings = settings or EmulatorSettings()
         self.state = State(clock=self.settings.clock)
+        if self.settings.rate_limits is not None:
+            self.state.limiter = RateLimiter(self.settings.rate_limits)
         self._port: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -991,10 +1026,11 @@ def describe(emulator: Emulator) -> str:
             if not c.is_im
         )
         target = ", ".join(app_urls(emulator.settings.app_url)) or "no app URL, Socket Mode only"
+        limits = "Slack's rate limits enforced" if state.limiter is not None else "no rate limits"
         return (
             f"Slack emulator at {emulator.base_url}: Web API {emulator.api_url}, "
             f"Socket Mode {emulator.socket_mode_url}; team {team.id} ({team.domain}), "
-            f"bot {team.bot_user_id}, channels {channels}; events go to {target}"
+            f"bot {team.bot_user_id}, channels {channels}; events go to {target}; {limits}"
         )
 
 

@@ -23,6 +23,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.emulator.limits import RateLimiter
+
 JSON = dict[str, Any]
 
 DEFAULT_TEAM_ID = "T0TWOWAY1"
@@ -315,6 +317,8 @@ class State:
         self.files: dict[str, StoredFile] = {}
         self.events: dict[str, StoredEvent] = {}
         self.response_urls: dict[str, ResponseUrl] = {}
+        # Slack's rate limits, when enforced (off unless asked for).
+        self.limiter: RateLimiter | None = None
         self._last_ts = 0
         self._counter = itertools.count(1)
         if seed:

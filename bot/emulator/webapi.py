@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.emulator import payloads
+from bot.emulator.limits import POST_MESSAGE
 from bot.emulator.state import (
     JSON,
     Channel,
@@ -177,6 +178,12 @@ def _dispatch(
         headers = {"Retry-After": str(fault.retry_after)} if fault.status == 429 else {}
         body = {"ok": False, "error": FAULT_ERRORS.get(fault.status, "fatal_error")}
         return ApiResult(fault.status, body, headers), team.id
+    if state.limiter is not None:
+        channel = _limited_channel(team, values) if name == POST_MESSAGE else None
+        retry_after = state.limiter.admit(team.id, name, channel)
+        if retry_after is not None:
+            body = {"ok": False, "error": "ratelimited"}
+            return ApiResult(429, body, {"Retry-After": str(retry_after)}), team.id
     try:
         body = handler(Context(state, team, kind, base_url), Args(values))
     except SlackError as e:
@@ -184,6 +191,17 @@ def _dispatch(
     except WorldError as e:
         return ApiResult(200, {"ok": False, "error": e.error}), team.id
     return ApiResult(200, {"ok": True, **body}), team.id
+
+
+def _limited_channel(team: Team, values: JSON) -> str | None:
+    """The channel a post counts against: its id, also when named by `#name`."""
+    ref = values.get("channel")
+    if not isinstance(ref, str) or not ref:
+        return None
+    if ref in team.channels:
+        return ref
+    name = ref.removeprefix("#")
+    return next((c.id for c in team.channels.values() if c.name == name and not c.is_im), ref)
 
 
 # ---- shared checks ------------------------------------------------------------------------------
