@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import count
 from typing import Any, TypeVar
@@ -21,14 +20,13 @@ from slack_bolt import App, BoltResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.app import Deps, build_app, make_web_client
-from bot.config import Config, Secret
 from bot.emulator import Emulator, EmulatorSettings
 from bot.render_ledger import ANSWERED_ACTION, DISMISSED_ACTION, FLAG_MODAL, SNOOZE_ACTION
 from storage.ledger import SharedLink, flag_comment, record_share
 from storage.models import Comment
 from storage.queries import count_rows, ensure_channel
-from tests.handlers.test_wiring import SECRET, TEAM, signed
+from tests.flows.conftest import eventually
+from tests.handlers.test_wiring import SECRET, TEAM, signed, wiring_app
 
 CHANNEL = "C0SOCIAL01"
 ADA, GRACE, LINUS = "U0ADA00001", "U0GRACE001", "U0LINUS001"
@@ -50,16 +48,7 @@ def emulator() -> Iterator[Emulator]:
 
 @pytest.fixture
 def app(emulator: Emulator, sessions: sessionmaker[Session]) -> App:
-    config = Config(
-        bot_token=Secret("xoxb-malformed"),
-        signing_secret=Secret(SECRET),
-        app_token=None,
-        database_url="sqlite://",
-        slack_api_url=emulator.api_url,
-        timezone="UTC",
-        port=3000,
-    )
-    return build_app(Deps(config=config, sessions=sessions, client=make_web_client(config)))
+    return wiring_app(emulator, sessions, timezone="UTC")
 
 
 @pytest.fixture
@@ -105,16 +94,6 @@ def _ledger(sessions: sessionmaker[Session]) -> tuple[dict[str, int], list[tuple
 def _interact(app: App, payload: dict[str, Any]) -> BoltResponse:
     body = urllib.parse.urlencode({"payload": json.dumps(payload)})
     return app.dispatch(signed(body, content_type="application/x-www-form-urlencoded"))
-
-
-def eventually(probe: Callable[[], T], *, what: str) -> T:
-    """Poll ``probe`` until it returns something truthy: Bolt runs a listener on after its ack."""
-    deadline = time.monotonic() + 10
-    while not (result := probe()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.02)
-    return result
 
 
 def _warnings(caplog: pytest.LogCaptureFixture, logger: str) -> list[str]:

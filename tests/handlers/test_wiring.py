@@ -33,18 +33,23 @@ def emulator() -> Iterator[Emulator]:
         yield emu
 
 
-@pytest.fixture
-def app(emulator: Emulator, sessions: sessionmaker[Session]) -> App:
+def wiring_app(emulator: Emulator, sessions: sessionmaker[Session], *, timezone: str = "Europe/Paris") -> App:
+    """The app in one-workspace mode on ``sessions``, its Web API the emulator's."""
     config = Config(
         bot_token=Secret("xoxb-wiring"),
         signing_secret=Secret(SECRET),
         app_token=None,
         database_url="sqlite://",
         slack_api_url=emulator.api_url,
-        timezone="Europe/Paris",
+        timezone=timezone,
         port=3000,
     )
     return build_app(Deps(config=config, sessions=sessions, client=make_web_client(config)))
+
+
+@pytest.fixture
+def app(emulator: Emulator, sessions: sessionmaker[Session]) -> App:
+    return wiring_app(emulator, sessions)
 
 
 def signed(
@@ -190,16 +195,7 @@ def test_empty_client_credentials_in_the_environment_leave_one_workspace_mode_al
     # A .env copied from the template has them, empty; Bolt would otherwise switch to its own OAuth.
     monkeypatch.setenv("SLACK_CLIENT_ID", "")
     monkeypatch.setenv("SLACK_CLIENT_SECRET", " ")
-    config = Config(
-        bot_token=Secret("xoxb-wiring"),
-        signing_secret=Secret(SECRET),
-        app_token=None,
-        database_url="sqlite://",
-        slack_api_url=emulator.api_url,
-        timezone="UTC",
-        port=3000,
-    )
-    app = build_app(Deps(config=config, sessions=sessions, client=make_web_client(config)))
+    app = wiring_app(emulator, sessions, timezone="UTC")
     assert app.oauth_flow is None
     assert app.installation_store is None
     body = json.dumps(event_callback(EVENTS["member_joined_channel"], team_id=TEAM, event_id="EvENV"))

@@ -33,6 +33,7 @@ from bot.demo import free_port
 from storage.db import make_engine, make_session_factory
 from storage.migrate import upgrade
 from tests.e2e.conftest import Process, base_env, http, stop, wait_until_up
+from tests.flows.conftest import eventually as wait_for
 
 TEAM = "T0TWOWAY1"
 CHANNEL = "C0SOCIAL01"
@@ -47,15 +48,8 @@ T = TypeVar("T")
 
 
 def eventually(probe: Callable[[], T | None], *, timeout: float = 60, what: str = "the expected state") -> T:
-    """Poll ``probe`` until it returns something truthy, or fail saying what never happened."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
+    """`tests.flows.conftest.eventually` with the minute real processes may need."""
+    return wait_for(probe, timeout=timeout, what=what)
 
 
 def launch(args: list[str], env: dict[str, str], log: Path) -> Process:
