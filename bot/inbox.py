@@ -88,25 +88,13 @@ class Inbox:
         """Hand accepted events to ``handler`` from now on."""
         self._handler = handler
 
-    def accept(self, body: dict[str, Any]) -> bool:
-        """Claim an event before Slack is acknowledged; True if this replica now handles it.
-
-        False means another delivery has it, handled or in hand: the caller acknowledges this one
-        and does nothing more. Raises if the claim can't be committed, so that Slack, left without
-        its 200, delivers the event again.
-        """
-        with self.sessions.begin() as s:
-            claim = self.claim(s, body, self.clock())
-        if claim is None:
-            return False
-        self.submit(claim)
-        return True
-
     def claim(self, s: Session, body: dict[str, Any], now: datetime) -> Claim | None:
-        """Claim an event in the caller's transaction; None when another delivery has it.
+        """Claim an event in the caller's transaction, before Slack is acknowledged; None when another
+        delivery has it, handled or in hand (the caller acknowledges it and does nothing more).
 
         The caller commits, then hands the claim to `submit`: an event is handled only once its claim
-        is in the database for every replica to see.
+        is in the database for every replica to see. A claim that can't be committed must raise, so
+        that Slack, left without its 200, delivers the event again (`bot.replay.replay_guard`).
         """
         key = event_key(body)
         if key is None:
