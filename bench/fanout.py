@@ -28,10 +28,8 @@ metadata, as Slack keeps them).
 from __future__ import annotations
 
 import dataclasses
-import json
 import threading
 import time
-import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -55,6 +53,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.common import arguments, record, say, table
+from bench.harness import control
 from bench.pg import fresh_database
 from bot.app import make_web_client
 from bot.config import Config, Secret
@@ -132,7 +131,9 @@ def the_slot(now: datetime) -> datetime:
 def seed(sessions: Sessions, emu: Emulator, channels: list[str], slot: datetime, *, charts: bool) -> None:
     """Each channel in Slack (the bot a member) and in the ledger, with its posts and their engagement."""
     for channel_id in channels:
-        _control(emu, "/_emulator/channel", {"team": TEAM, "id": channel_id, "name": channel_id.lower()})
+        control(
+            emu.base_url, "/_emulator/channel", {"team": TEAM, "id": channel_id, "name": channel_id.lower()}
+        )
     posts = POSTS if charts else POSTS[1:]
     for batch in range(0, len(channels), 100):
         with sessions.begin() as s:
@@ -170,17 +171,6 @@ def _seed_channel(
         )
 
 
-def _control(emu: Emulator, path: str, body: dict[str, Any] | None = None, method: str = "POST") -> Any:
-    request = urllib.request.Request(
-        emu.base_url + path,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"},
-        method=method,
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read() or b"null")
-
-
 def in_slack(emu: Emulator) -> tuple[Counter[str], Counter[str]]:
     """Digest messages and charts per channel, as the emulator keeps them (read under its lock)."""
     digests: Counter[str] = Counter()
@@ -199,7 +189,7 @@ def in_slack(emu: Emulator) -> tuple[Counter[str], Counter[str]]:
 def digest_posts(emu: Emulator) -> Counter[str]:
     """How many digest messages each channel holds, from `GET /_emulator/messages` (by metadata)."""
     found: Counter[str] = Counter()
-    for message in _control(emu, f"/_emulator/messages?team={TEAM}", method="GET"):
+    for message in control(emu.base_url, f"/_emulator/messages?team={TEAM}"):
         metadata = message.get("metadata") or {}
         if metadata.get("event_type") == DIGEST_EVENT_TYPE:
             found[str(metadata["event_payload"]["channel_id"])] += 1
@@ -291,7 +281,7 @@ def fan_out(
         seed(sessions, emu, ids, slot, charts=charts)
         seed_seconds = time.monotonic() - seeded
         # The seed's channel posts don't count against the limits; the digests' do.
-        _control(emu, "/_emulator/limits", limits.to_json())
+        control(emu.base_url, "/_emulator/limits", limits.to_json())
         jobs = Jobs()
         every = [replica_schedules(emu, sessions, database_url, clock, rates) for _ in range(replicas)]
         for schedules in every:
@@ -342,7 +332,7 @@ def fan_out(
                 schedules.shutdown()
         wall = (max(t for t in (last_digest, last_chart) if t is not None) if last_digest else now) - t0_mono
         found = digest_posts(emu)
-        refused = _control(emu, "/_emulator/limits", method="GET")
+        refused = control(emu.base_url, "/_emulator/limits")
         states = run_states(sessions)
     engine.dispose()
     return {
