@@ -162,8 +162,9 @@ def test_view_submission_and_home_click_over_the_socket(emu: Emulator, socket_ap
     @socket_app.action("log")
     def log(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        received.put(body)
         client.views_open(trigger_id=body["trigger_id"], view=modal)
+        # Only now is there a modal to submit.
+        received.put(body)
 
     @socket_app.view("log_post")
     def log_post(ack: Ack, body: dict[str, Any]) -> None:
