@@ -371,7 +371,7 @@ def replica_schedules(
     replica = f"bench:{uuid.uuid4().hex[:6]}"
     publisher: Publisher = make_publisher(sessions, lambda team: client, clock.now, replica)
     if rates is not None:
-        publisher = dataclasses.replace(publisher, pacer=Pacer(rates))
+        publisher = dataclasses.replace(publisher, pacer=Pacer(sessions, rates))
     nudger = Nudger(sessions, lambda team: client, replica, clock.now)
     return Schedules(sessions, publisher, nudger, known_teams(sessions))
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.ledger import first_nudge_at
 from bot.metrics import format_duration
-from bot.publish import SLACK_FAILURES, describe_failure, find_message, has_metadata
+from bot.publish import POST_MESSAGE, SLACK_FAILURES, Pacer, describe_failure, find_message, has_metadata
 from bot.render import Message, message
 from bot.render_ledger import comment_buttons, post_link, quote
 from bot.text import escape, truncate
@@ -139,6 +139,8 @@ class Nudger:
     replica: str
     clock: Callable[[], datetime]
     lease: timedelta = timedelta(minutes=5)
+    # The pace of Slack calls shared by every replica; None for Slack's own limits, in ``sessions``.
+    pacer: Pacer | None = None
 
     def sweep(self, team_id: str) -> list[NudgeOutcome]:
         """Send every nudge of the team that is due; return what happened to each one acted on."""
@@ -247,6 +249,7 @@ class Nudger:
             kwargs["thread_ts"] = comment.thread_ts
             # The follow-up asks the whole channel, so it shows there too.
             kwargs["reply_broadcast"] = level == 2
+        (self.pacer or Pacer(self.sessions)).wait(team_id, POST_MESSAGE, channel_id=comment.channel_id)
         try:
             ts = str(client.chat_postMessage(**kwargs)["ts"])
         except SLACK_FAILURES as error:

@@ -7,14 +7,14 @@ the taker first looks for the digest in the channel's history (by its message me
 records it instead of posting again.
 
 A Monday fan-out posts hundreds of digests at once into one workspace, where Slack limits
-chat.postMessage and the upload methods per workspace. The publisher's `Pacer` spaces its calls
-within those limits, so that Slack rarely answers 429 and slack_sdk's retry handler rarely waits.
+chat.postMessage and the upload methods per workspace. The `Pacer` spaces the calls of every
+replica together within those limits, so that Slack rarely answers 429 and slack_sdk's retry
+handler rarely waits.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -35,6 +35,7 @@ from storage.runs import (
     runs_to_retry,
     take_over_run,
 )
+from storage.turns import take_turn
 
 logger = logging.getLogger(__name__)
 
@@ -70,56 +71,65 @@ class Rate:
 
 
 # Slack limits each method "per workspace per app" (https://docs.slack.dev/apis/web-api/rate-limits):
-# chat.postMessage to "several hundred messages per minute" across a workspace (and one a second in a
-# channel, which a digest, alone in its channel, never nears); the upload methods are Tier 4, "100+ per
-# minute". Slack allows bursts without saying how big; the publisher spends five seconds' worth at
-# most, so that calls that reach Slack a moment late, and then the next one on time, still fit.
+# chat.postMessage to "several hundred messages per minute" across a workspace and about one a second
+# in a channel; the upload methods are Tier 4, "100+ per minute". Slack allows bursts without saying
+# how big; twoway spends five seconds' worth at most, so that calls that reach Slack a moment late,
+# and then the next one on time, still fit.
 SLACK_RATES: Mapping[str, Rate] = {
     POST_MESSAGE: Rate(per_minute=300, burst=25),
     **dict.fromkeys(UPLOAD_METHODS, Rate(per_minute=100, burst=8)),
 }
+# chat.postMessage in one channel: "1 per second", short bursts allowed.
+CHANNEL_RATES: Mapping[str, Rate] = {POST_MESSAGE: Rate(per_minute=60, burst=2)}
 
 
+@dataclass(frozen=True)
 class Pacer:
-    """Keeps a replica's calls of each method, in each workspace, within ``rates``: safe from any thread.
+    """Keeps every replica's calls of each method, in each workspace, within ``rates`` together.
 
-    One token bucket per (workspace, method). A caller reserves the next free turn under the lock and
-    sleeps until it comes, so waiting callers go in the order they came and none wakes to be refused.
-    Replicas pace themselves alike, unaware of each other: calls beyond the limit get 429s, which
-    slack_sdk's RateLimitErrorRetryHandler waits out.
+    The turns are rows in the ledger's database (`storage.turns`), one per workspace and method (and
+    per channel, for ``channel_rates``), so replicas share one pace instead of each spending the
+    whole limit. A caller takes its turns in one short transaction, then sleeps until they come,
+    holding no connection: waiting callers go in the order they came and none wakes to be refused.
+    Calls that still meet a 429 (another app of the workspace's, a clock far off) are waited out by
+    slack_sdk's RateLimitErrorRetryHandler. The clock is the wall clock, which replicas share.
     """
 
-    def __init__(
-        self,
-        rates: Mapping[str, Rate] = SLACK_RATES,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self._rates = rates
-        self._clock = clock
-        self._sleep = sleep
-        self._lock = threading.Lock()
-        # (team, method) -> (calls in hand, possibly owed, at that moment)
-        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
+    sessions: sessionmaker[Session]
+    rates: Mapping[str, Rate] = field(default_factory=lambda: SLACK_RATES)
+    channel_rates: Mapping[str, Rate] = field(default_factory=lambda: CHANNEL_RATES)
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
 
-    def wait(self, team_id: str, *methods: str) -> float:
-        """Sleep until one call of each of ``methods`` is due in the workspace; returns the seconds slept."""
-        with self._lock:
-            now = self._clock()
-            due = now
-            for method in methods:
-                rate = self._rates.get(method)
-                if rate is None:
-                    continue
-                tokens, updated = self._buckets.get((team_id, method), (float(rate.burst), now))
-                tokens = min(float(rate.burst), tokens + (now - updated) * rate.per_second) - 1
-                self._buckets[(team_id, method)] = (tokens, now)
-                if tokens < 0:
-                    due = max(due, now - tokens / rate.per_second)
+    def wait(self, team_id: str, *methods: str, channel_id: str | None = None) -> float:
+        """Sleep until one call of each of ``methods`` is due in the workspace, and in ``channel_id``
+        when given; return the seconds slept."""
+        turns = [(m, "", rate) for m in methods if (rate := self.rates.get(m)) is not None]
+        if channel_id:
+            turns += [
+                (m, channel_id, rate) for m in methods if (rate := self.channel_rates.get(m)) is not None
+            ]
+        now = self.clock()
+        if not turns:
+            return 0.0
+        due = now
+        with self.sessions.begin() as s:
+            # Always in the same order, so that two callers never wait on each other's rows.
+            for method, channel, rate in sorted(turns, key=lambda turn: turn[:2]):
+                turn = take_turn(
+                    s,
+                    team_id,
+                    method,
+                    now=now,
+                    interval=60 / rate.per_minute,
+                    burst=rate.burst,
+                    channel_id=channel,
+                )
+                due = max(due, turn)
         delay = due - now
         if delay > 0:
-            self._sleep(delay)
-        return delay
+            self.sleep(delay)
+        return max(delay, 0.0)
 
 
 @dataclass(frozen=True)
@@ -221,8 +231,8 @@ class Publisher:
     replica: str
     clock: Callable[[], datetime]
     lease: timedelta = timedelta(minutes=5)
-    # Shared by every thread of this replica that publishes: the workspace's limits are shared too.
-    pacer: Pacer = field(default_factory=Pacer)
+    # The pace of Slack calls shared by every replica; None for Slack's own limits, in ``sessions``.
+    pacer: Pacer | None = None
 
     def publish_digest(self, team_id: str, channel_id: str, period: Period) -> Outcome:
         """Post the channel's digest for ``period`` unless it is posted or being posted.
@@ -331,7 +341,8 @@ class Publisher:
             # A composer bug must not leave the claim to be retaken (and fail again) every lease.
             logger.exception("composing the digest of %s/%s failed", team_id, channel_id)
             return self._fail(team_id, channel_id, claim, f"compose: {error!r}")
-        self.pacer.wait(team_id, POST_MESSAGE)
+        pacer = self.pacer or Pacer(self.sessions)
+        pacer.wait(team_id, POST_MESSAGE, channel_id=channel_id)
         try:
             response = client.chat_postMessage(
                 channel=channel_id,
@@ -345,7 +356,7 @@ class Publisher:
         ts = str(response["ts"])
         self._record(team_id, channel_id, claim, ts)
         if composed.chart_png:
-            self.pacer.wait(team_id, *UPLOAD_METHODS)
+            pacer.wait(team_id, *UPLOAD_METHODS)
             self._upload_chart(client, channel_id, ts, composed.chart_png)
         return Outcome("posted", ts)
 

@@ -16,6 +16,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
+from concurrent import futures
 from datetime import UTC, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -211,23 +212,40 @@ class Schedules:
         return self._publisher.publish_digest(team_id, channel_id, period_ending(slot, zone))
 
     def catch_up_all(self) -> None:
-        """Publish every channel's digest whose slot passed under a day ago without one."""
+        """Publish every channel's digest whose slot passed under a day ago without one.
+
+        Channels are caught up side by side, ``DIGEST_WORKERS`` at a time, as a Monday's own jobs
+        would be: a restart after a missed Monday is paced by Slack's limits, not by each channel
+        waiting for the one before. (In threads of its own: a job that added jobs would deadlock
+        with a scheduler shutting down.)
+        """
+        channels: list[tuple[str, str]] = []
         for team_id in self._teams():
             with self._sessions.begin() as s:
-                channels = team_channels(s, team_id)
-            for channel in channels:
-                try:
-                    self._publisher.catch_up(
-                        team_id,
-                        channel.channel_id,
-                        weekday=channel.digest_weekday,
-                        minute=channel.digest_minute,
-                        zone=channel.timezone,
-                        enabled=channel.digest_enabled,
-                    )
-                except Exception:
-                    # One broken channel must not cost the others their digest.
-                    logger.exception("catch-up of %s/%s failed", team_id, channel.channel_id)
+                channels += [(team_id, c.channel_id) for c in team_channels(s, team_id) if c.digest_enabled]
+        with futures.ThreadPoolExecutor(DIGEST_WORKERS, thread_name_prefix="twoway-catch-up") as pool:
+            for team_id, channel_id in channels:
+                pool.submit(self.catch_up, team_id, channel_id)
+
+    def catch_up(self, team_id: str, channel_id: str) -> Outcome | None:
+        """Publish the channel's digest if its latest slot passed under a day ago without one."""
+        with self._sessions.begin() as s:
+            channel = get_channel(s, team_id, channel_id)
+        if channel is None:
+            return None
+        try:
+            return self._publisher.catch_up(
+                team_id,
+                channel_id,
+                weekday=channel.digest_weekday,
+                minute=channel.digest_minute,
+                zone=channel.timezone,
+                enabled=channel.digest_enabled,
+            )
+        except Exception:
+            # One broken channel must not cost the others their digest.
+            logger.exception("catch-up of %s/%s failed", team_id, channel_id)
+            return None
 
     def run_inbox(self) -> None:
         """Handle events whose replica died or failed them, and forget long-handled ones, for every team."""

@@ -13,6 +13,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Dialect,
+    Double,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -349,3 +350,19 @@ class Nudge(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
     comment: Mapped[Comment] = relationship(back_populates="nudges")
+
+
+class SlackTurn(Base):
+    """The pace of one Slack method in one workspace (and channel, where Slack limits per channel).
+
+    Shared by every replica, so that together they keep within Slack's limit: ``next_at`` is the
+    moment, in seconds since the epoch, from which the bucket has no call left in hand (a generic
+    cell rate clock); ``channel_id`` is "" for a limit on the whole workspace.
+    """
+
+    __tablename__ = "slack_turns"
+
+    team_id: Mapped[str] = mapped_column(SLACK_ID, primary_key=True)
+    method: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(SLACK_ID, primary_key=True)
+    next_at: Mapped[float] = mapped_column(Double)

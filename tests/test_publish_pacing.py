@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,7 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.digest import period_ending
 from bot.emulator import DEFAULT_TEAM_ID, Emulator, EmulatorSettings, Limit, RateLimits
-from bot.publish import POST_MESSAGE, SLACK_RATES, UPLOAD_METHODS, Pacer, Publisher, Rate
+from bot.publish import CHANNEL_RATES, POST_MESSAGE, SLACK_RATES, UPLOAD_METHODS, Pacer, Publisher, Rate
+from storage.db import make_engine, make_session_factory
+from storage.migrate import upgrade
 from storage.queries import ensure_channel
 from tests.test_publish import with_chart
 
@@ -38,40 +41,84 @@ class FakeTime:
         self.now += seconds
 
 
-def test_a_burst_goes_at_once_then_calls_come_at_the_rate() -> None:
-    fake = FakeTime()
-    pacer = Pacer({POST_MESSAGE: Rate(per_minute=120, burst=2)}, clock=fake.clock, sleep=fake.sleep)
+def pacer(sessions: sessionmaker[Session], fake: FakeTime, rates: dict[str, Rate], **kwargs: Any) -> Pacer:
+    return Pacer(sessions, rates, clock=fake.clock, sleep=fake.sleep, **kwargs)
 
-    waits = [pacer.wait(TEAM, POST_MESSAGE) for _ in range(4)]
+
+def test_a_burst_goes_at_once_then_calls_come_at_the_rate(sessions: sessionmaker[Session]) -> None:
+    fake = FakeTime()
+    paced = pacer(sessions, fake, {POST_MESSAGE: Rate(per_minute=120, burst=2)})
+
+    waits = [paced.wait(TEAM, POST_MESSAGE) for _ in range(4)]
 
     assert waits == [0, 0, 0.5, 0.5]
     fake.now += 10  # idle: the burst is back, no more
-    assert [pacer.wait(TEAM, POST_MESSAGE) for _ in range(3)] == [0, 0, 0.5]
+    assert [paced.wait(TEAM, POST_MESSAGE) for _ in range(3)] == [0, 0, 0.5]
 
 
-def test_callers_arriving_together_are_given_turns_in_order() -> None:
+def test_callers_arriving_together_are_given_turns_in_order(sessions: sessionmaker[Session]) -> None:
     fake = FakeTime()
-    pacer = Pacer({POST_MESSAGE: Rate(per_minute=60, burst=1)}, clock=fake.clock, sleep=lambda s: None)
+    paced = Pacer(
+        sessions, {POST_MESSAGE: Rate(per_minute=60, burst=1)}, clock=fake.clock, sleep=lambda s: None
+    )
 
     # Nobody sleeps here (as if each caller were a thread of its own): each is told its own turn.
-    assert [pacer.wait(TEAM, POST_MESSAGE) for _ in range(4)] == [0, 1, 2, 3]
+    assert [paced.wait(TEAM, POST_MESSAGE) for _ in range(4)] == [0, 1, 2, 3]
 
 
-def test_workspaces_methods_and_unpaced_calls() -> None:
+def test_workspaces_methods_and_unpaced_calls(sessions: sessionmaker[Session]) -> None:
     fake = FakeTime()
     rates = {POST_MESSAGE: Rate(60, 1), "files.getUploadURLExternal": Rate(30, 1)}
-    pacer = Pacer(rates, clock=fake.clock, sleep=lambda s: None)
+    paced = Pacer(sessions, rates, clock=fake.clock, sleep=lambda s: None)
 
-    assert pacer.wait(TEAM, POST_MESSAGE) == 0
-    assert pacer.wait("T0OTHER001", POST_MESSAGE) == 0
-    assert pacer.wait(TEAM, "users.info") == 0
+    assert paced.wait(TEAM, POST_MESSAGE) == 0
+    assert paced.wait("T0OTHER001", POST_MESSAGE) == 0
+    assert paced.wait(TEAM, "users.info") == 0
     # Waits for the slower of the two, and each bucket keeps its own count.
-    assert pacer.wait(TEAM, POST_MESSAGE, "files.getUploadURLExternal") == 1
-    assert pacer.wait(TEAM, "files.getUploadURLExternal") == 2
+    assert paced.wait(TEAM, POST_MESSAGE, "files.getUploadURLExternal") == 1
+    assert paced.wait(TEAM, "files.getUploadURLExternal") == 2
+
+
+def test_a_channel_is_paced_within_its_workspace(sessions: sessionmaker[Session]) -> None:
+    fake = FakeTime()
+    paced = Pacer(
+        sessions,
+        {POST_MESSAGE: Rate(per_minute=600, burst=10)},
+        channel_rates={POST_MESSAGE: Rate(per_minute=60, burst=1)},
+        clock=fake.clock,
+        sleep=lambda s: None,
+    )
+
+    # The workspace has turns in hand; the channel has one a second.
+    assert [paced.wait(TEAM, POST_MESSAGE, channel_id="C0ONE00001") for _ in range(3)] == [0, 1, 2]
+    assert paced.wait(TEAM, POST_MESSAGE, channel_id="C0TWO00002") == 0
+    assert paced.wait(TEAM, POST_MESSAGE) == 0
+
+
+def test_replicas_share_one_pace(db_url: str) -> None:
+    """Two replicas, each with its own engine and threads, take turns from the same clock."""
+    engines = [make_engine(db_url) for _ in range(2)]
+    try:
+        upgrade(engines[0])
+        fake = FakeTime()
+        rate = {POST_MESSAGE: Rate(per_minute=60, burst=3)}
+        replicas = [
+            Pacer(make_session_factory(e), rate, clock=fake.clock, sleep=lambda s: None) for e in engines
+        ]
+
+        with ThreadPoolExecutor(8) as pool:
+            waits = list(pool.map(lambda i: replicas[i % 2].wait(TEAM, POST_MESSAGE), range(20)))
+
+        # Three in hand, then one a second, whoever asked: no turn given twice, none skipped.
+        assert sorted(waits) == [0, 0, 0, *range(1, 18)]
+    finally:
+        for engine in engines:
+            engine.dispose()
 
 
 def test_slacks_documented_limits_are_the_default_pace() -> None:
     assert SLACK_RATES[POST_MESSAGE] == Rate(per_minute=300, burst=25)
+    assert CHANNEL_RATES[POST_MESSAGE] == Rate(per_minute=60, burst=2)
     assert all(SLACK_RATES[m] == Rate(per_minute=100, burst=8) for m in UPLOAD_METHODS)
 
 
@@ -104,7 +151,7 @@ def test_paced_digests_with_charts_get_no_429_from_a_slack_enforcing_the_same_li
                 ensure_channel(s, TEAM, channel_id, now=SLOT - timedelta(weeks=4))
         client = WebClient(token="xoxb-test", base_url=emu.api_url)
         publisher = Publisher(
-            sessions, lambda team: client, with_chart, "test:1", lambda: now, pacer=Pacer(rates)
+            sessions, lambda team: client, with_chart, "test:1", lambda: now, pacer=Pacer(sessions, rates)
         )
         started = time.monotonic()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,10 +16,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.digest import next_slot_after, slot_at_or_before
+from bot.digests import compose_digest
 from bot.emulator import Emulator, EmulatorSettings
 from bot.inbox import Inbox
 from bot.nudges import Nudger
-from bot.publish import Outcome
+from bot.publish import Outcome, Publisher
 from bot.scheduler import (
     CATCH_UP_JOB_ID,
     DIGEST_EXECUTOR,
@@ -302,3 +304,33 @@ def test_a_real_scheduler_handles_events_a_dead_replica_left(sessions: Sessions)
         finally:
             schedules.shutdown()
     assert handled == [body]
+
+
+def test_catch_up_takes_channels_side_by_side(sessions: Sessions, emu: Emulator, clock: Clock) -> None:
+    channels = [f"C0LATE{i:04d}" for i in range(3)]
+    for channel_id in channels:
+        add_channel(sessions, SLOT - timedelta(weeks=4), channel_id)
+        emu.state.add_channel(TEAM, channel_id, channel_id.lower())
+    # Every channel's catch-up must be under way before any of them can finish.
+    together = threading.Barrier(len(channels), timeout=10)
+    started: list[str] = []
+
+    class Waiting(Publisher):
+        def catch_up(self, team_id: str, channel_id: str, **schedule: Any) -> Outcome | None:
+            started.append(channel_id)
+            together.wait()
+            return super().catch_up(team_id, channel_id, **schedule)
+
+    client = slack_client(emu)
+    schedules = Schedules(
+        sessions,
+        Waiting(sessions, lambda team: client, compose_digest, "test:1", lambda: clock.now),
+        Nudger(sessions=sessions, client_for=lambda team: client, replica="test:1", clock=lambda: clock.now),
+        known_teams(sessions),
+        scheduler=BackgroundScheduler(timezone=UTC),
+    )
+
+    schedules.catch_up_all()
+
+    assert sorted(started) == channels
+    assert sorted(call["args"]["channel"] for call in posted(emu)) == channels
