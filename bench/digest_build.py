@@ -8,11 +8,12 @@ ids, so that a query that forgot ``team_id`` would read its rows too. The measur
 nine weeks are the same in every ledger (twelve posts a week by six owners, open comments, failed
 nudges, a lost digest), and only its history before them grows with the ledger, so the difference
 between the two timings is what the history costs. ``bot.digests.compose_digest`` for its latest
-weekly period is timed ``--reps`` times per ledger (30; 5 with ``--quick``, which compares 2,000 and
-50,000 posts rather than 10,000 and 1,000,000), the ledgers taking turns after a warm-up. Then each
-SQL statement the digest issues is captured, explained with its bound parameters (``EXPLAIN QUERY
-PLAN`` on SQLite, ``EXPLAIN`` after VACUUM ANALYZE on PostgreSQL), checked for reads of a whole
-ledger table (or of everything one team has in it), and replayed on its own to time it.
+weekly period, then its chart drawn once the session is closed as the publisher does, is timed
+``--reps`` times per ledger (30; 5 with ``--quick``, which compares 2,000 and 50,000 posts rather
+than 10,000 and 1,000,000), the ledgers taking turns after a warm-up. Then each SQL statement the
+digest issues is captured, explained with its bound parameters (``EXPLAIN QUERY PLAN`` on SQLite,
+``EXPLAIN`` after VACUUM ANALYZE on PostgreSQL), checked for reads of a whole ledger table (or of
+everything one team has in it), and replayed on its own to time it.
 
 Goal: the big ledger's p50 within 1.5x the small one's. SQLite ledgers are kept under ``--cache-dir``
 (keyed by seed, shape and schema revision), so a re-run skips seeding; PostgreSQL ones are seeded by
@@ -41,6 +42,7 @@ from sqlalchemy import Connection, Engine, event, insert, text
 
 from bench.common import arguments, record, say, summary_ms, table
 from bench.pg import fresh_database
+from bot.chart import render_chart
 from bot.digest import Period, period_ending, slot_at_or_before
 from bot.digests import HISTORY_PERIODS, compose_digest, last_period
 from storage.db import make_engine, make_session_factory
@@ -487,11 +489,13 @@ def the_period(prepared: Prepared) -> Period:
 
 
 def compose_seconds(prepared: Prepared, period: Period) -> float:
-    """One digest, composed in a transaction of its own as the scheduler does."""
+    """One digest as the publisher makes it: composed in a session of its own, then its chart drawn."""
     sessions = make_session_factory(prepared.engine)
     started = time.perf_counter()
     with sessions.begin() as s:
-        compose_digest(s, TEAM, SUBJECT, period, NOW)
+        composed = compose_digest(s, TEAM, SUBJECT, period, NOW)
+    if composed.chart is not None:
+        render_chart(composed.chart)
     return time.perf_counter() - started
 
 

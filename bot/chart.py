@@ -3,11 +3,16 @@
 Pure: points in, bytes out. Drawn on a `Figure` of its own with the Agg canvas rather than
 through pyplot, so that no display is needed and digests rendered on several threads share
 no global figure state. matplotlib is imported on the first chart, not when twoway starts.
+
+Composing a digest reads the ledger and returns its chart as `ChartData`, undrawn: the publisher
+draws it once the session is closed, since drawing is most of a digest's CPU time, and previews
+never draw it.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -27,22 +32,30 @@ class HistoryPoint:
     open_comments: int
 
 
+@dataclass(frozen=True)
+class ChartData:
+    """What a digest's chart shows: its periods' points, their weeks labelled in the channel's ``zone``."""
+
+    points: Sequence[HistoryPoint]
+    zone: str = "UTC"
+
+
 def _has_data(point: HistoryPoint) -> bool:
     return point.rate.value is not None or point.rate.replies > 0 or point.open_comments > 0
 
 
-def render_chart(points: list[HistoryPoint], *, zone: str = "UTC") -> bytes | None:
+def render_chart(chart: ChartData) -> bytes | None:
     """A small PNG: the last 8 periods' reply rate (%) and open-comment count, drawn with matplotlib.
 
     None when there is no history (fewer than 2 points with any data). Weeks are labelled by
-    the local date they ended in `zone`, the channel's, since a Monday-morning slot in Sydney
-    is still Sunday in UTC. A week without comments has no rate and leaves a gap in the line
-    rather than a fall to 0%.
+    the local date they ended in the chart's zone, the channel's, since a Monday-morning slot in
+    Sydney is still Sunday in UTC. A week without comments has no rate and leaves a gap in the
+    line rather than a fall to 0%.
     """
-    recent = sorted(points, key=lambda p: p.period_end)[-CHART_PERIODS:]
+    recent = sorted(chart.points, key=lambda p: p.period_end)[-CHART_PERIODS:]
     if sum(_has_data(p) for p in recent) < 2:
         return None
-    tz = ZoneInfo(zone)
+    tz = ZoneInfo(chart.zone)
     ends = [p.period_end.astimezone(tz) for p in recent]
     labels = [f"{end.day} {end:%b}" for end in ends]
     x = list(range(len(recent)))

@@ -188,9 +188,7 @@ def _digest(args: argparse.Namespace) -> int:
                 return 2
             team_id, channel = found[0]
             if preview:
-                composed = compose_digest(
-                    s, team_id, args.channel, next_period(channel, now), now, chart=False
-                )
+                composed = compose_digest(s, team_id, args.channel, next_period(channel, now), now)
                 print(blocks_to_text(composed.message["blocks"], composed.message["text"]))
                 return 0
             period = last_period(channel, now)

@@ -1,6 +1,7 @@
 """Composing one channel's digest for one period: what the ledger says, built and rendered.
 
 Reads only the last eight periods' posts and the comments open during them, never the whole history.
+The chart is left undrawn (see bot.chart): the caller draws it after closing its session, if at all.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.chart import HistoryPoint, render_chart
+from bot.chart import ChartData, HistoryPoint
 from bot.digest import (
     DigestInput,
     LostDigest,
@@ -85,11 +86,11 @@ def undelivered_before(
 
 
 def compose_digest(
-    s: Session, team_id: str, channel_id: str, period: Period, now: datetime, *, chart: bool = True
+    s: Session, team_id: str, channel_id: str, period: Period, now: datetime
 ) -> ComposedDigest:
-    """A channel's digest for ``period`` as Slack should show it, with its chart when there is history.
+    """A channel's digest for ``period``: the message as Slack should show it, and its chart's data.
 
-    Without ``chart`` (previews, which show the message alone) no chart is drawn.
+    The chart's eight periods end with ``period``; nothing here draws it.
     """
     channel = get_channel(s, team_id, channel_id)
     zone = channel.timezone if channel is not None else "UTC"
@@ -143,10 +144,10 @@ def compose_digest(
         now,
     )
     comments = [c for c, _ in pairs]
-    history = [HistoryPoint(p.end, reply_rate(_in(p, window)), _open_at(p.end, comments)) for p in periods]
-    return ComposedDigest(
-        message=render_digest(digest), chart_png=render_chart(history, zone=zone) if chart else None
+    history = tuple(
+        HistoryPoint(p.end, reply_rate(_in(p, window)), _open_at(p.end, comments)) for p in periods
     )
+    return ComposedDigest(message=render_digest(digest), chart=ChartData(history, zone))
 
 
 def last_period(channel: Channel, now: datetime) -> Period:

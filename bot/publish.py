@@ -25,6 +25,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.chart import ChartData, render_chart
 from bot.digest import Period, period_ending, slot_at_or_before
 from bot.render_digest import digest_metadata
 from storage.runs import (
@@ -134,13 +135,15 @@ class Pacer:
 
 @dataclass(frozen=True)
 class ComposedDigest:
-    """A digest ready to post: the message and, when there is one, its chart."""
+    """A digest ready to post: the message and, when it has one, its chart still to be drawn."""
 
     message: dict[str, Any]
-    chart_png: bytes | None
+    chart: ChartData | None
 
 
 Composer = Callable[[Session, str, str, Period, datetime], ComposedDigest]
+# Draws a chart's PNG; None when it has nothing to show.
+ChartDrawer = Callable[[ChartData], bytes | None]
 
 OutcomeStatus = Literal["posted", "already_posted", "found_after_crash", "in_progress", "failed"]
 
@@ -233,6 +236,8 @@ class Publisher:
     lease: timedelta = timedelta(minutes=5)
     # The pace of Slack calls shared by every replica; None for Slack's own limits, in ``sessions``.
     pacer: Pacer | None = None
+    # Called with no session open (see _post).
+    draw_chart: ChartDrawer = render_chart
 
     def publish_digest(self, team_id: str, channel_id: str, period: Period) -> Outcome:
         """Post the channel's digest for ``period`` unless it is posted or being posted.
@@ -341,6 +346,9 @@ class Publisher:
             # A composer bug must not leave the claim to be retaken (and fail again) every lease.
             logger.exception("composing the digest of %s/%s failed", team_id, channel_id)
             return self._fail(team_id, channel_id, claim, f"compose: {error!r}")
+        # Drawn once the session is closed: drawing is most of a digest's CPU time, and on SQLite
+        # every other thread of the process would wait for the one pooled connection meanwhile.
+        png = self._draw(team_id, channel_id, composed.chart)
         pacer = self.pacer or Pacer(self.sessions)
         pacer.wait(team_id, POST_MESSAGE, channel_id=channel_id)
         try:
@@ -355,10 +363,21 @@ class Publisher:
             return self._fail(team_id, channel_id, claim, describe_failure(error))
         ts = str(response["ts"])
         self._record(team_id, channel_id, claim, ts)
-        if composed.chart_png:
+        if png:
             pacer.wait(team_id, *UPLOAD_METHODS)
-            self._upload_chart(client, channel_id, ts, composed.chart_png)
+            self._upload_chart(client, channel_id, ts, png)
         return Outcome("posted", ts)
+
+    def _draw(self, team_id: str, channel_id: str, chart: ChartData | None) -> bytes | None:
+        """The chart's PNG; None when there is no chart, or drawing it failed."""
+        if chart is None:
+            return None
+        try:
+            return self.draw_chart(chart)
+        except Exception:
+            # The chart is an extra, in the digest's thread: the digest goes without it.
+            logger.exception("the chart of the digest of %s/%s was not drawn", team_id, channel_id)
+            return None
 
     def _record(self, team_id: str, channel_id: str, claim: _Claim, ts: str) -> None:
         with self.sessions.begin() as s:

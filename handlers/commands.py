@@ -271,7 +271,7 @@ def _preview(deps: Deps, team_id: str, channel_id: str) -> Message:
     now = deps.clock()
     with deps.sessions.begin() as s:
         period = next_period(_channel(deps, s, team_id, channel_id), now)
-        composed = compose_digest(s, team_id, channel_id, period, now, chart=False)
+        composed = compose_digest(s, team_id, channel_id, period, now)
     preview = composed.message
     lead = f"Preview, only you see it. The digest due {slot_date(period.end)} says so far:"
     return {"text": f"{lead} {preview['text']}", "blocks": [*note(lead)["blocks"], *preview["blocks"]][:50]}

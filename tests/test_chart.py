@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.chart import CHART_PERIODS, HistoryPoint, render_chart
+from bot.chart import CHART_PERIODS, ChartData, HistoryPoint, render_chart
 from bot.metrics import Rate
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -27,7 +27,7 @@ def size(png: bytes) -> tuple[int, int]:
 
 
 def test_eight_weeks_make_a_small_png() -> None:
-    png = render_chart(weeks(8))
+    png = render_chart(ChartData(weeks(8)))
     assert png is not None
     assert png.startswith(PNG_SIGNATURE)
     width, height = size(png)
@@ -48,28 +48,28 @@ def test_eight_weeks_make_a_small_png() -> None:
     ],
 )
 def test_no_history_no_chart(points: list[HistoryPoint]) -> None:
-    assert render_chart(points) is None
+    assert render_chart(ChartData(points)) is None
 
 
 def test_weeks_without_comments_leave_gaps() -> None:
     points = [point(n, NO_COMMENTS if n % 3 == 0 else Rate(1, 2, 0.5), n % 2) for n in range(8)]
-    png = render_chart(points)
+    png = render_chart(ChartData(points))
     assert png is not None
     assert png.startswith(PNG_SIGNATURE)
 
 
 def test_open_comments_alone_are_a_history() -> None:
-    png = render_chart([point(0, open_comments=2), point(1, open_comments=5)])
+    png = render_chart(ChartData([point(0, open_comments=2), point(1, open_comments=5)]))
     assert png is not None
     assert png.startswith(PNG_SIGNATURE)
 
 
 def test_only_the_last_eight_in_any_order() -> None:
     points = weeks(12)
-    last = render_chart(points[-CHART_PERIODS:])
+    last = render_chart(ChartData(points[-CHART_PERIODS:]))
     assert last is not None
-    assert render_chart(points[::-1]) == last
-    assert render_chart(points) != render_chart(points[:CHART_PERIODS])
+    assert render_chart(ChartData(points[::-1])) == last
+    assert render_chart(ChartData(points)) != render_chart(ChartData(points[:CHART_PERIODS]))
 
 
 def test_labels_follow_the_channel_zone() -> None:
@@ -78,6 +78,6 @@ def test_labels_follow_the_channel_zone() -> None:
         HistoryPoint(datetime(2024, 5, 5, 23, tzinfo=UTC) + timedelta(weeks=n), Rate(1, 2, 0.5), 1)
         for n in range(3)
     ]
-    sydney = render_chart(points, zone="Australia/Sydney")
+    sydney = render_chart(ChartData(points, "Australia/Sydney"))
     assert sydney is not None
-    assert sydney != render_chart(points)
+    assert sydney != render_chart(ChartData(points))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from pathlib import Path
 
-import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import digests
@@ -24,6 +25,8 @@ ADA = "U0ADA00001"
 SLOT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 NOW = SLOT + timedelta(minutes=1)
 PERIOD = period_ending(SLOT, "UTC")
+
+ROOT = Path(__file__).resolve().parents[1]
 
 Sessions = sessionmaker[Session]
 
@@ -191,19 +194,48 @@ def test_a_channel_never_posted_to_reports_everything_it_lost(sessions: Sessions
     )
 
 
-def test_a_preview_draws_no_chart(sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch) -> None:
-    drawn: list[int] = []
+def test_the_digest_comes_with_its_charts_history_undrawn(sessions: Sessions) -> None:
+    with sessions.begin() as s:
+        ensure_channel(s, TEAM, CHANNEL, timezone="Europe/Berlin", now=NOW - timedelta(weeks=10))
+        comment(s, 1)
+        composed = digests.compose_digest(s, TEAM, CHANNEL, PERIOD, NOW)
 
-    def render_chart(points: list[Any], *, zone: str = "UTC") -> bytes:
-        drawn.append(len(points))
-        return b"png"
+    assert composed.chart is not None
+    assert composed.chart.zone == "Europe/Berlin"
+    periods = digests.periods_ending_with(PERIOD, "Europe/Berlin")
+    assert [p.period_end for p in composed.chart.points] == [p.end for p in periods]
+    # Flagged four weeks before the slot, and open since.
+    assert [p.open_comments for p in composed.chart.points] == [0, 0, 0, 0, 1, 1, 1, 1]
 
-    monkeypatch.setattr(digests, "render_chart", render_chart)
+
+# Composes a digest with a chart's worth of history, as a preview does, and says what it imported.
+COMPOSE_ALONE = """
+import sys
+from datetime import datetime
+from bot.digest import period_ending
+from bot.digests import compose_digest
+from storage.db import make_engine, make_session_factory
+
+db_url, slot = sys.argv[1:]
+slot_at = datetime.fromisoformat(slot)
+with make_session_factory(make_engine(db_url))() as s:
+    composed = compose_digest(s, "T0TWOWAY1", "C0SOCIAL01", period_ending(slot_at, "UTC"), slot_at)
+print(len(composed.chart.points), "matplotlib" in sys.modules)
+"""
+
+
+def test_composing_imports_no_matplotlib(db_url: str, sessions: Sessions) -> None:
+    # matplotlib is most of a replica's memory: a preview, which composes and never draws, leaves it out.
     with sessions.begin() as s:
         ensure_channel(s, TEAM, CHANNEL, now=NOW - timedelta(weeks=10))
-        preview = digests.compose_digest(s, TEAM, CHANNEL, week(0), NOW, chart=False)
-        posted = digests.compose_digest(s, TEAM, CHANNEL, week(0), NOW)
-    assert preview.chart_png is None
-    assert posted.chart_png == b"png"
-    assert drawn == [digests.HISTORY_PERIODS]
-    assert preview.message == posted.message
+        comment(s, 1)
+    done = subprocess.run(
+        [sys.executable, "-c", COMPOSE_ALONE, db_url, NOW.isoformat()],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(digests.HISTORY_PERIODS), "False"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 import threading
@@ -19,14 +20,17 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
+from bot.chart import ChartData, HistoryPoint, render_chart
 from bot.digest import Period, period_ending
 from bot.digests import compose_digest
 from bot.emulator import DEFAULT_TEAM_ID, SOCIAL_CHANNEL_ID, Emulator, EmulatorSettings
+from bot.metrics import Rate
 from bot.nudges import Nudger
-from bot.publish import MAX_ATTEMPTS, ComposedDigest, Composer, Outcome, Publisher
+from bot.publish import MAX_ATTEMPTS, ChartDrawer, ComposedDigest, Composer, Outcome, Publisher
 from bot.render_digest import digest_metadata
 from storage.ledger import SharedLink, flag_comment, record_share
 from storage.models import DigestRun
@@ -39,6 +43,10 @@ CHANNEL = SOCIAL_CHANNEL_ID
 SLOT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PERIOD = period_ending(SLOT, "UTC")
 THREADS = 8
+# Two weeks with comments: history enough for a chart.
+CHART = ChartData(
+    (HistoryPoint(PERIOD.start, Rate(1, 2, 0.5), 1), HistoryPoint(PERIOD.end, Rate(2, 2, 1.0), 0))
+)
 ROOT = Path(__file__).resolve().parents[1]
 
 Sessions = sessionmaker[Session]
@@ -65,9 +73,7 @@ def stub_compose(s: Session, team_id: str, channel_id: str, period: Period, now:
 
 
 def with_chart(s: Session, team_id: str, channel_id: str, period: Period, now: datetime) -> ComposedDigest:
-    return ComposedDigest(
-        stub_compose(s, team_id, channel_id, period, now).message, b"\x89PNG\r\n\x1a\nchart"
-    )
+    return ComposedDigest(stub_compose(s, team_id, channel_id, period, now).message, CHART)
 
 
 def slack_client(emu: Emulator) -> WebClient:
@@ -126,10 +132,16 @@ def make_publisher(
     clock: Callable[[], datetime],
     compose: Composer = stub_compose,
     replica: str = "test:1",
+    draw_chart: ChartDrawer = render_chart,
 ) -> Publisher:
     client = slack_client(emu)
     return Publisher(
-        sessions=sessions, client_for=lambda team: client, compose=compose, replica=replica, clock=clock
+        sessions=sessions,
+        client_for=lambda team: client,
+        compose=compose,
+        replica=replica,
+        clock=clock,
+        draw_chart=draw_chart,
     )
 
 
@@ -305,6 +317,50 @@ def test_a_failed_chart_upload_does_not_fail_or_repeat_the_digest(
     assert charted.publish_digest(TEAM, CHANNEL, PERIOD) == Outcome("already_posted", outcome.ts)
     assert len(posted(emu)) == 1
     assert run_of(sessions).state == "posted"
+
+
+def test_the_chart_is_drawn_once_the_composing_session_is_closed(
+    sessions: Sessions, engine: Engine, emu: Emulator, clock: Clock, publisher: Publisher
+) -> None:
+    # Drawing takes a digest's most CPU; holding a connection meanwhile (on SQLite the process's
+    # only one) would keep every other thread of the replica waiting for the chart.
+    pool = engine.pool
+    assert isinstance(pool, QueuePool)
+    connections_in_use: list[int] = []
+
+    def draw(chart: ChartData) -> bytes:
+        connections_in_use.append(pool.checkedout())
+        return b"\x89PNG\r\n\x1a\nchart"
+
+    charted = make_publisher(sessions, emu, clock, compose=compose_digest, draw_chart=draw)
+
+    outcome = charted.publish_digest(TEAM, CHANNEL, PERIOD)
+
+    assert outcome.status == "posted"
+    assert connections_in_use == [0]
+    [complete] = posted(emu, "files.completeUploadExternal")
+    assert complete["args"]["thread_ts"] == outcome.ts
+
+
+def test_a_chart_that_fails_to_draw_leaves_the_digest_posted_without_it(
+    sessions: Sessions, emu: Emulator, clock: Clock, publisher: Publisher, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(chart: ChartData) -> bytes:
+        raise ValueError("no ink")
+
+    charted = make_publisher(sessions, emu, clock, compose=with_chart, draw_chart=broken)
+
+    with caplog.at_level(logging.ERROR, logger="bot.publish"):
+        outcome = charted.publish_digest(TEAM, CHANNEL, PERIOD)
+
+    assert outcome.status == "posted"
+    assert run_of(sessions).state == "posted"
+    assert len(posted(emu)) == 1
+    assert emu.calls("files.getUploadURLExternal") == []
+    [logged] = [r for r in caplog.records if r.name == "bot.publish" and r.levelno == logging.ERROR]
+    assert logged.getMessage() == f"the chart of the digest of {TEAM}/{CHANNEL} was not drawn"
+    assert logged.exc_info is not None
+    assert repr(logged.exc_info[1]) == "ValueError('no ink')"
 
 
 def test_a_composer_that_raises_fails_the_run_without_posting(
