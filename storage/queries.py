@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, delete, func, inspect, select
+from sqlalchemy import Insert, Table, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -18,17 +20,30 @@ def insert_ignoring_conflicts(s: Session, model: type[Base], values: dict[str, A
     ON CONFLICT DO NOTHING lets concurrent callers race without an IntegrityError
     poisoning either transaction.
     """
-    dialect = s.get_bind().dialect.name
-    statement: Insert
+    statement = _insert_ignoring(model, s.get_bind().dialect.name, tuple(values))
+    # RETURNING, unlike rowcount, reports the insert the same way on every driver.
+    return s.execute(statement, values).first() is not None
+
+
+@functools.cache
+def _insert_ignoring(model: type[Base], dialect: str, columns: tuple[str, ...]) -> Insert:
+    """The INSERT … ON CONFLICT DO NOTHING RETURNING of ``columns``, built once for each shape.
+
+    Claims and signatures are inserted on the path to Slack's acknowledgement: a statement built
+    anew each time, with its values inline, cost more to build and to key for the compiled cache
+    than to run. This one takes its values as parameters, and its cache key is computed once.
+    """
+    table = model.__table__
+    assert isinstance(table, Table)
+    insert: Callable[[Table], Insert]
     if dialect == "postgresql":
-        statement = postgresql.insert(model).values(values).on_conflict_do_nothing()
+        insert = postgresql.insert
     elif dialect == "sqlite":
-        statement = sqlite.insert(model).values(values).on_conflict_do_nothing()
+        insert = sqlite.insert
     else:
         raise NotImplementedError(f"twoway storage does not support {dialect}")
-    # RETURNING, unlike rowcount, reports the insert the same way on every driver.
-    inserted = s.execute(statement.returning(*inspect(model).primary_key)).first()
-    return inserted is not None
+    parameters = {name: bindparam(name, type_=table.c[name].type) for name in columns}
+    return insert(table).values(parameters).on_conflict_do_nothing().returning(*table.primary_key.columns)
 
 
 def get_channel(s: Session, team_id: str, channel_id: str) -> Channel | None:
