@@ -5,9 +5,15 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select, text
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import QueuePool, StaticPool
 
-from storage.db import SQLITE_BUSY_TIMEOUT_MS, default_database_url, make_engine, make_session_factory
+from storage.db import (
+    POSTGRES_POOL_SIZE,
+    SQLITE_BUSY_TIMEOUT_MS,
+    default_database_url,
+    make_engine,
+    make_session_factory,
+)
 from storage.migrate import upgrade
 from storage.models import ProcessedEvent
 
@@ -54,6 +60,21 @@ def test_postgresql_engine_pings_pooled_connections(postgresql_url: str) -> None
         assert engine.pool._pre_ping
         with engine.connect() as connection:
             assert connection.scalar(text("SELECT 1")) == 1
+    finally:
+        engine.dispose()
+
+
+def test_postgresql_engine_keeps_a_connection_for_each_busy_thread(postgresql_url: str) -> None:
+    """Every thread of a replica that may hold a connection finds one open: none waits for a new backend."""
+    engine = make_engine(postgresql_url)
+    try:
+        held = [engine.connect() for _ in range(POSTGRES_POOL_SIZE)]
+        for connection in held:
+            connection.close()
+        pool = engine.pool
+        assert isinstance(pool, QueuePool)
+        # All of them went back to the pool, still open, rather than being closed as overflow.
+        assert (pool.size(), pool.checkedin(), pool.overflow()) == (POSTGRES_POOL_SIZE, POSTGRES_POOL_SIZE, 0)
     finally:
         engine.dispose()
 
