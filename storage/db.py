@@ -34,9 +34,11 @@ def make_engine(url: str) -> Engine:
         # A connection for every thread that may hold one at once (the server's, the inbox's, the
         # listeners' and the scheduler's), kept open: one opened on demand past the pool costs a
         # new PostgreSQL backend, tens of milliseconds, and is closed again when handed back.
-        return create_engine(
+        engine = create_engine(
             parsed, pool_pre_ping=True, pool_size=POSTGRES_POOL_SIZE, max_overflow=POSTGRES_POOL_OVERFLOW
         )
+        event.listen(engine, "connect", _configure_postgresql_connection)
+        return engine
 
     kwargs: dict[str, Any]
     if _is_sqlite_memory(parsed.database, parsed.query):
@@ -76,6 +78,17 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: ConnectionPoolE
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
+
+
+def _configure_postgresql_connection(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # psycopg prepares a query it has run five times, and PostgreSQL may then settle on one generic
+    # plan for it, costed on what the tables held back then. A pooled connection lives for days while
+    # a new ledger grows from nothing: a plan made for empty tables (nested loops over sequential
+    # scans) made one event's query take a second at two thousand posts. Every execution is planned
+    # for its own values on the tables as they are now; the statements stay prepared.
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_custom_plan")
+    dbapi_connection.commit()
 
 
 def _begin_immediate(connection: Connection) -> None:

@@ -14,6 +14,7 @@ from storage.db import (
     make_engine,
     make_session_factory,
 )
+from storage.ledger import posts_of_message
 from storage.migrate import upgrade
 from storage.models import ProcessedEvent
 
@@ -75,6 +76,26 @@ def test_postgresql_engine_keeps_a_connection_for_each_busy_thread(postgresql_ur
         assert isinstance(pool, QueuePool)
         # All of them went back to the pool, still open, rather than being closed as overflow.
         assert (pool.size(), pool.checkedin(), pool.overflow()) == (POSTGRES_POOL_SIZE, POSTGRES_POOL_SIZE, 0)
+    finally:
+        engine.dispose()
+
+
+def test_postgresql_plans_each_query_for_the_tables_as_they_are(postgresql_url: str) -> None:
+    """A prepared query is never run on a generic plan made while the ledger was still empty."""
+    engine = make_engine(postgresql_url)
+    try:
+        upgrade(engine)
+        sessions = make_session_factory(engine)
+        with sessions() as s:
+            # psycopg prepares a query from its fifth run; PostgreSQL may go generic from its sixth.
+            for _ in range(12):
+                assert posts_of_message(s, "T1", "C1", "1.000001") == []
+            plans = s.connection().exec_driver_sql(
+                "SELECT sum(generic_plans), sum(custom_plans) FROM pg_prepared_statements"
+            )
+            generic, custom = plans.one()
+        assert custom >= 6
+        assert generic == 0
     finally:
         engine.dispose()
 
