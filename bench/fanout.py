@@ -14,7 +14,8 @@ the real `Publisher` (`bot.runtime.make_publisher`) with the app's Web API clien
 (`bot.emulator.limits`). Rather than wait for a wall-clock Monday, twoway's and the emulator's clocks
 read that Monday 09:00 at the instant ``T0`` when the jobs are due, and the jobs' next run time is set
 to ``T0`` (as `bot.demo.fire_schedule` does for the sweep). With ``--replicas N``, N such replicas
-(scheduler, publisher and pacer each) share the database and fire the same jobs.
+(scheduler and publisher each) share the database, and so the pace of Slack calls, and fire the same
+jobs.
 
 The floor is what the limits alone imply, from full buckets: the slowest of chat.postMessage per
 channel (one digest each: nothing to wait for), and of each workspace-wide limit over the calls the
@@ -266,8 +267,9 @@ def fan_out(
 ) -> dict[str, Any]:
     """Fire ``channels`` digests at one slot and measure them; the figures, as ``record`` takes them.
 
-    ``replicas`` replicas share the database, each with its scheduler, publisher and pacer; ``rates``
-    replaces the pacers' own (Slack's documented limits), for limits scaled down.
+    ``replicas`` replicas share the database, each with its scheduler and publisher, and all with one
+    pace of Slack calls; ``rates`` replaces the pace's own (Slack's documented limits), for limits
+    scaled down.
     """
     clock = ShiftedClock()
     slot = the_slot(datetime.now(UTC))
