@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -10,9 +12,11 @@ from sqlalchemy.engine import make_url
 
 
 @contextmanager
-def fresh_database(admin_url: str, name: str) -> Iterator[str]:
-    """Create database ``name`` on the server ``admin_url`` points at; yield its URL; drop it after."""
+def fresh_database(admin_url: str, prefix: str) -> Iterator[str]:
+    """Create a database named from ``prefix`` on the server ``admin_url`` points at; yield its URL;
+    drop it after. The name is this run's own, so that benchmarks running at once never share one."""
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
     quoted = '"' + name.replace('"', '""') + '"'
     try:
         with admin.connect() as conn:
