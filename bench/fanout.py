@@ -3,7 +3,7 @@
 Run: ``.venv/bin/python -m bench.fanout [--quick] [--postgres URL] [--channels N] [--timeout S]
 [--without-charts] [--replicas N]``
 
-One workspace of ``--channels`` channels (1,000; 50 with ``--quick``), each with two shared posts and
+One workspace of ``--channels`` channels (1,000; 30 with ``--quick``), each with two shared posts and
 their engagement recorded through the ledger's own functions: one in the week the digest covers and
 one the week before, so that every digest has something to say and a chart to upload (with
 ``--without-charts``, only the first: the digest has no history to chart). Every channel's
@@ -405,13 +405,13 @@ def main() -> None:
     args = arguments(
         __doc__.splitlines()[0] if __doc__ else "fan-out",
         extra=[
-            ("--channels", {"type": int, "help": "channels due at the slot (default 1,000; 50 quick)"}),
+            ("--channels", {"type": int, "help": "channels due at the slot (default 1,000; 30 quick)"}),
             ("--timeout", {"type": float, "help": "give up this long after T0 (default 2 x floor + 600 s)"}),
             ("--without-charts", {"action": "store_true", "help": "digests with no history, so no chart"}),
             ("--replicas", {"type": int, "default": 1, "help": "replicas firing the slot (default 1)"}),
         ],
     )
-    channels = args.channels or (50 if args.quick else 1000)
+    channels = args.channels or (30 if args.quick else 1000)
     backends = ["sqlite", *(["postgresql"] if args.postgres else [])]
     limits = RateLimits()
     charts = not args.without_charts
