@@ -110,9 +110,9 @@ class Pacer:
             turns += [
                 (m, channel_id, rate) for m in methods if (rate := self.channel_rates.get(m)) is not None
             ]
-        now = self.clock()
         if not turns:
             return 0.0
+        now = self.clock()
         due = now
         with self.sessions.begin() as s:
             # Always in the same order, so that two callers never wait on each other's rows.
@@ -127,10 +127,11 @@ class Pacer:
                     channel_id=channel,
                 )
                 due = max(due, turn)
+        # Never negative: a turn is never before ``now``.
         delay = due - now
         if delay > 0:
             self.sleep(delay)
-        return max(delay, 0.0)
+        return delay
 
 
 @dataclass(frozen=True)

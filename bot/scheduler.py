@@ -219,24 +219,19 @@ class Schedules:
         waiting for the one before. (In threads of its own: a job that added jobs would deadlock
         with a scheduler shutting down.)
         """
-        channels: list[tuple[str, str]] = []
+        channels: list[Channel] = []
         for team_id in self._teams():
             with self._sessions.begin() as s:
-                channels += [(team_id, c.channel_id) for c in team_channels(s, team_id) if c.digest_enabled]
+                channels += [c for c in team_channels(s, team_id) if c.digest_enabled]
         with futures.ThreadPoolExecutor(DIGEST_WORKERS, thread_name_prefix="twoway-catch-up") as pool:
-            for team_id, channel_id in channels:
-                pool.submit(self.catch_up, team_id, channel_id)
+            for channel in channels:
+                pool.submit(self._catch_up, channel)
 
-    def catch_up(self, team_id: str, channel_id: str) -> Outcome | None:
-        """Publish the channel's digest if its latest slot passed under a day ago without one."""
-        with self._sessions.begin() as s:
-            channel = get_channel(s, team_id, channel_id)
-        if channel is None:
-            return None
+    def _catch_up(self, channel: Channel) -> None:
         try:
-            return self._publisher.catch_up(
-                team_id,
-                channel_id,
+            self._publisher.catch_up(
+                channel.team_id,
+                channel.channel_id,
                 weekday=channel.digest_weekday,
                 minute=channel.digest_minute,
                 zone=channel.timezone,
@@ -244,8 +239,7 @@ class Schedules:
             )
         except Exception:
             # One broken channel must not cost the others their digest.
-            logger.exception("catch-up of %s/%s failed", team_id, channel_id)
-            return None
+            logger.exception("catch-up of %s/%s failed", channel.team_id, channel.channel_id)
 
     def run_inbox(self) -> None:
         """Handle events whose replica died or failed them, and forget long-handled ones, for every team."""
