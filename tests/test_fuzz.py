@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,8 +20,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import ledger
@@ -36,7 +34,7 @@ from storage.db import make_engine, make_session_factory
 from storage.ledger import get_comment
 from storage.migrate import upgrade
 from storage.models import Comment, Post
-from tests.conftest import POSTGRES_URL_ENV
+from tests.support.postgres import fresh_schema
 
 # A fixed number of examples per test in the long run, so that its time is predictable; the default
 # profile keeps the ordinary test run quick.
@@ -170,20 +168,13 @@ _UNSTORABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
 
 
 LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
-HAVE_POSTGRES = bool(os.environ.get(POSTGRES_URL_ENV))
 BACKENDS = [
     pytest.param(
         "sqlite",
-        # The long run spends its minutes on PostgreSQL, the stricter store, when there is one.
-        marks=pytest.mark.skipif(LONG and HAVE_POSTGRES, reason="the long run fuzzes PostgreSQL"),
+        # The long run spends its minutes on PostgreSQL, the stricter store.
+        marks=pytest.mark.skipif(LONG, reason="the long run fuzzes PostgreSQL"),
     ),
-    pytest.param(
-        "postgresql",
-        marks=[
-            pytest.mark.postgres,
-            pytest.mark.skipif(not HAVE_POSTGRES, reason=f"PostgreSQL fuzzing needs {POSTGRES_URL_ENV}"),
-        ],
-    ),
+    pytest.param("postgresql", marks=pytest.mark.postgres),
 ]
 
 
@@ -201,16 +192,8 @@ def fuzz_ledger(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         yield from _ledger(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'twoway.db'}")
         return
     admin: Engine = request.getfixturevalue("postgresql_admin")
-    schema = f"fuzz_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    url = make_url(os.environ[POSTGRES_URL_ENV])
-    options = f"{url.query.get('options', '')} -csearch_path={schema}".strip()
-    try:
-        yield from _ledger(url.update_query_dict({"options": options}).render_as_string(hide_password=False))
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    with fresh_schema(admin, request.getfixturevalue("postgresql_server"), prefix="fuzz") as url:
+        yield from _ledger(url)
 
 
 def _ledger(url: str) -> Iterator[Ledger]:

@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,8 +10,6 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,6 +30,7 @@ from bot.transfer import (
 from storage import transfer
 from storage.ledger import SharedLink, add_snapshot, close_comment, flag_comment, record_share
 from storage.queries import count_rows, ensure_channel
+from tests.support.postgres import fresh_schema
 
 Sessions = sessionmaker[Session]
 
@@ -152,13 +149,8 @@ def fresh_url(db_url: str, request: pytest.FixtureRequest, tmp_path: Path) -> It
         yield f"sqlite:///{tmp_path / 'fresh.db'}"
         return
     admin = request.getfixturevalue("postgresql_admin")
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    url = make_url(os.environ["TWOWAY_TEST_POSTGRES_URL"])
-    yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    with fresh_schema(admin, request.getfixturevalue("postgresql_server")) as url:
+        yield url
 
 
 # A good snapshot row; tests override single cells.

@@ -6,8 +6,8 @@
   processes: each builds the real `Publisher` and `Nudger` (`tests/reliability/worker.py`).
 
 Every process writes stdout and stderr to one log file under the test's tmp_path, which the
-secrets test reads back. Without ``TWOWAY_TEST_POSTGRES_URL`` these tests are skipped (they are
-about several processes sharing one database, which SQLite is not for).
+secrets test reads back. They run on PostgreSQL only: they are about several processes sharing one
+database, which SQLite is not for.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Helpers the whole test suite shares: databases, polling, signed requests."""
