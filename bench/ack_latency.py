@@ -3,7 +3,7 @@
     python -m bench.ack_latency [--quick] [--postgres URL] [--requests N] [--concurrency 50] [--rate 100]
         [--baseline DIR]
 
-Both apps run as processes on waitress (`bot.server`), against the emulator. Each gets the same mix,
+Both apps run as processes on waitress (`twoway.http_server`), against the emulator. Each gets the same mix,
 half `/twoway log <post> comments=… replies=…` commands and half message events sharing a post link,
 signed as Slack signs them and sent ``--concurrency`` at a time. The apps take turns in rounds so that
 the machine's noise falls on both alike. Afterwards every event sent to twoway must be in its ledger:
@@ -40,9 +40,9 @@ from bench.harness import (
     wait_up,
 )
 from bench.pg import fresh_database
-from bot.demo import free_port
 from storage.db import make_engine, make_session_factory
 from storage.models import Post, ProcessedEvent
+from twoway.demo import free_port
 
 GOAL = 1.25
 # The app run from --baseline, an earlier checkout of twoway.

@@ -3,7 +3,7 @@
     python -m bench.bare_app --port 3001
 
 It verifies signatures as twoway does (Bolt's check) and is served by the same waitress server and
-WSGI routing (`bot.server`), so that what twoway adds on top, and only that, shows in the comparison.
+WSGI routing (`twoway.http_server`), so that what twoway adds on top, and only that, shows in the comparison.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import os
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.server import create_server, make_wsgi_app
+from twoway.http_server import create_server, make_wsgi_app
 
 
 def build() -> App:

@@ -9,11 +9,11 @@ one the week before, so that every digest has something to say and a chart to up
 ``--without-charts``, only the first: the digest has no history to chart). Every channel's
 digest is due on Monday at 09:00 UTC. twoway's own scheduling fires them: `Schedules` derives one cron
 job per channel from the database into a real APScheduler `BackgroundScheduler`, and each job runs
-the real `Publisher` (`bot.runtime.make_publisher`) with the app's Web API client
-(`bot.app.make_web_client`) against the in-process emulator with Slack's rate limits on
+the real `Publisher` (`twoway.runtime.make_publisher`) with the app's Web API client
+(`bot.deps.make_web_client`) against the in-process emulator with Slack's rate limits on
 (`bot.emulator.limits`). Rather than wait for a wall-clock Monday, twoway's and the emulator's clocks
 read that Monday 09:00 at the instant ``T0`` when the jobs are due, and the jobs' next run time is set
-to ``T0`` (as `bot.demo.fire_schedule` does for the sweep). With ``--replicas N``, N such replicas
+to ``T0`` (as `twoway.demo.fire_schedule` does for the sweep). With ``--replicas N``, N such replicas
 (scheduler and publisher each) share the database, and so the pace of Slack calls, and fire the same
 jobs.
 
@@ -56,8 +56,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from bench.common import arguments, record, say, table
 from bench.harness import control
 from bench.pg import fresh_database
-from bot.app import make_web_client
 from bot.config import Config, Secret
+from bot.deps import make_web_client
 from bot.digest import slot_at_or_before
 from bot.emulator import DEFAULT_TEAM_ID, Emulator, EmulatorSettings, RateLimits
 from bot.emulator.limits import POST_MESSAGE
@@ -66,13 +66,13 @@ from bot.links import post_link
 from bot.nudges import Nudger
 from bot.publish import MAX_ATTEMPTS, UPLOAD_METHODS, Pacer, Publisher, Rate
 from bot.render_digest import DIGEST_EVENT_TYPE
-from bot.runtime import make_publisher
 from bot.scheduler import DIGEST_EXECUTOR, DIGEST_JOB_PREFIX, Schedules, digest_job_id, known_teams
 from bot.summary import Engagement
 from storage.db import make_engine, make_session_factory
 from storage.migrate import upgrade
 from storage.models import DigestRun
 from storage.queries import ensure_channel
+from twoway.runtime import make_publisher
 
 TEAM = DEFAULT_TEAM_ID
 OWNER = "U0ADA00001"
@@ -368,7 +368,7 @@ def replica_schedules(
     clock: ShiftedClock,
     rates: Mapping[str, Rate] | None,
 ) -> Schedules:
-    """One replica's scheduling, as `bot.runtime.prepare` builds it: its client, publisher and nudger."""
+    """One replica's scheduling, as `twoway.runtime.prepare` builds it: its client, publisher and nudger."""
     client = make_web_client(bench_config(emu, database_url))
     replica = f"bench:{uuid.uuid4().hex[:6]}"
     publisher: Publisher = make_publisher(sessions, lambda team: client, clock.now, replica)

@@ -24,7 +24,7 @@ from typing import Any
 
 from slack_sdk.signature import SignatureVerifier
 
-from bot.demo import free_port
+from twoway.demo import free_port
 
 TEAM = "T0TWOWAY1"
 CHANNEL = "C0SOCIAL01"
@@ -145,7 +145,7 @@ class Slack:
 def emulator(workdir: Path) -> Iterator[Slack]:
     port = free_port()
     process = spawn(
-        ["bot.cli", "emulator", "--port", str(port), "--signing-secret", SIGNING_SECRET],
+        ["twoway.cli", "emulator", "--port", str(port), "--signing-secret", SIGNING_SECRET],
         {**os.environ},
         workdir / "emulator.log",
     )
@@ -169,7 +169,7 @@ def replicas(
     extra = {"PYTHONPATH": str(source)} if source is not None else {}
     processes = [
         spawn(
-            ["bot.cli", "run", "--host", "127.0.0.1"],
+            ["twoway.cli", "run", "--host", "127.0.0.1"],
             slack.app_env(port, database_url, **extra),
             slack.workdir / f"{name}-{i}.log",
             cwd=source,

@@ -50,7 +50,7 @@ def memory_of(pid: int) -> dict[str, float]:
 def replica_pid(workdir: Path) -> int:
     """The pid of the one `twoway run` this benchmark started (its log is in ``workdir``)."""
     found = subprocess.run(
-        ["pgrep", "-f", "bot.cli run --host 127.0.0.1"], capture_output=True, text=True, check=False
+        ["pgrep", "-f", "twoway.cli run --host 127.0.0.1"], capture_output=True, text=True, check=False
     ).stdout.split()
     for pid in found:
         environ = Path(f"/proc/{pid}/environ")

@@ -1,616 +1,291 @@
-"""The `/twoway` grammar: parsing command text into requests, with no Slack and no database.
+"""Doing what each `/twoway` request asks: the ledger read or written, and the answer for the asker.
 
-The text is what Slack sends after `/twoway` with `should_escape: true`: mentions as `<@U123|ada>`,
-links as `<https://…|label>`, and the `&`, `<` and `>` the user typed as `&amp;`, `&lt;` and `&gt;`.
+The request comes parsed (`bot.grammar`); the slash command's handler acknowledges it and hands it
+here. Every answer is ephemeral, shown to whoever ran the command.
 """
 
 from __future__ import annotations
 
-import difflib
-import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+import io
+import logging
+from typing import Any
 
-from bot.links import PostLink, post_link
-from bot.summary import Engagement, parse_summary
-from bot.text import inline_code, storable
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
 
-
-@dataclass(frozen=True)
-class Subcommand:
-    name: str
-    usage: str
-    summary: str
-    available: bool = False
-
-
-SUBCOMMANDS: tuple[Subcommand, ...] = (
-    Subcommand("help", "/twoway help [subcommand]", "Show what twoway can do.", available=True),
-    Subcommand(
-        "log",
-        "/twoway log <url> [comments=N] [replies=N] [shares=N] [likes=N]",
-        "Record a post's engagement; `12 comments, 3 replies` works too.",
-        available=True,
-    ),
-    Subcommand(
-        "flag",
-        "/twoway flag <url> <comment text…> [by <author>]",
-        "Flag an audience comment that is waiting for an answer.",
-        available=True,
-    ),
-    Subcommand(
-        "answered", "/twoway answered <comment id>", "Close a flagged comment as answered.", available=True
-    ),
-    Subcommand(
-        "dismiss",
-        "/twoway dismiss <comment id>",
-        "Close a flagged comment that needs no reply.",
-        available=True,
-    ),
-    Subcommand(
-        "unanswered",
-        "/twoway unanswered [@user]",
-        "List this channel's comments still waiting for an answer.",
-        available=True,
-    ),
-    Subcommand(
-        "report",
-        "/twoway report [week|month] [@user]",
-        "This channel's posts, comments received, replies sent and reply rate, with their counts.",
-        available=True,
-    ),
-    Subcommand(
-        "digest",
-        "/twoway digest [preview|now]",
-        "Preview this channel's digest (only you see it), or post last week's now.",
-        available=True,
-    ),
-    Subcommand(
-        "schedule",
-        "/twoway schedule <weekday> <HH:MM> [IANA time zone] | /twoway schedule off",
-        "Show, set or turn off when this channel's digest is posted (Monday 09:00 by default).",
-        available=True,
-    ),
-    Subcommand(
-        "settings",
-        "/twoway settings [threshold <hours>] [flag :emoji:] [resolve :emoji:] [dismiss :emoji:]",
-        "Show or change this channel's nudge threshold and reactions.",
-        available=True,
-    ),
-    Subcommand(
-        "export",
-        "/twoway export [posts|snapshots|comments]",
-        "Get this channel's ledger as CSV files, in a direct message.",
-        available=True,
-    ),
+from bot import ledger
+from bot.deps import Deps
+from bot.digests import compose_digest, last_period, next_period
+from bot.flagging import Reply, close_and_notify, flag_and_notify
+from bot.grammar import (
+    BY_NAME,
+    CloseRequest,
+    DigestRequest,
+    ExportRequest,
+    FlagRequest,
+    LogRequest,
+    ReportRequest,
+    Request,
+    ScheduleRequest,
+    SettingsRequest,
+    UnansweredRequest,
 )
-
-BY_NAME = {sub.name: sub for sub in SUBCOMMANDS}
-
-FLAG_TEXT_LIMIT = 3000
-THRESHOLD_HOURS = range(1, 721)
-Period = Literal["week", "month"]
-Table = Literal["posts", "snapshots", "comments"]
-
-
-@dataclass(frozen=True)
-class HelpRequest:
-    """Show the whole grammar, or one subcommand's usage."""
-
-    topic: Subcommand | None = None
-
-
-@dataclass(frozen=True)
-class UnavailableRequest:
-    """A subcommand of the grammar that this version of twoway does not serve yet."""
-
-    subcommand: Subcommand
-
-
-@dataclass(frozen=True)
-class BadInput:
-    """What was wrong, in one line, and the usage that would have been right."""
-
-    reason: str
-    usage: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class LogRequest:
-    """Record a snapshot of a post's engagement."""
-
-    link: PostLink
-    engagement: Engagement
-
-
-@dataclass(frozen=True)
-class FlagRequest:
-    """Record an audience comment waiting for an answer; `text` is what the user typed, never empty."""
-
-    link: PostLink
-    text: str
-    author: str | None
-
-
-@dataclass(frozen=True)
-class CloseRequest:
-    """Close a flagged comment."""
-
-    comment_id: int
-    state: Literal["answered", "dismissed"]
-
-
-@dataclass(frozen=True)
-class UnansweredRequest:
-    """List open comments: everyone's, or those owned by one user."""
-
-    user_id: str | None
-
-
-@dataclass(frozen=True)
-class ReportRequest:
-    """Counts and reply rate over a period: the channel's, or one user's."""
-
-    period: Period
-    user_id: str | None
-
-
-@dataclass(frozen=True)
-class SettingsRequest:
-    """Change the given settings; all None means show them. Emoji names carry no colons."""
-
-    threshold_hours: int | None
-    flag_emoji: str | None
-    resolve_emoji: str | None
-    dismiss_emoji: str | None
-
-
-@dataclass(frozen=True)
-class ExportRequest:
-    """The ledger as CSV: one table, or all three when `table` is None."""
-
-    table: Table | None
-
-
-@dataclass(frozen=True)
-class DigestRequest:
-    """`/twoway digest [preview|now]`: preview shows it to the asker only; now posts it to the channel."""
-
-    post: bool
-
-
-@dataclass(frozen=True)
-class ScheduleRequest:
-    """`/twoway schedule …`: show it (all None), turn it off, or set weekday, time and zone."""
-
-    off: bool = False
-    weekday: int | None = None
-    minute: int | None = None
-    zone: str | None = None
-
-
-Request = (
-    HelpRequest
-    | DigestRequest
-    | ScheduleRequest
-    | UnavailableRequest
-    | BadInput
-    | LogRequest
-    | FlagRequest
-    | CloseRequest
-    | UnansweredRequest
-    | ReportRequest
-    | SettingsRequest
-    | ExportRequest
+from bot.render import Message, note
+from bot.render_ledger import (
+    LIST_LIMIT,
+    post_link,
+    render_logged,
+    render_problem,
+    render_report,
+    render_schedule,
+    render_settings,
+    render_unanswered,
+    slot_date,
 )
+from bot.slack_calls import advice, attempt
+from bot.transfer import COMMENT_COLUMNS, POST_COLUMNS, SNAPSHOT_COLUMNS, write_csv
+from storage.ledger import post_by_url, update_channel_settings
+from storage.models import Channel, Post
+from storage.queries import ensure_channel
+from storage.transfer import export_comments, export_posts, export_snapshots
+
+logger = logging.getLogger(__name__)
 
 
-class _Invalid(Exception):
-    """Bad input found inside a subcommand's parser; `parse_command` adds that subcommand's usage."""
+def run_command(
+    deps: Deps,
+    client: WebClient,
+    request: Request,
+    *,
+    team_id: str,
+    channel_id: str,
+    user_id: str,
+    reply: Reply,
+) -> Message:
+    """Do what ``request`` asks in the channel, as ``user_id``; return the answer for them.
+
+    ``reply`` shows them a message before the answer, such as a notice Slack refused to post.
+    """
+    match request:
+        case LogRequest():
+            return _log(deps, team_id, user_id, request)
+        case FlagRequest():
+            return _flag(deps, client, team_id, channel_id, user_id, request, reply)
+        case CloseRequest():
+            return close_and_notify(
+                deps, client, team_id, request.comment_id, state=request.state, by=user_id
+            )
+        case UnansweredRequest():
+            with deps.sessions.begin() as s:
+                waiting = ledger.unanswered(
+                    s, team_id, channel_id=channel_id, owner=request.user_id, limit=LIST_LIMIT
+                )
+            return render_unanswered(waiting, deps.clock(), owner=request.user_id)
+        case ReportRequest():
+            with deps.sessions.begin() as s:
+                result = ledger.report(
+                    s,
+                    team_id,
+                    channel_id=channel_id,
+                    owner=request.user_id,
+                    period=request.period,
+                    now=deps.clock(),
+                )
+            return render_report(result, scope=f"<#{channel_id}>")
+        case SettingsRequest():
+            return _settings(deps, team_id, channel_id, request)
+        case ExportRequest():
+            return _export(deps, client, team_id, channel_id, user_id, request)
+        case DigestRequest(post=False):
+            return _preview(deps, team_id, channel_id)
+        case DigestRequest(post=True):
+            return _post_digest(deps, client, team_id, channel_id)
+        case ScheduleRequest():
+            return _schedule(deps, team_id, channel_id, request)
+    raise AssertionError(f"unhandled request {request!r}")  # pragma: no cover
 
 
-def parse_command(text: str) -> Request:
-    """Read the text after `/twoway` into a request; never raises on user input."""
-    words = text.split(maxsplit=1)
-    if not words:
-        return HelpRequest()
-    sub = BY_NAME.get(words[0].lower())
-    if sub is None:
-        return BadInput(_unknown_reason(words[0]), tuple(s.usage for s in SUBCOMMANDS))
-    if not sub.available:
-        return UnavailableRequest(sub)
-    try:
-        return _PARSERS[sub.name](words[1] if len(words) > 1 else "")
-    except _Invalid as invalid:
-        return BadInput(str(invalid), (sub.usage,))
-
-
-def _parse_help(rest: str) -> HelpRequest:
-    args = rest.split()
-    if not args:
-        return HelpRequest()
-    topic = BY_NAME.get(args[0].lower())
-    if topic is None or len(args) > 1:
-        raise _Invalid(_unknown_reason(" ".join(args)))
-    return HelpRequest(topic)
-
-
-def _parse_log(rest: str) -> LogRequest:
-    link, counts = _take_link(rest)
-    if not counts.strip():
-        raise _Invalid("Add the counts after the link, e.g. `comments=12 replies=3`.")
-    engagement = parse_summary(counts)
-    if engagement is None or engagement.is_empty():
-        raise _Invalid(f"I couldn't read any counts in {_quote(counts)}; write e.g. `comments=12 replies=3`.")
-    return LogRequest(link, engagement)
-
-
-def _parse_flag(rest: str) -> FlagRequest:
-    link, body = _take_link(rest)
-    text, author = _split_author(storable(_as_typed(body)).strip())
-    text = _unquote(text.strip())
-    if not text:
-        raise _Invalid("Add the comment's text after the link.")
-    if len(text) > FLAG_TEXT_LIMIT:
-        raise _Invalid(f"The comment is {len(text):,} characters long; the limit is {FLAG_TEXT_LIMIT:,}.")
-    return FlagRequest(link, text, author)
-
-
-def _parse_answered(rest: str) -> CloseRequest:
-    return CloseRequest(_comment_id(rest), "answered")
-
-
-def _parse_dismiss(rest: str) -> CloseRequest:
-    return CloseRequest(_comment_id(rest), "dismissed")
-
-
-def _parse_unanswered(rest: str) -> UnansweredRequest:
-    words = _words(rest)
-    user_id = _user_id(words[0]) if words else None
-    _no_more(words[1:])
-    return UnansweredRequest(user_id)
-
-
-_PERIODS: dict[str, Period] = {"week": "week", "month": "month"}
-
-
-def _parse_report(rest: str) -> ReportRequest:
-    period: Period | None = None
-    user_id: str | None = None
-    unknown = []
-    for word in _words(rest):
-        if word.lower() in _PERIODS:
-            if period is not None:
-                raise _Invalid("Give one period: `week` or `month`.")
-            period = _PERIODS[word.lower()]
-        elif _is_mention_like(word):
-            if user_id is not None:
-                raise _Invalid("Give at most one person.")
-            user_id = _user_id(word)
-        else:
-            unknown.append(word)
-    if unknown:
-        words = _quote(" ".join(unknown))
-        raise _Invalid(f"{words} isn't a period or a person; use `week`, `month` or a mention like @Ada.")
-    return ReportRequest(period or "week", user_id)
-
-
-_SETTING_EXAMPLES = {
-    "threshold": "a number of hours, e.g. `threshold 24`",
-    "flag": "an emoji, e.g. `flag :eyes:`",
-    "resolve": "an emoji, e.g. `resolve :white_check_mark:`",
-    "dismiss": "an emoji, e.g. `dismiss :no_entry_sign:`",
-}
-
-
-def _parse_settings(rest: str) -> SettingsRequest:
-    given: dict[str, str] = {}
-    words = iter(_words(rest))
-    for word in words:
-        key = word.lower()
-        if key not in _SETTING_EXAMPLES:
-            raise _Invalid(f"{_quote(word)} isn't a setting: use `threshold`, `flag`, `resolve`, `dismiss`.")
-        if key in given:
-            raise _Invalid(f"`{key}` is given twice; give each setting once.")
-        value = next(words, None)
-        if value is None:
-            raise _Invalid(f"`{key}` needs {_SETTING_EXAMPLES[key]}.")
-        given[key] = value
-    threshold = _hours(given["threshold"]) if "threshold" in given else None
-    emojis = {key: _emoji_name(given[key]) for key in ("flag", "resolve", "dismiss") if key in given}
-    reaction_of: dict[str, str] = {}
-    for key, name in emojis.items():
-        if name in reaction_of:
-            raise _Invalid(f"`:{name}:` can't be both the `{reaction_of[name]}` and the `{key}` reaction.")
-        reaction_of[name] = key
-    return SettingsRequest(
-        threshold_hours=threshold,
-        flag_emoji=emojis.get("flag"),
-        resolve_emoji=emojis.get("resolve"),
-        dismiss_emoji=emojis.get("dismiss"),
+def _unknown_post(url: str, usage: str) -> Message:
+    return render_problem(
+        f"twoway isn't tracking {url}: share it in a channel twoway is in, and it will be.", usage
     )
 
 
-_TABLES: dict[str, Table] = {"posts": "posts", "snapshots": "snapshots", "comments": "comments"}
+def _known_post(deps: Deps, team_id: str, canonical_url: str) -> Post | None:
+    with deps.sessions.begin() as s:
+        return post_by_url(s, team_id, canonical_url)
 
 
-def _parse_export(rest: str) -> ExportRequest:
-    words = _words(rest)
-    if not words:
-        return ExportRequest(None)
-    table = _TABLES.get(words[0].lower())
-    if table is None:
-        raise _Invalid(f"{_quote(words[0])} isn't a table; use `posts`, `snapshots` or `comments`.")
-    _no_more(words[1:])
-    return ExportRequest(table)
+def _log(deps: Deps, team_id: str, user_id: str, request: LogRequest) -> Message:
+    now = deps.clock()
+    with deps.sessions.begin() as s:
+        post = post_by_url(s, team_id, request.link.canonical_url)
+        if post is None:
+            return _unknown_post(request.link.canonical_url, BY_NAME["log"].usage)
+        recorded = ledger.record_engagement(
+            s, team_id, post, request.engagement, recorded_at=now, recorded_by=user_id, source="command"
+        )
+    return render_logged(recorded)
 
 
-def _parse_digest(rest: str) -> DigestRequest:
-    words = _words(rest)
-    choice = words[0].lower() if words else "preview"
-    _no_more(words[1:])
-    if choice not in ("preview", "now"):
-        raise _Invalid(f"{_quote(words[0])} isn't `preview` or `now`.")
-    return DigestRequest(post=choice == "now")
+def _flag(
+    deps: Deps,
+    client: WebClient,
+    team_id: str,
+    channel_id: str,
+    user_id: str,
+    request: FlagRequest,
+    reply: Reply,
+) -> Message:
+    post = _known_post(deps, team_id, request.link.canonical_url)
+    if post is None:
+        return _unknown_post(request.link.canonical_url, BY_NAME["flag"].usage)
+
+    # The notice goes under the message that shared the post, where its owner looks.
+    in_channel = post.channel_id if post.message_ts else channel_id
+    flagged = flag_and_notify(
+        deps,
+        client,
+        team_id,
+        post=post,
+        channel_id=in_channel,
+        text=request.text,
+        author=request.author,
+        flagged_by=user_id,
+        message_ts=None,
+        thread_ts=post.message_ts,
+        reply=reply,
+    )
+    line = (
+        f"Flagged as comment #{flagged.comment.id} on {post_link(post)}; "
+        f"its owner <@{post.owner_user_id}> will see it in the post's thread."
+    )
+    return note(line)
 
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+def _settings(deps: Deps, team_id: str, channel_id: str, request: SettingsRequest) -> Message:
+    changes: dict[str, object] = {
+        name: value
+        for name, value in (
+            ("unanswered_threshold_hours", request.threshold_hours),
+            ("flag_emoji", request.flag_emoji),
+            ("resolve_emoji", request.resolve_emoji),
+            ("dismiss_emoji", request.dismiss_emoji),
+        )
+        if value is not None
+    }
+    now = deps.clock()
+    with deps.sessions.begin() as s:
+        channel = ensure_channel(s, team_id, channel_id, timezone=deps.config.timezone, now=now)
+        emojis = {
+            kind: changes.get(f"{kind}_emoji", getattr(channel, f"{kind}_emoji"))
+            for kind in ("flag", "resolve", "dismiss")
+        }
+        if len(set(emojis.values())) < 3:
+            return render_problem(
+                "The flag, resolve and dismiss reactions must differ: "
+                + ", ".join(f"{kind} :{emoji}:" for kind, emoji in emojis.items())
+                + ".",
+                BY_NAME["settings"].usage,
+            )
+        updated = update_channel_settings(s, team_id, channel_id, changes, now=now)
+        assert updated is not None, "ensured above in this transaction"
+        return render_settings(updated, changed=bool(changes))
 
 
-def _weekday(word: str) -> int:
-    word = word.lower()
-    matches = [i for i, day in enumerate(WEEKDAYS) if len(word) >= 3 and day.startswith(word)]
-    if len(matches) != 1:
-        raise _Invalid(f"{_quote(word)} isn't a weekday; write e.g. `monday` or `mon`.")
-    return matches[0]
-
-
-def _time_of_day(word: str) -> int:
-    hours, colon, minutes = word.partition(":")
-    if not (colon and hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and len(hours) <= 2):
-        raise _Invalid(f"{_quote(word)} isn't a time; write it as HH:MM, e.g. `09:00` or `17:30`.")
-    if int(hours) > 23 or int(minutes) > 59:
-        raise _Invalid(f"{_quote(word)} isn't a time of day; hours go to 23 and minutes to 59.")
-    return int(hours) * 60 + int(minutes)
-
-
-def _zone(word: str) -> str:
-    try:
-        ZoneInfo(word)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise _Invalid(
-            f"{_quote(word)} isn't an IANA time zone; write e.g. `Europe/Paris` or `America/New_York`."
-        ) from None
-    return word
-
-
-def _parse_schedule(rest: str) -> ScheduleRequest:
-    words = _words(rest)
-    if not words:
-        return ScheduleRequest()
-    if words[0].lower() == "off":
-        _no_more(words[1:])
-        return ScheduleRequest(off=True)
-    if len(words) < 2:
-        raise _Invalid("Give a weekday and a time, e.g. `monday 09:00`, or `off`.")
-    weekday, minute = _weekday(words[0]), _time_of_day(words[1])
-    zone = _zone(words[2]) if len(words) > 2 else None
-    _no_more(words[3:])
-    return ScheduleRequest(weekday=weekday, minute=minute, zone=zone)
-
-
-_PARSERS: dict[str, Callable[[str], Request]] = {
-    "digest": _parse_digest,
-    "schedule": _parse_schedule,
-    "help": _parse_help,
-    "log": _parse_log,
-    "flag": _parse_flag,
-    "answered": _parse_answered,
-    "dismiss": _parse_dismiss,
-    "unanswered": _parse_unanswered,
-    "report": _parse_report,
-    "settings": _parse_settings,
-    "export": _parse_export,
+_EXPORTS = {
+    "posts": (export_posts, POST_COLUMNS),
+    "snapshots": (export_snapshots, SNAPSHOT_COLUMNS),
+    "comments": (export_comments, COMMENT_COLUMNS),
 }
 
 
-# Slack's `<…>` sequences stay one word even when a label holds spaces.
-_WORD = re.compile(r"<[^<>]*>|[^\s<]+|<")
-
-
-def _words(rest: str) -> list[str]:
-    return _WORD.findall(rest)
-
-
-def _no_more(words: list[str]) -> None:
-    if words:
-        raise _Invalid(f"Unexpected {_quote(' '.join(words))}.")
-
-
-_ANGLED = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
-_SLACK_HOSTS = ("slack.com", "slack-edge.com", "slack-imgs.com", "slack-files.com", "slack-redir.net")
-_IMAGE_HOSTS = ("pbs.twimg.com", "i.imgur.com", "i.redd.it", "i.ytimg.com")
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".heic", ".avif", ".bmp", ".svg")
-_FILE_SUFFIXES = (".mp4", ".mov", ".webm", ".mp3", ".m4a", ".wav", ".pdf", ".zip")
-
-
-def _take_link(rest: str) -> tuple[PostLink, str]:
-    """The post link that starts `rest`, and the text after it."""
-    if not rest.strip():
-        raise _Invalid("The post's link is missing.")
-    angled = _ANGLED.match(rest)
-    if angled:
-        url, after = angled[1], rest[angled.end() :]
-        if url.startswith(("@", "#", "!")):
-            raise _Invalid(f"{_quote(angled[0])} isn't a link; start with the post's link.")
-    else:
-        url, *tail = rest.split(maxsplit=1)
-        after = tail[0] if tail else ""
-        if "://" not in url:
-            raise _Invalid(f"{_quote(url)} isn't a link; start with the post's link.")
-    url = _unescape(url)
-    link = post_link(url)
-    if link is None:
-        raise _Invalid(_not_a_post(url))
-    return link, after.strip()
-
-
-def _not_a_post(url: str) -> str:
-    """Why `post_link` turned `url` down, as far as the URL shows it."""
-    quoted = _code(url)
+def _export(
+    deps: Deps, client: WebClient, team_id: str, channel_id: str, user_id: str, request: ExportRequest
+) -> Message:
+    tables = [request.table] if request.table else list(_EXPORTS)
+    uploads: list[dict[str, Any]] = []
+    with deps.sessions.begin() as s:
+        for table in tables:
+            rows, columns = _EXPORTS[table]
+            out = io.StringIO()
+            write_csv(rows(s, team_id, channel_id), columns, out)
+            uploads.append(
+                {"content": out.getvalue(), "filename": f"twoway-{table}-{channel_id}.csv", "title": table}
+            )
     try:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").rstrip(".")
-    except ValueError:
-        return f"{quoted} isn't a valid link."
-    if parts.scheme.lower() not in ("http", "https"):
-        return f"{quoted} isn't a web link; use the post's https link."
-    if any(host == slack or host.endswith("." + slack) for slack in _SLACK_HOSTS):
-        return f"{quoted} is a Slack link; use the post's own link on its platform."
-    path = parts.path.lower()
-    if host in _IMAGE_HOSTS or path.endswith(_IMAGE_SUFFIXES):
-        return f"{quoted} is an image; use the link to the post itself."
-    if path.endswith(_FILE_SUFFIXES):
-        return f"{quoted} is a file; use the link to the post itself."
-    return f"{quoted} isn't a link to a post."
+        dm = client.conversations_open(users=user_id)["channel"]["id"]
+        client.files_upload_v2(
+            channel=dm,
+            file_uploads=uploads,
+            initial_comment=f"The ledger of <#{channel_id}>: {', '.join(tables)} (CSV).",
+        )
+    except SlackApiError as error:
+        logger.warning("export for %s failed: %s", user_id, error.response.get("error"))
+        return render_problem(f"I couldn't send you the export: {advice(error)}")
+    files = "a CSV file" if len(uploads) == 1 else f"{len(uploads)} CSV files"
+    line = f"Sent you {files} in a direct message: {', '.join(tables)}."
+    return note(line)
 
 
-_BY = re.compile(r"(?:^|\s)by\s+", re.IGNORECASE)
-_AUTHOR_WORD = re.compile(r"@\w[\w.'\u2019-]*|[^\W\d_][\w.'\u2019-]*")
-# Phrases after "by" that aren't people, so "fixed by the way" or "done by Friday" stay comment text.
-_NOT_AUTHORS = frozenset(
-    (
-        *("a", "an", "the", "this", "that", "these", "those", "my", "your", "our", "their", "his", "her"),
-        *("its", "me", "you", "us", "them", "him", "it", "all", "any", "some", "no", "far", "now", "then"),
-        *("way", "default", "design", "accident", "mistake", "chance", "hand", "email", "phone", "next"),
-        *("today", "tonight", "tomorrow", "noon", "midnight", "end", "eod", "eow", "monday", "tuesday"),
-        *("wednesday", "thursday", "friday", "saturday", "sunday"),
+def _channel(deps: Deps, s: Session, team_id: str, channel_id: str) -> Channel:
+    return ensure_channel(s, team_id, channel_id, timezone=deps.config.timezone, now=deps.clock())
+
+
+def _preview(deps: Deps, team_id: str, channel_id: str) -> Message:
+    """The next digest as it stands now, for the asker's eyes only."""
+    now = deps.clock()
+    with deps.sessions.begin() as s:
+        period = next_period(_channel(deps, s, team_id, channel_id), now)
+        composed = compose_digest(s, team_id, channel_id, period, now)
+    preview = composed.message
+    lead = f"Preview, only you see it. The digest due {slot_date(period.end)} says so far:"
+    return {"text": f"{lead} {preview['text']}", "blocks": [*note(lead)["blocks"], *preview["blocks"]][:50]}
+
+
+def _post_digest(deps: Deps, client: WebClient, team_id: str, channel_id: str) -> Message:
+    """Post the digest of the week that ended at the last slot, unless it is in the channel already."""
+    if deps.publisher is None:
+        return render_problem("Digests aren't running in this twoway process.")
+    with deps.sessions.begin() as s:
+        period = last_period(_channel(deps, s, team_id, channel_id), deps.clock())
+    outcome = deps.publisher.publish_digest(team_id, channel_id, period)
+    week = f"the week to {slot_date(period.end)}"
+    match outcome.status:
+        case "posted":
+            return note(f"Posted the digest of {week} in <#{channel_id}>.")
+        case "already_posted" | "found_after_crash":
+            link = _permalink(client, channel_id, outcome.ts)
+            return note(f"The digest of {week} is in <#{channel_id}> already{link}.")
+        case "in_progress":
+            return note(f"The digest of {week} is being posted right now.")
+    return render_problem(
+        f"I couldn't post the digest of {week}: Slack answered `{outcome.error}`. "
+        "I'll try again at the next sweep, within a few minutes."
     )
-)
-_AUTHOR_LIMIT = 80
 
 
-def _split_author(body: str) -> tuple[str, str | None]:
-    """The comment text and its author from `<text> by <author>`, else the whole body and None."""
-    # Only the last "by" can be followed by a bare name: any earlier one has "by" among its words.
-    matches = list(_BY.finditer(body))
-    if not matches:
-        return body, None
-    last = matches[-1]
-    author = body[last.end() :].strip()
-    words = author.split()
-    if (
-        1 <= len(words) <= 4
-        and len(author) <= _AUTHOR_LIMIT
-        and all(_AUTHOR_WORD.fullmatch(word) for word in words)
-        and words[0].lower() not in _NOT_AUTHORS
-        and "by" not in (word.lower() for word in words)
-    ):
-        return body[: last.start()], " ".join(words)
-    return body, None
+def _permalink(client: WebClient, channel_id: str, ts: str | None) -> str:
+    if ts is None:
+        return ""
+    found = attempt(lambda: client.chat_getPermalink(channel=channel_id, message_ts=ts), "chat.getPermalink")
+    return f": <{found['permalink']}|see it>" if found is not None and found.get("permalink") else ""
 
 
-_QUOTES = {'"': '"”', "“": '"”'}
-
-
-def _unquote(text: str) -> str:
-    if len(text) >= 2 and text[-1] in _QUOTES.get(text[0], ""):
-        return text[1:-1].strip()
-    return text
-
-
-_ID = re.compile(r"#?([0-9]+)")
-
-
-def _comment_id(rest: str) -> int:
-    words = _words(rest)
-    if not words:
-        raise _Invalid("Give the comment's id, e.g. `#12`.")
-    number = _ID.fullmatch(words[0])
-    # At most 19 digits: int() refuses very long digit strings, and ids are below 2^63.
-    digits = number[1].lstrip("0") if number else ""
-    if not digits or len(digits) > 19 or int(digits) >= 2**63:
-        raise _Invalid(f"{_quote(words[0])} isn't a comment id; ids are whole numbers like `12` or `#12`.")
-    _no_more(words[1:])
-    return int(digits)
-
-
-_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
-
-
-def _is_mention_like(word: str) -> bool:
-    return word.startswith(("@", "<@", "<!", "<#"))
-
-
-def _user_id(word: str) -> str:
-    mention = _MENTION.fullmatch(word)
-    if mention:
-        return mention[1]
-    if word.startswith("@"):
-        raise _Invalid(f"{_quote(word)} isn't linked: mention the person so Slack links them, e.g. @Ada.")
-    raise _Invalid(f"{_quote(word)} isn't a person: mention one, e.g. @Ada.")
-
-
-_HOURS = re.compile(r"([0-9]{1,4})h?", re.IGNORECASE)
-
-
-def _hours(value: str) -> int:
-    hours = _HOURS.fullmatch(value)
-    if hours is None or int(hours[1]) not in THRESHOLD_HOURS:
-        raise _Invalid(f"{_quote(value)} isn't a threshold; use whole hours from 1 to 720, e.g. `24`.")
-    return int(hours[1])
-
-
-# Slack's emoji names; a skin tone such as `::skin-tone-2` belongs to the reaction, not the name.
-_EMOJI = re.compile(r"(:?)([a-z0-9_+'-]{1,100})(?:::skin-tone-[2-6])?\1")
-
-
-def _emoji_name(value: str) -> str:
-    # isascii first: lower() turns some non-ASCII letters, such as the Kelvin sign, into ASCII ones.
-    emoji = _EMOJI.fullmatch(value.lower()) if value.isascii() else None
-    if emoji is None or not any(c.isalnum() for c in emoji[2]):
-        raise _Invalid(f"{_quote(value)} isn't an emoji name; use one like `:eyes:`.")
-    return emoji[2]
-
-
-_ENTITY = re.compile(r"&(amp|lt|gt);")
-_ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
-
-
-def _unescape(text: str) -> str:
-    """Slack's escapes undone in one pass, so a typed `&lt;` stays `&lt;`."""
-    return _ENTITY.sub(lambda entity: _ENTITIES[entity[1]], text)
-
-
-def _as_typed(text: str) -> str:
-    """`text` as the user typed it: Slack's links and mentions back to their labels, escapes undone."""
-    return _unescape(_ANGLED.sub(_link_as_typed, text))
-
-
-def _link_as_typed(angled: re.Match[str]) -> str:
-    target, label = angled[1], angled[2]
-    if target[:1] not in ("@", "#", "!"):
-        return label or target
-    sigil = "#" if target[0] == "#" else "@"  # `<!here>` was typed as `@here`
-    shown = label or target[1:]
-    return shown if shown.startswith(sigil) else sigil + shown
-
-
-def _quote(raw: str) -> str:
-    """A piece of the escaped text Slack sent, as the user typed it, on one line, as inline code."""
-    return _code(_unescape(raw))
-
-
-def _code(typed: str) -> str:
-    return inline_code(" ".join(typed.split()))
-
-
-def _unknown_reason(word: str) -> str:
-    reason = f"{_quote(word)} isn't a twoway command."
-    close = difflib.get_close_matches(word.lower(), BY_NAME, n=1)
-    if close:
-        reason += f" Did you mean `{close[0]}`?"
-    return reason
+def _schedule(deps: Deps, team_id: str, channel_id: str, request: ScheduleRequest) -> Message:
+    changes: dict[str, object] = {}
+    if request.off:
+        changes["digest_enabled"] = False
+    elif request.weekday is not None and request.minute is not None:
+        changes.update(digest_weekday=request.weekday, digest_minute=request.minute, digest_enabled=True)
+        if request.zone is not None:
+            changes["timezone"] = request.zone
+    now = deps.clock()
+    with deps.sessions.begin() as s:
+        _channel(deps, s, team_id, channel_id)
+        channel = update_channel_settings(s, team_id, channel_id, changes, now=now)
+        assert channel is not None, "ensured above in this transaction"
+    if changes and deps.schedules is not None:
+        deps.schedules.sync_channel(team_id, channel_id)
+    return render_schedule(channel, now, changed=bool(changes))

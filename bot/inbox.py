@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.clock import Clock
 from storage.events import (
     claim_event,
     purge_done_events,
@@ -45,7 +46,6 @@ REMEMBER = timedelta(days=3)
 # Events one recovery pass takes over, so that one pass stays short.
 RECOVERY_BATCH = 100
 
-Clock = Callable[[], datetime]
 # Runs an event's listeners to the end; raises, or returns False, when one of them failed.
 Handler = Callable[[dict[str, Any]], bool]
 
@@ -94,7 +94,7 @@ class Inbox:
 
         The caller commits, then hands the claim to `submit`: an event is handled only once its claim
         is in the database for every replica to see. A claim that can't be committed must raise, so
-        that Slack, left without its 200, delivers the event again (`bot.replay.replay_guard`).
+        that Slack, left without its 200, delivers the event again (`twoway.acknowledge.acknowledge`).
         """
         key = event_key(body)
         if key is None:

@@ -20,6 +20,8 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine, MetaData, Table, delete, desc, func, inspect, select, text
 from sqlalchemy.orm import Session
 
+from bot.deps import Deps
+
 logger = logging.getLogger(__name__)
 
 # What an install asks for: the manifest's bot scopes (tests/test_manifest.py keeps them equal).
@@ -116,6 +118,24 @@ class Installations:
                 connection.execute(
                     delete(table).where(table.c.client_id == self.client_id, table.c.team_id == team_id)
                 )
+
+
+def stop_working_in(deps: Deps, team_id: str | None, why: str) -> None:
+    """Stop a workspace's work when twoway loses it (uninstalled, token revoked); its ledger stays."""
+    if not team_id:
+        return
+    if deps.installations is None:
+        logger.warning(
+            "%s in workspace %s: SLACK_BOT_TOKEN no longer works there; reinstall twoway or stop it",
+            why,
+            team_id,
+        )
+        return
+    deps.installations.forget(team_id)
+    if deps.schedules is not None:
+        # The workspace is no longer among the installed teams, so its digest jobs go.
+        deps.schedules.sync_all()
+    logger.info("%s in workspace %s: its schedules stopped; its ledger is kept", why, team_id)
 
 
 def _installation_tables(s: Session) -> list[Table]:

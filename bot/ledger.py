@@ -21,6 +21,8 @@ from storage.ledger import (
     SharedLink,
     add_snapshot,
     close_comment,
+    comment_of_message,
+    comment_of_notice,
     comments_for_report,
     count_open_comments,
     flag_comment,
@@ -28,10 +30,12 @@ from storage.ledger import (
     get_post,
     latest_snapshot,
     open_comments,
+    post_by_url,
     posts_of_message,
     posts_shared_between,
     record_share,
     snapshots_of,
+    snooze_comment,
     unshare,
 )
 from storage.models import Channel, Comment, Post, Snapshot
@@ -90,6 +94,31 @@ def share_links(
             new.append(post)
     withdrawn = unshare(s, team_id, channel_id, message_ts, keep=[p.id for p in posts], now=now)
     return Shares(posts=posts, new=new, withdrawn=withdrawn)
+
+
+def channel(s: Session, team_id: str, channel_id: str, *, timezone: str, now: datetime) -> Channel:
+    """The channel's row with its settings, made with the defaults the first time twoway meets it."""
+    return ensure_channel(s, team_id, channel_id, timezone=timezone, now=now)
+
+
+def tracked_post(s: Session, team_id: str, canonical_url: str) -> Post | None:
+    """The post the team tracks under ``canonical_url``, or None."""
+    return post_by_url(s, team_id, canonical_url)
+
+
+def comment_of(s: Session, team_id: str, channel_id: str, ts: str) -> Comment | None:
+    """The comment a message is (the flagged message itself), or None."""
+    return comment_of_message(s, team_id, channel_id, ts)
+
+
+def comment_reacted_to(s: Session, team_id: str, channel_id: str, ts: str) -> Comment | None:
+    """The comment a reaction on this message closes: the flagged message's, else the notice's."""
+    return comment_of_message(s, team_id, channel_id, ts) or comment_of_notice(s, team_id, channel_id, ts)
+
+
+def snooze(s: Session, team_id: str, comment_id: int, *, until: datetime) -> Comment | None:
+    """Hold an open comment's nudges until ``until``; None when it isn't open any more."""
+    return snooze_comment(s, team_id, comment_id, until=until)
 
 
 def withdraw_message(s: Session, team_id: str, channel_id: str, message_ts: str, now: datetime) -> list[Post]:

@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.commands import SUBCOMMANDS, BadInput, HelpRequest, Subcommand, UnavailableRequest
+from bot.grammar import SUBCOMMANDS, BadInput, HelpRequest, Subcommand, UnavailableRequest
 
 Message = dict[str, Any]
 

@@ -9,7 +9,9 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.app import Deps
+from bot import ledger
+from bot.deps import Deps, bind
+from bot.flagging import flag_message, post_of_message, read_flagged_message
 from bot.links import post_link
 from bot.render import Message
 from bot.render_ledger import (
@@ -18,9 +20,7 @@ from bot.render_ledger import (
     FLAG_MODAL_URL_INPUT,
     render_flag_modal,
 )
-from handlers.calls import attempt, tell
-from handlers.flagging import flag_message, post_of_message, read_flagged_message
-from storage.ledger import post_by_url
+from bot.slack_calls import attempt, tell
 
 logger = logging.getLogger(__name__)
 
@@ -29,98 +29,99 @@ FLAG_SHORTCUT = "flag_unanswered_comment"
 _FLAGGED = re.compile(r"(?P<channel>[A-Z0-9]+)\|(?P<ts>[0-9]+\.[0-9]+)")
 
 
+def flag(
+    deps: Deps, ack: Ack, shortcut: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
+) -> None:
+    """Flag the message as an audience comment waiting for an answer."""
+    ack()
+    team_id = context.team_id
+    parts = _flagged_message(shortcut)
+    if not team_id or parts is None:
+        logger.warning("ignored a flag shortcut that doesn't say which message or who flagged it")
+        return
+    channel_id, message, user_id = parts
+    post = post_of_message(deps, team_id, channel_id, message)
+    if post is None:
+        view = render_flag_modal(
+            channel_id,
+            message["ts"],
+            "Which post was this comment left on? The message doesn't link to a post twoway tracks, "
+            "and its thread isn't under one.",
+        )
+        trigger_id = shortcut.get("trigger_id")
+        if isinstance(trigger_id, str):
+            attempt(lambda: client.views_open(trigger_id=trigger_id, view=view), "views.open")
+        return
+
+    def reply(notice: Message) -> None:
+        respond(response_type="ephemeral", **notice)
+
+    flag_message(
+        deps,
+        client,
+        team_id,
+        channel_id=channel_id,
+        message=message,
+        post=post,
+        flagged_by=user_id,
+        reply=reply,
+    )
+
+
+def submitted(
+    deps: Deps, ack: Ack, view: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient
+) -> None:
+    """The modal's answer: the post the comment was left on."""
+    team_id = context.team_id
+    user = body.get("user")
+    user_id = user.get("id") if isinstance(user, dict) else None
+    metadata = view.get("private_metadata")
+    flagged = _FLAGGED.fullmatch(metadata) if isinstance(metadata, str) else None
+    value = submitted_url(view)
+    if not team_id or not isinstance(user_id, str) or flagged is None:
+        # Slack names the workspace and the user, and twoway's modal the message: nothing to flag without.
+        logger.warning("ignored a %s submission that doesn't say who flagged which message", FLAG_MODAL)
+        ack()
+        return
+    if value is None and not _has_url_block(view):
+        logger.warning("ignored a %s submission without its link input", FLAG_MODAL)
+        ack()
+        return
+    link = post_link(value.strip()) if value else None
+    if link is None:
+        ack(
+            response_action="errors",
+            errors={FLAG_MODAL_URL_BLOCK: "That isn't a link to a published post."},
+        )
+        return
+    with deps.sessions.begin() as s:
+        post = ledger.tracked_post(s, team_id, link.canonical_url)
+    if post is None:
+        ack(
+            response_action="errors",
+            errors={FLAG_MODAL_URL_BLOCK: "twoway isn't tracking that post: share it in a channel first."},
+        )
+        return
+    ack()
+    channel_id, ts = flagged["channel"], flagged["ts"]
+    message = read_flagged_message(client, channel_id, ts, user_id)
+    if message is None:
+        return
+    flag_message(
+        deps,
+        client,
+        team_id,
+        channel_id=channel_id,
+        message=message,
+        post=post,
+        flagged_by=user_id,
+        reply=lambda notice: tell(client, channel_id, user_id, notice),
+    )
+
+
 def register(app: App, deps: Deps) -> None:
-    @app.shortcut(FLAG_SHORTCUT)
-    def flag(
-        ack: Ack, shortcut: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
-    ) -> None:
-        """Flag the message as an audience comment waiting for an answer."""
-        ack()
-        team_id = context.team_id
-        parts = _flagged_message(shortcut)
-        if not team_id or parts is None:
-            logger.warning("ignored a flag shortcut that doesn't say which message or who flagged it")
-            return
-        channel_id, message, user_id = parts
-        post = post_of_message(deps, team_id, channel_id, message)
-        if post is None:
-            view = render_flag_modal(
-                channel_id,
-                message["ts"],
-                "Which post was this comment left on? The message doesn't link to a post twoway tracks, "
-                "and its thread isn't under one.",
-            )
-            trigger_id = shortcut.get("trigger_id")
-            if isinstance(trigger_id, str):
-                attempt(lambda: client.views_open(trigger_id=trigger_id, view=view), "views.open")
-            return
-
-        def reply(notice: Message) -> None:
-            respond(response_type="ephemeral", **notice)
-
-        flag_message(
-            deps,
-            client,
-            team_id,
-            channel_id=channel_id,
-            message=message,
-            post=post,
-            flagged_by=user_id,
-            reply=reply,
-        )
-
-    @app.view(FLAG_MODAL)
-    def submitted(
-        ack: Ack, view: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient
-    ) -> None:
-        """The modal's answer: the post the comment was left on."""
-        team_id = context.team_id
-        user = body.get("user")
-        user_id = user.get("id") if isinstance(user, dict) else None
-        metadata = view.get("private_metadata")
-        flagged = _FLAGGED.fullmatch(metadata) if isinstance(metadata, str) else None
-        value = submitted_url(view)
-        if not team_id or not isinstance(user_id, str) or flagged is None:
-            # Slack names the workspace and the user, and twoway's modal the message: nothing to flag without.
-            logger.warning("ignored a %s submission that doesn't say who flagged which message", FLAG_MODAL)
-            ack()
-            return
-        if value is None and not _has_url_block(view):
-            logger.warning("ignored a %s submission without its link input", FLAG_MODAL)
-            ack()
-            return
-        link = post_link(value.strip()) if value else None
-        if link is None:
-            ack(
-                response_action="errors",
-                errors={FLAG_MODAL_URL_BLOCK: "That isn't a link to a published post."},
-            )
-            return
-        with deps.sessions.begin() as s:
-            post = post_by_url(s, team_id, link.canonical_url)
-        if post is None:
-            ack(
-                response_action="errors",
-                errors={
-                    FLAG_MODAL_URL_BLOCK: "twoway isn't tracking that post: share it in a channel first."
-                },
-            )
-            return
-        ack()
-        channel_id, ts = flagged["channel"], flagged["ts"]
-        message = read_flagged_message(client, channel_id, ts, user_id)
-        if message is None:
-            return
-        flag_message(
-            deps,
-            client,
-            team_id,
-            channel_id=channel_id,
-            message=message,
-            post=post,
-            flagged_by=user_id,
-            reply=lambda notice: tell(client, channel_id, user_id, notice),
-        )
+    app.shortcut(FLAG_SHORTCUT)(bind(flag, deps))
+    app.view(FLAG_MODAL)(bind(submitted, deps))
 
 
 def submitted_url(view: dict[str, Any]) -> str | None:

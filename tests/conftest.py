@@ -28,8 +28,8 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from bot.app import Deps, make_web_client
 from bot.config import Config, Secret
+from bot.deps import Deps, make_web_client
 from storage.db import make_engine, make_session_factory
 from storage.migrate import upgrade
 from tests.support.postgres import fresh_schema

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
-from bot.cli import main
 from storage.db import make_engine
 from storage.migrate import head_revision
+from twoway.cli import main
 
 
 def test_migrate_creates_the_schema_then_changes_nothing(

@@ -17,16 +17,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.cli import main
 from bot.config import load_config
-from bot.demo import free_port, get_json, post_json
 from bot.emulator import DEFAULT_TEAM_ID, SOCIAL_CHANNEL_ID, Emulator, EmulatorSettings
 from bot.installs import NOT_INSTALLED_MESSAGE, Installations, NotInstalled, count_installation_rows
-from bot.runtime import Runtime, prepare
 from bot.scheduler import DIGEST_JOB_PREFIX
 from storage.models import Post
 from storage.queries import count_rows
 from tests.flows.conftest import eventually
+from twoway.cli import main
+from twoway.demo import free_port, get_json, post_json
+from twoway.runtime import Runtime, prepare
 
 
 def purge(*args: str) -> int:

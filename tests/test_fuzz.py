@@ -24,12 +24,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import ledger
-from bot.commands import FLAG_TEXT_LIMIT, BadInput, FlagRequest, parse_command
+from bot.flagging import comment_text
+from bot.grammar import FLAG_TEXT_LIMIT, BadInput, FlagRequest, parse_command
 from bot.links import links_in_message, post_link
 from bot.nudges import render_nudge
 from bot.render_ledger import render_flag_notice, render_notice_closed
 from bot.summary import MAX_COUNT, MAX_SUMMARY_LENGTH, Engagement, parse_summary
-from handlers.flagging import comment_text
 from storage.db import make_engine, make_session_factory
 from storage.ledger import get_comment
 from storage.migrate import upgrade

@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from bot.logs import RedactingFilter, configure_logging
+from twoway.logs import RedactingFilter, configure_logging
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ import platform
 
 import pytest
 
-from bot.memory import limit_malloc_arenas
+from twoway.memory import limit_malloc_arenas
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt's arena limit is glibc's")

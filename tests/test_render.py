@@ -4,8 +4,7 @@ from typing import Any
 
 import pytest
 
-from bot.commands import BY_NAME, SUBCOMMANDS, BadInput, HelpRequest, UnavailableRequest
-from bot.preview import blocks_to_text
+from bot.grammar import BY_NAME, SUBCOMMANDS, BadInput, HelpRequest, UnavailableRequest
 from bot.render import (
     render_bad_input,
     render_channel_intro,
@@ -14,6 +13,7 @@ from bot.render import (
     render_mention_reply,
     render_unavailable,
 )
+from twoway.preview import blocks_to_text
 
 
 def _texts(blocks: list[dict[str, Any]]) -> str:

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.cli import main
 from bot.links import post_link
 from bot.transfer import (
     COLUMNS,
@@ -31,6 +30,7 @@ from storage import transfer
 from storage.ledger import SharedLink, add_snapshot, close_comment, flag_comment, record_share
 from storage.queries import count_rows, ensure_channel
 from tests.support.postgres import fresh_schema
+from twoway.cli import main
 
 Sessions = sessionmaker[Session]
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from bot.demo import free_port
+from twoway.demo import free_port
 
 SIGNING_SECRET = "e2e-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-e2e-bot-token-42"
@@ -75,7 +75,7 @@ class Process:
 def start(args: list[str], env: dict[str, str], log: Path) -> Process:
     handle = log.open("wb")
     popen = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", *args], env=env, stdout=handle, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "twoway.cli", *args], env=env, stdout=handle, stderr=subprocess.STDOUT
     )
     return Process(popen, log)
 

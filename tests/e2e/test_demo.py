@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 def test_demo_prints_the_digest_it_posted(tmp_path: Path) -> None:
     calls_file = tmp_path / "calls.json"
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "demo", "--save-calls", str(calls_file)],
+        [sys.executable, "-m", "twoway.cli", "demo", "--save-calls", str(calls_file)],
         env=base_env(tmp_path),
         cwd=tmp_path,
         capture_output=True,

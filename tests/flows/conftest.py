@@ -14,9 +14,9 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.demo import free_port, local_config
 from bot.emulator import Emulator, EmulatorSettings
-from bot.runtime import Runtime, prepare
+from twoway.demo import free_port, local_config
+from twoway.runtime import Runtime, prepare
 
 TEAM = "T0TWOWAY1"
 CHANNEL = "C0SOCIAL01"

@@ -12,9 +12,9 @@ import urllib.request
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.logs import configure_logging
 from tests.flows.conftest import SECRET, TEAM, Flow
 from tests.payloads import slash_command
+from twoway.logs import configure_logging
 
 
 def _send(

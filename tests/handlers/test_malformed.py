@@ -311,7 +311,7 @@ def test_a_button_with_a_malformed_value_is_answered_and_changes_nothing(
     # Telling the person is the listener's last step.
     [told] = eventually(lambda: _calls(emulator, "chat.postEphemeral"), what="the answer")
     assert _ledger(sessions) == before
-    assert _warnings(caplog, "handlers.actions")
+    assert _warnings(caplog, "handlers.buttons")
     assert (told["args"]["channel"], told["args"]["user"]) == (CHANNEL, ADA)
     assert "doesn't name a comment" in str(told["args"])
 
@@ -333,7 +333,7 @@ def test_a_click_by_no_one_twoway_can_name_is_acked_and_changes_nothing(
     response = _interact(app, click(ANSWERED_ACTION, user=user, value=str(comment_id)))
     assert response.status == 200, response.body
     # Warning is all the listener does.
-    eventually(lambda: _warnings(caplog, "handlers.actions"), what="the warning")
+    eventually(lambda: _warnings(caplog, "handlers.buttons"), what="the warning")
     assert _ledger(sessions) == before
     assert _calls(emulator, "chat.postEphemeral") == []
 
@@ -353,7 +353,7 @@ def test_a_click_from_nowhere_twoway_can_answer_is_acked_and_answered_nowhere(
     response = _interact(app, click(ANSWERED_ACTION, container=container, value="abc"))
     assert response.status == 200, response.body
     eventually(
-        lambda: any("could not answer" in w for w in _warnings(caplog, "handlers.actions")),
+        lambda: any("could not answer" in w for w in _warnings(caplog, "handlers.buttons")),
         what="the warning that the click can't be answered",
     )
     assert _calls(emulator, "chat.postEphemeral") == []

@@ -15,11 +15,12 @@ from slack_bolt import App, BoltRequest
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.app import Deps, build_app, make_web_client
 from bot.config import Config, Secret
+from bot.deps import Deps, make_web_client
 from bot.emulator import Emulator, EmulatorSettings
 from storage.queries import count_rows, get_channel
 from tests.payloads import event_callback, message_shortcut, slash_command
+from twoway.bolt_app import build_app
 
 SECRET = "wiring-signing-secret"
 TEAM = "T0TWOWAY1"

@@ -29,11 +29,11 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.demo import free_port
 from storage.db import make_engine, make_session_factory
 from storage.migrate import upgrade
 from tests.e2e.conftest import Process, base_env, http, stop, wait_until_up
 from tests.flows.conftest import eventually as wait_for
+from twoway.demo import free_port
 
 TEAM = "T0TWOWAY1"
 CHANNEL = "C0SOCIAL01"
@@ -151,7 +151,7 @@ def _start_slack(tmp_path: Path, database_url: str, app_urls: list[str]) -> Iter
     logs.mkdir()
     env = base_env(tmp_path)
     port = free_port()
-    args = ["bot.cli", "emulator", "--port", str(port), "--signing-secret", SIGNING_SECRET]
+    args = ["twoway.cli", "emulator", "--port", str(port), "--signing-secret", SIGNING_SECRET]
     for url in app_urls:
         args += ["--app-url", url]
     emulator = launch(args, env, logs / "emulator.log")
@@ -194,7 +194,7 @@ class Cluster:
 
     def start(self, name: str) -> Process:
         process = self.slack.spawn(
-            ["bot.cli", "run", "--host", "127.0.0.1"],
+            ["twoway.cli", "run", "--host", "127.0.0.1"],
             f"replica-{name}",
             {**self.slack.app_env(self.ports[name]), **self.env},
         )

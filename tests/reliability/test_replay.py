@@ -1,4 +1,4 @@
-"""`replay_guard` on PostgreSQL: each signature passes once, however many replicas race for it."""
+"""The ack path on PostgreSQL: each signature passes once, however many replicas race for it."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from slack_bolt import BoltRequest, BoltResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.replay import PURGE_AFTER, REMEMBER, replay_guard, request_team
 from storage.db import make_engine, make_session_factory
 from storage.migrate import upgrade
 from storage.models import SeenRequest
+from twoway.acknowledge import PURGE_AFTER, REMEMBER, acknowledge, request_team
 
 pytestmark = pytest.mark.postgres
 
@@ -46,7 +46,7 @@ def _run(
 
 
 def test_a_signature_passes_once(pg_sessions: sessionmaker[Session]) -> None:
-    guard = replay_guard(pg_sessions, lambda: NOW)
+    guard = acknowledge(pg_sessions, lambda: NOW)
     assert _run(guard, _request("v0=first")) == (None, True)
     response, passed = _run(guard, _request("v0=first"))
     assert response is not None
@@ -55,7 +55,7 @@ def test_a_signature_passes_once(pg_sessions: sessionmaker[Session]) -> None:
 
 
 def test_socket_mode_and_unsigned_requests_pass_untouched(pg_sessions: sessionmaker[Session]) -> None:
-    guard = replay_guard(pg_sessions, lambda: NOW)
+    guard = acknowledge(pg_sessions, lambda: NOW)
     for _ in range(2):
         assert _run(guard, _request(None, mode="socket_mode")) == (None, True)
         assert _run(guard, _request(None)) == (None, True)
@@ -64,7 +64,7 @@ def test_socket_mode_and_unsigned_requests_pass_untouched(pg_sessions: sessionma
 
 
 def test_of_eight_replicas_racing_with_one_signature_one_passes(pg_sessions: sessionmaker[Session]) -> None:
-    guards = [replay_guard(pg_sessions, lambda: NOW) for _ in range(8)]
+    guards = [acknowledge(pg_sessions, lambda: NOW) for _ in range(8)]
     start = threading.Barrier(len(guards))
     passed: list[bool] = []
 
@@ -84,7 +84,7 @@ def test_old_signatures_are_purged_and_recent_ones_kept(pg_sessions: sessionmake
     with pg_sessions.begin() as s:
         s.add(SeenRequest(team_id="T1", signature="v0=old", seen_at=NOW - PURGE_AFTER - timedelta(seconds=1)))
         s.add(SeenRequest(team_id="T1", signature="v0=recent", seen_at=NOW - REMEMBER))
-    guard = replay_guard(pg_sessions, lambda: NOW)
+    guard = acknowledge(pg_sessions, lambda: NOW)
     assert _run(guard, _request("v0=new")) == (None, True)
     with pg_sessions.begin() as s:
         assert set(s.scalars(select(SeenRequest.signature))) == {"v0=recent", "v0=new"}

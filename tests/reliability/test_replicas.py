@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.server import EVENTS_PATH, MAX_BODY_BYTES
 from storage.models import Comment, Post, ProcessedEvent, SeenRequest
 from storage.queries import count_rows
 from tests.e2e.conftest import http
@@ -34,6 +33,7 @@ from tests.reliability.conftest import (
     kill_hard,
     report,
 )
+from twoway.http_server import EVENTS_PATH, MAX_BODY_BYTES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 

@@ -70,7 +70,7 @@ def test_a_full_run_logs_no_token_or_signing_secret(cluster: Cluster) -> None:
 
     # A third replica over Socket Mode, which holds the app-level token.
     socket_replica = slack.spawn(
-        ["bot.cli", "run", "--host", "127.0.0.1"], "replica-socket", slack.app_env(socket_mode=True)
+        ["twoway.cli", "run", "--host", "127.0.0.1"], "replica-socket", slack.app_env(socket_mode=True)
     )
     eventually(lambda: slack.get("/_emulator/connections")["count"] > 0, what="the Socket Mode connection")
     seen = slack.post("/_emulator/command", {**say, "command": "/twoway", "text": "help"})

@@ -26,14 +26,15 @@ from slack_sdk import WebClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.app import make_web_client, replica_name, utc_now
+from bot.clock import utc_now
 from bot.config import load_config
+from bot.deps import make_web_client, replica_name
 from bot.digest import Period
-from bot.logs import configure_logging
 from bot.nudges import Nudger
-from bot.runtime import make_publisher
 from storage.db import make_engine, make_session_factory
 from storage.models import DigestRun, Nudge
+from twoway.logs import configure_logging
+from twoway.runtime import make_publisher
 
 logger = logging.getLogger("twoway.worker")
 

@@ -1,111 +1,45 @@
-"""Wiring: the Bolt app, its Web API client and the dependencies every handler receives."""
+"""Wiring: the Bolt apps that answer Slack and run the listeners, and Slack's OAuth install flow."""
 
 from __future__ import annotations
 
 import logging
 import os
-import secrets
-import socket
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
-from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
-from sqlalchemy.orm import Session, sessionmaker
 
-from bot.config import Config
+from bot.deps import Deps, replica_name
 from bot.inbox import Inbox
-from bot.installs import BOT_SCOPES, INSTALL_PATH, NOT_INSTALLED_MESSAGE, REDIRECT_PATH, Installations
-from bot.publish import Publisher
-from bot.replay import replay_guard
-from bot.scheduler import Schedules
+from bot.installs import BOT_SCOPES, INSTALL_PATH, NOT_INSTALLED_MESSAGE, REDIRECT_PATH
+from handlers import register_events, register_front
+from twoway.acknowledge import acknowledge
 
 logger = logging.getLogger(__name__)
 
 # Threads running the front app's listeners (Bolt's default is 5).
 LISTENER_THREADS = 16
 
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class Deps:
-    """What handlers need besides the Bolt request: settings, storage, time and Slack.
-
-    ``publisher`` posts digests exactly once; ``schedules`` is told when a channel's schedule
-    changes. Both are None where nothing schedules (some tests), and the commands say so.
-    ``installations`` is set in distribution mode only; ``client`` then holds no token, and each
-    request gets a client with its workspace's. ``inbox`` takes events from Slack and runs their
-    listeners; the app makes one of its own when none is given.
-    """
-
-    config: Config
-    sessions: sessionmaker[Session]
-    client: WebClient
-    clock: Clock = utc_now
-    publisher: Publisher | None = None
-    schedules: Schedules | None = None
-    installations: Installations | None = None
-    inbox: Inbox | None = None
-
-
-def replica_name() -> str:
-    """This process among the replicas sharing the database: host, pid and a random suffix."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-
-
-def make_web_client(config: Config, token: str | None = None) -> WebClient:
-    """A Web API client for `SLACK_API_URL`; it retries rate limits, server errors and dropped connections.
-
-    It uses ``token``, else the configured bot token (None in distribution mode).
-    """
-    if token is None and config.bot_token is not None:
-        token = config.bot_token.reveal()
-    return WebClient(
-        token=token,
-        base_url=config.slack_api_url,
-        timeout=10,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=3),
-            ServerErrorRetryHandler(max_retry_count=2),
-        ],
-    )
-
 
 def build_app(deps: Deps, *, token_verification: bool = True) -> App:
-    """The Bolt app with every listener registered; unless told not to, it checks the token with auth.test.
+    """The Bolt app that answers Slack; unless told not to, it checks the token with auth.test.
 
-    Events are claimed and acknowledged here, then handled by a second app, the handlers' app, in the
-    inbox's worker threads (`bot.inbox`): Slack's 200 never waits on a listener, and no acknowledged
-    event is lost with the process that took it.
+    It runs the listeners of commands and interactivity itself. Events are claimed and acknowledged by
+    its middleware (`twoway.acknowledge`), then handled by a second app, the events app, in the inbox's
+    worker threads (`bot.inbox`): Slack's 200 never waits on a listener, and no acknowledged event is
+    lost with the process that took it.
     """
-    # Imported here so that `bot` stays importable by handlers without a cycle.
-    from handlers import register_all
-
     inbox = deps.inbox if deps.inbox is not None else Inbox(deps.sessions, deps.clock, replica_name())
     app = _bolt_app(deps, token_verification=token_verification, front=True)
     # Bolt has verified the signature by now; a signature seen before is a replay. Events are
     # claimed in the same transaction, handed to the inbox and acknowledged.
-    app.use(replay_guard(deps.sessions, deps.clock, inbox))
-    register_all(app, deps)
+    app.use(acknowledge(deps.sessions, deps.clock, inbox))
+    register_front(app, deps)
 
     handlers = _bolt_app(deps, token_verification=False, front=False)
-    register_all(handlers, deps)
+    register_events(handlers, deps)
 
     def handle(body: dict[str, Any]) -> bool:
         # Socket Mode's request kind: already verified, so Bolt checks no signature again.

@@ -1,12 +1,16 @@
-"""Refusing replayed requests: a signed request is accepted once, whichever replica it reaches.
+"""The ack path: what stands between a request from Slack and its answer.
 
-Slack's signature proves who sent a request and when, and Bolt refuses one more than five minutes
-old; within those five minutes, though, anyone who captured a request (a proxy's log, a leaked
-dump) could send it again, and the app would handle it again: a second comment flagged, a second
-snapshot recorded. Slack signs each delivery when it sends it, its retries included, so the same
-signature twice is never Slack. Each accepted signature is therefore remembered in the database,
-shared by every replica, for longer than Bolt's window; a request whose signature is already there
-gets 401 and reaches no listener.
+A replayed request is refused, and an event is claimed, in one transaction; then the event is
+acknowledged, and its listeners run later in the inbox (`bot.inbox`). Commands and interactivity
+pass on to their listeners, which acknowledge them.
+
+A signed request is accepted once, whichever replica it reaches. Slack's signature proves who sent a
+request and when, and Bolt refuses one more than five minutes old; within those five minutes,
+though, anyone who captured a request (a proxy's log, a leaked dump) could send it again, and the
+app would handle it again: a second comment flagged, a second snapshot recorded. Slack signs each
+delivery when it sends it, its retries included, so the same signature twice is never Slack. Each
+accepted signature is therefore remembered in the database, shared by every replica, for longer than
+Bolt's window; a request whose signature is already there gets 401 and reaches no listener.
 
 Socket Mode requests come over the app's own authenticated connection, unsigned, and pass through.
 """
@@ -23,6 +27,7 @@ from slack_bolt import BoltRequest, BoltResponse
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.clock import Clock
 from bot.inbox import Claim, Inbox, event_key
 from storage.requests import forget_requests_before, remember_request
 
@@ -38,8 +43,6 @@ PURGE_AFTER = REMEMBER + timedelta(minutes=4)
 # Each replica purges at most this often, piggybacking on a request rather than running a job.
 PURGE_EVERY = timedelta(minutes=1)
 UNKNOWN_TEAM = "-"
-
-Clock = Callable[[], datetime]
 
 
 def request_team(body: dict[str, Any]) -> str:
@@ -58,10 +61,11 @@ def signature_of(req: BoltRequest) -> str | None:
     return values[0] if values and values[0] else None
 
 
-def replay_guard(
+def acknowledge(
     sessions: sessionmaker[Session], clock: Clock, inbox: Inbox | None = None
 ) -> Callable[..., BoltResponse | None]:
-    """Global Bolt middleware, to run right after signature verification: 401 for a signature seen before.
+    """Global Bolt middleware, to run right after signature verification: 401 for a signature seen
+    before; an event claimed and acknowledged; anything else on to its listener.
 
     The signature is recorded (and committed) before any listener runs, so a replay racing the
     original to another replica loses on the unique constraint. With ``inbox``, an event is claimed

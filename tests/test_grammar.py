@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.commands import (
+from bot.grammar import (
     BY_NAME,
     SUBCOMMANDS,
     BadInput,

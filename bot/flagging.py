@@ -8,30 +8,34 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, Literal
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import ledger
-from bot.app import Deps
+from bot.deps import Deps
 from bot.links import links_in_message
-from bot.render import Message
+from bot.render import Message, note
 from bot.render_ledger import (
     render_closed,
     render_flag_notice,
     render_notice_closed,
     render_notice_withdrawn,
     render_problem,
+    slack_date,
 )
+from bot.slack_calls import advice, slack_error, tell
 from bot.text import plain_text
-from handlers.calls import advice, slack_error, tell
 from storage.ledger import NOTICE_PENDING, claim_notice, post_by_url, settle_notice, withdraw_flag
 from storage.models import Comment, Post
 
 logger = logging.getLogger(__name__)
 
 Reply = Callable[[Message], None]
+# How long "Snooze 1 day" holds a comment's nudges.
+SNOOZE = timedelta(days=1)
 
 
 def fetch_message(client: WebClient, channel: str, ts: str) -> dict[str, Any] | None:
@@ -161,6 +165,54 @@ def flag_message(
     )
 
 
+def flag_reacted(deps: Deps, client: WebClient, team_id: str, channel_id: str, ts: str, user: str) -> None:
+    """Flag the message someone put the flag reaction on, if it is about a post twoway tracks."""
+    message = read_flagged_message(client, channel_id, ts, user)
+    if message is None:
+        return
+    post = post_of_message(deps, team_id, channel_id, message)
+    if post is None:
+        tell(
+            client,
+            channel_id,
+            user,
+            render_problem(
+                "I can't tell which post that comment was left on: the message has no link to a post twoway "
+                "tracks, and its thread isn't under one. Use the message shortcut “Flag unanswered comment”, "
+                "or the command:",
+                "/twoway flag <url> <comment text…> [by <author>]",
+            ),
+        )
+        return
+    flag_message(
+        deps,
+        client,
+        team_id,
+        channel_id=channel_id,
+        message=message,
+        post=post,
+        flagged_by=user,
+        reply=lambda notice: tell(client, channel_id, user, notice),
+    )
+
+
+def base_emoji(reaction: str) -> str:
+    """The emoji a reaction names, without its skin tone ("thumbsup::skin-tone-2" is "thumbsup")."""
+    return reaction.split("::", 1)[0]
+
+
+def still_flagged(client: WebClient, channel_id: str, ts: str, flag_emoji: str) -> bool:
+    """Whether someone else's flag reaction is still on the message (then the flag stands)."""
+    try:
+        found = client.reactions_get(channel=channel_id, timestamp=ts, full=True)
+    except SlackApiError as error:
+        # Unsure whether others still flag it: keep the comment rather than lose it.
+        logger.warning("could not read the reactions of %s: %s", ts, error.response.get("error"))
+        return True
+    reactions = (found.get("message") or {}).get("reactions") or []
+    return any(base_emoji(r.get("name", "")) == flag_emoji and r.get("count", 0) > 0 for r in reactions)
+
+
 def _update_notice(client: WebClient, comment: Comment, notice: Message) -> None:
     if not comment.notice_ts or comment.notice_ts == NOTICE_PENDING:
         return
@@ -193,6 +245,16 @@ def close_and_notify(
     if closed.changed:
         _update_notice(client, closed.comment, render_notice_closed(closed.comment, closed.post, now))
     return render_closed(closed, now)
+
+
+def snooze_and_answer(deps: Deps, client: WebClient, team_id: str, comment_id: int, user_id: str) -> Message:
+    """Hold the comment's nudges for a day; return the answer for whoever snoozed it."""
+    until = deps.clock() + SNOOZE
+    with deps.sessions.begin() as s:
+        comment = ledger.snooze(s, team_id, comment_id, until=until)
+    if comment is None:
+        return render_problem(f"Comment #{comment_id} isn't waiting for an answer any more.")
+    return note(f"Comment #{comment_id} is snoozed: no nudges until {slack_date(until)}.")
 
 
 def withdraw_and_notify(deps: Deps, client: WebClient, team_id: str, comment: Comment, by: str) -> bool:

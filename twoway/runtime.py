@@ -17,16 +17,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from waitress.server import TcpWSGIServer
 from waitress.wasyncore import close_all
 
-from bot.app import Clock, Deps, build_app, make_web_client, replica_name, utc_now
+from bot.clock import Clock, utc_now
 from bot.config import Config
+from bot.deps import Deps, make_web_client, replica_name
 from bot.digests import compose_digest
 from bot.inbox import Inbox
 from bot.installs import INSTALL_PATH, Installations
 from bot.nudges import Nudger
 from bot.publish import Publisher
 from bot.scheduler import Schedules, known_teams
-from bot.server import create_server, make_wsgi_app
 from storage.db import make_engine, make_session_factory
+from twoway.bolt_app import build_app
+from twoway.http_server import create_server, make_wsgi_app
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Channel messages: `message` events, with their `message_changed` and `message_deleted` subtypes.
+"""Posts shared in channels: their links recorded, thread summaries read, edits and deletions followed.
 
 A message with post links records one post per link and gets one :eyes: reaction. A reply in a
 post's thread that reads as an engagement summary records a snapshot, also when an integration
@@ -8,54 +8,45 @@ posted it. An edit re-reads the links; a deletion withdraws the posts only that 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot import ledger
-from bot.app import Deps
+from bot.deps import Deps
 from bot.links import links_in_message
 from bot.render_ledger import post_link, render_problem
+from bot.slack_calls import attempt, react, tell
 from bot.summary import parse_summary
-from handlers.calls import attempt, react, tell
 
 logger = logging.getLogger(__name__)
 
 TRACKING_REACTION = "eyes"
 SUMMARY_REACTION = "bar_chart"
-# Subtypes that are still someone's message; the rest (joins, topic changes…) are ignored.
-_AUTHORED = {None, "thread_broadcast", "file_share", "bot_message", "me_message"}
 
 
-def register(app: App, deps: Deps) -> None:
-    @app.event("message")
-    def on_message(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-        """Record post links and engagement summaries; follow edits and deletions."""
-        team_id = context.team_id or event.get("team")
-        if not team_id or "channel" not in event:
-            return
-        subtype = event.get("subtype")
-        if subtype == "message_changed":
-            _edited(deps, client, team_id, event, context)
-        elif subtype == "message_deleted":
-            _deleted(deps, client, team_id, event)
-        elif subtype in _AUTHORED:
-            _posted(deps, client, team_id, event, context)
+@dataclass(frozen=True)
+class Us:
+    """twoway's own identity in the workspace, so that it never records its own messages."""
+
+    bot_id: str | None
+    bot_user_id: str | None
 
 
 def _is_from_a_bot(message: dict[str, Any]) -> bool:
     return bool(message.get("bot_id")) or message.get("subtype") == "bot_message"
 
 
-def _is_ours(message: dict[str, Any], context: BoltContext) -> bool:
-    return (message.get("bot_id") is not None and message.get("bot_id") == context.bot_id) or (
-        message.get("user") is not None and message.get("user") == context.bot_user_id
+def _is_ours(message: dict[str, Any], us: Us) -> bool:
+    return (message.get("bot_id") is not None and message.get("bot_id") == us.bot_id) or (
+        message.get("user") is not None and message.get("user") == us.bot_user_id
     )
 
 
-def _posted(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any], context: BoltContext) -> None:
-    if _is_ours(event, context):
+def posted(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any], us: Us) -> None:
+    """Record a new message's post links, or a thread reply's engagement summary."""
+    if _is_ours(event, us):
         return
     channel, ts = event["channel"], event["ts"]
     thread_ts = event.get("thread_ts")
@@ -129,14 +120,10 @@ def _summary(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any])
     return False
 
 
-def _edited(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any], context: BoltContext) -> None:
+def edited(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any], us: Us) -> None:
+    """Read an edited message's links again: new posts are recorded, those it no longer links withdrawn."""
     message = event.get("message") or {}
-    if (
-        _is_ours(message, context)
-        or _is_from_a_bot(message)
-        or not message.get("user")
-        or "ts" not in message
-    ):
+    if _is_ours(message, us) or _is_from_a_bot(message) or not message.get("user") or "ts" not in message:
         return
     channel, ts = event["channel"], message["ts"]
     shares = _record_links(deps, team_id, channel, message)
@@ -152,7 +139,8 @@ def _edited(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any], 
         )
 
 
-def _deleted(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any]) -> None:
+def deleted(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any]) -> None:
+    """A deleted message withdraws the posts only it shared."""
     ts = event.get("deleted_ts") or (event.get("previous_message") or {}).get("ts")
     if not ts:
         return

@@ -24,8 +24,8 @@ from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 
 from bot.config import ConfigError, load_config, load_database_url
-from bot.logs import configure_logging
-from bot.memory import limit_malloc_arenas
+from twoway.logs import configure_logging
+from twoway.memory import limit_malloc_arenas
 
 logger = logging.getLogger("twoway")
 
@@ -99,13 +99,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from bot.runtime import prepare
+    from twoway.runtime import prepare
 
     config = load_config()
     configure_logging(config.secrets())
     limit_malloc_arenas()
     # `twoway migrate` in a process of its own: Alembic (10 MB) stays out of the server's memory.
-    migrated = subprocess.run([sys.executable, "-m", "bot.cli", "migrate"], check=False)
+    migrated = subprocess.run([sys.executable, "-m", "twoway.cli", "migrate"], check=False)
     if migrated.returncode != 0:
         logger.error("could not start: the ledger's migrations failed (see above)")
         return 1
@@ -163,13 +163,13 @@ def _emulator(args: argparse.Namespace) -> int:
 
 
 def _digest(args: argparse.Namespace) -> int:
-    from bot.app import utc_now
+    from bot.clock import utc_now
     from bot.digests import compose_digest, last_period, next_period
-    from bot.preview import blocks_to_text
     from storage.db import make_engine, make_session_factory
     from storage.migrate import upgrade
     from storage.queries import get_channel
     from storage.runs import all_team_ids
+    from twoway.preview import blocks_to_text
 
     preview = bool(args.preview)
     config = None if preview else load_config()
@@ -193,7 +193,7 @@ def _digest(args: argparse.Namespace) -> int:
                 return 0
             period = last_period(channel, now)
         assert config is not None
-        from bot.runtime import make_client_for, make_publisher, open_installations, replica_name
+        from twoway.runtime import make_client_for, make_publisher, open_installations, replica_name
 
         client_for = make_client_for(config, open_installations(config, engine))
         publisher = make_publisher(sessions, client_for, utc_now, replica_name())
@@ -205,7 +205,7 @@ def _digest(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from bot.demo import run_demo
+    from twoway.demo import run_demo
 
     configure_logging([], level=logging.WARNING)
     result = run_demo(sys.stdout)
