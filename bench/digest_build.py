@@ -42,9 +42,9 @@ from sqlalchemy import Connection, Engine, event, insert, text
 
 from bench.common import arguments, record, say, summary_ms, table
 from bench.pg import fresh_database
-from bot.chart import render_chart
-from bot.digest import Period, period_ending, slot_at_or_before
-from bot.digests import HISTORY_PERIODS, compose_digest, last_period
+from bot.digest.chart import CHART_PERIODS, render_chart
+from bot.digest.compose import compose_digest
+from bot.digest.period import Period, period_ending, period_for, slot_at_or_before
 from storage.db import make_engine, make_session_factory
 from storage.migrate import head_revision, upgrade
 from storage.models import Base
@@ -60,7 +60,7 @@ SUBJECT_ZONE = "Europe/Berlin"
 NOW = datetime(2026, 3, 2, 8, 5, tzinfo=UTC)
 OWNERS_PER_CHANNEL = 6
 # The measured channel's own weeks: the digest's eight periods and the one being written.
-RECENT_WEEKS = HISTORY_PERIODS + 1
+RECENT_WEEKS = CHART_PERIODS + 1
 RECENT_POSTS_PER_WEEK = 12
 # Comments flagged more than this long ago are closed by now, in every channel.
 OPEN_HORIZON = timedelta(weeks=3)
@@ -485,7 +485,7 @@ def the_period(prepared: Prepared) -> Period:
     with make_session_factory(prepared.engine)() as s:
         channel = get_channel(s, TEAM, SUBJECT)
         assert channel is not None
-        return last_period(channel, NOW)
+        return period_for(channel, NOW)
 
 
 def compose_seconds(prepared: Prepared, period: Period) -> float:

@@ -58,14 +58,15 @@ from bench.harness import control
 from bench.pg import fresh_database
 from bot.config import Config, Secret
 from bot.deps import make_web_client
-from bot.digest import slot_at_or_before
+from bot.digest.blocks import DIGEST_EVENT_TYPE
+from bot.digest.period import slot_at_or_before
+from bot.digest.publish import Publisher
 from bot.emulator import DEFAULT_TEAM_ID, Emulator, EmulatorSettings, RateLimits
 from bot.emulator.limits import POST_MESSAGE
 from bot.ledger import record_engagement, share_links
-from bot.links import post_link
+from bot.links import parse_post_link
 from bot.nudges import Nudger
-from bot.publish import MAX_ATTEMPTS, UPLOAD_METHODS, Pacer, Publisher, Rate
-from bot.render_digest import DIGEST_EVENT_TYPE
+from bot.posting import MAX_POST_ATTEMPTS, UPLOAD_METHODS, CallRate, Pacer
 from bot.scheduler import DIGEST_EXECUTOR, DIGEST_JOB_PREFIX, Schedules, digest_job_id, known_teams
 from bot.summary import Engagement
 from storage.db import make_engine, make_session_factory
@@ -149,7 +150,7 @@ def _seed_channel(
     channel.digest_weekday, channel.digest_minute = WEEKDAY, MINUTE
     for number, (days, comments, replies) in enumerate(posts):
         shared_at = slot - timedelta(days=days, minutes=index % 600)
-        link = post_link(f"https://x.com/twoway/status/{1_000_000 + index * 10 + number}")
+        link = parse_post_link(f"https://x.com/twoway/status/{1_000_000 + index * 10 + number}")
         assert link is not None
         shares = share_links(
             s,
@@ -238,7 +239,7 @@ def run_states(sessions: Sessions) -> Counter[str]:
         ).all()
     states: Counter[str] = Counter()
     for state, attempts, count in rows:
-        exhausted = state == "failed" and attempts >= MAX_ATTEMPTS
+        exhausted = state == "failed" and attempts >= MAX_POST_ATTEMPTS
         states[f"{state} (out of attempts)" if exhausted else state] += count
     return states
 
@@ -261,7 +262,7 @@ def fan_out(
     limits: RateLimits,
     *,
     timeout: float | None = None,
-    rates: Mapping[str, Rate] | None = None,
+    rates: Mapping[str, CallRate] | None = None,
     charts: bool = True,
     replicas: int = 1,
 ) -> dict[str, Any]:
@@ -366,7 +367,7 @@ def replica_schedules(
     sessions: Sessions,
     database_url: str,
     clock: ShiftedClock,
-    rates: Mapping[str, Rate] | None,
+    rates: Mapping[str, CallRate] | None,
 ) -> Schedules:
     """One replica's scheduling, as `twoway.runtime.prepare` builds it: its client, publisher and nudger."""
     client = make_web_client(bench_config(emu, database_url))

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from bot import ledger
 from bot.deps import Deps
-from bot.digests import compose_digest, last_period, next_period
+from bot.digest.compose import compose_digest
+from bot.digest.period import next_period_for, period_for
 from bot.flagging import Reply, close_and_notify, flag_and_notify
 from bot.grammar import (
     BY_NAME,
@@ -34,7 +35,7 @@ from bot.grammar import (
 from bot.render import Message, note
 from bot.render_ledger import (
     LIST_LIMIT,
-    post_link,
+    format_post_link,
     render_logged,
     render_problem,
     render_report,
@@ -158,7 +159,7 @@ def _flag(
         reply=reply,
     )
     line = (
-        f"Flagged as comment #{flagged.comment.id} on {post_link(post)}; "
+        f"Flagged as comment #{flagged.comment.id} on {format_post_link(post)}; "
         f"its owner <@{post.owner_user_id}> will see it in the post's thread."
     )
     return note(line)
@@ -237,7 +238,7 @@ def _preview(deps: Deps, team_id: str, channel_id: str) -> Message:
     """The next digest as it stands now, for the asker's eyes only."""
     now = deps.clock()
     with deps.sessions.begin() as s:
-        period = next_period(_channel(deps, s, team_id, channel_id), now)
+        period = next_period_for(_channel(deps, s, team_id, channel_id), now)
         composed = compose_digest(s, team_id, channel_id, period, now)
     preview = composed.message
     lead = f"Preview, only you see it. The digest due {slot_date(period.end)} says so far:"
@@ -249,7 +250,7 @@ def _post_digest(deps: Deps, client: WebClient, team_id: str, channel_id: str) -
     if deps.publisher is None:
         return render_problem("Digests aren't running in this twoway process.")
     with deps.sessions.begin() as s:
-        period = last_period(_channel(deps, s, team_id, channel_id), deps.clock())
+        period = period_for(_channel(deps, s, team_id, channel_id), deps.clock())
     outcome = deps.publisher.publish_digest(team_id, channel_id, period)
     week = f"the week to {slot_date(period.end)}"
     match outcome.status:

@@ -23,9 +23,9 @@ from bot.config import Config
 
 if TYPE_CHECKING:
     # Only named here: bot.deps imports none of the parts it carries, so that any of them can import it.
+    from bot.digest.publish import Publisher
     from bot.inbox import Inbox
     from bot.installs import Installations
-    from bot.publish import Publisher
     from bot.scheduler import Schedules
 
 T = TypeVar("T")

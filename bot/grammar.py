@@ -14,9 +14,10 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.links import PostLink, post_link
+from bot.links import PostLink, parse_post_link
+from bot.metrics import ReportPeriod
 from bot.summary import Engagement, parse_summary
-from bot.text import inline_code, storable
+from bot.text import inline_code, storable, unescape
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,6 @@ BY_NAME = {sub.name: sub for sub in SUBCOMMANDS}
 
 FLAG_TEXT_LIMIT = 3000
 THRESHOLD_HOURS = range(1, 721)
-Period = Literal["week", "month"]
 Table = Literal["posts", "snapshots", "comments"]
 
 
@@ -154,7 +154,7 @@ class UnansweredRequest:
 class ReportRequest:
     """Counts and reply rate over a period: the channel's, or one user's."""
 
-    period: Period
+    period: ReportPeriod
     user_id: str | None
 
 
@@ -274,11 +274,11 @@ def _parse_unanswered(rest: str) -> UnansweredRequest:
     return UnansweredRequest(user_id)
 
 
-_PERIODS: dict[str, Period] = {"week": "week", "month": "month"}
+_PERIODS: dict[str, ReportPeriod] = {"week": "week", "month": "month"}
 
 
 def _parse_report(rest: str) -> ReportRequest:
-    period: Period | None = None
+    period: ReportPeriod | None = None
     user_id: str | None = None
     unknown = []
     for word in _words(rest):
@@ -451,15 +451,15 @@ def _take_link(rest: str) -> tuple[PostLink, str]:
         after = tail[0] if tail else ""
         if "://" not in url:
             raise _Invalid(f"{_quote(url)} isn't a link; start with the post's link.")
-    url = _unescape(url)
-    link = post_link(url)
+    url = unescape(url)
+    link = parse_post_link(url)
     if link is None:
         raise _Invalid(_not_a_post(url))
     return link, after.strip()
 
 
 def _not_a_post(url: str) -> str:
-    """Why `post_link` turned `url` down, as far as the URL shows it."""
+    """Why `parse_post_link` turned `url` down, as far as the URL shows it."""
     quoted = _code(url)
     try:
         parts = urlsplit(url)
@@ -576,18 +576,9 @@ def _emoji_name(value: str) -> str:
     return emoji[2]
 
 
-_ENTITY = re.compile(r"&(amp|lt|gt);")
-_ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
-
-
-def _unescape(text: str) -> str:
-    """Slack's escapes undone in one pass, so a typed `&lt;` stays `&lt;`."""
-    return _ENTITY.sub(lambda entity: _ENTITIES[entity[1]], text)
-
-
 def _as_typed(text: str) -> str:
     """`text` as the user typed it: Slack's links and mentions back to their labels, escapes undone."""
-    return _unescape(_ANGLED.sub(_link_as_typed, text))
+    return unescape(_ANGLED.sub(_link_as_typed, text))
 
 
 def _link_as_typed(angled: re.Match[str]) -> str:
@@ -601,7 +592,7 @@ def _link_as_typed(angled: re.Match[str]) -> str:
 
 def _quote(raw: str) -> str:
     """A piece of the escaped text Slack sent, as the user typed it, on one line, as inline code."""
-    return _code(_unescape(raw))
+    return _code(unescape(raw))
 
 
 def _code(typed: str) -> str:

@@ -9,7 +9,7 @@ claim and is acknowledged without being handled again.
 A replica killed between the acknowledgement and the end of its listeners leaves a claim that
 nobody finishes. Once the claim is older than the lease, the next delivery of the event (if Slack
 sends one) or the recovery job of any replica takes it over and handles the stored body. A failed
-event is retried the same way after the lease, up to ``MAX_ATTEMPTS`` in all, then left failed, body
+event is retried the same way after the lease, up to ``MAX_EVENT_ATTEMPTS`` in all, then left failed, body
 and error kept, and logged.
 """
 
@@ -40,7 +40,7 @@ from storage.events import (
 logger = logging.getLogger(__name__)
 
 # Attempts at an event's listeners before it is left failed for people to look at.
-MAX_ATTEMPTS = 3
+MAX_EVENT_ATTEMPTS = 3
 # Handled events are remembered this long, far past Slack's last redelivery (about an hour).
 REMEMBER = timedelta(days=3)
 # Events one recovery pass takes over, so that one pass stays short.
@@ -110,7 +110,7 @@ class Inbox:
             replica=self.replica,
             now=now,
             stale_before=now - self.lease,
-            max_attempts=MAX_ATTEMPTS,
+            max_attempts=MAX_EVENT_ATTEMPTS,
         )
         if taken is None:
             logger.info("event %s of %s is handled already; acknowledging the redelivery", event_id, team_id)
@@ -129,7 +129,11 @@ class Inbox:
         now = self.clock()
         with self.sessions.begin() as s:
             event_ids = unfinished_events(
-                s, team_id, stale_before=now - self.lease, max_attempts=MAX_ATTEMPTS, limit=RECOVERY_BATCH
+                s,
+                team_id,
+                stale_before=now - self.lease,
+                max_attempts=MAX_EVENT_ATTEMPTS,
+                limit=RECOVERY_BATCH,
             )
         handled = 0
         for event_id in event_ids:
@@ -142,7 +146,7 @@ class Inbox:
                     replica=self.replica,
                     now=now,
                     stale_before=now - self.lease,
-                    max_attempts=MAX_ATTEMPTS,
+                    max_attempts=MAX_EVENT_ATTEMPTS,
                 )
                 body = json.loads(taken.body) if taken is not None and taken.body else None
                 attempt = taken.attempts if taken is not None else 0
@@ -201,7 +205,7 @@ class Inbox:
                 settled = record_event_failed(s, team_id, event_id, claimed_at=claimed_at, error=error)
         if not settled:
             logger.warning("event %s of %s was taken over while this replica handled it", event_id, team_id)
-        elif error is not None and attempt >= MAX_ATTEMPTS:
+        elif error is not None and attempt >= MAX_EVENT_ATTEMPTS:
             logger.error(
                 "event %s of %s failed %d times and is left failed: %s", event_id, team_id, attempt, error
             )

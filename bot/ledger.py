@@ -14,7 +14,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot.links import PostLink
-from bot.metrics import CommentFact, PostFact, Rate, Report, SnapshotFact, build_report, reply_rate
+from bot.metrics import (
+    REPORT_DAYS,
+    CommentFact,
+    PostFact,
+    Rate,
+    Report,
+    ReportPeriod,
+    SnapshotFact,
+    build_report,
+    reply_rate,
+)
 from bot.summary import Engagement
 from bot.text import storable, truncate
 from storage.ledger import (
@@ -41,8 +51,6 @@ from storage.ledger import (
 from storage.models import Channel, Comment, Post, Snapshot
 from storage.queries import ensure_channel
 
-Period = Literal["week", "month"]
-PERIOD_DAYS: dict[str, int] = {"week": 7, "month": 30}
 # comments.author is a VARCHAR(255).
 AUTHOR_LIMIT = 255
 # Where a nudge that would land on a weekend goes instead: Monday at this local time.
@@ -304,7 +312,7 @@ def comment_fact(comment: Comment, post: Post) -> CommentFact:
 class PeriodReport:
     """A report's figures and the period they cover."""
 
-    period: Period
+    period: ReportPeriod
     start: datetime
     end: datetime
     owner: str | None
@@ -312,10 +320,16 @@ class PeriodReport:
 
 
 def report(
-    s: Session, team_id: str, *, channel_id: str | None, owner: str | None, period: Period, now: datetime
+    s: Session,
+    team_id: str,
+    *,
+    channel_id: str | None,
+    owner: str | None,
+    period: ReportPeriod,
+    now: datetime,
 ) -> PeriodReport:
     """Counts and rates for the posts shared in the last week or month, and the comments waiting now."""
-    start = now - timedelta(days=PERIOD_DAYS[period])
+    start = now - timedelta(days=REPORT_DAYS[period])
     posts = posts_shared_between(s, team_id, start=start, end=now, channel_id=channel_id, owner=owner)
     pairs = comments_for_report(s, team_id, since=start, channel_id=channel_id, owner=owner)
     # Open comments on older posts count too: the metrics need those posts beside the period's.

@@ -18,6 +18,8 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsp
 
 import idna
 
+from bot.text import unescape
+
 PLATFORMS: tuple[str, ...] = (
     "x",
     "facebook",
@@ -318,7 +320,7 @@ def _is_media(canonical: str) -> bool:
     return extension.lower() in _MEDIA_EXTENSIONS
 
 
-def post_link(url: str) -> PostLink | None:
+def parse_post_link(url: str) -> PostLink | None:
     """The post a URL links to, or None if it isn't a published post.
 
     Not posts: anything but http(s) (mailto:, slack://), Slack's own pages and files, and links
@@ -341,11 +343,6 @@ _TRAILING = ".,;:!?'\"*"
 _CLOSERS = {")": "(", "]": "["}
 
 
-def _unescape(text: str) -> str:
-    # &amp; last, so that an escaped "&lt;" stays the four characters the author typed.
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
 def _trim_bare(url: str) -> str:
     for stop in '<>"':
         url = url.split(stop, 1)[0]
@@ -366,9 +363,9 @@ def _urls_in_text(text: str) -> Iterator[str]:
     for match in _LINK_MARKUP.finditer(_CODE.sub(" ", text)):
         target = match.group(1)
         if target is None:
-            yield _trim_bare(_unescape(match.group(0)))
+            yield _trim_bare(unescape(match.group(0)))
         elif not target.startswith(("@", "#", "!")):
-            yield _unescape(target.split("|", 1)[0])
+            yield unescape(target.split("|", 1)[0])
 
 
 def _is_code(element: dict[Any, Any]) -> bool:
@@ -406,7 +403,7 @@ def links_in_message(text: str, blocks: list[dict[str, Any]] | None = None) -> l
     found: dict[str, PostLink] = {}
     text_urls = _urls_in_text(text) if isinstance(text, str) else iter(())
     for url in (*_urls_in_blocks(blocks), *text_urls):
-        link = post_link(url)
+        link = parse_post_link(url)
         if link is not None and link.canonical_url not in found:
             found[link.canonical_url] = link
     return list(found.values())

@@ -11,12 +11,17 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Literal
 
 ONE_WAY_WINDOW = timedelta(hours=48)
 """A post is judged one-way or not by what it had at the end of its first 48 hours."""
 
 STREAK_MIN = 3
 """The shortest run of one-way posts that PRODUCT.md calls a broadcast streak."""
+
+ReportPeriod = Literal["week", "month"]
+"""What `/twoway report` covers: the last 7 days, or the last 30."""
+REPORT_DAYS: dict[ReportPeriod, int] = {"week": 7, "month": 30}
 
 
 @dataclass(frozen=True)

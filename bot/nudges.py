@@ -21,9 +21,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.ledger import first_nudge_at
 from bot.metrics import format_duration
-from bot.publish import POST_MESSAGE, SLACK_FAILURES, Pacer, describe_failure, find_message, has_metadata
+from bot.posting import (
+    MAX_POST_ATTEMPTS,
+    POST_MESSAGE,
+    SLACK_FAILURES,
+    Pacer,
+    describe_failure,
+    find_message,
+    has_metadata,
+)
 from bot.render import Message, message
-from bot.render_ledger import comment_buttons, post_link, quote
+from bot.render_ledger import comment_buttons, format_post_link, quote
 from bot.text import escape, truncate
 from storage.ledger import get_comment, open_comments
 from storage.models import Channel, Comment, Post
@@ -40,7 +48,6 @@ logger = logging.getLogger(__name__)
 
 NUDGE_EVENT_TYPE = "twoway_nudge"
 LEVELS = (1, 2)
-MAX_ATTEMPTS = 5
 # The history search starts this long before the comment was flagged, in case Slack's clock is behind ours.
 HISTORY_MARGIN = timedelta(hours=1)
 
@@ -93,12 +100,13 @@ def render_nudge(comment: Comment, post: Post, level: int, now: datetime) -> Mes
     author = f" from {escape(truncate(comment.author, 80))}" if comment.author else ""
     if level == 1:
         headline = (
-            f"{owner}, comment #{comment.id}{author} on {post_link(post)} has waited {age} for an answer."
+            f"{owner}, comment #{comment.id}{author} on {format_post_link(post)} "
+            f"has waited {age} for an answer."
         )
         text = f"{owner}, comment #{comment.id} has waited {age} for an answer."
     else:
         headline = (
-            f"Comment #{comment.id}{author} on {post_link(post)} is still waiting after {age}. "
+            f"Comment #{comment.id}{author} on {format_post_link(post)} is still waiting after {age}. "
             f"{owner} may be busy: can anyone take this?"
         )
         text = f"Comment #{comment.id} is still waiting after {age}. Can anyone take this? ({owner})"
@@ -195,7 +203,7 @@ class Nudger:
                     existing.id,
                     now=claiming,
                     stale_before=claiming - self.lease,
-                    max_attempts=MAX_ATTEMPTS,
+                    max_attempts=MAX_POST_ATTEMPTS,
                 )
                 if claim is None:
                     s.refresh(existing)

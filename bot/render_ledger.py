@@ -22,7 +22,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.digest import next_slot_after
+from bot.digest.period import next_period_for
 from bot.ledger import Closed, Flagged, Home, PeriodReport, Recorded, Waiting
 from bot.links import PLATFORM_NAMES
 from bot.metrics import Rate, format_duration
@@ -48,7 +48,7 @@ def slack_date(moment: datetime) -> str:
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
 
 
-def post_link(post: Post) -> str:
+def format_post_link(post: Post) -> str:
     """`<url|X post>`: the post as a link named by its platform."""
     name = PLATFORM_NAMES.get(post.platform, post.platform)
     url = post.canonical_url.replace("|", "%7C").replace(">", "%3E")
@@ -85,7 +85,7 @@ def render_flag_notice(flagged: Flagged) -> Message:
     owner = f"<@{post.owner_user_id}>"
     author = f" from {escape(truncate(comment.author, 80))}" if comment.author else ""
     headline = (
-        f"Comment #{comment.id}{author} on {post_link(post)} is waiting for an answer. "
+        f"Comment #{comment.id}{author} on {format_post_link(post)} is waiting for an answer. "
         f"Owner: {owner}. If it's still open {slack_date(flagged.nudge_at)}, I'll nudge {owner}."
     )
     text = (
@@ -126,7 +126,8 @@ def render_notice_closed(comment: Comment, post: Post, now: datetime) -> Message
     """The thread notice once the comment is answered or dismissed: who closed it and when."""
     line = _closing_line(comment, now)
     return message(
-        line, [SectionBlock(text=f"{line} ({post_link(post)})"), SectionBlock(text=quote(comment.text))]
+        line,
+        [SectionBlock(text=f"{line} ({format_post_link(post)})"), SectionBlock(text=quote(comment.text))],
     )
 
 
@@ -149,9 +150,9 @@ def render_logged(recorded: Recorded) -> Message:
     e = recorded.engagement
     counts = f"{e.comments} comments, {e.replies} replies, {e.shares} shares, {e.likes} likes"
     if recorded.created:
-        line = f"Recorded for {post_link(recorded.post)}: {counts}."
+        line = f"Recorded for {format_post_link(recorded.post)}: {counts}."
     else:
-        line = f"Already recorded for {post_link(recorded.post)}: {counts}."
+        line = f"Already recorded for {format_post_link(recorded.post)}: {counts}."
     return message(line, [SectionBlock(text=line)])
 
 
@@ -161,7 +162,8 @@ def _comment_section(comment: Comment, post: Post, now: datetime) -> SectionBloc
         author += f" · snoozed until {slack_date(comment.snoozed_until)}"
     return SectionBlock(
         text=(
-            f"*#{comment.id}* · {_age(comment, now)} · {post_link(post)} · <@{post.owner_user_id}>{author}\n"
+            f"*#{comment.id}* · {_age(comment, now)} · {format_post_link(post)} · "
+            f"<@{post.owner_user_id}>{author}\n"
             f"{quote(comment.text, 200)}"
         )
     )
@@ -268,7 +270,7 @@ def render_home(home: Home, now: datetime) -> View:
     posts = home.posts_this_week
     if posts:
         shown = posts[-LIST_LIMIT:]
-        lines = "\n".join(f"• {post_link(p)} · {slack_date(p.shared_at)}" for p in reversed(shown))
+        lines = "\n".join(f"• {format_post_link(p)} · {slack_date(p.shared_at)}" for p in reversed(shown))
         if len(posts) > len(shown):
             lines += f"\nand {len(posts) - len(shown)} more"
         blocks.append(SectionBlock(text=lines))
@@ -312,9 +314,7 @@ def render_schedule(channel: Channel, now: datetime, *, changed: bool) -> Messag
         return message(line, [SectionBlock(text=line)])
     weekday = WEEKDAY_NAMES[channel.digest_weekday]
     hours, minutes = divmod(channel.digest_minute, 60)
-    upcoming = next_slot_after(
-        now, weekday=channel.digest_weekday, minute=channel.digest_minute, zone=channel.timezone
-    )
+    upcoming = next_period_for(channel, now).end
     line = (
         f"{lead}This channel's digest is posted every {weekday} at {hours:02d}:{minutes:02d} "
         f"({channel.timezone}); the next one {slot_date(upcoming)}."

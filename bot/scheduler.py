@@ -28,10 +28,10 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.digest import period_ending, slot_at_or_before
+from bot.digest.period import CATCH_UP_WINDOW, period_for
+from bot.digest.publish import Outcome, Publisher
 from bot.inbox import Inbox
 from bot.nudges import Nudger
-from bot.publish import CATCH_UP_WINDOW, Outcome, Publisher
 from storage.models import Channel
 from storage.queries import get_channel
 from storage.runs import all_team_ids, team_channels
@@ -205,11 +205,9 @@ class Schedules:
             channel = get_channel(s, team_id, channel_id)
         if channel is None or not channel.digest_enabled:
             return None
-        zone = channel.timezone
-        slot = slot_at_or_before(
-            self._publisher.clock(), weekday=channel.digest_weekday, minute=channel.digest_minute, zone=zone
+        return self._publisher.publish_digest(
+            team_id, channel_id, period_for(channel, self._publisher.clock())
         )
-        return self._publisher.publish_digest(team_id, channel_id, period_ending(slot, zone))
 
     def catch_up_all(self) -> None:
         """Publish every channel's digest whose slot passed under a day ago without one.

@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 from bot import ledger
 from bot.deps import Deps
 from bot.links import links_in_message
-from bot.render_ledger import post_link, render_problem
+from bot.render_ledger import format_post_link, render_problem
 from bot.slack_calls import attempt, react, tell
 from bot.summary import parse_summary
 
@@ -103,7 +103,7 @@ def _summary(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any])
         react(client, channel, ts, SUMMARY_REACTION)
         return True
     if len(posts) > 1 and event.get("user"):
-        links = ", ".join(post_link(p) for p in posts)
+        links = ", ".join(format_post_link(p) for p in posts)
         tell(
             client,
             channel,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_ENTITY = re.compile(r"&(amp|lt|gt);")
+_ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
 
 
 # PostgreSQL can't store NUL or lone surrogates (JSON can carry both, and SQLite's driver can't encode
@@ -42,3 +44,8 @@ def plain_text(slack_text: str) -> str:
     text = _LINK.sub(lambda m: m.group(1), slack_text)
     text = _QUOTE_MARK.sub("", text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
+
+
+def unescape(text: str) -> str:
+    """Slack's escapes of ``&``, ``<`` and ``>`` undone in one pass, so that a typed `&lt;` stays `&lt;`."""
+    return _ENTITY.sub(lambda entity: _ENTITIES[entity[1]], text)

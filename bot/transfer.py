@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Final
 
-from bot.links import PLATFORMS, post_link
+from bot.links import PLATFORMS, parse_post_link
 from storage.models import SNAPSHOT_SOURCES
 from storage.transfer import SnapshotRow
 
@@ -232,7 +232,7 @@ def _snapshot(cell: Mapping[str, str]) -> SnapshotRow:
     team_id = _slack_id(cell, "team_id", _TEAM_ID, "a Slack team id (T…)")
     channel_id = _slack_id(cell, "channel_id", _CHANNEL_ID, "a Slack channel id (C…, G… or D…)")
     url = _required(cell, "post_url")
-    link = post_link(url)
+    link = parse_post_link(url)
     if link is None:
         raise _Invalid(f"post_url {_show(url)} is not a link to a post")
     platform = cell.get("platform", "").lower() or link.platform

@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from bot import ledger
 from bot.deps import Deps, bind
 from bot.flagging import flag_message, post_of_message, read_flagged_message
-from bot.links import post_link
+from bot.links import parse_post_link
 from bot.render import Message
 from bot.render_ledger import (
     FLAG_MODAL,
@@ -87,7 +87,7 @@ def submitted(
         logger.warning("ignored a %s submission without its link input", FLAG_MODAL)
         ack()
         return
-    link = post_link(value.strip()) if value else None
+    link = parse_post_link(value.strip()) if value else None
     if link is None:
         ack(
             response_action="errors",

@@ -9,7 +9,7 @@ import pytest
 from bench.fanout import fan_out, floor_of
 from bot.emulator import Limit, RateLimits
 from bot.emulator.limits import POST_MESSAGE
-from bot.publish import UPLOAD_METHODS, Rate
+from bot.posting import UPLOAD_METHODS, CallRate
 
 # Slack's limits scaled down so that ten channels meet them: a burst of three posts and two uploads,
 # and the publisher's pace under them (a call less at once, as under Slack's own).
@@ -19,7 +19,7 @@ LIMITS = RateLimits(
         **dict.fromkeys(UPLOAD_METHODS, Limit(per_minute=300, burst=2)),
     }
 )
-RATES = {POST_MESSAGE: Rate(600, 2), **dict.fromkeys(UPLOAD_METHODS, Rate(300, 1))}
+RATES = {POST_MESSAGE: CallRate(600, 2), **dict.fromkeys(UPLOAD_METHODS, CallRate(300, 1))}
 
 
 def test_the_floor_is_the_slowest_limit_over_the_calls_the_fan_out_needs() -> None:

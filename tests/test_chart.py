@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.chart import CHART_PERIODS, ChartData, HistoryPoint, render_chart
+from bot.digest.chart import CHART_PERIODS, ChartData, HistoryPoint, render_chart
 from bot.metrics import Rate
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

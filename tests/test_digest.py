@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.digest import (
+from bot.digest.build import (
     CONVERSATION_LIMIT,
     WAITING_LIMIT,
     Broadcaster,
@@ -16,16 +16,13 @@ from bot.digest import (
     DigestInput,
     LostDigest,
     LostNudge,
-    Period,
     PostLine,
     Streak,
     Undelivered,
     WaitingComment,
     build_digest,
-    next_slot_after,
-    period_ending,
-    slot_at_or_before,
 )
+from bot.digest.period import Period, next_slot_after, period_ending, slot_at_or_before
 from bot.metrics import CommentFact, PostFact, Rate, SnapshotFact
 
 # The week Monday 6 May 2024 09:00 UTC to Monday 13 May 09:00, digested at its end.

@@ -9,10 +9,11 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import digests
-from bot.digest import LostDigest, LostNudge, Period, Undelivered, period_ending
-from bot.digests import undelivered_before
-from bot.publish import MAX_ATTEMPTS
+from bot.digest.build import LostDigest, LostNudge, Undelivered
+from bot.digest.chart import CHART_PERIODS
+from bot.digest.compose import compose_digest, undelivered_before
+from bot.digest.period import Period, period_ending, periods_ending_with
+from bot.posting import MAX_POST_ATTEMPTS
 from storage.ledger import SharedLink, close_comment, flag_comment, record_share
 from storage.models import DigestRun, Nudge
 from storage.queries import ensure_channel
@@ -121,10 +122,10 @@ def test_only_what_this_channel_lost_since_its_last_digest_and_no_retry_will_pos
     with sessions.begin() as s:
         for team_id, channel_id in ((TEAM, CHANNEL), (TEAM, OTHER_CHANNEL), (OTHER_TEAM, CHANNEL)):
             ensure_channel(s, team_id, channel_id, now=SLOT - timedelta(weeks=10))
-        run(s, week(4), "failed", attempts=MAX_ATTEMPTS, error="reported_before")
+        run(s, week(4), "failed", attempts=MAX_POST_ATTEMPTS, error="reported_before")
         run(s, week(3), "posted")
         run(s, week(2), "failed", error="ratelimited")  # over a day late: no retry
-        run(s, week(1), "failed", attempts=MAX_ATTEMPTS, error="history: fatal_error")
+        run(s, week(1), "failed", attempts=MAX_POST_ATTEMPTS, error="history: fatal_error")
         run(s, PERIOD, "failed", error="this_very_digest")
         # Same week, but another channel of the team, and the same channel id in another team.
         run(s, week(2), "failed", channel_id=OTHER_CHANNEL, error="other_channel")
@@ -161,11 +162,11 @@ def test_a_digest_that_a_sweep_will_still_retry_is_not_reported_yet(sessions: Se
     now = PERIOD.start + timedelta(hours=2)
     with sessions.begin() as s:
         ensure_channel(s, TEAM, CHANNEL, now=SLOT - timedelta(weeks=10))
-        run(s, week(1), "failed", attempts=MAX_ATTEMPTS - 1, error="ratelimited")
+        run(s, week(1), "failed", attempts=MAX_POST_ATTEMPTS - 1, error="ratelimited")
 
     with sessions.begin() as s:
         assert undelivered_before(s, TEAM, CHANNEL, PERIOD, now) == Undelivered()
-        _run(s).attempts = MAX_ATTEMPTS
+        _run(s).attempts = MAX_POST_ATTEMPTS
     with sessions.begin() as s:
         assert undelivered_before(s, TEAM, CHANNEL, PERIOD, now).digests == (
             LostDigest(week(1), "ratelimited"),
@@ -181,7 +182,7 @@ def test_a_digest_that_a_sweep_will_still_retry_is_not_reported_yet(sessions: Se
 def test_a_channel_never_posted_to_reports_everything_it_lost(sessions: Sessions) -> None:
     with sessions.begin() as s:
         ensure_channel(s, TEAM, NEW_CHANNEL, now=SLOT - timedelta(weeks=30))
-        run(s, week(20), "failed", channel_id=NEW_CHANNEL, attempts=MAX_ATTEMPTS, error="not_in_channel")
+        run(s, week(20), "failed", channel_id=NEW_CHANNEL, attempts=MAX_POST_ATTEMPTS, error="not_in_channel")
         lonely = comment(s, 1, channel_id=NEW_CHANNEL)
         nudge(s, lonely, 1, "failed", SLOT - timedelta(weeks=20), error="not_in_channel")
 
@@ -198,11 +199,11 @@ def test_the_digest_comes_with_its_charts_history_undrawn(sessions: Sessions) ->
     with sessions.begin() as s:
         ensure_channel(s, TEAM, CHANNEL, timezone="Europe/Berlin", now=NOW - timedelta(weeks=10))
         comment(s, 1)
-        composed = digests.compose_digest(s, TEAM, CHANNEL, PERIOD, NOW)
+        composed = compose_digest(s, TEAM, CHANNEL, PERIOD, NOW)
 
     assert composed.chart is not None
     assert composed.chart.zone == "Europe/Berlin"
-    periods = digests.periods_ending_with(PERIOD, "Europe/Berlin")
+    periods = periods_ending_with(PERIOD, "Europe/Berlin", CHART_PERIODS)
     assert [p.period_end for p in composed.chart.points] == [p.end for p in periods]
     # Flagged four weeks before the slot, and open since.
     assert [p.open_comments for p in composed.chart.points] == [0, 0, 0, 0, 1, 1, 1, 1]
@@ -212,8 +213,8 @@ def test_the_digest_comes_with_its_charts_history_undrawn(sessions: Sessions) ->
 COMPOSE_ALONE = """
 import sys
 from datetime import datetime
-from bot.digest import period_ending
-from bot.digests import compose_digest
+from bot.digest.period import period_ending
+from bot.digest.compose import compose_digest
 from storage.db import make_engine, make_session_factory
 
 db_url, slot = sys.argv[1:]
@@ -238,4 +239,4 @@ def test_composing_imports_no_matplotlib(db_url: str, sessions: Sessions) -> Non
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == [str(digests.HISTORY_PERIODS), "False"]
+    assert done.stdout.split() == [str(CHART_PERIODS), "False"]

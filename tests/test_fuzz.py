@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import ledger
 from bot.flagging import comment_text
 from bot.grammar import FLAG_TEXT_LIMIT, BadInput, FlagRequest, parse_command
-from bot.links import links_in_message, post_link
+from bot.links import links_in_message, parse_post_link
 from bot.nudges import render_nudge
 from bot.render_ledger import render_flag_notice, render_notice_closed
 from bot.summary import MAX_COUNT, MAX_SUMMARY_LENGTH, Engagement, parse_summary
@@ -200,7 +200,7 @@ def _ledger(url: str) -> Iterator[Ledger]:
     engine = make_engine(url)
     upgrade(engine)
     sessions = make_session_factory(engine)
-    link = post_link(POST_URL)
+    link = parse_post_link(POST_URL)
     assert link is not None
     with sessions.begin() as s:
         shares = ledger.share_links(

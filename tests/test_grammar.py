@@ -17,7 +17,6 @@ from bot.grammar import (
     FlagRequest,
     HelpRequest,
     LogRequest,
-    Period,
     ReportRequest,
     Request,
     ScheduleRequest,
@@ -28,7 +27,8 @@ from bot.grammar import (
     UnavailableRequest,
     parse_command,
 )
-from bot.links import PostLink, post_link
+from bot.links import PostLink, parse_post_link
+from bot.metrics import ReportPeriod
 from bot.render import render_request
 from bot.summary import Engagement
 from bot.text import escape
@@ -37,7 +37,7 @@ POST = "https://x.com/ada/status/1"
 
 
 def _link(url: str) -> PostLink:
-    link = post_link(url)
+    link = parse_post_link(url)
     assert link is not None, url
     return link
 
@@ -730,7 +730,7 @@ def _mention(user_id: str, label: str | None) -> str:
     st.booleans(),
 )
 def test_report_in_any_order(
-    period: Period | None,
+    period: ReportPeriod | None,
     user_id: str | None,
     label: str | None,
     case: Callable[[str], str],

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.inbox import MAX_ATTEMPTS, Inbox, event_key
+from bot.inbox import MAX_EVENT_ATTEMPTS, Inbox, event_key
 from storage.events import claim_event
 from storage.models import ProcessedEvent
 
@@ -178,17 +178,17 @@ def test_a_failed_event_is_retried_after_the_lease_and_then_left_failed(
     assert (row.state, row.error) == ("failed", "RuntimeError: the listener broke")
     assert row.body is not None
     assert box.recover("T1") == 0, "not before the lease"
-    for _ in range(MAX_ATTEMPTS - 1):
+    for _ in range(MAX_EVENT_ATTEMPTS - 1):
         clock.advance(LEASE + timedelta(seconds=1))
         with caplog.at_level(logging.ERROR, logger="bot.inbox"):
             assert box.recover("T1") == 1
     clock.advance(LEASE + timedelta(seconds=1))
     assert box.recover("T1") == 0
-    assert listeners.handled == Counter({"Ev1": MAX_ATTEMPTS})
+    assert listeners.handled == Counter({"Ev1": MAX_EVENT_ATTEMPTS})
     row = stored(sessions)
-    assert (row.state, row.attempts) == ("failed", MAX_ATTEMPTS)
+    assert (row.state, row.attempts) == ("failed", MAX_EVENT_ATTEMPTS)
     assert json.loads(row.body or "") == delivery(), "kept for people to look at"
-    assert f"event Ev1 of T1 failed {MAX_ATTEMPTS} times" in caplog.text
+    assert f"event Ev1 of T1 failed {MAX_EVENT_ATTEMPTS} times" in caplog.text
 
 
 def test_a_listener_that_reports_failure_fails_the_event(sessions: Sessions) -> None:

@@ -12,8 +12,8 @@ from bot.links import (
     PostLink,
     canonical_url,
     links_in_message,
+    parse_post_link,
     platform_of,
-    post_link,
 )
 from bot.text import escape
 
@@ -203,7 +203,7 @@ def test_canonical_url_of_what_isnt_an_http_url_is_none(url: str) -> None:
     ],
 )
 def test_platform(url: str, platform: str) -> None:
-    link = post_link(url)
+    link = parse_post_link(url)
     assert link is not None
     assert link.platform == platform
     assert platform_of(link.canonical_url) == platform
@@ -247,7 +247,7 @@ def test_platform_of_junk_is_blog() -> None:
     ],
 )
 def test_not_posts(url: str) -> None:
-    assert post_link(url) is None
+    assert parse_post_link(url) is None
 
 
 def _urls(text: str, blocks: list[dict[str, Any]] | None = None) -> list[str]:
@@ -493,7 +493,7 @@ def test_links_in_message_never_raises_and_links_are_consistent(text: str, block
     links = links_in_message(text, blocks)
     assert len({link.canonical_url for link in links}) == len(links)
     for link in links:
-        again = post_link(link.url)
+        again = parse_post_link(link.url)
         assert again is not None
         assert again.canonical_url == link.canonical_url
         assert link.platform in PLATFORMS
@@ -501,7 +501,7 @@ def test_links_in_message_never_raises_and_links_are_consistent(text: str, block
 
 @given(_SHAREABLE_URLS)
 def test_a_shared_url_comes_back_from_slack_markup(url: str) -> None:
-    link = post_link(url)
+    link = parse_post_link(url)
     assume(link is not None)
     assert links_in_message(f"<{escape(url)}|label>") == [link]
     assert links_in_message("", [_rich_text(_section(_link(url)))]) == [link]

@@ -24,14 +24,15 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
-from bot.chart import ChartData, HistoryPoint, render_chart
-from bot.digest import Period, period_ending
-from bot.digests import compose_digest
+from bot.digest.blocks import digest_metadata
+from bot.digest.chart import ChartData, HistoryPoint, render_chart
+from bot.digest.compose import ComposedDigest, compose_digest
+from bot.digest.period import Period, period_ending
+from bot.digest.publish import ChartDrawer, Composer, Outcome, Publisher
 from bot.emulator import DEFAULT_TEAM_ID, SOCIAL_CHANNEL_ID, Emulator, EmulatorSettings
 from bot.metrics import Rate
 from bot.nudges import Nudger
-from bot.publish import MAX_ATTEMPTS, ChartDrawer, ComposedDigest, Composer, Outcome, Publisher
-from bot.render_digest import digest_metadata
+from bot.posting import MAX_POST_ATTEMPTS
 from storage.ledger import SharedLink, flag_comment, record_share
 from storage.models import DigestRun
 from storage.queries import ensure_channel
@@ -275,7 +276,7 @@ def test_a_slack_failure_is_recorded_and_the_next_sweep_posts_once(
 def test_retries_stop_after_the_last_attempt(publisher: Publisher, emu: Emulator, clock: Clock) -> None:
     control(emu, "POST", "/_emulator/faults", {"method": "chat.postMessage", "status": 500})
     publisher.publish_digest(TEAM, CHANNEL, PERIOD)
-    for _ in range(MAX_ATTEMPTS - 1):
+    for _ in range(MAX_POST_ATTEMPTS - 1):
         clock.advance(timedelta(minutes=5))
         assert [o.status for o in publisher.retry(TEAM)] == ["failed"]
 
@@ -350,14 +351,14 @@ def test_a_chart_that_fails_to_draw_leaves_the_digest_posted_without_it(
 
     charted = make_publisher(sessions, emu, clock, compose=with_chart, draw_chart=broken)
 
-    with caplog.at_level(logging.ERROR, logger="bot.publish"):
+    with caplog.at_level(logging.ERROR, logger="bot.digest.publish"):
         outcome = charted.publish_digest(TEAM, CHANNEL, PERIOD)
 
     assert outcome.status == "posted"
     assert run_of(sessions).state == "posted"
     assert len(posted(emu)) == 1
     assert emu.calls("files.getUploadURLExternal") == []
-    [logged] = [r for r in caplog.records if r.name == "bot.publish" and r.levelno == logging.ERROR]
+    [logged] = [r for r in caplog.records if r.name == "bot.digest.publish" and r.levelno == logging.ERROR]
     assert logged.getMessage() == f"the chart of the digest of {TEAM}/{CHANNEL} was not drawn"
     assert logged.exc_info is not None
     assert repr(logged.exc_info[1]) == "ValueError('no ink')"
@@ -469,7 +470,7 @@ def test_a_digest_lost_for_good_and_a_failed_nudge_are_reported_in_the_next_dige
         "ratelimited",
     )
     assert real.publish_digest(TEAM, CHANNEL, PERIOD) == Outcome("failed", error="ratelimited")
-    for _ in range(MAX_ATTEMPTS - 1):
+    for _ in range(MAX_POST_ATTEMPTS - 1):
         clock.advance(timedelta(minutes=5))
         assert [o.status for o in real.retry(TEAM)] == ["failed"]
     clock.advance(timedelta(minutes=5))
@@ -510,8 +511,9 @@ TWO_PROCESSES = """
 import sys, time
 from datetime import UTC, datetime, timedelta
 from slack_sdk import WebClient
-from bot.digest import Period
-from bot.publish import ComposedDigest, Publisher
+from bot.digest.period import Period
+from bot.digest.compose import ComposedDigest
+from bot.digest.publish import Publisher
 from storage.db import make_engine, make_session_factory
 
 db_url, api_url, go, replica = sys.argv[1:]

@@ -13,9 +13,10 @@ from typing import Any
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.digest import period_ending
+from bot.digest.period import period_ending
+from bot.digest.publish import Publisher
 from bot.emulator import DEFAULT_TEAM_ID, Emulator, EmulatorSettings, Limit, RateLimits
-from bot.publish import CHANNEL_RATES, POST_MESSAGE, SLACK_RATES, UPLOAD_METHODS, Pacer, Publisher, Rate
+from bot.posting import CHANNEL_RATES, POST_MESSAGE, SLACK_RATES, UPLOAD_METHODS, CallRate, Pacer
 from storage.db import make_engine, make_session_factory
 from storage.migrate import upgrade
 from storage.queries import ensure_channel
@@ -41,13 +42,15 @@ class FakeTime:
         self.now += seconds
 
 
-def pacer(sessions: sessionmaker[Session], fake: FakeTime, rates: dict[str, Rate], **kwargs: Any) -> Pacer:
+def pacer(
+    sessions: sessionmaker[Session], fake: FakeTime, rates: dict[str, CallRate], **kwargs: Any
+) -> Pacer:
     return Pacer(sessions, rates, clock=fake.clock, sleep=fake.sleep, **kwargs)
 
 
 def test_a_burst_goes_at_once_then_calls_come_at_the_rate(sessions: sessionmaker[Session]) -> None:
     fake = FakeTime()
-    paced = pacer(sessions, fake, {POST_MESSAGE: Rate(per_minute=120, burst=2)})
+    paced = pacer(sessions, fake, {POST_MESSAGE: CallRate(per_minute=120, burst=2)})
 
     waits = [paced.wait(TEAM, POST_MESSAGE) for _ in range(4)]
 
@@ -59,7 +62,7 @@ def test_a_burst_goes_at_once_then_calls_come_at_the_rate(sessions: sessionmaker
 def test_callers_arriving_together_are_given_turns_in_order(sessions: sessionmaker[Session]) -> None:
     fake = FakeTime()
     paced = Pacer(
-        sessions, {POST_MESSAGE: Rate(per_minute=60, burst=1)}, clock=fake.clock, sleep=lambda s: None
+        sessions, {POST_MESSAGE: CallRate(per_minute=60, burst=1)}, clock=fake.clock, sleep=lambda s: None
     )
 
     # Nobody sleeps here (as if each caller were a thread of its own): each is told its own turn.
@@ -68,7 +71,7 @@ def test_callers_arriving_together_are_given_turns_in_order(sessions: sessionmak
 
 def test_workspaces_methods_and_unpaced_calls(sessions: sessionmaker[Session]) -> None:
     fake = FakeTime()
-    rates = {POST_MESSAGE: Rate(60, 1), "files.getUploadURLExternal": Rate(30, 1)}
+    rates = {POST_MESSAGE: CallRate(60, 1), "files.getUploadURLExternal": CallRate(30, 1)}
     paced = Pacer(sessions, rates, clock=fake.clock, sleep=lambda s: None)
 
     assert paced.wait(TEAM, POST_MESSAGE) == 0
@@ -83,8 +86,8 @@ def test_a_channel_is_paced_within_its_workspace(sessions: sessionmaker[Session]
     fake = FakeTime()
     paced = Pacer(
         sessions,
-        {POST_MESSAGE: Rate(per_minute=600, burst=10)},
-        channel_rates={POST_MESSAGE: Rate(per_minute=60, burst=1)},
+        {POST_MESSAGE: CallRate(per_minute=600, burst=10)},
+        channel_rates={POST_MESSAGE: CallRate(per_minute=60, burst=1)},
         clock=fake.clock,
         sleep=lambda s: None,
     )
@@ -101,7 +104,7 @@ def test_replicas_share_one_pace(db_url: str) -> None:
     try:
         upgrade(engines[0])
         fake = FakeTime()
-        rate = {POST_MESSAGE: Rate(per_minute=60, burst=3)}
+        rate = {POST_MESSAGE: CallRate(per_minute=60, burst=3)}
         replicas = [
             Pacer(make_session_factory(e), rate, clock=fake.clock, sleep=lambda s: None) for e in engines
         ]
@@ -117,9 +120,9 @@ def test_replicas_share_one_pace(db_url: str) -> None:
 
 
 def test_slacks_documented_limits_are_the_default_pace() -> None:
-    assert SLACK_RATES[POST_MESSAGE] == Rate(per_minute=300, burst=25)
-    assert CHANNEL_RATES[POST_MESSAGE] == Rate(per_minute=60, burst=2)
-    assert all(SLACK_RATES[m] == Rate(per_minute=100, burst=8) for m in UPLOAD_METHODS)
+    assert SLACK_RATES[POST_MESSAGE] == CallRate(per_minute=300, burst=25)
+    assert CHANNEL_RATES[POST_MESSAGE] == CallRate(per_minute=60, burst=2)
+    assert all(SLACK_RATES[m] == CallRate(per_minute=100, burst=8) for m in UPLOAD_METHODS)
 
 
 def _limits(emu: Emulator) -> Any:
@@ -139,7 +142,7 @@ def test_paced_digests_with_charts_get_no_429_from_a_slack_enforcing_the_same_li
         }
     )
     rates = {
-        method: Rate(limit.per_minute, limit.burst - 1) for method, limit in limits.per_workspace.items()
+        method: CallRate(limit.per_minute, limit.burst - 1) for method, limit in limits.per_workspace.items()
     }
     channels = [f"C0PACE{i:04d}" for i in range(5)]
     now = SLOT + timedelta(minutes=1)

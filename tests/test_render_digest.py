@@ -9,14 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.digest import (
+from bot.digest.blocks import DIGEST_EVENT_TYPE, MAX_BLOCKS_JSON, digest_metadata, render_digest
+from bot.digest.build import (
     Broadcaster,
     Counts,
     Digest,
     DigestInput,
     LostDigest,
     LostNudge,
-    Period,
     PostLine,
     Streak,
     Undelivered,
@@ -25,8 +25,8 @@ from bot.digest import (
     WaitingList,
     build_digest,
 )
+from bot.digest.period import Period
 from bot.metrics import PostFact, Rate, SnapshotFact
-from bot.render_digest import DIGEST_EVENT_TYPE, MAX_BLOCKS_JSON, digest_metadata, render_digest
 from bot.render_ledger import ANSWERED_ACTION, DISMISSED_ACTION
 
 START = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)

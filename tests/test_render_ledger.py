@@ -11,7 +11,7 @@ from bot.ledger import Flagged, Home, Waiting
 from bot.metrics import Rate
 from bot.render_ledger import (
     LIST_LIMIT,
-    post_link,
+    format_post_link,
     quote,
     render_flag_notice,
     render_home,
@@ -84,7 +84,7 @@ def test_quoted_text_is_escaped_and_cut(text: str) -> None:
     ["https://x.com/a/status/1", "https://blog.example/a|b", "https://blog.example/a>b"],
 )
 def test_post_links_cannot_break_out_of_their_markup(url: str) -> None:
-    link = post_link(_post(url=url))
+    link = format_post_link(_post(url=url))
     assert link.startswith("<https://")
     assert link.count("|") == 1
     assert link.count(">") == 1

@@ -15,12 +15,12 @@ import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.digest import next_slot_after, slot_at_or_before
-from bot.digests import compose_digest
+from bot.digest.compose import compose_digest
+from bot.digest.period import next_slot_after, slot_at_or_before
+from bot.digest.publish import Outcome, Publisher
 from bot.emulator import Emulator, EmulatorSettings
 from bot.inbox import Inbox
 from bot.nudges import Nudger
-from bot.publish import Outcome, Publisher
 from bot.scheduler import (
     CATCH_UP_JOB_ID,
     DIGEST_EXECUTOR,

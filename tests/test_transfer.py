@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.links import post_link
+from bot.links import parse_post_link
 from bot.transfer import (
     COLUMNS,
     SNAPSHOT_COLUMNS,
@@ -60,7 +60,7 @@ def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 def shared(url: str) -> SharedLink:
-    link = post_link(url)
+    link = parse_post_link(url)
     assert link is not None
     return SharedLink(url=link.url, canonical_url=link.canonical_url, platform=link.platform)
 

@@ -164,7 +164,8 @@ def _emulator(args: argparse.Namespace) -> int:
 
 def _digest(args: argparse.Namespace) -> int:
     from bot.clock import utc_now
-    from bot.digests import compose_digest, last_period, next_period
+    from bot.digest.compose import compose_digest
+    from bot.digest.period import next_period_for, period_for
     from storage.db import make_engine, make_session_factory
     from storage.migrate import upgrade
     from storage.queries import get_channel
@@ -188,10 +189,10 @@ def _digest(args: argparse.Namespace) -> int:
                 return 2
             team_id, channel = found[0]
             if preview:
-                composed = compose_digest(s, team_id, args.channel, next_period(channel, now), now)
+                composed = compose_digest(s, team_id, args.channel, next_period_for(channel, now), now)
                 print(blocks_to_text(composed.message["blocks"], composed.message["text"]))
                 return 0
-            period = last_period(channel, now)
+            period = period_for(channel, now)
         assert config is not None
         from twoway.runtime import make_client_for, make_publisher, open_installations, replica_name
 

@@ -20,11 +20,11 @@ from waitress.wasyncore import close_all
 from bot.clock import Clock, utc_now
 from bot.config import Config
 from bot.deps import Deps, make_web_client, replica_name
-from bot.digests import compose_digest
+from bot.digest.compose import compose_digest
+from bot.digest.publish import Publisher
 from bot.inbox import Inbox
 from bot.installs import INSTALL_PATH, Installations
 from bot.nudges import Nudger
-from bot.publish import Publisher
 from bot.scheduler import Schedules, known_teams
 from storage.db import make_engine, make_session_factory
 from twoway.bolt_app import build_app

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select, update
 
 from bot import ledger
-from bot.links import post_link
+from bot.digest.blocks import DIGEST_EVENT_TYPE
+from bot.links import parse_post_link
 from bot.nudges import NUDGE_EVENT_TYPE
-from bot.render_digest import DIGEST_EVENT_TYPE
 from storage.models import Channel, DigestRun, Nudge
 from storage.queries import ensure_channel
 from tests.reliability.conftest import (
@@ -172,7 +172,7 @@ def _comments(slack: Slack, channels: list[str]) -> list[int]:
             .values(nudge_weekends=True, unanswered_threshold_hours=24)
         )
         for i, channel_id in enumerate(channels):
-            link = post_link(f"https://x.com/twoway/status/{1_791_000_000_000_000_000 + i}")
+            link = parse_post_link(f"https://x.com/twoway/status/{1_791_000_000_000_000_000 + i}")
             assert link is not None
             shares = ledger.share_links(
                 s,

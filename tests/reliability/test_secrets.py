@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bot.render_digest import DIGEST_EVENT_TYPE
+from bot.digest.blocks import DIGEST_EVENT_TYPE
 from tests.e2e.conftest import http, stop
 from tests.reliability.conftest import (
     ADA,

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import utc_now
 from bot.config import load_config
 from bot.deps import make_web_client, replica_name
-from bot.digest import Period
+from bot.digest.period import Period
 from bot.nudges import Nudger
 from storage.db import make_engine, make_session_factory
 from storage.models import DigestRun, Nudge

@@ -26,7 +26,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.digest import Broadcaster, Counts, Digest, LostDigest, LostNudge, Period, PostLine, WaitingItem
+from bot.digest.build import Broadcaster, Counts, Digest, LostDigest, LostNudge, PostLine, WaitingItem
+from bot.digest.period import Period
 from bot.links import PLATFORM_NAMES
 from bot.metrics import Rate, format_duration
 from bot.render import Message

@@ -1,47 +1,44 @@
 """Composing one channel's digest for one period: what the ledger says, built and rendered.
 
 Reads only the last eight periods' posts and the comments open during them, never the whole history.
-The chart is left undrawn (see bot.chart): the caller draws it after closing its session, if at all.
+The chart is left undrawn (see `bot.digest.chart`): the caller draws it after closing its session,
+if at all.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.chart import ChartData, HistoryPoint
-from bot.digest import (
+from bot.digest.blocks import render_digest
+from bot.digest.build import (
     DigestInput,
     LostDigest,
     LostNudge,
-    Period,
     Undelivered,
     WaitingComment,
     build_digest,
-    next_slot_after,
-    period_ending,
-    slot_at_or_before,
 )
+from bot.digest.chart import CHART_PERIODS, ChartData, HistoryPoint
+from bot.digest.period import CATCH_UP_WINDOW, Period, periods_ending_with
 from bot.ledger import comment_fact, post_facts
 from bot.metrics import PostFact, reply_rate
-from bot.publish import CATCH_UP_WINDOW, MAX_ATTEMPTS, ComposedDigest
-from bot.render_digest import render_digest
+from bot.posting import MAX_POST_ATTEMPTS
 from storage.ledger import comments_for_report, posts_shared_between, recent_posts_of
-from storage.models import Channel, Comment
+from storage.models import Comment
 from storage.queries import get_channel
 from storage.runs import failed_nudges, last_posted_run, lost_runs, missed_previous
 
-# The chart shows this many periods, the digest's own the last of them.
-HISTORY_PERIODS = 8
 
+@dataclass(frozen=True)
+class ComposedDigest:
+    """A digest ready to post: the message and, when it has one, its chart still to be drawn."""
 
-def periods_ending_with(period: Period, zone: str, count: int = HISTORY_PERIODS) -> list[Period]:
-    """``count`` consecutive periods, oldest first, the last being ``period``."""
-    periods = [period]
-    while len(periods) < count:
-        periods.insert(0, period_ending(periods[0].start, zone))
-    return periods
+    message: dict[str, Any]
+    chart: ChartData | None
 
 
 def _in(period: Period, facts: list[PostFact]) -> list[PostFact]:
@@ -76,7 +73,7 @@ def undelivered_before(
         ended_after=since,
         ended_by=period.start,
         retried_until=now - CATCH_UP_WINDOW,
-        max_attempts=MAX_ATTEMPTS,
+        max_attempts=MAX_POST_ATTEMPTS,
     )
     nudges = failed_nudges(s, team_id, channel_id, tried_since=since)
     return Undelivered(
@@ -94,7 +91,8 @@ def compose_digest(
     """
     channel = get_channel(s, team_id, channel_id)
     zone = channel.timezone if channel is not None else "UTC"
-    periods = periods_ending_with(period, zone)
+    # The chart shows these periods, the digest's own the last of them.
+    periods = periods_ending_with(period, zone, CHART_PERIODS)
     previous = periods[-2]
 
     window = post_facts(
@@ -148,19 +146,3 @@ def compose_digest(
         HistoryPoint(p.end, reply_rate(_in(p, window)), _open_at(p.end, comments)) for p in periods
     )
     return ComposedDigest(message=render_digest(digest), chart=ChartData(history, zone))
-
-
-def last_period(channel: Channel, now: datetime) -> Period:
-    """The week that ended at the channel's most recent slot: what its latest digest covers."""
-    slot = slot_at_or_before(
-        now, weekday=channel.digest_weekday, minute=channel.digest_minute, zone=channel.timezone
-    )
-    return period_ending(slot, channel.timezone)
-
-
-def next_period(channel: Channel, now: datetime) -> Period:
-    """The week that ends at the channel's next slot: what its next digest will cover."""
-    slot = next_slot_after(
-        now, weekday=channel.digest_weekday, minute=channel.digest_minute, zone=channel.timezone
-    )
-    return period_ending(slot, channel.timezone)

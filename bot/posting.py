@@ -1,0 +1,176 @@
+"""Posting to Slack from twoway's own jobs (digests, nudges): paced calls, failures put in words, and
+finding a message already posted.
+
+A Monday fan-out posts hundreds of digests at once into one workspace, where Slack limits
+chat.postMessage and the upload methods per workspace. The `Pacer` spaces the calls of every
+replica together within those limits, so that Slack rarely answers 429 and slack_sdk's retry
+handler rarely waits.
+
+A job that died after posting left a claim but no record of its message: whoever takes the claim
+over first looks for the message by its metadata (`find_message`), and records it rather than post
+it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.turns import take_turn
+
+logger = logging.getLogger(__name__)
+
+# A post attempt is a claim; after this many a digest or a nudge is left failed for people to look at.
+MAX_POST_ATTEMPTS = 5
+HISTORY_PAGE = 200
+HISTORY_PAGES = 10
+
+# What a Slack call raises once slack_sdk's retry handlers have given up: an error answer,
+# a client-side failure, or the network (URLError and timeouts are OSErrors).
+SLACK_FAILURES = (SlackApiError, SlackClientError, OSError)
+
+POST_MESSAGE = "chat.postMessage"
+# What files_upload_v2 calls for one file (and, between them, the upload URL, which is not limited).
+UPLOAD_METHODS = ("files.getUploadURLExternal", "files.completeUploadExternal")
+
+
+@dataclass(frozen=True)
+class CallRate:
+    """A token bucket: ``burst`` calls at once, then ``per_minute`` calls a minute."""
+
+    per_minute: float
+    burst: int
+
+    @property
+    def per_second(self) -> float:
+        return self.per_minute / 60
+
+
+# Slack limits each method "per workspace per app" (https://docs.slack.dev/apis/web-api/rate-limits):
+# chat.postMessage to "several hundred messages per minute" across a workspace and about one a second
+# in a channel; the upload methods are Tier 4, "100+ per minute". Slack allows bursts without saying
+# how big; twoway spends five seconds' worth at most, so that calls that reach Slack a moment late,
+# and then the next one on time, still fit.
+SLACK_RATES: Mapping[str, CallRate] = {
+    POST_MESSAGE: CallRate(per_minute=300, burst=25),
+    **dict.fromkeys(UPLOAD_METHODS, CallRate(per_minute=100, burst=8)),
+}
+# chat.postMessage in one channel: "1 per second", short bursts allowed.
+CHANNEL_RATES: Mapping[str, CallRate] = {POST_MESSAGE: CallRate(per_minute=60, burst=2)}
+
+
+@dataclass(frozen=True)
+class Pacer:
+    """Keeps every replica's calls of each method, in each workspace, within ``rates`` together.
+
+    The turns are rows in the ledger's database (`storage.turns`), one per workspace and method (and
+    per channel, for ``channel_rates``), so replicas share one pace instead of each spending the
+    whole limit. A caller takes its turns in one short transaction, then sleeps until they come,
+    holding no connection: waiting callers go in the order they came and none wakes to be refused.
+    Calls that still meet a 429 (another app of the workspace's, a clock far off) are waited out by
+    slack_sdk's RateLimitErrorRetryHandler. The clock is the wall clock, which replicas share.
+    """
+
+    sessions: sessionmaker[Session]
+    rates: Mapping[str, CallRate] = field(default_factory=lambda: SLACK_RATES)
+    channel_rates: Mapping[str, CallRate] = field(default_factory=lambda: CHANNEL_RATES)
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+
+    def wait(self, team_id: str, *methods: str, channel_id: str | None = None) -> float:
+        """Sleep until one call of each of ``methods`` is due in the workspace, and in ``channel_id``
+        when given; return the seconds slept."""
+        turns = [(m, "", rate) for m in methods if (rate := self.rates.get(m)) is not None]
+        if channel_id:
+            turns += [
+                (m, channel_id, rate) for m in methods if (rate := self.channel_rates.get(m)) is not None
+            ]
+        if not turns:
+            return 0.0
+        now = self.clock()
+        due = now
+        with self.sessions.begin() as s:
+            # Always in the same order, so that two callers never wait on each other's rows.
+            for method, channel, rate in sorted(turns, key=lambda turn: turn[:2]):
+                turn = take_turn(
+                    s,
+                    team_id,
+                    method,
+                    now=now,
+                    interval=60 / rate.per_minute,
+                    burst=rate.burst,
+                    channel_id=channel,
+                )
+                due = max(due, turn)
+        # Never negative: a turn is never before ``now``.
+        delay = due - now
+        if delay > 0:
+            self.sleep(delay)
+        return delay
+
+
+def describe_failure(error: Exception) -> str:
+    """The Slack error code, or the exception when Slack never answered."""
+    if isinstance(error, SlackApiError):
+        return str(error.response.get("error") or f"http_{error.response.status_code}")
+    return repr(error)
+
+
+def slack_ts(moment: datetime) -> str:
+    """A moment as a Slack ``oldest``/``latest`` bound."""
+    return f"{moment.timestamp():.6f}"
+
+
+def find_message(
+    client: WebClient,
+    channel_id: str,
+    *,
+    oldest: datetime,
+    matches: Callable[[dict[str, Any]], bool],
+    thread_ts: str | None = None,
+) -> str | None:
+    """The ts of the newest message since ``oldest`` (in the thread, if given) that ``matches``, or None."""
+    cursor: str | None = None
+    for _ in range(HISTORY_PAGES):
+        args: dict[str, Any] = {
+            "channel": channel_id,
+            "oldest": slack_ts(oldest),
+            "include_all_metadata": True,
+            "limit": HISTORY_PAGE,
+        }
+        if cursor:
+            args["cursor"] = cursor
+        page = (
+            client.conversations_replies(ts=thread_ts, **args)
+            if thread_ts
+            else client.conversations_history(**args)
+        )
+        for message in page.get("messages") or []:
+            if matches(message):
+                return str(message["ts"])
+        cursor = (page.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return None
+    logger.warning("gave up searching %s after %d pages", channel_id, HISTORY_PAGES)
+    return None
+
+
+def has_metadata(metadata: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
+    """A message test: True for a message carrying exactly this metadata."""
+
+    def matches(message: dict[str, Any]) -> bool:
+        found = message.get("metadata") or {}
+        return bool(
+            found.get("event_type") == metadata["event_type"]
+            and found.get("event_payload") == metadata["event_payload"]
+        )
+
+    return matches
