@@ -26,7 +26,7 @@ from bot.runtime import Runtime, prepare
 from bot.scheduler import DIGEST_JOB_PREFIX
 from storage.models import Post
 from storage.queries import count_rows
-from tests.flows.conftest import eventually
+from tests.support.polling import eventually
 
 
 def purge(*args: str) -> int:

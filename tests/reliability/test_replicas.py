@@ -4,8 +4,6 @@ nothing twice, nobody let in."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import json
 import random
 import socket
@@ -20,20 +18,21 @@ from sqlalchemy import select
 from bot.server import EVENTS_PATH, MAX_BODY_BYTES
 from storage.models import Comment, Post, ProcessedEvent, SeenRequest
 from storage.queries import count_rows
-from tests.e2e.conftest import http
 from tests.payloads import slash_command
-from tests.reliability.conftest import (
+from tests.support.polling import eventually
+from tests.support.processes import http, kill_hard
+from tests.support.replicas import (
     ADA,
     CHANNEL,
+    PROCESS_TIMEOUT,
     SHORT_LEASE_SECONDS,
     SIGNING_SECRET,
     TEAM,
     Cluster,
     elapsed,
-    eventually,
-    kill_hard,
     report,
 )
+from tests.support.signing import FORM, signed_headers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -82,8 +81,14 @@ def test_500_events_delivered_1_to_3_times_to_random_replicas_are_recorded_once(
     assert min(served.values()) > len(deliveries) // 4, served
 
     slack = cluster.slack
-    eventually(lambda: slack.count(Post, Post.team_id == TEAM) >= EVENTS, what=f"{EVENTS} posts")
-    eventually(lambda: len(_tracked(cluster)) >= EVENTS, what=f"{EVENTS} :eyes: reactions")
+    eventually(
+        lambda: slack.count(Post, Post.team_id == TEAM) >= EVENTS,
+        timeout=PROCESS_TIMEOUT,
+        what=f"{EVENTS} posts",
+    )
+    eventually(
+        lambda: len(_tracked(cluster)) >= EVENTS, timeout=PROCESS_TIMEOUT, what=f"{EVENTS} :eyes: reactions"
+    )
     time.sleep(1)  # a duplicate would show up after the last original
     assert slack.count(Post, Post.team_id == TEAM) == EVENTS
     assert slack.count(ProcessedEvent, ProcessedEvent.team_id == TEAM) == EVENTS
@@ -110,7 +115,7 @@ def test_a_killed_replica_is_routed_around_and_a_restarted_one_serves_again(clus
     slack = cluster.slack
     for i in range(20):
         _share(cluster, i, 0)
-    eventually(lambda: len(_tracked(cluster)) == 20, what="the first 20 posts")
+    eventually(lambda: len(_tracked(cluster)) == 20, timeout=PROCESS_TIMEOUT, what="the first 20 posts")
 
     kill_hard(cluster.replicas["b"])
     after_kill = [d for i in range(20, 60) for d in _share(cluster, i, 0)]
@@ -123,7 +128,7 @@ def test_a_killed_replica_is_routed_around_and_a_restarted_one_serves_again(clus
     assert {d["status"] for d in after_restart} == {200}
     assert {d["url"] for d in after_restart} == {cluster.events_url("a"), cluster.events_url("b")}
 
-    eventually(lambda: len(_tracked(cluster)) >= 100, what="100 posts")
+    eventually(lambda: len(_tracked(cluster)) >= 100, timeout=PROCESS_TIMEOUT, what="100 posts")
     time.sleep(0.5)
     assert slack.count(Post, Post.team_id == TEAM) == 100
     assert len(_tracked(cluster)) == 100
@@ -169,7 +174,7 @@ def test_an_event_whose_replica_is_killed_mid_handling_is_handled_by_the_other(
     assert f":{cluster.replicas[survivor].popen.pid}:" in (done.claimed_by or "")
     assert done.attempts == 2
     assert done.body is None
-    eventually(lambda: len(_tracked(cluster)) == 1, what="the :eyes: reaction")
+    eventually(lambda: len(_tracked(cluster)) == 1, timeout=PROCESS_TIMEOUT, what="the :eyes: reaction")
     time.sleep(SHORT_LEASE_SECONDS * 2)  # time for any second taker to show itself
     assert slack.count(Post, Post.team_id == TEAM) == 1
     assert len(_tracked(cluster)) == 1
@@ -185,20 +190,6 @@ def test_an_event_whose_replica_is_killed_mid_handling_is_handled_by_the_other(
 
 
 # ---- nobody let in ------------------------------------------------------------------------------
-
-
-def _signed_headers(
-    body: bytes, *, secret: str = SIGNING_SECRET, age: int = 0, content_type: str
-) -> dict[str, str]:
-    timestamp = str(int(time.time()) - age)
-    # Slack's scheme (v0:timestamp:body) over the raw bytes, which need not be UTF-8 here.
-    digest = hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256)
-    signature = "v0=" + digest.hexdigest()
-    return {
-        "Content-Type": content_type,
-        "X-Slack-Request-Timestamp": timestamp,
-        "X-Slack-Signature": signature,
-    }
 
 
 def _message_event(event_id: str, url: str) -> bytes:
@@ -257,23 +248,24 @@ def _rows(cluster: Cluster) -> dict[str, int]:
 
 def test_forged_stale_and_replayed_requests_get_401_and_record_nothing(cluster: Cluster) -> None:
     a, b = cluster.events_url("a"), cluster.events_url("b")
-    json_type = "application/json"
     empty = _rows(cluster)
 
     forged = _message_event("Ev0FORGED", _post_url(1))
-    assert _send(a, forged, _signed_headers(forged, secret="not-the-secret", content_type=json_type)) == 401
+    assert _send(a, forged, signed_headers(forged, secret="not-the-secret")) == 401
     stale = _message_event("Ev0STALE", _post_url(2))
-    assert _send(b, stale, _signed_headers(stale, age=301, content_type=json_type)) == 401
-    assert _send(a, stale, {"Content-Type": json_type}) == 401
+    assert _send(b, stale, signed_headers(stale, secret=SIGNING_SECRET, age=301)) == 401
+    assert _send(a, stale, {"Content-Type": "application/json"}) == 401
     assert _rows(cluster) == empty
 
     # A captured event, replayed within Slack's five minutes, to either replica.
     body = _message_event("Ev0CAPTURED", _post_url(3))
-    headers = _signed_headers(body, content_type=json_type)
+    headers = signed_headers(body, secret=SIGNING_SECRET)
     assert _send(a, body, headers) == 200
-    eventually(lambda: _rows(cluster)["posts"] == 1, what="the captured event's post")
+    eventually(
+        lambda: _rows(cluster)["posts"] == 1, timeout=PROCESS_TIMEOUT, what="the captured event's post"
+    )
     # The event names a message the emulator never saw, so Slack refuses the reaction; it is still tried.
-    eventually(lambda: len(_reactions(cluster)) == 1, what="its :eyes: reaction")
+    eventually(lambda: len(_reactions(cluster)) == 1, timeout=PROCESS_TIMEOUT, what="its :eyes: reaction")
     after_event = _rows(cluster)
     replays = [_send(url, body, headers) for url in (a, b, a, b)]
     assert replays == [401] * 4
@@ -282,9 +274,13 @@ def test_forged_stale_and_replayed_requests_get_401_and_record_nothing(cluster: 
     form = slash_command(f"flag <{_post_url(3)}> when is part 2 out?", team_id=TEAM)
     form["response_url"] = cluster.slack.url + "/_emulator/response/R0CAPTURED"
     command = urllib.parse.urlencode(form).encode()
-    command_headers = _signed_headers(command, content_type="application/x-www-form-urlencoded")
+    command_headers = signed_headers(command, secret=SIGNING_SECRET, content_type=FORM)
     assert _send(b, command, command_headers) == 200
-    eventually(lambda: cluster.slack.count(Comment, Comment.team_id == TEAM) == 1, what="the flagged comment")
+    eventually(
+        lambda: cluster.slack.count(Comment, Comment.team_id == TEAM) == 1,
+        timeout=PROCESS_TIMEOUT,
+        what="the flagged comment",
+    )
     time.sleep(0.5)
     after_command = _rows(cluster)
     assert [_send(url, command, command_headers) for url in (a, b, b, a)] == [401] * 4
@@ -311,8 +307,9 @@ def test_bad_input_at_the_edge_gets_a_clean_4xx_never_a_500(cluster: Cluster) ->
     # Over MAX_BODY_BYTES, by Content-Length and chunked: waitress refuses before the app reads it.
     huge = b"{" + b" " * MAX_BODY_BYTES + b"}"
     port = cluster.ports["a"]
-    assert _raw_status(port, huge, _signed_headers(huge, content_type=json_type)) == 413
-    assert _raw_status(port, huge, _signed_headers(huge, content_type=json_type), chunked=True) == 413
+    huge_headers = signed_headers(huge, secret=SIGNING_SECRET)
+    assert _raw_status(port, huge, huge_headers) == 413
+    assert _raw_status(port, huge, huge_headers, chunked=True) == 413
 
     garbage: list[tuple[bytes, str]] = [
         (b'{"type": "event_callback", "event":', json_type),
@@ -321,10 +318,10 @@ def test_bad_input_at_the_edge_gets_a_clean_4xx_never_a_500(cluster: Cluster) ->
         (b"\xff\xfe\x00not utf-8", json_type),
         (b"[" * 100_000, json_type),
         (b'{"authorizations": "x", "type": "event_callback"}', json_type),
-        (b"payload=%7Bnot-json", "application/x-www-form-urlencoded"),
-        (b"payload=%5B1%5D", "application/x-www-form-urlencoded"),
+        (b"payload=%7Bnot-json", FORM),
+        (b"payload=%5B1%5D", FORM),
         (b'{"type": "no_such_type"}', json_type),
-        (b"command=%2Ftwoway&text=help", "application/x-www-form-urlencoded"),
+        (b"command=%2Ftwoway&text=help", FORM),
         (
             json.dumps({"type": "event_callback", "team_id": TEAM, "event": "not an object"}).encode(),
             json_type,
@@ -332,7 +329,11 @@ def test_bad_input_at_the_edge_gets_a_clean_4xx_never_a_500(cluster: Cluster) ->
         (json.dumps({"type": "block_actions", "team": {"id": TEAM}, "actions": "nope"}).encode(), json_type),
     ]
     for body, content_type in garbage:
-        status, answer = http("POST", a, body=body, headers=_signed_headers(body, content_type=content_type))
+        # Slack signs UTF-8 text and Bolt verifies text, so a body that isn't UTF-8 can carry no valid
+        # signature: it gets that of its text with the bad bytes replaced; every other body, its own.
+        signable = body.decode(errors="replace")
+        headers = signed_headers(signable, secret=SIGNING_SECRET, content_type=content_type)
+        status, answer = http("POST", a, body=body, headers=headers)
         assert 200 <= status < 500, (body[:60], status, answer)
         assert "Traceback" not in str(answer)
     status, _ = http("GET", cluster.url("a") + "/healthz")
