@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 from sqlalchemy import select
 
@@ -11,6 +10,7 @@ from storage.ledger import NOTICE_PENDING, post_by_url
 from storage.models import Comment, Post, PostShare, Snapshot
 from storage.queries import count_rows
 from tests.support.flows import ADA, CHANNEL, GRACE, LINUS, TEAM, Flow
+from tests.support.inbox import settled_events
 from tests.support.polling import eventually
 
 POST = "https://x.com/twoway/status/1790000000000000001"
@@ -194,7 +194,8 @@ def test_a_redelivered_event_is_recorded_once(flow: Flow) -> None:
     shared = flow.say(ADA, f"<{POST}>", retries=2)
     eventually(lambda: _reactions(flow, shared), what="the :eyes: reaction")
     summary = flow.say(GRACE, "comments=4 replies=1", thread_ts=shared, retries=2)
-    eventually(lambda: _snapshots(flow), what="the snapshot")
+    # Every delivery is acknowledged by now: a redelivery handled again would be done once these settle.
+    eventually(lambda: settled_events(flow.sessions, TEAM, expected=2), what="both events handled")
     with flow.sessions.begin() as s:
         counts = count_rows(s, TEAM)
     assert (counts["posts"], counts["post_shares"], counts["snapshots"]) == (1, 1, 1)
@@ -210,9 +211,10 @@ def test_flagging_the_same_message_twice_is_one_comment(flow: Flow) -> None:
     flow.react(GRACE, quoted, "speech_balloon")
     flow.react(LINUS, quoted, "speech_balloon")
     eventually(lambda: _noticed(flow), what="the flag's notice")
+    # Once the share, the reply and both flags are handled, a second comment or notice would be in.
+    eventually(lambda: settled_events(flow.sessions, TEAM, expected=4), what="all four events handled")
     # Both flag deliveries read the message before they record anything.
-    eventually(lambda: len(flow.calls("conversations.history")) == 2, what="both flags handled")
-    time.sleep(0.3)
+    assert len(flow.calls("conversations.history")) == 2
     assert len(_comments(flow)) == 1
     assert len([m for m in flow.bot_messages() if m.get("thread_ts") == shared]) == 1
 
@@ -227,8 +229,9 @@ def test_taking_the_last_flag_reaction_back_withdraws_the_flag(flow: Flow) -> No
     eventually(lambda: len(flow.calls("conversations.history")) == 2, what="the second flag handled")
 
     flow.react(GRACE, quoted, "speech_balloon", removed=True)  # Linus's flag still stands
-    eventually(lambda: len(flow.calls("reactions.get")) == 1, what="the first removal handled")
-    time.sleep(0.2)
+    # The share, the reply, both flags and the removal: a withdrawal would be done by then.
+    eventually(lambda: settled_events(flow.sessions, TEAM, expected=5), what="the first removal handled")
+    assert len(flow.calls("reactions.get")) == 1, "the removal looks up who still flags the message"
     assert [c.id for c in _comments(flow)] == [comment.id]
 
     flow.react(LINUS, quoted, "speech_balloon", removed=True)
@@ -245,7 +248,8 @@ def test_an_answered_comment_is_not_withdrawn_by_taking_the_flag_back(flow: Flow
     [comment] = eventually(lambda: _noticed(flow), what="the flag's notice")
     flow.reply_text(ADA, f"answered {comment.id}")
     flow.react(GRACE, quoted, "speech_balloon", removed=True)
-    time.sleep(0.3)
+    # The share, the reply, the flag and its removal: a withdrawal would be done by then.
+    eventually(lambda: settled_events(flow.sessions, TEAM, expected=4), what="the removal handled")
     [kept] = _comments(flow)
     assert kept.state == "answered"
 

@@ -16,9 +16,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.server import EVENTS_PATH, MAX_BODY_BYTES
+from storage.ledger import NOTICE_PENDING
 from storage.models import Comment, Post, ProcessedEvent, SeenRequest
 from storage.queries import count_rows
 from tests.payloads import slash_command
+from tests.support.inbox import settled_events
 from tests.support.polling import eventually
 from tests.support.processes import http, kill_hard
 from tests.support.replicas import (
@@ -81,15 +83,14 @@ def test_500_events_delivered_1_to_3_times_to_random_replicas_are_recorded_once(
     assert min(served.values()) > len(deliveries) // 4, served
 
     slack = cluster.slack
+    # Every delivery is acknowledged, so every event has its claim: once they have all settled, a
+    # redelivery handled again would have left its post or reaction.
     eventually(
-        lambda: slack.count(Post, Post.team_id == TEAM) >= EVENTS,
+        lambda: settled_events(slack.sessions, TEAM, expected=EVENTS),
         timeout=PROCESS_TIMEOUT,
-        what=f"{EVENTS} posts",
+        interval=0.2,
+        what=f"all {EVENTS} events handled",
     )
-    eventually(
-        lambda: len(_tracked(cluster)) >= EVENTS, timeout=PROCESS_TIMEOUT, what=f"{EVENTS} :eyes: reactions"
-    )
-    time.sleep(1)  # a duplicate would show up after the last original
     assert slack.count(Post, Post.team_id == TEAM) == EVENTS
     assert slack.count(ProcessedEvent, ProcessedEvent.team_id == TEAM) == EVENTS
     with slack.sessions.begin() as s:
@@ -115,7 +116,13 @@ def test_a_killed_replica_is_routed_around_and_a_restarted_one_serves_again(clus
     slack = cluster.slack
     for i in range(20):
         _share(cluster, i, 0)
-    eventually(lambda: len(_tracked(cluster)) == 20, timeout=PROCESS_TIMEOUT, what="the first 20 posts")
+    # B dies with no event in hand (that is the next test): its claims would wait out a long lease.
+    eventually(
+        lambda: settled_events(slack.sessions, TEAM, expected=20),
+        timeout=PROCESS_TIMEOUT,
+        what="the first 20 events handled",
+    )
+    assert len(_tracked(cluster)) == 20
 
     kill_hard(cluster.replicas["b"])
     after_kill = [d for i in range(20, 60) for d in _share(cluster, i, 0)]
@@ -128,8 +135,12 @@ def test_a_killed_replica_is_routed_around_and_a_restarted_one_serves_again(clus
     assert {d["status"] for d in after_restart} == {200}
     assert {d["url"] for d in after_restart} == {cluster.events_url("a"), cluster.events_url("b")}
 
-    eventually(lambda: len(_tracked(cluster)) >= 100, timeout=PROCESS_TIMEOUT, what="100 posts")
-    time.sleep(0.5)
+    # Every delivery is acknowledged: once all 100 claims settle, anything handled twice shows.
+    eventually(
+        lambda: settled_events(slack.sessions, TEAM, expected=100),
+        timeout=PROCESS_TIMEOUT,
+        what="all 100 events handled",
+    )
     assert slack.count(Post, Post.team_id == TEAM) == 100
     assert len(_tracked(cluster)) == 100
     report(
@@ -175,7 +186,13 @@ def test_an_event_whose_replica_is_killed_mid_handling_is_handled_by_the_other(
     assert done.attempts == 2
     assert done.body is None
     eventually(lambda: len(_tracked(cluster)) == 1, timeout=PROCESS_TIMEOUT, what="the :eyes: reaction")
-    time.sleep(SHORT_LEASE_SECONDS * 2)  # time for any second taker to show itself
+    # A second taker could only come once a claim's lease is over: wait out two, then for whatever
+    # it took to settle. Taking the event over again would count a third attempt.
+    time.sleep(SHORT_LEASE_SECONDS * 2)
+    [settled] = eventually(
+        lambda: settled_events(slack.sessions, TEAM, expected=1), timeout=PROCESS_TIMEOUT, what="the event"
+    )
+    assert (settled.state, settled.claimed_by, settled.attempts) == ("done", done.claimed_by, 2)
     assert slack.count(Post, Post.team_id == TEAM) == 1
     assert len(_tracked(cluster)) == 1
     report(
@@ -246,8 +263,19 @@ def _rows(cluster: Cluster) -> dict[str, int]:
         return count_rows(s, TEAM)
 
 
+def _notice_settled(cluster: Cluster) -> bool:
+    """The flagged comment's notice tried and its claim settled, posted or given back: `/twoway flag`'s
+    last write."""
+    if not cluster.slack.calls("chat.postMessage"):
+        return False
+    with cluster.slack.sessions.begin() as s:
+        notices = s.scalars(select(Comment.notice_ts).where(Comment.team_id == TEAM)).all()
+    return len(notices) == 1 and notices[0] != NOTICE_PENDING
+
+
 def test_forged_stale_and_replayed_requests_get_401_and_record_nothing(cluster: Cluster) -> None:
     a, b = cluster.events_url("a"), cluster.events_url("b")
+    sessions = cluster.slack.sessions
     empty = _rows(cluster)
 
     forged = _message_event("Ev0FORGED", _post_url(1))
@@ -262,10 +290,13 @@ def test_forged_stale_and_replayed_requests_get_401_and_record_nothing(cluster: 
     headers = signed_headers(body, secret=SIGNING_SECRET)
     assert _send(a, body, headers) == 200
     eventually(
-        lambda: _rows(cluster)["posts"] == 1, timeout=PROCESS_TIMEOUT, what="the captured event's post"
+        lambda: settled_events(sessions, TEAM, expected=1),
+        timeout=PROCESS_TIMEOUT,
+        what="the captured event handled",
     )
+    assert _rows(cluster)["posts"] == 1
     # The event names a message the emulator never saw, so Slack refuses the reaction; it is still tried.
-    eventually(lambda: len(_reactions(cluster)) == 1, timeout=PROCESS_TIMEOUT, what="its :eyes: reaction")
+    assert len(_reactions(cluster)) == 1
     after_event = _rows(cluster)
     replays = [_send(url, body, headers) for url in (a, b, a, b)]
     assert replays == [401] * 4
@@ -276,16 +307,16 @@ def test_forged_stale_and_replayed_requests_get_401_and_record_nothing(cluster: 
     command = urllib.parse.urlencode(form).encode()
     command_headers = signed_headers(command, secret=SIGNING_SECRET, content_type=FORM)
     assert _send(b, command, command_headers) == 200
-    eventually(
-        lambda: cluster.slack.count(Comment, Comment.team_id == TEAM) == 1,
-        timeout=PROCESS_TIMEOUT,
-        what="the flagged comment",
-    )
-    time.sleep(0.5)
+    eventually(lambda: _notice_settled(cluster), timeout=PROCESS_TIMEOUT, what="the flagged comment's notice")
     after_command = _rows(cluster)
     assert [_send(url, command, command_headers) for url in (a, b, b, a)] == [401] * 4
-    time.sleep(0.5)
 
+    # Refused in the ack path, before any listener: nothing of the replays can still be on its way.
+    # The event's one claim, settled after one attempt, says so of the event's replays too.
+    [event] = eventually(
+        lambda: settled_events(sessions, TEAM, expected=1), timeout=PROCESS_TIMEOUT, what="the event"
+    )
+    assert (event.event_id, event.attempts) == ("Ev0CAPTURED", 1)
     assert _rows(cluster) == after_command
     assert after_command["comments"] == 1
     assert after_command["seen_requests"] == after_event["seen_requests"] + 1 == 2
