@@ -23,7 +23,7 @@ from bot.installs import NOT_INSTALLED_MESSAGE, Installations, NotInstalled, cou
 from bot.scheduler import DIGEST_JOB_PREFIX
 from storage.models import Post
 from storage.queries import count_rows
-from tests.flows.conftest import eventually
+from tests.support.polling import eventually
 from twoway.cli import main
 from twoway.demo import free_port, get_json, post_json
 from twoway.runtime import Runtime, prepare

@@ -16,13 +16,11 @@ from bot.emulator import Emulator, EmulatorSettings
 from bot.ledger import close
 from bot.nudges import NudgeOutcome, Nudger, nudge_metadata, nudges_due, render_nudge
 from bot.render_ledger import ANSWERED_ACTION, DISMISSED_ACTION, SNOOZE_ACTION
-from storage.ledger import SharedLink, flag_comment, record_share, snooze_comment
+from storage.ledger import snooze_comment
 from storage.models import Channel, Comment, Nudge, Post
-from storage.queries import ensure_channel
 from storage.runs import claim_nudge
-from tests.test_publish import CHANNEL, TEAM, Clock, control, posted, slack_client
+from tests.support.publishing import ADA, CHANNEL, GRACE, TEAM, Clock, control, flagged, posted, slack_client
 
-ADA, GRACE = "U0ADA00001", "U0GRACE001"
 # Tuesday 3 March 2026, 10:00 UTC.
 TUESDAY = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
 THREADS = 4
@@ -153,35 +151,6 @@ def emu(clock: Clock) -> Iterator[Emulator]:
 def nudger(sessions: Sessions, emu: Emulator, clock: Clock) -> Nudger:
     client = slack_client(emu)
     return Nudger(sessions=sessions, client_for=lambda team: client, replica="test:1", clock=clock)
-
-
-def flagged(sessions: Sessions, emu: Emulator, clock: Clock, n: int = 1, *, threaded: bool = True) -> int:
-    """A post ADA shared, and an open comment on it flagged now; returns the comment's id."""
-    share = control(emu, "POST", "/_emulator/message", {"channel": CHANNEL, "user": ADA, "text": f"post {n}"})
-    url = f"https://x.com/team/status/{n}"
-    with sessions.begin() as s:
-        ensure_channel(s, TEAM, CHANNEL, now=clock.now - timedelta(days=30))
-        post, _ = record_share(
-            s,
-            TEAM,
-            channel_id=CHANNEL,
-            message_ts=share["ts"],
-            user_id=ADA,
-            link=SharedLink(url, url, "x"),
-            shared_at=clock.now,
-        )
-        comment, _ = flag_comment(
-            s,
-            TEAM,
-            post=post,
-            channel_id=CHANNEL,
-            text=f"question {n}",
-            author=None,
-            flagged_by=GRACE,
-            flagged_at=clock.now,
-            thread_ts=share["ts"] if threaded else None,
-        )
-        return comment.id
 
 
 def nudge_rows(sessions: Sessions) -> list[tuple[int, int, str]]:

@@ -8,105 +8,47 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
-from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
 from bot.digest.blocks import digest_metadata
-from bot.digest.chart import ChartData, HistoryPoint, render_chart
+from bot.digest.chart import ChartData
 from bot.digest.compose import ComposedDigest, compose_digest
 from bot.digest.period import Period, period_ending
-from bot.digest.publish import ChartDrawer, Composer, Outcome, Publisher
-from bot.emulator import DEFAULT_TEAM_ID, SOCIAL_CHANNEL_ID, Emulator, EmulatorSettings
-from bot.metrics import Rate
+from bot.digest.publish import Outcome, Publisher
+from bot.emulator import Emulator, EmulatorSettings
 from bot.nudges import Nudger
 from bot.posting import MAX_POST_ATTEMPTS
 from storage.ledger import SharedLink, flag_comment, record_share
 from storage.models import DigestRun
 from storage.queries import ensure_channel
 from storage.runs import claim_run, get_run, missed_previous
-
-TEAM = DEFAULT_TEAM_ID
-CHANNEL = SOCIAL_CHANNEL_ID
-# A Monday 09:00 UTC digest slot, and the week it closes.
-SLOT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-PERIOD = period_ending(SLOT, "UTC")
-THREADS = 8
-# Two weeks with comments: history enough for a chart.
-CHART = ChartData(
-    (HistoryPoint(PERIOD.start, Rate(1, 2, 0.5), 1), HistoryPoint(PERIOD.end, Rate(2, 2, 1.0), 0))
+from tests.support.publishing import (
+    CHANNEL,
+    PERIOD,
+    SLOT,
+    TEAM,
+    Clock,
+    add_channel,
+    control,
+    make_publisher,
+    posted,
+    slack_client,
+    with_chart,
 )
+
+THREADS = 8
 ROOT = Path(__file__).resolve().parents[1]
 
 Sessions = sessionmaker[Session]
-
-
-@dataclass
-class Clock:
-    """A clock the test moves; the emulator's message timestamps follow it too."""
-
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, by: timedelta) -> None:
-        self.now += by
-
-
-def stub_compose(s: Session, team_id: str, channel_id: str, period: Period, now: datetime) -> ComposedDigest:
-    text = f"Digest of {channel_id}, week to {period.end:%Y-%m-%d}"
-    return ComposedDigest(
-        {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}, None
-    )
-
-
-def with_chart(s: Session, team_id: str, channel_id: str, period: Period, now: datetime) -> ComposedDigest:
-    return ComposedDigest(stub_compose(s, team_id, channel_id, period, now).message, CHART)
-
-
-def slack_client(emu: Emulator) -> WebClient:
-    """A client that retries a 500 once, quickly, as the app's own client would (more slowly)."""
-    retry = ServerErrorRetryHandler(
-        max_retry_count=1, interval_calculator=FixedValueRetryIntervalCalculator(0.01)
-    )
-    return WebClient(token="xoxb-test", base_url=emu.api_url, retry_handlers=[retry])
-
-
-def control(emu: Emulator, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    """One call to the emulator's control endpoints."""
-    request = urllib.request.Request(
-        emu.base_url + path,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"},
-        method=method,
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read() or b"null")
-
-
-def posted(emu: Emulator, method: str = "chat.postMessage") -> list[dict[str, Any]]:
-    """The successful calls of ``method`` the emulator saw."""
-    return [c for c in emu.calls(method) if c["ok"]]
-
-
-def add_channel(sessions: Sessions, created_at: datetime, channel_id: str = CHANNEL, **settings: Any) -> None:
-    with sessions.begin() as s:
-        channel = ensure_channel(s, TEAM, channel_id, now=created_at)
-        for name, value in settings.items():
-            setattr(channel, name, value)
 
 
 def run_of(sessions: Sessions, period: Period = PERIOD) -> DigestRun:
@@ -125,25 +67,6 @@ def clock() -> Clock:
 def emu(clock: Clock) -> Iterator[Emulator]:
     with Emulator(EmulatorSettings(clock=lambda: clock.now.timestamp())) as emulator:
         yield emulator
-
-
-def make_publisher(
-    sessions: Sessions,
-    emu: Emulator,
-    clock: Callable[[], datetime],
-    compose: Composer = stub_compose,
-    replica: str = "test:1",
-    draw_chart: ChartDrawer = render_chart,
-) -> Publisher:
-    client = slack_client(emu)
-    return Publisher(
-        sessions=sessions,
-        client_for=lambda team: client,
-        compose=compose,
-        replica=replica,
-        clock=clock,
-        draw_chart=draw_chart,
-    )
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from bot.posting import CHANNEL_RATES, POST_MESSAGE, SLACK_RATES, UPLOAD_METHODS
 from storage.db import make_engine, make_session_factory
 from storage.migrate import upgrade
 from storage.queries import ensure_channel
-from tests.test_publish import with_chart
+from tests.support.publishing import with_chart
 
 TEAM = DEFAULT_TEAM_ID
 SLOT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -33,14 +33,15 @@ from bot.scheduler import (
 )
 from storage.events import claim_event
 from storage.queries import get_channel
-from tests.test_nudges import flagged
-from tests.test_publish import (
+from tests.support.polling import eventually
+from tests.support.publishing import (
     CHANNEL,
     SLOT,
     TEAM,
     Clock,
     add_channel,
     control,
+    flagged,
     make_publisher,
     posted,
     slack_client,
@@ -53,15 +54,6 @@ DISABLED = "C0QUIET001"
 
 def fields(trigger: Any) -> dict[str, str]:
     return {f.name: str(f) for f in trigger.fields if f.name in ("day_of_week", "hour", "minute", "second")}
-
-
-def wait_for(predicate: Any, timeout: float = 10) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            pytest.fail("timed out")
-        time.sleep(0.05)
-    return value
 
 
 @pytest.fixture
@@ -233,7 +225,7 @@ def test_a_real_scheduler_posts_the_digest_at_its_slot_once(
                 SWEEP_JOB_ID,
                 digest_job_id(TEAM, CHANNEL),
             }
-            [call] = wait_for(lambda: posted(emu), timeout=8)
+            [call] = eventually(lambda: posted(emu), timeout=8, what="the digest posted at its slot")
             assert call["args"]["metadata"]["event_payload"]["period_end"] == slot.strftime(
                 "%Y-%m-%dT%H:%M:%SZ"
             )
@@ -259,8 +251,10 @@ def test_start_catches_up_on_a_digest_missed_within_a_day(sessions: Sessions) ->
         schedules = make_schedules(sessions, emu, lambda: datetime.now(UTC))
         schedules.start()
         try:
-            [call] = wait_for(lambda: posted(emu))
-            wait_for(lambda: schedules.scheduler.get_job(CATCH_UP_JOB_ID) is None)
+            [call] = eventually(lambda: posted(emu), what="the missed digest posted")
+            eventually(
+                lambda: schedules.scheduler.get_job(CATCH_UP_JOB_ID) is None, what="the catch-up job finished"
+            )
         finally:
             schedules.shutdown()
         assert call["args"]["channel"] == CHANNEL
@@ -300,7 +294,7 @@ def test_a_real_scheduler_handles_events_a_dead_replica_left(sessions: Sessions)
             job = schedules.scheduler.get_job(INBOX_JOB_ID)
             assert job is not None
             assert job.trigger.interval == timedelta(seconds=1), "every half lease"
-            wait_for(lambda: handled)
+            eventually(lambda: handled, what="the dead replica's event handled")
         finally:
             schedules.shutdown()
     assert handled == [body]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import base_env
+from tests.support.processes import base_env
 
 pytestmark = pytest.mark.e2e
 

@@ -7,13 +7,15 @@ import time
 from typing import Any
 
 import pytest
-from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import select
 
 from storage.db import make_engine, make_session_factory
 from storage.models import ProcessedEvent
 from storage.queries import count_rows
-from tests.e2e.conftest import BOT_TOKEN, CHANNEL, SIGNING_SECRET, TEAM, Stack, http
+from tests.support.polling import eventually
+from tests.support.processes import http
+from tests.support.signing import signed_headers
+from tests.support.stack import BOT_TOKEN, CHANNEL, SIGNING_SECRET, TEAM, Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -78,11 +80,9 @@ def _rows(database_url: str) -> dict[str, int]:
         engine.dispose()
 
 
-def _post_event(stack: Stack, body: bytes, *, secret: str, timestamp: int) -> int:
+def _post_event(stack: Stack, body: bytes, *, secret: str, age: int = 0) -> int:
     assert stack.app_url
-    signature = SignatureVerifier(secret).generate_signature(timestamp=str(timestamp), body=body)
-    assert signature is not None
-    headers = {"X-Slack-Request-Timestamp": str(timestamp), "X-Slack-Signature": signature}
+    headers = signed_headers(body, secret=secret, age=age)
     status, _ = http("POST", stack.app_url + "/slack/events", body=body, headers=headers)
     return status
 
@@ -90,21 +90,15 @@ def _post_event(stack: Stack, body: bytes, *, secret: str, timestamp: int) -> in
 def test_forged_and_stale_signatures_get_401_and_change_nothing(http_stack: Stack) -> None:
     assert http_stack.app_url
     before = _rows(http_stack.database_url)
-    now = int(time.time())
-    assert _post_event(http_stack, _message_event("Ev0FORGED"), secret="not-the-secret", timestamp=now) == 401
-    assert (
-        _post_event(http_stack, _message_event("Ev0STALE"), secret=SIGNING_SECRET, timestamp=now - 301) == 401
-    )
+    assert _post_event(http_stack, _message_event("Ev0FORGED"), secret="not-the-secret") == 401
+    assert _post_event(http_stack, _message_event("Ev0STALE"), secret=SIGNING_SECRET, age=301) == 401
     status, _ = http("POST", http_stack.app_url + "/slack/events", body=_message_event("Ev0UNSIGNED"))
     assert status == 401
     assert _rows(http_stack.database_url) == before
 
     # The same event, signed properly, is recorded: the counts above could have changed.
-    assert _post_event(http_stack, _message_event("Ev0GOOD"), secret=SIGNING_SECRET, timestamp=now) == 200
-    deadline = time.monotonic() + 10
-    while _rows(http_stack.database_url)["posts"] == 0:
-        assert time.monotonic() < deadline, "the signed event was never recorded"
-        time.sleep(0.05)
+    assert _post_event(http_stack, _message_event("Ev0GOOD"), secret=SIGNING_SECRET) == 200
+    eventually(lambda: _rows(http_stack.database_url)["posts"], what="the signed event's post")
     engine = make_engine(http_stack.database_url)
     try:
         with make_session_factory(engine).begin() as s:

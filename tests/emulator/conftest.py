@@ -1,14 +1,10 @@
-"""Fixtures for the emulator's tests: a running emulator, plain HTTP to it, and a real Bolt app over HTTP."""
+"""Fixtures for the emulator's tests: a running emulator, a Web API client on it, a Bolt app over HTTP."""
 
 from __future__ import annotations
 
-import json
 import threading
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from socketserver import ThreadingMixIn
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -19,47 +15,12 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
 from bot.emulator import Emulator, EmulatorSettings
+from tests.support.emulator import BoltOverHttp
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 SIGNING_SECRET = "emulator-test-signing-secret"
-
-
-def http(emu: Emulator, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    """(status, parsed JSON) of one request to the emulator, 4xx and 5xx included."""
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        emu.base_url + path, data=data, method=method, headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
-
-
-def post(emu: Emulator, path: str, body: Any) -> Any:
-    status, answer = http(emu, "POST", path, body)
-    assert status == 200, answer
-    return answer
-
-
-def get(emu: Emulator, path: str) -> Any:
-    status, answer = http(emu, "GET", path)
-    assert status == 200, answer
-    return answer
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
 
 
 @pytest.fixture
@@ -91,13 +52,6 @@ class LateApp:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         assert self.target is not None
         return self.target(environ, start_response)
-
-
-@dataclass
-class BoltOverHttp:
-    emu: Emulator
-    app: App
-    seen: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _bolt_app(base_url: str, secret: str) -> App:

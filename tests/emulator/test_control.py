@@ -15,7 +15,7 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.emulator import Emulator, EmulatorSettings, describe
-from tests.emulator.conftest import get, http, post
+from tests.support.emulator import get, http, post
 
 SOCIAL, ADA = "C0SOCIAL01", "U0ADA00001"
 

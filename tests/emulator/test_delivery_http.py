@@ -9,7 +9,7 @@ import pytest
 from slack_bolt import Ack, BoltRequest, Respond
 from slack_sdk import WebClient
 
-from tests.emulator.conftest import BoltOverHttp, get, http, post
+from tests.support.emulator import BoltOverHttp, get, http, post
 
 SOCIAL, GENERAL = "C0SOCIAL01", "C0GENERAL1"
 ADA = "U0ADA00001"

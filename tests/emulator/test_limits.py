@@ -12,7 +12,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.emulator import Emulator, EmulatorSettings, Limit, RateLimiter, RateLimits
 from bot.emulator.limits import LimitsError
-from tests.emulator.conftest import get, http, post
+from tests.support.emulator import get, http, post
 
 TEAM = "T0TWOWAY1"
 OTHER_TEAM = "T0OTHER001"

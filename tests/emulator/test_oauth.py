@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.emulator import DEFAULT_TEAM_ID, Emulator, EmulatorSettings
-from tests.emulator.conftest import get, post
+from tests.support.emulator import get, post
 
 CLIENT_ID = "111.222"
 CLIENT_SECRET = "oauth-test-client-secret"

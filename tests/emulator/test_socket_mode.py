@@ -14,7 +14,8 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 
 from bot.emulator import Emulator
-from tests.emulator.conftest import get, post, wait_until
+from tests.support.emulator import get, post
+from tests.support.polling import eventually
 
 SOCIAL, ADA = "C0SOCIAL01", "U0ADA00001"
 
@@ -28,12 +29,12 @@ def socket_app(emu: Emulator) -> Iterator[App]:
     )
     handler = SocketModeHandler(app, "xapp-1-test", ping_interval=1)
     handler.connect()
-    wait_until(lambda: get(emu, "/_emulator/connections")["count"] == 1)
+    eventually(lambda: get(emu, "/_emulator/connections")["count"] == 1, what="one Socket Mode connection")
     yield app
     # Dropping the socket from the emulator's side spares the client's three-second receive timeout.
     handler.client.auto_reconnect_enabled = False
     post(emu, "/_emulator/disconnect", {"close": True})
-    wait_until(lambda: get(emu, "/_emulator/connections")["count"] == 0)
+    eventually(lambda: get(emu, "/_emulator/connections")["count"] == 0, what="no Socket Mode connection")
     handler.close()
 
 
@@ -123,7 +124,7 @@ def test_raw_socket_mode_protocol(emu: Emulator) -> None:
         assert envelope["accepts_response_payload"] is True
         assert envelope["payload"]["command"] == "/twoway"
         assert answer["ack"]["body"] == {"text": "from socket"}
-    wait_until(lambda: get(emu, "/_emulator/connections")["count"] == 0)
+    eventually(lambda: get(emu, "/_emulator/connections")["count"] == 0, what="no Socket Mode connection")
 
 
 def test_socket_beats_the_request_url(emu: Emulator, socket_app: App) -> None:
@@ -137,9 +138,12 @@ def test_socket_beats_the_request_url(emu: Emulator, socket_app: App) -> None:
 def test_bolt_reconnects_after_the_connection_drops(emu: Emulator, socket_app: App) -> None:
     socket_app.command("/twoway")(lambda ack: ack("still here"))
     post(emu, "/_emulator/disconnect", {"close": True})
-    wait_until(lambda: get(emu, "/_emulator/connections")["count"] == 1)
+    eventually(lambda: get(emu, "/_emulator/connections")["count"] == 1, what="one Socket Mode connection")
     command = {"channel": SOCIAL, "user": ADA, "command": "/twoway", "text": "", "linger": 0}
-    answer = wait_until(lambda: (a := post(emu, "/_emulator/command", command))["ack"]["status"] == 200 and a)
+    answer = eventually(
+        lambda: (a := post(emu, "/_emulator/command", command))["ack"]["status"] == 200 and a,
+        what="the command acknowledged over the new connection",
+    )
     assert answer["ack"]["body"] == {"text": "still here"}
 
 

@@ -12,7 +12,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, Se
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
 from bot.emulator import Emulator
-from tests.emulator.conftest import get, http, post
+from tests.support.emulator import get, http, post
 
 SOCIAL, GENERAL = "C0SOCIAL01", "C0GENERAL1"
 

@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from storage.models import Channel, Comment
 from storage.queries import count_rows
-from tests.flows.conftest import ADA, CHANNEL, GRACE, LINUS, TEAM, Flow, eventually, views_of
+from tests.support.flows import ADA, CHANNEL, GRACE, LINUS, TEAM, Flow, views_of
+from tests.support.polling import eventually
 
 POST = "https://www.instagram.com/p/C0ffee123/"
 CANONICAL = "https://instagram.com/p/C0ffee123"
@@ -94,7 +95,7 @@ def test_settings_show_change_and_refuse(flow: Flow) -> None:
 
 def test_report_counts_one_way_posts_and_open_comments(flow: Flow) -> None:
     shared = flow.say(ADA, f"<{POST}>")
-    eventually(lambda: flow.calls("reactions.add"))
+    eventually(lambda: flow.calls("reactions.add"), what="the :eyes: reaction")
     flow.reply_text(ADA, f"log {CANONICAL} comments=5 replies=0 likes=80")
     flow.reply_text(GRACE, f"flag {CANONICAL} Is the blue one back in stock?")
     report = flow.reply_text(ADA, "report month")
@@ -153,7 +154,7 @@ def test_home_tab_shows_the_viewers_queue_and_its_buttons_work(flow: Flow) -> No
     assert "Question number 0?" not in json.dumps(republished[-1]["args"]["view"])
 
     flow.event({"type": "app_home_opened", "user": LINUS, "channel": "D0LIN00001", "tab": "home"})
-    eventually(lambda: len(flow.calls("views.publish")) == 3)
+    eventually(lambda: len(flow.calls("views.publish")) == 3, what="Linus's Home tab")
     other = flow.calls("views.publish")[-1]["args"]["view"]
     assert "Question number" not in json.dumps(other)
 
@@ -176,7 +177,7 @@ def test_workspaces_see_only_their_own_ledger(flow: Flow) -> None:
 
 def test_a_notice_slack_refuses_is_shown_to_the_flagger_and_the_comment_stays(flow: Flow) -> None:
     shared = flow.say(ADA, f"<{POST}>")
-    eventually(lambda: flow.calls("reactions.add"))
+    eventually(lambda: flow.calls("reactions.add"), what="the :eyes: reaction")
     flow._post("/_emulator/faults", {"method": "chat.postMessage", "status": 500})
     shown = flow.command(GRACE, f"flag {CANONICAL} Where is the FAQ?")
     texts = [s["text"] for s in shown]

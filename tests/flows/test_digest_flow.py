@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 
-from tests.flows.conftest import ADA, CHANNEL, GRACE, LINUS, Flow, eventually
+from tests.support.flows import ADA, CHANNEL, GRACE, LINUS, Flow
+from tests.support.polling import eventually
 
 POST = "https://x.com/twoway/status/1790000000000000001"
 
 
 def test_preview_shows_the_digest_to_the_asker_only(flow: Flow) -> None:
     shared = flow.say(ADA, f"<{POST}>")
-    eventually(lambda: flow.calls("reactions.add"))
+    eventually(lambda: flow.calls("reactions.add"), what="the :eyes: reaction")
     flow.say(GRACE, "comments=8 replies=0 likes=20", thread_ts=shared)
     flow.reply_text(LINUS, f"flag {POST} Where can I read more?")
     [shown] = flow.command(ADA, "digest preview")

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import logging
 import socket
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
 import pytest
-from slack_sdk.signature import SignatureVerifier
 
-from tests.flows.conftest import SECRET, TEAM, Flow
 from tests.payloads import slash_command
+from tests.support.flows import SECRET, TEAM, Flow
+from tests.support.signing import FORM, signed_headers
 from twoway.logs import configure_logging
 
 
@@ -78,17 +77,11 @@ def test_a_refused_request_is_logged_without_its_body(
     form = slash_command("help")
     form["response_url"] = f"https://hooks.slack.com/commands/{TEAM}/1/{canary}"
     body = urllib.parse.urlencode(form)
-    timestamp = str(int(time.time()))
-    signature = SignatureVerifier("not-the-secret").generate_signature(timestamp=timestamp, body=body)
     request = urllib.request.Request(
         flow.runtime.url + "/slack/events",
         data=body.encode(),
         method="POST",
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": str(signature),
-        },
+        headers=signed_headers(body, secret="not-the-secret", content_type=FORM),
     )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
-import time
 
 from sqlalchemy import select
 
 from storage.ledger import NOTICE_PENDING, post_by_url
 from storage.models import Comment, Post, PostShare, Snapshot
 from storage.queries import count_rows
-from tests.flows.conftest import ADA, CHANNEL, GRACE, LINUS, TEAM, Flow, eventually
+from tests.support.flows import ADA, CHANNEL, GRACE, LINUS, TEAM, Flow
+from tests.support.inbox import settled_events
+from tests.support.polling import eventually
 
 POST = "https://x.com/twoway/status/1790000000000000001"
 
@@ -98,9 +99,9 @@ def test_link_summary_flag_answer_report(flow: Flow) -> None:
 
 def test_the_same_post_shared_twice_is_one_post_owned_by_the_first(flow: Flow) -> None:
     first = flow.say(ADA, "https://twitter.com/twoway/status/1790000000000000001/")
-    eventually(lambda: _reactions(flow, first))
+    eventually(lambda: _reactions(flow, first), what="the :eyes: reaction")
     second = flow.say(GRACE, f"boosting <{POST}?utm_campaign=x&amp;s=09>")
-    eventually(lambda: _reactions(flow, second))
+    eventually(lambda: _reactions(flow, second), what="the :eyes: reaction")
     [post] = _posts(flow)
     assert (post.canonical_url, post.owner_user_id) == (POST, ADA)
     with flow.sessions.begin() as s:
@@ -114,7 +115,7 @@ def test_one_message_with_several_platforms_records_each(flow: Flow) -> None:
         "Out everywhere: <https://www.linkedin.com/posts/twoway_launch-activity-7190000000000000000-abcd/> "
         "<https://mastodon.social/@twoway/112233445566778899> and https://blog.twoway.example/launch",
     )
-    eventually(lambda: _reactions(flow, ts))
+    eventually(lambda: _reactions(flow, ts), what="the :eyes: reaction")
     assert sorted(p.platform for p in _posts(flow)) == ["blog", "linkedin", "mastodon"]
     assert _reactions(flow, ts) == ["eyes"]
     assert not flow.bot_messages(), "no channel message per link"
@@ -125,7 +126,7 @@ def test_links_that_are_not_posts_record_nothing(flow: Flow) -> None:
     flow.say(ADA, "the banner <https://cdn.twoway.example/banner.png>")
     flow.say(ADA, "code: `https://x.com/twoway/status/1` and ```https://x.com/twoway/status/2```")
     marker = flow.say(ADA, f"finally a real one <{POST}>")
-    eventually(lambda: _reactions(flow, marker))
+    eventually(lambda: _reactions(flow, marker), what="the :eyes: reaction")
     assert [p.canonical_url for p in _posts(flow)] == [POST]
     assert len(flow.calls("reactions.add")) == 1
 
@@ -133,7 +134,7 @@ def test_links_that_are_not_posts_record_nothing(flow: Flow) -> None:
 def test_an_edit_updates_posts_and_a_deletion_withdraws_them_keeping_comments(flow: Flow) -> None:
     other = "https://www.facebook.com/twoway/posts/pfbid0123"
     ts = flow.say(ADA, f"<{POST}>")
-    eventually(lambda: _posts(flow))
+    eventually(lambda: _posts(flow), what="the post")
     flow.edit(ts, f"oops, wrong link: <{other}>")
     eventually(lambda: len(_posts(flow)) == 2 and _posts(flow)[0].withdrawn_at is not None, what="the edit")
     old, new = _posts(flow)
@@ -151,9 +152,9 @@ def test_an_edit_updates_posts_and_a_deletion_withdraws_them_keeping_comments(fl
 
 def test_a_deleted_message_withdraws_only_the_posts_it_alone_brought(flow: Flow) -> None:
     first = flow.say(ADA, f"<{POST}>")
-    eventually(lambda: _reactions(flow, first))
+    eventually(lambda: _reactions(flow, first), what="the :eyes: reaction")
     second = flow.say(GRACE, f"also <{POST}> and <https://bsky.app/profile/twoway.bsky.social/post/3k2>")
-    eventually(lambda: _reactions(flow, second))
+    eventually(lambda: _reactions(flow, second), what="the :eyes: reaction")
     flow.delete(second)
     eventually(lambda: any(p.withdrawn_at for p in _posts(flow)), what="the withdrawal")
     assert {p.platform: p.withdrawn_at is None for p in _posts(flow)} == {"x": True, "bluesky": False}
@@ -161,7 +162,7 @@ def test_a_deleted_message_withdraws_only_the_posts_it_alone_brought(flow: Flow)
 
 def test_conversation_in_a_thread_is_ignored_quietly(flow: Flow) -> None:
     shared = flow.say(ADA, f"<{POST}>")
-    eventually(lambda: _reactions(flow, shared))
+    eventually(lambda: _reactions(flow, shared), what="the :eyes: reaction")
     reply = flow.say(GRACE, "I'll answer the 3 comments tonight", thread_ts=shared)
     marker = flow.say(GRACE, "comments=1", thread_ts=shared)
     eventually(lambda: _snapshots(flow), what="the later summary")
@@ -173,7 +174,7 @@ def test_conversation_in_a_thread_is_ignored_quietly(flow: Flow) -> None:
 
 def test_bots_are_ignored_but_an_integrations_summary_counts(flow: Flow) -> None:
     shared = flow.say(ADA, f"<{POST}>")
-    eventually(lambda: _reactions(flow, shared))
+    eventually(lambda: _reactions(flow, shared), what="the :eyes: reaction")
     bot = {"type": "message", "subtype": "bot_message", "bot_id": "B0METRICS1", "channel": CHANNEL}
     flow.event({**bot, "text": "<https://x.com/other/status/42>", "ts": "1800000000.000100"})
     flow.event(
@@ -191,9 +192,10 @@ def test_bots_are_ignored_but_an_integrations_summary_counts(flow: Flow) -> None
 
 def test_a_redelivered_event_is_recorded_once(flow: Flow) -> None:
     shared = flow.say(ADA, f"<{POST}>", retries=2)
-    eventually(lambda: _reactions(flow, shared))
+    eventually(lambda: _reactions(flow, shared), what="the :eyes: reaction")
     summary = flow.say(GRACE, "comments=4 replies=1", thread_ts=shared, retries=2)
-    eventually(lambda: _snapshots(flow))
+    # Every delivery is acknowledged by now: a redelivery handled again would be done once these settle.
+    eventually(lambda: settled_events(flow.sessions, TEAM, expected=2), what="both events handled")
     with flow.sessions.begin() as s:
         counts = count_rows(s, TEAM)
     assert (counts["posts"], counts["post_shares"], counts["snapshots"]) == (1, 1, 1)
@@ -204,54 +206,57 @@ def test_a_redelivered_event_is_recorded_once(flow: Flow) -> None:
 
 def test_flagging_the_same_message_twice_is_one_comment(flow: Flow) -> None:
     shared = flow.say(ADA, f"<{POST}>")
-    eventually(lambda: _reactions(flow, shared))
+    eventually(lambda: _reactions(flow, shared), what="the :eyes: reaction")
     quoted = flow.say(LINUS, "Why no dark mode?", thread_ts=shared)
     flow.react(GRACE, quoted, "speech_balloon")
     flow.react(LINUS, quoted, "speech_balloon")
-    eventually(lambda: _noticed(flow))
+    eventually(lambda: _noticed(flow), what="the flag's notice")
+    # Once the share, the reply and both flags are handled, a second comment or notice would be in.
+    eventually(lambda: settled_events(flow.sessions, TEAM, expected=4), what="all four events handled")
     # Both flag deliveries read the message before they record anything.
-    eventually(lambda: len(flow.calls("conversations.history")) == 2, what="both flags handled")
-    time.sleep(0.3)
+    assert len(flow.calls("conversations.history")) == 2
     assert len(_comments(flow)) == 1
     assert len([m for m in flow.bot_messages() if m.get("thread_ts") == shared]) == 1
 
 
 def test_taking_the_last_flag_reaction_back_withdraws_the_flag(flow: Flow) -> None:
     shared = flow.say(ADA, f"<{POST}>")
-    eventually(lambda: _reactions(flow, shared))
+    eventually(lambda: _reactions(flow, shared), what="the :eyes: reaction")
     quoted = flow.say(LINUS, "Why no dark mode?", thread_ts=shared)
     flow.react(GRACE, quoted, "speech_balloon")
-    [comment] = eventually(lambda: _noticed(flow))
+    [comment] = eventually(lambda: _noticed(flow), what="the flag's notice")
     flow.react(LINUS, quoted, "speech_balloon")
     eventually(lambda: len(flow.calls("conversations.history")) == 2, what="the second flag handled")
 
     flow.react(GRACE, quoted, "speech_balloon", removed=True)  # Linus's flag still stands
-    eventually(lambda: len(flow.calls("reactions.get")) == 1, what="the first removal handled")
-    time.sleep(0.2)
+    # The share, the reply, both flags and the removal: a withdrawal would be done by then.
+    eventually(lambda: settled_events(flow.sessions, TEAM, expected=5), what="the first removal handled")
+    assert len(flow.calls("reactions.get")) == 1, "the removal looks up who still flags the message"
     assert [c.id for c in _comments(flow)] == [comment.id]
 
     flow.react(LINUS, quoted, "speech_balloon", removed=True)
     eventually(lambda: not _comments(flow), what="the withdrawal")
-    updated = eventually(lambda: flow.calls("chat.update"))
+    updated = eventually(lambda: flow.calls("chat.update"), what="the notice's update")
     assert f"comment #{comment.id} is no longer tracked" in updated[-1]["args"]["text"]
 
 
 def test_an_answered_comment_is_not_withdrawn_by_taking_the_flag_back(flow: Flow) -> None:
     shared = flow.say(ADA, f"<{POST}>")
-    eventually(lambda: _reactions(flow, shared))
+    eventually(lambda: _reactions(flow, shared), what="the :eyes: reaction")
     quoted = flow.say(LINUS, "Any student discount?", thread_ts=shared)
     flow.react(GRACE, quoted, "speech_balloon")
-    [comment] = eventually(lambda: _noticed(flow))
+    [comment] = eventually(lambda: _noticed(flow), what="the flag's notice")
     flow.reply_text(ADA, f"answered {comment.id}")
     flow.react(GRACE, quoted, "speech_balloon", removed=True)
-    time.sleep(0.3)
+    # The share, the reply, the flag and its removal: a withdrawal would be done by then.
+    eventually(lambda: settled_events(flow.sessions, TEAM, expected=4), what="the removal handled")
     [kept] = _comments(flow)
     assert kept.state == "answered"
 
 
 def test_resolve_and_dismiss_reactions_and_buttons(flow: Flow) -> None:
     shared = flow.say(ADA, f"<{POST}>")
-    eventually(lambda: _reactions(flow, shared))
+    eventually(lambda: _reactions(flow, shared), what="the :eyes: reaction")
     first = flow.say(LINUS, "Love it", thread_ts=shared)
     second = flow.say(LINUS, "Any plans for Android?", thread_ts=shared)
     third = flow.say(LINUS, "Where can I buy it?", thread_ts=shared)
@@ -272,7 +277,7 @@ def test_resolve_and_dismiss_reactions_and_buttons(flow: Flow) -> None:
 
 def test_flag_by_command_goes_to_the_posts_thread_with_its_author(flow: Flow) -> None:
     shared = flow.say(ADA, f"<{POST}>")
-    eventually(lambda: _reactions(flow, shared))
+    eventually(lambda: _reactions(flow, shared), what="the :eyes: reaction")
     answer = flow.reply_text(GRACE, f'flag {POST}?utm_source=x "Do you ship to Canada?" by @maple_leaf')
     [comment] = _comments(flow)
     assert answer.startswith(f"Flagged as comment #{comment.id}")
@@ -310,7 +315,7 @@ def test_commands_on_unknown_posts_and_comments_record_nothing(flow: Flow) -> No
 
 def test_log_command_records_a_snapshot_in_any_form(flow: Flow) -> None:
     shared = flow.say(ADA, f"<{POST}>")
-    eventually(lambda: _reactions(flow, shared))
+    eventually(lambda: _reactions(flow, shared), what="the :eyes: reaction")
     first = flow.reply_text(ADA, f"log {POST} comments=4 replies=1 shares=2 likes=9")
     assert "4 comments, 1 replies, 2 shares, 9 likes" in first
     second = flow.reply_text(ADA, f"log <{POST}|launch> 1.2k likes, 6 comments")
@@ -325,7 +330,7 @@ def test_log_command_records_a_snapshot_in_any_form(flow: Flow) -> None:
 
 def test_the_shortcut_flags_directly_or_asks_for_the_post_in_a_modal(flow: Flow) -> None:
     shared = flow.say(ADA, f"<{POST}>")
-    eventually(lambda: _reactions(flow, shared))
+    eventually(lambda: _reactions(flow, shared), what="the :eyes: reaction")
     in_thread = flow.say(LINUS, "Will there be a recording?", thread_ts=shared)
     flow.shortcut(GRACE, in_thread)
     [first] = eventually(lambda: _noticed(flow), what="the shortcut's flag")

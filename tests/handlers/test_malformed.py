@@ -25,8 +25,9 @@ from bot.render_ledger import ANSWERED_ACTION, DISMISSED_ACTION, FLAG_MODAL, SNO
 from storage.ledger import SharedLink, flag_comment, record_share
 from storage.models import Comment
 from storage.queries import count_rows, ensure_channel
-from tests.flows.conftest import eventually
-from tests.handlers.test_wiring import SECRET, TEAM, signed, wiring_app
+from tests.support.polling import eventually
+from tests.support.signing import FORM, signed_request
+from tests.support.wiring import SECRET, TEAM, wiring_app
 
 CHANNEL = "C0SOCIAL01"
 ADA, GRACE, LINUS = "U0ADA00001", "U0GRACE001", "U0LINUS001"
@@ -93,7 +94,7 @@ def _ledger(sessions: sessionmaker[Session]) -> tuple[dict[str, int], list[tuple
 
 def _interact(app: App, payload: dict[str, Any]) -> BoltResponse:
     body = urllib.parse.urlencode({"payload": json.dumps(payload)})
-    return app.dispatch(signed(body, content_type="application/x-www-form-urlencoded"))
+    return app.dispatch(signed_request(body, secret=SECRET, content_type=FORM))
 
 
 def _warnings(caplog: pytest.LogCaptureFixture, logger: str) -> list[str]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import time
 import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,18 +12,16 @@ from typing import Any
 import pytest
 import yaml
 from slack_bolt import App, BoltRequest
-from slack_sdk.signature import SignatureVerifier
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.config import Config, Secret
-from bot.deps import Deps, make_web_client
 from bot.emulator import Emulator, EmulatorSettings
 from storage.queries import count_rows, get_channel
 from tests.payloads import event_callback, message_shortcut, slash_command
-from twoway.bolt_app import build_app
+from tests.support.inbox import settled_events
+from tests.support.polling import eventually
+from tests.support.signing import FORM, signed_request
+from tests.support.wiring import SECRET, TEAM, wiring_app
 
-SECRET = "wiring-signing-secret"
-TEAM = "T0TWOWAY1"
 BOT_USER = "U0TWOWAYBOT"
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,39 +32,9 @@ def emulator() -> Iterator[Emulator]:
         yield emu
 
 
-def wiring_app(emulator: Emulator, sessions: sessionmaker[Session], *, timezone: str = "Europe/Paris") -> App:
-    """The app in one-workspace mode on ``sessions``, its Web API the emulator's."""
-    config = Config(
-        bot_token=Secret("xoxb-wiring"),
-        signing_secret=Secret(SECRET),
-        app_token=None,
-        database_url="sqlite://",
-        slack_api_url=emulator.api_url,
-        timezone=timezone,
-        port=3000,
-    )
-    return build_app(Deps(config=config, sessions=sessions, client=make_web_client(config)))
-
-
 @pytest.fixture
 def app(emulator: Emulator, sessions: sessionmaker[Session]) -> App:
     return wiring_app(emulator, sessions)
-
-
-def signed(
-    body: str, *, content_type: str = "application/json", secret: str = SECRET, age: int = 0
-) -> BoltRequest:
-    timestamp = str(int(time.time()) - age)
-    signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
-    assert signature is not None
-    return BoltRequest(
-        body=body,
-        headers={
-            "content-type": [content_type],
-            "x-slack-request-timestamp": [timestamp],
-            "x-slack-signature": [signature],
-        },
-    )
 
 
 EVENTS: dict[str, dict[str, Any]] = {
@@ -114,26 +82,24 @@ def test_every_manifest_event_reaches_a_listener(app: App) -> None:
     assert sorted(declared) == sorted(EVENTS)
     for name in declared:
         body = json.dumps(event_callback(EVENTS[name], team_id=TEAM, event_id=f"Ev{name}"))
-        response = app.dispatch(signed(body))
+        response = app.dispatch(signed_request(body, secret=SECRET))
         assert response.status == 200, (name, response.body)
 
 
 def test_the_command_and_the_shortcut_reach_their_listeners(app: App) -> None:
     command = app.dispatch(
-        signed(
-            urllib.parse.urlencode(slash_command("help")), content_type="application/x-www-form-urlencoded"
-        )
+        signed_request(urllib.parse.urlencode(slash_command("help")), secret=SECRET, content_type=FORM)
     )
     assert command.status == 200
     assert json.loads(command.body)["text"].startswith("twoway commands")
 
     payload = urllib.parse.urlencode({"payload": json.dumps(message_shortcut("flag_unanswered_comment"))})
-    assert app.dispatch(signed(payload, content_type="application/x-www-form-urlencoded")).status == 200
+    assert app.dispatch(signed_request(payload, secret=SECRET, content_type=FORM)).status == 200
 
 
 def test_a_replayed_request_is_refused(app: App, sessions: sessionmaker[Session]) -> None:
     body = json.dumps(event_callback(EVENTS["message.channels"], team_id=TEAM, event_id="EvREPLAY"))
-    request = signed(body)
+    request = signed_request(body, secret=SECRET)
     assert app.dispatch(request).status == 200
     replay = BoltRequest(body=body, headers={k: list(v) for k, v in request.headers.items()})
     assert app.dispatch(replay).status == 401
@@ -141,26 +107,25 @@ def test_a_replayed_request_is_refused(app: App, sessions: sessionmaker[Session]
 
 def test_bad_signatures_are_refused_before_any_listener(app: App, sessions: sessionmaker[Session]) -> None:
     body = json.dumps(event_callback(EVENTS["message.channels"], team_id=TEAM, event_id="Ev1"))
-    assert app.dispatch(signed(body, secret="wrong")).status == 401
-    assert app.dispatch(signed(body, age=301)).status == 401
+    assert app.dispatch(signed_request(body, secret="wrong")).status == 401
+    assert app.dispatch(signed_request(body, secret=SECRET, age=301)).status == 401
     with sessions.begin() as s:
         assert sum(count_rows(s, TEAM).values()) == 0
 
 
-def test_a_redelivered_event_is_handled_once(app: App, emulator: Emulator) -> None:
+def test_a_redelivered_event_is_handled_once(
+    app: App, emulator: Emulator, sessions: sessionmaker[Session]
+) -> None:
     # twoway joining a channel says hello once; a second hello would show the redelivery was handled.
     body = json.dumps(event_callback(EVENTS["member_joined_channel"], team_id=TEAM, event_id="EvJOINED"))
     # Slack signs each redelivery anew, with its own timestamp (ten seconds apart here, so that a
     # second ticking over between two signings can't make two of them the same).
     for age in (20, 10, 0):
-        assert app.dispatch(signed(body, age=age)).status == 200
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        posts = [c for c in _calls(emulator) if c["method"] == "chat.postMessage"]
-        if posts:
-            break
-        time.sleep(0.05)
-    time.sleep(0.3)
+        assert app.dispatch(signed_request(body, secret=SECRET, age=age)).status == 200
+    # All three are acknowledged, so any of them handled has its claim: once that settles, every
+    # hello the deliveries would ever post is posted. A redelivery taken over would count an attempt.
+    [event] = eventually(lambda: settled_events(sessions, TEAM, expected=1), what="the event handled")
+    assert (event.event_id, event.state, event.attempts) == ("EvJOINED", "done", 1)
     posts = [c for c in _calls(emulator) if c["method"] == "chat.postMessage"]
     assert [p["ok"] for p in posts] == [True]
 
@@ -169,13 +134,10 @@ def test_joining_a_channel_starts_its_ledger_with_the_default_time_zone(
     app: App, sessions: sessionmaker[Session], emulator: Emulator
 ) -> None:
     body = json.dumps(event_callback(EVENTS["member_joined_channel"], team_id=TEAM, event_id="EvJOIN"))
-    assert app.dispatch(signed(body)).status == 200
-    deadline = time.monotonic() + 5
-    channel = None
-    while channel is None and time.monotonic() < deadline:
-        with sessions.begin() as s:
-            channel = get_channel(s, TEAM, "C0SOCIAL01")
-        time.sleep(0.05)
+    assert app.dispatch(signed_request(body, secret=SECRET)).status == 200
+    eventually(lambda: settled_events(sessions, TEAM, expected=1), what="the event handled")
+    with sessions.begin() as s:
+        channel = get_channel(s, TEAM, "C0SOCIAL01")
     assert channel is not None
     assert channel.timezone == "Europe/Paris"
     with sessions.begin() as s:
@@ -183,8 +145,6 @@ def test_joining_a_channel_starts_its_ledger_with_the_default_time_zone(
 
 
 def _calls(emulator: Emulator) -> list[dict[str, Any]]:
-    import urllib.request
-
     with urllib.request.urlopen(emulator.base_url + "/_emulator/calls", timeout=5) as response:
         calls: list[dict[str, Any]] = json.loads(response.read())
     return calls
@@ -200,8 +160,7 @@ def test_empty_client_credentials_in_the_environment_leave_one_workspace_mode_al
     assert app.oauth_flow is None
     assert app.installation_store is None
     body = json.dumps(event_callback(EVENTS["member_joined_channel"], team_id=TEAM, event_id="EvENV"))
-    assert app.dispatch(signed(body)).status == 200
-    deadline = time.monotonic() + 5
-    while not [c for c in _calls(emulator) if c["method"] == "chat.postMessage"]:
-        assert time.monotonic() < deadline, "the event was not handled"
-        time.sleep(0.05)
+    assert app.dispatch(signed_request(body, secret=SECRET)).status == 200
+    eventually(
+        lambda: [c for c in _calls(emulator) if c["method"] == "chat.postMessage"], what="the event handled"
+    )

@@ -18,40 +18,20 @@ from bot.digest.blocks import DIGEST_EVENT_TYPE
 from bot.links import parse_post_link
 from bot.nudges import NUDGE_EVENT_TYPE
 from storage.models import Channel, DigestRun, Nudge
-from storage.queries import ensure_channel
-from tests.reliability.conftest import (
+from tests.support.polling import eventually
+from tests.support.processes import kill_hard, wait_for_exit
+from tests.support.replicas import (
     ADA,
     GRACE,
     TEAM,
     Slack,
-    digest_period,
+    add_channels,
+    digest_plan,
     elapsed,
-    eventually,
-    kill_hard,
     report,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
-
-
-def _channels(slack: Slack, count: int, prefix: str) -> list[str]:
-    """``count`` channels the bot is in, in Slack and in the ledger."""
-    ids = [f"C0{prefix}{i:04d}" for i in range(count)]
-    now = datetime.now(UTC)
-    with slack.sessions.begin() as s:
-        for channel_id in ids:
-            slack.post("/_emulator/channel", {"team": TEAM, "id": channel_id, "name": channel_id.lower()})
-            ensure_channel(s, TEAM, channel_id, now=now - timedelta(days=30))
-    return ids
-
-
-def _plan(channels: list[str], nudges: list[int] | None = None) -> dict[str, Any]:
-    start, end = digest_period()
-    return {
-        "team": TEAM,
-        "digests": [{"channel": c, "start": start, "end": end} for c in channels],
-        "nudges": nudges or [],
-    }
 
 
 def _bot_posts(slack: Slack, event_type: str) -> Counter[str]:
@@ -72,20 +52,14 @@ def _outcomes(slack: Slack) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.startswith('{"worker"')]
 
 
-def _wait(*processes: Any, timeout: float = 120) -> None:
-    for process in processes:
-        code = process.popen.wait(timeout=timeout)
-        assert code == 0, process.output()[-3000:]
-
-
 def test_twenty_slots_fired_on_both_replicas_post_twenty_digests(slack: Slack) -> None:
-    channels = _channels(slack, 20, "SLOT")
-    plan = _plan(channels)
+    channels = add_channels(slack, 20, "SLOT")
+    plan = digest_plan(channels)
     start_at = time.time() + 4  # both processes up and waiting, then off at once
     started = time.monotonic()
     a = slack.worker("a", plan, "--start-at", str(start_at))
     b = slack.worker("b", plan, "--start-at", str(start_at))
-    _wait(a, b)
+    wait_for_exit(a, b)
 
     digests = _bot_posts(slack, DIGEST_EVENT_TYPE)
     assert digests == Counter(dict.fromkeys(channels, 1))
@@ -101,8 +75,8 @@ def test_twenty_slots_fired_on_both_replicas_post_twenty_digests(slack: Slack) -
 
 
 def test_a_replica_killed_mid_fan_out_leaves_no_digest_missing_or_doubled(slack: Slack) -> None:
-    channels = _channels(slack, 50, "FAN")
-    plan = _plan(channels)
+    channels = add_channels(slack, 50, "FAN")
+    plan = digest_plan(channels)
     # Every third digest is stored at once but answered 1.5 s late: a window in which a replica can
     # die after Slack posted the digest and before it recorded so.
     slack.fault(method="chat.postMessage", status=200, delay=1.5, every=3)
@@ -134,12 +108,12 @@ def test_a_replica_killed_mid_fan_out_leaves_no_digest_missing_or_doubled(slack:
             )
         )
     killed_at = sum(in_slack_at_kill.values())
-    _wait(b)
+    wait_for_exit(b)
     slack.clear_faults()
 
     # The restarted replica fires the same slots again: nothing left to post.
     restarted = slack.worker("a", plan, "--lease", "4", "--until-done")
-    _wait(restarted)
+    wait_for_exit(restarted)
 
     digests = _bot_posts(slack, DIGEST_EVENT_TYPE)
     assert digests == Counter(dict.fromkeys(channels, 1)), {c: n for c, n in digests.items() if n != 1}
@@ -209,14 +183,14 @@ def _comments(slack: Slack, channels: list[str]) -> list[int]:
 def test_every_digest_and_nudge_arrives_once_through_a_storm(
     slack: Slack, storm: str, fault: dict[str, Any]
 ) -> None:
-    channels = _channels(slack, 20, "STRM")
+    channels = add_channels(slack, 20, "STRM")
     comments = _comments(slack, channels)
-    plan = _plan(channels, comments)
+    plan = digest_plan(channels, comments)
     slack.fault(**fault)
     started = time.monotonic()
     a = slack.worker("a", plan, "--lease", "5", "--until-done")
     b = slack.worker("b", {**plan, "digests": plan["digests"][::-1]}, "--lease", "5", "--until-done")
-    _wait(a, b)
+    wait_for_exit(a, b)
     took = elapsed(started)
     [faults] = slack.get("/_emulator/faults")
 

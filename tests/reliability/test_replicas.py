@@ -4,8 +4,6 @@ nothing twice, nobody let in."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import json
 import random
 import socket
@@ -17,22 +15,25 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from storage.ledger import NOTICE_PENDING
 from storage.models import Comment, Post, ProcessedEvent, SeenRequest
 from storage.queries import count_rows
-from tests.e2e.conftest import http
 from tests.payloads import slash_command
-from tests.reliability.conftest import (
+from tests.support.inbox import settled_events
+from tests.support.polling import eventually
+from tests.support.processes import http, kill_hard
+from tests.support.replicas import (
     ADA,
     CHANNEL,
+    PROCESS_TIMEOUT,
     SHORT_LEASE_SECONDS,
     SIGNING_SECRET,
     TEAM,
     Cluster,
     elapsed,
-    eventually,
-    kill_hard,
     report,
 )
+from tests.support.signing import FORM, signed_headers
 from twoway.http_server import EVENTS_PATH, MAX_BODY_BYTES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -82,9 +83,14 @@ def test_500_events_delivered_1_to_3_times_to_random_replicas_are_recorded_once(
     assert min(served.values()) > len(deliveries) // 4, served
 
     slack = cluster.slack
-    eventually(lambda: slack.count(Post, Post.team_id == TEAM) >= EVENTS, what=f"{EVENTS} posts")
-    eventually(lambda: len(_tracked(cluster)) >= EVENTS, what=f"{EVENTS} :eyes: reactions")
-    time.sleep(1)  # a duplicate would show up after the last original
+    # Every delivery is acknowledged, so every event has its claim: once they have all settled, a
+    # redelivery handled again would have left its post or reaction.
+    eventually(
+        lambda: settled_events(slack.sessions, TEAM, expected=EVENTS),
+        timeout=PROCESS_TIMEOUT,
+        interval=0.2,
+        what=f"all {EVENTS} events handled",
+    )
     assert slack.count(Post, Post.team_id == TEAM) == EVENTS
     assert slack.count(ProcessedEvent, ProcessedEvent.team_id == TEAM) == EVENTS
     with slack.sessions.begin() as s:
@@ -110,7 +116,13 @@ def test_a_killed_replica_is_routed_around_and_a_restarted_one_serves_again(clus
     slack = cluster.slack
     for i in range(20):
         _share(cluster, i, 0)
-    eventually(lambda: len(_tracked(cluster)) == 20, what="the first 20 posts")
+    # B dies with no event in hand (that is the next test): its claims would wait out a long lease.
+    eventually(
+        lambda: settled_events(slack.sessions, TEAM, expected=20),
+        timeout=PROCESS_TIMEOUT,
+        what="the first 20 events handled",
+    )
+    assert len(_tracked(cluster)) == 20
 
     kill_hard(cluster.replicas["b"])
     after_kill = [d for i in range(20, 60) for d in _share(cluster, i, 0)]
@@ -123,8 +135,12 @@ def test_a_killed_replica_is_routed_around_and_a_restarted_one_serves_again(clus
     assert {d["status"] for d in after_restart} == {200}
     assert {d["url"] for d in after_restart} == {cluster.events_url("a"), cluster.events_url("b")}
 
-    eventually(lambda: len(_tracked(cluster)) >= 100, what="100 posts")
-    time.sleep(0.5)
+    # Every delivery is acknowledged: once all 100 claims settle, anything handled twice shows.
+    eventually(
+        lambda: settled_events(slack.sessions, TEAM, expected=100),
+        timeout=PROCESS_TIMEOUT,
+        what="all 100 events handled",
+    )
     assert slack.count(Post, Post.team_id == TEAM) == 100
     assert len(_tracked(cluster)) == 100
     report(
@@ -169,8 +185,14 @@ def test_an_event_whose_replica_is_killed_mid_handling_is_handled_by_the_other(
     assert f":{cluster.replicas[survivor].popen.pid}:" in (done.claimed_by or "")
     assert done.attempts == 2
     assert done.body is None
-    eventually(lambda: len(_tracked(cluster)) == 1, what="the :eyes: reaction")
-    time.sleep(SHORT_LEASE_SECONDS * 2)  # time for any second taker to show itself
+    eventually(lambda: len(_tracked(cluster)) == 1, timeout=PROCESS_TIMEOUT, what="the :eyes: reaction")
+    # A second taker could only come once a claim's lease is over: wait out two, then for whatever
+    # it took to settle. Taking the event over again would count a third attempt.
+    time.sleep(SHORT_LEASE_SECONDS * 2)
+    [settled] = eventually(
+        lambda: settled_events(slack.sessions, TEAM, expected=1), timeout=PROCESS_TIMEOUT, what="the event"
+    )
+    assert (settled.state, settled.claimed_by, settled.attempts) == ("done", done.claimed_by, 2)
     assert slack.count(Post, Post.team_id == TEAM) == 1
     assert len(_tracked(cluster)) == 1
     report(
@@ -185,20 +207,6 @@ def test_an_event_whose_replica_is_killed_mid_handling_is_handled_by_the_other(
 
 
 # ---- nobody let in ------------------------------------------------------------------------------
-
-
-def _signed_headers(
-    body: bytes, *, secret: str = SIGNING_SECRET, age: int = 0, content_type: str
-) -> dict[str, str]:
-    timestamp = str(int(time.time()) - age)
-    # Slack's scheme (v0:timestamp:body) over the raw bytes, which need not be UTF-8 here.
-    digest = hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256)
-    signature = "v0=" + digest.hexdigest()
-    return {
-        "Content-Type": content_type,
-        "X-Slack-Request-Timestamp": timestamp,
-        "X-Slack-Signature": signature,
-    }
 
 
 def _message_event(event_id: str, url: str) -> bytes:
@@ -255,25 +263,40 @@ def _rows(cluster: Cluster) -> dict[str, int]:
         return count_rows(s, TEAM)
 
 
+def _notice_settled(cluster: Cluster) -> bool:
+    """The flagged comment's notice tried and its claim settled, posted or given back: `/twoway flag`'s
+    last write."""
+    if not cluster.slack.calls("chat.postMessage"):
+        return False
+    with cluster.slack.sessions.begin() as s:
+        notices = s.scalars(select(Comment.notice_ts).where(Comment.team_id == TEAM)).all()
+    return len(notices) == 1 and notices[0] != NOTICE_PENDING
+
+
 def test_forged_stale_and_replayed_requests_get_401_and_record_nothing(cluster: Cluster) -> None:
     a, b = cluster.events_url("a"), cluster.events_url("b")
-    json_type = "application/json"
+    sessions = cluster.slack.sessions
     empty = _rows(cluster)
 
     forged = _message_event("Ev0FORGED", _post_url(1))
-    assert _send(a, forged, _signed_headers(forged, secret="not-the-secret", content_type=json_type)) == 401
+    assert _send(a, forged, signed_headers(forged, secret="not-the-secret")) == 401
     stale = _message_event("Ev0STALE", _post_url(2))
-    assert _send(b, stale, _signed_headers(stale, age=301, content_type=json_type)) == 401
-    assert _send(a, stale, {"Content-Type": json_type}) == 401
+    assert _send(b, stale, signed_headers(stale, secret=SIGNING_SECRET, age=301)) == 401
+    assert _send(a, stale, {"Content-Type": "application/json"}) == 401
     assert _rows(cluster) == empty
 
     # A captured event, replayed within Slack's five minutes, to either replica.
     body = _message_event("Ev0CAPTURED", _post_url(3))
-    headers = _signed_headers(body, content_type=json_type)
+    headers = signed_headers(body, secret=SIGNING_SECRET)
     assert _send(a, body, headers) == 200
-    eventually(lambda: _rows(cluster)["posts"] == 1, what="the captured event's post")
+    eventually(
+        lambda: settled_events(sessions, TEAM, expected=1),
+        timeout=PROCESS_TIMEOUT,
+        what="the captured event handled",
+    )
+    assert _rows(cluster)["posts"] == 1
     # The event names a message the emulator never saw, so Slack refuses the reaction; it is still tried.
-    eventually(lambda: len(_reactions(cluster)) == 1, what="its :eyes: reaction")
+    assert len(_reactions(cluster)) == 1
     after_event = _rows(cluster)
     replays = [_send(url, body, headers) for url in (a, b, a, b)]
     assert replays == [401] * 4
@@ -282,14 +305,18 @@ def test_forged_stale_and_replayed_requests_get_401_and_record_nothing(cluster: 
     form = slash_command(f"flag <{_post_url(3)}> when is part 2 out?", team_id=TEAM)
     form["response_url"] = cluster.slack.url + "/_emulator/response/R0CAPTURED"
     command = urllib.parse.urlencode(form).encode()
-    command_headers = _signed_headers(command, content_type="application/x-www-form-urlencoded")
+    command_headers = signed_headers(command, secret=SIGNING_SECRET, content_type=FORM)
     assert _send(b, command, command_headers) == 200
-    eventually(lambda: cluster.slack.count(Comment, Comment.team_id == TEAM) == 1, what="the flagged comment")
-    time.sleep(0.5)
+    eventually(lambda: _notice_settled(cluster), timeout=PROCESS_TIMEOUT, what="the flagged comment's notice")
     after_command = _rows(cluster)
     assert [_send(url, command, command_headers) for url in (a, b, b, a)] == [401] * 4
-    time.sleep(0.5)
 
+    # Refused in the ack path, before any listener: nothing of the replays can still be on its way.
+    # The event's one claim, settled after one attempt, says so of the event's replays too.
+    [event] = eventually(
+        lambda: settled_events(sessions, TEAM, expected=1), timeout=PROCESS_TIMEOUT, what="the event"
+    )
+    assert (event.event_id, event.attempts) == ("Ev0CAPTURED", 1)
     assert _rows(cluster) == after_command
     assert after_command["comments"] == 1
     assert after_command["seen_requests"] == after_event["seen_requests"] + 1 == 2
@@ -311,8 +338,9 @@ def test_bad_input_at_the_edge_gets_a_clean_4xx_never_a_500(cluster: Cluster) ->
     # Over MAX_BODY_BYTES, by Content-Length and chunked: waitress refuses before the app reads it.
     huge = b"{" + b" " * MAX_BODY_BYTES + b"}"
     port = cluster.ports["a"]
-    assert _raw_status(port, huge, _signed_headers(huge, content_type=json_type)) == 413
-    assert _raw_status(port, huge, _signed_headers(huge, content_type=json_type), chunked=True) == 413
+    huge_headers = signed_headers(huge, secret=SIGNING_SECRET)
+    assert _raw_status(port, huge, huge_headers) == 413
+    assert _raw_status(port, huge, huge_headers, chunked=True) == 413
 
     garbage: list[tuple[bytes, str]] = [
         (b'{"type": "event_callback", "event":', json_type),
@@ -321,10 +349,10 @@ def test_bad_input_at_the_edge_gets_a_clean_4xx_never_a_500(cluster: Cluster) ->
         (b"\xff\xfe\x00not utf-8", json_type),
         (b"[" * 100_000, json_type),
         (b'{"authorizations": "x", "type": "event_callback"}', json_type),
-        (b"payload=%7Bnot-json", "application/x-www-form-urlencoded"),
-        (b"payload=%5B1%5D", "application/x-www-form-urlencoded"),
+        (b"payload=%7Bnot-json", FORM),
+        (b"payload=%5B1%5D", FORM),
         (b'{"type": "no_such_type"}', json_type),
-        (b"command=%2Ftwoway&text=help", "application/x-www-form-urlencoded"),
+        (b"command=%2Ftwoway&text=help", FORM),
         (
             json.dumps({"type": "event_callback", "team_id": TEAM, "event": "not an object"}).encode(),
             json_type,
@@ -332,7 +360,11 @@ def test_bad_input_at_the_edge_gets_a_clean_4xx_never_a_500(cluster: Cluster) ->
         (json.dumps({"type": "block_actions", "team": {"id": TEAM}, "actions": "nope"}).encode(), json_type),
     ]
     for body, content_type in garbage:
-        status, answer = http("POST", a, body=body, headers=_signed_headers(body, content_type=content_type))
+        # Slack signs UTF-8 text and Bolt verifies text, so a body that isn't UTF-8 can carry no valid
+        # signature: it gets that of its text with the bad bytes replaced; every other body, its own.
+        signable = body.decode(errors="replace")
+        headers = signed_headers(signable, secret=SIGNING_SECRET, content_type=content_type)
+        status, answer = http("POST", a, body=body, headers=headers)
         assert 200 <= status < 500, (body[:60], status, answer)
         assert "Traceback" not in str(answer)
     status, _ = http("GET", cluster.url("a") + "/healthz")

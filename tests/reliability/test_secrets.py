@@ -8,18 +8,20 @@ import time
 import pytest
 
 from bot.digest.blocks import DIGEST_EVENT_TYPE
-from tests.e2e.conftest import http, stop
-from tests.reliability.conftest import (
+from tests.support.polling import eventually
+from tests.support.processes import http, stop, wait_for_exit
+from tests.support.replicas import (
     ADA,
     CHANNEL,
     GRACE,
+    PROCESS_TIMEOUT,
     SECRETS,
     TEAM,
     Cluster,
-    eventually,
+    add_channels,
+    digest_plan,
     report,
 )
-from tests.reliability.test_digests import _channels, _plan, _wait
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -62,8 +64,8 @@ def test_a_full_run_logs_no_token_or_signing_secret(cluster: Cluster) -> None:
         )
         assert status == 401
     slack.fault(method="*", status=429, every=3, retry_after=1)
-    channels = _channels(slack, 3, "SEC")
-    _wait(slack.worker("a", _plan(channels), "--until-done"))
+    channels = add_channels(slack, 3, "SEC")
+    wait_for_exit(slack.worker("a", digest_plan(channels), "--until-done"))
     slack.clear_faults()
     slack.fault(method="chat.postMessage", status=500, every=1, count=6)
     slack.post("/_emulator/message", {**say, "text": "<https://x.com/twoway/status/2>"})
@@ -72,7 +74,11 @@ def test_a_full_run_logs_no_token_or_signing_secret(cluster: Cluster) -> None:
     socket_replica = slack.spawn(
         ["twoway.cli", "run", "--host", "127.0.0.1"], "replica-socket", slack.app_env(socket_mode=True)
     )
-    eventually(lambda: slack.get("/_emulator/connections")["count"] > 0, what="the Socket Mode connection")
+    eventually(
+        lambda: slack.get("/_emulator/connections")["count"] > 0,
+        timeout=PROCESS_TIMEOUT,
+        what="the Socket Mode connection",
+    )
     seen = slack.post("/_emulator/command", {**say, "command": "/twoway", "text": "help"})
     assert seen["ack"]["via"] == "socket"
     slack.clear_faults()

@@ -1,35 +1,17 @@
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.events import claim_event
 from storage.models import Base
 from storage.queries import count_rows, ensure_channel, get_channel
+from tests.support.concurrency import all_at_once
 
 NOW = datetime(2024, 6, 3, 9, 0, tzinfo=UTC)
-THREADS = 8
 
 Sessions = sessionmaker[Session]
-T = TypeVar("T")
-
-
-def all_at_once(sessions: Sessions, work: Callable[[Session], T]) -> list[T]:
-    """Run ``work`` in THREADS threads, each in its own transaction, released together."""
-    start = threading.Barrier(THREADS)
-
-    def run() -> T:
-        start.wait()
-        with sessions.begin() as s:
-            return work(s)
-
-    with ThreadPoolExecutor(THREADS) as pool:
-        return [f.result() for f in [pool.submit(run) for _ in range(THREADS)]]
 
 
 def test_ensure_channel_creates_the_channel_with_its_time_zone(sessions: Sessions) -> None:
