@@ -28,10 +28,10 @@ from rich.text import Text
 from bot.config import Config, Secret
 from bot.demo_team import ADA, CHANNEL, FLAGS, LAST_SWEEP_BEFORE_MONDAY, SHARES, SWEEP_EVERY, TEAM, at
 from bot.digest import period_ending, slot_at_or_before
-from bot.emulator import Emulator, EmulatorSettings
 from bot.preview import blocks_to_text
 from bot.runtime import Runtime, prepare
 from bot.scheduler import SWEEP_JOB_ID
+from emulator import Emulator, EmulatorSettings
 
 NAMES = {
     "U0ADA00001": "ada",

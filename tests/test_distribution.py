@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.cli import main
 from bot.config import load_config
 from bot.demo import free_port, get_json, post_json
-from bot.emulator import DEFAULT_TEAM_ID, SOCIAL_CHANNEL_ID, Emulator, EmulatorSettings
 from bot.installs import NOT_INSTALLED_MESSAGE, Installations, NotInstalled, count_installation_rows
 from bot.runtime import Runtime, prepare
 from bot.scheduler import DIGEST_JOB_PREFIX
+from emulator import DEFAULT_TEAM_ID, SOCIAL_CHANNEL_ID, Emulator, EmulatorSettings
 from storage.models import Post
 from storage.queries import count_rows
 from tests.flows.conftest import eventually

@@ -27,11 +27,11 @@ from sqlalchemy.pool import QueuePool
 from bot.chart import ChartData, HistoryPoint, render_chart
 from bot.digest import Period, period_ending
 from bot.digests import compose_digest
-from bot.emulator import DEFAULT_TEAM_ID, SOCIAL_CHANNEL_ID, Emulator, EmulatorSettings
 from bot.metrics import Rate
 from bot.nudges import Nudger
 from bot.publish import MAX_ATTEMPTS, ChartDrawer, ComposedDigest, Composer, Outcome, Publisher
 from bot.render_digest import digest_metadata
+from emulator import DEFAULT_TEAM_ID, SOCIAL_CHANNEL_ID, Emulator, EmulatorSettings
 from storage.ledger import SharedLink, flag_comment, record_share
 from storage.models import DigestRun
 from storage.queries import ensure_channel

@@ -14,8 +14,8 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.digest import period_ending
-from bot.emulator import DEFAULT_TEAM_ID, Emulator, EmulatorSettings, Limit, RateLimits
 from bot.publish import CHANNEL_RATES, POST_MESSAGE, SLACK_RATES, UPLOAD_METHODS, Pacer, Publisher, Rate
+from emulator import DEFAULT_TEAM_ID, Emulator, EmulatorSettings, Limit, RateLimits
 from storage.db import make_engine, make_session_factory
 from storage.migrate import upgrade
 from storage.queries import ensure_channel

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.digest import next_slot_after, slot_at_or_before
 from bot.digests import compose_digest
-from bot.emulator import Emulator, EmulatorSettings
 from bot.inbox import Inbox
 from bot.nudges import Nudger
 from bot.publish import Outcome, Publisher
@@ -31,6 +30,7 @@ from bot.scheduler import (
     digest_job_id,
     known_teams,
 )
+from emulator import Emulator, EmulatorSettings
 from storage.events import claim_event
 from storage.queries import get_channel
 from tests.test_nudges import flagged

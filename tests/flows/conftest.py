@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.demo import free_port, local_config
-from bot.emulator import Emulator, EmulatorSettings
 from bot.runtime import Runtime, prepare
+from emulator import Emulator, EmulatorSettings
 
 TEAM = "T0TWOWAY1"
 CHANNEL = "C0SOCIAL01"

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import Deps, build_app, make_web_client
 from bot.config import Config, Secret
-from bot.emulator import Emulator, EmulatorSettings
+from emulator import Emulator, EmulatorSettings
 from storage.queries import count_rows, get_channel
 from tests.payloads import event_callback, message_shortcut, slash_command
 

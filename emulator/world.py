@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.emulator.limits import RateLimiter
+from emulator.rate_limits import RateLimiter
 
 JSON = dict[str, Any]
 

@@ -29,8 +29,8 @@ import aiohttp
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
-from bot.emulator import payloads
-from bot.emulator.state import JSON
+from emulator import payloads
+from emulator.world import JSON
 
 logger = logging.getLogger(__name__)
 

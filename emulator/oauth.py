@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from yarl import URL
 
-from bot.emulator.state import JSON, State, WorldError
+from emulator.world import JSON, State, WorldError
 
 # The emulated app's credentials, unless EmulatorSettings names others.
 CLIENT_ID = "1000000000001.1000000000001"

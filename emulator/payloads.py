@@ -16,7 +16,7 @@ import string
 import uuid
 from typing import Any
 
-from bot.emulator.state import JSON, VERIFICATION_TOKEN, Channel, Team, User, WorldError
+from emulator.world import JSON, VERIFICATION_TOKEN, Channel, Team, User, WorldError
 
 # A bare URL as a person types it; Slack's clients send it on wrapped in angle brackets.
 _BARE_URL = re.compile(r"(?<![<|])\bhttps?://[^\s<>]+")

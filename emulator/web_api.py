@@ -17,9 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.emulator import payloads
-from bot.emulator.limits import POST_MESSAGE
-from bot.emulator.state import (
+from emulator import payloads
+from emulator.rate_limits import POST_MESSAGE
+from emulator.world import (
     JSON,
     Channel,
     Modal,

@@ -23,10 +23,11 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from bot.emulator import oauth, payloads
-from bot.emulator.delivery import Deliverer, Delivery, SocketHub, app_urls
-from bot.emulator.limits import LimitsError, RateLimiter, RateLimits
-from bot.emulator.state import (
+from emulator import oauth, payloads
+from emulator.delivery import Deliverer, Delivery, SocketHub, app_urls
+from emulator.rate_limits import LimitsError, RateLimiter, RateLimits
+from emulator.web_api import ApiResult, handle_call, store_view
+from emulator.world import (
     JSON,
     Channel,
     Fault,
@@ -39,7 +40,6 @@ from bot.emulator.state import (
     is_ts,
     ts_key,
 )
-from bot.emulator.webapi import ApiResult, handle_call, store_view
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class EmulatorSettings:
     # The emulated app's OAuth credentials, which oauth.v2.access checks.
     client_id: str = oauth.CLIENT_ID
     client_secret: str = oauth.CLIENT_SECRET
-    # Slack's rate limits (`bot.emulator.limits`), enforced only when given: off, nothing is refused.
+    # Slack's rate limits (`emulator.rate_limits`), enforced only when given: off, nothing is refused.
     rate_limits: RateLimits | None = None
 
 
