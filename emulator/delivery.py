@@ -30,7 +30,7 @@ from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
 from emulator import payloads
-from emulator.world import JSON
+from emulator.control import JSON
 
 logger = logging.getLogger(__name__)
 

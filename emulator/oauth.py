@@ -25,7 +25,8 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from yarl import URL
 
-from emulator.world import JSON, State, WorldError
+from emulator.control import JSON, WorldError
+from emulator.world import State
 
 # The emulated app's credentials, unless EmulatorSettings names others.
 CLIENT_ID = "1000000000001.1000000000001"

@@ -15,7 +15,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -24,11 +24,11 @@ from urllib.parse import parse_qsl
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from emulator import oauth, payloads
+from emulator.control import JSON, WorldError, control_body, errors_as_json, flag, number, text
 from emulator.delivery import Deliverer, Delivery, SocketHub, app_urls
 from emulator.rate_limits import LimitsError, RateLimiter, RateLimits
 from emulator.web_api import ApiResult, handle_call, store_view
 from emulator.world import (
-    JSON,
     Channel,
     Fault,
     Modal,
@@ -36,7 +36,6 @@ from emulator.world import (
     State,
     StoredEvent,
     Team,
-    WorldError,
     is_ts,
     ts_key,
 )
@@ -67,69 +66,6 @@ class EmulatorSettings:
     rate_limits: RateLimits | None = None
 
 
-def _error(error: str, status: int) -> web.Response:
-    return web.json_response({"ok": False, "error": error}, status=status)
-
-
-@web.middleware
-async def _errors_as_json(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    """Control endpoints answer mistakes with `{"ok": false, "error": …}`, never a traceback."""
-    try:
-        return await handler(request)
-    except WorldError as e:
-        return _error(e.error, e.status)
-    except web.HTTPException as e:
-        if e.status >= 400:
-            return _error(e.reason.lower().replace(" ", "_"), e.status)
-        raise
-    except Exception:
-        logger.exception("Emulator failed on %s %s", request.method, request.path)
-        return _error("internal_error", 500)
-
-
-async def _control_body(request: web.Request) -> JSON:
-    raw = await request.text()
-    if not raw.strip():
-        return {}
-    if request.content_type == "application/x-www-form-urlencoded":
-        return dict(parse_qsl(raw))
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise WorldError("invalid_json", 400) from None
-    if not isinstance(body, dict):
-        raise WorldError("json_not_object", 400)
-    return body
-
-
-def _text(body: JSON, name: str, required: bool = True) -> str | None:
-    value = body.get(name)
-    if value is None or value == "":
-        if required:
-            raise WorldError(f"missing_{name}", 400)
-        return None
-    if not isinstance(value, str):
-        raise WorldError(f"invalid_{name}", 400)
-    return value
-
-
-def _number(body: JSON, name: str, default: float) -> float:
-    value = body.get(name, default)
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise WorldError(f"invalid_{name}", 400) from None
-
-
-def _flag(body: JSON, name: str, default: bool = False) -> bool:
-    value = body.get(name, default)
-    if isinstance(value, str):
-        return value.lower() in ("1", "true", "yes")
-    return bool(value)
-
-
 class EmulatorApp:
     """The aiohttp side: routes and the deliveries they trigger, over a shared `State`."""
 
@@ -142,7 +78,7 @@ class EmulatorApp:
         self._responses_changed: dict[str, asyncio.Condition] = {}
 
     def build(self) -> web.Application:
-        app = web.Application(middlewares=[_errors_as_json], client_max_size=64 * 1024 * 1024)
+        app = web.Application(middlewares=[errors_as_json], client_max_size=64 * 1024 * 1024)
         route = app.router
         oauth.register(route, oauth.OAuth(self.state, self.settings.client_id, self.settings.client_secret))
         route.add_route("*", "/api/{method}", self.api)
@@ -281,12 +217,12 @@ class EmulatorApp:
     async def disconnect(self, request: web.Request) -> web.Response:
         """Asks every connected app to reconnect, as Slack does before it recycles a server; with
         `close: true`, drops the connections outright instead, as a network failure would."""
-        body = await _control_body(request)
-        reason = _text(body, "reason", required=False) or "refresh_requested"
+        body = await control_body(request)
+        reason = text(body, "reason", required=False) or "refresh_requested"
         connections = list(self.hub.connections)
         for connection in connections:
             with contextlib.suppress(ConnectionError):
-                if _flag(body, "close"):
+                if flag(body, "close"):
                     await connection.ws.close(code=WSCloseCode.GOING_AWAY, message=reason.encode())
                 else:
                     notice = {"type": "disconnect", "reason": reason, "debug_info": {"host": "emulator"}}
@@ -302,71 +238,71 @@ class EmulatorApp:
         return web.json_response({"ok": True, **self.state.world()})
 
     async def add_team(self, request: web.Request) -> web.Response:
-        body = await _control_body(request)
+        body = await control_body(request)
         team = self.state.add_team(
-            _text(body, "id") or "",
-            _text(body, "domain") or "",
-            _text(body, "name", required=False),
-            _text(body, "bot_user_id", required=False),
-            _text(body, "bot_id", required=False),
+            text(body, "id") or "",
+            text(body, "domain") or "",
+            text(body, "name", required=False),
+            text(body, "bot_user_id", required=False),
+            text(body, "bot_id", required=False),
         )
         return web.json_response(
             {"ok": True, "team": {**team.to_slack(), "bot_user_id": team.bot_user_id, "bot_id": team.bot_id}}
         )
 
     async def add_channel(self, request: web.Request) -> web.Response:
-        body = await _control_body(request)
+        body = await control_body(request)
         members = body.get("members") or []
         if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
             raise WorldError("invalid_members", 400)
         with self.state.lock:
-            team = self.state.team(_text(body, "team", required=False))
+            team = self.state.team(text(body, "team", required=False))
             for user_id in members:
                 self.state.ensure_user(team, user_id)
             channel = self.state.add_channel(
                 team.id,
-                _text(body, "id") or "",
-                (_text(body, "name") or "").removeprefix("#"),
-                is_private=_flag(body, "is_private"),
-                bot_member=_flag(body, "bot_member", default=True),
+                text(body, "id") or "",
+                (text(body, "name") or "").removeprefix("#"),
+                is_private=flag(body, "is_private"),
+                bot_member=flag(body, "bot_member", default=True),
                 members=members,
             )
             info = channel.to_slack(team.bot_user_id)
         return web.json_response({"ok": True, "channel": info})
 
     async def add_user(self, request: web.Request) -> web.Response:
-        body = await _control_body(request)
+        body = await control_body(request)
         with self.state.lock:
-            team = self.state.team(_text(body, "team", required=False))
+            team = self.state.team(text(body, "team", required=False))
             user = self.state.add_user(
                 team.id,
-                _text(body, "id") or "",
-                _text(body, "name") or "",
-                _text(body, "real_name", required=False),
-                _text(body, "tz", required=False),
+                text(body, "id") or "",
+                text(body, "name") or "",
+                text(body, "real_name", required=False),
+                text(body, "tz", required=False),
             )
             return web.json_response({"ok": True, "user": user.to_slack(self.state.now())})
 
     async def add_token(self, request: web.Request) -> web.Response:
-        body = await _control_body(request)
-        token = _text(body, "token") or ""
+        body = await control_body(request)
+        token = text(body, "token") or ""
         if not token.startswith(("xoxb-", "xapp-")):
             raise WorldError("invalid_token", 400)
-        self.state.register_token(token, _text(body, "team") or "")
+        self.state.register_token(token, text(body, "team") or "")
         return web.json_response({"ok": True})
 
     # ---- people acting in the workspace -----------------------------------------------------
 
     def _where(self, body: JSON) -> tuple[Team, Channel]:
-        team = self.state.team(_text(body, "team", required=False))
-        return team, self.state.channel(team, _text(body, "channel") or "")
+        team = self.state.team(text(body, "team", required=False))
+        return team, self.state.channel(team, text(body, "channel") or "")
 
     async def join(self, request: web.Request) -> web.Response:
         """A user (or the bot) joins a channel; the app hears `member_joined_channel` if it is there."""
-        body = await _control_body(request)
+        body = await control_body(request)
         with self.state.lock:
             team, channel = self._where(body)
-            user = self.state.ensure_user(team, _text(body, "user") or "")
+            user = self.state.ensure_user(team, text(body, "user") or "")
             channel.members.add(user.id)
             event: JSON = {
                 "type": "member_joined_channel",
@@ -382,25 +318,25 @@ class EmulatorApp:
         return web.json_response({"ok": True, **await self._deliver_event(team, event, body)})
 
     async def message(self, request: web.Request) -> web.Response:
-        body = await _control_body(request)
+        body = await control_body(request)
         blocks = body.get("blocks")
         if blocks is not None and not isinstance(blocks, list):
             raise WorldError("invalid_blocks", 400)
         with self.state.lock:
             team, channel = self._where(body)
-            user = self.state.ensure_user(team, _text(body, "user") or "")
-            text = _text(body, "text", required=blocks is None) or ""
+            user = self.state.ensure_user(team, text(body, "user") or "")
+            said = text(body, "text", required=blocks is None) or ""
             thread_ts, parent_user = None, None
-            if (wanted := _text(body, "thread_ts", required=False)) is not None:
+            if (wanted := text(body, "thread_ts", required=False)) is not None:
                 parent = self.state.thread_parent(channel, wanted)
                 thread_ts, parent_user = parent["ts"], parent.get("user")
-            ts = _text(body, "ts", required=False)
+            ts = text(body, "ts", required=False)
             if ts is not None and not is_ts(ts):
                 raise WorldError("invalid_ts", 400)
             # People post only where they are members; the emulator lets them in rather than refusing.
             channel.members.add(user.id)
             message = payloads.human_message(
-                team, user, text, ts or self.state.next_ts(), thread_ts, parent_user, blocks
+                team, user, said, ts or self.state.next_ts(), thread_ts, parent_user, blocks
             )
             self.state.keep_message(channel, message)
             event = payloads.message_event(channel, message)
@@ -408,17 +344,17 @@ class EmulatorApp:
         return web.json_response({"ok": True, "ts": message["ts"], **result})
 
     async def message_changed(self, request: web.Request) -> web.Response:
-        body = await _control_body(request)
+        body = await control_body(request)
         blocks = body.get("blocks")
         with self.state.lock:
             team, channel = self._where(body)
-            message = self.state.message(channel, _text(body, "ts") or "")
+            message = self.state.message(channel, text(body, "ts") or "")
             previous = copy.deepcopy(message)
-            text = payloads.linkify(_text(body, "text") or "")
+            said = payloads.linkify(text(body, "text") or "")
             now_ts = self.state.next_ts()
-            message["text"] = text
+            message["text"] = said
             message["blocks"] = (
-                payloads.with_block_ids(blocks) if isinstance(blocks, list) else payloads.rich_text(text)
+                payloads.with_block_ids(blocks) if isinstance(blocks, list) else payloads.rich_text(said)
             )
             message["edited"] = {"user": message.get("user", ""), "ts": now_ts}
             current = self.state.render(channel, message)
@@ -429,10 +365,10 @@ class EmulatorApp:
         return web.json_response({"ok": True, "ts": message["ts"], **result})
 
     async def message_deleted(self, request: web.Request) -> web.Response:
-        body = await _control_body(request)
+        body = await control_body(request)
         with self.state.lock:
             team, channel = self._where(body)
-            ts = _text(body, "ts") or ""
+            ts = text(body, "ts") or ""
             previous = self.state.render(channel, self.state.message(channel, ts))
             self.state.remove_message(channel, ts)
             event = payloads.message_deleted_event(channel, previous, self.state.next_ts())
@@ -440,13 +376,13 @@ class EmulatorApp:
         return web.json_response({"ok": True, "ts": ts, **result})
 
     async def reaction(self, request: web.Request) -> web.Response:
-        body = await _control_body(request)
-        removed = _flag(body, "removed")
+        body = await control_body(request)
+        removed = flag(body, "removed")
         with self.state.lock:
             team, channel = self._where(body)
-            user = self.state.ensure_user(team, _text(body, "user") or "")
-            message = self.state.message(channel, _text(body, "ts") or "")
-            name = (_text(body, "reaction") or "").strip(":")
+            user = self.state.ensure_user(team, text(body, "user") or "")
+            message = self.state.message(channel, text(body, "ts") or "")
+            name = (text(body, "reaction") or "").strip(":")
             if not name:
                 raise WorldError("missing_reaction", 400)
             if removed and not self.state.remove_reaction(message, name, user.id):
@@ -460,17 +396,17 @@ class EmulatorApp:
         return web.json_response({"ok": True, **result})
 
     async def event(self, request: web.Request) -> web.Response:
-        body = await _control_body(request)
+        body = await control_body(request)
         event = body.get("event")
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):
             raise WorldError("invalid_event", 400)
-        team = self.state.team(_text(body, "team", required=False))
+        team = self.state.team(text(body, "team", required=False))
         event = {**event, "event_ts": event.get("event_ts") or self.state.next_ts()}
         return web.json_response({"ok": True, **await self._deliver_event(team, event, body)})
 
     async def redeliver(self, request: web.Request) -> web.Response:
-        body = await _control_body(request)
-        event_id = _text(body, "event_id") or ""
+        body = await control_body(request)
+        event_id = text(body, "event_id") or ""
         if event_id not in self.state.events:
             raise WorldError("event_not_found")
         delivery = await self._redeliver(event_id)
@@ -496,7 +432,7 @@ class EmulatorApp:
         return await self._deliver_event(team, event, body)
 
     async def _deliver_event(self, team: Team, event: JSON, body: JSON) -> JSON:
-        retries = int(_number(body, "retries", 0))
+        retries = int(number(body, "retries", 0))
         event_id = self.state.new_event_id()
         payload = payloads.event_callback(team, self.state.app_id, event, event_id, int(self.state.now()))
         with self.state.lock:
@@ -522,15 +458,15 @@ class EmulatorApp:
         return f"{self.base_url()}/_emulator/response/{response_id}"
 
     async def command(self, request: web.Request) -> web.Response:
-        body = await _control_body(request)
+        body = await control_body(request)
         with self.state.lock:
             team, channel = self._where(body)
-            user = self.state.ensure_user(team, _text(body, "user") or "")
-            command = _text(body, "command") or ""
+            user = self.state.ensure_user(team, text(body, "user") or "")
+            command = text(body, "command") or ""
             if not command.startswith("/"):
                 raise WorldError("invalid_command", 400)
-            text = body.get("text") or ""
-            if not isinstance(text, str):
+            typed = body.get("text") or ""
+            if not isinstance(typed, str):
                 raise WorldError("invalid_text", 400)
             response_url = self._response_url(team, channel, user.id, None)
             form = payloads.slash_command(
@@ -539,23 +475,23 @@ class EmulatorApp:
                 channel,
                 user,
                 command,
-                text,
+                typed,
                 response_url,
                 self.state.issue_trigger(team.id, user.id),
             )
         return await self._interact("slash_commands", form, response_url, body, accepts_response=True)
 
     async def action(self, request: web.Request) -> web.Response:
-        body = await _control_body(request)
+        body = await control_body(request)
         if body.get("view") is not None:
             return await self._view_action(body)
         with self.state.lock:
             team, channel = self._where(body)
-            user = self.state.ensure_user(team, _text(body, "user") or "")
-            message = self.state.message(channel, _text(body, "message_ts") or "")
+            user = self.state.ensure_user(team, text(body, "user") or "")
+            message = self.state.message(channel, text(body, "message_ts") or "")
             value = body.get("value")
             value = value if isinstance(value, str) else None
-            found = payloads.find_button(message.get("blocks") or [], _text(body, "action_id") or "", value)
+            found = payloads.find_button(message.get("blocks") or [], text(body, "action_id") or "", value)
             if found is None:
                 raise WorldError("action_not_found")
             block_id, button = found
@@ -581,16 +517,16 @@ class EmulatorApp:
         if body.get("view") != "home":
             raise WorldError("invalid_view", 400)
         with self.state.lock:
-            team = self.state.team(_text(body, "team", required=False))
-            user = self.state.ensure_user(team, _text(body, "user") or "")
+            team = self.state.team(text(body, "team", required=False))
+            user = self.state.ensure_user(team, text(body, "user") or "")
             view_id = self.state.home_views.get((team.id, user.id))
             if view_id is None:
                 raise WorldError("view_not_found")
             view = self.state.views[view_id]
-            value = _text(body, "value", required=False)
+            value = text(body, "value", required=False)
             found = [
                 (block_id, button)
-                for block_id, button in payloads.find_buttons(view["blocks"], _text(body, "action_id") or "")
+                for block_id, button in payloads.find_buttons(view["blocks"], text(body, "action_id") or "")
                 if value is None or button.get("value") == value
             ]
             if not found:
@@ -609,18 +545,18 @@ class EmulatorApp:
         return await self._interact("interactive", payload, None, body, accepts_response=False)
 
     async def shortcut(self, request: web.Request) -> web.Response:
-        body = await _control_body(request)
+        body = await control_body(request)
         with self.state.lock:
             team, channel = self._where(body)
-            user = self.state.ensure_user(team, _text(body, "user") or "")
-            message = self.state.message(channel, _text(body, "message_ts") or "")
+            user = self.state.ensure_user(team, text(body, "user") or "")
+            message = self.state.message(channel, text(body, "message_ts") or "")
             response_url = self._response_url(team, channel, user.id, message["ts"])
             payload = payloads.message_action(
                 team,
                 channel,
                 user,
                 self.state.render(channel, message),
-                _text(body, "callback_id") or "",
+                text(body, "callback_id") or "",
                 self.state.next_ts(),
                 response_url,
                 self.state.issue_trigger(team.id, user.id),
@@ -631,15 +567,15 @@ class EmulatorApp:
         """The person submits a modal the app opened for them (the newest open one unless `view_id` or
         `callback_id` names it); what the app's ack says then closes it, keeps it open (`errors`),
         replaces it (`update`), stacks another on it (`push`) or closes its whole stack (`clear`)."""
-        body = await _control_body(request)
+        body = await control_body(request)
         with self.state.lock:
-            team = self.state.team(_text(body, "team", required=False))
-            user = self.state.ensure_user(team, _text(body, "user") or "")
+            team = self.state.team(text(body, "team", required=False))
+            user = self.state.ensure_user(team, text(body, "user") or "")
             view_id = self._modal_to_submit(
                 team,
                 user.id,
-                _text(body, "view_id", required=False),
-                _text(body, "callback_id", required=False),
+                text(body, "view_id", required=False),
+                text(body, "callback_id", required=False),
             )
             view = self.state.views[view_id]
             values = payloads.submitted_state(view["blocks"], body.get("values") or {})
@@ -718,8 +654,8 @@ class EmulatorApp:
     async def _interact(
         self, kind: str, payload: JSON, response_url: str | None, body: JSON, accepts_response: bool
     ) -> web.Response:
-        wait = _number(body, "wait", DEFAULT_WAIT)
-        linger = _number(body, "linger", DEFAULT_LINGER)
+        wait = number(body, "wait", DEFAULT_WAIT)
+        linger = number(body, "linger", DEFAULT_LINGER)
         delivery = await self.deliverer.deliver(kind, payload, accepts_response=accepts_response)
         responses: list[Any] = []
         if response_url is not None:
@@ -788,9 +724,9 @@ class EmulatorApp:
         team = self.state.team(stored.team_id)
         channel = team.channels[stored.channel_id]
         original = channel.messages.get(stored.message_ts or "")
-        if original is not None and _flag(message, "delete_original"):
+        if original is not None and flag(message, "delete_original"):
             self.state.remove_message(channel, original["ts"])
-        elif original is not None and _flag(message, "replace_original"):
+        elif original is not None and flag(message, "replace_original"):
             original["text"] = message.get("text", "")
             if isinstance(message.get("blocks"), list):
                 original["blocks"] = payloads.with_block_ids(message["blocks"])
@@ -860,11 +796,11 @@ class EmulatorApp:
             return web.json_response([f.to_json() for f in self.state.faults])
 
     async def add_fault(self, request: web.Request) -> web.Response:
-        body = await _control_body(request)
-        status = int(_number(body, "status", 429))
-        every = int(_number(body, "every", 1))
-        retry_after = int(_number(body, "retry_after", 1))
-        delay = _number(body, "delay", 0)
+        body = await control_body(request)
+        status = int(number(body, "status", 429))
+        every = int(number(body, "every", 1))
+        retry_after = int(number(body, "retry_after", 1))
+        delay = number(body, "delay", 0)
         count = body.get("count")
         # Status 200 is a slow answer rather than a failure, so it needs a delay.
         slow = status == 200 and 0 < delay <= 60
@@ -872,7 +808,7 @@ class EmulatorApp:
             raise WorldError("invalid_fault", 400)
         if count is not None and (not isinstance(count, int) or count < 1):
             raise WorldError("invalid_count", 400)
-        fault = Fault(_text(body, "method") or "", status, every, retry_after, count, delay=delay)
+        fault = Fault(text(body, "method") or "", status, every, retry_after, count, delay=delay)
         self.state.add_fault(fault)
         return web.json_response({"ok": True, "fault": fault.to_json()})
 
@@ -885,7 +821,7 @@ class EmulatorApp:
 
     async def set_limits(self, request: web.Request) -> web.Response:
         """Enforces Slack's rate limits from now on, with any of them changed; counts start again."""
-        body = await _control_body(request)
+        body = await control_body(request)
         try:
             limits = RateLimits.from_json(body)
         except LimitsError as e:

@@ -18,15 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emulator import payloads
+from emulator.control import JSON, WorldError
 from emulator.rate_limits import POST_MESSAGE
 from emulator.world import (
-    JSON,
     Channel,
     Modal,
     State,
     StoredFile,
     Team,
-    WorldError,
     decode_cursor,
     encode_cursor,
     is_ts,

@@ -20,12 +20,10 @@ from bisect import insort
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from emulator.control import JSON, WorldError
 from emulator.rate_limits import RateLimiter
-
-JSON = dict[str, Any]
 
 DEFAULT_TEAM_ID = "T0TWOWAY1"
 DEFAULT_TEAM_DOMAIN = "twoway-demo"
@@ -45,15 +43,6 @@ SEED_USERS: tuple[tuple[str, str, str, str], ...] = (
 VERIFICATION_TOKEN = "emulator-verification-token"  # noqa: S105
 
 _TS_RE = re.compile(r"^\d{1,12}\.\d{1,6}$")
-
-
-class WorldError(Exception):
-    """A request that names something the world does not have; `status` is the HTTP status to answer with."""
-
-    def __init__(self, error: str, status: int = 404) -> None:
-        super().__init__(error)
-        self.error = error
-        self.status = status
 
 
 def is_ts(value: str) -> bool:
