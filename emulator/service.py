@@ -23,14 +23,13 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from emulator import oauth, payloads
+from emulator import call_log, faults, oauth, payloads, rate_limits
 from emulator.control import JSON, WorldError, control_body, errors_as_json, flag, number, text
 from emulator.delivery import Deliverer, Delivery, SocketHub, app_urls
-from emulator.rate_limits import LimitsError, RateLimiter, RateLimits
+from emulator.rate_limits import RateLimiter, RateLimits
 from emulator.web_api import ApiResult, handle_call, store_view
 from emulator.world import (
     Channel,
-    Fault,
     Modal,
     ResponseUrl,
     State,
@@ -106,16 +105,11 @@ class EmulatorApp:
         route.add_post("/_emulator/submit", self.submit)
         route.add_post("/_emulator/disconnect", self.disconnect)
         route.add_get("/_emulator/connections", self.connections)
-        route.add_get("/_emulator/calls", self.calls)
-        route.add_delete("/_emulator/calls", self.clear_calls)
         route.add_get("/_emulator/messages", self.messages)
         route.add_get("/_emulator/views", self.views)
-        route.add_get("/_emulator/faults", self.faults)
-        route.add_post("/_emulator/faults", self.add_fault)
-        route.add_delete("/_emulator/faults", self.clear_faults)
-        route.add_get("/_emulator/limits", self.limits)
-        route.add_post("/_emulator/limits", self.set_limits)
-        route.add_delete("/_emulator/limits", self.clear_limits)
+        call_log.register(route, self.state.call_log)
+        faults.register(route, self.state.faults)
+        rate_limits.register(route, self.state)
         app.on_shutdown.append(self._on_shutdown)
         return app
 
@@ -154,8 +148,8 @@ class EmulatorApp:
                 self.state, name, values, token if isinstance(token, str) else None, self.base_url()
             )
         else:
-            self.state.record_call(name, {}, None, False, result.body["error"], token=str(token or ""))
-        slow = self.state.trip_fault(name, slow=True)
+            self.state.call_log.record(name, {}, None, False, result.body["error"], token=str(token or ""))
+        slow = self.state.faults.trip(name, slow=True)
         if slow is not None:
             # Done already, answered late: a client that dies meanwhile never learns that it worked.
             await asyncio.sleep(slow.delay)
@@ -169,7 +163,7 @@ class EmulatorApp:
             if stored is None:
                 raise WorldError("file_not_found")
             stored.data = data
-            self.state.record_call(
+            self.state.call_log.record(
                 "upload_url", {"file_id": file_id, "length": len(data)}, stored.team_id, True, None
             )
         return web.Response(text=f"OK - {len(data)}")
@@ -711,7 +705,7 @@ class EmulatorApp:
         with self.state.lock:
             self._apply_response(stored, message)
             stored.posts.append(message)
-            self.state.record_call("response_url", message, stored.team_id, True, None)
+            self.state.call_log.record("response_url", message, stored.team_id, True, None)
         changed = self._responses_changed.get(response_id)
         if changed is not None:
             async with changed:
@@ -750,14 +744,7 @@ class EmulatorApp:
             )
             self.state.keep_message(channel, kept)
 
-    # ---- inspection and faults --------------------------------------------------------------
-
-    async def calls(self, request: web.Request) -> web.Response:
-        return web.json_response(self.state.list_calls(request.query.get("method")))
-
-    async def clear_calls(self, request: web.Request) -> web.Response:
-        self.state.clear_calls()
-        return web.json_response({"ok": True})
+    # ---- inspection -------------------------------------------------------------------------
 
     async def messages(self, request: web.Request) -> web.Response:
         """Kept messages oldest first, thread replies included, each naming its channel."""
@@ -790,58 +777,6 @@ class EmulatorApp:
                 if v["team_id"] == team.id and (user is None or owners.get(view_id) == user)
             ]
         return web.json_response(listed)
-
-    async def faults(self, request: web.Request) -> web.Response:
-        with self.state.lock:
-            return web.json_response([f.to_json() for f in self.state.faults])
-
-    async def add_fault(self, request: web.Request) -> web.Response:
-        body = await control_body(request)
-        status = int(number(body, "status", 429))
-        every = int(number(body, "every", 1))
-        retry_after = int(number(body, "retry_after", 1))
-        delay = number(body, "delay", 0)
-        count = body.get("count")
-        # Status 200 is a slow answer rather than a failure, so it needs a delay.
-        slow = status == 200 and 0 < delay <= 60
-        if not (400 <= status <= 599 or slow) or every < 1 or retry_after < 0 or delay < 0:
-            raise WorldError("invalid_fault", 400)
-        if count is not None and (not isinstance(count, int) or count < 1):
-            raise WorldError("invalid_count", 400)
-        fault = Fault(text(body, "method") or "", status, every, retry_after, count, delay=delay)
-        self.state.add_fault(fault)
-        return web.json_response({"ok": True, "fault": fault.to_json()})
-
-    async def clear_faults(self, request: web.Request) -> web.Response:
-        self.state.clear_faults()
-        return web.json_response({"ok": True})
-
-    async def limits(self, request: web.Request) -> web.Response:
-        return web.json_response({"ok": True, **_limits_json(self.state.limiter)})
-
-    async def set_limits(self, request: web.Request) -> web.Response:
-        """Enforces Slack's rate limits from now on, with any of them changed; counts start again."""
-        body = await control_body(request)
-        try:
-            limits = RateLimits.from_json(body)
-        except LimitsError as e:
-            raise WorldError(e.error, 400) from None
-        limiter = RateLimiter(limits)
-        with self.state.lock:
-            self.state.limiter = limiter
-        return web.json_response({"ok": True, **_limits_json(limiter)})
-
-    async def clear_limits(self, request: web.Request) -> web.Response:
-        """Stops enforcing rate limits; answers what was refused until now."""
-        with self.state.lock:
-            limiter, self.state.limiter = self.state.limiter, None
-        return web.json_response({"ok": True, **_limits_json(limiter), "enabled": False})
-
-
-def _limits_json(limiter: RateLimiter | None) -> JSON:
-    if limiter is None:
-        return {"enabled": False, "limits": None, "ratelimited": {}, "total": 0}
-    return {"enabled": True, **limiter.to_json()}
 
 
 def _grown(posts: list[Any], seen: int) -> Callable[[], bool]:
@@ -919,7 +854,7 @@ class Emulator:
 
     def calls(self, method: str | None = None) -> list[JSON]:
         """The calls log, as `GET /_emulator/calls` lists it."""
-        return self.state.list_calls(method)
+        return self.state.call_log.entries(method)
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()

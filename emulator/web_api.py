@@ -34,7 +34,6 @@ from emulator.world import (
 
 # Arguments that Slack takes JSON-encoded in forms; parsed for the calls log so it reads naturally.
 JSON_ARGS = frozenset({"blocks", "attachments", "metadata", "view", "files"})
-FAULT_ERRORS = {429: "ratelimited", 500: "fatal_error", 503: "service_unavailable"}
 # App-level tokens (xapp-) work for these only; bot tokens work for all but apps.connections.open.
 APP_TOKEN_METHODS = frozenset({"apps.connections.open", "auth.test"})
 
@@ -144,7 +143,7 @@ def handle_call(state: State, name: str, args: JSON, token: str | None, base_url
     """One Web API call, recorded in the calls log whatever its outcome."""
     with state.lock:
         result, team_id = _dispatch(state, name, args, token, base_url)
-        state.record_call(
+        state.call_log.record(
             name,
             loggable_args(args),
             team_id,
@@ -172,10 +171,9 @@ def _dispatch(
     ):
         return ApiResult(200, {"ok": False, "error": "not_allowed_token_type"}), None
     team = state.team_for_token(token)
-    fault = state.trip_fault(name)
+    fault = state.faults.trip(name)
     if fault is not None:
-        headers = {"Retry-After": str(fault.retry_after)} if fault.status == 429 else {}
-        body = {"ok": False, "error": FAULT_ERRORS.get(fault.status, "fatal_error")}
+        body, headers = fault.answer()
         return ApiResult(fault.status, body, headers), team.id
     if state.limiter is not None:
         channel = _limited_channel(team, values) if name == POST_MESSAGE else None

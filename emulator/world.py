@@ -1,9 +1,10 @@
-"""The emulated world: teams, channels, users, kept messages, files, views, and what was called.
+"""The emulated world: teams, channels, users, kept messages, files and views.
 
 Everything here is plain data behind one re-entrant lock, with no I/O, so that the aiohttp thread and a
 test's own thread can both read and change it. Messages are stored in the shape Slack returns them from
 `conversations.history`; thread fields (`reply_count`, `latest_reply`…) are derived on read so they can
-never disagree with the replies actually kept.
+never disagree with the replies actually kept. The state also holds the calls log, the faults and the
+rate limiter (each in a module of its own), under the same lock.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from emulator.call_log import CallLog
 from emulator.control import JSON, WorldError
+from emulator.faults import Faults
 from emulator.rate_limits import RateLimiter
 
 DEFAULT_TEAM_ID = "T0TWOWAY1"
@@ -214,35 +217,6 @@ class Team:
 
 
 @dataclass
-class Fault:
-    method: str
-    status: int
-    every: int = 1
-    retry_after: int = 1
-    count: int | None = None
-    seen: int = 0
-    fired: int = 0
-    # Seconds the answer is held back; a status-200 fault answers correctly, only this late.
-    delay: float = 0.0
-
-    @property
-    def slow(self) -> bool:
-        return self.status < 300
-
-    def to_json(self) -> JSON:
-        return {
-            "method": self.method,
-            "status": self.status,
-            "every": self.every,
-            "retry_after": self.retry_after,
-            "count": self.count,
-            "delay": self.delay,
-            "seen": self.seen,
-            "fired": self.fired,
-        }
-
-
-@dataclass
 class StoredFile:
     id: str
     team_id: str
@@ -294,8 +268,8 @@ class State:
         self.teams: dict[str, Team] = {}
         self.default_team_id = DEFAULT_TEAM_ID
         self.tokens: dict[str, str] = {}
-        self.calls: list[JSON] = []
-        self.faults: list[Fault] = []
+        self.call_log = CallLog(self.lock, clock)
+        self.faults = Faults(self.lock)
         self.triggers: dict[str, str] = {}
         self.tickets: set[str] = set()
         self.views: dict[str, JSON] = {}
@@ -621,65 +595,6 @@ class State:
 
     # ---- inspection -------------------------------------------------------------------------
 
-    def record_call(
-        self,
-        method: str,
-        args: JSON,
-        team_id: str | None,
-        ok: bool,
-        error: str | None,
-        status: int = 200,
-        token: str | None = None,
-    ) -> None:
-        with self.lock:
-            self.calls.append(
-                {
-                    "method": method,
-                    "args": args,
-                    "team": team_id,
-                    "ok": ok,
-                    "error": error,
-                    "status": status,
-                    "token": mask_token(token),
-                    "at": self.clock(),
-                }
-            )
-
-    def list_calls(self, method: str | None = None) -> list[JSON]:
-        with self.lock:
-            return [copy.deepcopy(c) for c in self.calls if method is None or c["method"] == method]
-
-    def clear_calls(self) -> None:
-        with self.lock:
-            self.calls.clear()
-
-    def add_fault(self, fault: Fault) -> None:
-        with self.lock:
-            # A method can be slow and failing at once: one fault of each kind per method.
-            self.faults = [f for f in self.faults if (f.method, f.slow) != (fault.method, fault.slow)]
-            self.faults.append(fault)
-
-    def clear_faults(self) -> None:
-        with self.lock:
-            self.faults.clear()
-
-    def trip_fault(self, method: str, *, slow: bool = False) -> Fault | None:
-        """Counts a call against the fault set for its method; the fault when this call should fail.
-
-        With ``slow``, the same for the method's slow fault: the fault when this answer should wait.
-        """
-        with self.lock:
-            fault = next((f for f in self.faults if f.method in (method, "*") and f.slow == slow), None)
-            if fault is None:
-                return None
-            fault.seen += 1
-            if fault.seen % fault.every != 0:
-                return None
-            fault.fired += 1
-            if fault.count is not None and fault.fired >= fault.count:
-                self.faults.remove(fault)
-            return fault
-
     def world(self) -> JSON:
         with self.lock:
             now = self.clock()
@@ -700,13 +615,6 @@ class State:
                     for team in self.teams.values()
                 ],
             }
-
-
-def mask_token(token: str | None) -> str | None:
-    if not token:
-        return None
-    prefix = token.split("-", 1)[0]
-    return f"{prefix}-…"
 
 
 def encode_cursor(kind: str, value: str) -> str:
