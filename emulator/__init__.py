@@ -67,6 +67,14 @@ when it refuses the connection, and `url` says which answered. No two deliveries
 (a redelivery is signed a second later if need be), as Slack's retries don't. Channel events reach the
 app only from channels its bot is in, as in Slack. The app's own posts are kept but not echoed back as
 events (Bolt would ignore them anyway).
+
+The modules, one concern each: `world` (teams, channels, users, kept messages, files, views, and the
+endpoints that shape them), `web_api` (the methods, in Slack's shapes and with its errors), `acts` (what
+a person does: messages, reactions, joins, slash commands), `interactivity` (buttons, shortcuts, modals,
+response URLs), `call_log`, `faults` and `rate_limits` (what the app called, and Slack misbehaving or
+refusing on purpose), `delivery` (signed HTTP and Socket Mode), `oauth` (the install flow), `payloads`
+(what Slack sends, built), `control` (what the control endpoints share), and `service`, which assembles
+them and runs the server.
 """
 
 from emulator.delivery import Delivery

@@ -37,7 +37,7 @@ from aiohttp import web
 from emulator.control import JSON, WorldError, control_body
 
 if TYPE_CHECKING:
-    # Only named: the world holds the limiter, and imports this module for it.
+    # For type checking only: the world imports this module for its limiter, so the import would be circular.
     from emulator.world import State
 
 POST_MESSAGE = "chat.postMessage"
