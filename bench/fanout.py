@@ -11,7 +11,7 @@ digest is due on Monday at 09:00 UTC. twoway's own scheduling fires them: `Sched
 job per channel from the database into a real APScheduler `BackgroundScheduler`, and each job runs
 the real `Publisher` (`twoway.runtime.make_publisher`) with the app's Web API client
 (`bot.deps.make_web_client`) against the in-process emulator with Slack's rate limits on
-(`bot.emulator.limits`). Rather than wait for a wall-clock Monday, twoway's and the emulator's clocks
+(`emulator.rate_limits`). Rather than wait for a wall-clock Monday, twoway's and the emulator's clocks
 read that Monday 09:00 at the instant ``T0`` when the jobs are due, and the jobs' next run time is set
 to ``T0`` (as `twoway.demo.fire_schedule` does for the sweep). With ``--replicas N``, N such replicas
 (scheduler and publisher each) share the database, and so the pace of Slack calls, and fire the same
@@ -61,14 +61,14 @@ from bot.deps import make_web_client
 from bot.digest.blocks import DIGEST_EVENT_TYPE
 from bot.digest.period import slot_at_or_before
 from bot.digest.publish import Publisher
-from bot.emulator import DEFAULT_TEAM_ID, Emulator, EmulatorSettings, RateLimits
-from bot.emulator.limits import POST_MESSAGE
 from bot.ledger import record_engagement, share_links
 from bot.links import parse_post_link
 from bot.nudges import Nudger
 from bot.posting import MAX_POST_ATTEMPTS, UPLOAD_METHODS, CallRate, Pacer
 from bot.scheduler import DIGEST_EXECUTOR, DIGEST_JOB_PREFIX, Schedules, digest_job_id, known_teams
 from bot.summary import Engagement
+from emulator import DEFAULT_TEAM_ID, Emulator, EmulatorSettings, RateLimits
+from emulator.rate_limits import POST_MESSAGE
 from storage.db import make_engine, make_session_factory
 from storage.migrate import upgrade
 from storage.models import DigestRun

@@ -62,7 +62,9 @@ def _imports(path: Path, module: str, known: set[str]) -> set[str]:
                 anchor = anchor[: len(anchor) - node.level + 1]
                 base = ".".join([*anchor, base] if base else anchor)
             # `from bot import ledger` imports the module bot.ledger; `from bot.x import f`, bot.x.
-            names = [f"{base}.{alias.name}" for alias in node.names] + [base]
+            names = [
+                f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base for alias in node.names
+            ]
         else:
             continue
         for name in names:
@@ -148,4 +150,4 @@ def test_the_checks_see_imports_inside_functions_and_skip_type_only_ones(tmp_pat
         "def later() -> None:\n    from storage.models import Post\n"
     )
     known = {"bot", "bot.ledger", "handlers", "handlers.buttons", "storage", "storage.models"}
-    assert _imports(source, "twoway.sample", known) == {"bot", "bot.ledger", "storage.models"}
+    assert _imports(source, "twoway.sample", known) == {"bot.ledger", "storage.models"}

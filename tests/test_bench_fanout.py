@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from bench.fanout import fan_out, floor_of
-from bot.emulator import Limit, RateLimits
-from bot.emulator.limits import POST_MESSAGE
 from bot.posting import UPLOAD_METHODS, CallRate
+from emulator import Limit, RateLimits
+from emulator.rate_limits import POST_MESSAGE
 
 # Slack's limits scaled down so that ten channels meet them: a burst of three posts and two uploads,
 # and the publisher's pace under them (a call less at once, as under Slack's own).

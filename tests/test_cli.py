@@ -65,7 +65,7 @@ def test_digest_previews_then_posts_once(
 ) -> None:
     from datetime import UTC, datetime
 
-    from bot.emulator import Emulator, EmulatorSettings
+    from emulator import Emulator, EmulatorSettings
     from storage.db import make_session_factory
     from storage.migrate import upgrade
     from storage.queries import ensure_channel

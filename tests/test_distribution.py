@@ -18,9 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import load_config
-from bot.emulator import DEFAULT_TEAM_ID, SOCIAL_CHANNEL_ID, Emulator, EmulatorSettings
 from bot.installs import NOT_INSTALLED_MESSAGE, Installations, NotInstalled, count_installation_rows
 from bot.scheduler import DIGEST_JOB_PREFIX
+from emulator import DEFAULT_TEAM_ID, SOCIAL_CHANNEL_ID, Emulator, EmulatorSettings
 from storage.models import Post
 from storage.queries import count_rows
 from tests.support.polling import eventually

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.emulator import Emulator, EmulatorSettings
 from bot.ledger import close
 from bot.nudges import NudgeOutcome, Nudger, nudge_metadata, nudges_due, render_nudge
 from bot.render_ledger import ANSWERED_ACTION, DISMISSED_ACTION, SNOOZE_ACTION
+from emulator import Emulator, EmulatorSettings
 from storage.ledger import snooze_comment
 from storage.models import Channel, Comment, Nudge, Post
 from storage.runs import claim_nudge

@@ -24,9 +24,9 @@ from bot.digest.chart import ChartData
 from bot.digest.compose import ComposedDigest, compose_digest
 from bot.digest.period import Period, period_ending
 from bot.digest.publish import Outcome, Publisher
-from bot.emulator import Emulator, EmulatorSettings
 from bot.nudges import Nudger
 from bot.posting import MAX_POST_ATTEMPTS
+from emulator import Emulator, EmulatorSettings
 from storage.ledger import SharedLink, flag_comment, record_share
 from storage.models import DigestRun
 from storage.queries import ensure_channel

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.digest.period import period_ending
 from bot.digest.publish import Publisher
-from bot.emulator import DEFAULT_TEAM_ID, Emulator, EmulatorSettings, Limit, RateLimits
 from bot.posting import CHANNEL_RATES, POST_MESSAGE, SLACK_RATES, UPLOAD_METHODS, CallRate, Pacer
+from emulator import DEFAULT_TEAM_ID, Emulator, EmulatorSettings, Limit, RateLimits
 from storage.db import make_engine, make_session_factory
 from storage.migrate import upgrade
 from storage.queries import ensure_channel

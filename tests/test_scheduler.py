@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.digest.compose import compose_digest
 from bot.digest.period import next_slot_after, slot_at_or_before
 from bot.digest.publish import Outcome, Publisher
-from bot.emulator import Emulator, EmulatorSettings
 from bot.inbox import Inbox
 from bot.nudges import Nudger
 from bot.scheduler import (
@@ -31,6 +30,7 @@ from bot.scheduler import (
     digest_job_id,
     known_teams,
 )
+from emulator import Emulator, EmulatorSettings
 from storage.events import claim_event
 from storage.queries import get_channel
 from tests.support.polling import eventually

@@ -149,7 +149,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _emulator(args: argparse.Namespace) -> int:
-    from bot.emulator import EmulatorSettings, RateLimits, serve_forever
+    from emulator import EmulatorSettings, RateLimits, serve_forever
 
     configure_logging([])
     secret = args.signing_secret or os.environ.get("SLACK_SIGNING_SECRET") or None

@@ -27,8 +27,8 @@ from rich.text import Text
 
 from bot.config import Config, Secret
 from bot.digest.period import period_ending, slot_at_or_before
-from bot.emulator import Emulator, EmulatorSettings
 from bot.scheduler import SWEEP_JOB_ID
+from emulator import Emulator, EmulatorSettings
 from twoway.demo_team import ADA, CHANNEL, FLAGS, LAST_SWEEP_BEFORE_MONDAY, SHARES, SWEEP_EVERY, TEAM, at
 from twoway.preview import blocks_to_text
 from twoway.runtime import Runtime, prepare

@@ -14,7 +14,7 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
-from bot.emulator import Emulator, EmulatorSettings
+from emulator import Emulator, EmulatorSettings
 from tests.support.emulator import BoltOverHttp
 
 if TYPE_CHECKING:

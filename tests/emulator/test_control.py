@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 
-from bot.emulator import Emulator, EmulatorSettings, describe
+from emulator import Emulator, EmulatorSettings, describe
 from tests.support.emulator import get, http, post
 
 SOCIAL, ADA = "C0SOCIAL01", "U0ADA00001"
@@ -151,7 +151,7 @@ def test_control_mistakes_answer_4xx_json(
 
 
 def test_serve_forever_logs_where_it_listens_and_stops_cleanly_on_ctrl_c() -> None:
-    code = "from bot.emulator import EmulatorSettings, serve_forever; serve_forever(EmulatorSettings(port=0))"
+    code = "from emulator import EmulatorSettings, serve_forever; serve_forever(EmulatorSettings(port=0))"
     root = Path(__file__).resolve().parents[2]
     process = subprocess.Popen([sys.executable, "-c", code], cwd=root, stderr=subprocess.PIPE, text=True)
     try:

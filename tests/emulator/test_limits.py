@@ -10,8 +10,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.emulator import Emulator, EmulatorSettings, Limit, RateLimiter, RateLimits
-from bot.emulator.limits import LimitsError
+from emulator import Emulator, EmulatorSettings, Limit, RateLimiter, RateLimits
+from emulator.rate_limits import LimitsError
 from tests.support.emulator import get, http, post
 
 TEAM = "T0TWOWAY1"

@@ -12,7 +12,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.emulator import DEFAULT_TEAM_ID, Emulator, EmulatorSettings
+from emulator import DEFAULT_TEAM_ID, Emulator, EmulatorSettings
 from tests.support.emulator import get, post
 
 CLIENT_ID = "111.222"

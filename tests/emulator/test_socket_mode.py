@@ -13,7 +13,7 @@ from slack_bolt import Ack, App, BoltRequest, Respond
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 
-from bot.emulator import Emulator
+from emulator import Emulator
 from tests.support.emulator import get, post
 from tests.support.polling import eventually
 

@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt import Ack
 from slack_sdk import WebClient
 
-from bot.emulator import Emulator
+from emulator import Emulator
 from tests.support.emulator import BoltOverHttp, get, http, post
 
 SOCIAL, ADA, GRACE = "C0SOCIAL01", "U0ADA00001", "U0GRACE001"

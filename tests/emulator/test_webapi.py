@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
-from bot.emulator import Emulator
+from emulator import Emulator
 from tests.support.emulator import get, http, post
 
 SOCIAL, GENERAL = "C0SOCIAL01", "C0GENERAL1"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.emulator import Emulator, EmulatorSettings
+from emulator import Emulator, EmulatorSettings
 from tests.support.flows import SECRET, Flow
 from twoway.demo import free_port, local_config
 from twoway.runtime import prepare

@@ -20,8 +20,8 @@ from slack_bolt import App, BoltResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.emulator import Emulator, EmulatorSettings
 from bot.render_ledger import ANSWERED_ACTION, DISMISSED_ACTION, FLAG_MODAL, SNOOZE_ACTION
+from emulator import Emulator, EmulatorSettings
 from storage.ledger import SharedLink, flag_comment, record_share
 from storage.models import Comment
 from storage.queries import count_rows, ensure_channel

@@ -14,7 +14,7 @@ import yaml
 from slack_bolt import App, BoltRequest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.emulator import Emulator, EmulatorSettings
+from emulator import Emulator, EmulatorSettings
 from storage.queries import count_rows, get_channel
 from tests.payloads import event_callback, message_shortcut, slash_command
 from tests.support.inbox import settled_events

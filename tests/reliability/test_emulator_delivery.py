@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.emulator.delivery import Deliverer, SocketHub, app_urls
+from emulator.delivery import Deliverer, SocketHub, app_urls
 
 
 @pytest.mark.parametrize(

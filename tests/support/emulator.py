@@ -10,7 +10,7 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.emulator import Emulator
+from emulator import Emulator
 
 
 def http(emu: Emulator, method: str, path: str, body: Any = None) -> tuple[int, Any]:

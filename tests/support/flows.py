@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.emulator import Emulator
+from emulator import Emulator
 from twoway.runtime import Runtime
 
 TEAM = "T0TWOWAY1"

@@ -18,8 +18,8 @@ from bot.digest.chart import ChartData, HistoryPoint, render_chart
 from bot.digest.compose import ComposedDigest
 from bot.digest.period import Period, period_ending
 from bot.digest.publish import ChartDrawer, Composer, Publisher
-from bot.emulator import DEFAULT_TEAM_ID, SOCIAL_CHANNEL_ID, Emulator
 from bot.metrics import Rate
+from emulator import DEFAULT_TEAM_ID, SOCIAL_CHANNEL_ID, Emulator
 from storage.ledger import SharedLink, flag_comment, record_share
 from storage.queries import ensure_channel
 

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Config, Secret
 from bot.deps import Deps, make_web_client
-from bot.emulator import Emulator
+from emulator import Emulator
 from twoway.bolt_app import build_app
 
 SECRET = "wiring-signing-secret"

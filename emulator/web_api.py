@@ -1,13 +1,20 @@
-"""The Web API methods the emulator answers, in Slack's shapes and with Slack's errors.
+"""The Web API methods the emulator answers, in Slack's shapes and with Slack's errors, and the routes
+that serve them.
 
 `handle_call` takes one call already parsed (method, merged arguments, token) and returns the HTTP
 status, headers and JSON body to answer with. It does no I/O, so every method is a plain function of
 the world in `State`. Arguments arrive as strings from forms and as JSON values from JSON bodies;
 `Args` reads both.
+
+`WebApi` is the HTTP side: `/api/<method>` (a form, JSON or a query string, the token as a bearer or an
+argument), and the URLs where Slack would host files: `POST /_emulator/upload/{file_id}`, where
+`files.getUploadURLExternal` sends the upload, and `GET /_emulator/files/{file_id}/{name}`, a file's
+`url_private`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import json
@@ -16,17 +23,19 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
-from bot.emulator import payloads
-from bot.emulator.limits import POST_MESSAGE
-from bot.emulator.state import (
-    JSON,
+from aiohttp import web
+
+from emulator import payloads
+from emulator.control import JSON, WorldError
+from emulator.rate_limits import POST_MESSAGE
+from emulator.world import (
     Channel,
     Modal,
     State,
     StoredFile,
     Team,
-    WorldError,
     decode_cursor,
     encode_cursor,
     is_ts,
@@ -35,7 +44,6 @@ from bot.emulator.state import (
 
 # Arguments that Slack takes JSON-encoded in forms; parsed for the calls log so it reads naturally.
 JSON_ARGS = frozenset({"blocks", "attachments", "metadata", "view", "files"})
-FAULT_ERRORS = {429: "ratelimited", 500: "fatal_error", 503: "service_unavailable"}
 # App-level tokens (xapp-) work for these only; bot tokens work for all but apps.connections.open.
 APP_TOKEN_METHODS = frozenset({"apps.connections.open", "auth.test"})
 
@@ -145,7 +153,7 @@ def handle_call(state: State, name: str, args: JSON, token: str | None, base_url
     """One Web API call, recorded in the calls log whatever its outcome."""
     with state.lock:
         result, team_id = _dispatch(state, name, args, token, base_url)
-        state.record_call(
+        state.call_log.record(
             name,
             loggable_args(args),
             team_id,
@@ -173,10 +181,9 @@ def _dispatch(
     ):
         return ApiResult(200, {"ok": False, "error": "not_allowed_token_type"}), None
     team = state.team_for_token(token)
-    fault = state.trip_fault(name)
+    fault = state.faults.trip(name)
     if fault is not None:
-        headers = {"Retry-After": str(fault.retry_after)} if fault.status == 429 else {}
-        body = {"ok": False, "error": FAULT_ERRORS.get(fault.status, "fatal_error")}
+        body, headers = fault.answer()
         return ApiResult(fault.status, body, headers), team.id
     if state.limiter is not None:
         channel = _limited_channel(team, values) if name == POST_MESSAGE else None
@@ -811,3 +818,78 @@ def apps_connections_open(ctx: Context, args: Args) -> JSON:
     ws_base = "ws" + ctx.base_url.removeprefix("http")
     ticket = ctx.state.issue_ticket()
     return {"url": f"{ws_base}/socket-mode?ticket={ticket}&app_id={ctx.state.app_id}"}
+
+
+# ---- the routes ---------------------------------------------------------------------------------
+
+
+class WebApi:
+    """`/api/<method>` and the file URLs, over the world in `State`."""
+
+    def __init__(self, state: State, base_url: Callable[[], str]) -> None:
+        self.state = state
+        # Known only once the server listens, and handed out in upload URLs and Socket Mode URLs.
+        self.base_url = base_url
+
+    async def call(self, request: web.Request) -> web.Response:
+        name = request.match_info["method"]
+        values: JSON = dict(request.query)
+        result: ApiResult | None = None
+        if request.method == "POST":
+            if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+                form = await request.post()
+                values.update({k: v for k, v in form.items() if isinstance(v, str)})
+            else:
+                raw = await request.text()
+                if request.content_type == "application/json" and raw.strip():
+                    try:
+                        parsed = json.loads(raw)
+                    except ValueError:
+                        result = ApiResult(200, {"ok": False, "error": "invalid_json"})
+                    else:
+                        if isinstance(parsed, dict):
+                            values.update(parsed)
+                        else:
+                            result = ApiResult(200, {"ok": False, "error": "json_not_object"})
+                elif raw.strip():
+                    values.update(parse_qsl(raw))
+        auth = request.headers.get("Authorization", "")
+        token = auth[7:].strip() if auth.lower().startswith("bearer ") else values.get("token")
+        if result is None:
+            result = handle_call(
+                self.state, name, values, token if isinstance(token, str) else None, self.base_url()
+            )
+        else:
+            self.state.call_log.record(name, {}, None, False, result.body["error"], token=str(token or ""))
+        slow = self.state.faults.trip(name, slow=True)
+        if slow is not None:
+            # Done already, answered late: a client that dies meanwhile never learns that it worked.
+            await asyncio.sleep(slow.delay)
+        return web.json_response(result.body, status=result.status, headers=result.headers)
+
+    async def upload(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        data = await request.read()
+        with self.state.lock:
+            stored = self.state.files.get(file_id)
+            if stored is None:
+                raise WorldError("file_not_found")
+            stored.data = data
+            self.state.call_log.record(
+                "upload_url", {"file_id": file_id, "length": len(data)}, stored.team_id, True, None
+            )
+        return web.Response(text=f"OK - {len(data)}")
+
+    async def download(self, request: web.Request) -> web.Response:
+        stored = self.state.files.get(request.match_info["file_id"])
+        if stored is None or stored.data is None:
+            raise WorldError("file_not_found")
+        return web.Response(body=stored.data, content_type="application/octet-stream")
+
+
+def register(router: web.UrlDispatcher, state: State, base_url: Callable[[], str]) -> None:
+    """Adds `/api/{method}`, which takes every method not routed before it (as `oauth.v2.access` is)."""
+    api = WebApi(state, base_url)
+    router.add_route("*", "/api/{method}", api.call)
+    router.add_post("/_emulator/upload/{file_id}", api.upload)
+    router.add_get("/_emulator/files/{file_id}/{name}", api.download)

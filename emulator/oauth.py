@@ -25,7 +25,8 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from yarl import URL
 
-from bot.emulator.state import JSON, State, WorldError
+from emulator.control import JSON, WorldError
+from emulator.world import State
 
 # The emulated app's credentials, unless EmulatorSettings names others.
 CLIENT_ID = "1000000000001.1000000000001"
@@ -33,7 +34,6 @@ CLIENT_SECRET = "emulator-client-secret"  # noqa: S105 - a fixture of the local 
 AUTHORIZE_PATH = "/oauth/v2/authorize"
 ACCESS_METHOD = "oauth.v2.access"
 CODE_LIFETIME_SECONDS = 600
-FAULT_ERRORS = {429: "ratelimited", 500: "fatal_error", 503: "service_unavailable"}
 
 
 @dataclass(frozen=True)
@@ -141,10 +141,9 @@ class OAuth:
         client_id, client_secret = _basic_auth(request.headers.get("Authorization", ""))
         if client_id is None:
             client_id, client_secret = values.get("client_id"), values.get("client_secret")
-        fault = self.state.trip_fault(ACCESS_METHOD)
+        fault = self.state.faults.trip(ACCESS_METHOD)
         if fault is not None:
-            headers = {"Retry-After": str(fault.retry_after)} if fault.status == 429 else {}
-            body: JSON = {"ok": False, "error": FAULT_ERRORS.get(fault.status, "fatal_error")}
+            body, headers = fault.answer()
             status = fault.status
         else:
             body = self.exchange(values, client_id, client_secret)
@@ -153,7 +152,9 @@ class OAuth:
         logged = {k: v for k, v in values.items() if k in ("code", "client_id", "redirect_uri")}
         if "client_id" not in logged and client_id is not None:
             logged["client_id"] = client_id
-        self.state.record_call(ACCESS_METHOD, logged, team, bool(body.get("ok")), body.get("error"), status)
+        self.state.call_log.record(
+            ACCESS_METHOD, logged, team, bool(body.get("ok")), body.get("error"), status
+        )
         return web.json_response(body, status=status, headers=headers)
 
 

@@ -16,7 +16,8 @@ import string
 import uuid
 from typing import Any
 
-from bot.emulator.state import JSON, VERIFICATION_TOKEN, Channel, Team, User, WorldError
+from emulator.control import JSON, WorldError
+from emulator.world import VERIFICATION_TOKEN, Channel, Team, User
 
 # A bare URL as a person types it; Slack's clients send it on wrapped in angle brackets.
 _BARE_URL = re.compile(r"(?<![<|])\bhttps?://[^\s<>]+")

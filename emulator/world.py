@@ -1,9 +1,20 @@
-"""The emulated world: teams, channels, users, kept messages, files, views, and what was called.
+"""The emulated world: teams, channels, users, kept messages, files, views, and the control endpoints
+that shape it and read it back.
 
-Everything here is plain data behind one re-entrant lock, with no I/O, so that the aiohttp thread and a
-test's own thread can both read and change it. Messages are stored in the shape Slack returns them from
+`State` is plain data behind one re-entrant lock, with no I/O, so that the aiohttp thread and a test's
+own thread can both read and change it. Messages are stored in the shape Slack returns them from
 `conversations.history`; thread fields (`reply_count`, `latest_reply`…) are derived on read so they can
-never disagree with the replies actually kept.
+never disagree with the replies actually kept. The state also holds the calls log, the faults and the
+rate limiter (each in a module of its own), under the same lock.
+
+The control endpoints (JSON bodies; `team` defaults to `T0TWOWAY1`):
+
+- `POST /_emulator/team {id, domain, name?, bot_user_id?, bot_id?}`, `POST /_emulator/channel {team, id,
+  name, is_private?, bot_member? (default true), members?}`, `POST /_emulator/user {team, id, name,
+  real_name?, tz?}`, `POST /_emulator/token {token, team}` (ties a bot or app token to a team)
+- `GET /_emulator/world`, `GET /_emulator/health`, `GET /_emulator/messages?team=&channel=` (kept
+  messages oldest first, each naming its channel), `GET /_emulator/views?team=&user=` (each with `user`
+  and `closed`)
 """
 
 from __future__ import annotations
@@ -20,12 +31,14 @@ from bisect import insort
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.emulator.limits import RateLimiter
+from aiohttp import web
 
-JSON = dict[str, Any]
+from emulator.call_log import CallLog
+from emulator.control import JSON, WorldError, control_body, flag, text
+from emulator.faults import Faults
+from emulator.rate_limits import RateLimiter
 
 DEFAULT_TEAM_ID = "T0TWOWAY1"
 DEFAULT_TEAM_DOMAIN = "twoway-demo"
@@ -45,15 +58,6 @@ SEED_USERS: tuple[tuple[str, str, str, str], ...] = (
 VERIFICATION_TOKEN = "emulator-verification-token"  # noqa: S105
 
 _TS_RE = re.compile(r"^\d{1,12}\.\d{1,6}$")
-
-
-class WorldError(Exception):
-    """A request that names something the world does not have; `status` is the HTTP status to answer with."""
-
-    def __init__(self, error: str, status: int = 404) -> None:
-        super().__init__(error)
-        self.error = error
-        self.status = status
 
 
 def is_ts(value: str) -> bool:
@@ -225,35 +229,6 @@ class Team:
 
 
 @dataclass
-class Fault:
-    method: str
-    status: int
-    every: int = 1
-    retry_after: int = 1
-    count: int | None = None
-    seen: int = 0
-    fired: int = 0
-    # Seconds the answer is held back; a status-200 fault answers correctly, only this late.
-    delay: float = 0.0
-
-    @property
-    def slow(self) -> bool:
-        return self.status < 300
-
-    def to_json(self) -> JSON:
-        return {
-            "method": self.method,
-            "status": self.status,
-            "every": self.every,
-            "retry_after": self.retry_after,
-            "count": self.count,
-            "delay": self.delay,
-            "seen": self.seen,
-            "fired": self.fired,
-        }
-
-
-@dataclass
 class StoredFile:
     id: str
     team_id: str
@@ -267,15 +242,6 @@ class StoredFile:
 
 
 @dataclass
-class StoredEvent:
-    """An event as first delivered, kept so that it can be redelivered with the same `event_id`."""
-
-    team_id: str
-    payload: JSON
-    retries: int = 0
-
-
-@dataclass
 class Modal:
     """A modal the app opened for a person (`views.open`/`views.push`), open until submitted or cleared."""
 
@@ -283,16 +249,6 @@ class Modal:
     # Whose trigger opened it; None when the trigger came from nowhere the emulator tied to a person.
     user_id: str | None
     closed: bool = False
-
-
-@dataclass
-class ResponseUrl:
-    team_id: str
-    channel_id: str
-    user_id: str
-    # The message an interaction came from, which `replace_original` / `delete_original` act on.
-    message_ts: str | None
-    posts: list[JSON] = field(default_factory=list)
 
 
 class State:
@@ -305,8 +261,8 @@ class State:
         self.teams: dict[str, Team] = {}
         self.default_team_id = DEFAULT_TEAM_ID
         self.tokens: dict[str, str] = {}
-        self.calls: list[JSON] = []
-        self.faults: list[Fault] = []
+        self.call_log = CallLog(self.lock, clock)
+        self.faults = Faults(self.lock)
         self.triggers: dict[str, str] = {}
         self.tickets: set[str] = set()
         self.views: dict[str, JSON] = {}
@@ -315,8 +271,6 @@ class State:
         self.modals: dict[str, Modal] = {}
         self.trigger_users: dict[str, str] = {}
         self.files: dict[str, StoredFile] = {}
-        self.events: dict[str, StoredEvent] = {}
-        self.response_urls: dict[str, ResponseUrl] = {}
         # Slack's rate limits, when enforced (off unless asked for).
         self.limiter: RateLimiter | None = None
         self._last_ts = 0
@@ -632,65 +586,6 @@ class State:
 
     # ---- inspection -------------------------------------------------------------------------
 
-    def record_call(
-        self,
-        method: str,
-        args: JSON,
-        team_id: str | None,
-        ok: bool,
-        error: str | None,
-        status: int = 200,
-        token: str | None = None,
-    ) -> None:
-        with self.lock:
-            self.calls.append(
-                {
-                    "method": method,
-                    "args": args,
-                    "team": team_id,
-                    "ok": ok,
-                    "error": error,
-                    "status": status,
-                    "token": mask_token(token),
-                    "at": self.clock(),
-                }
-            )
-
-    def list_calls(self, method: str | None = None) -> list[JSON]:
-        with self.lock:
-            return [copy.deepcopy(c) for c in self.calls if method is None or c["method"] == method]
-
-    def clear_calls(self) -> None:
-        with self.lock:
-            self.calls.clear()
-
-    def add_fault(self, fault: Fault) -> None:
-        with self.lock:
-            # A method can be slow and failing at once: one fault of each kind per method.
-            self.faults = [f for f in self.faults if (f.method, f.slow) != (fault.method, fault.slow)]
-            self.faults.append(fault)
-
-    def clear_faults(self) -> None:
-        with self.lock:
-            self.faults.clear()
-
-    def trip_fault(self, method: str, *, slow: bool = False) -> Fault | None:
-        """Counts a call against the fault set for its method; the fault when this call should fail.
-
-        With ``slow``, the same for the method's slow fault: the fault when this answer should wait.
-        """
-        with self.lock:
-            fault = next((f for f in self.faults if f.method in (method, "*") and f.slow == slow), None)
-            if fault is None:
-                return None
-            fault.seen += 1
-            if fault.seen % fault.every != 0:
-                return None
-            fault.fired += 1
-            if fault.count is not None and fault.fired >= fault.count:
-                self.faults.remove(fault)
-            return fault
-
     def world(self) -> JSON:
         with self.lock:
             now = self.clock()
@@ -713,13 +608,6 @@ class State:
             }
 
 
-def mask_token(token: str | None) -> str | None:
-    if not token:
-        return None
-    prefix = token.split("-", 1)[0]
-    return f"{prefix}-…"
-
-
 def encode_cursor(kind: str, value: str) -> str:
     """Opaque like Slack's (which are base64 of e.g. `next_ts:1512085861000543`)."""
     return base64.b64encode(f"{kind}:{value}".encode()).decode()
@@ -732,3 +620,120 @@ def decode_cursor(cursor: str, kind: str) -> str | None:
         return None
     found, _, value = raw.partition(":")
     return value if found == kind and value else None
+
+
+def where(state: State, body: JSON) -> tuple[Team, Channel]:
+    """The team (the default one unless `team` names another) and the channel a control body names."""
+    team = state.team(text(body, "team", required=False))
+    return team, state.channel(team, text(body, "channel") or "")
+
+
+class WorldControl:
+    """The control endpoints that add to the world and read it back."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    async def health(self, request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    async def world(self, request: web.Request) -> web.Response:
+        return web.json_response({"ok": True, **self.state.world()})
+
+    async def add_team(self, request: web.Request) -> web.Response:
+        body = await control_body(request)
+        team = self.state.add_team(
+            text(body, "id") or "",
+            text(body, "domain") or "",
+            text(body, "name", required=False),
+            text(body, "bot_user_id", required=False),
+            text(body, "bot_id", required=False),
+        )
+        return web.json_response(
+            {"ok": True, "team": {**team.to_slack(), "bot_user_id": team.bot_user_id, "bot_id": team.bot_id}}
+        )
+
+    async def add_channel(self, request: web.Request) -> web.Response:
+        body = await control_body(request)
+        members = body.get("members") or []
+        if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+            raise WorldError("invalid_members", 400)
+        with self.state.lock:
+            team = self.state.team(text(body, "team", required=False))
+            for user_id in members:
+                self.state.ensure_user(team, user_id)
+            channel = self.state.add_channel(
+                team.id,
+                text(body, "id") or "",
+                (text(body, "name") or "").removeprefix("#"),
+                is_private=flag(body, "is_private"),
+                bot_member=flag(body, "bot_member", default=True),
+                members=members,
+            )
+            info = channel.to_slack(team.bot_user_id)
+        return web.json_response({"ok": True, "channel": info})
+
+    async def add_user(self, request: web.Request) -> web.Response:
+        body = await control_body(request)
+        with self.state.lock:
+            team = self.state.team(text(body, "team", required=False))
+            user = self.state.add_user(
+                team.id,
+                text(body, "id") or "",
+                text(body, "name") or "",
+                text(body, "real_name", required=False),
+                text(body, "tz", required=False),
+            )
+            return web.json_response({"ok": True, "user": user.to_slack(self.state.now())})
+
+    async def add_token(self, request: web.Request) -> web.Response:
+        body = await control_body(request)
+        token = text(body, "token") or ""
+        if not token.startswith(("xoxb-", "xapp-")):
+            raise WorldError("invalid_token", 400)
+        self.state.register_token(token, text(body, "team") or "")
+        return web.json_response({"ok": True})
+
+    async def messages(self, request: web.Request) -> web.Response:
+        """Kept messages oldest first, thread replies included, each naming its channel."""
+        with self.state.lock:
+            team = self.state.team(request.query.get("team"))
+            wanted = request.query.get("channel")
+            channels = [self.state.channel(team, wanted)] if wanted else list(team.channels.values())
+            listed = []
+            for channel in channels:
+                for _, ts in channel.order:
+                    listed.append({**self.state.render(channel, channel.messages[ts]), "channel": channel.id})
+            listed.sort(key=lambda m: ts_key(m["ts"]))
+        return web.json_response(listed)
+
+    async def views(self, request: web.Request) -> web.Response:
+        with self.state.lock:
+            team = self.state.team(request.query.get("team"))
+            user = request.query.get("user")
+            owners: dict[str, str | None] = {
+                view_id: u for (t, u), view_id in self.state.home_views.items() if t == team.id
+            }
+            owners.update({view_id: m.user_id for view_id, m in self.state.modals.items()})
+            listed = [
+                {
+                    **copy.deepcopy(v),
+                    "user": owners.get(view_id),
+                    "closed": view_id in self.state.modals and self.state.modals[view_id].closed,
+                }
+                for view_id, v in self.state.views.items()
+                if v["team_id"] == team.id and (user is None or owners.get(view_id) == user)
+            ]
+        return web.json_response(listed)
+
+
+def register(router: web.UrlDispatcher, state: State) -> None:
+    control = WorldControl(state)
+    router.add_get("/_emulator/health", control.health)
+    router.add_get("/_emulator/world", control.world)
+    router.add_post("/_emulator/team", control.add_team)
+    router.add_post("/_emulator/channel", control.add_channel)
+    router.add_post("/_emulator/user", control.add_user)
+    router.add_post("/_emulator/token", control.add_token)
+    router.add_get("/_emulator/messages", control.messages)
+    router.add_get("/_emulator/views", control.views)

@@ -7,6 +7,10 @@ three seconds) and reports what came back as a `Delivery`.
 Several request URLs stand for replicas behind a load balancer: each HTTP delivery goes to one at
 random, and to another when that one refuses the connection; the `Delivery` names the one that
 answered.
+
+The app connects at `GET /socket-mode?ticket=…` with a ticket from `apps.connections.open`. Two control
+endpoints play Slack's side of the connection: `GET /_emulator/connections` counts the open ones, and
+`POST /_emulator/disconnect {reason?, close?}` asks each app to reconnect (or, with `close`, drops it).
 """
 
 from __future__ import annotations
@@ -26,16 +30,19 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
-from aiohttp import web
+from aiohttp import WSCloseCode, WSMsgType, web
 from slack_sdk.signature import SignatureVerifier
 
-from bot.emulator import payloads
-from bot.emulator.state import JSON
+from emulator import payloads
+from emulator.control import JSON, WorldError, control_body, flag, text
+from emulator.world import State
 
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
 RETRY_REASON = "http_timeout"
+# Slack refreshes a Socket Mode connection after about five hours and says so in `hello`.
+SOCKET_LIFETIME_SECONDS = 18060
 
 
 @dataclass
@@ -253,3 +260,65 @@ class Deliverer:
         return Delivery(
             "http", None, error=f"connection_failed: {refused}", retry_num=retry_num, url=candidates[-1]
         )
+
+
+class SocketMode:
+    """Slack's end of the app's Socket Mode connections, and the control endpoints that act on them."""
+
+    def __init__(self, state: State, hub: SocketHub) -> None:
+        self.state = state
+        self.hub = hub
+
+    async def connect(self, request: web.Request) -> web.StreamResponse:
+        if request.query.get("ticket") not in self.state.tickets:
+            raise WorldError("invalid_ticket", 401)
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        connection = self.hub.add(ws)
+        logger.debug("Socket Mode connection %s opened", connection.id)
+        try:
+            hello = payloads.hello(
+                len(self.hub.connections), self.state.app_id, "emulator", SOCKET_LIFETIME_SECONDS
+            )
+            await ws.send_json(hello)
+            async for message in ws:
+                if message.type == WSMsgType.TEXT:
+                    try:
+                        data = json.loads(message.data)
+                    except ValueError:
+                        logger.warning("Ignored a Socket Mode message that is not JSON: %.200s", message.data)
+                        continue
+                    if isinstance(data, dict) and "envelope_id" in data:
+                        self.hub.acknowledge(data)
+                elif message.type == WSMsgType.ERROR:
+                    break
+        finally:
+            self.hub.remove(connection)
+            logger.debug("Socket Mode connection %s closed", connection.id)
+        return ws
+
+    async def connections(self, request: web.Request) -> web.Response:
+        live = [c for c in self.hub.connections if not c.ws.closed]
+        return web.json_response({"ok": True, "count": len(live)})
+
+    async def disconnect(self, request: web.Request) -> web.Response:
+        """Asks every connected app to reconnect, as Slack does before it recycles a server; with
+        `close: true`, drops the connections outright instead, as a network failure would."""
+        body = await control_body(request)
+        reason = text(body, "reason", required=False) or "refresh_requested"
+        connections = list(self.hub.connections)
+        for connection in connections:
+            with contextlib.suppress(ConnectionError):
+                if flag(body, "close"):
+                    await connection.ws.close(code=WSCloseCode.GOING_AWAY, message=reason.encode())
+                else:
+                    notice = {"type": "disconnect", "reason": reason, "debug_info": {"host": "emulator"}}
+                    await connection.ws.send_json(notice)
+        return web.json_response({"ok": True, "connections": len(connections)})
+
+
+def register(router: web.UrlDispatcher, state: State, hub: SocketHub) -> None:
+    socket_mode = SocketMode(state, hub)
+    router.add_get("/socket-mode", socket_mode.connect)
+    router.add_get("/_emulator/connections", socket_mode.connections)
+    router.add_post("/_emulator/disconnect", socket_mode.disconnect)

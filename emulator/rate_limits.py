@@ -11,6 +11,15 @@ refilled at ``per_minute``; the numbers below are the documented rates, the burs
 A call over a limit gets what Slack answers: HTTP 429, ``{"ok": false, "error": "ratelimited"}`` and
 ``Retry-After`` in whole seconds (at least 1), the wait until the bucket holds a call again. A refused
 call takes nothing from any bucket.
+
+The limits are off unless asked for (``EmulatorSettings(rate_limits=RateLimits())``, ``twoway emulator
+--rate-limits``, or the control endpoints):
+
+- ``POST /_emulator/limits {per_channel?: {per_minute, burst}, per_workspace?: {method: {per_minute,
+  burst} or null}}``: enforces the limits below, with those given changed (``null`` lifts a method's),
+  and counts afresh
+- ``GET /_emulator/limits``: ``{ok, enabled, limits, ratelimited: {method: 429s sent}, total}``
+- ``DELETE /_emulator/limits``: turns them off; answers as ``GET`` would have, ``enabled`` false
 """
 
 from __future__ import annotations
@@ -21,9 +30,15 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-JSON = dict[str, Any]
+from aiohttp import web
+
+from emulator.control import JSON, WorldError, control_body
+
+if TYPE_CHECKING:
+    # For type checking only: the world imports this module for its limiter, so the import would be circular.
+    from emulator.world import State
 
 POST_MESSAGE = "chat.postMessage"
 
@@ -173,3 +188,44 @@ class RateLimiter:
         with self._lock:
             refused = dict(self.refused)
         return {"limits": self.limits.to_json(), "ratelimited": refused, "total": sum(refused.values())}
+
+
+class LimitsControl:
+    """The control endpoints that turn the limits on, read what they refused, and turn them off."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    async def limits(self, request: web.Request) -> web.Response:
+        return web.json_response({"ok": True, **_limits_json(self.state.limiter)})
+
+    async def set_limits(self, request: web.Request) -> web.Response:
+        """Enforces Slack's rate limits from now on, with any of them changed; counts start again."""
+        body = await control_body(request)
+        try:
+            limits = RateLimits.from_json(body)
+        except LimitsError as e:
+            raise WorldError(e.error, 400) from None
+        limiter = RateLimiter(limits)
+        with self.state.lock:
+            self.state.limiter = limiter
+        return web.json_response({"ok": True, **_limits_json(limiter)})
+
+    async def clear_limits(self, request: web.Request) -> web.Response:
+        """Stops enforcing rate limits; answers what was refused until now."""
+        with self.state.lock:
+            limiter, self.state.limiter = self.state.limiter, None
+        return web.json_response({"ok": True, **_limits_json(limiter), "enabled": False})
+
+
+def _limits_json(limiter: RateLimiter | None) -> JSON:
+    if limiter is None:
+        return {"enabled": False, "limits": None, "ratelimited": {}, "total": 0}
+    return {"enabled": True, **limiter.to_json()}
+
+
+def register(router: web.UrlDispatcher, state: State) -> None:
+    control = LimitsControl(state)
+    router.add_get("/_emulator/limits", control.limits)
+    router.add_post("/_emulator/limits", control.set_limits)
+    router.add_delete("/_emulator/limits", control.clear_limits)

@@ -1,6 +1,6 @@
 """A local Slack: a real HTTP server on loopback that plays Slack's side in both directions.
 
-    from bot.emulator import Emulator, EmulatorSettings
+    from emulator import Emulator, EmulatorSettings
 
     with Emulator(EmulatorSettings(app_url="http://127.0.0.1:3000/slack/events", signing_secret="s")) as emu:
         client = WebClient(token="xoxb-anything", base_url=emu.api_url)
@@ -17,7 +17,7 @@ Tokens: any `xoxb-…` is the default team's bot unless `POST /_emulator/token` 
 (or `oauth.v2.access` issued it for one); `xapp-…` is the app-level token (for `apps.connections.open`);
 `xoxb-invalid` and anything else get `invalid_auth`, no token `not_authed`.
 
-Installing (`bot.emulator.oauth`): `GET /oauth/v2/authorize?client_id&scope&state&redirect_uri&team=T`
+Installing (`emulator.oauth`): `GET /oauth/v2/authorize?client_id&scope&state&redirect_uri&team=T`
 approves at once with a 302 to `redirect_uri?code=…&state=…`, and `oauth.v2.access` exchanges that code,
 once, for a new bot token of team T. The app's credentials are `EmulatorSettings.client_id` and
 `client_secret` (default `1000000000001.1000000000001` and `emulator-client-secret`).
@@ -51,7 +51,7 @@ Control endpoints (JSON bodies; `team` defaults to `T0TWOWAY1`; mistakes answer 
   `GET /_emulator/views?team=&user=` (each with `user` and `closed`), `GET /_emulator/events`; faults:
   `GET|POST|DELETE /_emulator/faults {method, status, every?, retry_after?, count?, delay?}` (`method`
   `*` is every method; `status: 200` with `delay` seconds answers correctly but late); rate limits
-  (`bot.emulator.limits`, off by default): `POST /_emulator/limits {per_channel?: {per_minute, burst},
+  (`emulator.rate_limits`, off by default): `POST /_emulator/limits {per_channel?: {per_minute, burst},
   per_workspace?: {method: {per_minute, burst} or null}}` enforces Slack's (chat.postMessage 60/min a
   channel bursting 3, and per workspace chat.postMessage 300/min bursting 30, files.getUploadURLExternal
   and files.completeUploadExternal 100/min bursting 10), with those given changed, and counts afresh;
@@ -67,12 +67,20 @@ when it refuses the connection, and `url` says which answered. No two deliveries
 (a redelivery is signed a second later if need be), as Slack's retries don't. Channel events reach the
 app only from channels its bot is in, as in Slack. The app's own posts are kept but not echoed back as
 events (Bolt would ignore them anyway).
+
+The modules, one concern each: `world` (teams, channels, users, kept messages, files, views, and the
+endpoints that shape them), `web_api` (the methods, in Slack's shapes and with its errors), `acts` (what
+a person does: messages, reactions, joins, slash commands), `interactivity` (buttons, shortcuts, modals,
+response URLs), `call_log`, `faults` and `rate_limits` (what the app called, and Slack misbehaving or
+refusing on purpose), `delivery` (signed HTTP and Socket Mode), `oauth` (the install flow), `payloads`
+(what Slack sends, built), `control` (what the control endpoints share), and `service`, which assembles
+them and runs the server.
 """
 
-from bot.emulator.delivery import Delivery
-from bot.emulator.limits import Limit, RateLimiter, RateLimits
-from bot.emulator.server import Emulator, EmulatorSettings, describe, serve_forever
-from bot.emulator.state import (
+from emulator.delivery import Delivery
+from emulator.rate_limits import Limit, RateLimiter, RateLimits
+from emulator.service import Emulator, EmulatorSettings, describe, serve_forever
+from emulator.world import (
     APP_ID,
     BOT_ID,
     BOT_USER_ID,

@@ -1,0 +1,244 @@
+"""People's acts: what a person does in the workspace, kept in the world and delivered to the app as
+Slack would deliver it.
+
+- `POST /_emulator/message {team, channel, user, text, thread_ts?, blocks?, ts?}` (also answers `ts`),
+  `/_emulator/message_changed {team, channel, ts, text, blocks?}`, `/_emulator/message_deleted {team,
+  channel, ts}`, `/_emulator/reaction {team, channel, ts, user, reaction, removed?}`, and
+  `/_emulator/event {team, event}` for any other event: each answers `{ok, event_id, delivery,
+  redeliveries}`, and `retries: N` redelivers the event N times, as Slack does when an app is slow to
+  acknowledge
+- `POST /_emulator/join {team, channel, user}`: the person joins the channel, and the app hears
+  `member_joined_channel` if its bot is there
+- `POST /_emulator/redeliver {event_id}` redelivers one event again (answers `{ok, event_id, delivery}`);
+  `GET /_emulator/events` lists every event delivered, with its retries
+- `POST /_emulator/command {team, channel, user, command, text}` runs a slash command, and answers what
+  the person saw, as an interaction does (`emulator.interactivity`)
+
+Channel events reach the app only from channels its bot is in, as in Slack.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from emulator import payloads
+from emulator.control import JSON, WorldError, control_body, flag, number, text
+from emulator.delivery import Deliverer, Delivery
+from emulator.interactivity import Responses
+from emulator.world import Channel, State, Team, is_ts, where
+
+
+@dataclass
+class StoredEvent:
+    """An event as first delivered, kept so that it can be redelivered with the same `event_id`."""
+
+    team_id: str
+    payload: JSON
+    retries: int = 0
+
+
+def not_delivered(reason: str) -> JSON:
+    return Delivery(None, None, error=reason).to_json()
+
+
+class Acts:
+    """The control endpoints through which tests and the demo act as people."""
+
+    def __init__(self, state: State, deliverer: Deliverer, responses: Responses) -> None:
+        self.state = state
+        self.deliverer = deliverer
+        self.responses = responses
+        self.events: dict[str, StoredEvent] = {}
+
+    async def join(self, request: web.Request) -> web.Response:
+        """A user (or the bot) joins a channel; the app hears `member_joined_channel` if it is there."""
+        body = await control_body(request)
+        with self.state.lock:
+            team, channel = where(self.state, body)
+            user = self.state.ensure_user(team, text(body, "user") or "")
+            channel.members.add(user.id)
+            event: JSON = {
+                "type": "member_joined_channel",
+                "user": user.id,
+                "channel": channel.id,
+                "channel_type": "G" if channel.is_private else "C",
+                "team": team.id,
+                "event_ts": self.state.next_ts(),
+            }
+            bot_here = team.bot_user_id in channel.members
+        if not bot_here:
+            return web.json_response({"ok": True, "delivery": not_delivered("bot_not_in_channel")})
+        return web.json_response({"ok": True, **await self._deliver_event(team, event, body)})
+
+    async def message(self, request: web.Request) -> web.Response:
+        body = await control_body(request)
+        blocks = body.get("blocks")
+        if blocks is not None and not isinstance(blocks, list):
+            raise WorldError("invalid_blocks", 400)
+        with self.state.lock:
+            team, channel = where(self.state, body)
+            user = self.state.ensure_user(team, text(body, "user") or "")
+            said = text(body, "text", required=blocks is None) or ""
+            thread_ts, parent_user = None, None
+            if (wanted := text(body, "thread_ts", required=False)) is not None:
+                parent = self.state.thread_parent(channel, wanted)
+                thread_ts, parent_user = parent["ts"], parent.get("user")
+            ts = text(body, "ts", required=False)
+            if ts is not None and not is_ts(ts):
+                raise WorldError("invalid_ts", 400)
+            # People post only where they are members; the emulator lets them in rather than refusing.
+            channel.members.add(user.id)
+            message = payloads.human_message(
+                team, user, said, ts or self.state.next_ts(), thread_ts, parent_user, blocks
+            )
+            self.state.keep_message(channel, message)
+            event = payloads.message_event(channel, message)
+        result = await self._deliver_channel_event(team, channel, event, body)
+        return web.json_response({"ok": True, "ts": message["ts"], **result})
+
+    async def message_changed(self, request: web.Request) -> web.Response:
+        body = await control_body(request)
+        blocks = body.get("blocks")
+        with self.state.lock:
+            team, channel = where(self.state, body)
+            message = self.state.message(channel, text(body, "ts") or "")
+            previous = copy.deepcopy(message)
+            said = payloads.linkify(text(body, "text") or "")
+            now_ts = self.state.next_ts()
+            message["text"] = said
+            message["blocks"] = (
+                payloads.with_block_ids(blocks) if isinstance(blocks, list) else payloads.rich_text(said)
+            )
+            message["edited"] = {"user": message.get("user", ""), "ts": now_ts}
+            current = self.state.render(channel, message)
+            event = payloads.message_changed_event(
+                channel, self.state.render(channel, previous), current, now_ts
+            )
+        result = await self._deliver_channel_event(team, channel, event, body)
+        return web.json_response({"ok": True, "ts": message["ts"], **result})
+
+    async def message_deleted(self, request: web.Request) -> web.Response:
+        body = await control_body(request)
+        with self.state.lock:
+            team, channel = where(self.state, body)
+            ts = text(body, "ts") or ""
+            previous = self.state.render(channel, self.state.message(channel, ts))
+            self.state.remove_message(channel, ts)
+            event = payloads.message_deleted_event(channel, previous, self.state.next_ts())
+        result = await self._deliver_channel_event(team, channel, event, body)
+        return web.json_response({"ok": True, "ts": ts, **result})
+
+    async def reaction(self, request: web.Request) -> web.Response:
+        body = await control_body(request)
+        removed = flag(body, "removed")
+        with self.state.lock:
+            team, channel = where(self.state, body)
+            user = self.state.ensure_user(team, text(body, "user") or "")
+            message = self.state.message(channel, text(body, "ts") or "")
+            name = (text(body, "reaction") or "").strip(":")
+            if not name:
+                raise WorldError("missing_reaction", 400)
+            if removed and not self.state.remove_reaction(message, name, user.id):
+                raise WorldError("no_reaction", 409)
+            if not removed and not self.state.add_reaction(message, name, user.id):
+                raise WorldError("already_reacted", 409)
+            event = payloads.reaction_event(
+                removed, user.id, name, channel.id, message["ts"], message.get("user"), self.state.next_ts()
+            )
+        result = await self._deliver_channel_event(team, channel, event, body)
+        return web.json_response({"ok": True, **result})
+
+    async def event(self, request: web.Request) -> web.Response:
+        body = await control_body(request)
+        event = body.get("event")
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            raise WorldError("invalid_event", 400)
+        team = self.state.team(text(body, "team", required=False))
+        event = {**event, "event_ts": event.get("event_ts") or self.state.next_ts()}
+        return web.json_response({"ok": True, **await self._deliver_event(team, event, body)})
+
+    async def redeliver(self, request: web.Request) -> web.Response:
+        body = await control_body(request)
+        event_id = text(body, "event_id") or ""
+        if event_id not in self.events:
+            raise WorldError("event_not_found")
+        delivery = await self._redeliver(event_id)
+        return web.json_response({"ok": True, "event_id": event_id, "delivery": delivery.to_json()})
+
+    async def list_events(self, request: web.Request) -> web.Response:
+        with self.state.lock:
+            listed = [
+                {
+                    "event_id": event_id,
+                    "team": e.team_id,
+                    "retries": e.retries,
+                    "payload": copy.deepcopy(e.payload),
+                }
+                for event_id, e in self.events.items()
+            ]
+        return web.json_response(listed)
+
+    async def command(self, request: web.Request) -> web.Response:
+        body = await control_body(request)
+        with self.state.lock:
+            team, channel = where(self.state, body)
+            user = self.state.ensure_user(team, text(body, "user") or "")
+            command = text(body, "command") or ""
+            if not command.startswith("/"):
+                raise WorldError("invalid_command", 400)
+            typed = body.get("text") or ""
+            if not isinstance(typed, str):
+                raise WorldError("invalid_text", 400)
+            response_url = self.responses.new_url(team, channel, user.id, None)
+            form = payloads.slash_command(
+                team,
+                self.state.app_id,
+                channel,
+                user,
+                command,
+                typed,
+                response_url,
+                self.state.issue_trigger(team.id, user.id),
+            )
+        return await self.responses.interact(
+            "slash_commands", form, response_url, body, accepts_response=True
+        )
+
+    async def _deliver_channel_event(self, team: Team, channel: Channel, event: JSON, body: JSON) -> JSON:
+        # Slack sends channel events only to apps whose bot is in the channel.
+        if team.bot_user_id not in channel.members:
+            return {"event_id": None, "delivery": not_delivered("bot_not_in_channel"), "redeliveries": []}
+        return await self._deliver_event(team, event, body)
+
+    async def _deliver_event(self, team: Team, event: JSON, body: JSON) -> JSON:
+        retries = int(number(body, "retries", 0))
+        event_id = self.state.new_event_id()
+        payload = payloads.event_callback(team, self.state.app_id, event, event_id, int(self.state.now()))
+        with self.state.lock:
+            self.events[event_id] = StoredEvent(team.id, payload)
+        first = await self.deliverer.deliver("events_api", payload)
+        again = [(await self._redeliver(event_id)).to_json() for _ in range(retries)]
+        return {"event_id": event_id, "delivery": first.to_json(), "redeliveries": again}
+
+    async def _redeliver(self, event_id: str) -> Delivery:
+        with self.state.lock:
+            stored = self.events[event_id]
+            stored.retries += 1
+            retry_num, payload = stored.retries, copy.deepcopy(stored.payload)
+        return await self.deliverer.deliver("events_api", payload, retry_num=retry_num)
+
+
+def register(router: web.UrlDispatcher, state: State, deliverer: Deliverer, responses: Responses) -> None:
+    acts = Acts(state, deliverer, responses)
+    router.add_post("/_emulator/join", acts.join)
+    router.add_post("/_emulator/message", acts.message)
+    router.add_post("/_emulator/message_changed", acts.message_changed)
+    router.add_post("/_emulator/message_deleted", acts.message_deleted)
+    router.add_post("/_emulator/reaction", acts.reaction)
+    router.add_post("/_emulator/event", acts.event)
+    router.add_post("/_emulator/redeliver", acts.redeliver)
+    router.add_get("/_emulator/events", acts.list_events)
+    router.add_post("/_emulator/command", acts.command)
