@@ -69,10 +69,10 @@ from bot.render_digest import DIGEST_EVENT_TYPE
 from bot.runtime import make_publisher
 from bot.scheduler import DIGEST_EXECUTOR, DIGEST_JOB_PREFIX, Schedules, digest_job_id, known_teams
 from bot.summary import Engagement
+from storage.channels import ensure_channel
 from storage.db import make_engine, make_session_factory
 from storage.migrate import upgrade
 from storage.models import DigestRun
-from storage.queries import ensure_channel
 
 TEAM = DEFAULT_TEAM_ID
 OWNER = "U0ADA00001"

@@ -27,10 +27,12 @@ from bot.ledger import comment_fact, post_facts
 from bot.metrics import PostFact, reply_rate
 from bot.publish import CATCH_UP_WINDOW, MAX_ATTEMPTS, ComposedDigest
 from bot.render_digest import render_digest
-from storage.ledger import comments_for_report, posts_shared_between, recent_posts_of
+from storage.channels import get_channel
+from storage.comments import comments_for_report
+from storage.digest_runs import last_posted_run, lost_runs, missed_previous
 from storage.models import Channel, Comment
-from storage.queries import get_channel
-from storage.runs import failed_nudges, last_posted_run, lost_runs, missed_previous
+from storage.nudge_claims import failed_nudges
+from storage.posts import posts_shared_between, recent_posts_of
 
 # The chart shows this many periods, the digest's own the last of them.
 HISTORY_PERIODS = 8

@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.events import (
+from storage.event_claims import (
     claim_event,
     purge_done_events,
     record_event_done,

@@ -17,25 +17,18 @@ from bot.links import PostLink
 from bot.metrics import CommentFact, PostFact, Rate, Report, SnapshotFact, build_report, reply_rate
 from bot.summary import Engagement
 from bot.text import storable, truncate
-from storage.ledger import (
-    SharedLink,
-    add_snapshot,
+from storage.channels import ensure_channel
+from storage.comments import (
     close_comment,
     comments_for_report,
     count_open_comments,
     flag_comment,
     get_comment,
-    get_post,
-    latest_snapshot,
     open_comments,
-    posts_of_message,
-    posts_shared_between,
-    record_share,
-    snapshots_of,
-    unshare,
 )
 from storage.models import Channel, Comment, Post, Snapshot
-from storage.queries import ensure_channel
+from storage.posts import SharedLink, get_post, posts_of_message, posts_shared_between, record_share, unshare
+from storage.snapshots import add_snapshot, latest_snapshot, snapshots_of
 
 Period = Literal["week", "month"]
 PERIOD_DAYS: dict[str, int] = {"week": 7, "month": 30}

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.chart import ChartData, render_chart
 from bot.digest import Period, period_ending, slot_at_or_before
 from bot.render_digest import digest_metadata
-from storage.runs import (
+from storage.digest_runs import (
     claim_run,
     get_run,
     record_run_failed,

@@ -32,9 +32,8 @@ from bot.digest import period_ending, slot_at_or_before
 from bot.inbox import Inbox
 from bot.nudges import Nudger
 from bot.publish import CATCH_UP_WINDOW, Outcome, Publisher
+from storage.channels import all_team_ids, get_channel, team_channels
 from storage.models import Channel
-from storage.queries import get_channel
-from storage.runs import all_team_ids, team_channels
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from bot.render_ledger import ANSWERED_ACTION, DISMISSED_ACTION, SNOOZE_ACTION, 
 from handlers.calls import tell
 from handlers.flagging import close_and_notify
 from handlers.home import publish_home
-from storage.ledger import snooze_comment
+from storage.comments import snooze_comment
 
 logger = logging.getLogger(__name__)
 

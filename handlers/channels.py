@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 
 from bot.app import Deps
 from bot.render import render_channel_intro, render_mention_reply
-from storage.queries import ensure_channel
+from storage.channels import ensure_channel
 
 
 def register(app: App, deps: Deps) -> None:

@@ -24,9 +24,9 @@ from handlers.flagging import (
     read_flagged_message,
     withdraw_and_notify,
 )
-from storage.ledger import comment_of_message, comment_of_notice
+from storage.channels import ensure_channel
+from storage.comments import comment_of_message, comment_of_notice
 from storage.models import Channel
-from storage.queries import ensure_channel
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from bot.render_ledger import (
 )
 from handlers.calls import attempt, tell
 from handlers.flagging import flag_message, post_of_message, read_flagged_message
-from storage.ledger import post_by_url
+from storage.posts import post_by_url
 
 logger = logging.getLogger(__name__)
 

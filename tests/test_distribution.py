@@ -25,7 +25,7 @@ from bot.installs import NOT_INSTALLED_MESSAGE, Installations, NotInstalled, cou
 from bot.runtime import Runtime, prepare
 from bot.scheduler import DIGEST_JOB_PREFIX
 from storage.models import Post
-from storage.queries import count_rows
+from storage.workspace_rows import count_rows
 from tests.flows.conftest import eventually
 
 

@@ -16,10 +16,11 @@ from bot.emulator import Emulator, EmulatorSettings
 from bot.ledger import close
 from bot.nudges import NudgeOutcome, Nudger, nudge_metadata, nudges_due, render_nudge
 from bot.render_ledger import ANSWERED_ACTION, DISMISSED_ACTION, SNOOZE_ACTION
-from storage.ledger import SharedLink, flag_comment, record_share, snooze_comment
+from storage.channels import ensure_channel
+from storage.comments import flag_comment, snooze_comment
 from storage.models import Channel, Comment, Nudge, Post
-from storage.queries import ensure_channel
-from storage.runs import claim_nudge
+from storage.nudge_claims import claim_nudge
+from storage.posts import SharedLink, record_share
 from tests.test_publish import CHANNEL, TEAM, Clock, control, posted, slack_client
 
 ADA, GRACE = "U0ADA00001", "U0GRACE001"

@@ -32,10 +32,11 @@ from bot.metrics import Rate
 from bot.nudges import Nudger
 from bot.publish import MAX_ATTEMPTS, ChartDrawer, ComposedDigest, Composer, Outcome, Publisher
 from bot.render_digest import digest_metadata
-from storage.ledger import SharedLink, flag_comment, record_share
+from storage.channels import ensure_channel
+from storage.comments import flag_comment
+from storage.digest_runs import claim_run, get_run, missed_previous
 from storage.models import DigestRun
-from storage.queries import ensure_channel
-from storage.runs import claim_run, get_run, missed_previous
+from storage.posts import SharedLink, record_share
 
 TEAM = DEFAULT_TEAM_ID
 CHANNEL = SOCIAL_CHANNEL_ID

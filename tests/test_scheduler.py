@@ -31,8 +31,8 @@ from bot.scheduler import (
     digest_job_id,
     known_teams,
 )
-from storage.events import claim_event
-from storage.queries import get_channel
+from storage.channels import get_channel
+from storage.event_claims import claim_event
 from tests.test_nudges import flagged
 from tests.test_publish import (
     CHANNEL,

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from storage.db import make_engine, make_session_factory
 from storage.models import ProcessedEvent
-from storage.queries import count_rows
+from storage.workspace_rows import count_rows
 from tests.e2e.conftest import BOT_TOKEN, CHANNEL, SIGNING_SECRET, TEAM, Stack, http
 
 pytestmark = pytest.mark.e2e

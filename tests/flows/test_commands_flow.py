@@ -7,7 +7,7 @@ import json
 from sqlalchemy import select
 
 from storage.models import Channel, Comment
-from storage.queries import count_rows
+from storage.workspace_rows import count_rows
 from tests.flows.conftest import ADA, CHANNEL, GRACE, LINUS, TEAM, Flow, eventually, views_of
 
 POST = "https://www.instagram.com/p/C0ffee123/"

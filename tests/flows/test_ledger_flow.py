@@ -7,9 +7,10 @@ import time
 
 from sqlalchemy import select
 
-from storage.ledger import NOTICE_PENDING, post_by_url
+from storage.comments import NOTICE_PENDING
 from storage.models import Comment, Post, PostShare, Snapshot
-from storage.queries import count_rows
+from storage.posts import post_by_url
+from storage.workspace_rows import count_rows
 from tests.flows.conftest import ADA, CHANNEL, GRACE, LINUS, TEAM, Flow, eventually
 
 POST = "https://x.com/twoway/status/1790000000000000001"

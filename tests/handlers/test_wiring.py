@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.app import Deps, build_app, make_web_client
 from bot.config import Config, Secret
 from bot.emulator import Emulator, EmulatorSettings
-from storage.queries import count_rows, get_channel
+from storage.channels import get_channel
+from storage.workspace_rows import count_rows
 from tests.payloads import event_callback, message_shortcut, slash_command
 
 SECRET = "wiring-signing-secret"

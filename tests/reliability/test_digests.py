@@ -17,8 +17,8 @@ from bot import ledger
 from bot.links import post_link
 from bot.nudges import NUDGE_EVENT_TYPE
 from bot.render_digest import DIGEST_EVENT_TYPE
+from storage.channels import ensure_channel
 from storage.models import Channel, DigestRun, Nudge
-from storage.queries import ensure_channel
 from tests.reliability.conftest import (
     ADA,
     GRACE,

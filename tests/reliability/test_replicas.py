@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from bot.server import EVENTS_PATH, MAX_BODY_BYTES
 from storage.models import Comment, Post, ProcessedEvent, SeenRequest
-from storage.queries import count_rows
+from storage.workspace_rows import count_rows
 from tests.e2e.conftest import http
 from tests.payloads import slash_command
 from tests.reliability.conftest import (

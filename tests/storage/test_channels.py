@@ -1,35 +1,16 @@
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.events import claim_event
-from storage.models import Base
-from storage.queries import count_rows, ensure_channel, get_channel
+from storage.channels import ensure_channel, get_channel
+from storage.workspace_rows import count_rows
+from tests.support.race import all_at_once
 
 NOW = datetime(2024, 6, 3, 9, 0, tzinfo=UTC)
-THREADS = 8
 
 Sessions = sessionmaker[Session]
-T = TypeVar("T")
-
-
-def all_at_once(sessions: Sessions, work: Callable[[Session], T]) -> list[T]:
-    """Run ``work`` in THREADS threads, each in its own transaction, released together."""
-    start = threading.Barrier(THREADS)
-
-    def run() -> T:
-        start.wait()
-        with sessions.begin() as s:
-            return work(s)
-
-    with ThreadPoolExecutor(THREADS) as pool:
-        return [f.result() for f in [pool.submit(run) for _ in range(THREADS)]]
 
 
 def test_ensure_channel_creates_the_channel_with_its_time_zone(sessions: Sessions) -> None:
@@ -69,16 +50,3 @@ def test_get_channel_only_finds_the_teams_own_channel(sessions: Sessions) -> Non
         assert found.name == "social"
         assert get_channel(s, "T2", "C1") is None
         assert get_channel(s, "T1", "C2") is None
-
-
-def test_count_rows_covers_every_table_and_counts_one_team(sessions: Sessions) -> None:
-    with sessions.begin() as s:
-        assert count_rows(s, "T1") == dict.fromkeys(Base.metadata.tables, 0)
-        ensure_channel(s, "T1", "C1", now=NOW)
-        ensure_channel(s, "T1", "C2", now=NOW)
-        ensure_channel(s, "T2", "C1", now=NOW)
-        claim_event(s, "T2", "Ev1", body="{}", replica="r1", now=NOW)
-    with sessions() as s:
-        assert count_rows(s, "T1")["channels"] == 2
-        assert count_rows(s, "T1")["processed_events"] == 0
-        assert count_rows(s, "T2")["channels"] == count_rows(s, "T2")["processed_events"] == 1

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.events import (
+from storage.event_claims import (
     claim_event,
     purge_done_events,
     record_event_done,
@@ -17,7 +17,7 @@ from storage.events import (
     unfinished_events,
 )
 from storage.models import ProcessedEvent
-from tests.storage.test_queries import all_at_once
+from tests.support.race import all_at_once
 
 NOW = datetime(2024, 6, 3, 9, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=2)

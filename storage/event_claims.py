@@ -16,8 +16,8 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from storage.db import insert_ignoring_conflicts
 from storage.models import ProcessedEvent
-from storage.queries import insert_ignoring_conflicts
 
 
 def claim_event(s: Session, team_id: str, event_id: str, *, body: str, replica: str, now: datetime) -> bool:

@@ -1,22 +1,22 @@
-"""Claims on twoway's own posts: digest runs and nudges, each posted once across replicas.
+"""Digest runs: each channel's digest of each period, posted once across replicas.
 
-A replica claims a row before it posts and records the message ts after. Every change of
-hands is one conditional UPDATE … RETURNING, so of two replicas racing for a row exactly one
-gets it; the loser sees no row come back. Each function takes a session and a ``team_id``
-first and filters on it (``all_team_ids`` alone looks across workspaces). None commits.
+A replica claims a period's run before it posts and records the message ts after; a run that
+failed, or whose replica died holding it, is taken over by one replica with a conditional UPDATE
+and posted again, up to a number of attempts. Each function takes a session
+and a ``team_id`` first and filters on it. None commits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Channel, Comment, DigestRun, Nudge
-from storage.queries import insert_ignoring_conflicts
+from storage.channels import get_channel
+from storage.db import insert_ignoring_conflicts
+from storage.models import DigestRun
 
 
 class Span(Protocol):
@@ -27,22 +27,6 @@ class Span(Protocol):
 
     @property
     def end(self) -> datetime: ...
-
-
-# ---- channels and teams -------------------------------------------------------------------------
-
-
-def all_team_ids(s: Session) -> list[str]:
-    """Return every workspace that has a channel twoway knows, sorted."""
-    return list(s.scalars(select(Channel.team_id).distinct().order_by(Channel.team_id)))
-
-
-def team_channels(s: Session, team_id: str) -> list[Channel]:
-    """Return the team's channels, ordered by Slack id."""
-    return list(s.scalars(select(Channel).where(Channel.team_id == team_id).order_by(Channel.channel_id)))
-
-
-# ---- digest runs --------------------------------------------------------------------------------
 
 
 def get_run(s: Session, team_id: str, channel_id: str, period_start: datetime) -> DigestRun | None:
@@ -120,7 +104,7 @@ def take_over_run(
 
 def _settle(
     s: Session,
-    model: type[DigestRun] | type[Nudge],
+    model: type[DigestRun],
     team_id: str,
     row_id: int,
     claimed_at: datetime,
@@ -189,9 +173,7 @@ def missed_previous(s: Session, team_id: str, channel_id: str, period: Span) -> 
     The previous digest is the posted run that ended within one period length before
     ``period.start``. It was due only if the channel existed by then.
     """
-    channel = s.scalars(
-        select(Channel).where(Channel.team_id == team_id, Channel.channel_id == channel_id)
-    ).one_or_none()
+    channel = get_channel(s, team_id, channel_id)
     if channel is None or channel.created_at > period.start:
         return False
     length = period.end - period.start
@@ -250,101 +232,3 @@ def lost_runs(
     if ended_after is not None:
         query = query.where(DigestRun.period_end > ended_after)
     return list(s.scalars(query.order_by(DigestRun.period_end, DigestRun.id)))
-
-
-# ---- nudges -------------------------------------------------------------------------------------
-
-
-def nudges_of(s: Session, team_id: str, comment_ids: Sequence[int]) -> list[Nudge]:
-    """Return every nudge row of these comments, by comment then level."""
-    if not comment_ids:
-        return []
-    return list(
-        s.scalars(
-            select(Nudge)
-            .where(Nudge.team_id == team_id, Nudge.comment_id.in_(comment_ids))
-            .order_by(Nudge.comment_id, Nudge.level)
-        )
-    )
-
-
-def claim_nudge(s: Session, team_id: str, comment_id: int, level: int, *, now: datetime) -> Nudge | None:
-    """Claim the comment's nudge of this level; return the new row, or None when it was claimed before.
-
-    Commit before posting, so that other replicas see the claim.
-    """
-    created = insert_ignoring_conflicts(
-        s,
-        Nudge,
-        {
-            "team_id": team_id,
-            "comment_id": comment_id,
-            "level": level,
-            "state": "claimed",
-            "claimed_at": now,
-            "attempts": 1,
-        },
-    )
-    if not created:
-        return None
-    return s.scalars(
-        select(Nudge).where(Nudge.team_id == team_id, Nudge.comment_id == comment_id, Nudge.level == level)
-    ).one()
-
-
-def take_over_nudge(
-    s: Session, team_id: str, nudge_id: int, *, now: datetime, stale_before: datetime, max_attempts: int
-) -> Nudge | None:
-    """Claim a nudge that failed, or whose claim is older than ``stale_before``; return it, or None.
-
-    ``claimed_at`` is the claim's identity (``nudges`` has no claimant column): a taker can only
-    take a claim older than its own clock minus the lease, so two holders never share one.
-    """
-    return s.scalars(
-        update(Nudge)
-        .where(
-            Nudge.team_id == team_id,
-            Nudge.id == nudge_id,
-            Nudge.attempts < max_attempts,
-            or_(Nudge.state == "failed", and_(Nudge.state == "claimed", Nudge.claimed_at < stale_before)),
-        )
-        .values(state="claimed", claimed_at=now, attempts=Nudge.attempts + 1)
-        .returning(Nudge)
-        .execution_options(synchronize_session="fetch")
-    ).one_or_none()
-
-
-def record_nudge_sent(
-    s: Session, team_id: str, nudge_id: int, *, claimed_at: datetime, message_ts: str, now: datetime
-) -> bool:
-    """Record the sent nudge's ts; return False if the claim made at ``claimed_at`` was lost meanwhile."""
-    values = {"state": "sent", "message_ts": message_ts, "sent_at": now, "error": None}
-    return _settle(s, Nudge, team_id, nudge_id, claimed_at, values)
-
-
-def record_nudge_failed(s: Session, team_id: str, nudge_id: int, *, claimed_at: datetime, error: str) -> bool:
-    """Record why a nudge was not sent; return False if the claim made at ``claimed_at`` was lost."""
-    return _settle(s, Nudge, team_id, nudge_id, claimed_at, {"state": "failed", "error": error})
-
-
-def failed_nudges(
-    s: Session, team_id: str, channel_id: str, *, tried_since: datetime | None
-) -> list[tuple[Nudge, Comment]]:
-    """Return the failed nudges about the channel's comments, each with its comment, by comment then level.
-
-    Only nudges last tried at or after ``tried_since`` (any time when None): a failed nudge's
-    ``claimed_at`` is when its last attempt began.
-    """
-    query = (
-        select(Nudge, Comment)
-        .join(Comment, and_(Comment.team_id == Nudge.team_id, Comment.id == Nudge.comment_id))
-        .where(
-            Nudge.team_id == team_id,
-            Comment.team_id == team_id,
-            Comment.channel_id == channel_id,
-            Nudge.state == "failed",
-        )
-    )
-    if tried_since is not None:
-        query = query.where(Nudge.claimed_at >= tried_since)
-    return [(n, c) for n, c in s.execute(query.order_by(Nudge.comment_id, Nudge.level))]
