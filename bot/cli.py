@@ -333,8 +333,8 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _purge(args: argparse.Namespace) -> int:
-    from bot.installs import count_installation_rows, delete_installation_rows
     from storage.db import make_engine, make_session_factory
+    from storage.installations import count_installation_rows, delete_installation_rows
     from storage.migrate import upgrade
     from storage.workspace_rows import count_rows, delete_team_rows
 

@@ -17,8 +17,7 @@ import logging
 
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import Engine, MetaData, Table, delete, desc, func, inspect, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, delete, desc, select, text
 
 logger = logging.getLogger(__name__)
 
@@ -116,32 +115,3 @@ class Installations:
                 connection.execute(
                     delete(table).where(table.c.client_id == self.client_id, table.c.team_id == team_id)
                 )
-
-
-def _installation_tables(s: Session) -> list[Table]:
-    """The stores' tables that exist in this database: none where distribution mode never ran."""
-    metadata = MetaData()
-    tables = [
-        SQLAlchemyInstallationStore.build_installations_table(
-            metadata, SQLAlchemyInstallationStore.default_installations_table_name
-        ),
-        SQLAlchemyInstallationStore.build_bots_table(
-            metadata, SQLAlchemyInstallationStore.default_bots_table_name
-        ),
-    ]
-    existing = inspect(s.connection())
-    return [table for table in tables if existing.has_table(table.name)]
-
-
-def count_installation_rows(s: Session, team_id: str) -> dict[str, int]:
-    """Return the number of the team's rows in the installation tables, of any app, keyed by table name."""
-    return {
-        table.name: s.scalar(select(func.count()).select_from(table).where(table.c.team_id == team_id)) or 0
-        for table in _installation_tables(s)
-    }
-
-
-def delete_installation_rows(s: Session, team_id: str) -> None:
-    """Delete the team's rows in the installation tables, of any app. OAuth states belong to no team."""
-    for table in _installation_tables(s):
-        s.execute(delete(table).where(table.c.team_id == team_id))

@@ -1,6 +1,7 @@
 """A workspace's rows in every table of the ledger: counted, or deleted when it is purged.
 
-``twoway purge`` counts what it will delete here, then deletes it. None commits.
+``twoway purge`` counts what it will delete, and deletes it, here and in the installation tables
+(``storage.installations``). None commits.
 """
 
 from __future__ import annotations

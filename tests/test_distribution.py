@@ -21,9 +21,10 @@ from bot.cli import main
 from bot.config import load_config
 from bot.demo import free_port, get_json, post_json
 from bot.emulator import DEFAULT_TEAM_ID, SOCIAL_CHANNEL_ID, Emulator, EmulatorSettings
-from bot.installs import NOT_INSTALLED_MESSAGE, Installations, NotInstalled, count_installation_rows
+from bot.installs import NOT_INSTALLED_MESSAGE, Installations, NotInstalled
 from bot.runtime import Runtime, prepare
 from bot.scheduler import DIGEST_JOB_PREFIX
+from storage.installations import count_installation_rows
 from storage.models import Post
 from storage.workspace_rows import count_rows
 from tests.flows.conftest import eventually
