@@ -12,6 +12,7 @@ from sqlalchemy import delete, exists, func, select, union, update
 from sqlalchemy.orm import Session
 
 from storage.db import insert_ignoring_conflicts
+from storage.leases import Marker
 from storage.models import Comment, Nudge, Post
 
 
@@ -59,28 +60,17 @@ def flag_comment(
 
 # notice_ts while one replica posts the notice: only the one whose claim succeeded posts.
 NOTICE_PENDING = "pending"
+NOTICES = Marker(Comment, key=("team_id", "id"), column="notice_ts", marker=NOTICE_PENDING)
 
 
 def claim_notice(s: Session, team_id: str, comment_id: int) -> bool:
-    """Claim the posting of the comment's notice; False if it is posted or being posted already."""
-    claimed = s.execute(
-        update(Comment)
-        .where(Comment.team_id == team_id, Comment.id == comment_id, Comment.notice_ts.is_(None))
-        .values(notice_ts=NOTICE_PENDING)
-        .returning(Comment.id)
-        .execution_options(synchronize_session="fetch")
-    ).first()
-    return claimed is not None
+    """Claim the posting of the comment's notice; return False if it is posted or being posted already."""
+    return NOTICES.claim(s, (team_id, comment_id))
 
 
 def settle_notice(s: Session, team_id: str, comment_id: int, notice_ts: str | None) -> None:
     """Record the posted notice's ts, or give the claim back (None) when posting failed."""
-    s.execute(
-        update(Comment)
-        .where(Comment.team_id == team_id, Comment.id == comment_id, Comment.notice_ts == NOTICE_PENDING)
-        .values(notice_ts=notice_ts)
-        .execution_options(synchronize_session="fetch")
-    )
+    NOTICES.settle(s, (team_id, comment_id), notice_ts)
 
 
 def get_comment(s: Session, team_id: str, comment_id: int) -> Comment | None:

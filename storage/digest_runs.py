@@ -2,7 +2,7 @@
 
 A replica claims a period's run before it posts and records the message ts after; a run that
 failed, or whose replica died holding it, is taken over by one replica with a conditional UPDATE
-and posted again, up to a number of attempts. Each function takes a session
+(``storage.leases``) and posted again, up to a number of attempts. Each function takes a session
 and a ``team_id`` first and filters on it. None commits.
 """
 
@@ -11,12 +11,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from storage.channels import get_channel
-from storage.db import insert_ignoring_conflicts
+from storage.leases import Lease
 from storage.models import DigestRun
+
+RUNS = Lease(DigestRun, key=("team_id", "id"), held="claimed")
 
 
 class Span(Protocol):
@@ -54,20 +56,13 @@ def claim_run(
 
     The channel must exist. Commit before posting, so that other replicas see the claim.
     """
-    created = insert_ignoring_conflicts(
-        s,
-        DigestRun,
-        {
-            "team_id": team_id,
-            "channel_id": channel_id,
-            "period_start": period_start,
-            "period_end": period_end,
-            "state": "claimed",
-            "claimed_at": now,
-            "claimed_by": replica,
-            "attempts": 1,
-        },
-    )
+    row = {
+        "team_id": team_id,
+        "channel_id": channel_id,
+        "period_start": period_start,
+        "period_end": period_end,
+    }
+    created = RUNS.claim(s, row, now=now, replica=replica)
     return get_run(s, team_id, channel_id, period_start) if created else None
 
 
@@ -85,48 +80,9 @@ def take_over_run(
 
     None means the run is posted, freshly claimed, out of attempts, or another replica took it first.
     """
-    return s.scalars(
-        update(DigestRun)
-        .where(
-            DigestRun.team_id == team_id,
-            DigestRun.id == run_id,
-            DigestRun.attempts < max_attempts,
-            or_(
-                DigestRun.state == "failed",
-                and_(DigestRun.state == "claimed", DigestRun.claimed_at < stale_before),
-            ),
-        )
-        .values(state="claimed", claimed_at=now, claimed_by=replica, attempts=DigestRun.attempts + 1)
-        .returning(DigestRun)
-        .execution_options(synchronize_session="fetch")
-    ).one_or_none()
-
-
-def _settle(
-    s: Session,
-    model: type[DigestRun],
-    team_id: str,
-    row_id: int,
-    claimed_at: datetime,
-    values: dict[str, object],
-) -> bool:
-    """Finish a claim with ``values``; False when the claim made at ``claimed_at`` was lost meanwhile.
-
-    Matching ``claimed_at`` is what tells this holder's claim from a later taker's.
-    """
-    done = s.execute(
-        update(model)
-        .where(
-            model.team_id == team_id,
-            model.id == row_id,
-            model.state == "claimed",
-            model.claimed_at == claimed_at,
-        )
-        .values(values)
-        .returning(model.id)
-        .execution_options(synchronize_session="fetch")
-    ).first()
-    return done is not None
+    return RUNS.take_over(
+        s, (team_id, run_id), replica=replica, now=now, stale_before=stale_before, max_attempts=max_attempts
+    )
 
 
 def record_run_posted(
@@ -134,12 +90,13 @@ def record_run_posted(
 ) -> bool:
     """Record the posted digest's ts; return False if the claim made at ``claimed_at`` was lost meanwhile."""
     values = {"state": "posted", "message_ts": message_ts, "posted_at": now, "error": None}
-    return _settle(s, DigestRun, team_id, run_id, claimed_at, values)
+    return RUNS.settle(s, (team_id, run_id), claimed_at=claimed_at, values=values)
 
 
 def record_run_failed(s: Session, team_id: str, run_id: int, *, claimed_at: datetime, error: str) -> bool:
     """Record why posting failed; return False if the claim made at ``claimed_at`` was lost meanwhile."""
-    return _settle(s, DigestRun, team_id, run_id, claimed_at, {"state": "failed", "error": error})
+    values = {"state": "failed", "error": error}
+    return RUNS.settle(s, (team_id, run_id), claimed_at=claimed_at, values=values)
 
 
 def runs_to_retry(
@@ -155,12 +112,8 @@ def runs_to_retry(
             select(DigestRun)
             .where(
                 DigestRun.team_id == team_id,
-                DigestRun.attempts < max_attempts,
                 DigestRun.period_end > ended_after,
-                or_(
-                    DigestRun.state == "failed",
-                    and_(DigestRun.state == "claimed", DigestRun.claimed_at < stale_before),
-                ),
+                *RUNS.lapsed(stale_before=stale_before, max_attempts=max_attempts),
             )
             .order_by(DigestRun.period_end, DigestRun.id)
         )

@@ -4,8 +4,8 @@ The replica that acknowledges an event first inserts its claim, with the event's
 commits. It records the event ``done`` (forgetting the body) or ``failed`` when its listeners
 finish. A claim still ``handling`` after the lease belongs to a replica that died or hung; a
 failed one waits out the lease too. Either is taken over by one replica with a conditional UPDATE
-and handled again, up to a number of attempts. Each function takes a session and a ``team_id``
-first and filters on it. None commits.
+(``storage.leases``) and handled again, up to a number of attempts. Each function takes a session
+and a ``team_id`` first and filters on it. None commits.
 """
 
 from __future__ import annotations
@@ -13,29 +13,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from storage.db import insert_ignoring_conflicts
+from storage.leases import Lease
 from storage.models import ProcessedEvent
+
+EVENTS = Lease(ProcessedEvent, key=("team_id", "event_id"), held="handling", failed_waits_lease=True)
 
 
 def claim_event(s: Session, team_id: str, event_id: str, *, body: str, replica: str, now: datetime) -> bool:
-    """Claim the team's event for ``replica``; False when it was claimed before (handled or not)."""
-    return insert_ignoring_conflicts(
-        s,
-        ProcessedEvent,
-        {
-            "team_id": team_id,
-            "event_id": event_id,
-            "received_at": now,
-            "state": "handling",
-            "claimed_at": now,
-            "claimed_by": replica,
-            "attempts": 1,
-            "body": body,
-        },
-    )
+    """Claim the team's event for ``replica``; return False when it was claimed before (handled or not)."""
+    row = {"team_id": team_id, "event_id": event_id, "received_at": now, "body": body}
+    return EVENTS.claim(s, row, now=now, replica=replica)
 
 
 def take_over_event(
@@ -52,71 +42,52 @@ def take_over_event(
 
     None means the event is done, freshly claimed, out of attempts, or another replica took it first.
     """
-    return s.scalars(
-        update(ProcessedEvent)
-        .where(
-            ProcessedEvent.team_id == team_id,
-            ProcessedEvent.event_id == event_id,
-            ProcessedEvent.state.in_(("handling", "failed")),
-            ProcessedEvent.claimed_at < stale_before,
-            ProcessedEvent.attempts < max_attempts,
-            ProcessedEvent.body.is_not(None),
-        )
-        .values(state="handling", claimed_at=now, claimed_by=replica, attempts=ProcessedEvent.attempts + 1)
-        .returning(ProcessedEvent)
-        .execution_options(synchronize_session="fetch")
-    ).one_or_none()
-
-
-def _settle(s: Session, team_id: str, event_id: str, claimed_at: datetime, values: dict[str, object]) -> bool:
-    """Finish the claim made at ``claimed_at``; False when another replica has taken it over since."""
-    done = s.execute(
-        update(ProcessedEvent)
-        .where(
-            ProcessedEvent.team_id == team_id,
-            ProcessedEvent.event_id == event_id,
-            ProcessedEvent.state == "handling",
-            ProcessedEvent.claimed_at == claimed_at,
-        )
-        .values(values)
-        .returning(ProcessedEvent.event_id)
-        .execution_options(synchronize_session="fetch")
-    ).first()
-    return done is not None
+    return EVENTS.take_over(
+        s,
+        (team_id, event_id),
+        replica=replica,
+        now=now,
+        stale_before=stale_before,
+        max_attempts=max_attempts,
+        also=(ProcessedEvent.body.is_not(None),),
+    )
 
 
 def renew_event_claim(
     s: Session, team_id: str, event_id: str, *, claimed_at: datetime, now: datetime
 ) -> bool:
-    """Date the claim made at ``claimed_at`` anew, as its listeners start; False if it was taken over.
+    """Date the claim made at ``claimed_at`` anew, as its listeners start; return False if it was taken over.
 
     The lease then runs from the start of the work, not from the claim: an event that waited its
     turn behind a burst of others is not mistaken for one whose replica died.
     """
-    return _settle(s, team_id, event_id, claimed_at, {"claimed_at": now})
+    return EVENTS.renew(s, (team_id, event_id), claimed_at=claimed_at, now=now)
 
 
 def record_event_done(s: Session, team_id: str, event_id: str, *, claimed_at: datetime) -> bool:
-    """The event's listeners finished: forget its body."""
-    return _settle(s, team_id, event_id, claimed_at, {"state": "done", "body": None, "error": None})
+    """The event's listeners finished: forget its body. Return False if the claim was taken over."""
+    values = {"state": "done", "body": None, "error": None}
+    return EVENTS.settle(s, (team_id, event_id), claimed_at=claimed_at, values=values)
 
 
 def record_event_failed(s: Session, team_id: str, event_id: str, *, claimed_at: datetime, error: str) -> bool:
-    """A listener failed: keep the body for another attempt once the lease has passed."""
-    return _settle(s, team_id, event_id, claimed_at, {"state": "failed", "error": error})
+    """A listener failed: keep the body for another attempt once the lease has passed.
+
+    Return False if the claim was taken over.
+    """
+    values = {"state": "failed", "error": error}
+    return EVENTS.settle(s, (team_id, event_id), claimed_at=claimed_at, values=values)
 
 
 def unfinished_events(
     s: Session, team_id: str, *, stale_before: datetime, max_attempts: int, limit: int
 ) -> Sequence[str]:
-    """The team's events, oldest first, whose claim lapsed or failed and that have attempts left."""
+    """Return the ids of the team's events whose claim lapsed or failed, with attempts left, oldest first."""
     return s.scalars(
         select(ProcessedEvent.event_id)
         .where(
             ProcessedEvent.team_id == team_id,
-            ProcessedEvent.state.in_(("handling", "failed")),
-            ProcessedEvent.claimed_at < stale_before,
-            ProcessedEvent.attempts < max_attempts,
+            *EVENTS.lapsed(stale_before=stale_before, max_attempts=max_attempts),
         )
         .order_by(ProcessedEvent.claimed_at)
         .limit(limit)
@@ -124,7 +95,10 @@ def unfinished_events(
 
 
 def purge_done_events(s: Session, team_id: str, *, before: datetime) -> int:
-    """Delete the team's handled events received before ``before``: Slack redelivers no event that old."""
+    """Delete the team's handled events received before ``before``; return how many went.
+
+    Slack redelivers no event that old.
+    """
     deleted = s.execute(
         delete(ProcessedEvent)
         .where(

@@ -1,9 +1,9 @@
 """Nudges: the reminders to a post's owner about an open comment, each sent once across replicas.
 
 A replica claims a nudge before it sends it and records the message ts after; a nudge that failed,
-or whose replica died holding it, is taken over by one replica with a conditional UPDATE and sent
-again, up to a number of attempts. Each function takes a session and a ``team_id`` first and
-filters on it. None commits.
+or whose replica died holding it, is taken over by one replica with a conditional UPDATE
+(``storage.leases``) and sent again, up to a number of attempts. Each function takes a session and
+a ``team_id`` first and filters on it. None commits.
 """
 
 from __future__ import annotations
@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from storage.db import insert_ignoring_conflicts
+from storage.leases import Lease
 from storage.models import Comment, Nudge
+
+NUDGES = Lease(Nudge, key=("team_id", "id"), held="claimed")
 
 
 def nudges_of(s: Session, team_id: str, comment_ids: Sequence[int]) -> list[Nudge]:
@@ -36,19 +38,7 @@ def claim_nudge(s: Session, team_id: str, comment_id: int, level: int, *, now: d
 
     Commit before posting, so that other replicas see the claim.
     """
-    created = insert_ignoring_conflicts(
-        s,
-        Nudge,
-        {
-            "team_id": team_id,
-            "comment_id": comment_id,
-            "level": level,
-            "state": "claimed",
-            "claimed_at": now,
-            "attempts": 1,
-        },
-    )
-    if not created:
+    if not NUDGES.claim(s, {"team_id": team_id, "comment_id": comment_id, "level": level}, now=now):
         return None
     return s.scalars(
         select(Nudge).where(Nudge.team_id == team_id, Nudge.comment_id == comment_id, Nudge.level == level)
@@ -63,45 +53,9 @@ def take_over_nudge(
     ``claimed_at`` is the claim's identity (``nudges`` has no claimant column): a taker can only
     take a claim older than its own clock minus the lease, so two holders never share one.
     """
-    return s.scalars(
-        update(Nudge)
-        .where(
-            Nudge.team_id == team_id,
-            Nudge.id == nudge_id,
-            Nudge.attempts < max_attempts,
-            or_(Nudge.state == "failed", and_(Nudge.state == "claimed", Nudge.claimed_at < stale_before)),
-        )
-        .values(state="claimed", claimed_at=now, attempts=Nudge.attempts + 1)
-        .returning(Nudge)
-        .execution_options(synchronize_session="fetch")
-    ).one_or_none()
-
-
-def _settle(
-    s: Session,
-    model: type[Nudge],
-    team_id: str,
-    row_id: int,
-    claimed_at: datetime,
-    values: dict[str, object],
-) -> bool:
-    """Finish a claim with ``values``; False when the claim made at ``claimed_at`` was lost meanwhile.
-
-    Matching ``claimed_at`` is what tells this holder's claim from a later taker's.
-    """
-    done = s.execute(
-        update(model)
-        .where(
-            model.team_id == team_id,
-            model.id == row_id,
-            model.state == "claimed",
-            model.claimed_at == claimed_at,
-        )
-        .values(values)
-        .returning(model.id)
-        .execution_options(synchronize_session="fetch")
-    ).first()
-    return done is not None
+    return NUDGES.take_over(
+        s, (team_id, nudge_id), now=now, stale_before=stale_before, max_attempts=max_attempts
+    )
 
 
 def record_nudge_sent(
@@ -109,12 +63,13 @@ def record_nudge_sent(
 ) -> bool:
     """Record the sent nudge's ts; return False if the claim made at ``claimed_at`` was lost meanwhile."""
     values = {"state": "sent", "message_ts": message_ts, "sent_at": now, "error": None}
-    return _settle(s, Nudge, team_id, nudge_id, claimed_at, values)
+    return NUDGES.settle(s, (team_id, nudge_id), claimed_at=claimed_at, values=values)
 
 
 def record_nudge_failed(s: Session, team_id: str, nudge_id: int, *, claimed_at: datetime, error: str) -> bool:
     """Record why a nudge was not sent; return False if the claim made at ``claimed_at`` was lost."""
-    return _settle(s, Nudge, team_id, nudge_id, claimed_at, {"state": "failed", "error": error})
+    values = {"state": "failed", "error": error}
+    return NUDGES.settle(s, (team_id, nudge_id), claimed_at=claimed_at, values=values)
 
 
 def failed_nudges(
