@@ -3,8 +3,8 @@
 Installations live in the ledger's own database, in the tables of slack_sdk's SQLAlchemy stores
 (``slack_installations``, ``slack_bots``, ``slack_oauth_states``). Those stores keep their own
 ``MetaData`` and their own schema across slack_sdk versions, so their tables are created here at
-start rather than by our Alembic migrations, and the queries on them live here rather than in
-``storage``, which knows only our models.
+start rather than by our Alembic migrations. ``twoway purge`` counts and deletes a workspace's rows
+in them with ``storage.installations``.
 
 An installation is what lets a workspace's work run: ``bot_token`` feeds its Web API client,
 ``teams`` lists the workspaces whose schedules run, and ``forget`` (on uninstall) ends both while
