@@ -45,10 +45,10 @@ from bench.pg import fresh_database
 from bot.digest.chart import CHART_PERIODS, render_chart
 from bot.digest.compose import compose_digest
 from bot.digest.period import Period, period_ending, period_for, slot_at_or_before
+from storage.channels import get_channel
 from storage.db import make_engine, make_session_factory
 from storage.migrate import head_revision, upgrade
 from storage.models import Base
-from storage.queries import get_channel
 
 GOAL = 1.5
 TEAM = "T0BENCH01"

@@ -69,10 +69,10 @@ from bot.scheduler import DIGEST_EXECUTOR, DIGEST_JOB_PREFIX, Schedules, digest_
 from bot.summary import Engagement
 from emulator import DEFAULT_TEAM_ID, Emulator, EmulatorSettings, RateLimits
 from emulator.rate_limits import POST_MESSAGE
+from storage.channels import ensure_channel
 from storage.db import make_engine, make_session_factory
 from storage.migrate import upgrade
 from storage.models import DigestRun
-from storage.queries import ensure_channel
 from twoway.runtime import make_publisher
 
 TEAM = DEFAULT_TEAM_ID

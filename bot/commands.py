@@ -46,10 +46,10 @@ from bot.render_ledger import (
 )
 from bot.slack_calls import advice, attempt
 from bot.transfer import COMMENT_COLUMNS, POST_COLUMNS, SNAPSHOT_COLUMNS, write_csv
-from storage.ledger import post_by_url, update_channel_settings
+from storage.bulk import export_comments, export_posts, export_snapshots
+from storage.channels import ensure_channel, update_channel_settings
 from storage.models import Channel, Post
-from storage.queries import ensure_channel
-from storage.transfer import export_comments, export_posts, export_snapshots
+from storage.posts import post_by_url
 
 logger = logging.getLogger(__name__)
 

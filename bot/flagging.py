@@ -28,8 +28,9 @@ from bot.render_ledger import (
 )
 from bot.slack_calls import advice, slack_error, tell
 from bot.text import plain_text
-from storage.ledger import NOTICE_PENDING, claim_notice, post_by_url, settle_notice, withdraw_flag
+from storage.comments import NOTICE_PENDING, claim_notice, settle_notice, withdraw_flag
 from storage.models import Comment, Post
+from storage.posts import post_by_url
 
 logger = logging.getLogger(__name__)
 

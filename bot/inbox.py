@@ -2,7 +2,7 @@
 
 Slack wants its 200 within three seconds and, once it has it, never sends the event again. So a
 replica acknowledges an event only after it has committed a claim holding the event's body
-(`storage.events`), then hands the event to a worker thread, which runs the listeners and records
+(`storage.event_claims`), then hands the event to a worker thread, which runs the listeners and records
 the event done, or failed. Another delivery of the event, to this replica or another, finds the
 claim and is acknowledged without being handled again.
 
@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
-from storage.events import (
+from storage.event_claims import (
     claim_event,
     purge_done_events,
     record_event_done,

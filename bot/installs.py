@@ -3,8 +3,8 @@
 Installations live in the ledger's own database, in the tables of slack_sdk's SQLAlchemy stores
 (``slack_installations``, ``slack_bots``, ``slack_oauth_states``). Those stores keep their own
 ``MetaData`` and their own schema across slack_sdk versions, so their tables are created here at
-start rather than by our Alembic migrations, and the queries on them live here rather than in
-``storage``, which knows only our models.
+start rather than by our Alembic migrations. ``twoway purge`` counts and deletes a workspace's rows
+in them with ``storage.installations``.
 
 An installation is what lets a workspace's work run: ``bot_token`` feeds its Web API client,
 ``teams`` lists the workspaces whose schedules run, and ``forget`` (on uninstall) ends both while
@@ -17,8 +17,7 @@ import logging
 
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import Engine, MetaData, Table, delete, desc, func, inspect, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, delete, desc, select, text
 
 from bot.deps import Deps
 
@@ -136,32 +135,3 @@ def stop_working_in(deps: Deps, team_id: str | None, why: str) -> None:
         # The workspace is no longer among the installed teams, so its digest jobs go.
         deps.schedules.sync_all()
     logger.info("%s in workspace %s: its schedules stopped; its ledger is kept", why, team_id)
-
-
-def _installation_tables(s: Session) -> list[Table]:
-    """The stores' tables that exist in this database: none where distribution mode never ran."""
-    metadata = MetaData()
-    tables = [
-        SQLAlchemyInstallationStore.build_installations_table(
-            metadata, SQLAlchemyInstallationStore.default_installations_table_name
-        ),
-        SQLAlchemyInstallationStore.build_bots_table(
-            metadata, SQLAlchemyInstallationStore.default_bots_table_name
-        ),
-    ]
-    existing = inspect(s.connection())
-    return [table for table in tables if existing.has_table(table.name)]
-
-
-def count_installation_rows(s: Session, team_id: str) -> dict[str, int]:
-    """Return the number of the team's rows in the installation tables, of any app, keyed by table name."""
-    return {
-        table.name: s.scalar(select(func.count()).select_from(table).where(table.c.team_id == team_id)) or 0
-        for table in _installation_tables(s)
-    }
-
-
-def delete_installation_rows(s: Session, team_id: str) -> None:
-    """Delete the team's rows in the installation tables, of any app. OAuth states belong to no team."""
-    for table in _installation_tables(s):
-        s.execute(delete(table).where(table.c.team_id == team_id))

@@ -27,9 +27,8 @@ from bot.metrics import (
 )
 from bot.summary import Engagement
 from bot.text import storable, truncate
-from storage.ledger import (
-    SharedLink,
-    add_snapshot,
+from storage.channels import ensure_channel
+from storage.comments import (
     close_comment,
     comment_of_message,
     comment_of_notice,
@@ -37,19 +36,20 @@ from storage.ledger import (
     count_open_comments,
     flag_comment,
     get_comment,
-    get_post,
-    latest_snapshot,
     open_comments,
+    snooze_comment,
+)
+from storage.models import Channel, Comment, Post, Snapshot
+from storage.posts import (
+    SharedLink,
+    get_post,
     post_by_url,
     posts_of_message,
     posts_shared_between,
     record_share,
-    snapshots_of,
-    snooze_comment,
     unshare,
 )
-from storage.models import Channel, Comment, Post, Snapshot
-from storage.queries import ensure_channel
+from storage.snapshots import add_snapshot, latest_snapshot, snapshots_of
 
 # comments.author is a VARCHAR(255).
 AUTHOR_LIMIT = 255

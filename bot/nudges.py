@@ -33,15 +33,15 @@ from bot.posting import (
 from bot.render import Message, message
 from bot.render_ledger import comment_buttons, format_post_link, quote
 from bot.text import escape, truncate
-from storage.ledger import get_comment, open_comments
+from storage.channels import team_channels
+from storage.comments import get_comment, open_comments
 from storage.models import Channel, Comment, Post
-from storage.runs import (
+from storage.nudge_claims import (
     claim_nudge,
     nudges_of,
     record_nudge_failed,
     record_nudge_sent,
     take_over_nudge,
-    team_channels,
 )
 
 logger = logging.getLogger(__name__)

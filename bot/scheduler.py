@@ -32,9 +32,8 @@ from bot.digest.period import CATCH_UP_WINDOW, period_for
 from bot.digest.publish import Outcome, Publisher
 from bot.inbox import Inbox
 from bot.nudges import Nudger
+from storage.channels import all_team_ids, get_channel, team_channels
 from storage.models import Channel
-from storage.queries import get_channel
-from storage.runs import all_team_ids, team_channels
 
 logger = logging.getLogger(__name__)
 

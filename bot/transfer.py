@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from typing import IO, Final
 
 from bot.links import PLATFORMS, parse_post_link
+from storage.bulk import SnapshotRow
 from storage.models import SNAPSHOT_SOURCES
-from storage.transfer import SnapshotRow
 
 __all__ = [
     "COLUMNS",

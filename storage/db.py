@@ -1,14 +1,22 @@
-"""Engine and session factories. Nothing here is built at import time."""
+"""Engine and session factories, and the one statement whose SQL differs by dialect.
+
+Nothing here is built at import time.
+"""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Insert, Table, bindparam, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+
+from storage.models import Base
 
 # How long a SQLite writer waits for another one before "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -58,6 +66,38 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Return a session factory; use one ``with sessions.begin() as s:`` per event or job."""
     # Objects stay readable after commit, so handlers can render what they just wrote.
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def insert_ignoring_conflicts(s: Session, model: type[Base], values: dict[str, Any]) -> bool:
+    """Insert one row unless it collides with an existing one; return True if it was inserted.
+
+    ON CONFLICT DO NOTHING lets concurrent callers race without an IntegrityError
+    poisoning either transaction.
+    """
+    statement = _insert_ignoring(model, s.get_bind().dialect.name, tuple(values))
+    # RETURNING, unlike rowcount, reports the insert the same way on every driver.
+    return s.execute(statement, values).first() is not None
+
+
+@functools.cache
+def _insert_ignoring(model: type[Base], dialect: str, columns: tuple[str, ...]) -> Insert:
+    """The INSERT … ON CONFLICT DO NOTHING RETURNING of ``columns``, built once for each shape.
+
+    Claims and signatures are inserted on the path to Slack's acknowledgement: a statement built
+    anew each time, with its values inline, cost more to build and to key for the compiled cache
+    than to run. This one takes its values as parameters, and its cache key is computed once.
+    """
+    table = model.__table__
+    assert isinstance(table, Table)
+    insert: Callable[[Table], Insert]
+    if dialect == "postgresql":
+        insert = postgresql.insert
+    elif dialect == "sqlite":
+        insert = sqlite.insert
+    else:
+        raise NotImplementedError(f"twoway storage does not support {dialect}")
+    parameters = {name: bindparam(name, type_=table.c[name].type) for name in columns}
+    return insert(table).values(parameters).on_conflict_do_nothing().returning(*table.primary_key.columns)
 
 
 def _is_sqlite_memory(database: str | None, query: Any) -> bool:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import case, update
 from sqlalchemy.orm import Session
 
+from storage.db import insert_ignoring_conflicts
 from storage.models import SlackTurn
-from storage.queries import insert_ignoring_conflicts
 
 
 def take_turn(

@@ -68,11 +68,11 @@ def test_the_figures_cover_both_ledgers_and_every_query_the_digest_issues(tmp_pa
 
     origins = [q["origin"] for q in figures["queries"]]
     for expected in (
-        "ledger.posts_shared_between",
-        "ledger.snapshots_of",
-        "ledger.recent_posts_of",
-        "ledger.comments_for_report",
-        "runs.failed_nudges",
+        "posts.posts_shared_between",
+        "snapshots.snapshots_of",
+        "posts.recent_posts_of",
+        "comments.comments_for_report",
+        "nudge_claims.failed_nudges",
     ):
         assert expected in origins
     for query in figures["queries"]:

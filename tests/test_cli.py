@@ -66,9 +66,9 @@ def test_digest_previews_then_posts_once(
     from datetime import UTC, datetime
 
     from emulator import Emulator, EmulatorSettings
+    from storage.channels import ensure_channel
     from storage.db import make_session_factory
     from storage.migrate import upgrade
-    from storage.queries import ensure_channel
 
     engine = make_engine(db_url)
     upgrade(engine)

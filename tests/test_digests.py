@@ -14,10 +14,11 @@ from bot.digest.chart import CHART_PERIODS
 from bot.digest.compose import compose_digest, undelivered_before
 from bot.digest.period import Period, period_ending, periods_ending_with
 from bot.posting import MAX_POST_ATTEMPTS
-from storage.ledger import SharedLink, close_comment, flag_comment, record_share
+from storage.channels import ensure_channel
+from storage.comments import close_comment, flag_comment
+from storage.digest_runs import get_run
 from storage.models import DigestRun, Nudge
-from storage.queries import ensure_channel
-from storage.runs import get_run
+from storage.posts import SharedLink, record_share
 
 TEAM, OTHER_TEAM = "T0TWOWAY1", "T0OTHER01"
 CHANNEL, OTHER_CHANNEL, NEW_CHANNEL = "C0SOCIAL01", "C0OTHER001", "C0NEW00001"

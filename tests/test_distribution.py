@@ -18,11 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import load_config
-from bot.installs import NOT_INSTALLED_MESSAGE, Installations, NotInstalled, count_installation_rows
+from bot.installs import NOT_INSTALLED_MESSAGE, Installations, NotInstalled
 from bot.scheduler import DIGEST_JOB_PREFIX
 from emulator import DEFAULT_TEAM_ID, SOCIAL_CHANNEL_ID, Emulator, EmulatorSettings
+from storage.installations import count_installation_rows
 from storage.models import Post
-from storage.queries import count_rows
+from storage.workspace_rows import count_rows
 from tests.support.polling import eventually
 from twoway.cli import main
 from twoway.demo import free_port, get_json, post_json

@@ -30,8 +30,8 @@ from bot.links import links_in_message, parse_post_link
 from bot.nudges import render_nudge
 from bot.render_ledger import render_flag_notice, render_notice_closed
 from bot.summary import MAX_COUNT, MAX_SUMMARY_LENGTH, Engagement, parse_summary
+from storage.comments import get_comment
 from storage.db import make_engine, make_session_factory
-from storage.ledger import get_comment
 from storage.migrate import upgrade
 from storage.models import Comment, Post
 from tests.support.postgres import fresh_schema

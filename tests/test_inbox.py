@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.inbox import MAX_EVENT_ATTEMPTS, Inbox, event_key
-from storage.events import claim_event
+from storage.event_claims import claim_event
 from storage.models import ProcessedEvent
 
 START = datetime(2024, 6, 3, 9, 0, tzinfo=UTC)

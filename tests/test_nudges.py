@@ -16,9 +16,9 @@ from bot.ledger import close
 from bot.nudges import NudgeOutcome, Nudger, nudge_metadata, nudges_due, render_nudge
 from bot.render_ledger import ANSWERED_ACTION, DISMISSED_ACTION, SNOOZE_ACTION
 from emulator import Emulator, EmulatorSettings
-from storage.ledger import snooze_comment
+from storage.comments import snooze_comment
 from storage.models import Channel, Comment, Nudge, Post
-from storage.runs import claim_nudge
+from storage.nudge_claims import claim_nudge
 from tests.support.publishing import ADA, CHANNEL, GRACE, TEAM, Clock, control, flagged, posted, slack_client
 
 # Tuesday 3 March 2026, 10:00 UTC.

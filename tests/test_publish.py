@@ -27,10 +27,11 @@ from bot.digest.publish import Outcome, Publisher
 from bot.nudges import Nudger
 from bot.posting import MAX_POST_ATTEMPTS
 from emulator import Emulator, EmulatorSettings
-from storage.ledger import SharedLink, flag_comment, record_share
+from storage.channels import ensure_channel
+from storage.comments import flag_comment
+from storage.digest_runs import claim_run, get_run, missed_previous
 from storage.models import DigestRun
-from storage.queries import ensure_channel
-from storage.runs import claim_run, get_run, missed_previous
+from storage.posts import SharedLink, record_share
 from tests.support.publishing import (
     CHANNEL,
     PERIOD,

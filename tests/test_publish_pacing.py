@@ -17,9 +17,9 @@ from bot.digest.period import period_ending
 from bot.digest.publish import Publisher
 from bot.posting import CHANNEL_RATES, POST_MESSAGE, SLACK_RATES, UPLOAD_METHODS, CallRate, Pacer
 from emulator import DEFAULT_TEAM_ID, Emulator, EmulatorSettings, Limit, RateLimits
+from storage.channels import ensure_channel
 from storage.db import make_engine, make_session_factory
 from storage.migrate import upgrade
-from storage.queries import ensure_channel
 from tests.support.publishing import with_chart
 
 TEAM = DEFAULT_TEAM_ID

@@ -31,8 +31,8 @@ from bot.scheduler import (
     known_teams,
 )
 from emulator import Emulator, EmulatorSettings
-from storage.events import claim_event
-from storage.queries import get_channel
+from storage.channels import get_channel
+from storage.event_claims import claim_event
 from tests.support.polling import eventually
 from tests.support.publishing import (
     CHANNEL,

@@ -26,9 +26,12 @@ from bot.transfer import (
     unguard,
     write_csv,
 )
-from storage import transfer
-from storage.ledger import SharedLink, add_snapshot, close_comment, flag_comment, record_share
-from storage.queries import count_rows, ensure_channel
+from storage import bulk
+from storage.channels import all_team_ids, ensure_channel
+from storage.comments import close_comment, flag_comment
+from storage.posts import SharedLink, record_share
+from storage.snapshots import add_snapshot
+from storage.workspace_rows import count_rows
 from tests.support.postgres import fresh_schema
 from twoway.cli import main
 
@@ -335,7 +338,7 @@ def test_a_row_the_database_refuses_leaves_nothing_behind(
         ),
         row_of(header, recorded_at="2024-05-09T09:00:00Z"),
     ]
-    real_add_snapshot = transfer.add_snapshot
+    real_add_snapshot = bulk.add_snapshot
 
     def refuse_the_doomed_post(s: Session, team_id: str, post_id: int, **values: Any) -> bool:
         if values["recorded_at"].day == 8:
@@ -343,7 +346,7 @@ def test_a_row_the_database_refuses_leaves_nothing_behind(
         return real_add_snapshot(s, team_id, post_id, **values)
 
     # Fails after the row's channel and post were written, inside its savepoint.
-    monkeypatch.setattr(transfer, "add_snapshot", refuse_the_doomed_post)
+    monkeypatch.setattr(bulk, "add_snapshot", refuse_the_doomed_post)
     monkeypatch.setenv("DATABASE_URL", db_url)
     code, _, err = cli(capsys, "import", snapshots_file(tmp_path, csv_text(header, rows)))
     assert (code, err) == (
@@ -363,7 +366,7 @@ def test_a_failing_database_stops_the_import_with_one_line(
     def locked(*args: object, **kwargs: object) -> bool:
         raise OperationalError("INSERT …", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(transfer, "add_snapshot", locked)
+    monkeypatch.setattr(bulk, "add_snapshot", locked)
     monkeypatch.setenv("DATABASE_URL", db_url)
     header = list(SNAPSHOT_COLUMNS)
     code, _, err = cli(capsys, "import", snapshots_file(tmp_path, csv_text(header, [row_of(header)])))
@@ -541,21 +544,21 @@ def test_exports_yield_exactly_the_columns_of_their_csv(sessions: Sessions) -> N
     seed(sessions)
     with sessions() as s:
         for table, export in (
-            ("posts", transfer.export_posts),
-            ("snapshots", transfer.export_snapshots),
-            ("comments", transfer.export_comments),
+            ("posts", bulk.export_posts),
+            ("snapshots", bulk.export_snapshots),
+            ("comments", bulk.export_comments),
         ):
             rows = list(export(s, TEAM_A))
             assert rows
             assert all(list(row) == list(COLUMNS[table]) for row in rows)
-        assert transfer.teams(s) == [TEAM_B, TEAM_A]
+        assert all_team_ids(s) == [TEAM_B, TEAM_A]
 
 
 def test_import_snapshot_refuses_a_row_of_another_team(sessions: Sessions) -> None:
     row = parse_snapshot_row(GOOD, 2)
     assert isinstance(row, SnapshotRow)
     with sessions.begin() as s, pytest.raises(ValueError, match="imported into team T0OTHER001"):
-        transfer.import_snapshot(s, TEAM_B, row, now=NOW)
+        bulk.import_snapshot(s, TEAM_B, row, now=NOW)
 
 
 def test_import_snapshot_keeps_an_existing_posts_owner_and_channel(sessions: Sessions) -> None:
@@ -572,10 +575,10 @@ def test_import_snapshot_keeps_an_existing_posts_owner_and_channel(sessions: Ses
     assert isinstance(row, SnapshotRow)
     known: dict[tuple[str, str], int] = {}
     with sessions.begin() as s:
-        assert transfer.import_snapshot(s, TEAM_A, row, now=NOW, known_posts=known) is True
-        assert transfer.import_snapshot(s, TEAM_A, row, now=NOW, known_posts=known) is False
+        assert bulk.import_snapshot(s, TEAM_A, row, now=NOW, known_posts=known) is True
+        assert bulk.import_snapshot(s, TEAM_A, row, now=NOW, known_posts=known) is False
     with sessions() as s:
-        posts = list(transfer.export_posts(s, TEAM_A))
+        posts = list(bulk.export_posts(s, TEAM_A))
     assert [(p["channel_id"], p["owner_user_id"]) for p in posts] == [(SOCIAL, ADA), (LAUNCH, GRACE)]
     assert known == {(TEAM_A, "https://x.com/twoway/status/1787"): posts[0]["post_id"]}
 

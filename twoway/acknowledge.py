@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
 from bot.inbox import Claim, Inbox, event_key
-from storage.requests import forget_requests_before, remember_request
+from storage.signatures import forget_requests_before, remember_request
 
 logger = logging.getLogger(__name__)
 

@@ -166,10 +166,9 @@ def _digest(args: argparse.Namespace) -> int:
     from bot.clock import utc_now
     from bot.digest.compose import compose_digest
     from bot.digest.period import next_period_for, period_for
+    from storage.channels import all_team_ids, get_channel
     from storage.db import make_engine, make_session_factory
     from storage.migrate import upgrade
-    from storage.queries import get_channel
-    from storage.runs import all_team_ids
     from twoway.preview import blocks_to_text
 
     preview = bool(args.preview)
@@ -217,14 +216,15 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from bot.transfer import COLUMNS, write_csv
-    from storage import transfer
+    from storage import bulk
+    from storage.channels import all_team_ids
     from storage.db import make_engine, make_session_factory
     from storage.migrate import upgrade
 
     exporters = {
-        "posts": transfer.export_posts,
-        "snapshots": transfer.export_snapshots,
-        "comments": transfer.export_comments,
+        "posts": bulk.export_posts,
+        "snapshots": bulk.export_snapshots,
+        "comments": bulk.export_comments,
     }
     url = load_database_url()
     configure_logging([])
@@ -235,7 +235,7 @@ def _export(args: argparse.Namespace) -> int:
         try:
             upgrade(engine)
             with make_session_factory(engine).begin() as s:
-                team_ids = [args.team] if args.team else transfer.teams(s)
+                team_ids = [args.team] if args.team else all_team_ids(s)
                 rows = (row for team in team_ids for row in exporters[args.table](s, team, args.channel))
                 write_csv(rows, COLUMNS[args.table], spool)
         finally:
@@ -263,9 +263,9 @@ def _import(args: argparse.Namespace) -> int:
         read_snapshot_csv,
         summary_line,
     )
+    from storage.bulk import import_snapshot
     from storage.db import make_engine, make_session_factory
     from storage.migrate import upgrade
-    from storage.transfer import import_snapshot
 
     url = load_database_url()
     configure_logging([])
@@ -334,10 +334,10 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _purge(args: argparse.Namespace) -> int:
-    from bot.installs import count_installation_rows, delete_installation_rows
     from storage.db import make_engine, make_session_factory
+    from storage.installations import count_installation_rows, delete_installation_rows
     from storage.migrate import upgrade
-    from storage.queries import count_rows, delete_team_rows
+    from storage.workspace_rows import count_rows, delete_team_rows
 
     team: str = args.team
     url = load_database_url()

@@ -27,10 +27,12 @@ from bot.digest.period import CATCH_UP_WINDOW, Period, periods_ending_with
 from bot.ledger import comment_fact, post_facts
 from bot.metrics import PostFact, reply_rate
 from bot.posting import MAX_POST_ATTEMPTS
-from storage.ledger import comments_for_report, posts_shared_between, recent_posts_of
+from storage.channels import get_channel
+from storage.comments import comments_for_report
+from storage.digest_runs import last_posted_run, lost_runs, missed_previous
 from storage.models import Comment
-from storage.queries import get_channel
-from storage.runs import failed_nudges, last_posted_run, lost_runs, missed_previous
+from storage.nudge_claims import failed_nudges
+from storage.posts import posts_shared_between, recent_posts_of
 
 
 @dataclass(frozen=True)

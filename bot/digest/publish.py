@@ -32,7 +32,7 @@ from bot.posting import (
     find_message,
     has_metadata,
 )
-from storage.runs import (
+from storage.digest_runs import (
     claim_run,
     get_run,
     record_run_failed,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from storage.db import make_engine, make_session_factory
 from storage.models import ProcessedEvent
-from storage.queries import count_rows
+from storage.workspace_rows import count_rows
 from tests.support.polling import eventually
 from tests.support.processes import http
 from tests.support.signing import signed_headers

@@ -7,7 +7,7 @@ import json
 from sqlalchemy import select
 
 from storage.models import Channel, Comment
-from storage.queries import count_rows
+from storage.workspace_rows import count_rows
 from tests.support.flows import ADA, CHANNEL, GRACE, LINUS, TEAM, Flow, views_of
 from tests.support.polling import eventually
 

@@ -6,9 +6,10 @@ import re
 
 from sqlalchemy import select
 
-from storage.ledger import NOTICE_PENDING, post_by_url
+from storage.comments import NOTICE_PENDING
 from storage.models import Comment, Post, PostShare, Snapshot
-from storage.queries import count_rows
+from storage.posts import post_by_url
+from storage.workspace_rows import count_rows
 from tests.support.flows import ADA, CHANNEL, GRACE, LINUS, TEAM, Flow
 from tests.support.inbox import settled_events
 from tests.support.polling import eventually

@@ -22,9 +22,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.render_ledger import ANSWERED_ACTION, DISMISSED_ACTION, FLAG_MODAL, SNOOZE_ACTION
 from emulator import Emulator, EmulatorSettings
-from storage.ledger import SharedLink, flag_comment, record_share
+from storage.channels import ensure_channel
+from storage.comments import flag_comment
 from storage.models import Comment
-from storage.queries import count_rows, ensure_channel
+from storage.posts import SharedLink, record_share
+from storage.workspace_rows import count_rows
 from tests.support.polling import eventually
 from tests.support.signing import FORM, signed_request
 from tests.support.wiring import SECRET, TEAM, wiring_app

@@ -15,7 +15,8 @@ from slack_bolt import App, BoltRequest
 from sqlalchemy.orm import Session, sessionmaker
 
 from emulator import Emulator, EmulatorSettings
-from storage.queries import count_rows, get_channel
+from storage.channels import get_channel
+from storage.workspace_rows import count_rows
 from tests.payloads import event_callback, message_shortcut, slash_command
 from tests.support.inbox import settled_events
 from tests.support.polling import eventually

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from storage.ledger import NOTICE_PENDING
+from storage.comments import NOTICE_PENDING
 from storage.models import Comment, Post, ProcessedEvent, SeenRequest
-from storage.queries import count_rows
+from storage.workspace_rows import count_rows
 from tests.payloads import slash_command
 from tests.support.inbox import settled_events
 from tests.support.polling import eventually

@@ -14,9 +14,9 @@ from storage.db import (
     make_engine,
     make_session_factory,
 )
-from storage.ledger import posts_of_message
 from storage.migrate import upgrade
 from storage.models import ProcessedEvent
+from storage.posts import posts_of_message
 
 NOW = datetime(2024, 6, 3, 9, 0, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import Base, Channel, Comment, DigestRun, Nudge, Post, ProcessedEvent, Snapshot
-from storage.queries import count_rows
+from storage.workspace_rows import count_rows
 
 NOW = datetime(2024, 6, 3, 9, 0, tzinfo=UTC)
 

@@ -20,8 +20,9 @@ from bot.digest.period import Period, period_ending
 from bot.digest.publish import ChartDrawer, Composer, Publisher
 from bot.metrics import Rate
 from emulator import DEFAULT_TEAM_ID, SOCIAL_CHANNEL_ID, Emulator
-from storage.ledger import SharedLink, flag_comment, record_share
-from storage.queries import ensure_channel
+from storage.channels import ensure_channel
+from storage.comments import flag_comment
+from storage.posts import SharedLink, record_share
 
 TEAM = DEFAULT_TEAM_ID
 CHANNEL = SOCIAL_CHANNEL_ID

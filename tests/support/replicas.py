@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.channels import ensure_channel
 from storage.db import make_session_factory
-from storage.queries import ensure_channel
 from tests.support.processes import Process, http, launch, wait_until_up
 
 TEAM = "T0TWOWAY1"

@@ -1,8 +1,9 @@
 """Bulk reads and writes behind `twoway export` and `twoway import`.
 
 Exports stream rows as plain dicts keyed by column name, so the caller can write them
-without holding ORM objects for a whole table. Each function takes a ``team_id`` and
-filters on it. None commits: the caller chooses how many rows make one transaction.
+without holding ORM objects for a whole table. Each function takes a session and a ``team_id``
+first and filters on it (``storage.channels.all_team_ids`` lists the teams to export). None
+commits: the caller chooses how many rows make one transaction.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from typing import Any
 from sqlalchemy import Executable, select
 from sqlalchemy.orm import Session
 
-from storage.ledger import add_snapshot
-from storage.models import Channel, Comment, Post, Snapshot
-from storage.queries import ensure_channel, insert_ignoring_conflicts
+from storage.channels import ensure_channel
+from storage.db import insert_ignoring_conflicts
+from storage.models import Comment, Post, Snapshot
+from storage.snapshots import add_snapshot
 
 # Rows fetched per round trip while streaming an export.
 EXPORT_CHUNK = 1_000
@@ -41,13 +43,6 @@ class SnapshotRow:
     likes: int
     recorded_by: str | None
     source: str | None
-
-
-def teams(s: Session) -> list[str]:
-    """Return every team that has a channel on record, sorted."""
-    # Posts, snapshots and comments all hang off a channel through foreign keys,
-    # so a team with any of them has a channel too.
-    return list(s.scalars(select(Channel.team_id).distinct().order_by(Channel.team_id)))
 
 
 def export_posts(s: Session, team_id: str, channel_id: str | None = None) -> Iterator[dict[str, Any]]:
@@ -123,6 +118,7 @@ def export_comments(s: Session, team_id: str, channel_id: str | None = None) -> 
 
 
 def _stream(s: Session, query: Executable) -> Iterator[dict[str, Any]]:
+    """Yield the query's rows as dicts, fetched ``EXPORT_CHUNK`` at a time."""
     for row in s.execute(query.execution_options(yield_per=EXPORT_CHUNK)):
         yield row._asdict()
 
@@ -169,6 +165,7 @@ def import_snapshot(
 
 
 def _ensure_post(s: Session, team_id: str, row: SnapshotRow, *, now: datetime) -> int:
+    """Return the id of the row's post, creating it, and its channel, if they are new."""
     ensure_channel(s, team_id, row.channel_id, now=now)
     insert_ignoring_conflicts(
         s,

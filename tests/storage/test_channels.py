@@ -4,9 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.events import claim_event
-from storage.models import Base
-from storage.queries import count_rows, ensure_channel, get_channel
+from storage.channels import ensure_channel, get_channel
+from storage.workspace_rows import count_rows
 from tests.support.concurrency import all_at_once
 
 NOW = datetime(2024, 6, 3, 9, 0, tzinfo=UTC)
@@ -51,16 +50,3 @@ def test_get_channel_only_finds_the_teams_own_channel(sessions: Sessions) -> Non
         assert found.name == "social"
         assert get_channel(s, "T2", "C1") is None
         assert get_channel(s, "T1", "C2") is None
-
-
-def test_count_rows_covers_every_table_and_counts_one_team(sessions: Sessions) -> None:
-    with sessions.begin() as s:
-        assert count_rows(s, "T1") == dict.fromkeys(Base.metadata.tables, 0)
-        ensure_channel(s, "T1", "C1", now=NOW)
-        ensure_channel(s, "T1", "C2", now=NOW)
-        ensure_channel(s, "T2", "C1", now=NOW)
-        claim_event(s, "T2", "Ev1", body="{}", replica="r1", now=NOW)
-    with sessions() as s:
-        assert count_rows(s, "T1")["channels"] == 2
-        assert count_rows(s, "T1")["processed_events"] == 0
-        assert count_rows(s, "T2")["channels"] == count_rows(s, "T2")["processed_events"] == 1

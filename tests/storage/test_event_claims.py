@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.events import (
+from storage.event_claims import (
     claim_event,
     purge_done_events,
     record_event_done,

@@ -1,7 +1,7 @@
 """Signatures of accepted HTTP requests, remembered so that a replay of one is refused.
 
 Unlike the ledger's queries these are keyed by signature, not by workspace: a signature is unique
-across all of them, and the purge sweeps every workspace's old rows at once.
+across all of them, and the purge sweeps every workspace's old rows at once. None commits.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from storage.db import insert_ignoring_conflicts
 from storage.models import SeenRequest
-from storage.queries import insert_ignoring_conflicts
 
 
 def remember_request(s: Session, team_id: str, signature: str, now: datetime) -> bool:

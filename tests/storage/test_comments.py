@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.ledger import comments_for_report
+from storage.channels import ensure_channel
+from storage.comments import comments_for_report
 from storage.models import Comment, Post
-from storage.queries import ensure_channel
 
 TEAM, OTHER_TEAM = "T0TWOWAY1", "T0OTHER01"
 CHANNEL, OTHER_CHANNEL = "C0SOCIAL01", "C0OTHER001"

@@ -1,0 +1,111 @@
+"""Claims on Slack's events: each one handled exactly once across replicas, and never dropped.
+
+The replica that acknowledges an event first inserts its claim, with the event's body, and
+commits. It records the event ``done`` (forgetting the body) or ``failed`` when its listeners
+finish. A claim still ``handling`` after the lease belongs to a replica that died or hung; a
+failed one waits out the lease too. Either is taken over by one replica with a conditional UPDATE
+(``storage.leases``) and handled again, up to a number of attempts. Each function takes a session
+and a ``team_id`` first and filters on it. None commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from storage.leases import Lease
+from storage.models import ProcessedEvent
+
+EVENTS = Lease(ProcessedEvent, key=("team_id", "event_id"), held="handling", failed_waits_lease=True)
+
+
+def claim_event(s: Session, team_id: str, event_id: str, *, body: str, replica: str, now: datetime) -> bool:
+    """Claim the team's event for ``replica``; return False when it was claimed before (handled or not)."""
+    row = {"team_id": team_id, "event_id": event_id, "received_at": now, "body": body}
+    return EVENTS.claim(s, row, now=now, replica=replica)
+
+
+def take_over_event(
+    s: Session,
+    team_id: str,
+    event_id: str,
+    *,
+    replica: str,
+    now: datetime,
+    stale_before: datetime,
+    max_attempts: int,
+) -> ProcessedEvent | None:
+    """Claim an event whose claim is older than ``stale_before`` and not done; return it, or None.
+
+    None means the event is done, freshly claimed, out of attempts, or another replica took it first.
+    """
+    return EVENTS.take_over(
+        s,
+        (team_id, event_id),
+        replica=replica,
+        now=now,
+        stale_before=stale_before,
+        max_attempts=max_attempts,
+        also=(ProcessedEvent.body.is_not(None),),
+    )
+
+
+def renew_event_claim(
+    s: Session, team_id: str, event_id: str, *, claimed_at: datetime, now: datetime
+) -> bool:
+    """Date the claim made at ``claimed_at`` anew, as its listeners start; return False if it was taken over.
+
+    The lease then runs from the start of the work, not from the claim: an event that waited its
+    turn behind a burst of others is not mistaken for one whose replica died.
+    """
+    return EVENTS.renew(s, (team_id, event_id), claimed_at=claimed_at, now=now)
+
+
+def record_event_done(s: Session, team_id: str, event_id: str, *, claimed_at: datetime) -> bool:
+    """The event's listeners finished: forget its body. Return False if the claim was taken over."""
+    values = {"state": "done", "body": None, "error": None}
+    return EVENTS.settle(s, (team_id, event_id), claimed_at=claimed_at, values=values)
+
+
+def record_event_failed(s: Session, team_id: str, event_id: str, *, claimed_at: datetime, error: str) -> bool:
+    """A listener failed: keep the body for another attempt once the lease has passed.
+
+    Return False if the claim was taken over.
+    """
+    values = {"state": "failed", "error": error}
+    return EVENTS.settle(s, (team_id, event_id), claimed_at=claimed_at, values=values)
+
+
+def unfinished_events(
+    s: Session, team_id: str, *, stale_before: datetime, max_attempts: int, limit: int
+) -> Sequence[str]:
+    """Return the ids of the team's events whose claim lapsed or failed, with attempts left, oldest first."""
+    return s.scalars(
+        select(ProcessedEvent.event_id)
+        .where(
+            ProcessedEvent.team_id == team_id,
+            *EVENTS.lapsed(stale_before=stale_before, max_attempts=max_attempts),
+        )
+        .order_by(ProcessedEvent.claimed_at)
+        .limit(limit)
+    ).all()
+
+
+def purge_done_events(s: Session, team_id: str, *, before: datetime) -> int:
+    """Delete the team's handled events received before ``before``; return how many went.
+
+    Slack redelivers no event that old.
+    """
+    deleted = s.execute(
+        delete(ProcessedEvent)
+        .where(
+            ProcessedEvent.team_id == team_id,
+            ProcessedEvent.state == "done",
+            ProcessedEvent.received_at < before,
+        )
+        .returning(ProcessedEvent.event_id)
+    ).all()
+    return len(deleted)

@@ -1,0 +1,173 @@
+"""Posts and the Slack messages that shared them.
+
+A post is one published item per workspace, by canonical URL; each message that shares it is a
+``post_shares`` row, and a post no message shares any more is withdrawn, its history kept. Each
+function takes a session and a ``team_id`` first and filters on it. None commits: the caller's
+``with sessions.begin()`` is the unit of work, so nothing is half-written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, exists, select
+from sqlalchemy.orm import Session
+
+from storage.db import insert_ignoring_conflicts
+from storage.models import Post, PostShare
+
+
+@dataclass(frozen=True)
+class SharedLink:
+    """A post link as found in a message, already canonicalised."""
+
+    url: str
+    canonical_url: str
+    platform: str
+
+
+def post_by_url(s: Session, team_id: str, canonical_url: str) -> Post | None:
+    """Return the team's post with this canonical URL, or None."""
+    return s.scalars(
+        select(Post).where(Post.team_id == team_id, Post.canonical_url == canonical_url)
+    ).one_or_none()
+
+
+def get_post(s: Session, team_id: str, post_id: int) -> Post | None:
+    """Return the team's post with this id, or None."""
+    return s.scalars(select(Post).where(Post.team_id == team_id, Post.id == post_id)).one_or_none()
+
+
+def record_share(
+    s: Session,
+    team_id: str,
+    *,
+    channel_id: str,
+    message_ts: str,
+    user_id: str,
+    link: SharedLink,
+    shared_at: datetime,
+) -> tuple[Post, bool]:
+    """Record that a message shared a post; return the post and whether it is new to the ledger.
+
+    The first sharer owns the post. A post withdrawn earlier is back once shared again.
+    The channel must already exist (see ``ensure_channel``).
+    """
+    created = insert_ignoring_conflicts(
+        s,
+        Post,
+        {
+            "team_id": team_id,
+            "channel_id": channel_id,
+            "canonical_url": link.canonical_url,
+            "url": link.url,
+            "platform": link.platform,
+            "owner_user_id": user_id,
+            "message_ts": message_ts,
+            "shared_at": shared_at,
+        },
+    )
+    post = post_by_url(s, team_id, link.canonical_url)
+    assert post is not None, "inserted or already present in this transaction"
+    if post.withdrawn_at is not None:
+        post.withdrawn_at = None
+    insert_ignoring_conflicts(
+        s,
+        PostShare,
+        {
+            "team_id": team_id,
+            "post_id": post.id,
+            "channel_id": channel_id,
+            "message_ts": message_ts,
+            "user_id": user_id,
+            "shared_at": shared_at,
+        },
+    )
+    return post, created
+
+
+def posts_of_message(s: Session, team_id: str, channel_id: str, message_ts: str) -> list[Post]:
+    """Return the posts a message shared (still shared), oldest share first."""
+    return list(
+        s.scalars(
+            select(Post)
+            .join(PostShare, PostShare.post_id == Post.id)
+            .where(
+                PostShare.team_id == team_id,
+                PostShare.channel_id == channel_id,
+                PostShare.message_ts == message_ts,
+                Post.team_id == team_id,
+            )
+            .order_by(PostShare.id)
+        )
+    )
+
+
+def unshare(
+    s: Session, team_id: str, channel_id: str, message_ts: str, *, keep: Iterable[int] = (), now: datetime
+) -> list[Post]:
+    """Drop a message's shares except of the posts in ``keep``; return the posts that no message shares now.
+
+    Those posts are withdrawn, not deleted: their snapshots and comments stay as history.
+    """
+    keep_ids = set(keep)
+    dropped = [p.id for p in posts_of_message(s, team_id, channel_id, message_ts) if p.id not in keep_ids]
+    if not dropped:
+        return []
+    s.execute(
+        delete(PostShare).where(
+            PostShare.team_id == team_id,
+            PostShare.channel_id == channel_id,
+            PostShare.message_ts == message_ts,
+            PostShare.post_id.in_(dropped),
+        )
+    )
+    still_shared = exists().where(PostShare.team_id == team_id, PostShare.post_id == Post.id)
+    orphans = list(
+        s.scalars(select(Post).where(Post.team_id == team_id, Post.id.in_(dropped), ~still_shared))
+    )
+    for post in orphans:
+        post.withdrawn_at = now
+    return orphans
+
+
+def posts_shared_between(
+    s: Session,
+    team_id: str,
+    *,
+    start: datetime,
+    end: datetime,
+    channel_id: str | None = None,
+    owner: str | None = None,
+) -> list[Post]:
+    """Return posts first shared in [start, end), oldest first, withdrawn ones left out."""
+    query = select(Post).where(
+        Post.team_id == team_id, Post.shared_at >= start, Post.shared_at < end, Post.withdrawn_at.is_(None)
+    )
+    if channel_id is not None:
+        query = query.where(Post.channel_id == channel_id)
+    if owner is not None:
+        query = query.where(Post.owner_user_id == owner)
+    return list(s.scalars(query.order_by(Post.shared_at, Post.id)))
+
+
+def recent_posts_of(
+    s: Session, team_id: str, owner: str, *, channel_id: str, before: datetime, limit: int = 20
+) -> list[Post]:
+    """Return an owner's latest posts in a channel shared before ``before``, newest first."""
+    return list(
+        s.scalars(
+            select(Post)
+            .where(
+                Post.team_id == team_id,
+                Post.channel_id == channel_id,
+                Post.owner_user_id == owner,
+                Post.shared_at < before,
+                Post.withdrawn_at.is_(None),
+            )
+            .order_by(Post.shared_at.desc(), Post.id.desc())
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,71 @@
+"""Snapshots: a post's engagement counts at one time, the latest of which counts.
+
+Each function takes a session and a ``team_id`` first and filters on it. None commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.db import insert_ignoring_conflicts
+from storage.models import Snapshot
+
+
+def latest_snapshot(s: Session, team_id: str, post_id: int) -> Snapshot | None:
+    """Return the post's most recent snapshot, or None if it has none."""
+    return s.scalars(
+        select(Snapshot)
+        .where(Snapshot.team_id == team_id, Snapshot.post_id == post_id)
+        .order_by(Snapshot.recorded_at.desc())
+        .limit(1)
+    ).first()
+
+
+def add_snapshot(
+    s: Session,
+    team_id: str,
+    post_id: int,
+    *,
+    comments_received: int,
+    replies_sent: int,
+    shares: int,
+    likes: int,
+    recorded_at: datetime,
+    recorded_by: str | None,
+    source: str,
+    source_ref: str | None = None,
+) -> bool:
+    """Record a snapshot; return False when it was already recorded (same time, or same source message)."""
+    return insert_ignoring_conflicts(
+        s,
+        Snapshot,
+        {
+            "team_id": team_id,
+            "post_id": post_id,
+            "comments_received": comments_received,
+            "replies_sent": replies_sent,
+            "shares": shares,
+            "likes": likes,
+            "recorded_at": recorded_at,
+            "recorded_by": recorded_by,
+            "source": source,
+            "source_ref": source_ref,
+        },
+    )
+
+
+def snapshots_of(s: Session, team_id: str, post_ids: Sequence[int]) -> list[Snapshot]:
+    """Return every snapshot of these posts, oldest first."""
+    if not post_ids:
+        return []
+    return list(
+        s.scalars(
+            select(Snapshot)
+            .where(Snapshot.team_id == team_id, Snapshot.post_id.in_(post_ids))
+            .order_by(Snapshot.recorded_at)
+        )
+    )
