@@ -11,7 +11,6 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,6 +31,7 @@ from storage.comments import flag_comment
 from storage.digest_runs import claim_run, get_run, missed_previous
 from storage.models import DigestRun
 from storage.posts import SharedLink, record_share
+from tests.support.paths import ROOT
 from tests.support.publishing import (
     CHANNEL,
     PERIOD,
@@ -47,7 +47,6 @@ from tests.support.publishing import (
 )
 
 THREADS = 8
-ROOT = Path(__file__).resolve().parents[1]
 
 Sessions = sessionmaker[Session]
 

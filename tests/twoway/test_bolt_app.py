@@ -6,7 +6,6 @@ import json
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,12 +18,12 @@ from storage.channels import get_channel
 from storage.workspace_rows import count_rows
 from tests.payloads import event_callback, message_shortcut, slash_command
 from tests.support.inbox import settled_events
+from tests.support.paths import ROOT
 from tests.support.polling import eventually
 from tests.support.signing import FORM, signed_request
 from tests.support.wiring import SECRET, TEAM, wiring_app
 
 BOT_USER = "U0TWOWAYBOT"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,6 +18,7 @@ from storage.comments import close_comment, flag_comment
 from storage.digest_runs import get_run
 from storage.models import DigestRun, Nudge
 from storage.posts import SharedLink, record_share
+from tests.support.paths import ROOT
 
 TEAM, OTHER_TEAM = "T0TWOWAY1", "T0OTHER01"
 CHANNEL, OTHER_CHANNEL, NEW_CHANNEL = "C0SOCIAL01", "C0OTHER001", "C0NEW00001"
@@ -28,7 +28,6 @@ SLOT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 NOW = SLOT + timedelta(minutes=1)
 PERIOD = period_ending(SLOT, "UTC")
 
-ROOT = Path(__file__).resolve().parents[1]
 
 Sessions = sessionmaker[Session]
 
