@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import graphlib
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -151,3 +152,19 @@ def test_the_checks_see_imports_inside_functions_and_skip_type_only_ones(tmp_pat
     )
     known = {"bot", "bot.ledger", "handlers", "handlers.buttons", "storage", "storage.models"}
     assert _imports(source, "twoway.sample", known) == {"bot.ledger", "storage.models"}
+
+
+def test_architecture_md_names_every_module_and_only_paths_that_exist() -> None:
+    text = (ROOT / "ARCHITECTURE.md").read_text()
+    named = set(re.findall(r"`([\w./<>-]+)`", text))
+    unnamed = sorted(
+        module
+        for module, path in _modules().items()
+        if path.name != "__init__.py"
+        and "migrations" not in path.parts
+        and path.stem not in named
+        and not any(n.endswith(f"/{path.stem}") for n in named)
+    )
+    assert unnamed == []
+    missing = sorted(p for p in re.findall(r"`((?:\w+/)+\w+\.py)`", text) if not (ROOT / p).exists())
+    assert missing == []
