@@ -65,7 +65,8 @@ def acknowledge(
     sessions: sessionmaker[Session], clock: Clock, inbox: Inbox | None = None
 ) -> Callable[..., BoltResponse | None]:
     """Global Bolt middleware, to run right after signature verification: 401 for a signature seen
-    before; an event claimed and acknowledged; anything else on to its listener.
+    before; an event claimed and acknowledged (400 for one that names no workspace or event id);
+    anything else on to its listener.
 
     The signature is recorded (and committed) before any listener runs, so a replay racing the
     original to another replica loses on the unique constraint. With ``inbox``, an event is claimed
@@ -77,6 +78,11 @@ def acknowledge(
         req: BoltRequest, body: dict[str, Any], next_: Callable[[], None]
     ) -> BoltResponse | None:
         signature = signature_of(req)
+        if inbox is not None and body.get("type") == "event_callback" and event_key(body) is None:
+            # Slack names the workspace and the event in every delivery; without them an event can't
+            # be handled exactly once, and its listeners run only in the events app, behind a claim.
+            logger.warning("refused an event that names no workspace or event id")
+            return BoltResponse(status=400, body="")
         event = inbox is not None and event_key(body) is not None
         if signature is None and not event:
             next_()

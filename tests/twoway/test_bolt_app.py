@@ -113,6 +113,19 @@ def test_bad_signatures_are_refused_before_any_listener(app: App, sessions: sess
         assert sum(count_rows(s, TEAM).values()) == 0
 
 
+@pytest.mark.parametrize("missing", ["team_id", "event_id"])
+def test_an_event_that_names_no_workspace_or_event_id_is_refused_and_recorded_nowhere(
+    app: App, emulator: Emulator, sessions: sessionmaker[Session], missing: str
+) -> None:
+    # Slack names both in every delivery; without them there is nothing to claim, so nothing runs.
+    body = event_callback(EVENTS["member_joined_channel"], team_id=TEAM, event_id="EvNAMELESS")
+    del body[missing]
+    assert app.dispatch(signed_request(json.dumps(body), secret=SECRET)).status == 400
+    with sessions.begin() as s:
+        assert sum(count_rows(s, TEAM).values()) == 0
+    assert [c for c in _calls(emulator) if c["method"] == "chat.postMessage"] == []
+
+
 def test_a_redelivered_event_is_handled_once(
     app: App, emulator: Emulator, sessions: sessionmaker[Session]
 ) -> None:
