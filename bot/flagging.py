@@ -26,7 +26,7 @@ from bot.render_ledger import (
     render_problem,
     slack_date,
 )
-from bot.slack_calls import advice, slack_error, tell
+from bot.slack_calls import advice, post_message, slack_error, tell
 from bot.text import plain_text
 from storage.comments import NOTICE_PENDING, claim_notice, settle_notice, withdraw_flag
 from storage.models import Comment, Post
@@ -129,7 +129,7 @@ def flag_and_notify(
         kwargs: dict[str, Any] = {"channel": channel_id, **notice}
         if thread_ts:
             kwargs["thread_ts"] = thread_ts
-        posted_ts = client.chat_postMessage(**kwargs)["ts"]
+        posted_ts = post_message(client, **kwargs)["ts"]
     except SlackApiError as error:
         logger.warning("the notice for comment %d was not posted: %s", flagged.comment.id, slack_error(error))
         reply(notice)

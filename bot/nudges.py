@@ -32,6 +32,7 @@ from bot.posting import (
 )
 from bot.render import Message, message
 from bot.render_ledger import comment_buttons, format_post_link, quote
+from bot.slack_calls import post_message
 from bot.text import escape, truncate
 from storage.channels import team_channels
 from storage.comments import get_comment, open_comments
@@ -251,7 +252,6 @@ class Nudger:
             "channel": comment.channel_id,
             **render_nudge(comment, item.post, level, now),
             "metadata": metadata,
-            "unfurl_links": False,
         }
         if comment.thread_ts:
             kwargs["thread_ts"] = comment.thread_ts
@@ -259,7 +259,7 @@ class Nudger:
             kwargs["reply_broadcast"] = level == 2
         (self.pacer or Pacer(self.sessions)).wait(team_id, POST_MESSAGE, channel_id=comment.channel_id)
         try:
-            ts = str(client.chat_postMessage(**kwargs)["ts"])
+            ts = str(post_message(client, **kwargs)["ts"])
         except SLACK_FAILURES as error:
             return fail(describe_failure(error))
         record(ts)

@@ -49,6 +49,13 @@ def attempt(call: Callable[[], T], what: str, *, quiet: tuple[str, ...] = ()) ->
         return None
 
 
+def post_message(client: WebClient, **kwargs: Any) -> SlackResponse:
+    """chat.postMessage with link and media previews off: a digest, notice or nudge links posts, and
+    their previews would bury what twoway says under the posts themselves. (Ephemeral messages and
+    updates never unfurl; chat.postMessage is the only call that takes these arguments.)"""
+    return client.chat_postMessage(**kwargs, unfurl_links=False, unfurl_media=False)
+
+
 def tell(client: WebClient, channel: str, user: str, reply: Message, *, thread_ts: str | None = None) -> None:
     """Show ``reply`` to one person in a channel (ephemeral); a failure is logged, nothing more."""
     kwargs: dict[str, Any] = {"channel": channel, "user": user, **reply}

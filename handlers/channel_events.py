@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from bot import ledger
 from bot.deps import Deps, bind
 from bot.render import render_channel_intro, render_mention_reply
+from bot.slack_calls import post_message
 
 
 def joined(deps: Deps, event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
@@ -24,12 +25,13 @@ def joined(deps: Deps, event: dict[str, Any], context: BoltContext, client: WebC
             timezone=deps.config.timezone,
             now=deps.clock(),
         )
-    client.chat_postMessage(channel=event["channel"], **render_channel_intro())
+    post_message(client, channel=event["channel"], **render_channel_intro())
 
 
 def mentioned(deps: Deps, event: dict[str, Any], client: WebClient) -> None:
     """Answer an @-mention in its thread with what twoway is and where to start."""
-    client.chat_postMessage(
+    post_message(
+        client,
         channel=event["channel"],
         thread_ts=event.get("thread_ts") or event["ts"],
         **render_mention_reply(event["user"]),

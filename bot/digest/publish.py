@@ -32,6 +32,7 @@ from bot.posting import (
     find_message,
     has_metadata,
 )
+from bot.slack_calls import post_message
 from storage.digest_runs import (
     claim_run,
     get_run,
@@ -198,12 +199,12 @@ class Publisher:
         pacer = self.pacer or Pacer(self.sessions)
         pacer.wait(team_id, POST_MESSAGE, channel_id=channel_id)
         try:
-            response = client.chat_postMessage(
+            response = post_message(
+                client,
                 channel=channel_id,
                 text=composed.message["text"],
                 blocks=composed.message.get("blocks"),
                 metadata=metadata,
-                unfurl_links=False,
             )
         except SLACK_FAILURES as error:
             return self._fail(team_id, channel_id, claim, describe_failure(error))

@@ -58,5 +58,28 @@ def test_demo_prints_the_digest_it_posted(tmp_path: Path) -> None:
         c for c in calls if c["method"] == "files.completeUploadExternal" and c["at"] >= digests[-1]["at"]
     ]
     assert float(upload["args"]["thread_ts"]) == pytest.approx(digests[-1]["at"], abs=1)
+    # Digests, notices and nudges alike: no message twoway posts previews the posts it links.
+    posts = [c["args"] for c in calls if c["method"] == "chat.postMessage" and c["ok"]]
+    assert {"digest", "notice", "nudge"} <= {_kind(p) for p in posts}
+    unfurled = [
+        p for p in posts if _off(p.get("unfurl_links")) is not True or _off(p.get("unfurl_media")) is not True
+    ]
+    assert unfurled == []
     chart = Path(out.split("saved to ", 1)[1].split()[0])
     assert chart.read_bytes().startswith(b"\x89PNG")
+
+
+def _off(value: object) -> bool | None:
+    """An unfurl argument as sent, form-encoded or JSON: True when it turns previews off."""
+    if value is None:
+        return None
+    return str(value).lower() in ("false", "0")
+
+
+def _kind(args: dict[str, object]) -> str:
+    metadata = json.dumps(args.get("metadata") or "")
+    if "twoway_digest" in metadata:
+        return "digest"
+    if "twoway_nudge" in metadata:
+        return "nudge"
+    return "notice" if args.get("thread_ts") else "other"

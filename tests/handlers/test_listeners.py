@@ -53,6 +53,7 @@ def test_a_mention_is_answered_in_its_thread(deps: Deps) -> None:
     [(method, args)] = slack.calls
     assert method == "chat_postMessage"
     assert (args["channel"], args["thread_ts"]) == (CHANNEL, "1.000100")
+    assert (args["unfurl_links"], args["unfurl_media"]) == (False, False)
     assert f"<@{ADA}>" in args["text"]
 
 
