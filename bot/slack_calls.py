@@ -24,6 +24,9 @@ _ADVICE = {
     "message_not_found": "that message is gone.",
     "thread_not_found": "that thread is gone.",
     "ratelimited": "Slack is rate-limiting twoway; try again in a minute.",
+    # The app's Messages tab is where its direct messages go (manifest: features.app_home).
+    "messages_tab_disabled": "twoway's Messages tab is turned off, so it can't send you a direct message; "
+    "ask whoever manages twoway's Slack app to turn it on under App Home.",
 }
 
 

@@ -23,6 +23,7 @@ from types import TracebackType
 from aiohttp import web
 
 from emulator import acts, call_log, delivery, faults, interactivity, oauth, rate_limits, web_api, world
+from emulator.app_manifest import AppManifest
 from emulator.control import JSON, errors_as_json
 from emulator.delivery import Deliverer, SocketHub, app_urls
 from emulator.interactivity import Responses
@@ -47,6 +48,8 @@ class EmulatorSettings:
     client_secret: str = oauth.CLIENT_SECRET
     # Slack's rate limits (`emulator.rate_limits`), enforced only when given: off, nothing is refused.
     rate_limits: RateLimits | None = None
+    # The installed app's scopes and Messages tab: the repository's manifest.yml unless told otherwise.
+    manifest: AppManifest = field(default_factory=AppManifest.default)
 
 
 def build_app(state: State, settings: EmulatorSettings, base_url: Callable[[], str]) -> web.Application:
@@ -81,6 +84,7 @@ class Emulator:
     def __init__(self, settings: EmulatorSettings | None = None) -> None:
         self.settings = settings or EmulatorSettings()
         self.state = State(clock=self.settings.clock)
+        self.state.app = self.settings.manifest
         if self.settings.rate_limits is not None:
             self.state.limiter = RateLimiter(self.settings.rate_limits)
         self._port: int | None = None

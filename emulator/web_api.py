@@ -28,6 +28,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from emulator import payloads
+from emulator.app_manifest import FAMILY, LIST_TYPES, OPEN_SCOPES, SCOPES, needed_for_family
 from emulator.control import JSON, WorldError
 from emulator.rate_limits import POST_MESSAGE
 from emulator.world import (
@@ -181,6 +182,11 @@ def _dispatch(
     ):
         return ApiResult(200, {"ok": False, "error": "not_allowed_token_type"}), None
     team = state.team_for_token(token)
+    if kind == "bot":
+        needed = _missing_scope(state, team, name, values)
+        if needed is not None:
+            body = {"ok": False, "error": "missing_scope", "needed": needed, "provided": state.app.provided()}
+            return ApiResult(200, body), team.id
     fault = state.faults.trip(name)
     if fault is not None:
         body, headers = fault.answer()
@@ -198,6 +204,47 @@ def _dispatch(
     except WorldError as e:
         return ApiResult(200, {"ok": False, "error": e.error}), team.id
     return ApiResult(200, {"ok": True, **body}), team.id
+
+
+def _missing_scope(state: State, team: Team, name: str, values: JSON) -> str | None:
+    """The scopes a bot token lacks for this call, as `missing_scope` names them; None when it has them.
+
+    A conversation twoway can't find is left to the method, which answers `channel_not_found`.
+    """
+    app = state.app
+    if name in SCOPES:
+        return None if app.grants(SCOPES[name]) else SCOPES[name]
+    if name == "conversations.list":
+        kinds = [
+            LIST_TYPES.get(t.strip(), "channel")
+            for t in str(values.get("types") or "public_channel").split(",")
+        ]
+        lacking = [n for kind in kinds if (n := needed_for_family(app, FAMILY[name], kind)) is not None]
+        return ",".join(dict.fromkeys(lacking)) or None
+    if name in FAMILY:
+        kind = _conversation_kind(state, team, values.get("channel"))
+        return None if kind is None else needed_for_family(app, FAMILY[name], kind)
+    if name == "conversations.open":
+        users = [u for u in str(values.get("users") or "").split(",") if u.strip()]
+        if users:
+            scope = OPEN_SCOPES["im" if len(users) == 1 else "mpim"]
+            return None if app.grants(scope) else scope
+        kind = _conversation_kind(state, team, values.get("channel"))
+        by_kind = OPEN_SCOPES.get(kind or "")
+        if by_kind is not None and not app.grants(by_kind):
+            return by_kind
+    return None
+
+
+def _conversation_kind(state: State, team: Team, ref: object) -> str | None:
+    if not isinstance(ref, str) or not ref:
+        return None
+    if ref[:1] in ("U", "W") and ref in team.users:
+        return "im"
+    try:
+        return state.channel(team, ref).channel_type
+    except WorldError:
+        return None
 
 
 def _limited_channel(team: Team, values: JSON) -> str | None:
@@ -227,6 +274,18 @@ def _conversation(ctx: Context, ref: str | None, need_member: bool = True) -> Ch
         raise SlackError("channel_not_found")
     if need_member and not is_member:
         raise SlackError("not_in_channel")
+    return channel
+
+
+def _to_app_messages(ctx: Context, channel: Channel) -> Channel:
+    """The channel, unless it is a direct message with the app while its Messages tab is off.
+
+    chat.postMessage and chat.postEphemeral answer `messages_tab_disabled` then (their Errors tables on
+    docs.slack.dev). Files shared into such a DM would land in the same hidden tab, so the upload's
+    completion refuses them too; Slack does not document that case.
+    """
+    if channel.is_im and not ctx.state.app.messages_tab:
+        raise SlackError("messages_tab_disabled")
     return channel
 
 
@@ -311,7 +370,7 @@ def users_list(ctx: Context, args: Args) -> JSON:
 
 @method("chat.postMessage")
 def chat_post_message(ctx: Context, args: Args) -> JSON:
-    channel = _conversation(ctx, args.get("channel"))
+    channel = _to_app_messages(ctx, _conversation(ctx, args.get("channel")))
     text, blocks = args.get("text"), _blocks(args)
     attachments = args.parsed("attachments", error="invalid_attachments")
     if not text and not blocks and not attachments:
@@ -343,7 +402,7 @@ def chat_post_message(ctx: Context, args: Args) -> JSON:
 
 @method("chat.postEphemeral")
 def chat_post_ephemeral(ctx: Context, args: Args) -> JSON:
-    channel = _conversation(ctx, args.get("channel"))
+    channel = _to_app_messages(ctx, _conversation(ctx, args.get("channel")))
     user = args.required("user", error="user_not_in_channel")
     if user not in channel.members:
         raise SlackError("user_not_in_channel")
@@ -772,7 +831,7 @@ def files_complete_upload_external(ctx: Context, args: Args) -> JSON:
             raise SlackError("file_not_found")
         stored_files.append((stored, entry.get("title")))
     refs = [c for c in [args.get("channel_id"), *(args.get("channels") or "").split(",")] if c]
-    channels = [_conversation(ctx, ref) for ref in refs]
+    channels = [_to_app_messages(ctx, _conversation(ctx, ref)) for ref in refs]
     infos = [_file_info(ctx, stored, title) for stored, title in stored_files]
     for channel in channels:
         thread_ts, parent_user = _thread_ts(ctx, channel, args.get("thread_ts"))

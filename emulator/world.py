@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
 
+from emulator.app_manifest import AppManifest
 from emulator.call_log import CallLog
 from emulator.control import JSON, WorldError, control_body, flag, text
 from emulator.faults import Faults
@@ -273,6 +274,8 @@ class State:
         self.files: dict[str, StoredFile] = {}
         # Slack's rate limits, when enforced (off unless asked for).
         self.limiter: RateLimiter | None = None
+        # The installed app as its manifest describes it: scopes granted, Messages tab.
+        self.app = AppManifest()
         self._last_ts = 0
         self._counter = itertools.count(1)
         if seed:

@@ -52,6 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     emulator.add_argument("--signing-secret", help="signs deliveries (default: $SLACK_SIGNING_SECRET)")
     emulator.add_argument(
+        "--manifest",
+        type=Path,
+        help="the app manifest whose bot scopes and Messages tab Slack answers by "
+        "(default: the repository's manifest.yml)",
+    )
+    emulator.add_argument(
         "--rate-limits",
         action="store_true",
         help="enforce Slack's rate limits: chat.postMessage 1/s per channel and 300/min per workspace, "
@@ -150,13 +156,23 @@ def _migrate(args: argparse.Namespace) -> int:
 
 def _emulator(args: argparse.Namespace) -> int:
     from emulator import EmulatorSettings, RateLimits, serve_forever
+    from emulator.app_manifest import AppManifest
 
     configure_logging([])
     secret = args.signing_secret or os.environ.get("SLACK_SIGNING_SECRET") or None
     limits = RateLimits() if args.rate_limits else None
+    if args.manifest is not None and not args.manifest.is_file():
+        print(f"twoway emulator: no manifest at {args.manifest}", file=sys.stderr)
+        return 2
+    manifest = AppManifest.from_file(args.manifest) if args.manifest else AppManifest.default()
     serve_forever(
         EmulatorSettings(
-            host=args.host, port=args.port, app_url=args.app_url, signing_secret=secret, rate_limits=limits
+            host=args.host,
+            port=args.port,
+            app_url=args.app_url,
+            signing_secret=secret,
+            rate_limits=limits,
+            manifest=manifest,
         )
     )
     return 0

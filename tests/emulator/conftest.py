@@ -15,17 +15,21 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
 from emulator import Emulator, EmulatorSettings
+from emulator.app_manifest import AppManifest
 from tests.support.emulator import BoltOverHttp
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 SIGNING_SECRET = "emulator-test-signing-secret"
+EVERY_SCOPE = AppManifest()
 
 
 @pytest.fixture
 def emu() -> Iterator[Emulator]:
-    with Emulator(EmulatorSettings()) as emulator:
+    """An emulator whose installed app holds every scope: these tests are about the methods themselves
+    (test_app_manifest.py is about the scopes)."""
+    with Emulator(EmulatorSettings(manifest=EVERY_SCOPE)) as emulator:
         yield emulator
 
 
@@ -75,7 +79,9 @@ def bolt_http(app_secret: str) -> Iterator[BoltOverHttp]:
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     settings = EmulatorSettings(
-        app_url=f"http://127.0.0.1:{server.server_port}/slack/events", signing_secret=SIGNING_SECRET
+        app_url=f"http://127.0.0.1:{server.server_port}/slack/events",
+        signing_secret=SIGNING_SECRET,
+        manifest=EVERY_SCOPE,
     )
     try:
         with Emulator(settings) as emulator:
