@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from emulator import payloads
+from emulator import block_kit, payloads
 from emulator.app_manifest import FAMILY, LIST_TYPES, OPEN_SCOPES, SCOPES, needed_for_family
 from emulator.control import JSON, WorldError
 from emulator.rate_limits import POST_MESSAGE
@@ -45,6 +45,11 @@ from emulator.world import (
 
 # Arguments that Slack takes JSON-encoded in forms; parsed for the calls log so it reads naturally.
 JSON_ARGS = frozenset({"blocks", "attachments", "metadata", "view", "files"})
+# Message text: chat.postMessage truncates past MAX_TEXT; chat.update refuses past UPDATE_TEXT ("The
+# text field cannot exceed 4,000 characters", docs.slack.dev/reference/methods/chat.update), and
+# chat.postEphemeral documents `msg_too_long` without a number, so it refuses past MAX_TEXT.
+MAX_TEXT = 40_000
+UPDATE_TEXT = 4_000
 # App-level tokens (xapp-) work for these only; bot tokens work for all but apps.connections.open.
 APP_TOKEN_METHODS = frozenset({"apps.connections.open", "auth.test"})
 
@@ -300,10 +305,31 @@ def _thread_ts(ctx: Context, channel: Channel, value: str | None) -> tuple[str |
 
 
 def _blocks(args: Args) -> list[Any] | None:
+    """A message's blocks, checked as Slack checks them (`emulator.block_kit`)."""
     blocks = args.parsed("blocks", error="invalid_blocks_format")
-    if blocks is not None and not isinstance(blocks, list):
-        raise SlackError("invalid_blocks_format")
-    return blocks
+    if blocks is None:
+        return None
+    try:
+        found = block_kit.problems(blocks, limit=block_kit.MESSAGE_BLOCKS)
+    except block_kit.Malformed:
+        raise SlackError("invalid_blocks_format") from None
+    if found:
+        raise SlackError(
+            "invalid_blocks", errors=found, response_metadata={"messages": [f"[ERROR] {p}" for p in found]}
+        )
+    return list(blocks)
+
+
+def _text(args: Args, limit: int | None) -> str | None:
+    """A message's text: over ``limit`` characters it is `msg_too_long`; without one, Slack keeps the
+    first MAX_TEXT (chat.postMessage: "Slack will truncate messages containing more than 40,000
+    characters", docs.slack.dev/reference/methods/chat.postMessage)."""
+    text = args.get("text")
+    if text is None:
+        return None
+    if limit is not None and len(text) > limit:
+        raise SlackError("msg_too_long")
+    return text[:MAX_TEXT]
 
 
 def _page_size(args: Args, default: int, maximum: int) -> int:
@@ -371,7 +397,7 @@ def users_list(ctx: Context, args: Args) -> JSON:
 @method("chat.postMessage")
 def chat_post_message(ctx: Context, args: Args) -> JSON:
     channel = _to_app_messages(ctx, _conversation(ctx, args.get("channel")))
-    text, blocks = args.get("text"), _blocks(args)
+    text, blocks = _text(args, None), _blocks(args)
     attachments = args.parsed("attachments", error="invalid_attachments")
     if not text and not blocks and not attachments:
         raise SlackError("no_text")
@@ -406,7 +432,7 @@ def chat_post_ephemeral(ctx: Context, args: Args) -> JSON:
     user = args.required("user", error="user_not_in_channel")
     if user not in channel.members:
         raise SlackError("user_not_in_channel")
-    if not args.get("text") and not _blocks(args) and not args.parsed("attachments"):
+    if not _text(args, MAX_TEXT) and not _blocks(args) and not args.parsed("attachments"):
         raise SlackError("no_text")
     _thread_ts(ctx, channel, args.get("thread_ts"))
     # Seen only by `user` and never kept in the channel; the calls log is where tests find it.
@@ -426,7 +452,7 @@ def _own_message(ctx: Context, channel: Channel, ts: str | None, error: str) -> 
 def chat_update(ctx: Context, args: Args) -> JSON:
     channel = _conversation(ctx, args.get("channel"))
     message = _own_message(ctx, channel, args.get("ts"), "cant_update_message")
-    text, blocks = args.get("text"), _blocks(args)
+    text, blocks = _text(args, UPDATE_TEXT), _blocks(args)
     attachments = args.parsed("attachments", error="invalid_attachments")
     if text is None and blocks is None and attachments is None:
         raise SlackError("no_text")
@@ -643,6 +669,12 @@ def _view_arg(args: Args, kind: str) -> JSON:
         raise invalid_arguments("missing required field: blocks [json-pointer:/view/blocks]")
     if kind == "modal" and not isinstance(view.get("title"), dict):
         raise invalid_arguments("missing required field: title [json-pointer:/view/title]")
+    try:
+        found = block_kit.problems(view["blocks"], limit=block_kit.VIEW_BLOCKS, pointer="/view/blocks")
+    except block_kit.Malformed:
+        raise invalid_arguments("failed to match all allowed schemas [json-pointer:/view/blocks]") from None
+    if found:
+        raise invalid_arguments(*found)
     return view
 
 

@@ -40,9 +40,10 @@ HOME: dict[str, Any] = {
     "type": "home",
     "blocks": [
         {"type": "section", "text": {"type": "mrkdwn", "text": "Your queue"}},
+        # One button per block: an action_id is unique within its block, as Slack requires.
         {
             "type": "actions",
-            "block_id": "queue",
+            "block_id": "earlier",
             "elements": [
                 {
                     "type": "button",
@@ -50,6 +51,12 @@ HOME: dict[str, Any] = {
                     "text": {"type": "plain_text", "text": "First"},
                     "value": "p-1",
                 },
+            ],
+        },
+        {
+            "type": "actions",
+            "block_id": "queue",
+            "elements": [
                 {
                     "type": "button",
                     "action_id": "open_post",

@@ -1,0 +1,141 @@
+"""Blocks and views checked as Slack checks them: its limits from docs.slack.dev/reference/block-kit,
+its answers (`invalid_blocks` with JSON-pointer lines, `invalid_blocks_format`, `msg_too_long`) as
+Slack's own, quoted in public issue threads."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from emulator import Emulator
+from emulator.block_kit import Malformed, problems
+
+SOCIAL = "C0SOCIAL01"
+ADA = "U0ADA00001"
+
+
+def section(text: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}, **extra}
+
+
+def button(action_id: str, text: str = "Go", value: str = "1") -> dict[str, Any]:
+    return {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": text},
+        "value": value,
+    }
+
+
+@pytest.mark.parametrize(
+    ("blocks", "expected"),
+    [
+        ([section("x" * 3000)], []),
+        ([section("x" * 3001)], ["must be less than 3001 characters [json-pointer:/blocks/0/text/text]"]),
+        ([section("ok")] * 50, []),
+        ([section("ok")] * 51, ["no more than 50 items allowed [json-pointer:/blocks]"]),
+        (
+            [section("a", block_id="same"), section("b", block_id="same")],
+            ["Block ID needs to be unique [json-pointer:/blocks/1/block_id]"],
+        ),
+        (
+            [section("a", block_id="b" * 256)],
+            ["must be less than 256 characters [json-pointer:/blocks/0/block_id]"],
+        ),
+        (
+            [{"type": "section", "fields": [{"type": "mrkdwn", "text": "f"}] * 11}],
+            ["no more than 10 items allowed [json-pointer:/blocks/0/fields]"],
+        ),
+        (
+            [{"type": "section", "fields": [{"type": "mrkdwn", "text": "f" * 2001}]}],
+            ["must be less than 2001 characters [json-pointer:/blocks/0/fields/0/text]"],
+        ),
+        ([{"type": "section"}], ["failed to match all allowed schemas [json-pointer:/blocks/0]"]),
+        # An action_id is unique within its block; two blocks may share one, as twoway's lists do.
+        (
+            [{"type": "actions", "elements": [button("done"), button("done")]}],
+            ["action_id needs to be unique [json-pointer:/blocks/0/elements/1/action_id]"],
+        ),
+        (
+            [
+                {"type": "actions", "elements": [button("done")]},
+                {"type": "actions", "elements": [button("done")]},
+            ],
+            [],
+        ),
+        (
+            [{"type": "actions", "elements": [button("go", text="t" * 76)]}],
+            ["must be less than 76 characters [json-pointer:/blocks/0/elements/0/text/text]"],
+        ),
+        (
+            [{"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}],
+            ["must be less than 151 characters [json-pointer:/blocks/0/text/text]"],
+        ),
+    ],
+)
+def test_what_slack_refuses_in_a_messages_blocks(blocks: list[dict[str, Any]], expected: list[str]) -> None:
+    assert problems(blocks, limit=50) == expected
+
+
+@pytest.mark.parametrize("blocks", [{"type": "section"}, "blocks", [1], [{"text": "no type"}]])
+def test_what_is_not_block_kit_at_all(blocks: Any) -> None:
+    with pytest.raises(Malformed):
+        problems(blocks, limit=50)
+
+
+def refused(client: WebClient, method: str, **args: Any) -> dict[str, Any]:
+    """Slack's answer to a call that must fail."""
+    with pytest.raises(SlackApiError) as raised:
+        getattr(client, method)(**args)
+    data = raised.value.response.data
+    assert isinstance(data, dict)
+    return data
+
+
+def test_a_message_with_refused_blocks_is_answered_with_each_problem_and_kept_nowhere(
+    emu: Emulator, client: WebClient
+) -> None:
+    answer = refused(client, "chat_postMessage", channel=SOCIAL, text="t", blocks=[section("x" * 3001)])
+    line = "must be less than 3001 characters [json-pointer:/blocks/0/text/text]"
+    assert answer == {
+        "ok": False,
+        "error": "invalid_blocks",
+        "errors": [line],
+        "response_metadata": {"messages": [f"[ERROR] {line}"]},
+    }
+    assert refused(client, "chat_postMessage", channel=SOCIAL, text="t", blocks="[{")["error"] == (
+        "invalid_blocks_format"
+    )
+    assert (
+        refused(client, "chat_postMessage", channel=SOCIAL, text="t", blocks=json.dumps({"a": 1}))["error"]
+        == "invalid_blocks_format"
+    )
+    assert emu.state.teams["T0TWOWAY1"].channels[SOCIAL].messages == {}
+
+
+def test_message_text_is_truncated_by_chat_post_message_and_refused_by_chat_update_past_its_limit(
+    emu: Emulator, client: WebClient
+) -> None:
+    posted = client.chat_postMessage(channel=SOCIAL, text="x" * 40_001)
+    assert len(posted["message"]["text"]) == 40_000
+    assert refused(client, "chat_update", channel=SOCIAL, ts=posted["ts"], text="y" * 4_001)["error"] == (
+        "msg_too_long"
+    )
+    assert client.chat_update(channel=SOCIAL, ts=posted["ts"], text="y" * 4_000)["ok"]
+    assert refused(client, "chat_postEphemeral", channel=SOCIAL, user=ADA, text="z" * 40_001)["error"] == (
+        "msg_too_long"
+    )
+
+
+def test_a_view_holds_a_hundred_blocks_and_no_more(client: WebClient) -> None:
+    view: dict[str, Any] = {"type": "home", "blocks": [section("ok")] * 100}
+    assert client.views_publish(user_id=ADA, view=view)["ok"]
+    answer = refused(client, "views_publish", user_id=ADA, view={**view, "blocks": [section("ok")] * 101})
+    assert answer["error"] == "invalid_arguments"
+    assert answer["response_metadata"]["messages"] == [
+        "[ERROR] no more than 100 items allowed [json-pointer:/view/blocks]"
+    ]
