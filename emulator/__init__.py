@@ -69,15 +69,14 @@ app only from channels its bot is in, as in Slack. The app's own posts are kept 
 events (Bolt would ignore them anyway).
 
 The modules, one concern each: `world` (teams, channels, users, kept messages, files, views, and the
-endpoints that shape them), `web_api` (the methods, in Slack's shapes and with its errors), `block_kit` (the limits Slack
-checks blocks and views against), `acts` (what
-a person does: messages, reactions, joins, slash commands), `interactivity` (buttons, shortcuts, modals,
-response URLs), `call_log`, `faults` and `rate_limits` (what the app called, and Slack misbehaving or
-refusing on purpose), `app_manifest` (the installed app's bot scopes and Messages tab, which every
-call is checked against: `missing_scope`, `messages_tab_disabled`), `delivery` (signed HTTP and Socket
-Mode), `oauth` (the install flow), `payloads`
-(what Slack sends, built), `control` (what the control endpoints share), and `service`, which assembles
-them and runs the server.
+endpoints that shape them), `web_api` (the methods, in Slack's shapes and with its errors), `block_kit`
+(the limits Slack checks blocks and views against), `acts` (what a person does: messages, reactions,
+joins, slash commands), `interactivity` (buttons, shortcuts, modals, response URLs), `call_log`,
+`faults` and `rate_limits` (what the app called, and Slack misbehaving or refusing on purpose),
+`app_manifest` (the installed app's bot scopes and Messages tab, which every call is checked against:
+`missing_scope`, `messages_tab_disabled`), `delivery` (signed HTTP and Socket Mode), `oauth` (the
+install flow), `payloads` (what Slack sends, built), `control` (what the control endpoints share), and
+`service`, which assembles them and runs the server.
 """
 
 from emulator.delivery import Delivery
