@@ -16,6 +16,11 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.handler import RetryHandler, default_interval_calculator
+from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock, utc_now
@@ -57,8 +62,64 @@ def replica_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
+# Calls Slack may have carried out although it answered a server error or the connection broke ("it's
+# possible some aspect of the operation succeeded", docs.slack.dev on fatal_error): a blind repeat would
+# post twice. The retry handlers leave them alone, and their callers look before they post again
+# (`bot.posting.post_once`).
+ONCE_ONLY = frozenset({"chat.postMessage", "files.completeUploadExternal"})
+
+
+def _once_only(request: HttpRequest) -> bool:
+    return request.url.rstrip("/").rsplit("/", 1)[-1] in ONCE_ONLY
+
+
+class _RepeatServerErrors(ServerErrorRetryHandler):
+    """slack_sdk's retry on 500 and 503, for every call but those that must happen once."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return not _once_only(request) and super()._can_retry(
+            state=state, request=request, response=response, error=error
+        )
+
+
+class _RepeatDroppedConnections(ConnectionErrorRetryHandler):
+    """slack_sdk's retry on a reset or dropped connection, for every call but those that must happen once."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return not _once_only(request) and super()._can_retry(
+            state=state, request=request, response=response, error=error
+        )
+
+
+def retry_handlers(
+    interval: RetryIntervalCalculator = default_interval_calculator,
+) -> list[RetryHandler]:
+    """What twoway's clients retry: rate limits (Slack did nothing), and server errors and dropped
+    connections except on the calls in ONCE_ONLY."""
+    return [
+        _RepeatDroppedConnections(max_retry_count=2, interval_calculator=interval),
+        RateLimitErrorRetryHandler(max_retry_count=3, interval_calculator=interval),
+        _RepeatServerErrors(max_retry_count=2, interval_calculator=interval),
+    ]
+
+
 def make_web_client(config: Config, token: str | None = None) -> WebClient:
-    """A Web API client for `SLACK_API_URL`; it retries rate limits, server errors and dropped connections.
+    """A Web API client for `SLACK_API_URL`; it waits out rate limits, and retries server errors and
+    dropped connections except for the calls in ONCE_ONLY.
 
     It uses ``token``, else the configured bot token (None in distribution mode).
     """
@@ -68,11 +129,7 @@ def make_web_client(config: Config, token: str | None = None) -> WebClient:
         token=token,
         base_url=config.slack_api_url,
         timeout=10,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=3),
-            ServerErrorRetryHandler(max_retry_count=2),
-        ],
+        retry_handlers=retry_handlers(),
     )
 
 

@@ -22,17 +22,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.ledger import first_nudge_at
 from bot.metrics import format_duration
 from bot.posting import (
+    HISTORY_METHODS,
     MAX_POST_ATTEMPTS,
-    POST_MESSAGE,
     SLACK_FAILURES,
     Pacer,
     describe_failure,
     find_message,
     has_metadata,
+    post_once,
 )
 from bot.render import Message, message
 from bot.render_ledger import comment_buttons, format_post_link, quote
-from bot.slack_calls import post_message
 from bot.text import escape, truncate
 from storage.channels import team_channels
 from storage.comments import get_comment, open_comments
@@ -234,7 +234,9 @@ class Nudger:
                     "nudge %s of comment %d was sent after its claim was taken over", ts, comment.id
                 )
 
+        pacer = self.pacer or Pacer(self.sessions)
         if search_first:
+            pacer.wait(team_id, HISTORY_METHODS[1] if comment.thread_ts else HISTORY_METHODS[0])
             try:
                 found = find_message(
                     client,
@@ -251,15 +253,20 @@ class Nudger:
         kwargs: dict[str, Any] = {
             "channel": comment.channel_id,
             **render_nudge(comment, item.post, level, now),
-            "metadata": metadata,
         }
         if comment.thread_ts:
-            kwargs["thread_ts"] = comment.thread_ts
             # The follow-up asks the whole channel, so it shows there too.
             kwargs["reply_broadcast"] = level == 2
-        (self.pacer or Pacer(self.sessions)).wait(team_id, POST_MESSAGE, channel_id=comment.channel_id)
         try:
-            ts = str(post_message(client, **kwargs)["ts"])
+            ts = post_once(
+                client,
+                pacer,
+                team_id,
+                search_from=comment.flagged_at - HISTORY_MARGIN,
+                metadata=metadata,
+                thread_ts=comment.thread_ts,
+                **kwargs,
+            )
         except SLACK_FAILURES as error:
             return fail(describe_failure(error))
         record(ts)

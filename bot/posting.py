@@ -24,6 +24,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.slack_calls import post_message
 from storage.turns import take_turn
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,11 @@ HISTORY_PAGES = 10
 SLACK_FAILURES = (SlackApiError, SlackClientError, OSError)
 
 POST_MESSAGE = "chat.postMessage"
+# Where a job looks for a message it may have posted: the channel's history, or the thread's replies.
+HISTORY_METHODS = ("conversations.history", "conversations.replies")
+# Answers after which Slack may have done the call all the same: "it's possible some aspect of the
+# operation succeeded" (fatal_error and internal_error, docs.slack.dev/reference/methods/chat.postMessage).
+UNKNOWN_OUTCOMES = frozenset({"fatal_error", "internal_error", "service_unavailable", "request_timeout"})
 # What files_upload_v2 calls for one file (and, between them, the upload URL, which is not limited).
 UPLOAD_METHODS = ("files.getUploadURLExternal", "files.completeUploadExternal")
 
@@ -58,10 +64,12 @@ class CallRate:
 # chat.postMessage to "several hundred messages per minute" across a workspace and about one a second
 # in a channel; the upload methods are Tier 4, "100+ per minute". Slack allows bursts without saying
 # how big; twoway spends five seconds' worth at most, so that calls that reach Slack a moment late,
-# and then the next one on time, still fit.
+# and then the next one on time, still fit. The history methods are Tier 3, "50+ per minute"
+# (docs.slack.dev/reference/methods/conversations.history).
 SLACK_RATES: Mapping[str, CallRate] = {
     POST_MESSAGE: CallRate(per_minute=300, burst=25),
     **dict.fromkeys(UPLOAD_METHODS, CallRate(per_minute=100, burst=8)),
+    **dict.fromkeys(HISTORY_METHODS, CallRate(per_minute=50, burst=4)),
 }
 # chat.postMessage in one channel: "1 per second", short bursts allowed.
 CHANNEL_RATES: Mapping[str, CallRate] = {POST_MESSAGE: CallRate(per_minute=60, burst=2)}
@@ -115,6 +123,51 @@ class Pacer:
         if delay > 0:
             self.sleep(delay)
         return delay
+
+
+def outcome_unknown(error: Exception) -> bool:
+    """Whether a failed call may have been carried out all the same: Slack answered a server error, or
+    the connection broke before its answer came back."""
+    if isinstance(error, SlackApiError):
+        return error.response.status_code >= 500 or error.response.get("error") in UNKNOWN_OUTCOMES
+    return isinstance(error, SLACK_FAILURES)
+
+
+def post_once(
+    client: WebClient,
+    pacer: Pacer,
+    team_id: str,
+    *,
+    search_from: datetime,
+    metadata: dict[str, Any],
+    thread_ts: str | None = None,
+    **message: Any,
+) -> str:
+    """Post a message that must appear once (a digest, a nudge); return its ts, or raise one of
+    SLACK_FAILURES.
+
+    When a post's outcome is unknown, the message is looked for by its ``metadata`` before it is posted
+    again, so that a post Slack kept but never confirmed is recorded, not repeated. (The client's
+    retry handlers never repeat chat.postMessage themselves: see `bot.deps.make_web_client`.)
+    """
+    channel_id = str(message["channel"])
+    if thread_ts:
+        message["thread_ts"] = thread_ts
+    pacer.wait(team_id, POST_MESSAGE, channel_id=channel_id)
+    try:
+        return str(post_message(client, metadata=metadata, **message)["ts"])
+    except SLACK_FAILURES as error:
+        if not outcome_unknown(error):
+            raise
+        logger.warning("posting to %s may or may not have worked (%s); looking for it", channel_id, error)
+    pacer.wait(team_id, HISTORY_METHODS[1] if thread_ts else HISTORY_METHODS[0])
+    found = find_message(
+        client, channel_id, oldest=search_from, matches=has_metadata(metadata), thread_ts=thread_ts
+    )
+    if found is not None:
+        return found
+    pacer.wait(team_id, POST_MESSAGE, channel_id=channel_id)
+    return str(post_message(client, metadata=metadata, **message)["ts"])
 
 
 def describe_failure(error: Exception) -> str:

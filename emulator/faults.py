@@ -4,8 +4,11 @@ cope with a Slack that misbehaves.
 - `POST /_emulator/faults {method, status, every?, retry_after?, count?, delay?}`: from now on every
   `every`-th call of `method` (`*` is every method) fails with HTTP `status` and Slack's error for it
   (429 `ratelimited` with `Retry-After`, 500 `fatal_error`, 503 `service_unavailable`), `count` times
-  or for ever; `status: 200` with `delay` seconds answers correctly, only late. A method holds one
-  failing and one slow fault at most; a new one replaces the old.
+  or for ever; `status: 200` with `delay` seconds answers correctly, only late. With `kept: true` the
+  call is carried out first (a message posted is kept) and only then answered with the failure, or,
+  with `drop: true` too, answered with no response at all: the connection is closed. That is Slack's
+  unknown outcome ("it's possible some aspect of the operation succeeded", its docs on `fatal_error`).
+  A method holds one failing and one slow fault at most; a new one replaces the old.
 - `GET /_emulator/faults`: the faults in force, each with the calls it has `seen` and the times it
   `fired`; `DELETE /_emulator/faults` lifts them all.
 """
@@ -17,7 +20,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from emulator.control import JSON, WorldError, control_body, number, text
+from emulator.control import JSON, WorldError, control_body, flag, number, text
 
 ERRORS = {429: "ratelimited", 500: "fatal_error", 503: "service_unavailable"}
 
@@ -33,6 +36,9 @@ class Fault:
     fired: int = 0
     # Seconds the answer is held back; a status-200 fault answers correctly, only this late.
     delay: float = 0.0
+    # The call is carried out, then answered with the failure (or, with `drop`, not answered).
+    kept: bool = False
+    drop: bool = False
 
     @property
     def slow(self) -> bool:
@@ -53,6 +59,8 @@ class Fault:
             "delay": self.delay,
             "seen": self.seen,
             "fired": self.fired,
+            "kept": self.kept,
+            "drop": self.drop,
         }
 
 
@@ -74,13 +82,17 @@ class Faults:
         with self.lock:
             self.faults.clear()
 
-    def trip(self, method: str, *, slow: bool = False) -> Fault | None:
+    def trip(self, method: str, *, slow: bool = False, kept: bool = False) -> Fault | None:
         """Counts a call against the fault set for its method; the fault when this call should fail.
 
         With ``slow``, the same for the method's slow fault: the fault when this answer should wait.
+        With ``kept``, for a fault that fails the call once it is done (asked after the call worked).
         """
         with self.lock:
-            fault = next((f for f in self.faults if f.method in (method, "*") and f.slow == slow), None)
+            fault = next(
+                (f for f in self.faults if f.method in (method, "*") and f.slow == slow and f.kept == kept),
+                None,
+            )
             if fault is None:
                 return None
             fault.seen += 1
@@ -97,7 +109,9 @@ class Faults:
 
     async def add_fault(self, request: web.Request) -> web.Response:
         body = await control_body(request)
-        status = int(number(body, "status", 429))
+        kept, drop = flag(body, "kept") or flag(body, "drop"), flag(body, "drop")
+        # An unknown outcome is a server error by default; anything else, a rate limit.
+        status = int(number(body, "status", 500 if kept else 429))
         every = int(number(body, "every", 1))
         retry_after = int(number(body, "retry_after", 1))
         delay = number(body, "delay", 0)
@@ -108,7 +122,11 @@ class Faults:
             raise WorldError("invalid_fault", 400)
         if count is not None and (not isinstance(count, int) or count < 1):
             raise WorldError("invalid_count", 400)
-        fault = Fault(text(body, "method") or "", status, every, retry_after, count, delay=delay)
+        if kept and slow:
+            raise WorldError("invalid_fault", 400)
+        fault = Fault(
+            text(body, "method") or "", status, every, retry_after, count, delay=delay, kept=kept, drop=drop
+        )
         self.add(fault)
         return web.json_response({"ok": True, "fault": fault.to_json()})
 

@@ -129,6 +129,8 @@ class ApiResult:
     status: int
     body: JSON
     headers: dict[str, str] = field(default_factory=dict)
+    # Close the connection instead of answering: the call was done, the caller never learns it.
+    drop: bool = False
 
 
 Handler = Callable[[Context, Args], JSON]
@@ -208,6 +210,10 @@ def _dispatch(
         return ApiResult(200, {"ok": False, "error": e.error, **e.extra}), team.id
     except WorldError as e:
         return ApiResult(200, {"ok": False, "error": e.error}), team.id
+    kept = state.faults.trip(name, kept=True)
+    if kept is not None:
+        answer, headers = kept.answer()
+        return ApiResult(kept.status, answer, headers, drop=kept.drop), team.id
     return ApiResult(200, {"ok": True, **body}), team.id
 
 
@@ -956,6 +962,8 @@ class WebApi:
         if slow is not None:
             # Done already, answered late: a client that dies meanwhile never learns that it worked.
             await asyncio.sleep(slow.delay)
+        if result.drop and request.transport is not None:
+            request.transport.abort()
         return web.json_response(result.body, status=result.status, headers=result.headers)
 
     async def upload(self, request: web.Request) -> web.Response:

@@ -23,16 +23,16 @@ from bot.digest.chart import ChartData, render_chart
 from bot.digest.compose import ComposedDigest
 from bot.digest.period import CATCH_UP_WINDOW, Period, Slot, period_for
 from bot.posting import (
+    HISTORY_METHODS,
     MAX_POST_ATTEMPTS,
-    POST_MESSAGE,
     SLACK_FAILURES,
     UPLOAD_METHODS,
     Pacer,
     describe_failure,
     find_message,
     has_metadata,
+    post_once,
 )
-from bot.slack_calls import post_message
 from storage.digest_runs import (
     claim_run,
     get_run,
@@ -170,7 +170,9 @@ class Publisher:
     def _post(self, team_id: str, channel_id: str, period: Period, claim: _Claim) -> Outcome:
         client = self.client_for(team_id)
         metadata = digest_metadata(team_id, channel_id, period)
+        pacer = self.pacer or Pacer(self.sessions)
         if claim.search_first:
+            pacer.wait(team_id, HISTORY_METHODS[0])
             try:
                 found = find_message(
                     client,
@@ -196,19 +198,19 @@ class Publisher:
         # Drawn once the session is closed: drawing is most of a digest's CPU time, and on SQLite
         # every other thread of the process would wait for the one pooled connection meanwhile.
         png = self._draw(team_id, channel_id, composed.chart)
-        pacer = self.pacer or Pacer(self.sessions)
-        pacer.wait(team_id, POST_MESSAGE, channel_id=channel_id)
         try:
-            response = post_message(
+            ts = post_once(
                 client,
+                pacer,
+                team_id,
+                search_from=period.end - HISTORY_MARGIN,
+                metadata=metadata,
                 channel=channel_id,
                 text=composed.message["text"],
                 blocks=composed.message.get("blocks"),
-                metadata=metadata,
             )
         except SLACK_FAILURES as error:
             return self._fail(team_id, channel_id, claim, describe_failure(error))
-        ts = str(response["ts"])
         self._record(team_id, channel_id, claim, ts)
         if png:
             pacer.wait(team_id, *UPLOAD_METHODS)

@@ -158,6 +158,28 @@ def nudge_rows(sessions: Sessions) -> list[tuple[int, int, str]]:
         return [(n.comment_id, n.level, n.state) for n in s.scalars(select(Nudge).order_by(Nudge.id))]
 
 
+@pytest.mark.parametrize("fault", [{"kept": True}, {"drop": True}], ids=["500_after_keeping_it", "dropped"])
+def test_a_nudge_whose_post_has_an_unknown_outcome_is_found_not_repeated(
+    sessions: Sessions, emu: Emulator, clock: Clock, nudger: Nudger, fault: dict[str, Any]
+) -> None:
+    comment_id = flagged(sessions, emu, clock)
+    clock.advance(timedelta(hours=24))
+    fault = {"method": "chat.postMessage", "status": 500, "count": 1, **fault}
+    control(emu, "POST", "/_emulator/faults", fault)
+
+    [nudge] = nudger.sweep(TEAM)
+
+    assert (nudge.comment_id, nudge.level, nudge.status) == (comment_id, 1, "sent")
+    assert len(emu.calls("chat.postMessage")) == 1
+    thread_ts = emu.calls("chat.postMessage")[0]["args"]["thread_ts"]
+    replies = slack_client(emu).conversations_replies(
+        channel=CHANNEL, ts=thread_ts, include_all_metadata=True
+    )
+    nudges = [m for m in replies["messages"] if m.get("metadata")]
+    assert [m["ts"] for m in nudges] == [nudge.ts]
+    assert nudge_rows(sessions) == [(comment_id, 1, "sent")]
+
+
 def test_a_comment_is_nudged_in_its_thread_then_asked_about_in_the_channel_then_left_alone(
     sessions: Sessions, emu: Emulator, clock: Clock, nudger: Nudger
 ) -> None:

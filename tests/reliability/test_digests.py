@@ -178,6 +178,12 @@ def _comments(slack: Slack, channels: list[str]) -> list[int]:
     [
         ("429_every_3rd", {"method": "*", "status": 429, "every": 3, "retry_after": 1}),
         ("500_every_5th", {"method": "*", "status": 500, "every": 5}),
+        # Slack keeps the post and answers 500, or keeps it and never answers: the outcome is unknown.
+        (
+            "500_after_keeping_every_3rd_post",
+            {"method": "chat.postMessage", "status": 500, "every": 3, "kept": True},
+        ),
+        ("dropped_after_keeping_every_4th_post", {"method": "chat.postMessage", "every": 4, "drop": True}),
     ],
 )
 def test_every_digest_and_nudge_arrives_once_through_a_storm(

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.deps import retry_handlers
 from bot.digest.chart import ChartData, HistoryPoint, render_chart
 from bot.digest.compose import ComposedDigest
 from bot.digest.period import Period, period_ending
@@ -66,11 +66,9 @@ def with_chart(s: Session, team_id: str, channel_id: str, period: Period, now: d
 
 
 def slack_client(emu: Emulator) -> WebClient:
-    """A client that retries a 500 once, quickly, as the app's own client would (more slowly)."""
-    retry = ServerErrorRetryHandler(
-        max_retry_count=1, interval_calculator=FixedValueRetryIntervalCalculator(0.01)
-    )
-    return WebClient(token="xoxb-test", base_url=emu.api_url, retry_handlers=[retry])
+    """A client that retries as the app's own does (`bot.deps.retry_handlers`), only without waiting."""
+    handlers = retry_handlers(FixedValueRetryIntervalCalculator(0.01))
+    return WebClient(token="xoxb-test", base_url=emu.api_url, retry_handlers=handlers)
 
 
 def control(emu: Emulator, method: str, path: str, body: dict[str, Any] | None = None) -> Any:

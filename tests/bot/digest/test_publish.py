@@ -172,6 +172,49 @@ def test_a_claim_within_its_lease_is_left_alone(
     assert run_of(sessions).claimed_by == "dead:1"
 
 
+@pytest.mark.parametrize(
+    "fault",
+    [
+        pytest.param({"status": 500, "kept": True}, id="500_after_keeping_it"),
+        pytest.param({"status": 500, "drop": True}, id="connection_dropped_after_keeping_it"),
+    ],
+)
+def test_a_post_whose_outcome_is_unknown_is_looked_for_and_never_repeated(
+    publisher: Publisher, emu: Emulator, sessions: Sessions, fault: dict[str, Any]
+) -> None:
+    # Slack kept the digest but answered a server error, or never answered: the retry handlers leave
+    # chat.postMessage alone, and the publisher finds the digest by its metadata instead of posting again.
+    control(emu, "POST", "/_emulator/faults", {"method": "chat.postMessage", "count": 1, **fault})
+
+    outcome = publisher.publish_digest(TEAM, CHANNEL, PERIOD)
+
+    kept = [m for m in emu.state.teams[TEAM].channels[CHANNEL].messages.values() if m.get("metadata")]
+    assert [m["ts"] for m in kept] == [outcome.ts]
+    assert outcome.status == "posted"
+    assert len(emu.calls("chat.postMessage")) == 1
+    assert [c["method"] for c in emu.calls() if c["method"].startswith("conversations.")] == [
+        "conversations.history"
+    ]
+    run = run_of(sessions)
+    assert (run.state, run.message_ts, run.attempts) == ("posted", outcome.ts, 1)
+
+
+def test_a_post_slack_did_not_keep_is_posted_once_more_after_looking(
+    publisher: Publisher, emu: Emulator
+) -> None:
+    control(emu, "POST", "/_emulator/faults", {"method": "chat.postMessage", "status": 500, "count": 1})
+
+    outcome = publisher.publish_digest(TEAM, CHANNEL, PERIOD)
+
+    assert outcome.status == "posted"
+    assert [c["ok"] for c in emu.calls("chat.postMessage")] == [False, True]
+    assert [c["method"] for c in emu.calls()][:3] == [
+        "chat.postMessage",
+        "conversations.history",
+        "chat.postMessage",
+    ]
+
+
 def test_a_slack_failure_is_recorded_and_the_next_sweep_posts_once(
     publisher: Publisher, emu: Emulator, sessions: Sessions, clock: Clock
 ) -> None:
@@ -180,7 +223,7 @@ def test_a_slack_failure_is_recorded_and_the_next_sweep_posts_once(
     failed = publisher.publish_digest(TEAM, CHANNEL, PERIOD)
 
     assert failed == Outcome("failed", error="fatal_error")
-    # slack_sdk's retry handler tried twice before giving up.
+    # Posted, not found in the channel, posted once more: twice, and never by the retry handler.
     assert len(emu.calls("chat.postMessage")) == 2
     run = run_of(sessions)
     assert (run.state, run.error, run.attempts) == ("failed", "fatal_error", 1)
