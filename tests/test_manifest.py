@@ -160,3 +160,16 @@ def test_manifest_turns_on_socket_mode_interactivity_and_home(manifest: dict[str
     assert manifest["features"]["app_home"]["messages_tab_read_only_enabled"] is True
     assert manifest["features"]["slash_commands"][0]["usage_hint"]
     assert [s["type"] for s in manifest["features"]["shortcuts"]] == ["message"]
+
+
+def test_the_readme_says_why_for_every_scope_and_event_the_manifest_asks_for(
+    manifest: dict[str, Any],
+) -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### What twoway asks of Slack, and why", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    named = {name for row in rows for name in re.findall(r"`([a-z_.:]+)`", row.split("|")[1])}
+    assert named == {
+        *manifest["oauth_config"]["scopes"]["bot"],
+        *manifest["settings"]["event_subscriptions"]["bot_events"],
+    }
