@@ -45,8 +45,9 @@ def fetch_message(client: WebClient, channel: str, ts: str) -> dict[str, Any] | 
     for message in history.get("messages") or []:
         if message.get("ts") == ts:
             return dict(message)
+    # Slack lists the thread's parent first, and counts it in `limit`: the reply itself is the second.
     replies = client.conversations_replies(
-        channel=channel, ts=ts, latest=ts, oldest=ts, inclusive=True, limit=1
+        channel=channel, ts=ts, latest=ts, oldest=ts, inclusive=True, limit=2
     )
     for message in replies.get("messages") or []:
         if message.get("ts") == ts:

@@ -606,11 +606,15 @@ def conversations_replies(ctx: Context, args: Args) -> JSON:
         for r in ctx.state.replies_of(channel, parent["ts"])
         if _in_bounds(r["ts"], oldest, latest, inclusive) and (start is None or ts_key(r["ts"]) >= start)
     ]
-    # Slack counts the parent into each page, which it repeats first on every page.
-    page, rest = replies[: max(limit - 1, 1)], replies[max(limit - 1, 1) :]
+    # The first page starts with the thread's parent, also when `ts` names a reply, and `limit` counts
+    # it; later pages (with a cursor) hold replies only (docs.slack.dev/reference/methods/
+    # conversations.replies: "ts: Unique identifier of either a thread's parent message or a message in
+    # the thread"; its example answer lists the parent first).
+    listed = replies if start is not None else [parent, *replies]
+    page, rest = listed[:limit], listed[limit:]
     include_metadata = args.flag("include_all_metadata")
     return {
-        "messages": [ctx.state.render(channel, m, include_metadata) for m in [parent, *page]],
+        "messages": [ctx.state.render(channel, m, include_metadata) for m in page],
         "has_more": bool(rest),
         "response_metadata": {"next_cursor": encode_cursor("next_ts", rest[0]["ts"]) if rest else ""},
     }

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 
 from emulator import Emulator
 from tests.support.emulator import BoltOverHttp, get, http, post
+from tests.support.polling import eventually
 
 SOCIAL, ADA, GRACE = "C0SOCIAL01", "U0ADA00001", "U0GRACE001"
 
@@ -256,8 +257,12 @@ def test_home_tab_click_reaches_the_action_listener(bolt_http: BoltOverHttp) -> 
     )
     assert action["text"]["text"] == "Second"
 
-    # The modal opened on the click's trigger_id is Ada's to submit.
-    (modal,) = [v for v in get(emu, f"/_emulator/views?user={ADA}") if v["type"] == "modal"]
+    # The modal opened on the click's trigger_id is Ada's to submit; the listener opens it after it
+    # has handed the click over, so it may still be on its way.
+    (modal,) = eventually(
+        lambda: [v for v in get(emu, f"/_emulator/views?user={ADA}") if v["type"] == "modal"],
+        what="the modal the click opened",
+    )
     assert modal["closed"] is False
 
     without_value = post(emu, "/_emulator/action", {"user": ADA, "view": "home", "action_id": "open_post"})

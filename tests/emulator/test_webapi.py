@@ -307,3 +307,32 @@ def test_faults_every_nth_call(emu: Emulator, client: WebClient) -> None:
         except SlackApiError as e:
             outcomes.append(str(e.response.status_code))
     assert outcomes == ["ok", "ok", "503", "ok", "ok", "503"]
+
+
+def test_replies_list_the_parent_first_count_it_in_limit_and_page_without_it(client: WebClient) -> None:
+    # docs.slack.dev/reference/methods/conversations.replies: `ts` may name the parent or any reply;
+    # the earliest messages come first, the parent leading the first page.
+    parent = client.chat_postMessage(channel=SOCIAL, text="parent")["ts"]
+    replies = [
+        client.chat_postMessage(channel=SOCIAL, text=f"r{n}", thread_ts=parent)["ts"] for n in range(3)
+    ]
+
+    first = client.conversations_replies(channel=SOCIAL, ts=replies[1], limit=1)
+    assert [m["text"] for m in first["messages"]] == ["parent"]
+    assert first["has_more"] is True
+
+    two = client.conversations_replies(channel=SOCIAL, ts=parent, limit=2)
+    assert [m["text"] for m in two["messages"]] == ["parent", "r0"]
+    later = client.conversations_replies(
+        channel=SOCIAL, ts=parent, limit=2, cursor=two["response_metadata"]["next_cursor"]
+    )
+    assert [m["text"] for m in later["messages"]] == ["r1", "r2"]
+    assert (later["has_more"], later["response_metadata"]["next_cursor"]) == (False, "")
+
+    # Bounds select the replies; `inclusive` takes in a reply at either bound.
+    one = client.conversations_replies(
+        channel=SOCIAL, ts=replies[1], oldest=replies[1], latest=replies[1], inclusive=True, limit=2
+    )
+    assert [m["text"] for m in one["messages"]] == ["parent", "r1"]
+    exclusive = client.conversations_replies(channel=SOCIAL, ts=parent, oldest=replies[0], latest=replies[2])
+    assert [m["text"] for m in exclusive["messages"]] == ["parent", "r1"]

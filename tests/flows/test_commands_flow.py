@@ -184,8 +184,8 @@ def test_a_notice_slack_refuses_is_shown_to_the_flagger_and_the_comment_stays(fl
     assert any(t.startswith("Comment #") and "is waiting for an answer" in t for t in texts), texts
     [comment] = _comments(flow)
     assert (comment.text, comment.notice_ts) == ("Where is the FAQ?", None)
-    # slack_sdk's server-error handler retried before giving up.
-    assert len(flow.calls("chat.postMessage")) == 3
+    # Never repeated blindly: Slack may have kept a post it answered 500 to (bot.deps.ONCE_ONLY).
+    assert len(flow.calls("chat.postMessage")) == 1
     assert shared
 
 
