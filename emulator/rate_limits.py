@@ -89,13 +89,64 @@ class Limit:
 
 # One message a second in a channel, as documented; three at once is our reading of "short bursts".
 CHANNEL_POSTS = Limit(per_minute=60, burst=3)
-# Workspace-wide: chat.postMessage at 300 a minute ("several hundred"); the upload methods are Tier 4
-# (100 a minute). Each allows six seconds' worth at once.
+# Slack's tiers (docs.slack.dev/apis/web-api/rate-limits): Tier 1 "1+ per minute", Tier 2 "20+", Tier 3
+# "50+", Tier 4 "100+"; the "special" methods auth.test and chat.getPermalink "allow hundreds of
+# requests per minute". Bursts are ours: about six seconds' worth, Tier 1 two calls.
+TIER_1 = Limit(per_minute=1, burst=2)
+TIER_2 = Limit(per_minute=20, burst=3)
+TIER_3 = Limit(per_minute=50, burst=5)
+TIER_4 = Limit(per_minute=100, burst=10)
+HUNDREDS = Limit(per_minute=600, burst=60)
+# Each method's tier, from the Facts box of its page on docs.slack.dev (reference/methods/<method>).
+# chat.postMessage is special: 300 a minute across a workspace ("several hundred"), plus CHANNEL_POSTS.
 WORKSPACE_LIMITS: Mapping[str, Limit] = {
+    "auth.test": HUNDREDS,
+    "chat.getPermalink": HUNDREDS,
     POST_MESSAGE: Limit(per_minute=300, burst=30),
-    "files.getUploadURLExternal": Limit(per_minute=100, burst=10),
-    "files.completeUploadExternal": Limit(per_minute=100, burst=10),
+    "users.list": TIER_2,
+    "reactions.remove": TIER_2,
+    "conversations.list": TIER_2,
+    **dict.fromkeys(
+        (
+            "team.info",
+            "chat.update",
+            "chat.delete",
+            "reactions.add",
+            "reactions.get",
+            "conversations.info",
+            "conversations.history",
+            "conversations.replies",
+            "conversations.join",
+            "conversations.open",
+            "apps.connections.open",
+        ),
+        TIER_3,
+    ),
+    **dict.fromkeys(
+        (
+            "users.info",
+            "chat.postEphemeral",
+            "conversations.members",
+            "views.publish",
+            "views.open",
+            "views.push",
+            "views.update",
+            "files.getUploadURLExternal",
+            "files.completeUploadExternal",
+            "files.info",
+        ),
+        TIER_4,
+    ),
 }
+
+# Apps distributed outside the Slack Marketplace, since 29 May 2025: "this method is rate limited to 1
+# request per minute. The maximum and default values for the limit parameter have both been reduced to
+# 15 objects" (docs.slack.dev/reference/methods/conversations.history and conversations.replies).
+# Internal apps and Marketplace apps keep Tier 3.
+APP_KINDS = ("internal", "marketplace", "non-marketplace")
+NON_MARKETPLACE_METHODS = ("conversations.history", "conversations.replies")
+NON_MARKETPLACE = Limit(per_minute=1, burst=1)
+NON_MARKETPLACE_PAGE = 15
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,13 @@ from emulator.app_manifest import AppManifest
 from emulator.control import JSON, errors_as_json
 from emulator.delivery import Deliverer, SocketHub, app_urls
 from emulator.interactivity import Responses
-from emulator.rate_limits import RateLimiter, RateLimits
+from emulator.rate_limits import (
+    APP_KINDS,
+    NON_MARKETPLACE,
+    NON_MARKETPLACE_METHODS,
+    RateLimiter,
+    RateLimits,
+)
 from emulator.world import State
 
 logger = logging.getLogger(__name__)
@@ -50,6 +56,12 @@ class EmulatorSettings:
     rate_limits: RateLimits | None = None
     # The installed app's scopes and Messages tab: the repository's manifest.yml unless told otherwise.
     manifest: AppManifest = field(default_factory=AppManifest.default)
+    # How the app is distributed: "internal", "marketplace" or "non-marketplace" (`emulator.rate_limits`).
+    app_kind: str = "internal"
+
+    def __post_init__(self) -> None:
+        if self.app_kind not in APP_KINDS:
+            raise ValueError(f"app_kind must be one of {', '.join(APP_KINDS)}, not {self.app_kind!r}")
 
 
 def build_app(state: State, settings: EmulatorSettings, base_url: Callable[[], str]) -> web.Application:
@@ -85,6 +97,10 @@ class Emulator:
         self.settings = settings or EmulatorSettings()
         self.state = State(clock=self.settings.clock)
         self.state.app = self.settings.manifest
+        self.state.app_kind = self.settings.app_kind
+        if self.settings.app_kind == "non-marketplace":
+            per_workspace = dict.fromkeys(NON_MARKETPLACE_METHODS, NON_MARKETPLACE)
+            self.state.non_marketplace = RateLimiter(RateLimits(per_workspace=per_workspace))
         if self.settings.rate_limits is not None:
             self.state.limiter = RateLimiter(self.settings.rate_limits)
         self._port: int | None = None

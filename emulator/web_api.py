@@ -30,7 +30,7 @@ from aiohttp import web
 from emulator import block_kit, payloads
 from emulator.app_manifest import FAMILY, LIST_TYPES, OPEN_SCOPES, SCOPES, needed_for_family
 from emulator.control import JSON, WorldError
-from emulator.rate_limits import POST_MESSAGE
+from emulator.rate_limits import NON_MARKETPLACE_METHODS, NON_MARKETPLACE_PAGE, POST_MESSAGE
 from emulator.world import (
     Channel,
     Modal,
@@ -198,9 +198,11 @@ def _dispatch(
     if fault is not None:
         body, headers = fault.answer()
         return ApiResult(fault.status, body, headers), team.id
-    if state.limiter is not None:
+    # The stricter first, so that a call it refuses takes nothing from the other's buckets.
+    limiters = [state.non_marketplace if name in NON_MARKETPLACE_METHODS else None, state.limiter]
+    for limiter in (x for x in limiters if x is not None):
         channel = _limited_channel(team, values) if name == POST_MESSAGE else None
-        retry_after = state.limiter.admit(team.id, name, channel)
+        retry_after = limiter.admit(team.id, name, channel)
         if retry_after is not None:
             body = {"ok": False, "error": "ratelimited"}
             return ApiResult(429, body, {"Retry-After": str(retry_after)}), team.id
@@ -343,6 +345,14 @@ def _page_size(args: Args, default: int, maximum: int) -> int:
     if limit <= 0:
         limit = default
     return min(limit, maximum)
+
+
+def _history_page(ctx: Context, args: Args, default: int, maximum: int) -> int:
+    """Page size for conversations.history and .replies: 15 at most, and by default, outside the
+    Marketplace (`emulator.rate_limits.NON_MARKETPLACE_PAGE`)."""
+    if ctx.state.app_kind == "non-marketplace":
+        return _page_size(args, NON_MARKETPLACE_PAGE, NON_MARKETPLACE_PAGE)
+    return _page_size(args, default, maximum)
 
 
 def _bound(args: Args, name: str) -> int | None:
@@ -569,7 +579,7 @@ def _cursor_start(args: Args) -> int | None:
 @method("conversations.history")
 def conversations_history(ctx: Context, args: Args) -> JSON:
     channel = _conversation(ctx, args.get("channel"))
-    limit = _page_size(args, 100, 999)
+    limit = _history_page(ctx, args, 100, 999)
     oldest, latest = _bound(args, "oldest"), _bound(args, "latest")
     inclusive = args.flag("inclusive")
     start = _cursor_start(args)
@@ -597,7 +607,7 @@ def conversations_replies(ctx: Context, args: Args) -> JSON:
     if not is_ts(ts):
         raise SlackError("thread_not_found")
     parent = ctx.state.thread_parent(channel, ts)
-    limit = _page_size(args, 1000, 1000)
+    limit = _history_page(ctx, args, 1000, 1000)
     oldest, latest = _bound(args, "oldest"), _bound(args, "latest")
     inclusive = args.flag("inclusive")
     start = _cursor_start(args)

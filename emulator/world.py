@@ -276,6 +276,10 @@ class State:
         self.limiter: RateLimiter | None = None
         # The installed app as its manifest describes it: scopes granted, Messages tab.
         self.app = AppManifest()
+        # How the app is distributed (APP_KINDS); outside the Marketplace, the history methods are
+        # limited to one call a minute whether or not the other limits are on.
+        self.app_kind = "internal"
+        self.non_marketplace: RateLimiter | None = None
         self._last_ts = 0
         self._counter = itertools.count(1)
         if seed:

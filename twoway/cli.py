@@ -52,6 +52,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     emulator.add_argument("--signing-secret", help="signs deliveries (default: $SLACK_SIGNING_SECRET)")
     emulator.add_argument(
+        "--app-kind",
+        choices=("internal", "marketplace", "non-marketplace"),
+        default="internal",
+        help="how the app is distributed: outside the Marketplace, conversations.history and "
+        ".replies allow one call a minute and 15 messages a page, even without --rate-limits",
+    )
+    emulator.add_argument(
         "--manifest",
         type=Path,
         help="the app manifest whose bot scopes and Messages tab Slack answers by "
@@ -173,6 +180,7 @@ def _emulator(args: argparse.Namespace) -> int:
             signing_secret=secret,
             rate_limits=limits,
             manifest=manifest,
+            app_kind=args.app_kind,
         )
     )
     return 0

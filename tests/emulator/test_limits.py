@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 
@@ -11,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from emulator import Emulator, EmulatorSettings, Limit, RateLimiter, RateLimits
-from emulator.rate_limits import LimitsError
+from emulator.rate_limits import TIER_2, TIER_3, TIER_4, LimitsError
 from tests.support.emulator import get, http, post
 
 TEAM = "T0TWOWAY1"
@@ -192,3 +193,55 @@ def test_slack_sdk_waits_out_retry_after_and_gets_through() -> None:
 
         assert time.monotonic() - started >= 1  # Retry-After: 1, and slack_sdk waited it out
         assert get(emu, "/_emulator/limits")["ratelimited"] == {"chat.postMessage": 1}
+
+
+def test_each_method_has_its_tier_when_the_limits_are_on() -> None:
+    # docs.slack.dev/reference/methods/reactions.remove: Tier 2; reactions.add: Tier 3.
+    limits = RateLimits()
+    assert (limits.per_workspace["reactions.remove"], limits.per_workspace["reactions.add"]) == (
+        TIER_2,
+        TIER_3,
+    )
+    assert limits.per_workspace["views.publish"] == TIER_4
+    with Emulator(EmulatorSettings(rate_limits=limits)) as emu:
+        client = WebClient(token="xoxb-test", base_url=emu.api_url, retry_handlers=[])
+        for _ in range(TIER_2.burst + 1):
+            with contextlib.suppress(SlackApiError):
+                client.reactions_remove(channel=SOCIAL, timestamp="1.000100", name="eyes")
+        statuses = [c["status"] for c in get(emu, "/_emulator/calls?method=reactions.remove")]
+        assert statuses == [200] * TIER_2.burst + [429]
+
+
+@pytest.mark.parametrize("kind", ["internal", "marketplace"])
+def test_internal_and_marketplace_apps_read_history_without_limits_unless_asked(kind: str) -> None:
+    with Emulator(EmulatorSettings(app_kind=kind)) as emu:
+        client = WebClient(token="xoxb-test", base_url=emu.api_url, retry_handlers=[])
+        for n in range(20):
+            client.chat_postMessage(channel=SOCIAL, text=f"m{n}")
+        for _ in range(3):
+            assert len(client.conversations_history(channel=SOCIAL, limit=100)["messages"]) == 20
+
+
+def test_an_app_outside_the_marketplace_reads_history_once_a_minute_15_messages_at_most() -> None:
+    # docs.slack.dev/reference/methods/conversations.history: "rate limited to 1 request per minute.
+    # The maximum and default values for the limit parameter have both been reduced to 15 objects."
+    with Emulator(EmulatorSettings(app_kind="non-marketplace")) as emu:
+        client = WebClient(token="xoxb-test", base_url=emu.api_url, retry_handlers=[])
+        parent = client.chat_postMessage(channel=SOCIAL, text="parent")["ts"]
+        for n in range(40):
+            client.chat_postMessage(channel=SOCIAL, text=f"m{n}", thread_ts=parent if n % 2 else None)
+
+        page = client.conversations_history(channel=SOCIAL, limit=100)
+        assert (len(page["messages"]), page["has_more"]) == (15, True)
+        with pytest.raises(SlackApiError) as refused:
+            client.conversations_history(channel=SOCIAL)
+        assert refused.value.response.status_code == 429
+        assert int(refused.value.response.headers["Retry-After"]) > 1
+        # A method of its own: replies have their own minute, and their own 15.
+        thread = client.conversations_replies(channel=SOCIAL, ts=parent, limit=100)
+        assert (len(thread["messages"]), thread["has_more"]) == (15, True)
+        with pytest.raises(SlackApiError):
+            client.conversations_replies(channel=SOCIAL, ts=parent)
+        # Other methods are not limited without the limits on.
+        for _ in range(10):
+            assert client.reactions_get(channel=SOCIAL, timestamp=parent)["ok"]
