@@ -9,6 +9,14 @@ Slack would deliver it.
   acknowledge
 - `POST /_emulator/join {team, channel, user}`: the person joins the channel, and the app hears
   `member_joined_channel` if its bot is there
+- `POST /_emulator/archive|unarchive|delete {team, channel, user?}`, `POST /_emulator/rename {team,
+  channel, name, user?}` and `POST /_emulator/leave {team, channel, user?}` (the bot when no user is
+  named: it is removed from the channel) change the channel, and the app hears what Slack sends: for a
+  public channel `channel_archive`, `channel_unarchive`, `channel_deleted`, `channel_rename` whether
+  or not its bot is there ("sent to all connections for a workspace"); for a private one the `group_*`
+  twins, only if its bot is there; `channel_left` (`group_left`) to the bot removed, the event a bot
+  gets for itself, not `member_left_channel` (slackapi issue threads: node-slack-sdk#931,
+  bolt-js#1847); `member_left_channel` when someone else leaves a channel the bot is in
 - `POST /_emulator/redeliver {event_id}` redelivers one event again (answers `{ok, event_id, delivery}`);
   `GET /_emulator/events` lists every event delivered, with its retries
 - `POST /_emulator/command {team, channel, user, command, text}` runs a slash command, and answers what
@@ -70,6 +78,83 @@ class Acts:
             }
             bot_here = team.bot_user_id in channel.members
         if not bot_here:
+            return web.json_response({"ok": True, "delivery": not_delivered("bot_not_in_channel")})
+        return web.json_response({"ok": True, **await self._deliver_event(team, event, body)})
+
+    async def archive(self, request: web.Request) -> web.Response:
+        return await self._channel_change(request, "archive")
+
+    async def unarchive(self, request: web.Request) -> web.Response:
+        return await self._channel_change(request, "unarchive")
+
+    async def delete(self, request: web.Request) -> web.Response:
+        return await self._channel_change(request, "deleted")
+
+    async def rename(self, request: web.Request) -> web.Response:
+        return await self._channel_change(request, "rename")
+
+    async def _channel_change(self, request: web.Request, change: str) -> web.Response:
+        body = await control_body(request)
+        with self.state.lock:
+            team, channel = where(self.state, body)
+            if channel.is_im:
+                raise WorldError("method_not_supported_for_channel_type", 400)
+            actor = text(body, "user", required=False) or team.bot_user_id
+            prefix = "group" if channel.is_private else "channel"
+            event: JSON = {
+                "type": f"{prefix}_{change}",
+                "channel": channel.id,
+                "event_ts": self.state.next_ts(),
+            }
+            if change == "archive":
+                channel.archived = True
+                event["user"] = actor
+            elif change == "unarchive":
+                channel.archived = False
+                event["user" if prefix == "channel" else "actor_id"] = actor
+            elif change == "deleted":
+                del team.channels[channel.id]
+                if prefix == "group":
+                    event.update(actor_id=actor, date_deleted=int(self.state.now()))
+            else:
+                channel.name = text(body, "name") or ""
+                event["channel"] = {
+                    "id": channel.id,
+                    "name": channel.name,
+                    "name_normalized": channel.name,
+                    "created": channel.created,
+                    "is_channel": not channel.is_private,
+                    "is_mpim": False,
+                }
+            bot_there = team.bot_user_id in channel.members
+        if prefix == "group" and not bot_there:
+            return web.json_response({"ok": True, "delivery": not_delivered("bot_not_in_channel")})
+        return web.json_response({"ok": True, **await self._deliver_event(team, event, body)})
+
+    async def leave(self, request: web.Request) -> web.Response:
+        """Someone leaves a channel, or is removed from it; the bot when no user is named."""
+        body = await control_body(request)
+        with self.state.lock:
+            team, channel = where(self.state, body)
+            user = text(body, "user", required=False) or team.bot_user_id
+            if user not in channel.members:
+                raise WorldError("not_in_channel", 400)
+            bot_there = team.bot_user_id in channel.members
+            channel.members.discard(user)
+            now = self.state.next_ts()
+            if user == team.bot_user_id:
+                kind = "group_left" if channel.is_private else "channel_left"
+                event: JSON = {"type": kind, "channel": channel.id, "actor_id": user, "event_ts": now}
+            else:
+                event = {
+                    "type": "member_left_channel",
+                    "user": user,
+                    "channel": channel.id,
+                    "channel_type": "G" if channel.is_private else "C",
+                    "team": team.id,
+                    "event_ts": now,
+                }
+        if not bot_there:
             return web.json_response({"ok": True, "delivery": not_delivered("bot_not_in_channel")})
         return web.json_response({"ok": True, **await self._deliver_event(team, event, body)})
 
@@ -234,6 +319,11 @@ class Acts:
 def register(router: web.UrlDispatcher, state: State, deliverer: Deliverer, responses: Responses) -> None:
     acts = Acts(state, deliverer, responses)
     router.add_post("/_emulator/join", acts.join)
+    router.add_post("/_emulator/leave", acts.leave)
+    router.add_post("/_emulator/archive", acts.archive)
+    router.add_post("/_emulator/unarchive", acts.unarchive)
+    router.add_post("/_emulator/rename", acts.rename)
+    router.add_post("/_emulator/delete", acts.delete)
     router.add_post("/_emulator/message", acts.message)
     router.add_post("/_emulator/message_changed", acts.message_changed)
     router.add_post("/_emulator/message_deleted", acts.message_deleted)

@@ -290,6 +290,15 @@ def _conversation(ctx: Context, ref: str | None, need_member: bool = True) -> Ch
     return channel
 
 
+def _open(channel: Channel, error: str = "is_archived") -> Channel:
+    """The channel, unless it is archived: chat.postMessage, chat.postEphemeral, reactions.add and
+    conversations.join answer `is_archived`, chat.update `is_inactive` (their Errors tables on
+    docs.slack.dev)."""
+    if channel.archived:
+        raise SlackError(error)
+    return channel
+
+
 def _to_app_messages(ctx: Context, channel: Channel) -> Channel:
     """The channel, unless it is a direct message with the app while its Messages tab is off.
 
@@ -412,7 +421,7 @@ def users_list(ctx: Context, args: Args) -> JSON:
 
 @method("chat.postMessage")
 def chat_post_message(ctx: Context, args: Args) -> JSON:
-    channel = _to_app_messages(ctx, _conversation(ctx, args.get("channel")))
+    channel = _open(_to_app_messages(ctx, _conversation(ctx, args.get("channel"))))
     text, blocks = _text(args, None), _blocks(args)
     attachments = args.parsed("attachments", error="invalid_attachments")
     if not text and not blocks and not attachments:
@@ -444,7 +453,7 @@ def chat_post_message(ctx: Context, args: Args) -> JSON:
 
 @method("chat.postEphemeral")
 def chat_post_ephemeral(ctx: Context, args: Args) -> JSON:
-    channel = _to_app_messages(ctx, _conversation(ctx, args.get("channel")))
+    channel = _open(_to_app_messages(ctx, _conversation(ctx, args.get("channel"))))
     user = args.required("user", error="user_not_in_channel")
     if user not in channel.members:
         raise SlackError("user_not_in_channel")
@@ -466,7 +475,7 @@ def _own_message(ctx: Context, channel: Channel, ts: str | None, error: str) -> 
 
 @method("chat.update")
 def chat_update(ctx: Context, args: Args) -> JSON:
-    channel = _conversation(ctx, args.get("channel"))
+    channel = _open(_conversation(ctx, args.get("channel")), "is_inactive")
     message = _own_message(ctx, channel, args.get("ts"), "cant_update_message")
     text, blocks = _text(args, UPDATE_TEXT), _blocks(args)
     attachments = args.parsed("attachments", error="invalid_attachments")
@@ -519,7 +528,8 @@ def _reaction_target(ctx: Context, args: Args) -> tuple[Channel, JSON, str]:
 
 @method("reactions.add")
 def reactions_add(ctx: Context, args: Args) -> JSON:
-    _, message, name = _reaction_target(ctx, args)
+    channel, message, name = _reaction_target(ctx, args)
+    _open(channel)
     if not ctx.state.add_reaction(message, name, ctx.team.bot_user_id):
         raise SlackError("already_reacted")
     return {}
@@ -652,7 +662,7 @@ def conversations_members(ctx: Context, args: Args) -> JSON:
 
 @method("conversations.join")
 def conversations_join(ctx: Context, args: Args) -> JSON:
-    channel = _conversation(ctx, args.get("channel"), need_member=False)
+    channel = _open(_conversation(ctx, args.get("channel"), need_member=False))
     if channel.is_private or channel.is_im:
         raise SlackError("method_not_supported_for_channel_type")
     channel.members.add(ctx.team.bot_user_id)

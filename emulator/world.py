@@ -152,6 +152,7 @@ class Channel:
     is_im: bool = False
     im_user: str | None = None
     created: int = 0
+    archived: bool = False
     members: set[str] = field(default_factory=set)
     messages: dict[str, JSON] = field(default_factory=dict)
     # Sorted ts keys; kept next to the dict because backdated messages may arrive out of order.
@@ -167,7 +168,7 @@ class Channel:
         info: JSON = {
             "id": self.id,
             "created": self.created,
-            "is_archived": False,
+            "is_archived": self.archived,
             "is_im": self.is_im,
             "is_org_shared": False,
             "context_team_id": self.team_id,
