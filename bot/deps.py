@@ -73,36 +73,29 @@ def _once_only(request: HttpRequest) -> bool:
     return request.url.rstrip("/").rsplit("/", 1)[-1] in ONCE_ONLY
 
 
-class _RepeatServerErrors(ServerErrorRetryHandler):
+class _LeavesOnceOnlyAlone(RetryHandler):
+    """Put before one of slack_sdk's retry handlers: it retries as that one does, but never a call in
+    ONCE_ONLY."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return not _once_only(request) and super()._can_retry(
+            state=state, request=request, response=response, error=error
+        )
+
+
+class _RepeatServerErrors(_LeavesOnceOnlyAlone, ServerErrorRetryHandler):
     """slack_sdk's retry on 500 and 503, for every call but those that must happen once."""
 
-    def _can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        return not _once_only(request) and super()._can_retry(
-            state=state, request=request, response=response, error=error
-        )
 
-
-class _RepeatDroppedConnections(ConnectionErrorRetryHandler):
+class _RepeatDroppedConnections(_LeavesOnceOnlyAlone, ConnectionErrorRetryHandler):
     """slack_sdk's retry on a reset or dropped connection, for every call but those that must happen once."""
-
-    def _can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        return not _once_only(request) and super()._can_retry(
-            state=state, request=request, response=response, error=error
-        )
 
 
 def retry_handlers(

@@ -23,48 +23,6 @@ logger = logging.getLogger(__name__)
 # digit strings over 4,300 characters.
 _COMMENT_ID = re.compile(r"[0-9]{1,19}")
 
-# (deps, client, team_id, comment_id, user_id) -> the answer for whoever clicked.
-Act = Callable[[Deps, WebClient, str, int, str], Message]
-
-
-def mark_answered(
-    deps: Deps,
-    ack: Ack,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    context: BoltContext,
-    client: WebClient,
-    respond: Respond,
-) -> None:
-    """Mark the button's comment answered."""
-    _click(deps, ack, body, action, context, client, respond, _answered)
-
-
-def no_reply_needed(
-    deps: Deps,
-    ack: Ack,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    context: BoltContext,
-    client: WebClient,
-    respond: Respond,
-) -> None:
-    """Dismiss the button's comment: it needs no answer."""
-    _click(deps, ack, body, action, context, client, respond, _dismissed)
-
-
-def snooze(
-    deps: Deps,
-    ack: Ack,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    context: BoltContext,
-    client: WebClient,
-    respond: Respond,
-) -> None:
-    """Hold the nudges about the button's comment for a day."""
-    _click(deps, ack, body, action, context, client, respond, snooze_and_answer)
-
 
 def _answered(deps: Deps, client: WebClient, team_id: str, comment_id: int, user_id: str) -> Message:
     return close_and_notify(deps, client, team_id, comment_id, state="answered", by=user_id)
@@ -74,7 +32,7 @@ def _dismissed(deps: Deps, client: WebClient, team_id: str, comment_id: int, use
     return close_and_notify(deps, client, team_id, comment_id, state="dismissed", by=user_id)
 
 
-def _click(
+def clicked(
     deps: Deps,
     ack: Ack,
     body: dict[str, Any],
@@ -82,7 +40,6 @@ def _click(
     context: BoltContext,
     client: WebClient,
     respond: Respond,
-    act: Act,
 ) -> None:
     """Act on the comment the button names, then answer where it was clicked."""
     ack()
@@ -101,7 +58,7 @@ def _click(
         )
         reply = render_problem("That button doesn't name a comment.")
     else:
-        reply = act(deps, client, team_id, comment_id, user_id)
+        reply = ACTS[action["action_id"]](deps, client, team_id, comment_id, user_id)
     _answer(deps, body, respond, client, team_id, user_id, reply)
 
 
@@ -137,7 +94,14 @@ def comment_id_of(value: object) -> int | None:
     return comment_id if 0 < comment_id < 2**63 else None
 
 
+# What each button does: (deps, client, team_id, comment_id, user_id) -> the answer for whoever clicked.
+ACTS: dict[str, Callable[[Deps, WebClient, str, int, str], Message]] = {
+    ANSWERED_ACTION: _answered,
+    DISMISSED_ACTION: _dismissed,
+    SNOOZE_ACTION: snooze_and_answer,
+}
+
+
 def register(app: App, deps: Deps) -> None:
-    app.action(ANSWERED_ACTION)(bind(mark_answered, deps))
-    app.action(DISMISSED_ACTION)(bind(no_reply_needed, deps))
-    app.action(SNOOZE_ACTION)(bind(snooze, deps))
+    for action_id in ACTS:
+        app.action(action_id)(bind(clicked, deps))

@@ -10,14 +10,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 import yaml
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from emulator import Emulator, EmulatorSettings
 from emulator.app_manifest import DEFAULT_MANIFEST, AppManifest
-from tests.support.emulator import post
+from tests.support.emulator import post, refused
 
 ADA = "U0ADA00001"
 SOCIAL = "C0SOCIAL01"
@@ -31,15 +29,6 @@ def slack(scopes: set[str], *, messages_tab: bool = True) -> Iterator[tuple[Emul
     with Emulator(EmulatorSettings(manifest=manifest)) as emu:
         post(emu, "/_emulator/channel", {"id": PRIVATE, "name": "private", "is_private": True})
         yield emu, WebClient(token="xoxb-test", base_url=emu.api_url)
-
-
-def refused(client: WebClient, method: str, **args: object) -> dict[str, object]:
-    """Slack's answer to a call that must fail."""
-    with pytest.raises(SlackApiError) as raised:
-        getattr(client, method)(**args)
-    data = raised.value.response.data
-    assert isinstance(data, dict)
-    return data
 
 
 def test_a_method_without_its_scope_answers_missing_scope_naming_what_is_needed_and_provided() -> None:

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from emulator import Emulator
 from emulator.block_kit import Malformed, problems
+from tests.support.emulator import refused
 
 SOCIAL = "C0SOCIAL01"
 ADA = "U0ADA00001"
@@ -85,15 +85,6 @@ def test_what_slack_refuses_in_a_messages_blocks(blocks: list[dict[str, Any]], e
 def test_what_is_not_block_kit_at_all(blocks: Any) -> None:
     with pytest.raises(Malformed):
         problems(blocks, limit=50)
-
-
-def refused(client: WebClient, method: str, **args: Any) -> dict[str, Any]:
-    """Slack's answer to a call that must fail."""
-    with pytest.raises(SlackApiError) as raised:
-        getattr(client, method)(**args)
-    data = raised.value.response.data
-    assert isinstance(data, dict)
-    return data
 
 
 def test_a_message_with_refused_blocks_is_answered_with_each_problem_and_kept_nowhere(

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from emulator import Emulator
-from tests.support.emulator import get, http, post
+from tests.support.emulator import get, http, post, refused
 
 SOCIAL = "C0SOCIAL01"
 ADA, BOT = "U0ADA00001", "U0TWOWAYBOT"
@@ -23,12 +21,6 @@ ADA, BOT = "U0ADA00001", "U0TWOWAYBOT"
 
 def events(emu: Emulator) -> list[dict[str, Any]]:
     return [e["payload"]["event"] for e in get(emu, "/_emulator/events")]
-
-
-def error_of(client: WebClient, method: str, **args: Any) -> str:
-    with pytest.raises(SlackApiError) as raised:
-        getattr(client, method)(**args)
-    return str(raised.value.response["error"])
 
 
 def test_an_archived_channel_refuses_posts_and_reactions_until_it_is_unarchived(
@@ -39,10 +31,12 @@ def test_an_archived_channel_refuses_posts_and_reactions_until_it_is_unarchived(
 
     post(emu, "/_emulator/archive", {"channel": SOCIAL, "user": ADA})
 
-    assert error_of(client, "chat_postMessage", channel=SOCIAL, text="after") == "is_archived"
-    assert error_of(client, "chat_postEphemeral", channel=SOCIAL, user=ADA, text="x") == "is_archived"
-    assert error_of(client, "chat_update", channel=SOCIAL, ts=ts, text="edited") == "is_inactive"
-    assert error_of(client, "reactions_add", channel=SOCIAL, timestamp=ts, name="eyes") == "is_archived"
+    assert refused(client, "chat_postMessage", channel=SOCIAL, text="after")["error"] == "is_archived"
+    assert refused(client, "chat_postEphemeral", channel=SOCIAL, user=ADA, text="x")["error"] == "is_archived"
+    assert refused(client, "chat_update", channel=SOCIAL, ts=ts, text="edited")["error"] == "is_inactive"
+    assert (
+        refused(client, "reactions_add", channel=SOCIAL, timestamp=ts, name="eyes")["error"] == "is_archived"
+    )
     assert client.conversations_info(channel=SOCIAL)["channel"]["is_archived"] is True
     post(emu, "/_emulator/unarchive", {"channel": SOCIAL, "user": ADA})
     assert client.chat_postMessage(channel=SOCIAL, text="again")["ok"]
@@ -67,7 +61,7 @@ def test_a_rename_says_the_new_name_and_a_deleted_channel_is_not_found(
     post(emu, "/_emulator/rename", {"channel": SOCIAL, "name": "social-team"})
     assert client.conversations_info(channel=SOCIAL)["channel"]["name"] == "social-team"
     post(emu, "/_emulator/delete", {"channel": SOCIAL})
-    assert error_of(client, "chat_postMessage", channel=SOCIAL, text="gone?") == "channel_not_found"
+    assert refused(client, "chat_postMessage", channel=SOCIAL, text="gone?")["error"] == "channel_not_found"
 
     renamed, deleted = events(emu)
     assert (renamed["type"], renamed["channel"]["id"], renamed["channel"]["name"]) == (
@@ -86,7 +80,9 @@ def test_the_bot_removed_hears_channel_left_and_someone_else_leaving_is_member_l
     post(emu, "/_emulator/leave", {"channel": SOCIAL})
     post(emu, "/_emulator/leave", {"channel": "G0PRIVATE1"})
 
-    assert error_of(client, "chat_postMessage", channel=SOCIAL, text="still here?") == "not_in_channel"
+    assert (
+        refused(client, "chat_postMessage", channel=SOCIAL, text="still here?")["error"] == "not_in_channel"
+    )
     someone, bot_public, bot_private = events(emu)
     assert (someone["type"], someone["user"], someone["channel_type"]) == ("member_left_channel", ADA, "C")
     assert (bot_public["type"], bot_public["channel"]) == ("channel_left", SOCIAL)

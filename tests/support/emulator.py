@@ -8,7 +8,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from emulator import Emulator
 
@@ -47,3 +50,12 @@ class BoltOverHttp:
     emu: Emulator
     app: App
     seen: list[dict[str, Any]] = field(default_factory=list)
+
+
+def refused(client: WebClient, method: str, **args: Any) -> dict[str, Any]:
+    """Slack's answer to a Web API call that must fail (``method`` as slack_sdk names it)."""
+    with pytest.raises(SlackApiError) as raised:
+        getattr(client, method)(**args)
+    data = raised.value.response.data
+    assert isinstance(data, dict)
+    return data
