@@ -108,6 +108,9 @@ class Channel(Base):
     digest_minute: Mapped[int] = mapped_column(SmallInteger, server_default="540")
     timezone: Mapped[str] = mapped_column(String(64), server_default="UTC")
     digest_enabled: Mapped[bool] = mapped_column(server_default=true())
+    # Digests and nudges go only to channels twoway is in and that are not archived.
+    bot_is_member: Mapped[bool] = mapped_column(server_default=true())
+    is_archived: Mapped[bool] = mapped_column(server_default=false())
     unanswered_threshold_hours: Mapped[int] = mapped_column(Integer, server_default="24")
     nudge_weekends: Mapped[bool] = mapped_column(server_default=false())
     flag_emoji: Mapped[str] = mapped_column(String(100), server_default="speech_balloon")

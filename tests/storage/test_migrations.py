@@ -26,7 +26,7 @@ TABLES = {
     "slack_turns",
 }
 # Every revision shipped, oldest first.
-REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006"]
+REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007"]
 
 
 def test_models_define_the_expected_tables_each_with_a_team() -> None:
