@@ -44,10 +44,10 @@ from bot.render_ledger import (
     render_unanswered,
     slot_date,
 )
-from bot.slack_calls import advice, attempt
+from bot.slack_calls import advice, attempt, slack_error
 from bot.transfer import COMMENT_COLUMNS, POST_COLUMNS, SNAPSHOT_COLUMNS, write_csv
 from storage.bulk import export_comments, export_posts, export_snapshots
-from storage.channels import ensure_channel, update_channel_settings
+from storage.channels import ensure_channel, get_channel, update_channel_settings
 from storage.models import Channel, Post
 from storage.posts import post_by_url
 
@@ -67,7 +67,11 @@ def run_command(
     """Do what ``request`` asks in the channel, as ``user_id``; return the answer for them.
 
     ``reply`` shows them a message before the answer, such as a notice Slack refused to post.
+    A command run where twoway is not a member records nothing, and says how to invite it.
     """
+    outside = _outside(deps, client, team_id, channel_id)
+    if outside is not None:
+        return outside
     match request:
         case LogRequest():
             return _log(deps, team_id, user_id, request)
@@ -105,6 +109,50 @@ def run_command(
         case ScheduleRequest():
             return _schedule(deps, team_id, channel_id, request)
     raise AssertionError(f"unhandled request {request!r}")  # pragma: no cover
+
+
+# What conversations.info answers for a conversation twoway is not in: a private channel or a direct
+# message it can't see (channel_not_found), or a direct message it has no im:read for (missing_scope).
+_NOT_VISIBLE = ("channel_not_found", "missing_scope", "method_not_supported_for_channel_type")
+_INVITE = "Invite it with `/invite @twoway`, then run the command again."
+
+
+def _outside(deps: Deps, client: WebClient, team_id: str, channel_id: str) -> Message | None:
+    """None when twoway is in the channel; otherwise the answer saying how to invite it.
+
+    The ledger knows the channels twoway is in from Slack's membership events. For any other channel
+    (new to twoway, or one it was removed from and may have been invited back to while it was not
+    listening) Slack is asked once (conversations.info), and a membership it reports is recorded.
+    """
+    with deps.sessions.begin() as s:
+        known = get_channel(s, team_id, channel_id)
+        if known is not None and known.active:
+            return None
+    try:
+        info = client.conversations_info(channel=channel_id)["channel"]
+    except SlackApiError as error:
+        if slack_error(error) in _NOT_VISIBLE:
+            return _invite(channel_id)
+        logger.warning("could not ask Slack about %s: %s", channel_id, slack_error(error))
+        return render_problem(f"I couldn't check that twoway is in this channel: {advice(error)}")
+    if info.get("is_archived"):
+        return render_problem("This channel is archived, so twoway's digests and nudges have stopped here.")
+    if not info.get("is_member"):
+        return _invite(channel_id)
+    with deps.sessions.begin() as s:
+        ledger.joined(s, team_id, channel_id, timezone=deps.config.timezone, now=deps.clock())
+    if deps.schedules is not None:
+        deps.schedules.sync_channel(team_id, channel_id)
+    return None
+
+
+def _invite(channel_id: str) -> Message:
+    if channel_id.startswith("D"):
+        return render_problem(
+            f"twoway works in channels, not in direct messages. Run `/twoway` in a channel twoway is in. "
+            f"To add it to one: {_INVITE}"
+        )
+    return render_problem(f"twoway isn't in this channel, so it keeps no ledger here. {_INVITE}")
 
 
 def _unknown_post(url: str, usage: str) -> Message:

@@ -27,7 +27,7 @@ from bot.metrics import (
 )
 from bot.summary import Engagement
 from bot.text import storable, truncate
-from storage.channels import ensure_channel
+from storage.channels import ensure_channel, get_channel, set_presence
 from storage.comments import (
     close_comment,
     comment_of_message,
@@ -50,6 +50,7 @@ from storage.posts import (
     unshare,
 )
 from storage.snapshots import add_snapshot, latest_snapshot, snapshots_of
+from storage.workspace_rows import delete_channel_rows
 
 # comments.author is a VARCHAR(255).
 AUTHOR_LIMIT = 255
@@ -107,6 +108,34 @@ def share_links(
 def channel(s: Session, team_id: str, channel_id: str, *, timezone: str, now: datetime) -> Channel:
     """The channel's row with its settings, made with the defaults the first time twoway meets it."""
     return ensure_channel(s, team_id, channel_id, timezone=timezone, now=now)
+
+
+def joined(s: Session, team_id: str, channel_id: str, *, timezone: str, now: datetime) -> bool:
+    """twoway is in the channel: its ledger starts, or its digests and nudges start again.
+
+    Returns whether this is news: the channel was unknown, or twoway had left it.
+    """
+    known = get_channel(s, team_id, channel_id)
+    was_active = known is not None and known.active
+    ensure_channel(s, team_id, channel_id, timezone=timezone, now=now)
+    # Only a live channel can be joined, so it is not archived either.
+    set_presence(s, team_id, channel_id, member=True, archived=False, now=now)
+    return not was_active
+
+
+def left(s: Session, team_id: str, channel_id: str, *, now: datetime) -> Channel | None:
+    """twoway was removed from the channel: its digests and nudges stop; its ledger stays."""
+    return set_presence(s, team_id, channel_id, member=False, now=now)
+
+
+def archived(s: Session, team_id: str, channel_id: str, *, archived: bool, now: datetime) -> Channel | None:
+    """The channel was archived (digests and nudges stop) or unarchived (they start again)."""
+    return set_presence(s, team_id, channel_id, archived=archived, now=now)
+
+
+def forget_channel(s: Session, team_id: str, channel_id: str) -> None:
+    """The channel was deleted: nothing in its ledger can be answered or shown any more."""
+    delete_channel_rows(s, team_id, channel_id)
 
 
 def tracked_post(s: Session, team_id: str, canonical_url: str) -> Post | None:

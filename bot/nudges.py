@@ -174,7 +174,8 @@ class Nudger:
         found = []
         for comment, post in waiting:
             channel = channels.get(comment.channel_id)
-            if channel is None:
+            # No nudges where twoway can't post: it left the channel, or the channel is archived.
+            if channel is None or not channel.active:
                 continue
             levels = nudges_due(
                 comment.written_at or comment.flagged_at, channel, now, snoozed_until=comment.snoozed_until

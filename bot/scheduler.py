@@ -1,9 +1,10 @@
 """When digests and nudges run: APScheduler jobs derived from the channels' settings in the database.
 
 The database is the source of truth. ``sync_all`` derives one cron job per channel with digests
-on; ``sync_channel`` re-derives one channel's after a settings change, so the change takes effect
-without a restart. Every replica runs the same jobs: the claims in ``bot.publish`` and
-``bot.nudges`` make sure each digest and nudge is posted once whoever fires first.
+on that twoway is in and that is not archived (``Channel.active``); ``sync_channel`` re-derives one
+channel's after a settings change or a channel event, so the change takes effect without a restart.
+Every replica runs the same jobs: the claims in ``bot.publish`` and ``bot.nudges`` make sure each
+digest and nudge is posted once whoever fires first.
 
 Digest jobs run in an executor of their own: a slot that hundreds of channels share queues their
 jobs there, paced by the publisher within Slack's limits, while the sweep and the inbox's recovery
@@ -152,7 +153,7 @@ class Schedules:
             for team_id in self._teams():
                 with self._sessions.begin() as s:
                     for channel in team_channels(s, team_id):
-                        if channel.digest_enabled:
+                        if channel.digest_enabled and channel.active:
                             wanted[digest_job_id(team_id, channel.channel_id)] = channel
             for job in self.scheduler.get_jobs():
                 if job.id.startswith(DIGEST_JOB_PREFIX) and job.id not in wanted:
@@ -165,7 +166,7 @@ class Schedules:
         with self._sync_lock:
             with self._sessions.begin() as s:
                 channel = get_channel(s, team_id, channel_id)
-            if channel is not None and channel.digest_enabled:
+            if channel is not None and channel.digest_enabled and channel.active:
                 self._schedule(channel)
                 return
             with contextlib.suppress(JobLookupError):
@@ -199,10 +200,11 @@ class Schedules:
         )
 
     def run_digest(self, team_id: str, channel_id: str) -> Outcome | None:
-        """The digest job: publish the latest slot of the channel's schedule now; None if digests are off."""
+        """The digest job: publish the latest slot of the channel's schedule now; None if digests are off,
+        or twoway has left the channel, or it is archived."""
         with self._sessions.begin() as s:
             channel = get_channel(s, team_id, channel_id)
-        if channel is None or not channel.digest_enabled:
+        if channel is None or not channel.digest_enabled or not channel.active:
             return None
         return self._publisher.publish_digest(
             team_id, channel_id, period_for(channel, self._publisher.clock())
@@ -219,7 +221,7 @@ class Schedules:
         channels: list[Channel] = []
         for team_id in self._teams():
             with self._sessions.begin() as s:
-                channels += [c for c in team_channels(s, team_id) if c.digest_enabled]
+                channels += [c for c in team_channels(s, team_id) if c.digest_enabled and c.active]
         with futures.ThreadPoolExecutor(DIGEST_WORKERS, thread_name_prefix="twoway-catch-up") as pool:
             for channel in channels:
                 pool.submit(self._catch_up, channel)
@@ -250,7 +252,16 @@ class Schedules:
                 logger.exception("recovering the events of %s failed", team_id)
 
     def run_sweep(self) -> None:
-        """Send due nudges and retry failed digests, for every team, now."""
+        """Re-derive the digest jobs, send due nudges and retry failed digests, for every team, now.
+
+        Re-deriving the jobs each sweep is what carries a change made on another replica (a schedule
+        set, twoway removed from a channel) to this one's jobs, and what gives a channel first met
+        through a message, not through twoway joining it, its digest.
+        """
+        try:
+            self.sync_all()
+        except Exception:
+            logger.exception("re-deriving the digest jobs failed")
         for team_id in self._teams():
             try:
                 self._nudger.sweep(team_id)

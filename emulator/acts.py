@@ -299,6 +299,8 @@ class Acts:
         return await self._deliver_event(team, event, body)
 
     async def _deliver_event(self, team: Team, event: JSON, body: JSON) -> JSON:
+        if not self.state.app.subscribes(event):
+            return {"event_id": None, "delivery": not_delivered("not_subscribed"), "redeliveries": []}
         retries = int(number(body, "retries", 0))
         event_id = self.state.new_event_id()
         payload = payloads.event_callback(team, self.state.app_id, event, event_id, int(self.state.now()))

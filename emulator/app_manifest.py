@@ -67,6 +67,22 @@ LIST_TYPES: Mapping[str, str] = {
 }
 # conversations.open with a bot token: `im:write` for one person, `mpim:write` for several.
 OPEN_SCOPES: Mapping[str, str] = {"im": "im:write", "mpim": "mpim:write"}
+# A `message` event's subscription by the conversation's `channel_type`: an app subscribes to
+# message.channels, message.groups, message.im and message.mpim apart
+# (https://docs.slack.dev/reference/events/message.channels and its siblings).
+MESSAGE_SUBSCRIPTIONS: Mapping[str, str] = {
+    "channel": "message.channels",
+    "group": "message.groups",
+    "im": "message.im",
+    "mpim": "message.mpim",
+}
+
+
+def subscription_of(event: Mapping[str, Any]) -> str:
+    """The bot event subscription under which Slack sends ``event``."""
+    if event.get("type") == "message":
+        return MESSAGE_SUBSCRIPTIONS.get(str(event.get("channel_type")), "message.channels")
+    return str(event.get("type"))
 
 
 @dataclass(frozen=True)
@@ -77,13 +93,17 @@ class AppManifest:
     bot_scopes: frozenset[str] | None = None
     messages_tab: bool = True
     messages_tab_read_only: bool = False
+    # The bot events the app subscribes to; None subscribes to every event (no manifest).
+    bot_events: frozenset[str] | None = None
 
     @classmethod
     def from_dict(cls, manifest: Mapping[str, Any]) -> AppManifest:
         home = (manifest.get("features") or {}).get("app_home") or {}
         scopes = ((manifest.get("oauth_config") or {}).get("scopes") or {}).get("bot") or []
+        events = ((manifest.get("settings") or {}).get("event_subscriptions") or {}).get("bot_events") or []
         return cls(
             bot_scopes=frozenset(str(s) for s in scopes),
+            bot_events=frozenset(str(e) for e in events),
             # The tab is opt-in since 2021 (a manifest that says nothing leaves it off).
             messages_tab=bool(home.get("messages_tab_enabled", False)),
             messages_tab_read_only=bool(home.get("messages_tab_read_only_enabled", False)),
@@ -100,6 +120,11 @@ class AppManifest:
             return cls.from_file(DEFAULT_MANIFEST)
         logger.warning("no manifest.yml beside the emulator: every scope is granted; pass --manifest")
         return cls()
+
+    def subscribes(self, event: Mapping[str, Any]) -> bool:
+        """Whether Slack sends ``event`` to this app: only events it subscribed to reach an app
+        (https://docs.slack.dev/apis/events-api/#subscribing)."""
+        return self.bot_events is None or subscription_of(event) in self.bot_events
 
     def grants(self, scope: str) -> bool:
         return self.bot_scopes is None or scope in self.bot_scopes

@@ -81,6 +81,30 @@ def ensure_channel(
     return channel
 
 
+def set_presence(
+    s: Session,
+    team_id: str,
+    channel_id: str,
+    *,
+    member: bool | None = None,
+    archived: bool | None = None,
+    now: datetime,
+) -> Channel | None:
+    """Record that twoway joined or left the team's channel, or that it was archived or unarchived.
+
+    Returns the channel, or None if twoway has never known it (then there is nothing to stop).
+    """
+    channel = get_channel(s, team_id, channel_id)
+    if channel is None:
+        return None
+    if member is not None:
+        channel.bot_is_member = member
+    if archived is not None:
+        channel.is_archived = archived
+    channel.updated_at = now
+    return channel
+
+
 def update_channel_settings(
     s: Session, team_id: str, channel_id: str, changes: dict[str, object], *, now: datetime
 ) -> Channel | None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from storage.channels import get_channel
 from storage.leases import Lease
-from storage.models import DigestRun
+from storage.models import Channel, DigestRun
 
 RUNS = Lease(DigestRun, key=("team_id", "id"), held="claimed")
 
@@ -105,13 +105,20 @@ def runs_to_retry(
     """Return the team's runs worth another attempt, oldest period first.
 
     Those are failed runs and runs claimed before ``stale_before`` (a replica died holding them),
-    with attempts left, whose period ended after ``ended_after``.
+    with attempts left, whose period ended after ``ended_after``, in channels twoway is still in and
+    that are not archived.
     """
     return list(
         s.scalars(
             select(DigestRun)
+            .join(
+                Channel,
+                (Channel.team_id == DigestRun.team_id) & (Channel.channel_id == DigestRun.channel_id),
+            )
             .where(
                 DigestRun.team_id == team_id,
+                Channel.bot_is_member,
+                Channel.is_archived.is_(False),
                 DigestRun.period_end > ended_after,
                 *RUNS.lapsed(stale_before=stale_before, max_attempts=max_attempts),
             )

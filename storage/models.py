@@ -120,6 +120,11 @@ class Channel(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     @property
+    def active(self) -> bool:
+        """Whether twoway works here: it is a member, and the channel is not archived."""
+        return self.bot_is_member and not self.is_archived
+
+    @property
     def digest_time(self) -> time:
         """The digest's local time of day."""
         return time(*divmod(self.digest_minute, 60))

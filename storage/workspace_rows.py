@@ -1,4 +1,5 @@
-"""A workspace's rows in every table of the ledger: counted, or deleted when it is purged.
+"""A workspace's rows in every table of the ledger: counted, or deleted when it is purged; and one
+channel's rows, deleted with the channel.
 
 ``twoway purge`` counts what it will delete, and deletes it, here and in the installation tables
 (``storage.installations``). None commits.
@@ -26,3 +27,14 @@ def delete_team_rows(s: Session, team_id: str) -> None:
     """Delete every row of the team in every table, children first so that no foreign key objects."""
     for table in reversed(Base.metadata.sorted_tables):
         s.execute(delete(table).where(table.c.team_id == team_id))
+
+
+def delete_channel_rows(s: Session, team_id: str, channel_id: str) -> None:
+    """Delete the team's rows about one channel in every table, children first.
+
+    Tables without a ``channel_id`` hang off one that has it (snapshots off posts, nudges off
+    comments), and go with their parents through ``ON DELETE CASCADE``.
+    """
+    for table in reversed(Base.metadata.sorted_tables):
+        if "channel_id" in table.c:
+            s.execute(delete(table).where(table.c.team_id == team_id, table.c.channel_id == channel_id))

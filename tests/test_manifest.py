@@ -30,6 +30,11 @@ EVENT_SCOPES: dict[str, set[str]] = {
     "app_uninstalled": set(),
     "tokens_revoked": set(),
     "member_joined_channel": {"channels:read", "groups:read"},
+    "member_left_channel": {"channels:read", "groups:read"},
+    # https://docs.slack.dev/reference/events/channel_left and its siblings: public channels' events
+    # need channels:read, private channels' (group_*) groups:read.
+    **{f"channel_{change}": {"channels:read"} for change in ("archive", "deleted", "left", "unarchive")},
+    **{f"group_{change}": {"groups:read"} for change in ("archive", "deleted", "left", "unarchive")},
     "message.channels": {"channels:history"},
     "message.groups": {"groups:history"},
     "reaction_added": {"reactions:read"},

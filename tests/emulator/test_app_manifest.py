@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 
 from emulator import Emulator, EmulatorSettings
 from emulator.app_manifest import DEFAULT_MANIFEST, AppManifest
-from tests.support.emulator import post, refused
+from tests.support.emulator import get, post, refused
 
 ADA = "U0ADA00001"
 SOCIAL = "C0SOCIAL01"
@@ -84,9 +84,29 @@ def test_the_default_emulator_grants_what_the_repositorys_manifest_asks_for(tmp_
     app = AppManifest.default()
     assert app.bot_scopes == frozenset(manifest["oauth_config"]["scopes"]["bot"])
     assert app.messages_tab is manifest["features"]["app_home"]["messages_tab_enabled"]
+    assert app.bot_events == frozenset(manifest["settings"]["event_subscriptions"]["bot_events"])
     # A manifest that says nothing of the Messages tab leaves it off, as Slack has since 2021.
     bare = tmp_path / "manifest.yml"
     bare.write_text(yaml.safe_dump({"oauth_config": {"scopes": {"bot": ["chat:write"]}}}))
     assert AppManifest.from_file(bare) == AppManifest(
-        bot_scopes=frozenset({"chat:write"}), messages_tab=False
+        bot_scopes=frozenset({"chat:write"}), messages_tab=False, bot_events=frozenset()
     )
+
+
+def test_only_the_events_the_app_subscribes_to_are_sent() -> None:
+    # https://docs.slack.dev/apis/events-api/#subscribing: an app hears only the events it subscribed
+    # to, and message events by conversation type (message.channels, message.groups…).
+    manifest = AppManifest(bot_events=frozenset({"message.channels", "reaction_added"}))
+    with Emulator(EmulatorSettings(manifest=manifest)) as emu:
+        post(
+            emu,
+            "/_emulator/channel",
+            {"id": PRIVATE, "name": "private", "is_private": True, "bot_member": True},
+        )
+        public = post(emu, "/_emulator/message", {"channel": SOCIAL, "user": ADA, "text": "hi"})
+        private = post(emu, "/_emulator/message", {"channel": PRIVATE, "user": ADA, "text": "hi"})
+        archived = post(emu, "/_emulator/archive", {"channel": SOCIAL, "user": ADA})
+        assert public["event_id"] is not None
+        assert (private["event_id"], private["delivery"]["error"]) == (None, "not_subscribed")
+        assert (archived["event_id"], archived["delivery"]["error"]) == (None, "not_subscribed")
+        assert [e["payload"]["event"]["channel"] for e in get(emu, "/_emulator/events")] == [SOCIAL]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from storage.channels import ensure_channel
 from storage.models import Channel, Comment
 from storage.workspace_rows import count_rows
 from tests.support.flows import ADA, CHANNEL, GRACE, LINUS, TEAM, Flow, views_of
@@ -166,6 +168,10 @@ def test_workspaces_see_only_their_own_ledger(flow: Flow) -> None:
     flow._post(
         "/_emulator/channel", {"team": other_team, "id": other_channel, "name": "social", "bot_member": True}
     )
+    # This process serves one workspace's token, which can't see the other's channels; the other
+    # workspace's channel is one twoway is in, as an install there would have recorded it.
+    with flow.sessions.begin() as s:
+        ensure_channel(s, other_team, other_channel, now=datetime.now(UTC))
     seen = flow.command(ADA, "unanswered", team=other_team, channel=other_channel)
     assert seen[0]["text"].startswith("No comments are waiting")
     answered = flow.command(ADA, f"answered {_comments(flow)[0].id}", team=other_team, channel=other_channel)

@@ -51,6 +51,12 @@ EVENTS: dict[str, dict[str, Any]] = {
         "channel": "C0SOCIAL01",
     },
     "app_uninstalled": {"type": "app_uninstalled"},
+    **{
+        f"{prefix}_{change}": {"type": f"{prefix}_{change}", "channel": "C0SOCIAL01", "event_ts": "1.0"}
+        for prefix in ("channel", "group")
+        for change in ("archive", "unarchive", "deleted", "left")
+    },
+    "member_left_channel": {"type": "member_left_channel", "user": BOT_USER, "channel": "C0SOCIAL01"},
     "member_joined_channel": {"type": "member_joined_channel", "user": BOT_USER, "channel": "C0SOCIAL01"},
     "message.channels": {"type": "message", "user": "U0ADA00001", "text": "hi", "channel": "C0SOCIAL01"},
     "message.groups": {
