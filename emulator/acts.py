@@ -101,14 +101,16 @@ class Acts:
                 raise WorldError("method_not_supported_for_channel_type", 400)
             actor = text(body, "user", required=False) or team.bot_user_id
             prefix = "group" if channel.is_private else "channel"
-            event: JSON = {
-                "type": f"{prefix}_{change}",
-                "channel": channel.id,
-                "event_ts": self.state.next_ts(),
-            }
+            event: JSON = {"type": f"{prefix}_{change}", "channel": channel.id}
+            if change != "deleted" or prefix == "group":
+                # channel_deleted is the one event here that Slack documents without an event_ts.
+                event["event_ts"] = self.state.next_ts()
             if change == "archive":
                 channel.archived = True
                 event["user"] = actor
+                if prefix == "group":
+                    # Always there in group_archive (0 unless the channel moved to another workspace).
+                    event["is_moved"] = 0
             elif change == "unarchive":
                 channel.archived = False
                 event["user" if prefix == "channel" else "actor_id"] = actor
@@ -231,7 +233,7 @@ class Acts:
             if not removed and not self.state.add_reaction(message, name, user.id):
                 raise WorldError("already_reacted", 409)
             event = payloads.reaction_event(
-                removed, user.id, name, channel.id, message["ts"], message.get("user"), self.state.next_ts()
+                removed, user.id, name, channel, message["ts"], message.get("user"), self.state.next_ts()
             )
         result = await self._deliver_channel_event(team, channel, event, body)
         return web.json_response({"ok": True, **result})

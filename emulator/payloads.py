@@ -246,13 +246,21 @@ def message_deleted_event(channel: Channel, previous: JSON, ts: str) -> JSON:
 
 
 def reaction_event(
-    removed: bool, user_id: str, reaction: str, channel_id: str, ts: str, item_user: str | None, event_ts: str
+    removed: bool,
+    user_id: str,
+    reaction: str,
+    channel: Channel,
+    ts: str,
+    item_user: str | None,
+    event_ts: str,
 ) -> JSON:
+    """`reaction_added` or `reaction_removed` on a message; its item names the channel's type, as the
+    events' pages on docs.slack.dev show it."""
     event: JSON = {
         "type": "reaction_removed" if removed else "reaction_added",
         "user": user_id,
         "reaction": reaction,
-        "item": {"type": "message", "channel": channel_id, "ts": ts},
+        "item": {"type": "message", "channel": channel.id, "ts": ts, "channel_type": channel.channel_type},
         "event_ts": event_ts,
     }
     if item_user:

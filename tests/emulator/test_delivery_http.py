@@ -107,7 +107,7 @@ def test_reactions_are_kept_and_delivered(bolt_http: BoltOverHttp) -> None:
         "type": "reaction_added",
         "user": "U0GRACE001",
         "reaction": "triangular_flag_on_post",
-        "item": {"type": "message", "channel": SOCIAL, "ts": ts},
+        "item": {"type": "message", "channel": SOCIAL, "ts": ts, "channel_type": "channel"},
         "item_user": ADA,
         "event_ts": added["event_ts"],
     }
