@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 
+from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine, delete, desc, select, text
@@ -93,6 +94,12 @@ class Installations:
         if not token:
             raise NotInstalled(f"twoway is not installed in workspace {team_id}")
         return str(token)
+
+    def bot(self, team_id: str, enterprise_id: str | None) -> Bot | None:
+        """The workspace's newest bot (token, bot id, bot user), keyed as slack_sdk keys installations,
+        by (enterprise_id, team_id); None when it has none."""
+        bot = self.store.find_bot(enterprise_id=enterprise_id, team_id=team_id)
+        return bot if bot is not None and bot.bot_token else None
 
     def teams(self) -> list[str]:
         """Every workspace with a bot token of this app, sorted."""

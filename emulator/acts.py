@@ -22,7 +22,11 @@ Slack would deliver it.
 - `POST /_emulator/command {team, channel, user, command, text}` runs a slash command, and answers what
   the person saw, as an interaction does (`emulator.interactivity`)
 
-Channel events reach the app only from channels its bot is in, as in Slack.
+Channel events reach the app only from channels its bot is in, as in Slack. In a channel shared by
+several workspaces (`POST /_emulator/share`) the event is delivered once, however many of them
+installed the app: its `team_id` is the acting person's workspace, `is_ext_shared_channel` is true
+between organizations, and `authorizations` names one installation whose bot is in the channel: the
+control body's `authorized` team, else the acting person's workspace, else the host's.
 """
 
 from __future__ import annotations
@@ -295,17 +299,41 @@ class Acts:
         )
 
     async def _deliver_channel_event(self, team: Team, channel: Channel, event: JSON, body: JSON) -> JSON:
-        # Slack sends channel events only to apps whose bot is in the channel.
-        if team.bot_user_id not in channel.members:
+        # Slack sends channel events only to apps whose bot is in the channel. In a shared channel the
+        # app gets the event once, whichever installations see it, with one of them in `authorizations`.
+        with self.state.lock:
+            seeing = [t for t in self.state.teams_in(channel) if t.bot_user_id in channel.members]
+        if not seeing:
             return {"event_id": None, "delivery": not_delivered("bot_not_in_channel"), "redeliveries": []}
-        return await self._deliver_event(team, event, body)
+        authorized = self._authorized(team, seeing, body)
+        return await self._deliver_event(team, event, body, authorized, channel.is_ext_shared)
 
-    async def _deliver_event(self, team: Team, event: JSON, body: JSON) -> JSON:
+    def _authorized(self, team: Team, seeing: list[Team], body: JSON) -> Team:
+        """The installation `authorizations` names: `authorized` in the control body when it sees the
+        event, else the acting person's workspace when its bot is there, else the channel's host side."""
+        wanted = text(body, "authorized", required=False)
+        if wanted is not None:
+            found = next((t for t in seeing if t.id == wanted), None)
+            if found is None:
+                raise WorldError("authorized_team_not_in_channel", 400)
+            return found
+        return team if team in seeing else seeing[0]
+
+    async def _deliver_event(
+        self,
+        team: Team,
+        event: JSON,
+        body: JSON,
+        authorized: Team | None = None,
+        ext_shared: bool = False,
+    ) -> JSON:
         if not self.state.app.subscribes(event):
             return {"event_id": None, "delivery": not_delivered("not_subscribed"), "redeliveries": []}
         retries = int(number(body, "retries", 0))
         event_id = self.state.new_event_id()
-        payload = payloads.event_callback(team, self.state.app_id, event, event_id, int(self.state.now()))
+        payload = payloads.event_callback(
+            team, self.state.app_id, event, event_id, int(self.state.now()), authorized, ext_shared
+        )
         with self.state.lock:
             self.events[event_id] = StoredEvent(team.id, payload)
         first = await self.deliverer.deliver("events_api", payload)

@@ -99,7 +99,7 @@ class OAuth:
                 "bot_user_id": team.bot_user_id,
                 "app_id": self.state.app_id,
                 "team": {"id": team.id, "name": team.name},
-                "enterprise": None,
+                "enterprise": team.enterprise(),
                 "authed_user": {"id": grant.user_id},
                 "is_enterprise_install": False,
             }

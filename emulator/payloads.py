@@ -275,29 +275,53 @@ def event_context(team_id: str, app_id: str, event: JSON) -> str:
     return "4-" + encoded.rstrip("=")
 
 
-def event_callback(team: Team, app_id: str, event: JSON, event_id: str, event_time: int) -> JSON:
-    return {
+def event_callback(
+    team: Team,
+    app_id: str,
+    event: JSON,
+    event_id: str,
+    event_time: int,
+    authorized: Team | None = None,
+    ext_shared: bool = False,
+) -> JSON:
+    """The Events API envelope of an event that happened in `team`, delivered once to the app.
+
+    `authorizations` names one installation the event is visible to, `authorized` (by default the
+    team itself): "at most one", even when several installations see it, as in a channel shared by
+    two workspaces that both installed the app; apps.event.authorizations.list gives the rest
+    (docs.slack.dev/changelog/2020-09-15-events-api-truncate-authed-users). In Enterprise Grid the
+    envelope and the authorization carry the org's `enterprise_id`.
+    """
+    authorized = authorized or team
+    payload: JSON = {
         "token": VERIFICATION_TOKEN,
         "team_id": team.id,
-        "context_team_id": team.id,
-        "context_enterprise_id": None,
-        "api_app_id": app_id,
-        "event": event,
-        "type": "event_callback",
-        "event_id": event_id,
-        "event_time": event_time,
-        "authorizations": [
-            {
-                "enterprise_id": None,
-                "team_id": team.id,
-                "user_id": team.bot_user_id,
-                "is_bot": True,
-                "is_enterprise_install": False,
-            }
-        ],
-        "is_ext_shared_channel": False,
-        "event_context": event_context(team.id, app_id, event),
     }
+    if team.enterprise_id is not None:
+        payload["enterprise_id"] = team.enterprise_id
+    payload.update(
+        {
+            "context_team_id": team.id,
+            "context_enterprise_id": team.enterprise_id,
+            "api_app_id": app_id,
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": event_time,
+            "authorizations": [
+                {
+                    "enterprise_id": authorized.enterprise_id,
+                    "team_id": authorized.id,
+                    "user_id": authorized.bot_user_id,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": ext_shared,
+            "event_context": event_context(team.id, app_id, event),
+        }
+    )
+    return payload
 
 
 def slash_command(
@@ -322,10 +346,23 @@ def slash_command(
         "command": command,
         "text": text,
         "api_app_id": app_id,
+        **(
+            {"enterprise_id": team.enterprise_id, "enterprise_name": team.enterprise_name or ""}
+            if team.enterprise_id
+            else {}
+        ),
         "is_enterprise_install": "false",
         "response_url": response_url,
         "trigger_id": trigger_id,
     }
+
+
+def _team(team: Team) -> JSON:
+    """The `team` object of interactive payloads: the acting person's workspace, and its org in Grid."""
+    out: JSON = {"id": team.id, "domain": team.domain}
+    if team.enterprise_id is not None:
+        out.update({"enterprise_id": team.enterprise_id, "enterprise_name": team.enterprise_name or ""})
+    return out
 
 
 def _interaction_user(user: User) -> JSON:
@@ -399,8 +436,8 @@ def block_actions(
             "is_ephemeral": False,
         },
         "trigger_id": trigger_id,
-        "team": {"id": team.id, "domain": team.domain},
-        "enterprise": None,
+        "team": _team(team),
+        "enterprise": team.enterprise(),
         "is_enterprise_install": False,
         "channel": {"id": channel.id, "name": channel.name},
         "message": message,
@@ -429,8 +466,8 @@ def view_block_actions(
         "token": VERIFICATION_TOKEN,
         "container": {"type": "view", "view_id": view["id"]},
         "trigger_id": trigger_id,
-        "team": {"id": team.id, "domain": team.domain},
-        "enterprise": None,
+        "team": _team(team),
+        "enterprise": team.enterprise(),
         "is_enterprise_install": False,
         "view": copy.deepcopy(view),
         "actions": [_button_action(block_id_, button, None, action_ts)],
@@ -516,7 +553,7 @@ def view_submission(team: Team, app_id: str, user: User, view: JSON, values: JSO
     submitted["state"] = {"values": copy.deepcopy(values)}
     return {
         "type": "view_submission",
-        "team": {"id": team.id, "domain": team.domain},
+        "team": _team(team),
         "user": _interaction_user(user),
         "api_app_id": app_id,
         "token": VERIFICATION_TOKEN,
@@ -524,7 +561,7 @@ def view_submission(team: Team, app_id: str, user: User, view: JSON, values: JSO
         "view": submitted,
         "response_urls": [],
         "is_enterprise_install": False,
-        "enterprise": None,
+        "enterprise": team.enterprise(),
     }
 
 
@@ -542,11 +579,11 @@ def message_action(
         "type": "message_action",
         "token": VERIFICATION_TOKEN,
         "action_ts": action_ts,
-        "team": {"id": team.id, "domain": team.domain},
+        "team": _team(team),
         "user": _interaction_user(user),
         "channel": {"id": channel.id, "name": channel.name},
         "is_enterprise_install": False,
-        "enterprise": None,
+        "enterprise": team.enterprise(),
         "callback_id": callback_id,
         "trigger_id": trigger_id,
         "response_url": response_url,

@@ -393,6 +393,8 @@ def auth_test(ctx: Context, args: Args) -> JSON:
         "team_id": team.id,
         "user_id": team.bot_user_id,
         "bot_id": team.bot_id,
+        # In Enterprise Grid, the org the workspace belongs to (a workspace install, not an org-wide one).
+        **({"enterprise_id": team.enterprise_id} if team.enterprise_id else {}),
         "is_enterprise_install": False,
     }
 
@@ -559,7 +561,7 @@ def reactions_get(ctx: Context, args: Args) -> JSON:
 @method("conversations.info")
 def conversations_info(ctx: Context, args: Args) -> JSON:
     channel = _conversation(ctx, args.get("channel"), need_member=False)
-    return {"channel": channel.to_slack(ctx.team.bot_user_id, args.flag("include_num_members"))}
+    return {"channel": channel.to_slack(ctx.team.bot_user_id, args.flag("include_num_members"), ctx.team.id)}
 
 
 @method("conversations.list")
@@ -571,7 +573,7 @@ def conversations_list(ctx: Context, args: Args) -> JSON:
         kind = "im" if channel.is_im else "private_channel" if channel.is_private else "public_channel"
         visible = kind == "public_channel" or bot in channel.members
         if kind in types and visible:
-            out.append(channel.to_slack(bot))
+            out.append(channel.to_slack(bot, context_team_id=ctx.team.id))
     return {"channels": out, "response_metadata": {"next_cursor": ""}}
 
 
@@ -666,7 +668,7 @@ def conversations_join(ctx: Context, args: Args) -> JSON:
     if channel.is_private or channel.is_im:
         raise SlackError("method_not_supported_for_channel_type")
     channel.members.add(ctx.team.bot_user_id)
-    return {"channel": channel.to_slack(ctx.team.bot_user_id)}
+    return {"channel": channel.to_slack(ctx.team.bot_user_id, context_team_id=ctx.team.id)}
 
 
 @method("conversations.open")
@@ -682,7 +684,7 @@ def conversations_open(ctx: Context, args: Args) -> JSON:
     else:
         raise SlackError("users_list_not_supplied")
     if args.flag("return_im"):
-        return {"channel": channel.to_slack(ctx.team.bot_user_id)}
+        return {"channel": channel.to_slack(ctx.team.bot_user_id, context_team_id=ctx.team.id)}
     return {"channel": {"id": channel.id}}
 
 

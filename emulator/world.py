@@ -9,8 +9,11 @@ rate limiter (each in a module of its own), under the same lock.
 
 The control endpoints (JSON bodies; `team` defaults to `T0TWOWAY1`):
 
-- `POST /_emulator/team {id, domain, name?, bot_user_id?, bot_id?}`, `POST /_emulator/channel {team, id,
-  name, is_private?, bot_member? (default true), members?}`, `POST /_emulator/user {team, id, name,
+- `POST /_emulator/team {id, domain, name?, bot_user_id?, bot_id?, enterprise_id?, enterprise_name?}` (an
+  `enterprise_id` puts the workspace in that Enterprise Grid org), `POST /_emulator/channel {team, id,
+  name, is_private?, bot_member? (default true), members?}`, `POST /_emulator/share {team, channel,
+  with, bot_member? (default true)}` (the host `team` shares its channel with workspace `with`: Slack
+  Connect between organizations, org-shared within one), `POST /_emulator/user {team, id, name,
   real_name?, tz?}`, `POST /_emulator/token {token, team}` (ties a bot or app token to a team)
 - `GET /_emulator/world`, `GET /_emulator/health`, `GET /_emulator/messages?team=&channel=` (kept
   messages oldest first, each naming its channel), `GET /_emulator/views?team=&user=` (each with `user`
@@ -154,6 +157,10 @@ class Channel:
     created: int = 0
     archived: bool = False
     members: set[str] = field(default_factory=set)
+    # A shared channel (Slack Connect between organizations, or shared across one Grid org's
+    # workspaces) is one channel, with one id, in every team listed here; `team_id` is its host.
+    shared_team_ids: list[str] = field(default_factory=list)
+    is_ext_shared: bool = False
     messages: dict[str, JSON] = field(default_factory=dict)
     # Sorted ts keys; kept next to the dict because backdated messages may arrive out of order.
     order: list[tuple[int, str]] = field(default_factory=list)
@@ -164,14 +171,21 @@ class Channel:
             return "im"
         return "group" if self.is_private else "channel"
 
-    def to_slack(self, bot_user_id: str, include_num_members: bool = False) -> JSON:
+    @property
+    def is_shared(self) -> bool:
+        return len(self.shared_team_ids) > 1
+
+    def to_slack(
+        self, bot_user_id: str, include_num_members: bool = False, context_team_id: str | None = None
+    ) -> JSON:
         info: JSON = {
             "id": self.id,
             "created": self.created,
             "is_archived": self.archived,
             "is_im": self.is_im,
-            "is_org_shared": False,
-            "context_team_id": self.team_id,
+            "is_org_shared": self.is_shared and not self.is_ext_shared,
+            # The workspace whose token asked; the host is `conversation_host_id` when shared.
+            "context_team_id": context_team_id or self.team_id,
             "updated": self.created * 1000,
         }
         if self.is_im:
@@ -187,8 +201,8 @@ class Channel:
                     "is_general": self.name == "general",
                     "unlinked": 0,
                     "name_normalized": self.name,
-                    "is_shared": False,
-                    "is_ext_shared": False,
+                    "is_shared": self.is_shared,
+                    "is_ext_shared": self.is_ext_shared,
                     "is_pending_ext_shared": False,
                     "pending_shared": [],
                     "parent_conversation": None,
@@ -199,6 +213,9 @@ class Channel:
                     "previous_names": [],
                 }
             )
+        if self.is_shared:
+            info["shared_team_ids"] = list(self.shared_team_ids)
+            info["conversation_host_id"] = self.team_id
         if include_num_members:
             info["num_members"] = len(self.members)
         return info
@@ -211,6 +228,9 @@ class Team:
     name: str
     bot_user_id: str
     bot_id: str
+    # The Enterprise Grid organization (E…) the workspace belongs to; None for a standalone workspace.
+    enterprise_id: str | None = None
+    enterprise_name: str | None = None
     channels: dict[str, Channel] = field(default_factory=dict)
     users: dict[str, User] = field(default_factory=dict)
 
@@ -219,7 +239,7 @@ class Team:
         return f"https://{self.domain}.slack.com/"
 
     def to_slack(self) -> JSON:
-        return {
+        info: JSON = {
             "id": self.id,
             "name": self.name,
             "url": self.url,
@@ -228,6 +248,15 @@ class Team:
             "icon": {"image_default": True},
             "is_verified": False,
         }
+        if self.enterprise_id is not None:
+            info.update({"enterprise_id": self.enterprise_id, "enterprise_name": self.enterprise_name})
+        return info
+
+    def enterprise(self) -> JSON | None:
+        """The `enterprise` object of interactive payloads and oauth.v2.access: null outside Grid."""
+        if self.enterprise_id is None:
+            return None
+        return {"id": self.enterprise_id, "name": self.enterprise_name or self.enterprise_id}
 
 
 @dataclass
@@ -358,10 +387,14 @@ class State:
         name: str | None = None,
         bot_user_id: str | None = None,
         bot_id: str | None = None,
+        enterprise_id: str | None = None,
+        enterprise_name: str | None = None,
     ) -> Team:
         with self.lock:
             if team_id in self.teams:
                 raise WorldError("team_already_exists", 409)
+            if enterprise_id is not None and not enterprise_id.startswith("E"):
+                raise WorldError("invalid_enterprise_id", 400)
             # Each workspace an app is installed in gets its own bot user, as in Slack.
             suffix = team_id[1:] if team_id.startswith("T") else team_id
             team = Team(
@@ -370,6 +403,8 @@ class State:
                 name=name or domain,
                 bot_user_id=bot_user_id or f"U{suffix}BOT",
                 bot_id=bot_id or f"B{suffix}",
+                enterprise_id=enterprise_id,
+                enterprise_name=enterprise_name,
             )
             team.users[team.bot_user_id] = User(
                 id=team.bot_user_id,
@@ -442,6 +477,39 @@ class State:
                 channel.members.add(team.bot_user_id)
             team.channels[channel_id] = channel
             return channel
+
+    def share_channel(self, host_id: str, channel_id: str, guest_id: str, bot_member: bool = True) -> Channel:
+        """Share the host's channel with another workspace: one channel, one id, in both teams' lists.
+
+        Between organizations that is Slack Connect (`is_ext_shared`); between workspaces of one Grid
+        org it is an org-shared channel. The guest's bot (its own installation of the app) joins unless
+        told not to, as someone there would invite it.
+        """
+        with self.lock:
+            host, guest = self.team(host_id), self.team(guest_id)
+            channel = self.channel(host, channel_id)
+            if channel.is_im or channel.team_id != host.id:
+                raise WorldError("not_the_host", 409)
+            if channel.id in guest.channels:
+                raise WorldError("already_shared", 409)
+            if any(c.name == channel.name and not c.is_im for c in guest.channels.values()):
+                raise WorldError("name_taken", 409)
+            if not channel.shared_team_ids:
+                channel.shared_team_ids = [host.id]
+            channel.shared_team_ids.append(guest.id)
+            teams = [self.team(t) for t in channel.shared_team_ids]
+            channel.is_ext_shared = any(
+                t.enterprise_id is None or t.enterprise_id != host.enterprise_id for t in teams
+            )
+            guest.channels[channel.id] = channel
+            if bot_member:
+                channel.members.add(guest.bot_user_id)
+            return channel
+
+    def teams_in(self, channel: Channel) -> list[Team]:
+        """The workspaces a channel is in: its host, then those it is shared with."""
+        with self.lock:
+            return [self.team(t) for t in channel.shared_team_ids or [channel.team_id]]
 
     def channel(self, team: Team, channel_id: str) -> Channel:
         """By id, `#name` or name; raises `channel_not_found`."""
@@ -656,6 +724,8 @@ class WorldControl:
             text(body, "name", required=False),
             text(body, "bot_user_id", required=False),
             text(body, "bot_id", required=False),
+            text(body, "enterprise_id", required=False),
+            text(body, "enterprise_name", required=False),
         )
         return web.json_response(
             {"ok": True, "team": {**team.to_slack(), "bot_user_id": team.bot_user_id, "bot_id": team.bot_id}}
@@ -679,6 +749,19 @@ class WorldControl:
                 members=members,
             )
             info = channel.to_slack(team.bot_user_id)
+        return web.json_response({"ok": True, "channel": info})
+
+    async def share(self, request: web.Request) -> web.Response:
+        body = await control_body(request)
+        with self.state.lock:
+            host = self.state.team(text(body, "team", required=False))
+            channel = self.state.share_channel(
+                host.id,
+                text(body, "channel") or "",
+                text(body, "with") or "",
+                bot_member=flag(body, "bot_member", default=True),
+            )
+            info = channel.to_slack(host.bot_user_id)
         return web.json_response({"ok": True, "channel": info})
 
     async def add_user(self, request: web.Request) -> web.Response:
@@ -741,6 +824,7 @@ def register(router: web.UrlDispatcher, state: State) -> None:
     router.add_get("/_emulator/world", control.world)
     router.add_post("/_emulator/team", control.add_team)
     router.add_post("/_emulator/channel", control.add_channel)
+    router.add_post("/_emulator/share", control.share)
     router.add_post("/_emulator/user", control.add_user)
     router.add_post("/_emulator/token", control.add_token)
     router.add_get("/_emulator/messages", control.messages)

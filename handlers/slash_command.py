@@ -55,7 +55,8 @@ def twoway(
         deps,
         client,
         context[PARSED],
-        team_id=command["team_id"],
+        # The channel's home workspace when it is shared (`twoway.bolt_app.rehome`); else the command's own.
+        team_id=context.team_id or command["team_id"],
         channel_id=command["channel_id"],
         user_id=command["user_id"],
         reply=reply,

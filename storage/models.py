@@ -130,6 +130,25 @@ class Channel(Base):
         return time(*divmod(self.digest_minute, 60))
 
 
+class ChannelHome(Base):
+    """The one installation whose ledger holds a channel's rows, whatever workspaces the channel is in.
+
+    A channel shared by two workspaces that both installed twoway (Slack Connect, or shared across an
+    Enterprise Grid org) has one id in both; its posts, comments and digest live under the home's
+    ``team_id`` only. The first installation that brought the channel to twoway claims it; another
+    takes it over when the home's installation is gone (``bot.homes``).
+    """
+
+    __tablename__ = "channel_homes"
+    __table_args__ = (Index("ix_channel_homes_team_id", "team_id"),)
+
+    # Slack channel ids are unique across workspaces; a shared channel keeps its id in each.
+    channel_id: Mapped[str] = mapped_column(SLACK_ID, primary_key=True)
+    team_id: Mapped[str] = mapped_column(SLACK_ID)
+    enterprise_id: Mapped[str | None] = mapped_column(SLACK_ID)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Post(Base):
     """A published item shared in a channel, identified per team by its canonical URL."""
 

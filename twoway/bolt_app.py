@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 
 from bot.deps import Deps, replica_name
+from bot.homes import home_for
 from bot.inbox import Inbox
 from bot.installs import BOT_SCOPES, INSTALL_PATH, NOT_INSTALLED_MESSAGE, REDIRECT_PATH
 from handlers import register_events, register_front
@@ -36,9 +40,13 @@ def build_app(deps: Deps, *, token_verification: bool = True) -> App:
     # Bolt has verified the signature by now; a signature seen before is a replay. Events are
     # claimed in the same transaction, handed to the inbox and acknowledged.
     app.use(acknowledge(deps.sessions, deps.clock, inbox))
+    if deps.installations is not None:
+        app.use(rehome(deps))
     register_front(app, deps)
 
     handlers = _bolt_app(deps, token_verification=False, front=False)
+    if deps.installations is not None:
+        handlers.use(rehome(deps))
     register_events(handlers, deps)
 
     def handle(body: dict[str, Any]) -> bool:
@@ -87,6 +95,68 @@ def _bolt_app(deps: Deps, *, token_verification: bool, front: bool) -> App:
     )
     app.error(_log_failure)
     return app
+
+
+# Events about the authorized installation itself, not about the channel's ledger.
+OWN_EVENTS = frozenset({"channel_left", "group_left", "app_uninstalled", "tokens_revoked", "app_home_opened"})
+# The flag modal names its message's channel in private_metadata ("C…|ts"; handlers/shortcuts.py).
+_VIEW_CHANNEL = re.compile(r"([CG][A-Z0-9]+)\|[0-9]+\.[0-9]+")
+
+
+def rehome(deps: Deps) -> Callable[..., BoltResponse | None]:
+    """Middleware, after Bolt's authorization: a request about a channel runs as the channel's home
+    installation (`bot.homes`), whichever installation Slack authorized it as.
+
+    In a channel shared by two workspaces that both installed twoway, Slack names one installation per
+    event in `authorizations`, and commands and clicks come as the workspace of whoever acted; the
+    listeners read `context.team_id` and use `client`, so setting those here to the home's keeps one
+    ledger and one voice per channel without any listener knowing.
+    """
+    installations = deps.installations
+    assert installations is not None
+
+    def middleware(
+        context: BoltContext, body: dict[str, Any], next: Callable[[], BoltResponse]
+    ) -> BoltResponse | None:
+        channel_id = context.channel_id or _view_channel(body)
+        team_id = context.team_id
+        event = body.get("event")
+        if (
+            not channel_id
+            or not team_id
+            or channel_id.startswith("D")
+            or (isinstance(event, dict) and event.get("type") in OWN_EVENTS)
+        ):
+            return next()
+        home = home_for(deps, channel_id, team_id, context.enterprise_id)
+        if home.team_id == team_id:
+            return next()
+        bot = installations.bot(home.team_id, home.enterprise_id)
+        if bot is None or bot.bot_token is None:
+            return next()
+        context.set_authorize_result(
+            AuthorizeResult(
+                enterprise_id=home.enterprise_id,
+                team_id=home.team_id,
+                bot_token=bot.bot_token,
+                bot_id=bot.bot_id,
+                bot_user_id=bot.bot_user_id,
+                bot_scopes=bot.bot_scopes,
+            )
+        )
+        context["team_id"], context["enterprise_id"] = home.team_id, home.enterprise_id
+        context["token"] = bot.bot_token
+        context.client.token = bot.bot_token
+        return next()
+
+    return middleware
+
+
+def _view_channel(body: dict[str, Any]) -> str | None:
+    view = body.get("view")
+    metadata = view.get("private_metadata") if isinstance(view, dict) else None
+    found = _VIEW_CHANNEL.fullmatch(metadata) if isinstance(metadata, str) else None
+    return found.group(1) if found else None
 
 
 def _quiet_token_warning(record: logging.LogRecord) -> bool:

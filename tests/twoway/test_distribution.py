@@ -322,7 +322,10 @@ def test_purge_deletes_exactly_that_workspaces_rows(
 
     monkeypatch.setenv("DATABASE_URL", db_url)
     assert purge("--team", TEAM_A, "--yes") == 0
-    assert capsys.readouterr().out.startswith(f"deleted every row of workspace {TEAM_A}: channels 1,")
+    said = capsys.readouterr().out
+    assert said.startswith(f"deleted every row of workspace {TEAM_A}: ")
+    assert "channel_homes 1," in said
+    assert " channels 1," in said
 
     assert set(both.rows(TEAM_A).values()) == {0}
     assert both.rows(TEAM_B) == before_b
@@ -339,7 +342,7 @@ def test_purge_asks_first_and_a_wrong_answer_deletes_nothing(
     monkeypatch.setattr("sys.stdin", io.StringIO("yes\n"))
     assert purge("--team", TEAM_A) == 1
     err = capsys.readouterr().err
-    assert f"This deletes every row of workspace {TEAM_A} (channels 1, " in err
+    assert f"This deletes every row of workspace {TEAM_A} (channel_homes 1, channels 1, " in err
     assert "posts 1, post_shares 1, slack_installations 1, slack_bots 1), for good." in err
     assert f"Type {TEAM_A} to delete them:" in err
     assert err.endswith("nothing deleted\n")
