@@ -24,9 +24,10 @@ TABLES = {
     "nudges",
     "seen_requests",
     "slack_turns",
+    "kept_messages",
 }
 # Every revision shipped, oldest first.
-REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007"]
+REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008"]
 
 
 def test_models_define_the_expected_tables_each_with_a_team() -> None:
