@@ -2,6 +2,15 @@
 
 The ledger is written first, in one transaction; twoway's notice in the thread follows. A notice
 Slack refuses is reported to the person who acted, and the comment stays recorded.
+
+A flag reaction names a message by its ts alone. twoway keeps the messages it may name from their
+events (`bot.ledger.keep`, for KEEP_MESSAGES), so a flag reads nothing from Slack. A message it didn't
+keep (posted before twoway followed its thread, or long ago) is read from Slack, at the pace Slack
+allows: an app distributed outside the Marketplace may call conversations.history and .replies once a
+minute (docs.slack.dev/changelog/2025/05/29/rate-limit-changes-for-non-marketplace-apps). Such a read
+waits READ_WAIT for its turn at most, never Slack's minute, so that it never holds up the inbox's
+workers and the flags behind it; without a turn, the person is told to use the message shortcut, whose
+payload carries the message and needs no read.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from slack_sdk.errors import SlackApiError
 from bot import ledger
 from bot.deps import Deps
 from bot.links import links_in_message
+from bot.posting import HISTORY_METHODS, Pacer
 from bot.render import Message, note
 from bot.render_ledger import (
     render_closed,
@@ -26,7 +36,7 @@ from bot.render_ledger import (
     render_problem,
     slack_date,
 )
-from bot.slack_calls import advice, post_message, slack_error, tell
+from bot.slack_calls import advice, post_message, retry_after, slack_error, tell, without_waiting
 from bot.text import plain_text
 from storage.comments import NOTICE_PENDING, claim_notice, settle_notice, withdraw_flag
 from storage.models import Comment, Post
@@ -37,15 +47,42 @@ logger = logging.getLogger(__name__)
 Reply = Callable[[Message], None]
 # How long "Snooze 1 day" holds a comment's nudges.
 SNOOZE = timedelta(days=1)
+# The longest a flag waits for its turn to read an unkept message from Slack.
+READ_WAIT = 3.0
+NOT_KEPT = (
+    "I don't have that message at hand (it was posted before twoway followed its thread, or long ago), "
+    "and Slack lets twoway read such messages only about once a minute. Flag it with the message shortcut "
+    "“Flag unanswered comment”, which needs no read, or add the reaction again in a minute."
+)
 
 
-def fetch_message(client: WebClient, channel: str, ts: str) -> dict[str, Any] | None:
-    """The message a reaction is on, top-level or in a thread."""
+class NoTurn(Exception):
+    """Slack's pace leaves no read of ``method`` within READ_WAIT."""
+
+    def __init__(self, method: str) -> None:
+        super().__init__(method)
+        self.method = method
+
+
+def _no_wait(method: str) -> None:
+    return None
+
+
+def fetch_message(
+    client: WebClient, channel: str, ts: str, *, turn: Callable[[str], None] = _no_wait
+) -> dict[str, Any] | None:
+    """The message a reaction is on, top-level or in a thread; ``turn(method)`` before each read.
+
+    Each read asks for two messages at most, well within the 15 an app outside the Marketplace may ask
+    for (docs.slack.dev/reference/methods/conversations.history).
+    """
+    turn(HISTORY_METHODS[0])
     history = client.conversations_history(channel=channel, latest=ts, oldest=ts, inclusive=True, limit=1)
     for message in history.get("messages") or []:
         if message.get("ts") == ts:
             return dict(message)
     # Slack lists the thread's parent first, and counts it in `limit`: the reply itself is the second.
+    turn(HISTORY_METHODS[1])
     replies = client.conversations_replies(
         channel=channel, ts=ts, latest=ts, oldest=ts, inclusive=True, limit=2
     )
@@ -55,12 +92,44 @@ def fetch_message(client: WebClient, channel: str, ts: str) -> dict[str, Any] | 
     return None
 
 
-def read_flagged_message(client: WebClient, channel_id: str, ts: str, user: str) -> dict[str, Any] | None:
-    """The message someone is flagging; when Slack won't give it, tell them why and return None."""
+def find_flagged_message(
+    deps: Deps, client: WebClient, team_id: str, channel_id: str, ts: str, user: str
+) -> dict[str, Any] | None:
+    """The message someone is flagging: kept from its event, else read from Slack; when neither
+    gives it, tell them why and return None."""
+    with deps.sessions.begin() as s:
+        message = ledger.kept(s, team_id, channel_id, ts)
+    if message is not None:
+        return message
+    return read_flagged_message(deps, client, team_id, channel_id, ts, user)
+
+
+def read_flagged_message(
+    deps: Deps, client: WebClient, team_id: str, channel_id: str, ts: str, user: str
+) -> dict[str, Any] | None:
+    """Read a message twoway didn't keep, in a turn every replica's reads share (`Pacer`); without a
+    turn within READ_WAIT, or with a 429, tell the person what to do instead and return None."""
+    pacer = Pacer(deps.sessions)
+
+    def turn(method: str) -> None:
+        if not pacer.turn_within(team_id, method, READ_WAIT):
+            raise NoTurn(method)
+
     try:
-        message = fetch_message(client, channel_id, ts)
+        message = fetch_message(without_waiting(client), channel_id, ts, turn=turn)
+    except NoTurn as busy:
+        logger.info("no turn at %s to read the flagged message %s", busy.method, ts)
+        tell(client, channel_id, user, render_problem(NOT_KEPT))
+        return None
     except SlackApiError as error:
         logger.warning("could not read the flagged message %s: %s", ts, slack_error(error))
+        if slack_error(error) == "ratelimited":
+            # Slack's own limit is below the pace (an app outside the Marketplace): no replica reads
+            # again before Slack said.
+            method = str(error.response.api_url).rstrip("/").rsplit("/", 1)[-1]
+            pacer.hold(team_id, method, retry_after(error))
+            tell(client, channel_id, user, render_problem(NOT_KEPT))
+            return None
         tell(
             client,
             channel_id,
@@ -169,7 +238,7 @@ def flag_message(
 
 def flag_reacted(deps: Deps, client: WebClient, team_id: str, channel_id: str, ts: str, user: str) -> None:
     """Flag the message someone put the flag reaction on, if it is about a post twoway tracks."""
-    message = read_flagged_message(client, channel_id, ts, user)
+    message = find_flagged_message(deps, client, team_id, channel_id, ts, user)
     if message is None:
         return
     post = post_of_message(deps, team_id, channel_id, message)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -39,6 +39,7 @@ from storage.comments import (
     open_comments,
     snooze_comment,
 )
+from storage.messages import forget_message, forget_messages_before, keep_message, kept_message
 from storage.models import Channel, Comment, Post, Snapshot
 from storage.posts import (
     SharedLink,
@@ -54,6 +55,9 @@ from storage.workspace_rows import delete_channel_rows
 
 # comments.author is a VARCHAR(255).
 AUTHOR_LIMIT = 255
+# How long a message someone may flag by reaction is kept, so that the flag needs no read from Slack.
+# Older ones are read back, at Slack's pace, if someone flags them after all.
+KEEP_MESSAGES = timedelta(days=30)
 # Where a nudge that would land on a weekend goes instead: Monday at this local time.
 WEEKDAY_MORNING = time(9, 0)
 
@@ -168,6 +172,62 @@ def thread_post(s: Session, team_id: str, channel_id: str, thread_ts: str | None
     if thread_ts is None:
         return []
     return posts_of_message(s, team_id, channel_id, thread_ts)
+
+
+def keep(
+    s: Session,
+    team_id: str,
+    channel_id: str,
+    message: dict[str, Any],
+    *,
+    shares_posts: bool,
+    now: datetime,
+    edited: bool = False,
+) -> bool:
+    """Keep a message a flag reaction may name (a reply in a tracked post's thread, or one sharing
+    posts) as its event carries it; return whether it is kept. An edit gives a kept message its new
+    text, and forgets one that no longer shares a post and isn't under one."""
+    ts, thread_ts = str(message["ts"]), message.get("thread_ts")
+    under_a_post = bool(thread_ts and thread_ts != ts and thread_post(s, team_id, channel_id, thread_ts))
+    if not (shares_posts or under_a_post):
+        if edited:
+            forget_message(s, team_id, channel_id, ts)
+        return False
+    keep_message(
+        s,
+        team_id,
+        channel_id=channel_id,
+        ts=ts,
+        thread_ts=thread_ts,
+        user_id=message.get("user"),
+        text=storable(message.get("text") or ""),
+        received_at=now,
+        replace=edited,
+    )
+    return True
+
+
+def kept(s: Session, team_id: str, channel_id: str, ts: str) -> dict[str, Any] | None:
+    """The kept message ``ts`` of the channel, shaped as Slack's message (ts, thread_ts, user, text)."""
+    found = kept_message(s, team_id, channel_id, ts)
+    if found is None:
+        return None
+    message: dict[str, Any] = {"type": "message", "ts": found.ts, "text": found.text}
+    if found.thread_ts:
+        message["thread_ts"] = found.thread_ts
+    if found.user_id:
+        message["user"] = found.user_id
+    return message
+
+
+def forget(s: Session, team_id: str, channel_id: str, ts: str) -> bool:
+    """Forget a kept message deleted in Slack; return whether one was kept."""
+    return forget_message(s, team_id, channel_id, ts)
+
+
+def forget_old_messages(s: Session, team_id: str, now: datetime) -> int:
+    """Forget the workspace's messages kept longer than KEEP_MESSAGES; return how many."""
+    return forget_messages_before(s, team_id, now - KEEP_MESSAGES)
 
 
 def engagement_of(snapshot: Snapshot | None) -> Engagement | None:

@@ -25,7 +25,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.slack_calls import post_message
-from storage.turns import take_turn
+from storage.turns import hold_turns, take_turn, take_turn_by
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +123,32 @@ class Pacer:
         if delay > 0:
             self.sleep(delay)
         return delay
+
+    def turn_within(self, team_id: str, method: str, seconds: float) -> bool:
+        """Take a turn at ``method`` in the workspace if one comes within ``seconds``, and sleep until it
+        does; False, taking nothing, when the next is later (the caller does without the call)."""
+        rate = self.rates.get(method)
+        if rate is None:
+            return True
+        now = self.clock()
+        with self.sessions.begin() as s:
+            due = take_turn_by(
+                s, team_id, method, now=now, interval=60 / rate.per_minute, burst=rate.burst, by=now + seconds
+            )
+        if due is None:
+            return False
+        if due > now:
+            self.sleep(due - now)
+        return True
+
+    def hold(self, team_id: str, method: str, seconds: float) -> None:
+        """Give no replica a turn at ``method`` in the workspace for ``seconds``: Slack answered 429 with
+        that Retry-After (as it does past its own limit, which may be below ``rates``)."""
+        rate = self.rates.get(method)
+        if rate is None:
+            return
+        with self.sessions.begin() as s:
+            hold_turns(s, team_id, method, until=self.clock() + seconds, interval=60 / rate.per_minute)
 
 
 def outcome_unknown(error: Exception) -> bool:

@@ -29,6 +29,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import ledger
 from bot.digest.period import CATCH_UP_WINDOW, period_for
 from bot.digest.publish import Outcome, Publisher
 from bot.inbox import Inbox
@@ -252,7 +253,8 @@ class Schedules:
                 logger.exception("recovering the events of %s failed", team_id)
 
     def run_sweep(self) -> None:
-        """Re-derive the digest jobs, send due nudges and retry failed digests, for every team, now.
+        """Re-derive the digest jobs, send due nudges, retry failed digests and forget old kept messages,
+        for every team, now.
 
         Re-deriving the jobs each sweep is what carries a change made on another replica (a schedule
         set, twoway removed from a channel) to this one's jobs, and what gives a channel first met
@@ -271,3 +273,8 @@ class Schedules:
                 self._publisher.retry(team_id)
             except Exception:
                 logger.exception("retrying the digests of %s failed", team_id)
+            try:
+                with self._sessions.begin() as s:
+                    ledger.forget_old_messages(s, team_id, self._publisher.clock())
+            except Exception:
+                logger.exception("forgetting the old messages of %s failed", team_id)

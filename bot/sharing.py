@@ -3,6 +3,10 @@
 A message with post links records one post per link and gets one :eyes: reaction. A reply in a
 post's thread that reads as an engagement summary records a snapshot, also when an integration
 posted it. An edit re-reads the links; a deletion withdraws the posts only that message shared.
+
+The messages someone may flag by reaction (replies in a tracked post's thread, messages sharing posts)
+are kept as they come, edits and deletions followed, so that a flag finds its message without reading
+it back from Slack (`bot.flagging`).
 """
 
 from __future__ import annotations
@@ -50,15 +54,34 @@ def posted(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any], u
         return
     channel, ts = event["channel"], event["ts"]
     thread_ts = event.get("thread_ts")
-    if thread_ts and thread_ts != ts and _summary(deps, client, team_id, event):
+    is_reply = bool(thread_ts and thread_ts != ts)
+    kept = is_reply and _keep(deps, team_id, channel, event, shares_posts=False)
+    if is_reply and _summary(deps, client, team_id, event):
         return
     if _is_from_a_bot(event) or not event.get("user"):
         return
     if not links_in_message(event.get("text") or "", event.get("blocks")):
         return
     shares = _record_links(deps, team_id, channel, event)
+    if shares.posts and not kept:
+        _keep(deps, team_id, channel, event, shares_posts=True)
     logger.info("message %s in %s shares %d posts (%d new)", ts, channel, len(shares.posts), len(shares.new))
     react(client, channel, ts, TRACKING_REACTION)
+
+
+def _keep(
+    deps: Deps,
+    team_id: str,
+    channel: str,
+    message: dict[str, Any],
+    *,
+    shares_posts: bool,
+    edited: bool = False,
+) -> bool:
+    with deps.sessions.begin() as s:
+        return ledger.keep(
+            s, team_id, channel, message, shares_posts=shares_posts, now=deps.clock(), edited=edited
+        )
 
 
 def _record_links(deps: Deps, team_id: str, channel: str, message: dict[str, Any]) -> ledger.Shares:
@@ -123,10 +146,15 @@ def _summary(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any])
 def edited(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any], us: Us) -> None:
     """Read an edited message's links again: new posts are recorded, those it no longer links withdrawn."""
     message = event.get("message") or {}
-    if _is_ours(message, us) or _is_from_a_bot(message) or not message.get("user") or "ts" not in message:
+    if _is_ours(message, us) or "ts" not in message:
         return
     channel, ts = event["channel"], message["ts"]
+    if _is_from_a_bot(message) or not message.get("user"):
+        # An integration's reply under a post is kept, and follows its edits; its links are not shares.
+        _keep(deps, team_id, channel, message, shares_posts=False, edited=True)
+        return
     shares = _record_links(deps, team_id, channel, message)
+    _keep(deps, team_id, channel, message, shares_posts=bool(shares.posts), edited=True)
     if shares.new or shares.withdrawn:
         logger.info("edit of %s: %d new posts, %d withdrawn", ts, len(shares.new), len(shares.withdrawn))
     if shares.posts:
@@ -140,11 +168,12 @@ def edited(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any], u
 
 
 def deleted(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any]) -> None:
-    """A deleted message withdraws the posts only it shared."""
+    """A deleted message withdraws the posts only it shared, and is no longer kept."""
     ts = event.get("deleted_ts") or (event.get("previous_message") or {}).get("ts")
     if not ts:
         return
     with deps.sessions.begin() as s:
         withdrawn = ledger.withdraw_message(s, team_id, event["channel"], ts, deps.clock())
+        ledger.forget(s, team_id, event["channel"], ts)
     if withdrawn:
         logger.info("deleting %s withdrew %d posts", ts, len(withdrawn))

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.web import SlackResponse
 
 from bot.render import Message
@@ -50,6 +51,32 @@ def attempt(call: Callable[[], T], what: str, *, quiet: tuple[str, ...] = ()) ->
         if code not in quiet:
             logger.warning("%s failed: %s", what, code)
         return None
+
+
+def without_waiting(client: WebClient) -> WebClient:
+    """``client`` as it is, except that a 429 is raised as `ratelimited` instead of waited out, for a
+    call whose caller has something better to do than wait Slack's Retry-After (up to a minute)."""
+    return WebClient(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        ssl=client.ssl,
+        proxy=client.proxy,
+        headers=dict(client.headers),
+        retry_handlers=[h for h in client.retry_handlers if not isinstance(h, RateLimitErrorRetryHandler)],
+    )
+
+
+def retry_after(error: SlackApiError, default: float = 60.0) -> float:
+    """The seconds a 429 asks to wait (its Retry-After header), else ``default``."""
+    headers = {str(k).lower(): v for k, v in (error.response.headers or {}).items()}
+    value = headers.get("retry-after")
+    if isinstance(value, list):
+        value = value[0] if value else None
+    try:
+        return max(1.0, float(value)) if value is not None else default
+    except (TypeError, ValueError):
+        return default
 
 
 def post_message(client: WebClient, **kwargs: Any) -> SlackResponse:

@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 
 from bot import ledger
 from bot.deps import Deps, bind
-from bot.flagging import flag_message, post_of_message, read_flagged_message
+from bot.flagging import find_flagged_message, flag_message, post_of_message
 from bot.links import parse_post_link
 from bot.render import Message
 from bot.render_ledger import (
@@ -104,7 +104,7 @@ def submitted(
         return
     ack()
     channel_id, ts = flagged["channel"], flagged["ts"]
-    message = read_flagged_message(client, channel_id, ts, user_id)
+    message = find_flagged_message(deps, client, team_id, channel_id, ts, user_id)
     if message is None:
         return
     flag_message(

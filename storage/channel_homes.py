@@ -15,7 +15,17 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storage.models import Channel, ChannelHome, Comment, DigestRun, Nudge, Post, PostShare, Snapshot
+from storage.models import (
+    Channel,
+    ChannelHome,
+    Comment,
+    DigestRun,
+    KeptMessage,
+    Nudge,
+    Post,
+    PostShare,
+    Snapshot,
+)
 
 
 @dataclass(frozen=True)
@@ -111,6 +121,11 @@ def move_channel_rows(s: Session, channel_id: str, old_team: str, team_id: str) 
     s.execute(
         update(DigestRun)
         .where(DigestRun.team_id == old_team, DigestRun.channel_id == channel_id)
+        .values(team_id=team_id)
+    )
+    s.execute(
+        update(KeptMessage)
+        .where(KeptMessage.team_id == old_team, KeptMessage.channel_id == channel_id)
         .values(team_id=team_id)
     )
     s.execute(delete(Channel).where(Channel.team_id == old_team, Channel.channel_id == channel_id))

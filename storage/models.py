@@ -201,6 +201,36 @@ class PostShare(Base):
     shared_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class KeptMessage(Base):
+    """A channel message someone may still flag by reaction, as Slack sent it in its event.
+
+    twoway keeps the thread replies under tracked posts and the messages that share posts, so that a
+    flag reaction finds the message here instead of reading it back from Slack; rows go after
+    ``bot.sharing.KEEP_MESSAGES`` (30 days). Read only by the flag of a reaction in the same channel.
+    """
+
+    __tablename__ = "kept_messages"
+    __table_args__ = (
+        UniqueConstraint("team_id", "channel_id", "ts"),
+        ForeignKeyConstraint(
+            ["team_id", "channel_id"], ["channels.team_id", "channels.channel_id"], ondelete="CASCADE"
+        ),
+        # The sweep forgets a workspace's messages by age.
+        Index("ix_kept_messages_team_id_received_at", "team_id", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
+    team_id: Mapped[str] = mapped_column(SLACK_ID)
+    channel_id: Mapped[str] = mapped_column(SLACK_ID)
+    ts: Mapped[str] = mapped_column(SLACK_ID)
+    # The thread's parent; None for a top-level message.
+    thread_ts: Mapped[str | None] = mapped_column(SLACK_ID)
+    # None when an integration (a bot) wrote it.
+    user_id: Mapped[str | None] = mapped_column(SLACK_ID)
+    text: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Snapshot(Base):
     """A post's engagement counts at one time; the latest per post is the one that counts."""
 

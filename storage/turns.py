@@ -36,3 +36,45 @@ def take_turn(
         )
         taken = s.execute(taking).scalar_one()
     return max(now, taken)
+
+
+def take_turn_by(
+    s: Session, team_id: str, method: str, *, now: float, interval: float, burst: int, by: float
+) -> float | None:
+    """Reserve the next call of ``method`` in the workspace if it comes no later than ``by``; return when
+    it may be made, or None, reserving nothing, when it comes later (the caller does without the call)."""
+    where = (SlackTurn.team_id == team_id, SlackTurn.method == method, SlackTurn.channel_id == "")
+    full = now - burst * interval
+    after = case((SlackTurn.next_at > full, SlackTurn.next_at), else_=full) + interval
+    taking = (
+        update(SlackTurn)
+        .where(*where, after <= by)
+        .values(next_at=after)
+        .returning(SlackTurn.next_at)
+        .execution_options(synchronize_session=False)
+    )
+    taken = s.execute(taking).scalar_one_or_none()
+    if taken is None:
+        inserted = insert_ignoring_conflicts(
+            s, SlackTurn, {"team_id": team_id, "method": method, "channel_id": "", "next_at": full}
+        )
+        if not inserted:
+            return None
+        taken = s.execute(taking).scalar_one_or_none()
+    return None if taken is None else max(now, taken)
+
+
+def hold_turns(s: Session, team_id: str, method: str, *, until: float, interval: float) -> None:
+    """No call of ``method`` in the workspace before ``until``: Slack answered 429 with a Retry-After."""
+    empty_until = until - interval
+    held = s.execute(
+        update(SlackTurn)
+        .where(SlackTurn.team_id == team_id, SlackTurn.method == method, SlackTurn.channel_id == "")
+        .values(next_at=case((SlackTurn.next_at > empty_until, SlackTurn.next_at), else_=empty_until))
+        .returning(SlackTurn.next_at)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if held is None:
+        insert_ignoring_conflicts(
+            s, SlackTurn, {"team_id": team_id, "method": method, "channel_id": "", "next_at": empty_until}
+        )

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from dotenv import find_dotenv, load_dotenv
 from slack_bolt.error import BoltError
@@ -28,6 +29,20 @@ from twoway.logs import configure_logging
 from twoway.memory import limit_malloc_arenas
 
 logger = logging.getLogger("twoway")
+
+
+# The emulator's options that `twoway emulator` and `twoway demo` share.
+APP_KIND: dict[str, Any] = {
+    "choices": ("internal", "marketplace", "non-marketplace"),
+    "default": "internal",
+    "help": "how the app is distributed: outside the Marketplace, conversations.history and "
+    ".replies allow one call a minute and 15 messages a page, even without --rate-limits",
+}
+RATE_LIMITS: dict[str, Any] = {
+    "action": "store_true",
+    "help": "enforce Slack's rate limits: chat.postMessage 1/s per channel and 300/min per workspace, "
+    "each method its tier; over them, 429 with Retry-After",
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,30 +66,21 @@ def _parser() -> argparse.ArgumentParser:
         "repeat it for several replicas, which get each delivery at random",
     )
     emulator.add_argument("--signing-secret", help="signs deliveries (default: $SLACK_SIGNING_SECRET)")
-    emulator.add_argument(
-        "--app-kind",
-        choices=("internal", "marketplace", "non-marketplace"),
-        default="internal",
-        help="how the app is distributed: outside the Marketplace, conversations.history and "
-        ".replies allow one call a minute and 15 messages a page, even without --rate-limits",
-    )
+    emulator.add_argument("--app-kind", **APP_KIND)
     emulator.add_argument(
         "--manifest",
         type=Path,
         help="the app manifest whose bot scopes and Messages tab Slack answers by "
         "(default: the repository's manifest.yml)",
     )
-    emulator.add_argument(
-        "--rate-limits",
-        action="store_true",
-        help="enforce Slack's rate limits: chat.postMessage 1/s per channel and 300/min per workspace, "
-        "the upload methods 100/min; over them, 429 with Retry-After",
-    )
+    emulator.add_argument("--rate-limits", **RATE_LIMITS)
 
     demo = sub.add_parser(
         "demo", help="try twoway on this machine with the emulator: no Slack account needed"
     )
     demo.add_argument("--save-calls", type=Path, help="write the emulator's Web API calls to this JSON file")
+    demo.add_argument("--app-kind", **APP_KIND)
+    demo.add_argument("--rate-limits", **RATE_LIMITS)
 
     digest = sub.add_parser("digest", help="post a channel's latest digest now, or print its next one")
     digest.add_argument("channel", help="the Slack channel id, e.g. C0123ABCD")
@@ -232,7 +238,7 @@ def _demo(args: argparse.Namespace) -> int:
     from twoway.demo import run_demo
 
     configure_logging([], level=logging.WARNING)
-    result = run_demo(sys.stdout)
+    result = run_demo(sys.stdout, app_kind=args.app_kind, rate_limits=args.rate_limits)
     if args.save_calls:
         args.save_calls.write_text(json.dumps(result.calls, indent=1))
     return 0

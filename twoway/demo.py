@@ -28,7 +28,7 @@ from rich.text import Text
 from bot.config import Config, Secret
 from bot.digest.period import period_ending, slot_at_or_before
 from bot.scheduler import SWEEP_JOB_ID
-from emulator import Emulator, EmulatorSettings
+from emulator import Emulator, EmulatorSettings, RateLimits
 from twoway.demo_team import ADA, CHANNEL, FLAGS, LAST_SWEEP_BEFORE_MONDAY, SHARES, SWEEP_EVERY, TEAM, at
 from twoway.preview import blocks_to_text
 from twoway.runtime import Runtime, prepare
@@ -41,6 +41,11 @@ NAMES = {
     "C0SOCIAL01": "social",
 }
 WAIT = 20.0
+APP_KINDS = {
+    "internal": "an internal app",
+    "marketplace": "a Marketplace app",
+    "non-marketplace": "an app installed from its install link, outside the Marketplace",
+}
 DIGEST, NUDGE = "twoway_digest", "twoway_nudge"
 
 
@@ -143,7 +148,7 @@ class _Team:
         return str(post_json(f"{self.base}/_emulator/message", payload)["ts"])
 
     def reacted(self, ts: str) -> bool:
-        return any(c["args"].get("timestamp") == ts for c in self.calls("reactions.add"))
+        return any(c["args"].get("timestamp") == ts and c["ok"] for c in self.calls("reactions.add"))
 
     def react(self, moment: datetime, user: str, ts: str, reaction: str) -> None:
         self.clock.set(moment)
@@ -237,11 +242,12 @@ def play_fortnight(team: _Team, runtime: Runtime, now: datetime) -> None:
 
 
 def _notices(team: _Team) -> list[dict[str, Any]]:
-    """twoway's answers to flags, oldest first (not its nudges, which also name comments)."""
+    """twoway's answers to flags, oldest first (not its nudges, which also name comments, nor a post Slack
+    refused with a 429 before it was made again, with `--rate-limits`)."""
     return [
         c
         for c in team.calls("chat.postMessage")
-        if "is waiting for an answer; owner" in str(c["args"].get("text", ""))
+        if c["ok"] and "is waiting for an answer; owner" in str(c["args"].get("text", ""))
     ]
 
 
@@ -297,7 +303,9 @@ def _fired(team: _Team, monday: datetime) -> bool:
     )
 
 
-def _play(console: Console, monday: datetime, workdir: Path) -> tuple[list[dict[str, Any]], Path | None]:
+def _play(
+    console: Console, monday: datetime, workdir: Path, *, app_kind: str, rate_limits: bool
+) -> tuple[list[dict[str, Any]], Path | None]:
     """Run the emulator and twoway, play the fortnight, fire Monday; return the calls and the chart."""
     clock = DemoClock(monday - timedelta(days=15))
     signing_secret = secrets.token_hex(16)
@@ -308,6 +316,9 @@ def _play(console: Console, monday: datetime, workdir: Path) -> tuple[list[dict[
         app_url=f"http://127.0.0.1:{app_port}/slack/events",
         signing_secret=signing_secret,
         clock=clock.epoch,
+        app_kind=app_kind,
+        # Slack's limits are rates in real time: the emulator counts them by the wall clock, not the demo's.
+        rate_limits=RateLimits() if rate_limits else None,
     )
     with Emulator(settings) as emulator:
         config = local_config(
@@ -320,6 +331,8 @@ def _play(console: Console, monday: datetime, workdir: Path) -> tuple[list[dict[
         runtime.start_background(scheduling=False)
         try:
             console.print(f"[bold]twoway[/bold] runs against the local Slack emulator at {emulator.base_url}")
+            limits = "; Slack's rate limits are on" if rate_limits else ""
+            console.print(f"The emulator treats twoway as {APP_KINDS[app_kind]}{limits}.")
             console.print("A fortnight in #social: ada, grace and linus share posts, summaries and comments…")
             team = _Team(emulator, clock)
             play_fortnight(team, runtime, monday)
@@ -335,12 +348,16 @@ def _play(console: Console, monday: datetime, workdir: Path) -> tuple[list[dict[
             runtime.stop()
 
 
-def run_demo(out: TextIO) -> DemoResult:
-    """Play the demo and print what the channel shows; return what it saw for whoever asked."""
+def run_demo(out: TextIO, *, app_kind: str = "internal", rate_limits: bool = False) -> DemoResult:
+    """Play the demo and print what the channel shows; return what it saw for whoever asked.
+
+    ``app_kind`` and ``rate_limits`` are the emulator's (`twoway emulator --app-kind --rate-limits`): the
+    same week played against Slack as it treats an app outside the Marketplace, or with every limit on.
+    """
     console = Console(file=out, width=100, highlight=False)
     monday = slot_at_or_before(datetime.now(UTC), weekday=0, minute=9 * 60, zone="UTC")
     with tempfile.TemporaryDirectory(prefix="twoway-demo-") as tmp:
-        calls, chart = _play(console, monday, Path(tmp))
+        calls, chart = _play(console, monday, Path(tmp), app_kind=app_kind, rate_limits=rate_limits)
     [digest] = _posts_of(DIGEST, calls, monday)
     digest_text = blocks_to_text(_blocks(digest["args"]), str(digest["args"].get("text", "")), NAMES)
     console.print(Panel(Text(digest_text), title="#social · twoway: the Monday digest", expand=True))

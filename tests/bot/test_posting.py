@@ -59,6 +59,36 @@ def test_a_burst_goes_at_once_then_calls_come_at_the_rate(sessions: sessionmaker
     assert [paced.wait(TEAM, POST_MESSAGE) for _ in range(3)] == [0, 0, 0.5]
 
 
+def test_a_turn_within_a_wait_is_taken_and_a_later_one_is_left_for_others(
+    sessions: sessionmaker[Session],
+) -> None:
+    fake = FakeTime()
+    history = "conversations.history"
+    paced = pacer(sessions, fake, {history: CallRate(per_minute=60, burst=2)})
+
+    assert [paced.turn_within(TEAM, history, 0.5) for _ in range(3)] == [True, True, False]
+    assert fake.slept == []
+    assert paced.turn_within(TEAM, history, 1.0)  # the third call's turn, a second on
+    assert fake.slept == [1.0]
+    # Refusing took nothing: the next turn is the one after that.
+    assert paced.wait(TEAM, history) == 1.0
+
+
+def test_a_429_holds_every_replicas_turns_for_its_retry_after(sessions: sessionmaker[Session]) -> None:
+    fake = FakeTime()
+    history = "conversations.history"
+    paced = pacer(sessions, fake, {history: CallRate(per_minute=50, burst=4)})
+
+    assert paced.turn_within(TEAM, history, 3)
+    paced.hold(TEAM, history, 60)  # Slack: one call a minute, outside the Marketplace
+
+    assert not paced.turn_within(TEAM, history, 3)
+    assert paced.turn_within("T0OTHER001", history, 3), "another workspace's pace is its own"
+    fake.now += 60
+    assert paced.turn_within(TEAM, history, 3)
+    assert fake.slept == []
+
+
 def test_callers_arriving_together_are_given_turns_in_order(sessions: sessionmaker[Session]) -> None:
     fake = FakeTime()
     paced = Pacer(

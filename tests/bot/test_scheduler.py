@@ -33,6 +33,7 @@ from bot.scheduler import (
 from emulator import Emulator, EmulatorSettings
 from storage.channels import get_channel
 from storage.event_claims import claim_event
+from storage.messages import keep_message, kept_message
 from tests.support.polling import eventually
 from tests.support.publishing import (
     CHANNEL,
@@ -188,6 +189,30 @@ def test_the_sweep_sends_nudges_and_retries_failed_digests(
         "twoway_digest",
         "twoway_nudge",
     }
+
+
+def test_the_sweep_forgets_messages_kept_over_30_days(
+    schedules: Schedules, sessions: Sessions, clock: Clock
+) -> None:
+    with sessions.begin() as s:
+        for days, ts in ((31, "1700000000.000001"), (29, "1700000000.000002")):
+            keep_message(
+                s,
+                TEAM,
+                channel_id=CHANNEL,
+                ts=ts,
+                thread_ts="1700000000.000000",
+                user_id="U0GRACE001",
+                text="Do you ship to Canada?",
+                received_at=clock.now - timedelta(days=days),
+                replace=False,
+            )
+
+    schedules.run_sweep()
+
+    with sessions.begin() as s:
+        assert kept_message(s, TEAM, CHANNEL, "1700000000.000001") is None
+        assert kept_message(s, TEAM, CHANNEL, "1700000000.000002") is not None
 
 
 class _Shifted(datetime):
