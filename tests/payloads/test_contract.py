@@ -19,6 +19,7 @@ import re
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from emulator import Emulator, EmulatorSettings
+from storage.channels import ensure_channel
 from storage.models import Channel, Comment, Post, Snapshot
 from tests.support.emulator import BoltOverHttp, get, post
 from tests.support.inbox import settled_events
@@ -186,6 +188,52 @@ def test_twoway_added_to_a_channel_starts_its_ledger_and_says_hello(twoway: Twow
     assert twoway.rows(Channel.team_id, Channel.channel_id) == [(TEAM, SOCIAL)]
     [hello] = twoway.calls("chat.postMessage")
     assert hello["args"]["channel"] == SOCIAL
+
+
+def _known_channels(twoway: Twoway, *, archived: bool) -> None:
+    """#social and the private channel, as twoway knows them after joining each."""
+    with twoway.sessions.begin() as s:
+        for channel_id in (SOCIAL, PRIVATE):
+            ensure_channel(s, TEAM, channel_id, now=datetime.now(UTC)).is_archived = archived
+
+
+@pytest.mark.parametrize(
+    ("name", "channel_id", "archived_before", "after"),
+    [
+        ("event_channel_left", SOCIAL, False, (False, False)),
+        ("event_group_left", PRIVATE, False, (False, False)),
+        ("event_channel_archive", SOCIAL, False, (True, True)),
+        ("event_group_archive", PRIVATE, False, (True, True)),
+        ("event_channel_unarchive", SOCIAL, True, (True, False)),
+        ("event_group_unarchive", PRIVATE, True, (True, False)),
+        # Someone else leaving changes nothing of twoway's.
+        ("event_member_left_channel", SOCIAL, False, (True, False)),
+    ],
+)
+def test_a_channel_event_stops_or_restarts_its_digests_and_nudges(
+    twoway: Twoway, name: str, channel_id: str, archived_before: bool, after: tuple[bool, bool]
+) -> None:
+    _known_channels(twoway, archived=archived_before)
+    twoway.event(name)
+    states = dict(
+        (row[0], row[1:])
+        for row in twoway.rows(Channel.channel_id, Channel.bot_is_member, Channel.is_archived)
+    )
+    assert states[channel_id] == after
+    other = PRIVATE if channel_id == SOCIAL else SOCIAL
+    assert states[other] == (True, archived_before), "only the channel the event names"
+
+
+@pytest.mark.parametrize(
+    ("name", "channel_id"), [("event_channel_deleted", SOCIAL), ("event_group_deleted", PRIVATE)]
+)
+def test_a_deleted_channel_takes_its_ledger_with_it(twoway: Twoway, name: str, channel_id: str) -> None:
+    _known_channels(twoway, archived=False)
+    twoway.event("event_message")
+    twoway.event(name)
+    kept = {SOCIAL, PRIVATE} - {channel_id}
+    assert {row[0] for row in twoway.rows(Channel.channel_id)} == kept
+    assert twoway.rows(func.count(Post.id)) == [(0 if channel_id == SOCIAL else 1,)]
 
 
 def test_a_mention_is_answered_in_its_thread(twoway: Twoway) -> None:
