@@ -5,7 +5,10 @@ Nothing here is built at import time.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from storage.models import Base
+
+logger = logging.getLogger(__name__)
 
 # How long a SQLite writer waits for another one before "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -52,6 +57,8 @@ def make_engine(url: str) -> Engine:
     if _is_sqlite_memory(parsed.database, parsed.query):
         kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
     else:
+        if parsed.database and not parsed.query.get("uri"):
+            _keep_private(Path(parsed.database))
         # Every transaction takes SQLite's one write lock (see _begin_immediate), so a process gains
         # nothing from a second connection: its threads would wait in SQLite's busy handler, which
         # polls with sleeps of up to 100 ms. One pooled connection hands over the moment it is free.
@@ -98,6 +105,31 @@ def _insert_ignoring(model: type[Base], dialect: str, columns: tuple[str, ...]) 
         raise NotImplementedError(f"twoway storage does not support {dialect}")
     parameters = {name: bindparam(name, type_=table.c[name].type) for name in columns}
     return insert(table).values(parameters).on_conflict_do_nothing().returning(*table.primary_key.columns)
+
+
+# The files of one SQLite database: SQLite creates the others with the database file's permissions
+# (os_unix.c, findCreateFileMode and unixOpenSharedMemory), but may find them left from before.
+_SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal")
+
+
+def _keep_private(path: Path) -> None:
+    """Create the SQLite database at ``path`` readable and writable by its owner alone, and take group
+    and others' access away from its files where they exist. The ledger holds comment text and, in
+    distribution mode, every workspace's bot token (encrypted); the usual umask 022 made them 0644."""
+    if not path.parent.is_dir():
+        return  # SQLite's own "unable to open database file" says it better
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for suffix in _SQLITE_SUFFIXES:
+        file = path.with_name(path.name + suffix)
+        try:
+            mode = file.stat().st_mode & 0o777
+            if mode & 0o077:
+                file.chmod(mode & 0o700)
+        except FileNotFoundError:
+            continue
+        except PermissionError:
+            logger.warning("%s is readable by others and not ours to change: chmod 600 it", file)
 
 
 def _is_sqlite_memory(database: str | None, query: Any) -> bool:

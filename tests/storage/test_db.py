@@ -118,3 +118,46 @@ def test_objects_stay_readable_after_commit(engine: Engine) -> None:
         event = ProcessedEvent(team_id="T1", event_id="Ev1", received_at=NOW)
         s.add(event)
     assert event.received_at == NOW
+
+
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_a_new_sqlite_database_and_its_wal_and_shm_files_are_readable_by_their_owner_alone(
+    tmp_path: Path,
+) -> None:
+    # The ledger holds comment text and, in distribution mode, every workspace's bot token (encrypted);
+    # a default umask of 022 would have made all three files readable by every user of the machine.
+    path = tmp_path / "twoway.db"
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        upgrade(engine)
+        with engine.connect() as connection:
+            connection.execute(text("SELECT count(*) FROM posts"))
+            files = [path, path.with_name("twoway.db-wal"), path.with_name("twoway.db-shm")]
+            assert all(f.exists() for f in files)
+            assert {f.name: _mode(f) for f in files} == {f.name: 0o600 for f in files}
+    finally:
+        engine.dispose()
+
+
+def test_an_existing_world_readable_sqlite_database_is_made_private(tmp_path: Path) -> None:
+    path = tmp_path / "twoway.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    path.chmod(0o644)
+    for leftover in ("twoway.db-wal", "twoway.db-shm"):
+        (tmp_path / leftover).touch(0o644)
+        (tmp_path / leftover).chmod(0o644)
+
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT count(*) FROM posts"))
+        assert _mode(path) == 0o600
+        assert _mode(tmp_path / "twoway.db-wal") == 0o600
+        assert _mode(tmp_path / "twoway.db-shm") == 0o600
+    finally:
+        engine.dispose()
