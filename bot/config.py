@@ -6,7 +6,8 @@ config that ends up in a log line or a traceback shows nothing worth stealing.
 
 Two ways to run: one workspace with `SLACK_BOT_TOKEN`, or distribution mode when
 `SLACK_CLIENT_ID` and `SLACK_CLIENT_SECRET` are set, where every workspace installs twoway
-through Slack's OAuth flow and brings its own bot token.
+through Slack's OAuth flow and brings its own bot token, stored encrypted with
+`TWOWAY_ENCRYPTION_KEY`.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cryptography.fernet import MultiFernet
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from storage.db import default_database_url
+from storage.encryption import ENCRYPTION_KEY_ENV, NEW_KEY_COMMAND, EncryptionKeyError, make_cipher
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
@@ -66,6 +69,8 @@ class Config:
     authorize_url: str = DEFAULT_AUTHORIZE_URL
     # How long an event may be in one replica's hands before another takes it over.
     event_lease_seconds: int = DEFAULT_EVENT_LEASE_SECONDS
+    # Fernet keys, comma-separated, the first encrypting: what installations' tokens are stored with.
+    encryption_key: Secret | None = None
 
     @property
     def socket_mode(self) -> bool:
@@ -85,13 +90,19 @@ class Config:
             f"slack_api_url={self.slack_api_url!r}, timezone={self.timezone!r}, port={self.port!r}, "
             f"client_id={self.client_id!r}, client_secret={self.client_secret!r}, "
             f"redirect_uri={self.redirect_uri!r}, authorize_url={self.authorize_url!r}, "
-            f"event_lease_seconds={self.event_lease_seconds!r})"
+            f"event_lease_seconds={self.event_lease_seconds!r}, encryption_key={self.encryption_key!r})"
         )
+
+    def cipher(self) -> MultiFernet | None:
+        """The cipher of `encryption_key` (checked by `load_config`), None without one."""
+        return make_cipher(self.encryption_key.reveal()) if self.encryption_key else None
 
     def secrets(self) -> list[str]:
         """Every secret value in this config, for log redaction."""
         held = (self.bot_token, self.signing_secret, self.app_token, self.client_secret)
         values = [s.reveal() for s in held if s]
+        if self.encryption_key:
+            values += [key.strip() for key in self.encryption_key.reveal().split(",")]
         password = make_url(self.database_url).password
         if password:
             values.append(str(password))
@@ -197,6 +208,18 @@ def load_config(env: Mapping[str, str] = os.environ) -> Config:
             f"not {lease_text!r}"
         )
 
+    encryption_key = get(ENCRYPTION_KEY_ENV)
+    if encryption_key is None and distribution:
+        raise ConfigError(
+            f"{ENCRYPTION_KEY_ENV} is not set: distribution mode stores every workspace's bot token "
+            f"encrypted with it. Make one with {NEW_KEY_COMMAND} and keep it as safe as SLACK_CLIENT_SECRET"
+        )
+    if encryption_key is not None:
+        try:
+            make_cipher(encryption_key)
+        except EncryptionKeyError as error:
+            raise ConfigError(str(error)) from None
+
     return Config(
         bot_token=Secret(bot_token) if bot_token else None,
         signing_secret=Secret(signing_secret) if signing_secret else None,
@@ -210,4 +233,5 @@ def load_config(env: Mapping[str, str] = os.environ) -> Config:
         redirect_uri=redirect_uri,
         authorize_url=authorize_url,
         event_lease_seconds=int(lease_text),
+        encryption_key=Secret(encryption_key) if encryption_key else None,
     )

@@ -3,8 +3,9 @@
 Installations live in the ledger's own database, in the tables of slack_sdk's SQLAlchemy stores
 (``slack_installations``, ``slack_bots``, ``slack_oauth_states``). Those stores keep their own
 ``MetaData`` and their own schema across slack_sdk versions, so their tables are created here at
-start rather than by our Alembic migrations. ``twoway purge`` counts and deletes a workspace's rows
-in them with ``storage.installations``.
+start rather than by our Alembic migrations. Their tokens are stored encrypted with
+``TWOWAY_ENCRYPTION_KEY`` (``storage.installations.EncryptedInstallationStore``). ``twoway purge``
+counts and deletes a workspace's rows in them with ``storage.installations``.
 
 An installation is what lets a workspace's work run: ``bot_token`` feeds its Web API client,
 ``teams`` lists the workspaces whose schedules run, and ``forget`` (on uninstall) ends both while
@@ -15,12 +16,14 @@ from __future__ import annotations
 
 import logging
 
+from cryptography.fernet import MultiFernet
 from slack_sdk.oauth.installation_store.models.bot import Bot
-from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine, delete, desc, select, text
 
 from bot.deps import Deps
+from storage.encryption import ENCRYPTION_KEY_ENV, EncryptionKeyError, UndecryptableSecret
+from storage.installations import EncryptedInstallationStore
 
 logger = logging.getLogger(__name__)
 
@@ -54,12 +57,13 @@ class NotInstalled(LookupError):
 
 
 class Installations:
-    """The installations of one Slack app (by client id) in the ledger's database."""
+    """The installations of one Slack app (by client id) in the ledger's database, their tokens
+    encrypted with ``cipher``."""
 
-    def __init__(self, engine: Engine, client_id: str) -> None:
+    def __init__(self, engine: Engine, client_id: str, cipher: MultiFernet) -> None:
         self.engine = engine
         self.client_id = client_id
-        self.store = SQLAlchemyInstallationStore(client_id=client_id, engine=engine, logger=logger)
+        self.store = EncryptedInstallationStore(client_id, engine, cipher, logger=logger)
         self.states = SQLAlchemyOAuthStateStore(
             expiration_seconds=STATE_EXPIRATION_SECONDS, engine=engine, logger=logger
         )
@@ -74,6 +78,24 @@ class Installations:
                 )
             self.store.metadata.create_all(connection)
             self.states.metadata.create_all(connection)
+
+    def check_key(self) -> None:
+        """Raise `EncryptionKeyError` unless the key decrypts the newest bot token stored: a wrong key
+        stops the start, rather than every workspace's requests one by one."""
+        bots = self.store.bots
+        try:
+            with self.engine.connect() as connection:
+                connection.scalar(
+                    select(bots.c.bot_token)
+                    .where(bots.c.client_id == self.client_id, bots.c.bot_token.is_not(None))
+                    .order_by(desc(bots.c.installed_at))
+                    .limit(1)
+                )
+        except UndecryptableSecret:
+            raise EncryptionKeyError(
+                f"{ENCRYPTION_KEY_ENV} does not decrypt the Slack tokens this database holds: set the key "
+                "they were encrypted with (while rotating, the new key, a comma, then the old one)"
+            ) from None
 
     def bot_token(self, team_id: str) -> str:
         """The workspace's newest bot token; `NotInstalled` when it has none."""

@@ -1,4 +1,4 @@
-"""The `twoway` command: run, migrate, emulator, demo, export, import, purge."""
+"""The `twoway` command: run, migrate, emulator, demo, export, import, purge, rotate-key."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 
 from bot.config import ConfigError, load_config, load_database_url
+from storage.encryption import EncryptionKeyError
 from twoway.logs import configure_logging
 from twoway.memory import limit_malloc_arenas
 
@@ -102,6 +103,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     purge.add_argument("--team", required=True, help="the workspace id, e.g. T0123ABCD")
     purge.add_argument("--yes", action="store_true", help="do not ask: for scripts")
+
+    sub.add_parser(
+        "rotate-key",
+        help="re-encrypt every stored Slack token with the first key of TWOWAY_ENCRYPTION_KEY "
+        "(set it to NEW,OLD first)",
+    )
     return parser
 
 
@@ -110,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_dotenv(find_dotenv(usecwd=True))
     try:
         return _COMMANDS[args.command](args)
-    except ConfigError as error:
+    except (ConfigError, EncryptionKeyError) as error:
         print(f"twoway: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -400,6 +407,39 @@ def _purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rotate_key(args: argparse.Namespace) -> int:
+    from storage.db import make_engine
+    from storage.encryption import ENCRYPTION_KEY_ENV, NEW_KEY_COMMAND, UndecryptableSecret, cipher_from_env
+    from storage.installations import rotate_secrets
+    from storage.migrate import upgrade
+
+    url = load_database_url()
+    cipher = cipher_from_env()
+    if cipher is None:
+        raise EncryptionKeyError(
+            f"{ENCRYPTION_KEY_ENV} is not set: to rotate, set it to the new key, a comma, then the old one "
+            f"(make a key with {NEW_KEY_COMMAND})"
+        )
+    configure_logging([key.strip() for key in os.environ[ENCRYPTION_KEY_ENV].split(",")])
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        # One transaction: a token no key opens leaves every token as it was.
+        with engine.begin() as connection:
+            rotated = rotate_secrets(connection, cipher)
+    except UndecryptableSecret as error:
+        print(f"twoway: {error}; nothing was rotated", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    counts = ", ".join(f"{table} {n:,}" for table, n in rotated.items())
+    print(
+        f"re-encrypted {sum(rotated.values()):,} secrets ({counts or 'no installation tables'}) with the "
+        f"first key of {ENCRYPTION_KEY_ENV}; once every replica runs with it, the other keys can be removed"
+    )
+    return 0
+
+
 _COMMANDS = {
     "digest": _digest,
     "run": _run,
@@ -409,6 +449,7 @@ _COMMANDS = {
     "export": _export,
     "import": _import,
     "purge": _purge,
+    "rotate-key": _rotate_key,
 }
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from bot.installs import INSTALL_PATH, Installations
 from bot.nudges import Nudger
 from bot.scheduler import Schedules, known_teams
 from storage.db import make_engine, make_session_factory
+from storage.encryption import EncryptionKeyError
 from twoway.bolt_app import build_app
 from twoway.http_server import create_server, make_wsgi_app
 
@@ -108,11 +109,14 @@ def make_publisher(
 
 
 def open_installations(config: Config, engine: Engine) -> Installations | None:
-    """In distribution mode, the installations in the ledger's database, their tables created if new."""
-    if not config.distribution or config.client_id is None:
+    """In distribution mode, the installations in the ledger's database, their tables created if new;
+    `EncryptionKeyError` when the configured key does not decrypt the tokens they hold."""
+    cipher = config.cipher()
+    if not config.distribution or config.client_id is None or cipher is None:
         return None
-    installations = Installations(engine, config.client_id)
+    installations = Installations(engine, config.client_id, cipher)
     installations.create_tables()
+    installations.check_key()
     return installations
 
 
@@ -153,7 +157,11 @@ def prepare(
         if applied:
             logger.info("applied ledger migrations: %s", ", ".join(applied))
     sessions = make_session_factory(engine)
-    installations = open_installations(config, engine)
+    try:
+        installations = open_installations(config, engine)
+    except EncryptionKeyError:
+        engine.dispose()
+        raise
     client = make_web_client(config)
     replica = replica_name()
     client_for = make_client_for(config, installations)

@@ -3,14 +3,17 @@ from __future__ import annotations
 import logging
 
 import pytest
+from cryptography.fernet import Fernet
 
 from bot.config import ConfigError, Secret, load_config
+from tests.support.keys import KEY, NEW_KEY
 
 HTTP = {"SLACK_BOT_TOKEN": "xoxb-1-abc", "SLACK_SIGNING_SECRET": "s3cr3t-signing"}
 DISTRIBUTION = {
     "SLACK_CLIENT_ID": "123.456",
     "SLACK_CLIENT_SECRET": "client-s3cr3t",
     "SLACK_SIGNING_SECRET": "s3cr3t-signing",
+    "TWOWAY_ENCRYPTION_KEY": KEY,
 }
 
 
@@ -77,6 +80,10 @@ def test_values_are_read_and_normalised() -> None:
         ({**DISTRIBUTION, "SLACK_BOT_TOKEN": "xoxp-user-token"}, "SLACK_BOT_TOKEN"),
         ({**DISTRIBUTION, "SLACK_REDIRECT_URI": "/slack/oauth_redirect"}, "SLACK_REDIRECT_URI"),
         ({**DISTRIBUTION, "SLACK_AUTHORIZE_URL": "slack.com/oauth/v2/authorize"}, "SLACK_AUTHORIZE_URL"),
+        ({**DISTRIBUTION, "TWOWAY_ENCRYPTION_KEY": ""}, "TWOWAY_ENCRYPTION_KEY"),
+        ({**DISTRIBUTION, "TWOWAY_ENCRYPTION_KEY": "hunter2hunter2"}, "TWOWAY_ENCRYPTION_KEY"),
+        ({**DISTRIBUTION, "TWOWAY_ENCRYPTION_KEY": f"{NEW_KEY},"}, "TWOWAY_ENCRYPTION_KEY"),
+        ({**HTTP, "TWOWAY_ENCRYPTION_KEY": KEY[:-2]}, "TWOWAY_ENCRYPTION_KEY"),
     ],
 )
 def test_a_bad_variable_stops_start_up_with_one_line_naming_it(env: dict[str, str], named: str) -> None:
@@ -116,7 +123,47 @@ def test_the_client_secret_never_shows(caplog: pytest.LogCaptureFixture) -> None
         logging.getLogger("test").info("config is %s", config)
     assert "client-s3cr3t" not in repr(config) + str(config) + caplog.text
     assert "123.456" in repr(config)
-    assert sorted(config.secrets()) == sorted(["client-s3cr3t", "s3cr3t-signing"])
+    assert sorted(config.secrets()) == sorted(["client-s3cr3t", "s3cr3t-signing", KEY])
+
+
+def test_distribution_mode_without_a_key_says_how_to_make_one() -> None:
+    # Every workspace's bot token is stored encrypted with it (defect 5 of issue 13: they were stored
+    # in plain text); without it twoway would have nothing to encrypt them with.
+    env = {k: v for k, v in DISTRIBUTION.items() if k != "TWOWAY_ENCRYPTION_KEY"}
+    with pytest.raises(ConfigError) as raised:
+        load_config(env)
+    assert str(raised.value) == (
+        "TWOWAY_ENCRYPTION_KEY is not set: distribution mode stores every workspace's bot token "
+        "encrypted with it. Make one with "
+        "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' "
+        "and keep it as safe as SLACK_CLIENT_SECRET"
+    )
+
+
+def test_the_encryption_keys_are_secrets_that_never_show(caplog: pytest.LogCaptureFixture) -> None:
+    config = load_config({**DISTRIBUTION, "TWOWAY_ENCRYPTION_KEY": f" {NEW_KEY} , {KEY} "})
+    assert config.encryption_key is not None
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("test").info("config is %s", config)
+    for key in (KEY, NEW_KEY):
+        assert key not in repr(config) + str(config) + caplog.text
+        assert key in config.secrets()
+    # The first key encrypts; every key decrypts.
+    cipher = config.cipher()
+    assert cipher is not None
+    assert Fernet(NEW_KEY).decrypt(cipher.encrypt(b"xoxb-1")) == b"xoxb-1"
+    assert cipher.decrypt(Fernet(KEY).encrypt(b"xoxb-2")) == b"xoxb-2"
+
+
+def test_a_bad_key_is_refused_without_repeating_it() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_config({**DISTRIBUTION, "TWOWAY_ENCRYPTION_KEY": f"{KEY},hunter2hunter2"})
+    assert "hunter2" not in str(raised.value)
+    assert str(raised.value).startswith("TWOWAY_ENCRYPTION_KEY's key 2 is not a Fernet key")
+
+
+def test_single_workspace_mode_needs_no_key() -> None:
+    assert load_config(HTTP).cipher() is None
 
 
 def test_secrets_never_show_in_repr_str_or_logs(caplog: pytest.LogCaptureFixture) -> None:

@@ -1,17 +1,32 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from cryptography.fernet import Fernet, MultiFernet
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from sqlalchemy import Engine, inspect, text
 
 from bot.installs import Installations
 from storage.db import make_engine
+from storage.encryption import EncryptionKeyError
+from storage.installations import EncryptedInstallationStore
 from storage.migrate import alembic_config, current_revision, head_revision, upgrade
 from storage.models import Base
+from tests.storage.test_installations import (
+    BOT_REFRESH,
+    BOT_TOKEN,
+    SECRETS,
+    installation,
+    raw_rows,
+    sqlite_files,
+)
+from tests.support.keys import KEY
 
 TABLES = {
     "channels",
@@ -28,7 +43,7 @@ TABLES = {
     "kept_messages",
 }
 # Every revision shipped, oldest first.
-REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009"]
+REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010"]
 
 
 def test_models_define_the_expected_tables_each_with_a_team() -> None:
@@ -65,7 +80,7 @@ def _ours(name: str | None, type_: str, parent_names: Any) -> bool:
 
 
 def test_models_and_migrations_agree(engine: Engine) -> None:
-    Installations(engine, "test-client-id").create_tables()
+    Installations(engine, "test-client-id", MultiFernet([Fernet(KEY)])).create_tables()
     with engine.connect() as connection:
         context = MigrationContext.configure(
             connection,
@@ -127,3 +142,81 @@ def test_0002_keeps_every_row_and_gives_each_post_the_share_that_brought_it(db_u
         assert [tuple(row) for row in shares] == [("T1", "C1", "1.000100", "U1")]
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def installed_before_0010(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """A ledger at 0009 where distribution mode ran: slack_sdk's own store saved one installation,
+    its tokens in plain text, as twoway did before 0010."""
+    monkeypatch.delenv("TWOWAY_ENCRYPTION_KEY", raising=False)
+    engine = make_engine(db_url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0009")
+    plain = SQLAlchemyInstallationStore("test-client-id", engine)
+    plain.create_tables()
+    plain.save(installation())
+    assert raw_rows(db_url)["slack_bots"] == [{"bot_token": BOT_TOKEN, "bot_refresh_token": BOT_REFRESH}]
+    yield engine
+    engine.dispose()
+
+
+def test_0010_encrypts_the_tokens_stored_before_it(
+    installed_before_0010: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TWOWAY_ENCRYPTION_KEY", KEY)
+    assert upgrade(installed_before_0010) == ["0010"]
+
+    for table, rows in raw_rows(db_url).items():
+        [row] = rows
+        for column, stored in row.items():
+            assert stored is not None
+            assert SECRETS[column] not in stored, (table, column)
+            assert Fernet(KEY).decrypt(stored.encode()).decode() == SECRETS[column], (table, column)
+    # PostgreSQL enforces the store's VARCHAR(200): a rotating token's ciphertext needs more.
+    store = EncryptedInstallationStore("test-client-id", installed_before_0010, MultiFernet([Fernet(KEY)]))
+    found = store.find_installation(enterprise_id=None, team_id="T0TWOWAY1")
+    assert found is not None
+    assert {column: getattr(found, column) for column in SECRETS} == SECRETS
+    store.save(installation())
+    if db_url.startswith("sqlite"):
+        # Overwritten in place, not left behind in a free page or the write-ahead log.
+        files = sqlite_files(db_url)
+        for secret in SECRETS.values():
+            assert secret.encode() not in files
+
+
+def test_0010_without_a_key_refuses_and_leaves_the_ledger_as_it_was(
+    installed_before_0010: Engine, db_url: str
+) -> None:
+    with pytest.raises(EncryptionKeyError) as raised:
+        upgrade(installed_before_0010)
+    assert str(raised.value) == (
+        "TWOWAY_ENCRYPTION_KEY is not set, and the database holds Slack tokens in plain text "
+        "(slack_installations 1 row, slack_bots 1 row): set it (make one with "
+        "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') "
+        "and migrate again, and they will be encrypted with it"
+    )
+    assert current_revision(installed_before_0010) == "0009"
+    assert raw_rows(db_url)["slack_bots"] == [{"bot_token": BOT_TOKEN, "bot_refresh_token": BOT_REFRESH}]
+
+
+def test_0010_needs_no_key_where_no_token_is_stored(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TWOWAY_ENCRYPTION_KEY", raising=False)
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0009")
+        SQLAlchemyInstallationStore("test-client-id", engine).create_tables()
+        assert upgrade(engine) == ["0010"]
+    finally:
+        engine.dispose()
+
+
+def test_0010_downgraded_decrypts_the_tokens_again(
+    installed_before_0010: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TWOWAY_ENCRYPTION_KEY", KEY)
+    upgrade(installed_before_0010)
+    with installed_before_0010.begin() as connection:
+        command.downgrade(alembic_config(connection), "0009")
+    assert raw_rows(db_url)["slack_bots"] == [{"bot_token": BOT_TOKEN, "bot_refresh_token": BOT_REFRESH}]

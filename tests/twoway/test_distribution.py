@@ -14,7 +14,8 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from sqlalchemy import select
+from cryptography.fernet import Fernet
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import load_config
@@ -24,6 +25,8 @@ from emulator import DEFAULT_TEAM_ID, SOCIAL_CHANNEL_ID, Emulator, EmulatorSetti
 from storage.installations import count_installation_rows
 from storage.models import Post
 from storage.workspace_rows import count_rows
+from tests.storage.test_installations import sqlite_files
+from tests.support.keys import KEY
 from tests.support.polling import eventually
 from twoway.cli import main
 from twoway.demo import free_port, get_json, post_json
@@ -164,6 +167,7 @@ def dist(db_url: str) -> Iterator[Distributed]:
                 "SLACK_API_URL": emulator.api_url,
                 "DATABASE_URL": db_url,
                 "PORT": str(app_port),
+                "TWOWAY_ENCRYPTION_KEY": KEY,
             }
         )
         assert config.distribution
@@ -200,6 +204,38 @@ def test_installing_goes_through_slacks_flow_and_stores_the_installation(dist: D
     assert [c["team"] for c in dist.calls("auth.test")] == [TEAM_B]
     with dist.sessions.begin() as s:
         assert count_installation_rows(s, TEAM_B) == {"slack_installations": 1, "slack_bots": 1}
+
+
+def test_an_installations_bot_token_is_stored_encrypted_and_read_back_in_the_clear(
+    dist: Distributed, db_url: str
+) -> None:
+    # Defect 5 of issue 13: slack_sdk's store kept bot tokens in plain text, for anyone who can read the
+    # database file, a backup or a replica's disk.
+    assert dist.install(TEAM_B)[0] == 200
+    token = dist.installations.bot_token(TEAM_B)
+    assert token.startswith(f"xoxb-{TEAM_B}-")
+
+    raw = create_engine(db_url)  # no TypeDecorator: the columns as the database holds them
+    try:
+        with raw.connect() as connection:
+            stored = [
+                *connection.execute(text("SELECT bot_token FROM slack_bots")).scalars(),
+                *connection.execute(text("SELECT bot_token FROM slack_installations")).scalars(),
+            ]
+    finally:
+        raw.dispose()
+    assert len(stored) == 2
+    assert all(token not in value for value in stored)
+    assert [Fernet(KEY).decrypt(value.encode()).decode() for value in stored] == [token, token]
+    if db_url.startswith("sqlite"):
+        files = sqlite_files(db_url)
+        assert token.encode() not in files
+        assert token.split("-")[-1].encode() not in files
+
+    # The app reads it back: Bolt authorizes the workspace's requests with it.
+    dist.say(TEAM_B, CHANNEL_B, BEA, f"Our news: <{POST_B}>")
+    eventually(lambda: len(dist.calls("reactions.add")) == 1, what="the post tracked with B's token")
+    assert dist.posts(TEAM_B) == [POST_B]
 
 
 def test_a_redirect_that_did_not_start_at_slack_install_is_refused(dist: Distributed) -> None:
