@@ -137,7 +137,7 @@ def test_a_failed_save_names_no_secret_in_its_error(engine: Engine) -> None:
     # SQLAlchemy's errors carry the statement's parameters, and Bolt lets a failed save reach the server's
     # log: they must be the ciphertexts. (An app_id is required: this one breaks the NOT NULL.)
     broken = installation()
-    broken.app_id = None  # type: ignore[assignment]
+    broken.app_id = None
     with pytest.raises(IntegrityError) as raised:
         store(engine).save(broken)
     shown = str(raised.value)
