@@ -3,14 +3,16 @@
 What reaches Bolt is a POST whose body Bolt can read: waitress answers 413 to a body over
 `MAX_BODY_BYTES`, the router 405 to any other method on `/slack/events`, and a body Bolt can't parse
 (bad UTF-8, broken JSON, a JSON array where Slack sends an object) gets 400 instead of the 500 that
-Bolt's own request parsing would raise.
+Bolt's own request parsing would raise, and signature headers unlike Slack's get 401 instead of the 500
+that slack_sdk's verifier would raise on them.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from slack_bolt import App, BoltRequest, BoltResponse
@@ -51,6 +53,27 @@ _OBJECTS = (
 _OBJECTS_OR_IDS = ("team", "user", "channel", "enterprise")
 _LISTS_OF_OBJECTS = ("authorizations", "actions")
 
+# What Slack sends (api.slack.com/authentication/verifying-requests-from-slack): the request's Unix time in
+# seconds, and "v0=" with the hex HMAC-SHA256. slack_sdk's verifier runs int() and hmac.compare_digest on
+# them, which raise on a word, a fraction, 5,000 digits or a non-ASCII letter.
+_SIGNATURE_HEADERS = {
+    "x-slack-request-timestamp": re.compile(r"[0-9]{1,12}"),
+    "x-slack-signature": re.compile(r"v0=[0-9a-f]{64}"),
+}
+
+
+def signature_header_problem(headers: Mapping[str, str | Sequence[str]]) -> str | None:
+    """Which signature header of ``headers`` is not shaped as Slack sends it; None if none is.
+
+    A missing header is no problem here: Bolt refuses the request for it, with a 401.
+    """
+    for name, shape in _SIGNATURE_HEADERS.items():
+        value = headers.get(name)
+        values = [value] if isinstance(value, str) else list(value or [])
+        if value is not None and (len(values) != 1 or not shape.fullmatch(values[0])):
+            return f"a malformed signature header ({name})"
+    return None
+
 
 def shape_problem(body: object) -> str | None:
     """What makes ``body`` unlike anything Slack sends, in the fields Bolt relies on; None if nothing."""
@@ -84,13 +107,17 @@ class _SlackHandler(SlackRequestHandler):
     """Bolt's WSGI adapter, answering 400 to a body Bolt can't parse instead of raising."""
 
     def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
+        headers = request.get_headers()
         try:
-            bolt_request = BoltRequest(
-                body=request.get_body(), query=request.query_string, headers=request.get_headers()
-            )
+            bolt_request = BoltRequest(body=request.get_body(), query=request.query_string, headers=headers)
             problem = shape_problem(bolt_request.body)
         except _UNREADABLE as error:
             problem = f"unreadable ({type(error).__name__})"
+        signature_problem = signature_header_problem(headers)
+        if signature_problem is not None:
+            # Nothing of the header is logged: it is whatever the sender chose to write.
+            logger.warning("refused a request to %s with %s", EVENTS_PATH, signature_problem)
+            return BoltResponse(status=401, body="")
         if problem is not None:
             # Before the signature check, so nothing of the body is trusted, and none of it is logged.
             logger.warning("refused a request to %s: %s", EVENTS_PATH, problem)
