@@ -11,6 +11,7 @@ from typing import Any
 
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.oauth import OAuthFlow
 from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 
@@ -71,7 +72,7 @@ def _bolt_app(deps: Deps, *, token_verification: bool, front: bool) -> App:
     bolt_logger = logging.getLogger("twoway.bolt")
     # Bolt also reads SLACK_BOT_TOKEN from the environment and warns that our client wins; it does, by design.
     bolt_logger.addFilter(_quiet_token_warning)
-    oauth = oauth_settings(deps, bolt_logger) if config.distribution and front else None
+    oauth = InstallFlow(settings=oauth_settings(deps, bolt_logger)) if config.distribution and front else None
     installations = deps.installations if config.distribution and not front else None
     app = App(
         client=deps.client,
@@ -88,7 +89,7 @@ def _bolt_app(deps: Deps, *, token_verification: bool, front: bool) -> App:
         if front
         else None,
         logger=bolt_logger,
-        oauth_settings=oauth,
+        oauth_flow=oauth,
         installation_store=installations.store if installations is not None else None,
         installation_store_bot_only=True if installations is not None else None,
         user_facing_authorize_error_message=NOT_INSTALLED_MESSAGE if oauth else None,
@@ -196,6 +197,24 @@ def oauth_settings(deps: Deps, logger: logging.Logger) -> OAuthSettings:
         callback_options=CallbackOptions(success=installed, failure=failed),
         logger=logger,
     )
+
+
+# A workspace's id as Slack writes it: "T" and capitals or digits (an org's starts with "E").
+_TEAM_ID = re.compile(r"T[A-Z0-9]{1,31}")
+
+
+class InstallFlow(OAuthFlow):
+    """Bolt's OAuth flow, passing on to Slack's authorize URL only a `team` that is a workspace id.
+
+    Bolt copies `/slack/install?team=…` into that URL as it came (slack_sdk's `AuthorizeUrlGenerator`
+    does no encoding), so `?team=T1%26redirect_uri%3D…` would add parameters of the sender's choosing.
+    Anything else is dropped, and the installer picks the workspace on Slack's page.
+    """
+
+    def build_authorize_url(self, state: str, request: BoltRequest) -> str:
+        teams = request.query.get("team") or []
+        team = teams[0] if len(teams) == 1 and _TEAM_ID.fullmatch(teams[0]) else None
+        return self.settings.authorize_url_generator.generate(state=state, team=team)
 
 
 def _log_failure(error: Exception) -> None:

@@ -11,14 +11,14 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import load_config
-from bot.installs import NOT_INSTALLED_MESSAGE, Installations, NotInstalled
+from bot.installs import BOT_SCOPES, NOT_INSTALLED_MESSAGE, Installations, NotInstalled
 from bot.scheduler import DIGEST_JOB_PREFIX
 from emulator import DEFAULT_TEAM_ID, SOCIAL_CHANNEL_ID, Emulator, EmulatorSettings
 from storage.installations import count_installation_rows
@@ -358,3 +358,32 @@ def test_purge_asks_first_and_a_wrong_answer_deletes_nothing(
     assert both.rows(TEAM_B) == before_b
     # Purged while installed: twoway no longer acts there either.
     assert both.installations.teams() == [TEAM_B]
+
+
+@pytest.mark.parametrize(
+    ("team", "passed_on"),
+    [
+        (TEAM_B, TEAM_B),
+        # Bolt copies `team` into Slack's authorize URL as it came (slack_sdk AuthorizeUrlGenerator.generate):
+        # decoded, "&redirect_uri=…" would become a parameter of Slack's of its own.
+        ("T1%26redirect_uri%3Dhttps%3A%2F%2Fevil.example%2Fsteal", None),
+        ("T1%26scope%3Dadmin", None),
+        ("t0lowercase", None),
+        ("E0ENTERPRISE", None),
+        ("T" + "1" * 40, None),
+        ("", None),
+    ],
+)
+def test_install_passes_on_only_a_well_formed_team_id(
+    dist: Distributed, team: str, passed_on: str | None
+) -> None:
+    status, location, _ = _browse(f"{dist.runtime.url}/slack/install?team={team}", {})
+    assert status == 302
+    assert location is not None
+    query = parse_qs(urlsplit(location).query, keep_blank_values=True)
+    assert query.get("team") == ([passed_on] if passed_on else None)
+    assert query["redirect_uri"] == [f"{dist.runtime.url}/slack/oauth_redirect"]
+    assert query["scope"] == [",".join(BOT_SCOPES)]
+    assert set(query) == {"state", "client_id", "scope", "user_scope", "redirect_uri"} | (
+        {"team"} if passed_on else set()
+    )
