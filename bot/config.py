@@ -11,6 +11,7 @@ through Slack's OAuth flow and brings its own bot token.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -66,6 +67,8 @@ class Config:
     authorize_url: str = DEFAULT_AUTHORIZE_URL
     # How long an event may be in one replica's hands before another takes it over.
     event_lease_seconds: int = DEFAULT_EVENT_LEASE_SECONDS
+    # The reverse proxy whose X-Forwarded-For names the client (its address, or "*"); None: no proxy trusted.
+    trusted_proxy: str | None = None
 
     @property
     def socket_mode(self) -> bool:
@@ -85,7 +88,7 @@ class Config:
             f"slack_api_url={self.slack_api_url!r}, timezone={self.timezone!r}, port={self.port!r}, "
             f"client_id={self.client_id!r}, client_secret={self.client_secret!r}, "
             f"redirect_uri={self.redirect_uri!r}, authorize_url={self.authorize_url!r}, "
-            f"event_lease_seconds={self.event_lease_seconds!r})"
+            f"event_lease_seconds={self.event_lease_seconds!r}, trusted_proxy={self.trusted_proxy!r})"
         )
 
     def secrets(self) -> list[str]:
@@ -197,6 +200,15 @@ def load_config(env: Mapping[str, str] = os.environ) -> Config:
             f"not {lease_text!r}"
         )
 
+    trusted_proxy = get("TWOWAY_TRUSTED_PROXY")
+    if trusted_proxy is not None and trusted_proxy != "*":
+        try:
+            ipaddress.ip_address(trusted_proxy)
+        except ValueError:
+            raise ConfigError(
+                f"TWOWAY_TRUSTED_PROXY must be the proxy's IP address (or *), not {trusted_proxy!r}"
+            ) from None
+
     return Config(
         bot_token=Secret(bot_token) if bot_token else None,
         signing_secret=Secret(signing_secret) if signing_secret else None,
@@ -210,4 +222,5 @@ def load_config(env: Mapping[str, str] = os.environ) -> Config:
         redirect_uri=redirect_uri,
         authorize_url=authorize_url,
         event_lease_seconds=int(lease_text),
+        trusted_proxy=trusted_proxy,
     )

@@ -8,13 +8,15 @@ import http.client
 import io
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import load_config
@@ -27,6 +29,7 @@ from storage.workspace_rows import count_rows
 from tests.support.polling import eventually
 from twoway.cli import main
 from twoway.demo import free_port, get_json, post_json
+from twoway.http_server import INSTALLS_PER_MINUTE, create_server, make_wsgi_app
 from twoway.runtime import Runtime, prepare
 
 
@@ -387,3 +390,70 @@ def test_install_passes_on_only_a_well_formed_team_id(
     assert set(query) == {"state", "client_id", "scope", "user_scope", "redirect_uri"} | (
         {"team"} if passed_on else set()
     )
+
+
+def _start_install(base_url: str, forwarded_for: str | None = None) -> tuple[int, str | None]:
+    """Status and Retry-After of one `GET /slack/install`, with an X-Forwarded-For if given."""
+    parts = urlsplit(base_url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=20)
+    try:
+        headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+        connection.request("GET", "/slack/install", headers=headers)
+        response = connection.getresponse()
+        response.read()
+        return response.status, response.getheader("Retry-After")
+    finally:
+        connection.close()
+
+
+def _state_rows(dist: Distributed) -> tuple[int, int]:
+    """(all, expired) rows of the OAuth state table."""
+    states = dist.installations.states.oauth_states
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with dist.installations.engine.connect() as connection:
+        every = connection.scalar(select(func.count()).select_from(states)) or 0
+        expired = connection.scalar(select(func.count()).select_from(states).where(states.c.expire_at <= now))
+    return every, expired or 0
+
+
+def test_expired_install_states_are_deleted_when_an_install_starts(dist: Distributed) -> None:
+    # slack_sdk's SQLAlchemyOAuthStateStore checks expire_at when a state comes back, and never deletes one
+    # that doesn't: every /slack/install nobody finished stayed.
+    states = dist.installations.states.oauth_states
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with dist.installations.engine.begin() as connection:
+        connection.execute(
+            states.insert(),
+            [{"state": f"old-{i}", "expire_at": now - timedelta(minutes=1 + i)} for i in range(50)],
+        )
+        connection.execute(states.insert(), {"state": "pending", "expire_at": now + timedelta(minutes=5)})
+    assert _state_rows(dist) == (51, 50)
+
+    assert _start_install(dist.runtime.url)[0] == 302
+    assert _state_rows(dist) == (2, 0)
+
+
+def test_one_address_starts_at_most_ten_installs_a_minute(dist: Distributed) -> None:
+    # Without a trusted proxy configured, X-Forwarded-For is the client's to write: it changes nothing.
+    answers = [_start_install(dist.runtime.url, forwarded_for=f"203.0.113.{i}") for i in range(200)]
+    assert [status for status, _ in answers] == [302] * INSTALLS_PER_MINUTE + [429] * (
+        200 - INSTALLS_PER_MINUTE
+    )
+    assert all(0 < int(wait or 0) <= 60 for status, wait in answers if status == 429)
+    assert _state_rows(dist)[0] == INSTALLS_PER_MINUTE
+
+
+def test_behind_a_trusted_proxy_each_forwarded_address_counts_alone(dist: Distributed) -> None:
+    server = create_server(
+        make_wsgi_app(dist.runtime.app, lambda: True), "127.0.0.1", 0, trusted_proxy="127.0.0.1"
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        host, port = server.getsockname()[:2]
+        for address in ("198.51.100.7", "198.51.100.8"):
+            statuses = [_start_install(f"http://{host}:{port}", forwarded_for=address)[0] for _ in range(12)]
+            assert statuses == [302] * INSTALLS_PER_MINUTE + [429] * (12 - INSTALLS_PER_MINUTE), address
+    finally:
+        server.close()
+        thread.join(timeout=5)
