@@ -51,6 +51,7 @@ PURGE_STATES_EVERY_SECONDS = 60
 NOT_INSTALLED_MESSAGE = (
     "twoway is no longer installed in this workspace. Ask a workspace admin to add it again to use it here."
 )
+DATABASE_DOWN_MESSAGE = "twoway can't reach its database, try again in a minute."
 # Replicas starting together queue on this advisory lock instead of racing to create the same tables.
 _PG_CREATE_LOCK = 0x7477_6F69  # "twoi"
 

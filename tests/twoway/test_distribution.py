@@ -10,17 +10,24 @@ import json
 import logging
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import load_config
-from bot.installs import BOT_SCOPES, NOT_INSTALLED_MESSAGE, Installations, NotInstalled
+from bot.installs import (
+    BOT_SCOPES,
+    DATABASE_DOWN_MESSAGE,
+    NOT_INSTALLED_MESSAGE,
+    Installations,
+    NotInstalled,
+)
 from bot.scheduler import DIGEST_JOB_PREFIX
 from emulator import DEFAULT_TEAM_ID, SOCIAL_CHANNEL_ID, Emulator, EmulatorSettings
 from storage.installations import count_installation_rows
@@ -457,3 +464,44 @@ def test_behind_a_trusted_proxy_each_forwarded_address_counts_alone(dist: Distri
     finally:
         server.close()
         thread.join(timeout=5)
+
+
+@contextmanager
+def database_down(engine: Engine) -> Iterator[None]:
+    """Every new connection of ``engine`` refused, as a server that stopped accepting them refuses it, and
+    its pooled ones closed; connections come back on the way out."""
+    dbapi = engine.dialect.loaded_dbapi
+
+    def refuse(*args: Any) -> None:
+        raise dbapi.OperationalError("connection refused: the database is not accepting connections")
+
+    event.listen(engine, "do_connect", refuse)
+    engine.dispose()
+    try:
+        yield
+    finally:
+        event.remove(engine, "do_connect", refuse)
+
+
+def test_an_event_that_comes_while_the_database_is_down_gets_a_5xx_and_is_recorded_when_redelivered(
+    dist: Distributed,
+) -> None:
+    assert dist.install(TEAM_A)[0] == 200
+    with database_down(dist.runtime.engine):
+        shared = dist.say(TEAM_A, CHANNEL_A, ADA, f"Launch thread: <{POST_A}>")
+        # A 5xx, so that Slack delivers the event again ("http_error", api.slack.com/apis/events-api
+        # "Graceful retries"), not the 200 of a workspace that uninstalled twoway, which Slack never retries.
+        assert 500 <= shared["delivery"]["status"] < 600, shared["delivery"]
+        assert shared["delivery"]["body"] != NOT_INSTALLED_MESSAGE
+        [seen] = dist.command(TEAM_A, CHANNEL_A, ADA, "help")
+        assert seen["text"] == DATABASE_DOWN_MESSAGE
+    assert dist.calls("reactions.add") == []
+
+    again = dist.post("/_emulator/redeliver", {"event_id": shared["event_id"]})
+    assert again["delivery"]["status"] == 200
+    eventually(lambda: len(dist.calls("reactions.add")) == 1, what="the redelivered post tracked")
+    assert dist.posts(TEAM_A) == [POST_A]
+    # A further delivery of the same event records nothing more.
+    assert dist.post("/_emulator/redeliver", {"event_id": shared["event_id"]})["delivery"]["status"] == 200
+    assert dist.posts(TEAM_A) == [POST_A]
+    assert len(dist.calls("reactions.add")) == 1
