@@ -12,6 +12,7 @@ through Slack's OAuth flow and brings its own bot token, stored encrypted with
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -71,6 +72,8 @@ class Config:
     event_lease_seconds: int = DEFAULT_EVENT_LEASE_SECONDS
     # Fernet keys, comma-separated, the first encrypting: what installations' tokens are stored with.
     encryption_key: Secret | None = None
+    # The reverse proxy whose X-Forwarded-For names the client (its address, or "*"); None: no proxy trusted.
+    trusted_proxy: str | None = None
 
     @property
     def socket_mode(self) -> bool:
@@ -90,7 +93,8 @@ class Config:
             f"slack_api_url={self.slack_api_url!r}, timezone={self.timezone!r}, port={self.port!r}, "
             f"client_id={self.client_id!r}, client_secret={self.client_secret!r}, "
             f"redirect_uri={self.redirect_uri!r}, authorize_url={self.authorize_url!r}, "
-            f"event_lease_seconds={self.event_lease_seconds!r}, encryption_key={self.encryption_key!r})"
+            f"event_lease_seconds={self.event_lease_seconds!r}, encryption_key={self.encryption_key!r}, "
+            f"trusted_proxy={self.trusted_proxy!r})"
         )
 
     def cipher(self) -> MultiFernet | None:
@@ -219,6 +223,14 @@ def load_config(env: Mapping[str, str] = os.environ) -> Config:
             make_cipher(encryption_key)
         except EncryptionKeyError as error:
             raise ConfigError(str(error)) from None
+    trusted_proxy = get("TWOWAY_TRUSTED_PROXY")
+    if trusted_proxy is not None and trusted_proxy != "*":
+        try:
+            ipaddress.ip_address(trusted_proxy)
+        except ValueError:
+            raise ConfigError(
+                f"TWOWAY_TRUSTED_PROXY must be the proxy's IP address (or *), not {trusted_proxy!r}"
+            ) from None
 
     return Config(
         bot_token=Secret(bot_token) if bot_token else None,
@@ -234,4 +246,5 @@ def load_config(env: Mapping[str, str] = os.environ) -> Config:
         authorize_url=authorize_url,
         event_lease_seconds=int(lease_text),
         encryption_key=Secret(encryption_key) if encryption_key else None,
+        trusted_proxy=trusted_proxy,
     )

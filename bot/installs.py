@@ -15,6 +15,10 @@ the workspace's ledger stays until ``twoway purge``.
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
 
 from cryptography.fernet import MultiFernet
 from slack_sdk.oauth.installation_store.models.bot import Bot
@@ -45,9 +49,12 @@ INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 # How long a person has between opening /slack/install and approving in Slack.
 STATE_EXPIRATION_SECONDS = 600
+# Each replica deletes expired OAuth states at most this often, when an install starts.
+PURGE_STATES_EVERY_SECONDS = 60
 NOT_INSTALLED_MESSAGE = (
     "twoway is no longer installed in this workspace. Ask a workspace admin to add it again to use it here."
 )
+DATABASE_DOWN_MESSAGE = "twoway can't reach its database, try again in a minute."
 # Replicas starting together queue on this advisory lock instead of racing to create the same tables.
 _PG_CREATE_LOCK = 0x7477_6F69  # "twoi"
 
@@ -64,9 +71,7 @@ class Installations:
         self.engine = engine
         self.client_id = client_id
         self.store = EncryptedInstallationStore(client_id, engine, cipher, logger=logger)
-        self.states = SQLAlchemyOAuthStateStore(
-            expiration_seconds=STATE_EXPIRATION_SECONDS, engine=engine, logger=logger
-        )
+        self.states = OAuthStates(expiration_seconds=STATE_EXPIRATION_SECONDS, engine=engine, logger=logger)
 
     def create_tables(self) -> None:
         """Create the stores' tables where they are missing; leave existing ones and their rows alone."""
@@ -146,6 +151,39 @@ class Installations:
                 connection.execute(
                     delete(table).where(table.c.client_id == self.client_id, table.c.team_id == team_id)
                 )
+
+
+class OAuthStates(SQLAlchemyOAuthStateStore):
+    """slack_sdk's OAuth state store, which also deletes the states that expired.
+
+    The store checks a state's `expire_at` when the installer comes back with it, and never deletes one
+    nobody came back with: each unfinished `GET /slack/install` left a row for good. Starting an install
+    now first deletes the expired ones (at most once a minute in each replica).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._lock = threading.Lock()
+        self._purged_at: float | None = None
+
+    def issue(self, *args: Any, **kwargs: Any) -> str:
+        with self._lock:
+            due = self._purged_at is None or time.monotonic() - self._purged_at >= PURGE_STATES_EVERY_SECONDS
+            if due:
+                self._purged_at = time.monotonic()
+        if due:
+            gone = self.forget_expired()
+            if gone:
+                logger.debug("deleted %d expired OAuth states", gone)
+        return super().issue(*args, **kwargs)
+
+    def forget_expired(self) -> int:
+        """Delete the states whose `expire_at` has passed; return how many there were."""
+        # The store writes expire_at as naive UTC (slack_sdk's normalize_datetime_for_db).
+        now = datetime.now(UTC).replace(tzinfo=None)
+        states = self.oauth_states
+        with self.engine.begin() as connection:
+            return connection.execute(states.delete().where(states.c.expire_at <= now)).rowcount
 
 
 def stop_working_in(deps: Deps, team_id: str | None, why: str) -> None:

@@ -5,19 +5,30 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.authorize import InstallationStoreAuthorize
+from slack_bolt.oauth import OAuthFlow
 from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk.oauth.installation_store import Bot, Installation, InstallationStore
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.deps import Deps, replica_name
 from bot.homes import home_for
 from bot.inbox import Inbox
-from bot.installs import BOT_SCOPES, INSTALL_PATH, NOT_INSTALLED_MESSAGE, REDIRECT_PATH
+from bot.installs import (
+    BOT_SCOPES,
+    DATABASE_DOWN_MESSAGE,
+    INSTALL_PATH,
+    NOT_INSTALLED_MESSAGE,
+    REDIRECT_PATH,
+)
 from handlers import register_events, register_front
 from twoway.acknowledge import acknowledge
 
@@ -71,8 +82,13 @@ def _bolt_app(deps: Deps, *, token_verification: bool, front: bool) -> App:
     bolt_logger = logging.getLogger("twoway.bolt")
     # Bolt also reads SLACK_BOT_TOKEN from the environment and warns that our client wins; it does, by design.
     bolt_logger.addFilter(_quiet_token_warning)
-    oauth = oauth_settings(deps, bolt_logger) if config.distribution and front else None
+    oauth = InstallFlow(settings=oauth_settings(deps, bolt_logger)) if config.distribution and front else None
     installations = deps.installations if config.distribution and not front else None
+    authorize = (
+        InstallationAuthorize(deps, bolt_logger)
+        if config.distribution and deps.installations is not None
+        else None
+    )
     app = App(
         client=deps.client,
         signing_secret=config.signing_secret.reveal() if config.signing_secret else "",
@@ -88,13 +104,92 @@ def _bolt_app(deps: Deps, *, token_verification: bool, front: bool) -> App:
         if front
         else None,
         logger=bolt_logger,
-        oauth_settings=oauth,
+        oauth_flow=oauth,
+        # Bolt uses an Authorize instance as it is, OAuth or not (App.__init__); its type hint says callable.
+        authorize=authorize,  # type: ignore[arg-type]
         installation_store=installations.store if installations is not None else None,
         installation_store_bot_only=True if installations is not None else None,
         user_facing_authorize_error_message=NOT_INSTALLED_MESSAGE if oauth else None,
     )
-    app.error(_log_failure)
+    app.error(_on_error)
     return app
+
+
+class InstallationsUnreadable(RuntimeError):
+    """The request's installation could not be read (the database is down): not the same as not installed."""
+
+
+class _Reads(InstallationStore):
+    """The installation store as Bolt's authorize uses it, remembering in each thread the read that raised."""
+
+    def __init__(self, store: InstallationStore) -> None:
+        self._store = store
+        self._failed = threading.local()
+
+    @property
+    def logger(self) -> logging.Logger:
+        return self._store.logger
+
+    def failure(self) -> SQLAlchemyError | None:
+        """The error of this thread's last read, and forget it."""
+        error: SQLAlchemyError | None = getattr(self._failed, "error", None)
+        self._failed.error = None
+        return error
+
+    def find_bot(self, **kwargs: Any) -> Bot | None:
+        try:
+            return self._store.find_bot(**kwargs)
+        except SQLAlchemyError as error:
+            self._failed.error = error
+            raise
+
+    def find_installation(self, **kwargs: Any) -> Installation | None:
+        try:
+            return self._store.find_installation(**kwargs)
+        except SQLAlchemyError as error:
+            self._failed.error = error
+            raise
+
+    def save(self, installation: Installation) -> None:
+        self._store.save(installation)
+
+    def save_bot(self, bot: Bot) -> None:
+        self._store.save_bot(bot)
+
+
+class InstallationAuthorize(InstallationStoreAuthorize):
+    """Bolt's authorize on the installations (bot tokens only), except that an installation it could not
+    read raises `InstallationsUnreadable`.
+
+    Bolt's own logs a failing `find_bot` at INFO and answers None, which its authorization middleware takes
+    for a workspace that uninstalled the app: Slack would get a 200 for an event that was never recorded,
+    never deliver it again, and people running `/twoway` would be told twoway is not installed. Raised, the
+    error reaches `_on_error`, which answers 503 (Slack delivers the event again) or tells the person.
+    """
+
+    def __init__(self, deps: Deps, logger: logging.Logger) -> None:
+        config, installations = deps.config, deps.installations
+        assert installations is not None
+        self._reads = _Reads(installations.store)
+        # As Bolt builds it from OAuthSettings, client credentials included (for token rotation).
+        super().__init__(
+            logger=logger,
+            installation_store=self._reads,
+            client_id=config.client_id,
+            client_secret=config.client_secret.reveal() if config.client_secret else None,
+            client=deps.client,
+            bot_only=True,
+        )
+
+    def __call__(self, **kwargs: Any) -> AuthorizeResult | None:
+        self._reads.failure()
+        result = super().__call__(**kwargs)
+        failure = self._reads.failure()
+        if result is None and failure is not None:
+            # The driver's own message, without SQLAlchemy's statement and parameters.
+            cause = getattr(failure, "orig", None) or failure
+            raise InstallationsUnreadable(f"{type(cause).__name__}: {cause}".strip()) from failure
+        return result
 
 
 # Events about the authorized installation itself, not about the channel's ledger.
@@ -198,5 +293,35 @@ def oauth_settings(deps: Deps, logger: logging.Logger) -> OAuthSettings:
     )
 
 
-def _log_failure(error: Exception) -> None:
-    logger.error("listener failed", exc_info=error)
+# A workspace's id as Slack writes it: "T" and capitals or digits (an org's starts with "E").
+_TEAM_ID = re.compile(r"T[A-Z0-9]{1,31}")
+
+
+class InstallFlow(OAuthFlow):
+    """Bolt's OAuth flow, passing on to Slack's authorize URL only a `team` that is a workspace id.
+
+    Bolt copies `/slack/install?team=…` into that URL as it came (slack_sdk's `AuthorizeUrlGenerator`
+    does no encoding), so `?team=T1%26redirect_uri%3D…` would add parameters of the sender's choosing.
+    Anything else is dropped, and the installer picks the workspace on Slack's page.
+    """
+
+    def build_authorize_url(self, state: str, request: BoltRequest) -> str:
+        teams = request.query.get("team") or []
+        team = teams[0] if len(teams) == 1 and _TEAM_ID.fullmatch(teams[0]) else None
+        return self.settings.authorize_url_generator.generate(state=state, team=team)
+
+
+def _on_error(error: Exception, request: BoltRequest) -> BoltResponse | None:
+    """Bolt's one error handler: a listener or middleware that raised is logged; a request whose
+    installation could not be read gets one line, a 503 and, where a person acted, the reason."""
+    if not isinstance(error, InstallationsUnreadable):
+        logger.error("listener failed", exc_info=error)
+        return None
+    context = request.context
+    logger.error("could not read the installation of workspace %s: %s", context.team_id, error)
+    if context.response_url is not None and context.respond is not None:
+        # A command or a click: Slack delivers it once, so the person is told, as Bolt tells them that
+        # twoway is not installed.
+        context.respond(DATABASE_DOWN_MESSAGE)
+        return BoltResponse(status=200, body="")
+    return BoltResponse(status=503, body=DATABASE_DOWN_MESSAGE)

@@ -3,21 +3,30 @@
 What reaches Bolt is a POST whose body Bolt can read: waitress answers 413 to a body over
 `MAX_BODY_BYTES`, the router 405 to any other method on `/slack/events`, and a body Bolt can't parse
 (bad UTF-8, broken JSON, a JSON array where Slack sends an object) gets 400 instead of the 500 that
-Bolt's own request parsing would raise.
+Bolt's own request parsing would raise, and signature headers unlike Slack's get 401 instead of the 500
+that slack_sdk's verifier would raise on them.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+import math
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
+from limits import RateLimitItemPerMinute
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from waitress.server import TcpWSGIServer
 from waitress.server import create_server as waitress_server
+
+from bot.installs import INSTALL_PATH
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -28,6 +37,9 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 # Slack's payloads are a few KB; anything near this is not from Slack.
 MAX_BODY_BYTES = 1024 * 1024
+# How many installs one client address may start in a minute at /slack/install. A person clicks "Add to
+# Slack" a few times at most; each start stores an OAuth state in the database for ten minutes.
+INSTALLS_PER_MINUTE = 10
 
 
 # What reading a body that isn't Slack's raises inside Bolt's request parsing: bad UTF-8 and broken
@@ -50,6 +62,27 @@ _OBJECTS = (
 )
 _OBJECTS_OR_IDS = ("team", "user", "channel", "enterprise")
 _LISTS_OF_OBJECTS = ("authorizations", "actions")
+
+# What Slack sends (api.slack.com/authentication/verifying-requests-from-slack): the request's Unix time in
+# seconds, and "v0=" with the hex HMAC-SHA256. slack_sdk's verifier runs int() and hmac.compare_digest on
+# them, which raise on a word, a fraction, 5,000 digits or a non-ASCII letter.
+_SIGNATURE_HEADERS = {
+    "x-slack-request-timestamp": re.compile(r"[0-9]{1,12}"),
+    "x-slack-signature": re.compile(r"v0=[0-9a-f]{64}"),
+}
+
+
+def signature_header_problem(headers: Mapping[str, str | Sequence[str]]) -> str | None:
+    """Which signature header of ``headers`` is not shaped as Slack sends it; None if none is.
+
+    A missing header is no problem here: Bolt refuses the request for it, with a 401.
+    """
+    for name, shape in _SIGNATURE_HEADERS.items():
+        value = headers.get(name)
+        values = [value] if isinstance(value, str) else list(value or [])
+        if value is not None and (len(values) != 1 or not shape.fullmatch(values[0])):
+            return f"a malformed signature header ({name})"
+    return None
 
 
 def shape_problem(body: object) -> str | None:
@@ -84,18 +117,38 @@ class _SlackHandler(SlackRequestHandler):
     """Bolt's WSGI adapter, answering 400 to a body Bolt can't parse instead of raising."""
 
     def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
+        headers = request.get_headers()
         try:
-            bolt_request = BoltRequest(
-                body=request.get_body(), query=request.query_string, headers=request.get_headers()
-            )
+            bolt_request = BoltRequest(body=request.get_body(), query=request.query_string, headers=headers)
             problem = shape_problem(bolt_request.body)
         except _UNREADABLE as error:
             problem = f"unreadable ({type(error).__name__})"
+        signature_problem = signature_header_problem(headers)
+        if signature_problem is not None:
+            # Nothing of the header is logged: it is whatever the sender chose to write.
+            logger.warning("refused a request to %s with %s", EVENTS_PATH, signature_problem)
+            return BoltResponse(status=401, body="")
         if problem is not None:
             # Before the signature check, so nothing of the body is trusted, and none of it is logged.
             logger.warning("refused a request to %s: %s", EVENTS_PATH, problem)
             return BoltResponse(status=400, body="Bad Request")
         return self.app.dispatch(bolt_request)
+
+
+class InstallLimit:
+    """How often each client address may start an install, in this process (the `limits` library's
+    moving window, kept in memory)."""
+
+    def __init__(self, per_minute: int = INSTALLS_PER_MINUTE) -> None:
+        self._rate = RateLimitItemPerMinute(per_minute)
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def wait(self, address: str) -> int:
+        """0 when ``address`` may start an install now (and counts it), else the seconds until it may."""
+        if self._limiter.hit(self._rate, address):
+            return 0
+        reset = self._limiter.get_window_stats(self._rate, address).reset_time
+        return max(1, math.ceil(reset - time.time()))
 
 
 def _plain(start_response: StartResponse, status: str, headers: list[tuple[str, str]]) -> Iterable[bytes]:
@@ -109,9 +162,11 @@ def _plain(start_response: StartResponse, status: str, headers: list[tuple[str, 
 def make_wsgi_app(bolt_app: App, healthy: Callable[[], bool]) -> WSGIApplication:
     """`POST /slack/events` for events, commands and interactivity; `GET /healthz`; 404 otherwise.
 
-    Other paths still reach Bolt's adapter, which serves its OAuth pages when the app has them.
+    Other paths still reach Bolt's adapter, which serves its OAuth pages when the app has them; each
+    client address starts at most `INSTALLS_PER_MINUTE` installs, and gets 429 past that.
     """
     slack = _SlackHandler(bolt_app, path=EVENTS_PATH)
+    installs = InstallLimit()
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
@@ -123,13 +178,30 @@ def make_wsgi_app(bolt_app: App, healthy: Callable[[], bool]) -> WSGIApplication
             return [body]
         if path == EVENTS_PATH and method != "POST":
             return _plain(start_response, "405 Method Not Allowed", [("Allow", "POST")])
+        if path == INSTALL_PATH:
+            # waitress's REMOTE_ADDR: the peer, or what a trusted proxy forwarded for (`create_server`).
+            wait = installs.wait(environ.get("REMOTE_ADDR") or "-")
+            if wait:
+                logger.debug("refused an install start from %s for %d s", environ.get("REMOTE_ADDR"), wait)
+                return _plain(start_response, "429 Too Many Requests", [("Retry-After", str(wait))])
         return slack(environ, start_response)
 
     return application
 
 
-def create_server(app: WSGIApplication, host: str, port: int, threads: int = 8) -> TcpWSGIServer:
-    """A waitress server bound now (port 0 picks a free one), not yet serving: call `.run()`."""
+def create_server(
+    app: WSGIApplication, host: str, port: int, threads: int = 8, *, trusted_proxy: str | None = None
+) -> TcpWSGIServer:
+    """A waitress server bound now (port 0 picks a free one), not yet serving: call `.run()`.
+
+    With ``trusted_proxy`` (its address, or "*"), waitress takes the client's address from the
+    X-Forwarded-For that proxy sends; otherwise the header is dropped, since any client can write it.
+    """
+    proxy: dict[str, Any] = (
+        {"trusted_proxy": trusted_proxy, "trusted_proxy_headers": {"x-forwarded-for"}}
+        if trusted_proxy
+        else {}
+    )
     server = waitress_server(
         app,
         host=host,
@@ -138,6 +210,7 @@ def create_server(app: WSGIApplication, host: str, port: int, threads: int = 8) 
         max_request_body_size=MAX_BODY_BYTES,
         ident="twoway",
         clear_untrusted_proxy_headers=True,
+        **proxy,
     )
     if not isinstance(server, TcpWSGIServer):  # several listen addresses, or a Unix socket
         raise TypeError("twoway listens on one TCP address")

@@ -191,7 +191,12 @@ def prepare(
         runtime.socket = SocketModeHandler(app, config.app_token.reveal())
         logger.info("twoway connects over Socket Mode")
     else:
-        runtime.server = create_server(make_wsgi_app(app, lambda: database_ok(engine)), host, config.port)
+        runtime.server = create_server(
+            make_wsgi_app(app, lambda: database_ok(engine)),
+            host,
+            config.port,
+            trusted_proxy=config.trusted_proxy,
+        )
         logger.info("twoway is listening on %s/slack/events", runtime.url)
         if installations is not None:
             logger.info("workspaces install twoway at %s%s", runtime.url, INSTALL_PATH)

@@ -47,8 +47,11 @@ def test_values_are_read_and_normalised() -> None:
             "TWOWAY_TIMEZONE": "Europe/Paris",
             "PORT": "8080",
             "TWOWAY_EVENT_LEASE_SECONDS": "30",
+            "TWOWAY_TRUSTED_PROXY": "10.0.0.2",
         }
     )
+    assert config.trusted_proxy == "10.0.0.2"
+    assert load_config(HTTP).trusted_proxy is None
     assert config.slack_api_url == "http://127.0.0.1:8765/api/"
     assert (config.timezone, config.port) == ("Europe/Paris", 8080)
     assert config.event_lease_seconds == 30
@@ -71,6 +74,7 @@ def test_values_are_read_and_normalised() -> None:
         ({**HTTP, "TWOWAY_EVENT_LEASE_SECONDS": "0"}, "TWOWAY_EVENT_LEASE_SECONDS"),
         ({**HTTP, "TWOWAY_EVENT_LEASE_SECONDS": "2m"}, "TWOWAY_EVENT_LEASE_SECONDS"),
         ({**HTTP, "TWOWAY_EVENT_LEASE_SECONDS": "86400"}, "TWOWAY_EVENT_LEASE_SECONDS"),
+        ({**HTTP, "TWOWAY_TRUSTED_PROXY": "proxy.internal"}, "TWOWAY_TRUSTED_PROXY"),
         ({**HTTP, "DATABASE_URL": "not a url"}, "DATABASE_URL"),
         ({**HTTP, "SLACK_API_URL": "ftp://example.com/"}, "SLACK_API_URL"),
         ({**HTTP, "SLACK_CLIENT_ID": "123.456"}, "SLACK_CLIENT_SECRET"),

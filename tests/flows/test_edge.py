@@ -90,3 +90,44 @@ def test_a_refused_request_is_logged_without_its_body(
     logged = [f"{r.name}: {r.getMessage()} {r.exc_text or ''}" for r in caplog.records]
     assert any("refused a request whose signature" in line for line in logged), logged
     assert [line for line in logged if canary in line or "response_url=" in line] == []
+
+
+# Signature headers not shaped as Slack sends them (`X-Slack-Request-Timestamp`: Unix seconds;
+# `X-Slack-Signature`: `v0=` and 64 hex digits; api.slack.com/authentication/verifying-requests-from-slack).
+# slack_sdk's verifier runs `int(timestamp)` and `hmac.compare_digest` on them, which raise for these.
+MALFORMED_SIGNATURE_HEADERS = {
+    "a timestamp that is a word": {"X-Slack-Request-Timestamp": "yesterday"},
+    "a timestamp with a fraction": {"X-Slack-Request-Timestamp": "1700000000.5"},
+    "a timestamp of 5,000 digits": {"X-Slack-Request-Timestamp": "1" * 5000},
+    "an empty timestamp": {"X-Slack-Request-Timestamp": ""},
+    "a timestamp with Latin-1 digits": {"X-Slack-Request-Timestamp": "17000000\xb2\xb3"},
+    "a signature with a Latin-1 letter": {"X-Slack-Signature": "v0=" + "\xe9" * 64},
+    "a signature of another version": {"X-Slack-Signature": "v1=" + "0" * 64},
+}
+
+
+@pytest.mark.parametrize("changed", MALFORMED_SIGNATURE_HEADERS.values(), ids=MALFORMED_SIGNATURE_HEADERS)
+def test_a_malformed_signature_header_gets_401_and_one_log_line(
+    production_logging: None, flow: Flow, caplog: pytest.LogCaptureFixture, changed: dict[str, str]
+) -> None:
+    body = urllib.parse.urlencode(slash_command("help"))
+    headers = {**signed_headers(body, secret=SECRET, content_type=FORM), **changed}
+    caplog.clear()
+    # http.client would refuse to send some of these; a socket sends what a hostile client would.
+    host, port = flow.runtime.url.removeprefix("http://").split(":")
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    request = (
+        f"POST /slack/events HTTP/1.1\r\nHost: twoway\r\nConnection: close\r\n{head}"
+        f"Content-Length: {len(body)}\r\n\r\n{body}"
+    ).encode("latin-1")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(4096):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 401 "), answer[:200]
+    assert b"Traceback" not in answer
+    logged = [r for r in caplog.records if r.levelno >= logging.INFO and not r.name.startswith("apscheduler")]
+    assert [r.exc_info for r in logged] == [None], [r.getMessage() for r in logged]
+    assert "signature" in logged[0].getMessage()
+    assert logged[0].levelno < logging.ERROR

@@ -8,18 +8,27 @@ import http.client
 import io
 import json
 import logging
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import load_config
-from bot.installs import NOT_INSTALLED_MESSAGE, Installations, NotInstalled
+from bot.installs import (
+    BOT_SCOPES,
+    DATABASE_DOWN_MESSAGE,
+    NOT_INSTALLED_MESSAGE,
+    Installations,
+    NotInstalled,
+)
 from bot.scheduler import DIGEST_JOB_PREFIX
 from emulator import DEFAULT_TEAM_ID, SOCIAL_CHANNEL_ID, Emulator, EmulatorSettings
 from storage.installations import count_installation_rows
@@ -30,6 +39,7 @@ from tests.support.keys import KEY
 from tests.support.polling import eventually
 from twoway.cli import main
 from twoway.demo import free_port, get_json, post_json
+from twoway.http_server import INSTALLS_PER_MINUTE, create_server, make_wsgi_app
 from twoway.runtime import Runtime, prepare
 
 
@@ -394,3 +404,140 @@ def test_purge_asks_first_and_a_wrong_answer_deletes_nothing(
     assert both.rows(TEAM_B) == before_b
     # Purged while installed: twoway no longer acts there either.
     assert both.installations.teams() == [TEAM_B]
+
+
+@pytest.mark.parametrize(
+    ("team", "passed_on"),
+    [
+        (TEAM_B, TEAM_B),
+        # Bolt copies `team` into Slack's authorize URL as it came (slack_sdk AuthorizeUrlGenerator.generate):
+        # decoded, "&redirect_uri=…" would become a parameter of Slack's of its own.
+        ("T1%26redirect_uri%3Dhttps%3A%2F%2Fevil.example%2Fsteal", None),
+        ("T1%26scope%3Dadmin", None),
+        ("t0lowercase", None),
+        ("E0ENTERPRISE", None),
+        ("T" + "1" * 40, None),
+        ("", None),
+    ],
+)
+def test_install_passes_on_only_a_well_formed_team_id(
+    dist: Distributed, team: str, passed_on: str | None
+) -> None:
+    status, location, _ = _browse(f"{dist.runtime.url}/slack/install?team={team}", {})
+    assert status == 302
+    assert location is not None
+    query = parse_qs(urlsplit(location).query, keep_blank_values=True)
+    assert query.get("team") == ([passed_on] if passed_on else None)
+    assert query["redirect_uri"] == [f"{dist.runtime.url}/slack/oauth_redirect"]
+    assert query["scope"] == [",".join(BOT_SCOPES)]
+    assert set(query) == {"state", "client_id", "scope", "user_scope", "redirect_uri"} | (
+        {"team"} if passed_on else set()
+    )
+
+
+def _start_install(base_url: str, forwarded_for: str | None = None) -> tuple[int, str | None]:
+    """Status and Retry-After of one `GET /slack/install`, with an X-Forwarded-For if given."""
+    parts = urlsplit(base_url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=20)
+    try:
+        headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+        connection.request("GET", "/slack/install", headers=headers)
+        response = connection.getresponse()
+        response.read()
+        return response.status, response.getheader("Retry-After")
+    finally:
+        connection.close()
+
+
+def _state_rows(dist: Distributed) -> tuple[int, int]:
+    """(all, expired) rows of the OAuth state table."""
+    states = dist.installations.states.oauth_states
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with dist.installations.engine.connect() as connection:
+        every = connection.scalar(select(func.count()).select_from(states)) or 0
+        expired = connection.scalar(select(func.count()).select_from(states).where(states.c.expire_at <= now))
+    return every, expired or 0
+
+
+def test_expired_install_states_are_deleted_when_an_install_starts(dist: Distributed) -> None:
+    # slack_sdk's SQLAlchemyOAuthStateStore checks expire_at when a state comes back, and never deletes one
+    # that doesn't: every /slack/install nobody finished stayed.
+    states = dist.installations.states.oauth_states
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with dist.installations.engine.begin() as connection:
+        connection.execute(
+            states.insert(),
+            [{"state": f"old-{i}", "expire_at": now - timedelta(minutes=1 + i)} for i in range(50)],
+        )
+        connection.execute(states.insert(), {"state": "pending", "expire_at": now + timedelta(minutes=5)})
+    assert _state_rows(dist) == (51, 50)
+
+    assert _start_install(dist.runtime.url)[0] == 302
+    assert _state_rows(dist) == (2, 0)
+
+
+def test_one_address_starts_at_most_ten_installs_a_minute(dist: Distributed) -> None:
+    # Without a trusted proxy configured, X-Forwarded-For is the client's to write: it changes nothing.
+    answers = [_start_install(dist.runtime.url, forwarded_for=f"203.0.113.{i}") for i in range(200)]
+    assert [status for status, _ in answers] == [302] * INSTALLS_PER_MINUTE + [429] * (
+        200 - INSTALLS_PER_MINUTE
+    )
+    assert all(0 < int(wait or 0) <= 60 for status, wait in answers if status == 429)
+    assert _state_rows(dist)[0] == INSTALLS_PER_MINUTE
+
+
+def test_behind_a_trusted_proxy_each_forwarded_address_counts_alone(dist: Distributed) -> None:
+    server = create_server(
+        make_wsgi_app(dist.runtime.app, lambda: True), "127.0.0.1", 0, trusted_proxy="127.0.0.1"
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        host, port = server.getsockname()[:2]
+        for address in ("198.51.100.7", "198.51.100.8"):
+            statuses = [_start_install(f"http://{host}:{port}", forwarded_for=address)[0] for _ in range(12)]
+            assert statuses == [302] * INSTALLS_PER_MINUTE + [429] * (12 - INSTALLS_PER_MINUTE), address
+    finally:
+        server.close()
+        thread.join(timeout=5)
+
+
+@contextmanager
+def database_down(engine: Engine) -> Iterator[None]:
+    """Every new connection of ``engine`` refused, as a server that stopped accepting them refuses it, and
+    its pooled ones closed; connections come back on the way out."""
+    dbapi = engine.dialect.loaded_dbapi
+
+    def refuse(*args: Any) -> None:
+        raise dbapi.OperationalError("connection refused: the database is not accepting connections")
+
+    event.listen(engine, "do_connect", refuse)
+    engine.dispose()
+    try:
+        yield
+    finally:
+        event.remove(engine, "do_connect", refuse)
+
+
+def test_an_event_that_comes_while_the_database_is_down_gets_a_5xx_and_is_recorded_when_redelivered(
+    dist: Distributed,
+) -> None:
+    assert dist.install(TEAM_A)[0] == 200
+    with database_down(dist.runtime.engine):
+        shared = dist.say(TEAM_A, CHANNEL_A, ADA, f"Launch thread: <{POST_A}>")
+        # A 5xx, so that Slack delivers the event again ("http_error", api.slack.com/apis/events-api
+        # "Graceful retries"), not the 200 of a workspace that uninstalled twoway, which Slack never retries.
+        assert 500 <= shared["delivery"]["status"] < 600, shared["delivery"]
+        assert shared["delivery"]["body"] != NOT_INSTALLED_MESSAGE
+        [seen] = dist.command(TEAM_A, CHANNEL_A, ADA, "help")
+        assert seen["text"] == DATABASE_DOWN_MESSAGE
+    assert dist.calls("reactions.add") == []
+
+    again = dist.post("/_emulator/redeliver", {"event_id": shared["event_id"]})
+    assert again["delivery"]["status"] == 200
+    eventually(lambda: len(dist.calls("reactions.add")) == 1, what="the redelivered post tracked")
+    assert dist.posts(TEAM_A) == [POST_A]
+    # A further delivery of the same event records nothing more.
+    assert dist.post("/_emulator/redeliver", {"event_id": shared["event_id"]})["delivery"]["status"] == 200
+    assert dist.posts(TEAM_A) == [POST_A]
+    assert len(dist.calls("reactions.add")) == 1
