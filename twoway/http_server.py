@@ -4,12 +4,19 @@ What reaches Bolt is a POST whose body Bolt can read: waitress answers 413 to a 
 `MAX_BODY_BYTES`, the router 405 to any other method on `/slack/events`, and a body Bolt can't parse
 (bad UTF-8, broken JSON, a JSON array where Slack sends an object) gets 400 instead of the 500 that
 Bolt's own request parsing would raise.
+
+Slow clients cost a socket, never a thread: waitress reads each request whole in its one I/O thread
+before a worker sees it, so a connection that sends half a request and waits, or trickles a byte at a
+time, holds nothing a real request needs, as long as the server keeps accepting. `create_server` sees
+to that (`connection_limit`, `channel_timeout`, poll()); README's "Behind a reverse proxy" says what to
+put in front for the rest.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import resource
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
@@ -28,6 +35,22 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 # Slack's payloads are a few KB; anything near this is not from Slack.
 MAX_BODY_BYTES = 1024 * 1024
+
+# waitress's defaults let 100 idle connections stop the server accepting (connection_limit=100) for
+# two minutes (channel_timeout=120): issue 13. These make an idle or slow connection cheap instead.
+MAX_CONNECTIONS = 10_000
+# A connection's socket, and the temporary file of a body over IN_MEMORY_BODY_BYTES.
+FDS_PER_CONNECTION = 2
+# The process's other files: the database pool, SQLite's WAL, logs, Slack's Web API connections.
+RESERVED_FDS = 256
+# Slack's request headers are under 2 KB; 32 KB is what nginx accepts by default (4 buffers of 8k).
+MAX_HEADER_BYTES = 32 * 1024
+# A body larger than this waits on disk rather than in memory; Slack's payloads are a few KB.
+IN_MEMORY_BODY_BYTES = 64 * 1024
+# An idle keep-alive connection is closed after this long, checked every CLEANUP_SECONDS. A reverse
+# proxy's upstream keep-alive must be shorter (README), or it would reuse a connection being closed.
+IDLE_SECONDS = 30
+CLEANUP_SECONDS = 5
 
 
 # What reading a body that isn't Slack's raises inside Bolt's request parsing: bad UTF-8 and broken
@@ -128,14 +151,50 @@ def make_wsgi_app(bolt_app: App, healthy: Callable[[], bool]) -> WSGIApplication
     return application
 
 
+def raise_open_file_limit(wanted: int = MAX_CONNECTIONS * FDS_PER_CONNECTION + RESERVED_FDS) -> int:
+    """Raise this process's soft limit on open files toward ``wanted``, as far as the hard limit allows,
+    and return the soft limit now in force.
+
+    Many systems start a process at 1,024 open files (soft) while allowing far more (hard); each
+    connection is a file.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            logger.warning("could not raise the open-file limit from %d to %d", soft, target)
+            return soft
+        logger.info("raised the open-file limit from %d to %d (hard limit %s)", soft, target, hard)
+        return target
+    return soft if soft != resource.RLIM_INFINITY else wanted
+
+
+def connection_limit(open_files: int) -> int:
+    """How many connections a process allowed ``open_files`` files may hold, at most MAX_CONNECTIONS."""
+    return max(1, min(MAX_CONNECTIONS, (open_files - RESERVED_FDS) // FDS_PER_CONNECTION))
+
+
 def create_server(app: WSGIApplication, host: str, port: int, threads: int = 8) -> TcpWSGIServer:
-    """A waitress server bound now (port 0 picks a free one), not yet serving: call `.run()`."""
+    """A waitress server bound now (port 0 picks a free one), not yet serving: call `.run()`.
+
+    It raises the process's open-file limit (`raise_open_file_limit`) to hold its connections.
+    """
+    limit = connection_limit(raise_open_file_limit())
     server = waitress_server(
         app,
         host=host,
         port=port,
         threads=threads,
         max_request_body_size=MAX_BODY_BYTES,
+        max_request_header_size=MAX_HEADER_BYTES,
+        inbuf_overflow=IN_MEMORY_BODY_BYTES,
+        connection_limit=limit,
+        channel_timeout=IDLE_SECONDS,
+        cleanup_interval=CLEANUP_SECONDS,
+        # select() can't watch a file numbered 1,024 or above (FD_SETSIZE, select(2)); poll() can.
+        asyncore_use_poll=True,
         ident="twoway",
         clear_untrusted_proxy_headers=True,
     )
