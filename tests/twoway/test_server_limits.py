@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import json
 import resource
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
+from waitress.server import TcpWSGIServer
+from waitress.wasyncore import close_all
 
 from twoway.http_server import (
     FDS_PER_CONNECTION,
     MAX_CONNECTIONS,
     RESERVED_FDS,
     connection_limit,
+    create_server,
 )
 
 
@@ -71,3 +76,38 @@ def test_the_server_raises_a_soft_open_file_limit_of_1024_toward_the_hard_limit(
         # select() could not watch the sockets numbered 1,024 and above that the new limit allows.
         "use_poll": True,
     }
+
+
+def _waiting_connections(server: TcpWSGIServer, count: int) -> list[socket.socket]:
+    """``count`` connections the kernel has completed and queued for ``server`` to accept."""
+    host, port = server.getsockname()[:2]
+    return [socket.create_connection((host, port), timeout=5) for _ in range(count)]
+
+
+@pytest.fixture
+def server() -> Iterator[TcpWSGIServer]:
+    server = create_server(lambda environ, start_response: [], "127.0.0.1", 0)
+    yield server
+    server.close()
+    close_all(server._map)  # type: ignore[attr-defined]
+
+
+def test_the_server_accepts_every_waiting_connection_in_one_turn(server: TcpWSGIServer) -> None:
+    # waitress alone accepts one a turn, and each turn visits every open connection: a thousand
+    # opened at once then kept Slack's next request waiting 0.9 s (bench/slow_clients.py).
+    clients = _waiting_connections(server, 500)
+    before = len(server._map)  # type: ignore[attr-defined]
+    server.handle_accept()
+    assert len(server._map) - before == 500  # type: ignore[attr-defined]
+    for client in clients:
+        client.close()
+
+
+def test_the_server_accepts_no_more_than_its_connection_limit(server: TcpWSGIServer) -> None:
+    open_now = len(server._map)  # type: ignore[attr-defined]
+    server.adj.connection_limit = open_now + 20
+    clients = _waiting_connections(server, 50)
+    server.handle_accept()
+    assert len(server._map) == open_now + 20  # type: ignore[attr-defined]
+    for client in clients:
+        client.close()
