@@ -5,6 +5,12 @@ What reaches Bolt is a POST whose body Bolt can read: waitress answers 413 to a 
 (bad UTF-8, broken JSON, a JSON array where Slack sends an object) gets 400 instead of the 500 that
 Bolt's own request parsing would raise, and signature headers unlike Slack's get 401 instead of the 500
 that slack_sdk's verifier would raise on them.
+
+Slow clients cost a socket, never a thread: waitress reads each request whole in its one I/O thread
+before a worker sees it, so a connection that sends half a request and waits, or trickles a byte at a
+time, holds nothing a real request needs, as long as the server keeps accepting. `create_server` sees
+to that (`connection_limit`, `channel_timeout`, poll()); README's "Behind a reverse proxy" says what to
+put in front for the rest.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import json
 import logging
 import math
 import re
+import resource
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -23,8 +30,8 @@ from limits.strategies import MovingWindowRateLimiter
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from waitress.adjustments import Adjustments
 from waitress.server import TcpWSGIServer
-from waitress.server import create_server as waitress_server
 
 from bot.installs import INSTALL_PATH
 
@@ -40,6 +47,25 @@ MAX_BODY_BYTES = 1024 * 1024
 # How many installs one client address may start in a minute at /slack/install. A person clicks "Add to
 # Slack" a few times at most; each start stores an OAuth state in the database for ten minutes.
 INSTALLS_PER_MINUTE = 10
+
+# waitress's defaults let 100 idle connections stop the server accepting (connection_limit=100) for
+# two minutes (channel_timeout=120): issue 13. These make an idle or slow connection cheap instead.
+MAX_CONNECTIONS = 10_000
+# A connection's socket, and the temporary file of a body over IN_MEMORY_BODY_BYTES.
+FDS_PER_CONNECTION = 2
+# The process's other files: the database pool, SQLite's WAL, logs, Slack's Web API connections.
+RESERVED_FDS = 256
+# Slack's request headers are under 2 KB; 32 KB is what nginx accepts by default (4 buffers of 8k).
+MAX_HEADER_BYTES = 32 * 1024
+# A body larger than this waits on disk rather than in memory; Slack's payloads are a few KB.
+IN_MEMORY_BODY_BYTES = 64 * 1024
+# An idle keep-alive connection is closed after this long, checked every CLEANUP_SECONDS. A reverse
+# proxy's upstream keep-alive must be shorter (README), or it would reuse a connection being closed.
+IDLE_SECONDS = 30
+CLEANUP_SECONDS = 5
+# Connections accepted each time the listening socket is ready (see `_Server`); Linux queues at most
+# net.core.somaxconn (4,096) waiting ones.
+ACCEPTS_PER_TURN = 1_000
 
 
 # What reading a body that isn't Slack's raises inside Bolt's request parsing: bad UTF-8 and broken
@@ -189,12 +215,60 @@ def make_wsgi_app(bolt_app: App, healthy: Callable[[], bool]) -> WSGIApplication
     return application
 
 
+def raise_open_file_limit(wanted: int = MAX_CONNECTIONS * FDS_PER_CONNECTION + RESERVED_FDS) -> int:
+    """Raise this process's soft limit on open files toward ``wanted``, as far as the hard limit allows,
+    and return the soft limit now in force.
+
+    Many systems start a process at 1,024 open files (soft) while allowing far more (hard); each
+    connection is a file.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            logger.warning("could not raise the open-file limit from %d to %d", soft, target)
+            return soft
+        logger.info("raised the open-file limit from %d to %d (hard limit %s)", soft, target, hard)
+        return target
+    return soft if soft != resource.RLIM_INFINITY else wanted
+
+
+def connection_limit(open_files: int) -> int:
+    """How many connections a process allowed ``open_files`` files may hold, at most MAX_CONNECTIONS."""
+    return max(1, min(MAX_CONNECTIONS, (open_files - RESERVED_FDS) // FDS_PER_CONNECTION))
+
+
+class _Server(TcpWSGIServer):
+    """waitress's TCP server, accepting every connection that waits when its socket is ready, not one.
+
+    waitress's loop visits every open connection each turn, and accepts one new connection a turn: with
+    a thousand open, a thousand opened at once took 0.9 s to accept, and five thousand over 3 s, while a
+    request from Slack waited behind them in the kernel's queue (bench/slow_clients.py).
+    """
+
+    def handle_accept(self) -> None:
+        for _ in range(ACCEPTS_PER_TURN):
+            before = self._open()
+            if before >= self.adj.connection_limit:
+                return
+            super().handle_accept()
+            if self._open() == before:
+                return  # none waiting, or one that failed
+
+    def _open(self) -> int:
+        """Open sockets, this one's included: what waitress counts against its connection limit."""
+        return len(self._map)  # type: ignore[attr-defined]
+
+
 def create_server(
     app: WSGIApplication, host: str, port: int, threads: int = 8, *, trusted_proxy: str | None = None
 ) -> TcpWSGIServer:
     """A waitress server bound now (port 0 picks a free one), not yet serving: call `.run()`.
 
-    With ``trusted_proxy`` (its address, or "*"), waitress takes the client's address from the
+    It raises the process's open-file limit (`raise_open_file_limit`) to hold its connections. With
+    ``trusted_proxy`` (its address, or "*"), waitress takes the client's address from the
     X-Forwarded-For that proxy sends; otherwise the header is dropped, since any client can write it.
     """
     proxy: dict[str, Any] = (
@@ -202,16 +276,23 @@ def create_server(
         if trusted_proxy
         else {}
     )
-    server = waitress_server(
-        app,
+    limit = connection_limit(raise_open_file_limit())
+    adjustments = Adjustments(
         host=host,
         port=port,
         threads=threads,
         max_request_body_size=MAX_BODY_BYTES,
+        max_request_header_size=MAX_HEADER_BYTES,
+        inbuf_overflow=IN_MEMORY_BODY_BYTES,
+        connection_limit=limit,
+        channel_timeout=IDLE_SECONDS,
+        cleanup_interval=CLEANUP_SECONDS,
+        # select() can't watch a file numbered 1,024 or above (FD_SETSIZE, select(2)); poll() can.
+        asyncore_use_poll=True,
         ident="twoway",
         clear_untrusted_proxy_headers=True,
         **proxy,
     )
-    if not isinstance(server, TcpWSGIServer):  # several listen addresses, or a Unix socket
+    if len(adjustments.listen) != 1:  # a host name with several addresses
         raise TypeError("twoway listens on one TCP address")
-    return server
+    return _Server(app, adj=adjustments)
