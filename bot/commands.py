@@ -2,6 +2,11 @@
 
 The request comes parsed (`bot.grammar`); the slash command's handler acknowledges it and hands it
 here. Every answer is ephemeral, shown to whoever ran the command.
+
+A command run in a channel reaches that channel's posts and comments only (`bot.ledger.Reach`). Run in
+the app's direct message with the person (its Messages tab), it reaches their own posts and comments in
+the channels they are in, and only what concerns them (`unanswered`, `answered`, `dismiss`, `log`,
+`flag`); what concerns a channel as a whole is run in that channel.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from bot.grammar import (
     SettingsRequest,
     UnansweredRequest,
 )
+from bot.home import personal_reach
+from bot.ledger import Reach
 from bot.render import Message, note
 from bot.render_ledger import (
     LIST_LIMIT,
@@ -48,8 +55,7 @@ from bot.slack_calls import advice, attempt, slack_error
 from bot.transfer import COMMENT_COLUMNS, POST_COLUMNS, SNAPSHOT_COLUMNS, write_csv
 from storage.bulk import export_comments, export_posts, export_snapshots
 from storage.channels import ensure_channel, get_channel, update_channel_settings
-from storage.models import Channel, Post
-from storage.posts import post_by_url
+from storage.models import Channel
 
 logger = logging.getLogger(__name__)
 
@@ -69,24 +75,15 @@ def run_command(
     ``reply`` shows them a message before the answer, such as a notice Slack refused to post.
     A command run where twoway is not a member records nothing, and says how to invite it.
     """
+    if channel_id.startswith("D"):
+        return _from_direct_message(deps, client, request, team_id, channel_id, user_id, reply)
     outside = _outside(deps, client, team_id, channel_id)
     if outside is not None:
         return outside
+    reach = Reach.channel(channel_id)
     match request:
-        case LogRequest():
-            return _log(deps, team_id, user_id, request)
-        case FlagRequest():
-            return _flag(deps, client, team_id, channel_id, user_id, request, reply)
-        case CloseRequest():
-            return close_and_notify(
-                deps, client, team_id, request.comment_id, state=request.state, by=user_id
-            )
-        case UnansweredRequest():
-            with deps.sessions.begin() as s:
-                waiting = ledger.unanswered(
-                    s, team_id, channel_id=channel_id, owner=request.user_id, limit=LIST_LIMIT
-                )
-            return render_unanswered(waiting, deps.clock(), owner=request.user_id)
+        case LogRequest() | FlagRequest() | CloseRequest() | UnansweredRequest():
+            return _personal(deps, client, request, team_id, reach, user_id, reply)
         case ReportRequest():
             with deps.sessions.begin() as s:
                 result = ledger.report(
@@ -109,6 +106,67 @@ def run_command(
         case ScheduleRequest():
             return _schedule(deps, team_id, channel_id, request)
     raise AssertionError(f"unhandled request {request!r}")  # pragma: no cover
+
+
+PersonalRequest = LogRequest | FlagRequest | CloseRequest | UnansweredRequest
+_IN_A_CHANNEL = (
+    "From here, `/twoway` works on your own posts in the channels you are in: `unanswered`, `answered`, "
+    "`dismiss`, `log` and `flag`. Run the rest in the channel it is about."
+)
+
+
+def _personal(
+    deps: Deps,
+    client: WebClient,
+    request: PersonalRequest,
+    team_id: str,
+    reach: Reach,
+    user_id: str,
+    reply: Reply,
+) -> Message:
+    """The requests about single posts and comments, on those within ``reach``."""
+    match request:
+        case LogRequest():
+            return _log(deps, team_id, reach, user_id, request)
+        case FlagRequest():
+            return _flag(deps, client, team_id, reach, user_id, request, reply)
+        case CloseRequest():
+            return close_and_notify(
+                deps, client, team_id, reach, request.comment_id, state=request.state, by=user_id
+            )
+        case UnansweredRequest():
+            with deps.sessions.begin() as s:
+                waiting = ledger.unanswered(s, team_id, reach, owner=request.user_id, limit=LIST_LIMIT)
+            where = "in this channel" if reach.owner is None else "in your channels"
+            return render_unanswered(waiting, deps.clock(), owner=reach.owner or request.user_id, where=where)
+
+
+def _from_direct_message(
+    deps: Deps,
+    client: WebClient,
+    request: Request,
+    team_id: str,
+    channel_id: str,
+    user_id: str,
+    reply: Reply,
+) -> Message:
+    """A command run in a direct message: in the person's DM with twoway, on their own items in the
+    channels they are in; in any other (twoway is in none), the answer saying where twoway works.
+
+    Slack's payload names a DM only as `directmessage`, whoever is in it; the DM with twoway is the one
+    conversations.open (im:write) gives for the person.
+    """
+    opened = attempt(lambda: client.conversations_open(users=user_id), "conversations.open")
+    if opened is None or (opened.get("channel") or {}).get("id") != channel_id:
+        return _invite(channel_id)
+    if not isinstance(request, PersonalRequest):
+        return render_problem(_IN_A_CHANNEL)
+    try:
+        reach = personal_reach(client, user_id)
+    except SlackApiError as error:
+        logger.warning("could not list the channels of %s: %s", user_id, slack_error(error))
+        return render_problem(f"I couldn't check which channels you are in: {advice(error)}")
+    return _personal(deps, client, request, team_id, reach, user_id, reply)
 
 
 # What conversations.info answers for a conversation twoway is not in: a private channel or a direct
@@ -161,19 +219,20 @@ def _unknown_post(url: str, usage: str) -> Message:
     )
 
 
-def _known_post(deps: Deps, team_id: str, canonical_url: str) -> Post | None:
-    with deps.sessions.begin() as s:
-        return post_by_url(s, team_id, canonical_url)
-
-
-def _log(deps: Deps, team_id: str, user_id: str, request: LogRequest) -> Message:
+def _log(deps: Deps, team_id: str, reach: Reach, user_id: str, request: LogRequest) -> Message:
     now = deps.clock()
     with deps.sessions.begin() as s:
-        post = post_by_url(s, team_id, request.link.canonical_url)
-        if post is None:
+        placed = ledger.post_within(s, team_id, reach, request.link.canonical_url)
+        if placed is None:
             return _unknown_post(request.link.canonical_url, BY_NAME["log"].usage)
         recorded = ledger.record_engagement(
-            s, team_id, post, request.engagement, recorded_at=now, recorded_by=user_id, source="command"
+            s,
+            team_id,
+            placed.post,
+            request.engagement,
+            recorded_at=now,
+            recorded_by=user_id,
+            source="command",
         )
     return render_logged(recorded)
 
@@ -182,28 +241,29 @@ def _flag(
     deps: Deps,
     client: WebClient,
     team_id: str,
-    channel_id: str,
+    reach: Reach,
     user_id: str,
     request: FlagRequest,
     reply: Reply,
 ) -> Message:
-    post = _known_post(deps, team_id, request.link.canonical_url)
-    if post is None:
+    with deps.sessions.begin() as s:
+        placed = ledger.post_within(s, team_id, reach, request.link.canonical_url)
+    if placed is None:
         return _unknown_post(request.link.canonical_url, BY_NAME["flag"].usage)
 
-    # The notice goes under the message that shared the post, where its owner looks.
-    in_channel = post.channel_id if post.message_ts else channel_id
+    # The notice goes under the message that shared the post in the channel, where its owner looks.
+    post = placed.post
     flagged = flag_and_notify(
         deps,
         client,
         team_id,
         post=post,
-        channel_id=in_channel,
+        channel_id=placed.channel_id,
         text=request.text,
         author=request.author,
         flagged_by=user_id,
         message_ts=None,
-        thread_ts=post.message_ts,
+        thread_ts=placed.thread_ts,
         reply=reply,
     )
     line = (

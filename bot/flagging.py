@@ -40,7 +40,6 @@ from bot.slack_calls import advice, post_message, retry_after, slack_error, tell
 from bot.text import plain_text
 from storage.comments import NOTICE_PENDING, claim_notice, settle_notice, withdraw_flag
 from storage.models import Comment, Post
-from storage.posts import post_by_url
 
 logger = logging.getLogger(__name__)
 
@@ -143,13 +142,14 @@ def read_flagged_message(
 
 
 def post_of_message(deps: Deps, team_id: str, channel_id: str, message: dict[str, Any]) -> Post | None:
-    """The post a flagged message is about: a known post it links to, else its thread's one post."""
+    """The post a flagged message is about: a post of the channel it links to, else its thread's one
+    post. A post only another channel tracks is none of this channel's business (`ledger.Reach`)."""
     links = links_in_message(message.get("text") or "", message.get("blocks"))
     with deps.sessions.begin() as s:
         for link in links:
-            post = post_by_url(s, team_id, link.canonical_url)
-            if post is not None:
-                return post
+            placed = ledger.post_within(s, team_id, ledger.Reach.channel(channel_id), link.canonical_url)
+            if placed is not None:
+                return placed.post
         thread_posts = ledger.thread_post(s, team_id, channel_id, message.get("thread_ts"))
     return thread_posts[0] if len(thread_posts) == 1 else None
 
@@ -295,22 +295,30 @@ def _update_notice(client: WebClient, comment: Comment, notice: Message) -> None
         )
 
 
+def no_comment(comment_id: int) -> str:
+    """The answer for an id that names no comment in reach: the same whether it names none at all or
+    one of another channel, so that ids tell nobody what exists elsewhere."""
+    return f"There is no comment #{comment_id} here."
+
+
 def close_and_notify(
     deps: Deps,
     client: WebClient,
     team_id: str,
+    reach: ledger.Reach,
     comment_id: int,
     *,
     state: Literal["answered", "dismissed"],
     by: str,
 ) -> Message:
-    """Close the comment, update its notice in the thread, and return the answer for whoever closed it."""
+    """Close the comment if it is in reach, update its notice in the thread, and return the answer for
+    whoever closed it."""
     now = deps.clock()
     with deps.sessions.begin() as s:
-        closed = ledger.close(s, team_id, comment_id, state=state, by=by, at=now)
+        closed = ledger.close(s, team_id, reach, comment_id, state=state, by=by, at=now)
     if closed is None:
         return render_problem(
-            f"There is no comment #{comment_id} in this workspace.",
+            no_comment(comment_id),
             f"/twoway {'answered' if state == 'answered' else 'dismiss'} <comment id>",
         )
     if closed.changed:
@@ -318,11 +326,15 @@ def close_and_notify(
     return render_closed(closed, now)
 
 
-def snooze_and_answer(deps: Deps, client: WebClient, team_id: str, comment_id: int, user_id: str) -> Message:
-    """Hold the comment's nudges for a day; return the answer for whoever snoozed it."""
+def snooze_and_answer(
+    deps: Deps, client: WebClient, team_id: str, reach: ledger.Reach, comment_id: int, user_id: str
+) -> Message:
+    """Hold the comment's nudges for a day, if it is in reach; return the answer for whoever snoozed it."""
     until = deps.clock() + SNOOZE
     with deps.sessions.begin() as s:
-        comment = ledger.snooze(s, team_id, comment_id, until=until)
+        if ledger.comment_within(s, team_id, reach, comment_id) is None:
+            return render_problem(no_comment(comment_id))
+        comment = ledger.snooze(s, team_id, reach, comment_id, until=until)
     if comment is None:
         return render_problem(f"Comment #{comment_id} isn't waiting for an answer any more.")
     return note(f"Comment #{comment_id} is snoozed: no nudges until {slack_date(until)}.")

@@ -1,19 +1,42 @@
-"""A person's Home tab: the comments waiting on their posts, their posts this week, their reply rate."""
+"""A person's Home tab: the comments waiting on their posts, their posts this week, their reply rate.
+
+It shows a person's own items in the channels they are in, and nothing of a channel they are not in:
+which those are, Slack says (`bot.slack_calls.channels_of`), asked only for someone who owns a post.
+"""
 
 from __future__ import annotations
 
+import logging
+
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot import ledger
 from bot.deps import Deps
 from bot.render_ledger import LIST_LIMIT, render_home
-from bot.slack_calls import attempt
+from bot.slack_calls import attempt, channels_of, slack_error
+
+logger = logging.getLogger(__name__)
+
+
+def personal_reach(client: WebClient, user_id: str) -> ledger.Reach:
+    """A person's own items in the channels they are in. Raises SlackApiError."""
+    return ledger.Reach(channels_of(client, user_id), owner=user_id)
 
 
 def publish_home(deps: Deps, client: WebClient, team_id: str, user_id: str) -> None:
     """Publish one person's Home tab as the ledger has it now."""
     now = deps.clock()
+    reach = ledger.Reach(frozenset(), owner=user_id)
     with deps.sessions.begin() as s:
-        home = ledger.home(s, team_id, user_id, now=now, limit=LIST_LIMIT)
+        owner = ledger.has_posts(s, team_id, user_id)
+    if owner:
+        try:
+            reach = personal_reach(client, user_id)
+        except SlackApiError as error:
+            # Unsure which channels they are in: show nothing rather than a channel they left.
+            logger.warning("could not list the channels of %s: %s", user_id, slack_error(error))
+    with deps.sessions.begin() as s:
+        home = ledger.home(s, team_id, reach, now=now, limit=LIST_LIMIT)
     view = render_home(home, now)
     attempt(lambda: client.views_publish(user_id=user_id, view=view), "views.publish")

@@ -43,7 +43,9 @@ from storage.messages import forget_message, forget_messages_before, keep_messag
 from storage.models import Channel, Comment, Post, Snapshot
 from storage.posts import (
     SharedLink,
+    first_share_in,
     get_post,
+    owns_posts,
     post_by_url,
     posts_of_message,
     posts_shared_between,
@@ -60,6 +62,60 @@ AUTHOR_LIMIT = 255
 KEEP_MESSAGES = timedelta(days=30)
 # Where a nudge that would land on a weekend goes instead: Monday at this local time.
 WEEKDAY_MORNING = time(9, 0)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """The items of the ledger a request may see and act on: those of ``channels`` and, when ``owner``
+    is set, only those on that person's posts.
+
+    A command or a button in a channel reaches that channel's items (`Reach.channel`). The app's own
+    places, its Home tab and its direct message, reach a person's own items in the channels they are in
+    (`bot.slack_calls.channels_of`). Nothing else is in reach, so a private channel's posts, comments
+    and owners never show outside it.
+    """
+
+    channels: frozenset[str]
+    owner: str | None = None
+
+    @classmethod
+    def channel(cls, channel_id: str) -> Reach:
+        return cls(frozenset({channel_id}))
+
+    def covers(self, channel_id: str, post: Post) -> bool:
+        """Whether an item of ``channel_id`` on ``post`` is within reach."""
+        return channel_id in self.channels and self.owner in (None, post.owner_user_id)
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A post as a request in reach of it sees it: the channel and thread where its notices go."""
+
+    post: Post
+    channel_id: str
+    thread_ts: str | None
+
+
+def post_within(s: Session, team_id: str, reach: Reach, canonical_url: str) -> Placed | None:
+    """The team's post under ``canonical_url`` if it is within reach: recorded in one of the reach's
+    channels, or shared there by a message (whose thread then takes its notices); else None, as for a
+    post twoway never saw."""
+    post = post_by_url(s, team_id, canonical_url)
+    if post is None or reach.owner not in (None, post.owner_user_id):
+        return None
+    if post.channel_id in reach.channels:
+        return Placed(post, post.channel_id, post.message_ts)
+    share = first_share_in(s, team_id, post.id, reach.channels)
+    return None if share is None else Placed(post, share.channel_id, share.message_ts)
+
+
+def comment_within(s: Session, team_id: str, reach: Reach, comment_id: int) -> Comment | None:
+    """The team's comment ``comment_id`` if it is within reach, else None, as for no comment at all."""
+    comment = get_comment(s, team_id, comment_id)
+    if comment is None:
+        return None
+    post = get_post(s, team_id, comment.post_id)
+    return comment if post is not None and reach.covers(comment.channel_id, post) else None
 
 
 def slack_time(ts: str) -> datetime:
@@ -157,8 +213,10 @@ def comment_reacted_to(s: Session, team_id: str, channel_id: str, ts: str) -> Co
     return comment_of_message(s, team_id, channel_id, ts) or comment_of_notice(s, team_id, channel_id, ts)
 
 
-def snooze(s: Session, team_id: str, comment_id: int, *, until: datetime) -> Comment | None:
-    """Hold an open comment's nudges until ``until``; None when it isn't open any more."""
+def snooze(s: Session, team_id: str, reach: Reach, comment_id: int, *, until: datetime) -> Comment | None:
+    """Hold an open comment in reach's nudges until ``until``; None when it isn't open (or in reach)."""
+    if comment_within(s, team_id, reach, comment_id) is None:
+        return None
     return snooze_comment(s, team_id, comment_id, until=until)
 
 
@@ -355,13 +413,16 @@ class Closed:
 def close(
     s: Session,
     team_id: str,
+    reach: Reach,
     comment_id: int,
     *,
     state: Literal["answered", "dismissed"],
     by: str,
     at: datetime,
 ) -> Closed | None:
-    """Mark the team's comment answered or dismissed; None when the team has no such comment."""
+    """Mark the team's comment answered or dismissed; None when there is no such comment in reach."""
+    if comment_within(s, team_id, reach, comment_id) is None:
+        return None
     changed = close_comment(s, team_id, comment_id, state=state, by=by, at=at)
     comment = get_comment(s, team_id, comment_id)
     if comment is None:
@@ -445,10 +506,17 @@ class Waiting:
     total: int
 
 
-def unanswered(s: Session, team_id: str, *, channel_id: str | None, owner: str | None, limit: int) -> Waiting:
-    """The open comments of a channel (or of everywhere), optionally on one owner's posts."""
-    items = open_comments(s, team_id, channel_id=channel_id, owner=owner, limit=limit)
-    return Waiting(items, count_open_comments(s, team_id, channel_id=channel_id, owner=owner))
+def unanswered(s: Session, team_id: str, reach: Reach, *, owner: str | None, limit: int) -> Waiting:
+    """The open comments in reach, optionally on one owner's posts."""
+    owner = reach.owner or owner
+    channels = reach.channels
+    items = open_comments(s, team_id, channel_ids=channels, owner=owner, limit=limit)
+    return Waiting(items, count_open_comments(s, team_id, channel_ids=channels, owner=owner))
+
+
+def has_posts(s: Session, team_id: str, user_id: str) -> bool:
+    """Whether the person owns any post: only then may their Home tab show anything."""
+    return owns_posts(s, team_id, user_id)
 
 
 @dataclass(frozen=True)
@@ -461,12 +529,17 @@ class Home:
     rate: Rate
 
 
-def home(s: Session, team_id: str, user_id: str, *, now: datetime, limit: int) -> Home:
-    """The viewer's open comments, their posts of the last 7 days and their reply rate over those posts."""
-    posts = posts_shared_between(s, team_id, start=now - timedelta(days=7), end=now, owner=user_id)
+def home(s: Session, team_id: str, reach: Reach, *, now: datetime, limit: int) -> Home:
+    """The viewer's open comments, their posts of the last 7 days and their reply rate over those
+    posts, within ``reach`` (the viewer's own, in the channels they are in)."""
+    user_id = reach.owner
+    assert user_id is not None, "a Home tab is one person's"
+    posts = posts_shared_between(
+        s, team_id, start=now - timedelta(days=7), end=now, channel_ids=reach.channels, owner=user_id
+    )
     return Home(
         user_id=user_id,
-        waiting=unanswered(s, team_id, channel_id=None, owner=user_id, limit=limit),
+        waiting=unanswered(s, team_id, reach, owner=user_id, limit=limit),
         posts_this_week=posts,
         rate=reply_rate(post_facts(s, team_id, posts)),
     )

@@ -181,14 +181,16 @@ def comment_blocks(waiting: Waiting, now: datetime, more_hint: str, *, snooze: b
     return blocks
 
 
-def render_unanswered(waiting: Waiting, now: datetime, *, owner: str | None) -> Message:
+def render_unanswered(
+    waiting: Waiting, now: datetime, *, owner: str | None, where: str = "in this channel"
+) -> Message:
     """`/twoway unanswered`: the channel's open comments (or one owner's), oldest first."""
     whose = f" on <@{owner}>'s posts" if owner else ""
     if waiting.total == 0:
-        line = f"No comments are waiting for an answer{whose} in this channel."
+        line = f"No comments are waiting for an answer{whose} {where}."
         return message(line, [SectionBlock(text=line)])
     noun = "comment is" if waiting.total == 1 else "comments are"
-    line = f"{waiting.total} {noun} waiting for an answer{whose} in this channel, oldest first."
+    line = f"{waiting.total} {noun} waiting for an answer{whose} {where}, oldest first."
     hint = "answer the oldest first, then run `/twoway unanswered` again."
     return message(line, [SectionBlock(text=line), *comment_blocks(waiting, now, hint)])
 

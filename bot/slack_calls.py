@@ -101,3 +101,16 @@ def react(client: WebClient, channel: str, ts: str, name: str) -> SlackResponse 
         "reactions.add",
         quiet=("already_reacted",),
     )
+
+
+# The channels a person's own items may show from: public and private ones (with a bot token, Slack lists
+# only the private channels twoway is in too), never direct messages.
+MEMBER_TYPES = "public_channel,private_channel"
+
+
+def channels_of(client: WebClient, user_id: str) -> frozenset[str]:
+    """The channels ``user_id`` is a member of, among those twoway can see: users.conversations (Tier 3,
+    channels:read and groups:read; docs.slack.dev/reference/methods/users.conversations), every page
+    of it, as slack_sdk follows its cursor. Raises SlackApiError."""
+    pages = client.users_conversations(user=user_id, types=MEMBER_TYPES, limit=999)
+    return frozenset(str(c["id"]) for page in pages for c in page.get("channels") or [])

@@ -40,7 +40,7 @@ from emulator import payloads
 from emulator.control import JSON, WorldError, control_body, flag, number, text
 from emulator.delivery import Deliverer, Delivery
 from emulator.interactivity import Responses
-from emulator.world import Channel, State, Team, is_ts, where
+from emulator.world import Channel, State, Team, im_id, is_ts, where
 
 
 @dataclass
@@ -275,8 +275,12 @@ class Acts:
     async def command(self, request: web.Request) -> web.Response:
         body = await control_body(request)
         with self.state.lock:
-            team, channel = where(self.state, body)
+            team = self.state.team(text(body, "team", required=False))
             user = self.state.ensure_user(team, text(body, "user") or "")
+            named = text(body, "channel") or ""
+            # The person's DM with the app (its Messages tab) is there to type in before any message.
+            dm = self.state.im_channel(team, user.id) if named == im_id(user.id) else None
+            channel = dm or self.state.channel(team, named)
             command = text(body, "command") or ""
             if not command.startswith("/"):
                 raise WorldError("invalid_command", 400)

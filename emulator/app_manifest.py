@@ -53,12 +53,13 @@ FAMILY: Mapping[str, Mapping[str, str]] = {
     for method, suffix in (
         ("conversations.info", "read"),
         ("conversations.list", "read"),
+        ("users.conversations", "read"),
         ("conversations.members", "read"),
         ("conversations.history", "history"),
         ("conversations.replies", "history"),
     )
 }
-# conversations.list's `types`, as conversation kinds.
+# The `types` of conversations.list and users.conversations, as conversation kinds.
 LIST_TYPES: Mapping[str, str] = {
     "public_channel": "channel",
     "private_channel": "group",

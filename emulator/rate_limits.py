@@ -118,6 +118,7 @@ WORKSPACE_LIMITS: Mapping[str, Limit] = {
             "conversations.replies",
             "conversations.join",
             "conversations.open",
+            "users.conversations",
             "apps.connections.open",
         ),
         TIER_3,

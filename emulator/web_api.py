@@ -227,7 +227,7 @@ def _missing_scope(state: State, team: Team, name: str, values: JSON) -> str | N
     app = state.app
     if name in SCOPES:
         return None if app.grants(SCOPES[name]) else SCOPES[name]
-    if name == "conversations.list":
+    if name in ("conversations.list", "users.conversations"):
         kinds = [
             LIST_TYPES.get(t.strip(), "channel")
             for t in str(values.get("types") or "public_channel").split(",")
@@ -658,6 +658,45 @@ def conversations_members(ctx: Context, args: Args) -> JSON:
     more = offset + limit < len(members)
     return {
         "members": page,
+        "response_metadata": {"next_cursor": encode_cursor("offset", str(offset + limit)) if more else ""},
+    }
+
+
+@method("users.conversations")
+def users_conversations(ctx: Context, args: Args) -> JSON:
+    """The conversations a person is in (the bot itself without `user`): every public channel they are a
+    member of, but private channels and direct messages only where the bot is a member too ("Private
+    channel membership is only listed when the calling user, bot user, or app shares membership",
+    docs.slack.dev/reference/methods/users.conversations). Without `is_member` and `num_members`, as
+    Slack omits them here; `limit` at most 999."""
+    bot = ctx.team.bot_user_id
+    user = args.get("user") or bot
+    types = set((args.get("types") or "public_channel").split(","))
+    exclude_archived = args.flag("exclude_archived")
+    listed = []
+    for channel in sorted(ctx.team.channels.values(), key=lambda c: c.id):
+        kind = "im" if channel.is_im else "private_channel" if channel.is_private else "public_channel"
+        shared = kind == "public_channel" or bot in channel.members
+        if (
+            kind in types
+            and user in channel.members
+            and shared
+            and not (exclude_archived and channel.archived)
+        ):
+            info = channel.to_slack(bot, context_team_id=ctx.team.id)
+            info.pop("is_member", None)
+            listed.append(info)
+    limit = _page_size(args, 100, 999)
+    offset = 0
+    cursor = args.get("cursor")
+    if cursor is not None:
+        decoded = decode_cursor(cursor, "offset")
+        if decoded is None or not decoded.isdigit():
+            raise SlackError("invalid_cursor")
+        offset = int(decoded)
+    more = offset + limit < len(listed)
+    return {
+        "channels": listed[offset : offset + limit],
         "response_metadata": {"next_cursor": encode_cursor("offset", str(offset + limit)) if more else ""},
     }
 

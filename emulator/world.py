@@ -527,7 +527,7 @@ class State:
         with self.lock:
             if user_id not in team.users:
                 raise WorldError("user_not_found")
-            channel_id = "D" + user_id[1:]
+            channel_id = im_id(user_id)
             channel = team.channels.get(channel_id)
             if channel is None:
                 channel = Channel(
@@ -696,6 +696,11 @@ def decode_cursor(cursor: str, kind: str) -> str | None:
         return None
     found, _, value = raw.partition(":")
     return value if found == kind and value else None
+
+
+def im_id(user_id: str) -> str:
+    """The id of the app's direct-message channel with a user, in this emulator."""
+    return "D" + user_id[1:]
 
 
 def where(state: State, body: JSON) -> tuple[Team, Channel]:

@@ -1,4 +1,9 @@
-"""Buttons on twoway's messages and Home tab: "Mark answered", "No reply needed" and "Snooze 1 day"."""
+"""Buttons on twoway's messages and Home tab: "Mark answered", "No reply needed" and "Snooze 1 day".
+
+A button acts on a comment within reach of where it was clicked (`bot.ledger.Reach`): in a channel,
+that channel's comments; on the Home tab or in the app's direct messages, the clicker's own comments in
+the channels they are in. Any other id gets the answer an id of no comment gets.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,15 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps, bind
 from bot.flagging import close_and_notify, snooze_and_answer
-from bot.home import publish_home
+from bot.home import personal_reach, publish_home
+from bot.ledger import Reach
 from bot.render import Message
 from bot.render_ledger import ANSWERED_ACTION, DISMISSED_ACTION, SNOOZE_ACTION, render_problem
-from bot.slack_calls import tell
+from bot.slack_calls import advice, tell
 
 logger = logging.getLogger(__name__)
 
@@ -24,12 +31,30 @@ logger = logging.getLogger(__name__)
 _COMMENT_ID = re.compile(r"[0-9]{1,19}")
 
 
-def _answered(deps: Deps, client: WebClient, team_id: str, comment_id: int, user_id: str) -> Message:
-    return close_and_notify(deps, client, team_id, comment_id, state="answered", by=user_id)
+def _answered(
+    deps: Deps, client: WebClient, team_id: str, reach: Reach, comment_id: int, user_id: str
+) -> Message:
+    return close_and_notify(deps, client, team_id, reach, comment_id, state="answered", by=user_id)
 
 
-def _dismissed(deps: Deps, client: WebClient, team_id: str, comment_id: int, user_id: str) -> Message:
-    return close_and_notify(deps, client, team_id, comment_id, state="dismissed", by=user_id)
+def _dismissed(
+    deps: Deps, client: WebClient, team_id: str, reach: Reach, comment_id: int, user_id: str
+) -> Message:
+    return close_and_notify(deps, client, team_id, reach, comment_id, state="dismissed", by=user_id)
+
+
+def reach_of(client: WebClient, body: dict[str, Any], user_id: str) -> Reach:
+    """What a click may act on: its channel's comments, or on the Home tab and in the app's direct
+    messages (a D… conversation, where twoway's lists cover the person's channels) their own ones in
+    the channels they are in. Raises SlackApiError when Slack can't say which channels those are."""
+    container = body.get("container")
+    container = container if isinstance(container, dict) else {}
+    channel_id = container.get("channel_id")
+    if container.get("type") == "view" or (isinstance(channel_id, str) and channel_id.startswith("D")):
+        return personal_reach(client, user_id)
+    if isinstance(channel_id, str) and channel_id:
+        return Reach.channel(channel_id)
+    return Reach(frozenset())
 
 
 def clicked(
@@ -58,7 +83,12 @@ def clicked(
         )
         reply = render_problem("That button doesn't name a comment.")
     else:
-        reply = ACTS[action["action_id"]](deps, client, team_id, comment_id, user_id)
+        try:
+            reach = reach_of(client, body, user_id)
+        except SlackApiError as error:
+            reply = render_problem(f"I couldn't check which channels you are in: {advice(error)}")
+        else:
+            reply = ACTS[action["action_id"]](deps, client, team_id, reach, comment_id, user_id)
     _answer(deps, body, respond, client, team_id, user_id, reply)
 
 
@@ -94,8 +124,9 @@ def comment_id_of(value: object) -> int | None:
     return comment_id if 0 < comment_id < 2**63 else None
 
 
-# What each button does: (deps, client, team_id, comment_id, user_id) -> the answer for whoever clicked.
-ACTS: dict[str, Callable[[Deps, WebClient, str, int, str], Message]] = {
+# What each button does: (deps, client, team_id, reach, comment_id, user_id) -> the answer for whoever
+# clicked.
+ACTS: dict[str, Callable[[Deps, WebClient, str, Reach, int, str], Message]] = {
     ANSWERED_ACTION: _answered,
     DISMISSED_ACTION: _dismissed,
     SNOOZE_ACTION: snooze_and_answer,

@@ -38,7 +38,15 @@ def added(deps: Deps, event: dict[str, Any], context: BoltContext, client: WebCl
         with deps.sessions.begin() as s:
             comment = ledger.comment_reacted_to(s, team_id, item["channel"], item["ts"])
         if comment is not None:
-            close_and_notify(deps, client, team_id, comment.id, state=state, by=event["user"])
+            close_and_notify(
+                deps,
+                client,
+                team_id,
+                ledger.Reach.channel(item["channel"]),
+                comment.id,
+                state=state,
+                by=event["user"],
+            )
 
 
 def removed(deps: Deps, event: dict[str, Any], context: BoltContext, client: WebClient) -> None:

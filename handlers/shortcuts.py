@@ -94,16 +94,19 @@ def submitted(
             errors={FLAG_MODAL_URL_BLOCK: "That isn't a link to a published post."},
         )
         return
+    channel_id, ts = flagged["channel"], flagged["ts"]
     with deps.sessions.begin() as s:
-        post = ledger.tracked_post(s, team_id, link.canonical_url)
-    if post is None:
+        # Only a post of the message's own channel: another channel's, private perhaps, is not in reach.
+        placed = ledger.post_within(s, team_id, ledger.Reach.channel(channel_id), link.canonical_url)
+    if placed is None:
         ack(
             response_action="errors",
-            errors={FLAG_MODAL_URL_BLOCK: "twoway isn't tracking that post: share it in a channel first."},
+            errors={
+                FLAG_MODAL_URL_BLOCK: "twoway isn't tracking that post here: share it in this channel first."
+            },
         )
         return
     ack()
-    channel_id, ts = flagged["channel"], flagged["ts"]
     message = find_flagged_message(deps, client, team_id, channel_id, ts, user_id)
     if message is None:
         return
@@ -113,7 +116,7 @@ def submitted(
         team_id,
         channel_id=channel_id,
         message=message,
-        post=post,
+        post=placed.post,
         flagged_by=user_id,
         reply=lambda notice: tell(client, channel_id, user_id, notice),
     )

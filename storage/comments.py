@@ -6,6 +6,7 @@ caller's ``with sessions.begin()`` is the unit of work, so nothing is half-writt
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import delete, exists, func, select, union, update
@@ -144,10 +145,12 @@ def open_comments(
     team_id: str,
     *,
     channel_id: str | None = None,
+    channel_ids: Collection[str] | None = None,
     owner: str | None = None,
     limit: int | None = None,
 ) -> list[tuple[Comment, Post]]:
-    """Return open comments with their posts, oldest first (by when written, else when flagged)."""
+    """Return open comments with their posts (in a channel, or in one of ``channel_ids``), oldest first
+    (by when written, else when flagged)."""
     query = (
         select(Comment, Post)
         .join(Post, Post.id == Comment.post_id)
@@ -156,6 +159,8 @@ def open_comments(
     )
     if channel_id is not None:
         query = query.where(Comment.channel_id == channel_id)
+    if channel_ids is not None:
+        query = query.where(Comment.channel_id.in_(list(channel_ids)))
     if owner is not None:
         query = query.where(Post.owner_user_id == owner)
     if limit is not None:
@@ -164,9 +169,15 @@ def open_comments(
 
 
 def count_open_comments(
-    s: Session, team_id: str, *, channel_id: str | None = None, owner: str | None = None
+    s: Session,
+    team_id: str,
+    *,
+    channel_id: str | None = None,
+    channel_ids: Collection[str] | None = None,
+    owner: str | None = None,
 ) -> int:
-    """Return how many comments are open, in a channel and/or on an owner's posts."""
+    """Return how many comments are open, in a channel (or one of ``channel_ids``) and/or on an owner's
+    posts."""
     query = (
         select(func.count())
         .select_from(Comment)
@@ -175,6 +186,8 @@ def count_open_comments(
     )
     if channel_id is not None:
         query = query.where(Comment.channel_id == channel_id)
+    if channel_ids is not None:
+        query = query.where(Comment.channel_id.in_(list(channel_ids)))
     if owner is not None:
         query = query.where(Post.owner_user_id == owner)
     return s.scalar(query) or 0

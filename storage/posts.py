@@ -8,7 +8,7 @@ function takes a session and a ``team_id`` first and filters on it. None commits
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,6 +33,11 @@ def post_by_url(s: Session, team_id: str, canonical_url: str) -> Post | None:
     return s.scalars(
         select(Post).where(Post.team_id == team_id, Post.canonical_url == canonical_url)
     ).one_or_none()
+
+
+def owns_posts(s: Session, team_id: str, owner: str) -> bool:
+    """Return whether ``owner`` owns any of the team's posts."""
+    return s.scalar(select(exists().where(Post.team_id == team_id, Post.owner_user_id == owner))) or False
 
 
 def get_post(s: Session, team_id: str, post_id: int) -> Post | None:
@@ -105,6 +110,20 @@ def posts_of_message(s: Session, team_id: str, channel_id: str, message_ts: str)
     )
 
 
+def first_share_in(s: Session, team_id: str, post_id: int, channel_ids: Collection[str]) -> PostShare | None:
+    """Return the earliest message in one of ``channel_ids`` that shares the post (still shared), or None."""
+    return s.scalars(
+        select(PostShare)
+        .where(
+            PostShare.team_id == team_id,
+            PostShare.post_id == post_id,
+            PostShare.channel_id.in_(list(channel_ids)),
+        )
+        .order_by(PostShare.shared_at, PostShare.id)
+        .limit(1)
+    ).first()
+
+
 def unshare(
     s: Session, team_id: str, channel_id: str, message_ts: str, *, keep: Iterable[int] = (), now: datetime
 ) -> list[Post]:
@@ -140,14 +159,18 @@ def posts_shared_between(
     start: datetime,
     end: datetime,
     channel_id: str | None = None,
+    channel_ids: Collection[str] | None = None,
     owner: str | None = None,
 ) -> list[Post]:
-    """Return posts first shared in [start, end), oldest first, withdrawn ones left out."""
+    """Return posts first shared in [start, end) (in a channel, or in one of ``channel_ids``), oldest
+    first, withdrawn ones left out."""
     query = select(Post).where(
         Post.team_id == team_id, Post.shared_at >= start, Post.shared_at < end, Post.withdrawn_at.is_(None)
     )
     if channel_id is not None:
         query = query.where(Post.channel_id == channel_id)
+    if channel_ids is not None:
+        query = query.where(Post.channel_id.in_(list(channel_ids)))
     if owner is not None:
         query = query.where(Post.owner_user_id == owner)
     return list(s.scalars(query.order_by(Post.shared_at, Post.id)))

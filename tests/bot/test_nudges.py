@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.ledger import close
+from bot.ledger import Reach, close
 from bot.nudges import NudgeOutcome, Nudger, nudge_metadata, nudges_due, render_nudge
 from bot.render_ledger import ANSWERED_ACTION, DISMISSED_ACTION, SNOOZE_ACTION
 from emulator import Emulator, EmulatorSettings
@@ -226,8 +226,24 @@ def test_answered_and_dismissed_comments_are_never_nudged(
     answered = flagged(sessions, emu, clock, 1)
     dismissed = flagged(sessions, emu, clock, 2)
     with sessions.begin() as s:
-        close(s, TEAM, answered, state="answered", by=ADA, at=clock.now + timedelta(hours=1))
-        close(s, TEAM, dismissed, state="dismissed", by=GRACE, at=clock.now + timedelta(hours=30))
+        close(
+            s,
+            TEAM,
+            Reach.channel(CHANNEL),
+            answered,
+            state="answered",
+            by=ADA,
+            at=clock.now + timedelta(hours=1),
+        )
+        close(
+            s,
+            TEAM,
+            Reach.channel(CHANNEL),
+            dismissed,
+            state="dismissed",
+            by=GRACE,
+            at=clock.now + timedelta(hours=30),
+        )
 
     for _ in range(4):
         clock.advance(timedelta(hours=24))

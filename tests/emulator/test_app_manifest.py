@@ -58,6 +58,30 @@ def test_a_conversation_method_needs_the_scope_of_the_conversations_type() -> No
         assert answer["needed"] == "im:read"
 
 
+def test_users_conversations_lists_a_persons_channels_by_scope_and_shared_membership() -> None:
+    # docs.slack.dev/reference/methods/users.conversations: scopes by `types`, as conversations.list;
+    # "Private channel membership is only listed when the calling user, bot user, or app shares
+    # membership".
+    with slack({"channels:read"}) as (emu, client):
+        assert (
+            refused(client, "users_conversations", user=ADA, types="private_channel")["needed"]
+            == "groups:read"
+        )
+    with slack({"channels:read", "groups:read"}) as (emu, client):
+        shared, hidden = "C0SHARED01", "C0HIDDEN01"
+        post(emu, "/_emulator/channel", {"id": shared, "name": "plans", "is_private": True, "members": [ADA]})
+        post(
+            emu,
+            "/_emulator/channel",
+            {"id": hidden, "name": "hidden", "is_private": True, "bot_member": False, "members": [ADA]},
+        )
+        # One a page, as slack_sdk follows the cursor; #general counts though the bot isn't in it.
+        pages = client.users_conversations(user=ADA, types="public_channel,private_channel", limit=1)
+        listed = [c["id"] for page in pages for c in page["channels"]]
+        assert sorted(listed) == sorted(["C0GENERAL1", SOCIAL, shared])
+        assert all("is_member" not in c for c in client.users_conversations(user=ADA)["channels"])
+
+
 def test_opening_a_dm_needs_im_write_and_methods_without_scopes_need_none() -> None:
     with slack(set()) as (_, client):
         assert refused(client, "conversations_open", users=ADA)["needed"] == "im:write"

@@ -375,6 +375,69 @@ def test_a_well_formed_click_still_closes_the_comment(
         assert (comment.state, comment.answered_by) == ("answered", ADA)
 
 
+def _comment_elsewhere(sessions: sessionmaker[Session], channel: str) -> int:
+    """An open comment on a post of another channel, as a private channel's would be."""
+    link = SharedLink(url=POST + "9", canonical_url=POST + "9", platform="x")
+    with sessions.begin() as s:
+        ensure_channel(s, TEAM, channel, now=NOW)
+        post, _ = record_share(
+            s, TEAM, channel_id=channel, message_ts=SHARED_TS, user_id=ADA, link=link, shared_at=NOW
+        )
+        comment, _ = flag_comment(
+            s,
+            TEAM,
+            post=post,
+            channel_id=channel,
+            text="Private",
+            author=None,
+            flagged_by=ADA,
+            flagged_at=NOW,
+        )
+        return comment.id
+
+
+@pytest.mark.parametrize("action_id", [ANSWERED_ACTION, DISMISSED_ACTION, SNOOZE_ACTION])
+def test_a_button_in_one_channel_naming_another_channels_comment_is_no_such_comment(
+    app: App, sessions: sessionmaker[Session], emulator: Emulator, comment_id: int, action_id: str
+) -> None:
+    # A signed click twoway never rendered: the #social notice's button with a private comment's id.
+    private = _comment_elsewhere(sessions, "C0PRIV0001")
+    before = _ledger(sessions)
+    response = _interact(app, click(action_id, value=str(private)))
+    assert response.status == 200, response.body
+    [told] = eventually(lambda: _calls(emulator, "chat.postEphemeral"), what="the answer")
+    assert f"There is no comment #{private} here." in str(told["args"])
+    assert _ledger(sessions) == before
+
+
+def test_a_home_tab_button_acts_only_on_the_clickers_own_comments_in_their_channels(
+    app: App, sessions: sessionmaker[Session], emulator: Emulator, comment_id: int
+) -> None:
+    home = {"type": "view", "view_id": "V0HOME0001"}
+    before = _ledger(sessions)
+    # The comment is on ada's post: linus, in #social too, can't close it from his Home tab.
+    response = _interact(
+        app, click(ANSWERED_ACTION, container=home, user=_user(LINUS), value=str(comment_id))
+    )
+    assert response.status == 200, response.body
+    eventually(lambda: _calls(emulator, "views.publish"), what="linus's Home tab again")
+    assert _ledger(sessions) == before
+    # Nor can ada close her own comment in a channel she isn't in.
+    elsewhere = _comment_elsewhere(sessions, "C0PRIV0001")
+    before = _ledger(sessions)
+    _interact(app, click(ANSWERED_ACTION, container=home, value=str(elsewhere)))
+    eventually(lambda: len(_calls(emulator, "views.publish")) == 2, what="ada's Home tab again")
+    assert _ledger(sessions) == before
+    # Her own comment in #social, she can.
+    _interact(app, click(ANSWERED_ACTION, container=home, value=str(comment_id)))
+    eventually(lambda: len(_calls(emulator, "views.publish")) == 3, what="ada's Home tab once more")
+    assert _ledger(sessions) != before
+
+
+def _user(user_id: str) -> dict[str, str]:
+    return {"id": user_id, "username": user_id.lower(), "team_id": TEAM}
+
+
 # The message shortcut ---------------------------------------------------------------------------
 
 
