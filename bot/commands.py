@@ -52,6 +52,7 @@ from bot.render_ledger import (
     slot_date,
 )
 from bot.slack_calls import advice, attempt, slack_error
+from bot.text import URL_LIMIT, channel_mention, escape
 from bot.transfer import COMMENT_COLUMNS, POST_COLUMNS, SNAPSHOT_COLUMNS, write_csv
 from storage.bulk import export_comments, export_posts, export_snapshots
 from storage.channels import ensure_channel, get_channel, update_channel_settings
@@ -94,7 +95,7 @@ def run_command(
                     period=request.period,
                     now=deps.clock(),
                 )
-            return render_report(result, scope=f"<#{channel_id}>")
+            return render_report(result, scope=channel_mention(channel_id))
         case SettingsRequest():
             return _settings(deps, team_id, channel_id, request)
         case ExportRequest():
@@ -214,8 +215,10 @@ def _invite(channel_id: str) -> Message:
 
 
 def _unknown_post(url: str, usage: str) -> Message:
+    # Slack links a URL shown whole; one too long to show is named, never cut into a wrong link.
+    shown = escape(url) if len(url) <= URL_LIMIT else "that link"
     return render_problem(
-        f"twoway isn't tracking {url}: share it in a channel twoway is in, and it will be.", usage
+        f"twoway isn't tracking {shown}: share it in a channel twoway is in, and it will be.", usage
     )
 
 

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from slack_sdk import WebClient
-from slack_sdk.models.blocks import SectionBlock
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.ledger import first_nudge_at
@@ -31,9 +30,9 @@ from bot.posting import (
     has_metadata,
     post_once,
 )
-from bot.render import Message, message
-from bot.render_ledger import comment_buttons, format_post_link, quote
-from bot.text import escape, truncate
+from bot.render import Message, message, section
+from bot.render_ledger import comment_buttons, format_post_link, from_author, quote
+from bot.text import mention
 from storage.channels import team_channels
 from storage.comments import get_comment, open_comments
 from storage.models import Channel, Comment, Post
@@ -96,9 +95,9 @@ def nudge_metadata(team_id: str, comment_id: int, level: int) -> dict[str, Any]:
 
 def render_nudge(comment: Comment, post: Post, level: int, now: datetime) -> Message:
     """The nudge: the owner mentioned, the comment quoted, and its buttons; level 2 asks the channel."""
-    owner = f"<@{post.owner_user_id}>"
+    owner = mention(post.owner_user_id)
     age = format_duration(max(now - (comment.written_at or comment.flagged_at), timedelta(0)))
-    author = f" from {escape(truncate(comment.author, 80))}" if comment.author else ""
+    author = from_author(comment)
     if level == 1:
         headline = (
             f"{owner}, comment #{comment.id}{author} on {format_post_link(post)} "
@@ -114,8 +113,8 @@ def render_nudge(comment: Comment, post: Post, level: int, now: datetime) -> Mes
     return message(
         text,
         [
-            SectionBlock(text=headline),
-            SectionBlock(text=quote(comment.text)),
+            section(headline),
+            section(quote(comment.text)),
             comment_buttons(comment.id, snooze=True),
         ],
     )
@@ -158,7 +157,13 @@ class Nudger:
             due = self._due(s, team_id, now)
         outcomes = []
         for item in due:
-            outcome = self._nudge(team_id, item, now)
+            try:
+                outcome = self._nudge(team_id, item, now)
+            except Exception:
+                # One comment's trouble (its claim not taken, or not settled) must not cost the others
+                # their nudges; a claim left behind is taken over after its lease.
+                logger.exception("nudging comment %d of %s failed", item.comment.id, team_id)
+                continue
             if outcome is not None:
                 outcomes.append(outcome)
         return outcomes
@@ -251,10 +256,14 @@ class Nudger:
             if found is not None:
                 record(found)
                 return NudgeOutcome(comment.id, level, "found_after_crash", found)
-        kwargs: dict[str, Any] = {
-            "channel": comment.channel_id,
-            **render_nudge(comment, item.post, level, now),
-        }
+        try:
+            rendered = render_nudge(comment, item.post, level, now)
+        except Exception as error:
+            # A renderer bug fails this claim like any failed post, so that it is tried again a few
+            # times and then left failed, instead of raising out of the sweep on every lease.
+            logger.exception("the nudge %d of comment %d could not be rendered", level, comment.id)
+            return fail(f"compose: {error!r}")
+        kwargs: dict[str, Any] = {"channel": comment.channel_id, **rendered}
         if comment.thread_ts:
             # The follow-up asks the whole channel, so it shows there too.
             kwargs["reply_broadcast"] = level == 2

@@ -1,6 +1,10 @@
 """Block Kit for what twoway says: pure functions from results to `{text, blocks}`.
 
-Every message carries a plain `text` fallback for notifications and screen readers.
+Every message carries a plain `text` fallback for notifications and screen readers. Text goes into
+blocks through `section`, `context` and `header`, which fit it to Slack's limits whatever people
+wrote (docs.slack.dev/reference/block-kit: a text object holds 3,000 characters, a header 150), and
+`message` fits the fallback to the 4,000 characters chat.update takes (docs.slack.dev/reference/
+methods/chat.update), since the same message may update a thread notice.
 """
 
 from __future__ import annotations
@@ -18,8 +22,13 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.grammar import SUBCOMMANDS, BadInput, HelpRequest, Subcommand, UnavailableRequest
+from bot.text import fit, mention, truncate
 
 Message = dict[str, Any]
+
+TEXT_LIMIT = 3000
+HEADER_LIMIT = 150
+MESSAGE_TEXT_LIMIT = 4000
 
 INTRO = (
     "twoway keeps a small ledger of the posts this team shares here, the engagement each one got, "
@@ -30,7 +39,22 @@ INTRO = (
 
 def message(text: str, blocks: list[Block]) -> Message:
     """The keyword arguments for `ack`, `respond` or `chat.postMessage`."""
-    return {"text": text, "blocks": [block.to_dict() for block in blocks]}
+    return {"text": fit(text, MESSAGE_TEXT_LIMIT), "blocks": [block.to_dict() for block in blocks]}
+
+
+def section(text: str) -> SectionBlock:
+    """A section of mrkdwn, cut to fit (never inside a link or a mention)."""
+    return SectionBlock(text=MarkdownTextObject(text=fit(text, TEXT_LIMIT)))
+
+
+def context(text: str) -> ContextBlock:
+    """A context line of mrkdwn, cut to fit."""
+    return ContextBlock(elements=[MarkdownTextObject(text=fit(text, TEXT_LIMIT))])
+
+
+def header(text: str) -> HeaderBlock:
+    """A header, cut to fit."""
+    return HeaderBlock(text=truncate(text, HEADER_LIMIT))
 
 
 def _usage_lines(subs: tuple[Subcommand, ...]) -> str:
@@ -42,7 +66,7 @@ def _usage_lines(subs: tuple[Subcommand, ...]) -> str:
 
 def note(line: str) -> Message:
     """A one-line answer."""
-    return message(line, [SectionBlock(text=line)])
+    return message(line, [section(line)])
 
 
 def render_request(request: HelpRequest | UnavailableRequest | BadInput) -> Message:
@@ -79,7 +103,7 @@ def render_bad_input(bad: BadInput) -> Message:
     usage = "\n".join(f"`{line}`" for line in bad.usage)
     return message(
         f"{bad.reason} Usage: {' | '.join(bad.usage)}",
-        [SectionBlock(text=bad.reason), ContextBlock(elements=[MarkdownTextObject(text=usage)])],
+        [section(bad.reason), context(usage)],
     )
 
 
@@ -94,8 +118,8 @@ def render_unavailable(request: UnavailableRequest) -> Message:
 
 def render_mention_reply(user_id: str) -> Message:
     """The answer to an @-mention: what twoway is and where to start."""
-    text = f"Hi <@{user_id}>! {INTRO} Type `/twoway help` to see the commands."
-    return message(text, [SectionBlock(text=text)])
+    text = f"Hi {mention(user_id)}! {INTRO} Type `/twoway help` to see the commands."
+    return message(text, [section(text)])
 
 
 def render_channel_intro() -> Message:
@@ -115,7 +139,7 @@ def render_home(user_id: str) -> View:
         type="home",
         blocks=[
             HeaderBlock(text="twoway"),
-            SectionBlock(text=f"Hi <@{user_id}>. {INTRO}"),
+            section(f"Hi {mention(user_id)}. {INTRO}"),
             DividerBlock(),
             SectionBlock(text=_usage_lines(SUBCOMMANDS)),
         ],

@@ -1,7 +1,8 @@
 """Block Kit for the ledger: thread notices, lists of waiting comments, reports, settings, the Home tab.
 
-Pure functions from results to `{text, blocks}` (or a `View`). User-entered text is escaped and
-cut to fit; lists stop at a limit and say how many more there are.
+Pure functions from results to `{text, blocks}` (or a `View`). User-entered text is shown
+literally (escaped, its mrkdwn marks defused as the digest does) and cut to fit; links too long to
+keep whole are shown as their label; lists stop at a limit and say how many more there are.
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    ContextBlock,
     DividerBlock,
-    HeaderBlock,
     InputBlock,
     MarkdownTextObject,
     PlainTextInputElement,
@@ -26,8 +25,8 @@ from bot.digest.period import next_period_for
 from bot.ledger import Closed, Flagged, Home, PeriodReport, Recorded, Waiting
 from bot.links import PLATFORM_NAMES
 from bot.metrics import Rate, format_duration
-from bot.render import Message, message
-from bot.text import escape, truncate
+from bot.render import Message, context, header, message, section
+from bot.text import escape, link, listing, literal, mention
 from storage.models import Channel, Comment, Post
 
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -40,6 +39,9 @@ FLAG_MODAL_URL_INPUT = "url"
 # A list shows this many comments, each a section and its buttons, well inside 50 blocks.
 LIST_LIMIT = 10
 QUOTE_LIMIT = 280
+AUTHOR_LIMIT = 80
+# The posts this week on the Home tab: a section's 3,000 characters, with room to say how many more.
+POSTS_BUDGET = 2800
 
 
 def slack_date(moment: datetime) -> str:
@@ -49,16 +51,24 @@ def slack_date(moment: datetime) -> str:
 
 
 def format_post_link(post: Post) -> str:
-    """`<url|X post>`: the post as a link named by its platform."""
-    name = PLATFORM_NAMES.get(post.platform, post.platform)
-    url = post.canonical_url.replace("|", "%7C").replace(">", "%3E")
-    return f"<{url}|{name} post>"
+    """`<url|X post>`: the post as a link named by its platform; "X post" alone when its URL is too long."""
+    return link(post.canonical_url, f"{platform_name(post)} post")
+
+
+def platform_name(post: Post) -> str:
+    """ "X", "Instagram", …: the post's network as people call it (escaped: a platform can be anything)."""
+    return literal(PLATFORM_NAMES.get(post.platform, post.platform), 40, len)
 
 
 def quote(text: str, limit: int = QUOTE_LIMIT) -> str:
-    """A comment's text as a mrkdwn quote, escaped and cut to ``limit`` characters."""
-    lines = escape(truncate(" ".join(text.split()), limit))
-    return f"> {lines}"
+    """A comment's text as a one-line mrkdwn quote, shown literally and cut to ``limit`` characters."""
+    return f"> {literal(text, limit, len)}"
+
+
+def from_author(comment: Comment, limit: int = AUTHOR_LIMIT) -> str:
+    """ " from @fan": who wrote the comment, shown literally, when it is known."""
+    author = literal(comment.author, limit, len) if comment.author else ""
+    return f" from {author}" if author else ""
 
 
 def _age(comment: Comment, now: datetime) -> str:
@@ -82,29 +92,22 @@ def comment_buttons(comment_id: int, *, snooze: bool = False) -> ActionsBlock:
 def render_flag_notice(flagged: Flagged) -> Message:
     """twoway's answer in the thread: whose comment it is, its id, and when the owner is nudged."""
     comment, post = flagged.comment, flagged.post
-    owner = f"<@{post.owner_user_id}>"
-    author = f" from {escape(truncate(comment.author, 80))}" if comment.author else ""
+    owner = mention(post.owner_user_id)
+    author = from_author(comment)
     headline = (
         f"Comment #{comment.id}{author} on {format_post_link(post)} is waiting for an answer. "
         f"Owner: {owner}. If it's still open {slack_date(flagged.nudge_at)}, I'll nudge {owner}."
     )
-    text = (
-        f"Comment #{comment.id} ({PLATFORM_NAMES.get(post.platform, post.platform)} post) is waiting "
-        f"for an answer; owner <@{post.owner_user_id}>."
-    )
+    text = f"Comment #{comment.id} ({platform_name(post)} post) is waiting for an answer; owner {owner}."
     return message(
         text,
         [
-            SectionBlock(text=headline),
-            SectionBlock(text=quote(comment.text)),
+            section(headline),
+            section(quote(comment.text)),
             comment_buttons(comment.id),
-            ContextBlock(
-                elements=[
-                    MarkdownTextObject(
-                        text=f"Flagged by <@{comment.flagged_by}>. Close it with the buttons, "
-                        f"`/twoway answered {comment.id}` or `/twoway dismiss {comment.id}`."
-                    )
-                ]
+            context(
+                f"Flagged by {mention(comment.flagged_by)}. Close it with the buttons, "
+                f"`/twoway answered {comment.id}` or `/twoway dismiss {comment.id}`."
             ),
         ],
     )
@@ -115,10 +118,12 @@ def _closing_line(comment: Comment, now: datetime) -> str:
     if comment.state == "answered" and comment.answered_at is not None:
         took = format_duration(max(comment.answered_at - start, timedelta(0)))
         return (
-            f":white_check_mark: Comment #{comment.id} was answered by <@{comment.answered_by}> after {took}."
+            f":white_check_mark: Comment #{comment.id} was answered by {mention(comment.answered_by or '')} "
+            f"after {took}."
         )
     if comment.state == "dismissed":
-        return f":no_entry_sign: Comment #{comment.id} needs no reply, said <@{comment.dismissed_by}>."
+        said = mention(comment.dismissed_by or "")
+        return f":no_entry_sign: Comment #{comment.id} needs no reply, said {said}."
     return f"Comment #{comment.id} is waiting for an answer ({_age(comment, now)})."
 
 
@@ -127,14 +132,14 @@ def render_notice_closed(comment: Comment, post: Post, now: datetime) -> Message
     line = _closing_line(comment, now)
     return message(
         line,
-        [SectionBlock(text=f"{line} ({format_post_link(post)})"), SectionBlock(text=quote(comment.text))],
+        [section(f"{line} ({format_post_link(post)})"), section(quote(comment.text))],
     )
 
 
 def render_notice_withdrawn(comment_id: int, by: str) -> Message:
     """The thread notice once the flag was taken back before anything happened."""
-    line = f"<@{by}> took the flag back: comment #{comment_id} is no longer tracked."
-    return message(line, [SectionBlock(text=line)])
+    line = f"{mention(by)} took the flag back: comment #{comment_id} is no longer tracked."
+    return message(line, [section(line)])
 
 
 def render_closed(closed: Closed, now: datetime) -> Message:
@@ -142,7 +147,7 @@ def render_closed(closed: Closed, now: datetime) -> Message:
     line = _closing_line(closed.comment, now)
     if not closed.changed:
         line = f"Nothing to change. {line}"
-    return message(line, [SectionBlock(text=line)])
+    return message(line, [section(line)])
 
 
 def render_logged(recorded: Recorded) -> Message:
@@ -153,19 +158,18 @@ def render_logged(recorded: Recorded) -> Message:
         line = f"Recorded for {format_post_link(recorded.post)}: {counts}."
     else:
         line = f"Already recorded for {format_post_link(recorded.post)}: {counts}."
-    return message(line, [SectionBlock(text=line)])
+    return message(line, [section(line)])
 
 
 def _comment_section(comment: Comment, post: Post, now: datetime) -> SectionBlock:
-    author = f" · from {escape(truncate(comment.author, 60))}" if comment.author else ""
+    by = from_author(comment, 60)
+    author = f" ·{by}" if by else ""
     if comment.snoozed_until is not None and comment.snoozed_until > now:
         author += f" · snoozed until {slack_date(comment.snoozed_until)}"
-    return SectionBlock(
-        text=(
-            f"*#{comment.id}* · {_age(comment, now)} · {format_post_link(post)} · "
-            f"<@{post.owner_user_id}>{author}\n"
-            f"{quote(comment.text, 200)}"
-        )
+    return section(
+        f"*#{comment.id}* · {_age(comment, now)} · {format_post_link(post)} · "
+        f"{mention(post.owner_user_id)}{author}\n"
+        f"{quote(comment.text, 200)}"
     )
 
 
@@ -177,7 +181,7 @@ def comment_blocks(waiting: Waiting, now: datetime, more_hint: str, *, snooze: b
         blocks += [_comment_section(comment, post, now), comment_buttons(comment.id, snooze=snooze)]
     more = max(waiting.total, len(waiting.items)) - len(shown)
     if more > 0:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"and {more} more: {more_hint}")]))
+        blocks.append(context(f"and {more} more: {more_hint}"))
     return blocks
 
 
@@ -185,14 +189,14 @@ def render_unanswered(
     waiting: Waiting, now: datetime, *, owner: str | None, where: str = "in this channel"
 ) -> Message:
     """`/twoway unanswered`: the channel's open comments (or one owner's), oldest first."""
-    whose = f" on <@{owner}>'s posts" if owner else ""
+    whose = f" on {mention(owner)}'s posts" if owner else ""
     if waiting.total == 0:
         line = f"No comments are waiting for an answer{whose} {where}."
-        return message(line, [SectionBlock(text=line)])
+        return message(line, [section(line)])
     noun = "comment is" if waiting.total == 1 else "comments are"
     line = f"{waiting.total} {noun} waiting for an answer{whose} {where}, oldest first."
     hint = "answer the oldest first, then run `/twoway unanswered` again."
-    return message(line, [SectionBlock(text=line), *comment_blocks(waiting, now, hint)])
+    return message(line, [section(line), *comment_blocks(waiting, now, hint)])
 
 
 def _rate_text(rate: Rate) -> str:
@@ -203,7 +207,7 @@ def render_report(result: PeriodReport, *, scope: str) -> Message:
     """`/twoway report`: counts beside every rate, never a score."""
     r = result.report
     days = "7 days" if result.period == "week" else "30 days"
-    whose = f" for <@{result.owner}>" if result.owner else ""
+    whose = f" for {mention(result.owner)}" if result.owner else ""
     title = f"The last {days} in {scope}{whose}"
     open_age = format_duration(r.median_open_age) if r.median_open_age is not None else "—"
     answer_time = format_duration(r.median_time_to_answer) if r.median_time_to_answer is not None else "—"
@@ -225,15 +229,9 @@ def render_report(result: PeriodReport, *, scope: str) -> Message:
     return message(
         text,
         [
-            SectionBlock(text=f"*{title}*"),
+            section(f"*{title}*"),
             SectionBlock(fields=[MarkdownTextObject(text=f) for f in fields]),
-            ContextBlock(
-                elements=[
-                    MarkdownTextObject(
-                        text="Reply rate counts each post's replies up to its comments: never above 100%."
-                    )
-                ]
-            ),
+            context("Reply rate counts each post's replies up to its comments: never above 100%."),
         ],
     )
 
@@ -243,42 +241,50 @@ def render_settings(channel: Channel, *, changed: bool) -> Message:
     lead = "Saved. " if changed else ""
     line = (
         f"{lead}In this channel, open comments are nudged after {channel.unanswered_threshold_hours} hours. "
-        f"React :{channel.flag_emoji}: to flag a comment, :{channel.resolve_emoji}: when it's answered, "
-        f":{channel.dismiss_emoji}: when it needs no reply."
+        f"React {_emoji(channel.flag_emoji)} to flag a comment, {_emoji(channel.resolve_emoji)} when it's "
+        f"answered, {_emoji(channel.dismiss_emoji)} when it needs no reply."
     )
     usage = "`/twoway settings [threshold <hours>] [flag :emoji:] [resolve :emoji:] [dismiss :emoji:]`"
-    return message(line, [SectionBlock(text=line), ContextBlock(elements=[MarkdownTextObject(text=usage)])])
+    return message(line, [section(line), context(usage)])
+
+
+def _emoji(name: str) -> str:
+    # The grammar lets through names of 100 characters at most, which Slack shows as they are.
+    return f":{escape(name[:100])}:"
 
 
 def render_problem(line: str, usage: str | None = None) -> Message:
     """One line saying what went wrong, and what would work."""
-    blocks: list[Block] = [SectionBlock(text=line)]
+    blocks: list[Block] = [section(line)]
     if usage:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"`{usage}`")]))
+        blocks.append(context(f"`{usage}`"))
     return message(line, blocks)
 
 
 def render_home(home: Home, now: datetime) -> View:
     """The viewer's Home tab: comments waiting on their posts, their posts this week, their reply rate."""
     waiting = home.waiting
-    blocks: list[Block] = [HeaderBlock(text="Waiting for your answer")]
+    blocks: list[Block] = [header("Waiting for your answer")]
     if waiting.total == 0:
-        blocks.append(SectionBlock(text="No comments on your posts are waiting for an answer."))
+        blocks.append(section("No comments on your posts are waiting for an answer."))
     else:
         blocks += comment_blocks(
             waiting, now, "`/twoway unanswered @you` lists them by channel.", snooze=True
         )
-    blocks += [DividerBlock(), HeaderBlock(text="Your posts this week")]
+    blocks += [DividerBlock(), header("Your posts this week")]
     posts = home.posts_this_week
     if posts:
-        shown = posts[-LIST_LIMIT:]
-        lines = "\n".join(f"• {format_post_link(p)} · {slack_date(p.shared_at)}" for p in reversed(shown))
-        if len(posts) > len(shown):
-            lines += f"\nand {len(posts) - len(shown)} more"
-        blocks.append(SectionBlock(text=lines))
+        newest = [
+            f"• {format_post_link(p)} · {slack_date(p.shared_at)}" for p in reversed(posts[-LIST_LIMIT:])
+        ]
+        # The newest that fit, then how many more there are.
+        more = len(posts) - len(newest)
+        blocks.append(
+            section(listing(None, newest, POSTS_BUDGET, lambda n: f"and {n} more", len, unlisted=more))
+        )
     else:
-        blocks.append(SectionBlock(text="You haven't shared a post in the last 7 days."))
-    blocks.append(SectionBlock(text=f"*Your reply rate this week:* {_rate_text(home.rate)}"))
+        blocks.append(section("You haven't shared a post in the last 7 days."))
+    blocks.append(section(f"*Your reply rate this week:* {_rate_text(home.rate)}"))
     return View(type="home", blocks=blocks)
 
 
@@ -292,7 +298,7 @@ def render_flag_modal(channel_id: str, message_ts: str, reason: str) -> View:
         close="Cancel",
         private_metadata=f"{channel_id}|{message_ts}",
         blocks=[
-            SectionBlock(text=reason),
+            section(reason),
             InputBlock(
                 block_id=FLAG_MODAL_URL_BLOCK,
                 label="Link to the post it was left on",
@@ -313,7 +319,7 @@ def render_schedule(channel: Channel, now: datetime, *, changed: bool) -> Messag
     lead = "Saved. " if changed else ""
     if not channel.digest_enabled:
         line = f"{lead}This channel's digest is off. Turn it back on with `/twoway schedule monday 09:00`."
-        return message(line, [SectionBlock(text=line)])
+        return message(line, [section(line)])
     weekday = WEEKDAY_NAMES[channel.digest_weekday]
     hours, minutes = divmod(channel.digest_minute, 60)
     upcoming = next_period_for(channel, now).end
@@ -322,4 +328,4 @@ def render_schedule(channel: Channel, now: datetime, *, changed: bool) -> Messag
         f"({channel.timezone}); the next one {slot_date(upcoming)}."
     )
     usage = "`/twoway schedule <weekday> <HH:MM> [IANA time zone]` or `/twoway schedule off`"
-    return message(line, [SectionBlock(text=line), ContextBlock(elements=[MarkdownTextObject(text=usage)])])
+    return message(line, [section(line), context(usage)])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 _ENTITY = re.compile(r"&(amp|lt|gt);")
@@ -49,3 +51,106 @@ def plain_text(slack_text: str) -> str:
 def unescape(text: str) -> str:
     """Slack's escapes of ``&``, ``<`` and ``>`` undone in one pass, so that a typed `&lt;` stays `&lt;`."""
     return _ENTITY.sub(lambda entity: _ENTITIES[entity[1]], text)
+
+
+# ---- fitting what people wrote into Slack's limits ------------------------------------------------
+
+Measure = Callable[[str], int]
+
+# Look-alikes for mrkdwn's formatting marks, so that an audience comment can't turn a message bold or
+# into code; mrkdwn has no backslash escape. U+02CB as in `inline_code`.
+_MARKS = str.maketrans({"*": "\u2217", "`": "\u02cb", "_": "\u02cd", "~": "\u223c"})
+_PIECE = re.compile(r"&(?:amp|lt|gt);|.", re.DOTALL)
+ELLIPSIS = "…"
+# A post link's target longer than this is shown as its label alone: no real post's URL is this
+# long, and a section (3,000 characters) must still hold the rest of its line.
+URL_LIMIT = 1000
+ID_LIMIT = 40
+
+
+def json_len(text: str) -> int:
+    """How many characters `text` takes in a JSON body: what Slack's size limit on blocks counts."""
+    return len(json.dumps(text)) - 2
+
+
+def literal(text: str, budget: int, measure: Measure = json_len) -> str:
+    """User text on one line, escaped, formatting marks defused, cut to `budget` (by `measure`)."""
+    # Every character shown measures one at least: what follows the first budget + 1 is never shown.
+    flat = escape(" ".join(text.split())[: budget + 1]).translate(_MARKS)
+    if measure(flat) <= budget:
+        return flat
+    kept: list[str] = []
+    used = measure(ELLIPSIS)
+    for match in _PIECE.finditer(flat):
+        used += measure(match.group())
+        if used > budget:
+            break
+        kept.append(match.group())
+    return "".join(kept) + ELLIPSIS if kept else ""
+
+
+def link(url: str, label: str, *, limit: int = URL_LIMIT, measure: Measure = len) -> str:
+    """`<url|label>`, or the label alone when the URL can't be a working link within `limit`.
+
+    The label must be mrkdwn already (escaped). Characters that would end the markup early are
+    percent-encoded and ``&`` escaped, as in any message text (docs.slack.dev/messaging/formatting-
+    message-text, "Escaping text"); a URL is never cut, since a cut one would lead somewhere else.
+    """
+    target = url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C").replace(" ", "%20")
+    target = target.replace("&", "&amp;")
+    if not target or measure(target) > limit or any(c.isspace() or c < " " for c in target):
+        return label
+    return f"<{target}|{label}>"
+
+
+# Slack's ids are letters and digits (U0ADA00001, C0SOCIAL01, W…); anything else can't be one.
+_NOT_ID = re.compile(r"[^A-Za-z0-9]")
+
+
+def mention(user_id: str) -> str:
+    """`<@U…>`: a person Slack shows by name."""
+    return f"<@{_NOT_ID.sub('', user_id[: ID_LIMIT * 4])[:ID_LIMIT]}>"
+
+
+def channel_mention(channel_id: str) -> str:
+    """`<#C…>`: a channel Slack shows by name."""
+    return f"<#{_NOT_ID.sub('', channel_id[: ID_LIMIT * 4])[:ID_LIMIT]}>"
+
+
+_OPEN_MARKUP = re.compile(r"<[^>]*\Z")
+_OPEN_ENTITY = re.compile(r"&[a-z]{0,3}\Z")
+
+
+def fit(mrkdwn: str, limit: int) -> str:
+    """`mrkdwn` cut to at most `limit` characters, ending with an ellipsis when cut.
+
+    Never inside a `<…>` (a link, a mention, a date) or an escape: the cut goes before it, so
+    that nothing after it turns into broken markup.
+    """
+    if len(mrkdwn) <= limit:
+        return mrkdwn
+    kept = _OPEN_ENTITY.sub("", _OPEN_MARKUP.sub("", mrkdwn[: limit - 1]))
+    return kept + ELLIPSIS
+
+
+def listing(
+    title: str | None,
+    lines: list[str],
+    budget: int,
+    more: Callable[[int], str],
+    measure: Measure = json_len,
+    *,
+    unlisted: int = 0,
+) -> str:
+    """`title` and as many of `lines` as fit in `budget`, one a line, then `more(n)` for the rest
+    (and for ``unlisted`` others, never among ``lines``)."""
+    shown: list[str] = []
+    used = 0
+    for line in lines:
+        used += measure(line) + 2  # and its newline
+        if used > budget:
+            break
+        shown.append(line)
+    left = len(lines) - len(shown) + unlisted
+    tail = [more(left)] if left else []
+    return "\n".join([*([title] if title is not None else []), *shown, *tail])

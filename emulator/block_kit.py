@@ -4,7 +4,10 @@ The limits are Slack's own (docs.slack.dev/reference/block-kit/blocks and each b
 in a message and 100 in a modal or Home tab; a section's text at most 3,000 characters and its fields
 at most 10 of 2,000; a header's text 150; a context at most 10 elements and an actions block 25; a
 `block_id` or an `action_id` at most 255 characters, a block_id unique in its message or view, an
-action_id unique in its block; a button's text 75 and its value 2,000.
+action_id unique in its block; a button's text 75 and its value 2,000. A text object holds 1 to
+3,000 characters wherever it is, a context's elements included ("The minimum length is 1 and maximum
+length is 3000 characters", the text object's reference). A view's `private_metadata` holds 3,000
+characters and a modal's title 24 (docs.slack.dev/reference/views).
 
 Slack answers a message whose blocks break them with `invalid_blocks` and one line per problem, each
 naming where it is with a JSON pointer, in `errors` and, prefixed `[ERROR]`, in
@@ -29,6 +32,9 @@ ACTIONS_ELEMENTS = 25
 ID_LENGTH = 255
 BUTTON_TEXT = 75
 BUTTON_VALUE = 2000
+TEXT_OBJECT = 3000
+PRIVATE_METADATA = 3000
+MODAL_TITLE = 24
 
 
 class Malformed(ValueError):
@@ -66,6 +72,10 @@ def _too_long(limit: int, at: str) -> str:
     return f"must be less than {limit + 1} characters [json-pointer:{at}]"
 
 
+def _too_short(at: str) -> str:
+    return f"must be more than 0 characters [json-pointer:{at}]"
+
+
 def _text(value: Any) -> str | None:
     if isinstance(value, dict) and isinstance(value.get("text"), str):
         return str(value["text"])
@@ -80,6 +90,8 @@ def _block_problems(block: dict[str, Any], at: str) -> Iterator[str]:
             yield f"failed to match all allowed schemas [json-pointer:{at}]"
         if text is not None and len(text) > SECTION_TEXT:
             yield _too_long(SECTION_TEXT, f"{at}/text/text")
+        if text == "":
+            yield _too_short(f"{at}/text/text")
         if isinstance(fields, list):
             if len(fields) > SECTION_FIELDS:
                 yield f"no more than {SECTION_FIELDS} items allowed [json-pointer:{at}/fields]"
@@ -102,6 +114,11 @@ def _block_problems(block: dict[str, Any], at: str) -> Iterator[str]:
             for n, element in enumerate(elements):
                 if not isinstance(element, dict):
                     continue
+                if kind == "context" and (element_text := _text(element)) is not None:
+                    if len(element_text) > TEXT_OBJECT:
+                        yield _too_long(TEXT_OBJECT, f"{at}/elements/{n}/text")
+                    if element_text == "":
+                        yield _too_short(f"{at}/elements/{n}/text")
                 action_id = element.get("action_id")
                 if isinstance(action_id, str):
                     if action_id in action_ids:
@@ -123,3 +140,15 @@ def _element_problems(element: dict[str, Any], at: str) -> Iterator[str]:
         value = element.get("value")
         if isinstance(value, str) and len(value) > BUTTON_VALUE:
             yield _too_long(BUTTON_VALUE, f"{at}/value")
+
+
+def view_problems(view: dict[str, Any]) -> list[str]:
+    """What Slack would refuse in a view besides its blocks: its private_metadata, a modal's title."""
+    found: list[str] = []
+    metadata = view.get("private_metadata")
+    if isinstance(metadata, str) and len(metadata) > PRIVATE_METADATA:
+        found.append(_too_long(PRIVATE_METADATA, "/view/private_metadata"))
+    title = _text(view.get("title"))
+    if title is not None and len(title) > MODAL_TITLE:
+        found.append(_too_long(MODAL_TITLE, "/view/title/text"))
+    return found

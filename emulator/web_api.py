@@ -741,7 +741,8 @@ def _view_arg(args: Args, kind: str) -> JSON:
     if kind == "modal" and not isinstance(view.get("title"), dict):
         raise invalid_arguments("missing required field: title [json-pointer:/view/title]")
     try:
-        found = block_kit.problems(view["blocks"], limit=block_kit.VIEW_BLOCKS, pointer="/view/blocks")
+        found = block_kit.view_problems(view)
+        found += block_kit.problems(view["blocks"], limit=block_kit.VIEW_BLOCKS, pointer="/view/blocks")
     except block_kit.Malformed:
         raise invalid_arguments("failed to match all allowed schemas [json-pointer:/view/blocks]") from None
     if found:

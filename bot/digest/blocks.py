@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -32,7 +32,7 @@ from bot.links import PLATFORM_NAMES
 from bot.metrics import Rate, format_duration
 from bot.render import Message
 from bot.render_ledger import comment_buttons, slack_date
-from bot.text import escape, inline_code
+from bot.text import channel_mention, inline_code, json_len, link, listing, literal, mention
 
 DIGEST_EVENT_TYPE = "twoway_digest"
 
@@ -96,7 +96,7 @@ def _iso(moment: datetime) -> str:
 
 
 def _blocks(digest: Digest, room: _Room) -> list[Block]:
-    where = f"<#{escape(digest.channel_id)}> · the week to {slack_date(digest.period.end)}"
+    where = f"{channel_mention(digest.channel_id)} · the week to {slack_date(digest.period.end)}"
     blocks: list[Block] = [
         HeaderBlock(text="Weekly digest"),
         ContextBlock(elements=[MarkdownTextObject(text=where)]),
@@ -200,10 +200,12 @@ def _reason(error: str) -> tuple[str, str]:
     error = error.removeprefix("history: ")
     if error.startswith("compose: "):
         return ("other", "twoway couldn't compose it")
+    if error.startswith("internal: "):
+        return ("other", "twoway failed while sending it")
     if _SLACK_ERROR.fullmatch(error):
         return ("slack", error)
     # Forty characters at most are shown: no need to escape and measure a long one whole.
-    return ("other", f"no answer from Slack: {_literal(error[:200], 40)}")
+    return ("other", f"no answer from Slack: {literal(error[:200], 40)}")
 
 
 def _day(moment: datetime) -> str:
@@ -222,7 +224,7 @@ def _undelivered_fallback(digest: Digest) -> str:
 
 
 def _quiet_line(digest: Digest) -> str:
-    return f"A quiet week in <#{escape(digest.channel_id)}>: no posts shared and nothing waiting."
+    return f"A quiet week in {channel_mention(digest.channel_id)}: no posts shared and nothing waiting."
 
 
 def _quiet(digest: Digest) -> list[Block]:
@@ -251,11 +253,11 @@ def _waiting(digest: Digest, room: _Room) -> list[Block]:
 def _waiting_text(item: WaitingItem, room: _Room) -> str:
     c = item.comment
     link = _post_link(c.post_url, c.platform, room)
-    author = _literal(c.author, room.author) if c.author else ""
-    head = f"*#{c.comment_id}* · {format_duration(item.age)} · {link} · {_mention(c.owner)}"
+    author = literal(c.author, room.author) if c.author else ""
+    head = f"*#{c.comment_id}* · {format_duration(item.age)} · {link} · {mention(c.owner)}"
     if author:
         head += f" · from {author}"
-    text = _literal(c.text, room.quote)
+    text = literal(c.text, room.quote)
     return f"{head}\n> {text}" if text else head
 
 
@@ -264,7 +266,7 @@ def _one_way(broadcasters: tuple[Broadcaster, ...], room: _Room) -> str:
     if not broadcasters:
         return f"{title}\nNo one-way posts this week."
     lines = [_broadcaster_line(b, room) for b in broadcasters]
-    return _listing(title, lines, room.lines, lambda n: f"and {_count(n, 'more person', 'more people')}")
+    return listing(title, lines, room.lines, lambda n: f"and {_count(n, 'more person', 'more people')}")
 
 
 def _broadcaster_line(b: Broadcaster, room: _Room) -> str:
@@ -272,12 +274,12 @@ def _broadcaster_line(b: Broadcaster, room: _Room) -> str:
     if b.streak is not None:
         s = b.streak
         line = (
-            f"• {_mention(b.owner)}'s last {s.posts} posts drew {_count(s.comments, 'comment')} "
+            f"• {mention(b.owner)}'s last {s.posts} posts drew {_count(s.comments, 'comment')} "
             f"and {_no_replies(s.replies)}."
         )
         return f"{line} This week: {links}" if links else line
     line = (
-        f"• {_mention(b.owner)}: {_count(len(b.one_way), 'post')} drew {_count(b.comments, 'comment')} "
+        f"• {mention(b.owner)}: {_count(len(b.one_way), 'post')} drew {_count(b.comments, 'comment')} "
         f"and {_no_replies(b.replies)}"
     )
     return f"{line}: {links}" if links else line
@@ -300,11 +302,11 @@ def _conversations(conversations: tuple[PostLine, ...], room: _Room) -> str:
     if not conversations:
         return f"{title}\nNo post had both comments and replies this week."
     lines = [
-        f"• {_post_link(p.url, p.platform, room)} by {_mention(p.owner)}: "
+        f"• {_post_link(p.url, p.platform, room)} by {mention(p.owner)}: "
         f"{_count(p.comments, 'comment')}, {_count(p.replies, 'reply', 'replies')}"
         for p in conversations
     ]
-    return _listing(title, lines, room.lines, lambda n: f"and {n} more")
+    return listing(title, lines, room.lines, lambda n: f"and {n} more")
 
 
 def _counts(digest: Digest) -> list[Block]:
@@ -365,7 +367,7 @@ def _fallback(digest: Digest) -> str:
         return _quiet_line(digest) + _undelivered_fallback(digest)
     c = digest.counts
     return (
-        f"Weekly digest for <#{escape(digest.channel_id)}>: "
+        f"Weekly digest for {channel_mention(digest.channel_id)}: "
         f"{_count(digest.waiting.total, 'comment')} waiting for an answer; "
         f"{_count(c.posts, 'post')}, reply rate {_rate(c.rate)}; "
         f"{_count(sum(len(b.one_way) for b in digest.broadcasters), 'one-way post')}, "
@@ -378,53 +380,6 @@ def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else many or one + 's'}"
 
 
-def _mention(user: str) -> str:
-    return f"<@{escape(user[:40])}>"
-
-
 def _post_link(url: str, platform: str, room: _Room) -> str:
-    name = f"{_literal(PLATFORM_NAMES.get(platform, platform), 40)} post"
-    # Characters that would end Slack's <url|label> markup early are percent-encoded.
-    target = url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C").replace(" ", "%20")
-    if not target or _json_len(target) > room.url:
-        return name
-    return f"<{target}|{name}>"
-
-
-# Look-alikes for mrkdwn's formatting marks, so that an audience comment can't turn the digest
-# bold or into code; mrkdwn has no backslash escape. U+02CB as in bot.text.inline_code.
-_MARKS = str.maketrans({"*": "\u2217", "`": "\u02cb", "_": "\u02cd", "~": "\u223c"})
-_PIECE = re.compile(r"&(?:amp|lt|gt);|.", re.DOTALL)
-_ELLIPSIS = "…"
-
-
-def _literal(text: str, budget: int) -> str:
-    """User text on one line, escaped, formatting marks defused, cut to `budget` JSON characters."""
-    flat = escape(" ".join(text.split())).translate(_MARKS)
-    if _json_len(flat) <= budget:
-        return flat
-    kept: list[str] = []
-    used = _json_len(_ELLIPSIS)
-    for match in _PIECE.finditer(flat):
-        used += _json_len(match.group())
-        if used > budget:
-            break
-        kept.append(match.group())
-    return "".join(kept) + _ELLIPSIS if kept else ""
-
-
-def _listing(title: str, lines: list[str], budget: int, more: Callable[[int], str]) -> str:
-    shown: list[str] = []
-    used = 0
-    for line in lines:
-        used += _json_len(line) + 2  # and its newline
-        if used > budget:
-            break
-        shown.append(line)
-    left = len(lines) - len(shown)
-    tail = [more(left)] if left else []
-    return "\n".join([title, *shown, *tail])
-
-
-def _json_len(text: str) -> int:
-    return len(json.dumps(text)) - 2
+    name = f"{literal(PLATFORM_NAMES.get(platform, platform), 40)} post"
+    return link(url, name, limit=room.url, measure=json_len)

@@ -150,7 +150,14 @@ class Publisher:
                     max_attempts=MAX_POST_ATTEMPTS,
                 )
             ]
-        return [self.publish_digest(team_id, channel_id, period) for channel_id, period in periods]
+        outcomes = []
+        for channel_id, period in periods:
+            try:
+                outcomes.append(self.publish_digest(team_id, channel_id, period))
+            except Exception:
+                # One channel's trouble must not cost the others their digest.
+                logger.exception("retrying the digest of %s/%s failed", team_id, channel_id)
+        return outcomes
 
     def _run_id(self, s: Session, team_id: str, channel_id: str, period: Period) -> int:
         run = get_run(s, team_id, channel_id, period.start)
@@ -168,6 +175,15 @@ class Publisher:
         return Outcome("failed", error=run.error)
 
     def _post(self, team_id: str, channel_id: str, period: Period, claim: _Claim) -> Outcome:
+        try:
+            return self._post_claimed(team_id, channel_id, period, claim)
+        except Exception as error:
+            # Anything unforeseen fails the claim, as a failed post does: retried by the next sweeps
+            # (searching the channel first), then left failed, never retaken and raising every lease.
+            logger.exception("the digest of %s/%s failed", team_id, channel_id)
+            return self._fail(team_id, channel_id, claim, f"internal: {error!r}")
+
+    def _post_claimed(self, team_id: str, channel_id: str, period: Period, claim: _Claim) -> Outcome:
         client = self.client_for(team_id)
         metadata = digest_metadata(team_id, channel_id, period)
         pacer = self.pacer or Pacer(self.sessions)

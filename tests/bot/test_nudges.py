@@ -340,3 +340,55 @@ def test_a_failed_nudge_is_retried_at_the_next_sweep(
     assert retried.status == "sent"
     assert len(posted(emu)) == 1
     assert nudge_rows(sessions) == [(comment_id, 1, "sent")]
+
+
+def test_a_nudge_that_fails_to_render_is_recorded_failed_and_the_sweep_goes_on(
+    sessions: Sessions,
+    emu: Emulator,
+    clock: Clock,
+    nudger: Nudger,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    broken, fine = flagged(sessions, emu, clock, 1), flagged(sessions, emu, clock, 2)
+    real_render = render_nudge
+
+    def render(comment: Comment, post: Post, level: int, now: datetime) -> dict[str, Any]:
+        if comment.id == broken:
+            raise ValueError("a renderer bug")
+        return real_render(comment, post, level, now)
+
+    monkeypatch.setattr("bot.nudges.render_nudge", render)
+    clock.advance(timedelta(hours=24))
+
+    outcomes = nudger.sweep(TEAM)
+
+    assert sorted((o.comment_id, o.status) for o in outcomes) == [(broken, "failed"), (fine, "sent")]
+    # Its claim is failed, not left for a lease to expire: the next sweep tries it again, once.
+    assert sorted(nudge_rows(sessions)) == [(broken, 1, "failed"), (fine, 1, "sent")]
+    assert "a renderer bug" in caplog.text
+    assert len(posted(emu)) == 1
+
+
+def test_a_nudge_that_raises_before_its_claim_does_not_stop_the_sweep(
+    sessions: Sessions,
+    emu: Emulator,
+    clock: Clock,
+    nudger: Nudger,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    broken, fine = flagged(sessions, emu, clock, 1), flagged(sessions, emu, clock, 2)
+    real_claim = claim_nudge
+
+    def claim(s: Session, team_id: str, comment_id: int, level: int, *, now: datetime) -> Any:
+        if comment_id == broken:
+            raise RuntimeError("the database said no")
+        return real_claim(s, team_id, comment_id, level, now=now)
+
+    monkeypatch.setattr("bot.nudges.claim_nudge", claim)
+    clock.advance(timedelta(hours=24))
+
+    assert [(o.comment_id, o.status) for o in nudger.sweep(TEAM)] == [(fine, "sent")]
+    assert nudge_rows(sessions) == [(fine, 1, "sent")]
+    assert "the database said no" in caplog.text

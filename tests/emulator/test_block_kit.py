@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 
 from emulator import Emulator
 from emulator.block_kit import Malformed, problems
+from emulator.block_kit import view_problems as problems_of_view
 from tests.support.emulator import refused
 
 SOCIAL = "C0SOCIAL01"
@@ -75,6 +76,17 @@ def button(action_id: str, text: str = "Go", value: str = "1") -> dict[str, Any]
             [{"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}],
             ["must be less than 151 characters [json-pointer:/blocks/0/text/text]"],
         ),
+        (
+            [{"type": "context", "elements": [{"type": "mrkdwn", "text": "c" * 3001}]}],
+            ["must be less than 3001 characters [json-pointer:/blocks/0/elements/0/text]"],
+        ),
+        (
+            [{"type": "context", "elements": [{"type": "mrkdwn", "text": ""}]}, section("")],
+            [
+                "must be more than 0 characters [json-pointer:/blocks/0/elements/0/text]",
+                "must be more than 0 characters [json-pointer:/blocks/1/text/text]",
+            ],
+        ),
     ],
 )
 def test_what_slack_refuses_in_a_messages_blocks(blocks: list[dict[str, Any]], expected: list[str]) -> None:
@@ -130,3 +142,14 @@ def test_a_view_holds_a_hundred_blocks_and_no_more(client: WebClient) -> None:
     assert answer["response_metadata"]["messages"] == [
         "[ERROR] no more than 100 items allowed [json-pointer:/view/blocks]"
     ]
+
+
+def test_a_views_private_metadata_and_a_modals_title_have_their_limits(client: WebClient) -> None:
+    view: dict[str, Any] = {"type": "home", "blocks": [section("ok")], "private_metadata": "m" * 3000}
+    assert client.views_publish(user_id=ADA, view=view)["ok"]
+    answer = refused(client, "views_publish", user_id=ADA, view={**view, "private_metadata": "m" * 3001})
+    assert answer["response_metadata"]["messages"] == [
+        "[ERROR] must be less than 3001 characters [json-pointer:/view/private_metadata]"
+    ]
+    modal = {"type": "modal", "title": {"type": "plain_text", "text": "t" * 25}, "blocks": [section("ok")]}
+    assert problems_of_view(modal) == ["must be less than 25 characters [json-pointer:/view/title/text]"]

@@ -258,6 +258,7 @@ def test_nothing_undelivered_no_note() -> None:
         pytest.param("ratelimited", " (Slack answered `ratelimited`)", id="slack-code"),
         pytest.param("history: not_in_channel", " (Slack answered `not_in_channel`)", id="history-search"),
         pytest.param("compose: RuntimeError('no figures')", " (twoway couldn't compose it)", id="compose"),
+        pytest.param("internal: ValueError('x')", " (twoway failed while sending it)", id="internal"),
         pytest.param(
             "URLError(ConnectionRefusedError(111, 'Connection refused'))",
             " (no answer from Slack: URLError(ConnectionRefusedError(11…)",

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
+from bot.digest import publish as publish_module
 from bot.digest.blocks import digest_metadata
 from bot.digest.chart import ChartData
 from bot.digest.compose import ComposedDigest, compose_digest
@@ -526,3 +527,43 @@ def test_two_processes_on_one_database_post_each_digest_once(db_url: str, sessio
     with sessions.begin() as s:
         runs = list(s.scalars(select(DigestRun).where(DigestRun.team_id == TEAM)))
     assert sorted(r.state for r in runs) == ["posted"] * 10
+
+
+OTHER = "C0LAUNCH01"
+
+
+def test_a_channel_whose_retry_raises_is_failed_and_the_other_channels_are_posted(
+    sessions: Sessions,
+    emu: Emulator,
+    clock: Clock,
+    publisher: Publisher,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    control(
+        emu, "POST", "/_emulator/channel", {"team": TEAM, "id": OTHER, "name": "launches", "bot_member": True}
+    )
+    add_channel(sessions, created_at=SLOT - timedelta(weeks=4), channel_id=OTHER)
+    control(emu, "POST", "/_emulator/faults", {"method": "chat.postMessage", "status": 500, "every": 1})
+    for channel in (CHANNEL, OTHER):
+        assert publisher.publish_digest(TEAM, channel, PERIOD).status == "failed"
+    control(emu, "DELETE", "/_emulator/faults")
+    real_find = publish_module.find_message
+
+    def find(client: Any, channel: str, **kwargs: Any) -> str | None:
+        # A retry searches the channel first; here Slack's answer for one channel can't be read.
+        if channel == CHANNEL:
+            raise ValueError("an unreadable answer")
+        return real_find(client, channel, **kwargs)
+
+    monkeypatch.setattr(publish_module, "find_message", find)
+    clock.advance(timedelta(minutes=5))
+
+    outcomes = publisher.retry(TEAM)
+
+    assert sorted(o.status for o in outcomes) == ["failed", "posted"]
+    assert [c["args"]["channel"] for c in posted(emu)] == [OTHER]
+    # The broken channel's claim is failed with its attempt counted, not left for a lease to expire.
+    run = run_of(sessions)
+    assert (run.state, run.attempts) == ("failed", 2)
+    assert "an unreadable answer" in caplog.text
