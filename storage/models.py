@@ -149,6 +149,22 @@ class ChannelHome(Base):
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class DepartedWorkspace(Base):
+    """A workspace that removed twoway (uninstalled it, or revoked its bot token), and since when.
+
+    Its ledger is kept for a while in case it installs twoway again, which deletes this row; then it
+    is purged (``bot.departures``). A second notice of the same departure keeps the first date.
+    """
+
+    __tablename__ = "departed_workspaces"
+    __table_args__ = (Index("ix_departed_workspaces_left_at", "left_at"),)
+
+    team_id: Mapped[str] = mapped_column(SLACK_ID, primary_key=True)
+    left_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The event that said so: app_uninstalled or tokens_revoked.
+    reason: Mapped[str] = mapped_column(String(64))
+
+
 class Post(Base):
     """A published item shared in a channel, identified per team by its canonical URL."""
 

@@ -26,9 +26,10 @@ TABLES = {
     "slack_turns",
     "channel_homes",
     "kept_messages",
+    "departed_workspaces",
 }
 # Every revision shipped, oldest first.
-REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009"]
+REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0011"]
 
 
 def test_models_define_the_expected_tables_each_with_a_team() -> None:

@@ -1,0 +1,34 @@
+"""Departed workspaces: when a workspace removed twoway, so that its ledger is purged 30 days later.
+
+Revision ID: 0011
+Revises: 0009
+Create Date: 2026-12-20
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0011"
+down_revision: str | Sequence[str] | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # Workspaces that left before this revision are not known to have left: their ledgers stay until
+    # `twoway purge --team`, as they would have before.
+    op.create_table(
+        "departed_workspaces",
+        sa.Column("team_id", sa.String(32), nullable=False),
+        sa.Column("left_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reason", sa.String(64), nullable=False),
+        sa.PrimaryKeyConstraint("team_id", name=op.f("pk_departed_workspaces")),
+    )
+    op.create_index("ix_departed_workspaces_left_at", "departed_workspaces", ["left_at"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_departed_workspaces_left_at", table_name="departed_workspaces")
+    op.drop_table("departed_workspaces")
