@@ -1,4 +1,6 @@
-"""Departed workspaces: when a workspace removed twoway, so that its ledger is purged 30 days later.
+"""Departed workspaces: when a workspace removed twoway, so that its ledger is purged 30 days later;
+and an index on each foreign key, so that purging a workspace's posts and comments never scans
+their child tables once per row.
 
 Revision ID: 0011
 Revises: 0009
@@ -16,6 +18,15 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# The child tables' foreign keys that no index led with.
+FOREIGN_KEYS = (
+    ("post_shares", "post_id"),
+    ("snapshots", "post_id"),
+    ("comments", "post_id"),
+    ("nudges", "comment_id"),
+)
+
+
 def upgrade() -> None:
     # Workspaces that left before this revision are not known to have left: their ledgers stay until
     # `twoway purge --team`, as they would have before.
@@ -27,8 +38,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("team_id", name=op.f("pk_departed_workspaces")),
     )
     op.create_index("ix_departed_workspaces_left_at", "departed_workspaces", ["left_at"])
+    for table, column in FOREIGN_KEYS:
+        op.create_index(f"ix_{table}_{column}", table, [column])
 
 
 def downgrade() -> None:
+    for table, column in FOREIGN_KEYS:
+        op.drop_index(f"ix_{table}_{column}", table_name=table)
     op.drop_index("ix_departed_workspaces_left_at", table_name="departed_workspaces")
     op.drop_table("departed_workspaces")
