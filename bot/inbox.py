@@ -10,7 +10,7 @@ A replica killed between the acknowledgement and the end of its listeners leaves
 nobody finishes. Once the claim is older than the lease, the next delivery of the event (if Slack
 sends one) or the recovery job of any replica takes it over and handles the stored body. A failed
 event is retried the same way after the lease, up to ``MAX_EVENT_ATTEMPTS`` in all, then left failed, body
-and error kept, and logged.
+and error kept for ``KEEP_UNFINISHED`` (14 days), and logged.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import Clock
 from storage.event_claims import (
     claim_event,
-    purge_done_events,
+    purge_events,
     record_event_done,
     record_event_failed,
     renew_event_claim,
@@ -43,6 +43,9 @@ logger = logging.getLogger(__name__)
 MAX_EVENT_ATTEMPTS = 3
 # Handled events are remembered this long, far past Slack's last redelivery (about an hour).
 REMEMBER = timedelta(days=3)
+# Events left failed (or held by a replica that died on their last attempt) keep the message they carry
+# this long, for people to look at, then are forgotten: two weeks covers a holiday, not a year.
+KEEP_UNFINISHED = timedelta(days=14)
 # Events one recovery pass takes over, so that one pass stays short.
 RECOVERY_BATCH = 100
 
@@ -158,9 +161,13 @@ class Inbox:
         return handled
 
     def purge(self, team_id: str) -> int:
-        """Forget the team's events handled long enough ago that Slack sends none of them again."""
+        """Forget the team's events handled long enough ago that Slack sends none of them again, and
+        those left failed ``KEEP_UNFINISHED`` ago, with the messages they carry; return how many."""
+        now = self.clock()
         with self.sessions.begin() as s:
-            return purge_done_events(s, team_id, before=self.clock() - REMEMBER)
+            return purge_events(
+                s, team_id, done_before=now - REMEMBER, unfinished_before=now - KEEP_UNFINISHED
+            )
 
     def shutdown(self, *, wait: bool = True) -> None:
         """Stop taking events; with ``wait``, finish those in hand (the others' claims will lapse)."""

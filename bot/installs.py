@@ -9,7 +9,7 @@ counts and deletes a workspace's rows in them with ``storage.installations``.
 
 An installation is what lets a workspace's work run: ``bot_token`` feeds its Web API client,
 ``teams`` lists the workspaces whose schedules run, and ``forget`` (on uninstall) ends both while
-the workspace's ledger stays until ``twoway purge``.
+the workspace's ledger stays 30 days, in case it installs twoway again (``bot.departures``).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine, delete, desc, select, text
 
+from bot import departures
 from bot.deps import Deps
 from storage.encryption import ENCRYPTION_KEY_ENV, EncryptionKeyError, UndecryptableSecret
 from storage.installations import EncryptedInstallationStore
@@ -186,19 +187,35 @@ class OAuthStates(SQLAlchemyOAuthStateStore):
             return connection.execute(states.delete().where(states.c.expire_at <= now)).rowcount
 
 
-def stop_working_in(deps: Deps, team_id: str | None, why: str) -> None:
-    """Stop a workspace's work when twoway loses it (uninstalled, token revoked); its ledger stays."""
+# What each event that ends an install means, as the log says it.
+LOST = {"app_uninstalled": "twoway was uninstalled", "tokens_revoked": "twoway's bot token was revoked"}
+
+
+def stop_working_in(deps: Deps, team_id: str | None, reason: str) -> None:
+    """Stop a workspace's work when twoway loses it (``reason``: app_uninstalled, tokens_revoked); its
+    ledger is kept ``KEEP_AFTER_LEAVING`` in case it comes back, then purged (`bot.departures`)."""
     if not team_id:
         return
+    purge_on = departures.left(deps.sessions, team_id, deps.clock(), reason)
+    if deps.installations is not None:
+        deps.installations.forget(team_id)
+    if deps.schedules is not None:
+        # The workspace is no longer among the teams whose schedules run, so its digest jobs go.
+        deps.schedules.sync_all()
+    why, when = LOST.get(reason, reason), f"{purge_on:%Y-%m-%d %H:%M} UTC"
     if deps.installations is None:
         logger.warning(
-            "%s in workspace %s: SLACK_BOT_TOKEN no longer works there; reinstall twoway or stop it",
+            "%s in workspace %s: SLACK_BOT_TOKEN no longer works there; its schedules stopped, and its "
+            "ledger is deleted on %s unless twoway is started with a new token of that workspace",
             why,
             team_id,
+            when,
         )
         return
-    deps.installations.forget(team_id)
-    if deps.schedules is not None:
-        # The workspace is no longer among the installed teams, so its digest jobs go.
-        deps.schedules.sync_all()
-    logger.info("%s in workspace %s: its schedules stopped; its ledger is kept", why, team_id)
+    logger.info(
+        "%s in workspace %s: its schedules stopped, and its ledger is deleted on %s unless it installs "
+        "twoway again",
+        why,
+        team_id,
+        when,
+    )

@@ -29,7 +29,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import ledger
+from bot import departures, ledger
 from bot.digest.period import CATCH_UP_WINDOW, period_for
 from bot.digest.publish import Outcome, Publisher
 from bot.inbox import Inbox
@@ -71,11 +71,13 @@ def _same_trigger(a: object, b: CronTrigger) -> bool:
 
 
 def known_teams(sessions: sessionmaker[Session]) -> Callable[[], list[str]]:
-    """``teams`` for ``Schedules``: every workspace with a channel twoway knows."""
+    """``teams`` for ``Schedules``: every workspace with a channel twoway knows, but those that removed
+    twoway (their ledgers wait for their purge)."""
 
     def teams() -> list[str]:
+        away = departures.away(sessions)
         with sessions.begin() as s:
-            return all_team_ids(s)
+            return [team_id for team_id in all_team_ids(s) if team_id not in away]
 
     return teams
 
@@ -242,19 +244,26 @@ class Schedules:
             logger.exception("catch-up of %s/%s failed", channel.team_id, channel.channel_id)
 
     def run_inbox(self) -> None:
-        """Handle events whose replica died or failed them, and forget long-handled ones, for every team."""
+        """Handle events whose replica died or failed them, and forget long-handled ones, for every team;
+        forget old ones too for the teams that removed twoway."""
         if self._inbox is None:
             return
-        for team_id in self._teams():
+        teams = self._teams()
+        for team_id in teams:
             try:
                 self._inbox.recover(team_id)
                 self._inbox.purge(team_id)
             except Exception:
                 logger.exception("recovering the events of %s failed", team_id)
+        try:
+            for team_id in sorted(departures.away(self._sessions) - set(teams)):
+                self._inbox.purge(team_id)
+        except Exception:
+            logger.exception("forgetting the events of workspaces that removed twoway failed")
 
     def run_sweep(self) -> None:
         """Re-derive the digest jobs, send due nudges, retry failed digests and forget old kept messages,
-        for every team, now.
+        for every team, now; then purge the ledgers of the workspaces that left 30 days ago.
 
         Re-deriving the jobs each sweep is what carries a change made on another replica (a schedule
         set, twoway removed from a channel) to this one's jobs, and what gives a channel first met
@@ -278,3 +287,7 @@ class Schedules:
                     ledger.forget_old_messages(s, team_id, self._publisher.clock())
             except Exception:
                 logger.exception("forgetting the old messages of %s failed", team_id)
+        try:
+            departures.purge_departed(self._sessions, self._publisher.clock())
+        except Exception:
+            logger.exception("purging the ledgers of workspaces that left failed")

@@ -2,10 +2,11 @@
 
 The replica that acknowledges an event first inserts its claim, with the event's body, and
 commits. It records the event ``done`` (forgetting the body) or ``failed`` when its listeners
-finish. A claim still ``handling`` after the lease belongs to a replica that died or hung; a
-failed one waits out the lease too. Either is taken over by one replica with a conditional UPDATE
-(``storage.leases``) and handled again, up to a number of attempts. Each function takes a session
-and a ``team_id`` first and filters on it. None commits.
+finish; a failed event's body goes with its claim after a while (``purge_events``). A claim still
+``handling`` after the lease belongs to a replica that died or hung; a failed one waits out the
+lease too. Either is taken over by one replica with a conditional UPDATE (``storage.leases``) and
+handled again, up to a number of attempts. Each function takes a session and a ``team_id`` first
+and filters on it. None commits.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from storage.leases import Lease
@@ -94,8 +95,10 @@ def unfinished_events(
     ).all()
 
 
-def purge_done_events(s: Session, team_id: str, *, before: datetime) -> int:
-    """Delete the team's handled events received before ``before``; return how many went.
+def purge_events(s: Session, team_id: str, *, done_before: datetime, unfinished_before: datetime) -> int:
+    """Delete the team's events handled and received before ``done_before``, and those never handled
+    (failed, or held with no attempt left) received before ``unfinished_before``, with the bodies they
+    keep; return how many went.
 
     Slack redelivers no event that old.
     """
@@ -103,8 +106,10 @@ def purge_done_events(s: Session, team_id: str, *, before: datetime) -> int:
         delete(ProcessedEvent)
         .where(
             ProcessedEvent.team_id == team_id,
-            ProcessedEvent.state == "done",
-            ProcessedEvent.received_at < before,
+            or_(
+                and_(ProcessedEvent.state == "done", ProcessedEvent.received_at < done_before),
+                and_(ProcessedEvent.state != "done", ProcessedEvent.received_at < unfinished_before),
+            ),
         )
         .returning(ProcessedEvent.event_id)
     ).all()

@@ -149,6 +149,22 @@ class ChannelHome(Base):
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class DepartedWorkspace(Base):
+    """A workspace that removed twoway (uninstalled it, or revoked its bot token), and since when.
+
+    Its ledger is kept for a while in case it installs twoway again, which deletes this row; then it
+    is purged (``bot.departures``). A second notice of the same departure keeps the first date.
+    """
+
+    __tablename__ = "departed_workspaces"
+    __table_args__ = (Index("ix_departed_workspaces_left_at", "left_at"),)
+
+    team_id: Mapped[str] = mapped_column(SLACK_ID, primary_key=True)
+    left_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The event that said so: app_uninstalled or tokens_revoked.
+    reason: Mapped[str] = mapped_column(String(64))
+
+
 class Post(Base):
     """A published item shared in a channel, identified per team by its canonical URL."""
 
@@ -190,6 +206,8 @@ class PostShare(Base):
     __table_args__ = (
         UniqueConstraint("team_id", "channel_id", "message_ts", "post_id"),
         Index("ix_post_shares_team_id_post_id", "team_id", "post_id"),
+        # Deleting posts looks up their shares by the foreign key alone (issue 13: a purge's cost).
+        Index("ix_post_shares_post_id", "post_id"),
     )
 
     id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
@@ -246,6 +264,8 @@ class Snapshot(Base):
         CheckConstraint("shares >= 0", name="shares_non_negative"),
         CheckConstraint("likes >= 0", name="likes_non_negative"),
         CheckConstraint(_one_of("source", SNAPSHOT_SOURCES), name="source_valid"),
+        # Deleting posts looks up their snapshots by the foreign key alone.
+        Index("ix_snapshots_post_id", "post_id"),
     )
 
     id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
@@ -284,6 +304,8 @@ class Comment(Base):
         ),
         # Owner queries reach comments through the owner's posts.
         Index("ix_comments_team_id_post_id_state", "team_id", "post_id", "state"),
+        # Deleting posts looks up their comments by the foreign key alone.
+        Index("ix_comments_post_id", "post_id"),
     )
 
     id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
@@ -393,6 +415,8 @@ class Nudge(Base):
         CheckConstraint("attempts >= 0", name="attempts_non_negative"),
         # A digest lists the nudges that failed since the last one: few rows, out of every nudge sent.
         Index("ix_nudges_team_id_state_claimed_at", "team_id", "state", "claimed_at"),
+        # Deleting comments looks up their nudges by the foreign key alone.
+        Index("ix_nudges_comment_id", "comment_id"),
     )
 
     id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)

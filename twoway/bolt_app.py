@@ -19,6 +19,7 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk.oauth.installation_store import Bot, Installation, InstallationStore
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.departures import came_back
 from bot.deps import Deps, replica_name
 from bot.homes import home_for
 from bot.inbox import Inbox
@@ -266,6 +267,9 @@ def oauth_settings(deps: Deps, logger: logging.Logger) -> OAuthSettings:
 
     def installed(args: SuccessArgs) -> BoltResponse:
         logger.info("twoway was installed in workspace %s", args.installation.team_id)
+        if args.installation.team_id:
+            # Installed again within 30 days of leaving: its ledger is kept, not purged.
+            came_back(deps.sessions, args.installation.team_id)
         if deps.schedules is not None:
             # A workspace that installs again gets its channels' digests back at once, not at the next start.
             deps.schedules.sync_all()

@@ -19,6 +19,7 @@ from waitress.wasyncore import close_all
 
 from bot.clock import Clock, utc_now
 from bot.config import Config
+from bot.departures import came_back
 from bot.deps import Deps, make_web_client, replica_name
 from bot.digest.compose import compose_digest
 from bot.digest.publish import Publisher
@@ -186,6 +187,10 @@ def prepare(
         inbox=inbox,
     )
     app = build_app(deps)
+    if installations is None and config.bot_token is not None:
+        # A working bot token of a workspace that removed twoway (which revoked the old token) means it
+        # installed twoway again: its ledger is kept, not purged.
+        came_back(sessions, client.auth_test()["team_id"])
     runtime = Runtime(engine=engine, deps=deps, app=app, schedules=schedules)
     if config.app_token is not None:
         runtime.socket = SocketModeHandler(app, config.app_token.reveal())

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.inbox import MAX_EVENT_ATTEMPTS, Inbox, event_key
+from bot.inbox import KEEP_UNFINISHED, MAX_EVENT_ATTEMPTS, Inbox, event_key
 from storage.event_claims import claim_event
 from storage.models import ProcessedEvent
 
@@ -237,6 +237,35 @@ def test_the_purge_forgets_events_handled_days_ago(sessions: Sessions) -> None:
     clock.advance(timedelta(days=1, hours=1))
     assert box.purge("T1") == 1
     assert stored(sessions, "recent").state == "done"
+
+
+def test_an_event_left_failed_is_forgotten_with_its_body_after_14_days(sessions: Sessions) -> None:
+    """Issue 13: a failed event kept the message it carried forever; now KEEP_UNFINISHED (14 days)."""
+    assert timedelta(days=14) == KEEP_UNFINISHED
+    clock, listeners = Clock(), Listeners()
+    listeners.failing.update({"failed", "recent"})
+    box = inbox(sessions, clock, listeners)
+    accept(box, delivery("failed"))
+    drained(box)
+    # A claim whose replica died on its last attempt stays "handling", body and all, with no attempt left.
+    with sessions.begin() as s:
+        claim_event(s, "T1", "held", body=json.dumps(delivery("held")), replica="dead", now=clock())
+        stored_held = s.get(ProcessedEvent, ("T1", "held"))
+        assert stored_held is not None
+        stored_held.attempts = MAX_EVENT_ATTEMPTS
+        claim_event(s, "T2", "other", body=json.dumps(delivery("other", "T2")), replica="dead", now=clock())
+    clock.advance(timedelta(days=10))
+    accept(box, delivery("recent"))
+    drained(box)
+
+    clock.advance(KEEP_UNFINISHED - timedelta(days=10) - timedelta(minutes=1))
+    box.purge("T1")
+    assert stored(sessions, "failed").body is not None, "kept for people to look at, 14 days"
+    clock.advance(timedelta(minutes=2))
+    assert box.purge("T1") == 2
+    with sessions() as s:
+        left = s.execute(select(ProcessedEvent.team_id, ProcessedEvent.event_id, ProcessedEvent.state)).all()
+    assert sorted(left) == [("T1", "recent", "failed"), ("T2", "other", "handling")]
 
 
 def test_an_event_taken_over_while_it_waited_its_turn_is_handled_once(sessions: Sessions) -> None:

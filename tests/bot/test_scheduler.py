@@ -15,10 +15,11 @@ import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import departures
 from bot.digest.compose import compose_digest
 from bot.digest.period import next_slot_after, slot_at_or_before
 from bot.digest.publish import Outcome, Publisher
-from bot.inbox import Inbox
+from bot.inbox import KEEP_UNFINISHED, Inbox
 from bot.nudges import Nudger
 from bot.scheduler import (
     CATCH_UP_JOB_ID,
@@ -32,8 +33,9 @@ from bot.scheduler import (
 )
 from emulator import Emulator, EmulatorSettings
 from storage.channels import get_channel
-from storage.event_claims import claim_event
+from storage.event_claims import claim_event, record_event_failed
 from storage.messages import keep_message, kept_message
+from storage.workspace_rows import count_rows
 from tests.support.polling import eventually
 from tests.support.publishing import (
     CHANNEL,
@@ -213,6 +215,53 @@ def test_the_sweep_forgets_messages_kept_over_30_days(
     with sessions.begin() as s:
         assert kept_message(s, TEAM, CHANNEL, "1700000000.000001") is None
         assert kept_message(s, TEAM, CHANNEL, "1700000000.000002") is not None
+
+
+def test_a_workspace_that_left_runs_nothing_and_the_sweep_purges_it_30_days_on(
+    schedules: Schedules, sessions: Sessions, clock: Clock
+) -> None:
+    schedules.sync_all()
+    assert known_teams(sessions)() == [TEAM]
+    departures.left(sessions, TEAM, clock.now, "app_uninstalled")
+    assert known_teams(sessions)() == [], "its schedules stop"
+    schedules.sync_all()
+    assert [job.id for job in schedules.scheduler.get_jobs()] == []
+
+    clock.advance(departures.KEEP_AFTER_LEAVING - timedelta(minutes=1))
+    schedules.run_sweep()
+    with sessions.begin() as s:
+        assert count_rows(s, TEAM)["channels"] == 3
+    clock.advance(timedelta(minutes=2))
+    schedules.run_sweep()
+    with sessions.begin() as s:
+        assert set(count_rows(s, TEAM).values()) == {0}
+
+
+def test_events_of_a_workspace_that_left_are_forgotten_like_any_others(
+    sessions: Sessions, clock: Clock
+) -> None:
+    """Its failed events are forgotten 14 days on, although it is no longer among the teams recovered."""
+    add_channel(sessions, clock.now)
+    body = {"type": "event_callback", "team_id": TEAM, "event_id": "Ev1", "event": {"type": "message"}}
+    with sessions.begin() as s:
+        claim_event(s, TEAM, "Ev1", body=json.dumps(body), replica="dead", now=clock.now)
+        assert record_event_failed(s, TEAM, "Ev1", claimed_at=clock.now, error="boom")
+    departures.left(sessions, TEAM, clock.now, "tokens_revoked")
+    inbox = Inbox(sessions, clock, "alive")
+    with Emulator(EmulatorSettings()) as emu:
+        client = slack_client(emu)
+        schedules = Schedules(
+            sessions,
+            make_publisher(sessions, emu, clock),
+            Nudger(sessions=sessions, client_for=lambda team: client, replica="alive", clock=clock),
+            known_teams(sessions),
+            scheduler=BackgroundScheduler(timezone=UTC),
+            inbox=inbox,
+        )
+        clock.advance(KEEP_UNFINISHED + timedelta(minutes=1))
+        schedules.run_inbox()
+    with sessions.begin() as s:
+        assert count_rows(s, TEAM)["processed_events"] == 0
 
 
 class _Shifted(datetime):

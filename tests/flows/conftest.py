@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 import pytest
 
+from bot.clock import Clock, utc_now
 from emulator import Emulator, EmulatorSettings
 from tests.support.flows import SECRET, Flow
 from twoway.demo import free_port, local_config
@@ -15,7 +16,7 @@ from twoway.runtime import prepare
 
 
 @contextmanager
-def running_flow(db_url: str, *, app_kind: str = "internal") -> Iterator[Flow]:
+def running_flow(db_url: str, *, app_kind: str = "internal", clock: Clock = utc_now) -> Iterator[Flow]:
     app_port = free_port()
     settings = EmulatorSettings(
         host="127.0.0.1",
@@ -28,7 +29,7 @@ def running_flow(db_url: str, *, app_kind: str = "internal") -> Iterator[Flow]:
         config = local_config(
             api_url=emulator.api_url, signing_secret=SECRET, database_url=db_url, port=app_port
         )
-        runtime = prepare(config, host="127.0.0.1")
+        runtime = prepare(config, host="127.0.0.1", clock=clock)
         runtime.start_background()
         try:
             yield Flow(emulator, runtime)

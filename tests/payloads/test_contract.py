@@ -29,6 +29,7 @@ from slack_sdk import WebClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.departures import KEEP_AFTER_LEAVING
 from emulator import Emulator, EmulatorSettings
 from storage.channels import ensure_channel
 from storage.models import Channel, Comment, Post, Snapshot
@@ -261,12 +262,17 @@ def test_opening_the_home_tab_publishes_it(twoway: Twoway) -> None:
 def test_losing_the_workspace_is_said_in_the_log(
     twoway: Twoway, caplog: pytest.LogCaptureFixture, name: str, why: str
 ) -> None:
-    # One configured bot token: there is no installation to delete, so twoway says what happened.
+    # One configured bot token: there is no installation to delete, so twoway says what happened, and
+    # when the workspace's ledger goes.
     caplog.set_level(logging.WARNING, logger="bot.installs")
     twoway.event(name)
-    assert [r.getMessage() for r in caplog.records if r.name == "bot.installs"] == [
-        f"{why} in workspace {TEAM}: SLACK_BOT_TOKEN no longer works there; reinstall twoway or stop it"
-    ]
+    purge_on = f"{datetime.now(UTC) + KEEP_AFTER_LEAVING:%Y-%m-%d}"
+    [said] = [r.getMessage() for r in caplog.records if r.name == "bot.installs"]
+    assert said.startswith(
+        f"{why} in workspace {TEAM}: SLACK_BOT_TOKEN no longer works there; its schedules stopped, and its "
+        f"ledger is deleted on {purge_on} "
+    ), said
+    assert said.endswith(" UTC unless twoway is started with a new token of that workspace")
 
 
 def test_the_log_command_records_a_snapshot_of_the_post(twoway: Twoway) -> None:

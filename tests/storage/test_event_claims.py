@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.event_claims import (
     claim_event,
-    purge_done_events,
+    purge_events,
     record_event_done,
     record_event_failed,
     renew_event_claim,
@@ -141,7 +141,7 @@ def test_unfinished_events_are_the_teams_own_oldest_first(sessions: Sessions) ->
 
 
 @pytest.mark.parametrize("state", ["handling", "failed"])
-def test_the_purge_deletes_only_the_teams_old_handled_events(sessions: Sessions, state: str) -> None:
+def test_the_purge_deletes_only_the_teams_old_events(sessions: Sessions, state: str) -> None:
     with sessions.begin() as s:
         claim(s, event_id="old-done")
         claim(s, event_id="old-open")
@@ -154,10 +154,15 @@ def test_the_purge_deletes_only_the_teams_old_handled_events(sessions: Sessions,
         if state == "failed":
             record_event_failed(s, "T1", "old-open", claimed_at=NOW, error="boom")
     with sessions.begin() as s:
-        assert purge_done_events(s, "T1", before=NOW + timedelta(days=3)) == 1
+        assert purge_events(s, "T1", done_before=NOW + timedelta(days=3), unfinished_before=NOW) == 1
     with sessions.begin() as s:
         left = s.scalars(select(ProcessedEvent.team_id + ":" + ProcessedEvent.event_id)).all()
         assert sorted(left) == ["T1:new-done", "T1:old-open", "T2:old-done"]
+    with sessions.begin() as s:
+        # Unfinished ones go too, once they are older than the second limit.
+        assert purge_events(s, "T1", done_before=NOW, unfinished_before=NOW + timedelta(seconds=1)) == 1
+        left = s.scalars(select(ProcessedEvent.team_id + ":" + ProcessedEvent.event_id)).all()
+        assert sorted(left) == ["T1:new-done", "T2:old-done"]
 
 
 def test_renewing_a_claim_restarts_its_lease_unless_it_was_taken_over(sessions: Sessions) -> None:

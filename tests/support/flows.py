@@ -7,11 +7,13 @@ import json
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.clock import utc_now
 from emulator import Emulator
 from twoway.runtime import Runtime
 
@@ -19,6 +21,16 @@ TEAM = "T0TWOWAY1"
 CHANNEL = "C0SOCIAL01"
 ADA, GRACE, LINUS = "U0ADA00001", "U0GRACE001", "U0LINUS001"
 SECRET = "flow-signing-secret"
+
+
+class Later:
+    """twoway's clock, which a test moves days ahead; the emulator keeps the real time."""
+
+    def __init__(self) -> None:
+        self.ahead = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return utc_now() + self.ahead
 
 
 @dataclass

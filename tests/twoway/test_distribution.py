@@ -35,6 +35,7 @@ from storage.installations import count_installation_rows
 from storage.models import Post
 from storage.workspace_rows import count_rows
 from tests.storage.test_installations import sqlite_files
+from tests.support.flows import Later
 from tests.support.keys import KEY
 from tests.support.polling import eventually
 from twoway.cli import main
@@ -69,6 +70,7 @@ QUESTION_A = "Do you ship to Canada?"
 class Distributed:
     emulator: Emulator
     runtime: Runtime
+    clock: Later
 
     @property
     def sessions(self) -> sessionmaker[Session]:
@@ -182,10 +184,11 @@ def dist(db_url: str) -> Iterator[Distributed]:
         )
         assert config.distribution
         assert config.bot_token is None
-        runtime = prepare(config, host="127.0.0.1")
+        clock = Later()
+        runtime = prepare(config, host="127.0.0.1", clock=clock)
         runtime.start_background()
         try:
-            yield Distributed(emulator, runtime)
+            yield Distributed(emulator, runtime, clock)
         finally:
             runtime.stop()
 
@@ -328,11 +331,11 @@ def test_uninstalling_stops_that_workspace_and_keeps_its_ledger(both: Distribute
 
     after_a = both.rows(TEAM_A)
     assert after_a["posts"] == before_a["posts"] == 1
-    assert {
-        k: v for k, v in after_a.items() if not k.startswith(("slack_", "processed_events", "seen_requests"))
-    } == {
-        k: v for k, v in before_a.items() if not k.startswith(("slack_", "processed_events", "seen_requests"))
+    bookkeeping = ("slack_", "processed_events", "seen_requests", "departed_workspaces")
+    assert {k: v for k, v in after_a.items() if not k.startswith(bookkeeping)} == {
+        k: v for k, v in before_a.items() if not k.startswith(bookkeeping)
     }
+    assert (before_a["departed_workspaces"], after_a["departed_workspaces"]) == (0, 1), "kept 30 days"
     assert (after_a["slack_installations"], after_a["slack_bots"]) == (0, 0)
 
     # The other workspace is untouched and still answered.
@@ -347,6 +350,60 @@ def test_uninstalling_stops_that_workspace_and_keeps_its_ledger(both: Distribute
     [again] = both.command(TEAM_A, CHANNEL_A, ADA, "unanswered")
     assert again["text"].startswith("No comments are waiting")
     assert publisher.client_for(TEAM_A).token != publisher.client_for(TEAM_B).token
+
+
+def _sweep(dist: Distributed) -> None:
+    schedules = dist.runtime.schedules
+    assert schedules is not None
+    schedules.run_sweep()
+
+
+def test_an_uninstalled_workspaces_ledger_is_kept_30_days_then_purged(both: Distributed) -> None:
+    """Issue 13: an uninstall kept the workspace's ledger forever."""
+    both.command(TEAM_A, CHANNEL_A, GRACE, f"flag {POST_A} {QUESTION_A}")
+    before_b = both.rows(TEAM_B)
+    both.event(TEAM_A, {"type": "app_uninstalled"})
+    both.event(TEAM_A, {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["U0TWOWAYBOT"]}})
+    eventually(lambda: both.installations.teams() == [TEAM_B], what="A uninstalled")
+
+    both.clock.ahead = timedelta(days=30) - timedelta(minutes=5)
+    _sweep(both)
+    kept = both.rows(TEAM_A)
+    assert (kept["posts"], kept["comments"], kept["channels"]) == (1, 1, 1), "kept 30 days"
+
+    both.clock.ahead = timedelta(days=30, minutes=5)
+    _sweep(both)
+    assert {table: n for table, n in both.rows(TEAM_A).items() if n} == {}
+    # B's ledger is all there, but its kept messages: 30 days old, forgotten as every workspace's are.
+    assert both.rows(TEAM_B) == {**before_b, "kept_messages": 0}
+    assert before_b["kept_messages"] == 1
+    assert both.posts(TEAM_B) == [POST_B]
+    [shown] = both.command(TEAM_B, CHANNEL_B, BEA, "unanswered")
+    assert shown["text"].startswith("No comments are waiting")
+
+
+def test_installing_again_within_30_days_keeps_the_ledger(both: Distributed) -> None:
+    both.command(TEAM_A, CHANNEL_A, GRACE, f"flag {POST_A} {QUESTION_A}")
+    both.event(TEAM_A, {"type": "app_uninstalled"})
+    eventually(lambda: both.installations.teams() == [TEAM_B], what="A uninstalled")
+    both.clock.ahead = timedelta(days=29)
+    assert both.install(TEAM_A)[0] == 200
+
+    both.clock.ahead = timedelta(days=90)
+    _sweep(both)
+    assert both.posts(TEAM_A) == [POST_A]
+    [waiting] = both.command(TEAM_A, CHANNEL_A, ADA, "unanswered")
+    assert waiting["text"].startswith("1 comment is waiting"), waiting
+
+    # Leaving again starts a new 30 days, from the day it left.
+    both.event(TEAM_A, {"type": "app_uninstalled"})
+    eventually(lambda: both.installations.teams() == [TEAM_B], what="A uninstalled again")
+    both.clock.ahead = timedelta(days=119)
+    _sweep(both)
+    assert both.posts(TEAM_A) == [POST_A]
+    both.clock.ahead = timedelta(days=121)
+    _sweep(both)
+    assert both.posts(TEAM_A) == []
 
 
 def test_a_revoked_bot_token_stops_the_workspace_and_a_user_token_does_not(dist: Distributed) -> None:
