@@ -32,6 +32,7 @@ from storage.comments import (
     close_comment,
     comment_of_message,
     comment_of_notice,
+    comment_of_nudge,
     comments_for_report,
     count_open_comments,
     flag_comment,
@@ -155,6 +156,11 @@ def comment_of(s: Session, team_id: str, channel_id: str, ts: str) -> Comment | 
 def comment_reacted_to(s: Session, team_id: str, channel_id: str, ts: str) -> Comment | None:
     """The comment a reaction on this message closes: the flagged message's, else the notice's."""
     return comment_of_message(s, team_id, channel_id, ts) or comment_of_notice(s, team_id, channel_id, ts)
+
+
+def comment_twoway_wrote_about(s: Session, team_id: str, channel_id: str, ts: str) -> Comment | None:
+    """The comment whose notice or nudge is this message of twoway's, or None."""
+    return comment_of_notice(s, team_id, channel_id, ts) or comment_of_nudge(s, team_id, channel_id, ts)
 
 
 def snooze(s: Session, team_id: str, comment_id: int, *, until: datetime) -> Comment | None:
