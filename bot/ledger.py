@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -27,6 +26,7 @@ from bot.metrics import (
 )
 from bot.summary import Engagement
 from bot.text import storable, truncate
+from bot.zones import zone as iana_zone
 from storage.channels import ensure_channel, get_channel, set_presence
 from storage.comments import (
     close_comment,
@@ -294,7 +294,7 @@ def first_nudge_at(start: datetime, channel: Channel) -> datetime:
     due = start + timedelta(hours=channel.unanswered_threshold_hours)
     if channel.nudge_weekends:
         return due
-    zone = ZoneInfo(channel.timezone)
+    zone = iana_zone(channel.timezone)
     local = due.astimezone(zone)
     if local.weekday() < 5:
         return due
