@@ -21,7 +21,6 @@ from storage.models import SNAPSHOT_SOURCES
 __all__ = [
     "COLUMNS",
     "COMMENT_COLUMNS",
-    "IMPORT_BATCH_ROWS",
     "POST_COLUMNS",
     "PROGRESS_EVERY_ROWS",
     "SNAPSHOT_COLUMNS",
@@ -103,9 +102,6 @@ _FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r", "'")
 _TEAM_ID = re.compile(r"T[A-Z0-9]{2,31}")
 _CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,31}")
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,31}")
-# Rows per transaction on import: few enough that the bot's own writes get their turn
-# between batches, many enough that commits don't dominate.
-IMPORT_BATCH_ROWS: Final = 500
 PROGRESS_EVERY_ROWS: Final = 1_000
 
 # The columns are PostgreSQL INTEGERs; a larger count would fail the whole row in the database.

@@ -384,6 +384,8 @@ def test_a_flag_on_twoways_notice_is_the_comment_it_notices_not_a_new_one(flow: 
         what="the reaction's answer",
     )
     assert "already" in told[0]["args"]["text"]
+    answered = eventually(lambda: flow.calls("response_url"), what="the shortcut's answer")
+    assert f"comment #{comment.id}, which is already flagged" in str(answered[-1]["args"])
     assert [c.id for c in _comments(flow)] == [comment.id]
     assert len([m for m in flow.bot_messages() if m.get("thread_ts") == shared]) == 1
 
