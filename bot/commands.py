@@ -269,6 +269,10 @@ def _flag(
         thread_ts=placed.thread_ts,
         reply=reply,
     )
+    if not flagged.created:
+        return note(
+            f"That comment is already flagged as comment #{flagged.comment.id} on {format_post_link(post)}."
+        )
     line = (
         f"Flagged as comment #{flagged.comment.id} on {format_post_link(post)}; "
         f"its owner <@{post.owner_user_id}> will see it in the post's thread."

@@ -16,12 +16,12 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography.fernet import MultiFernet
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.zones import is_zone
 from storage.db import default_database_url
 from storage.encryption import ENCRYPTION_KEY_ENV, NEW_KEY_COMMAND, EncryptionKeyError, make_cipher
 
@@ -183,12 +183,8 @@ def load_config(env: Mapping[str, str] = os.environ) -> Config:
         slack_api_url += "/"
 
     timezone = get("TWOWAY_TIMEZONE") or "UTC"
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"TWOWAY_TIMEZONE {timezone!r} is not an IANA time zone (e.g. Europe/Paris)"
-        ) from None
+    if not is_zone(timezone):
+        raise ConfigError(f"TWOWAY_TIMEZONE {timezone!r} is not an IANA time zone (e.g. Europe/Paris)")
 
     port_text = get("PORT") or str(DEFAULT_PORT)
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:

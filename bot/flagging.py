@@ -219,8 +219,17 @@ def flag_message(
     post: Post,
     flagged_by: str,
     reply: Reply,
-) -> ledger.Flagged:
-    """Flag a Slack message as an audience comment on ``post``; the notice goes in its thread."""
+) -> ledger.Flagged | None:
+    """Flag a Slack message as an audience comment on ``post``; the notice goes in its thread.
+
+    twoway's own notice or nudge of a comment quotes it, and people flag it as a "+1": that is the
+    comment already recorded, and the person is told so (None is returned).
+    """
+    with deps.sessions.begin() as s:
+        noticed = ledger.comment_twoway_wrote_about(s, team_id, channel_id, message["ts"])
+    if noticed is not None:
+        reply(note(f"That is twoway's message about comment #{noticed.id}, which is already flagged."))
+        return None
     return flag_and_notify(
         deps,
         client,

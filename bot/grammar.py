@@ -12,12 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.links import PostLink, parse_post_link
 from bot.metrics import ReportPeriod
 from bot.summary import Engagement, parse_summary
 from bot.text import inline_code, storable, unescape
+from bot.zones import is_zone
 
 
 @dataclass(frozen=True)
@@ -378,12 +378,10 @@ def _time_of_day(word: str) -> int:
 
 
 def _zone(word: str) -> str:
-    try:
-        ZoneInfo(word)
-    except (ZoneInfoNotFoundError, ValueError):
+    if not is_zone(word):
         raise _Invalid(
             f"{_quote(word)} isn't an IANA time zone; write e.g. `Europe/Paris` or `America/New_York`."
-        ) from None
+        )
     return word
 
 

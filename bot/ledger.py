@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -27,11 +26,13 @@ from bot.metrics import (
 )
 from bot.summary import Engagement
 from bot.text import storable, truncate
+from bot.zones import zone as iana_zone
 from storage.channels import ensure_channel, get_channel, set_presence
 from storage.comments import (
     close_comment,
     comment_of_message,
     comment_of_notice,
+    comment_of_nudge,
     comments_for_report,
     count_open_comments,
     flag_comment,
@@ -213,6 +214,11 @@ def comment_reacted_to(s: Session, team_id: str, channel_id: str, ts: str) -> Co
     return comment_of_message(s, team_id, channel_id, ts) or comment_of_notice(s, team_id, channel_id, ts)
 
 
+def comment_twoway_wrote_about(s: Session, team_id: str, channel_id: str, ts: str) -> Comment | None:
+    """The comment whose notice or nudge is this message of twoway's, or None."""
+    return comment_of_notice(s, team_id, channel_id, ts) or comment_of_nudge(s, team_id, channel_id, ts)
+
+
 def snooze(s: Session, team_id: str, reach: Reach, comment_id: int, *, until: datetime) -> Comment | None:
     """Hold an open comment in reach's nudges until ``until``; None when it isn't open (or in reach)."""
     if comment_within(s, team_id, reach, comment_id) is None:
@@ -346,7 +352,7 @@ def first_nudge_at(start: datetime, channel: Channel) -> datetime:
     due = start + timedelta(hours=channel.unanswered_threshold_hours)
     if channel.nudge_weekends:
         return due
-    zone = ZoneInfo(channel.timezone)
+    zone = iana_zone(channel.timezone)
     local = due.astimezone(zone)
     if local.weekday() < 5:
         return due

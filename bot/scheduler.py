@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from concurrent import futures
 from datetime import UTC, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfoNotFoundError
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
@@ -34,6 +34,7 @@ from bot.digest.period import CATCH_UP_WINDOW, period_for
 from bot.digest.publish import Outcome, Publisher
 from bot.inbox import Inbox
 from bot.nudges import Nudger
+from bot.zones import zone as iana_zone
 from storage.channels import all_team_ids, get_channel, team_channels
 from storage.models import Channel
 
@@ -62,7 +63,7 @@ def digest_trigger(channel: Channel) -> CronTrigger:
         day_of_week=WEEKDAYS[channel.digest_weekday],
         hour=hour,
         minute=minute,
-        timezone=ZoneInfo(channel.timezone),
+        timezone=iana_zone(channel.timezone),
     )
 
 

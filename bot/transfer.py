@@ -21,11 +21,11 @@ from storage.models import SNAPSHOT_SOURCES
 __all__ = [
     "COLUMNS",
     "COMMENT_COLUMNS",
-    "IMPORT_BATCH_ROWS",
     "POST_COLUMNS",
     "PROGRESS_EVERY_ROWS",
     "SNAPSHOT_COLUMNS",
     "HeaderError",
+    "NotUtf8",
     "RowError",
     "SnapshotRow",
     "database_reason",
@@ -36,6 +36,7 @@ __all__ = [
     "read_snapshot_csv",
     "summary_line",
     "unguard",
+    "utf8_lines",
     "write_csv",
 ]
 
@@ -101,9 +102,6 @@ _FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r", "'")
 _TEAM_ID = re.compile(r"T[A-Z0-9]{2,31}")
 _CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,31}")
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,31}")
-# Rows per transaction on import: few enough that the bot's own writes get their turn
-# between batches, many enough that commits don't dominate.
-IMPORT_BATCH_ROWS: Final = 500
 PROGRESS_EVERY_ROWS: Final = 1_000
 
 # The columns are PostgreSQL INTEGERs; a larger count would fail the whole row in the database.
@@ -157,11 +155,41 @@ def write_csv(rows: Iterable[Mapping[str, object]], columns: Sequence[str], out:
     return count
 
 
-def read_snapshot_csv(lines: Iterable[str]) -> Iterator[tuple[int, SnapshotRow | RowError]]:
+# A "\r" that isn't the start of "\r\n", after which a line ends.
+_LONE_CR: Final = re.compile(r"(?<=\r)(?!\n)(?!$)")
+
+
+class NotUtf8(ValueError):
+    """The file's bytes are not UTF-8 text, first on ``line``."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(f"not UTF-8 text (line {line:,})")
+        self.line = line
+
+
+def utf8_lines(raw: Iterable[bytes]) -> Iterator[str]:
+    """The lines of a file read as bytes (``open(path, "rb")``), decoded one at a time, a leading byte
+    order mark dropped; ``NotUtf8`` names the first line that isn't UTF-8.
+
+    One line at a time, so that reading a file takes the memory of its longest line, not of the file.
+    Newlines are kept, as ``read_snapshot_csv`` needs.
+    """
+    for number, line in enumerate(raw, start=1):
+        try:
+            text = line.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError:
+            raise NotUtf8(number) from None
+        # Bytes split at "\n" alone; a lone "\r" (old Mac files) ends a line too, as in universal newlines.
+        yield from _LONE_CR.split(text)
+
+
+def read_snapshot_csv(lines: Iterable[str], *, now: datetime) -> Iterator[tuple[int, SnapshotRow | RowError]]:
     """Check the header of a snapshots CSV, then return its rows, each with the line it starts on.
 
-    ``lines`` must keep newlines inside quoted cells (open files with ``newline=""``).
-    Raise ``HeaderError`` at once if required columns are missing. Blank rows are skipped.
+    ``lines`` must keep newlines inside quoted cells (open files with ``newline=""``), and are read
+    as the rows are: the file is never held whole. Raise ``HeaderError`` at once if required columns
+    are missing or a column is named twice. Blank rows are skipped. A snapshot recorded after ``now``
+    is refused.
     """
     reader = csv.reader(lines, strict=True)
     try:
@@ -176,11 +204,16 @@ def read_snapshot_csv(lines: Iterable[str]) -> Iterator[tuple[int, SnapshotRow |
     missing = [column for column in REQUIRED_SNAPSHOT_COLUMNS if column not in header]
     if missing:
         raise HeaderError(f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")
-    return _snapshot_rows(reader, header)
+    # A row read by name would keep one of the two cells and drop the other without a word.
+    for position, name in enumerate(header):
+        if name and name in header[:position]:
+            first = header.index(name) + 1
+            raise HeaderError(f"column {name} is named twice (columns {first} and {position + 1}); keep one")
+    return _snapshot_rows(reader, header, now)
 
 
 def _snapshot_rows(
-    reader: Iterator[list[str]], header: list[str]
+    reader: Iterator[list[str]], header: list[str], now: datetime
 ) -> Iterator[tuple[int, SnapshotRow | RowError]]:
     # A record starts on the line after the previous one ended; line_num counts physical lines.
     end_of_previous = _line_num(reader)
@@ -201,7 +234,7 @@ def _snapshot_rows(
         if len(cells) > len(header) and any(cell.strip() for cell in cells[len(header) :]):
             yield line, RowError(line, f"{len(cells)} cells, but the header names {len(header)} columns")
             continue
-        yield line, parse_snapshot_row(dict(zip(header, cells, strict=False)), line)
+        yield line, parse_snapshot_row(dict(zip(header, cells, strict=False)), line, now=now)
 
 
 def _line_num(reader: Iterator[list[str]]) -> int:
@@ -209,17 +242,18 @@ def _line_num(reader: Iterator[list[str]]) -> int:
     return line_num
 
 
-def parse_snapshot_row(row: Mapping[str, str], line: int) -> SnapshotRow | RowError:
+def parse_snapshot_row(row: Mapping[str, str], line: int, *, now: datetime) -> SnapshotRow | RowError:
     """Check one CSV row of a snapshots file; return the snapshot, or why it can't be loaded.
 
-    Never raises. Values may carry the ``'`` that ``guard`` adds and surrounding spaces.
+    A snapshot is recorded after its post was shared and no later than ``now``. Never raises.
+    Values may carry the ``'`` that ``guard`` adds and surrounding spaces.
     """
     missing = [column for column in REQUIRED_SNAPSHOT_COLUMNS if not isinstance(row.get(column), str)]
     if missing:
         return RowError(line, f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")
     cell = {column: unguard(value).strip() for column, value in row.items() if isinstance(value, str)}
     try:
-        return _snapshot(cell)
+        return _snapshot(cell, now)
     except _Invalid as invalid:
         return RowError(line, str(invalid))
 
@@ -228,7 +262,7 @@ class _Invalid(ValueError):
     pass
 
 
-def _snapshot(cell: Mapping[str, str]) -> SnapshotRow:
+def _snapshot(cell: Mapping[str, str], now: datetime) -> SnapshotRow:
     team_id = _slack_id(cell, "team_id", _TEAM_ID, "a Slack team id (T…)")
     channel_id = _slack_id(cell, "channel_id", _CHANNEL_ID, "a Slack channel id (C…, G… or D…)")
     url = _required(cell, "post_url")
@@ -241,6 +275,13 @@ def _snapshot(cell: Mapping[str, str]) -> SnapshotRow:
     owner = _slack_id(cell, "owner_user_id", _USER_ID, "a Slack user id (U… or W…)")
     shared_at = _timestamp(cell, "post_shared_at")
     recorded_at = _timestamp(cell, "recorded_at")
+    if recorded_at < shared_at:
+        raise _Invalid(
+            f"recorded_at {_show(cell['recorded_at'])} is before post_shared_at "
+            f"{_show(cell['post_shared_at'])}: a post has no engagement before it is shared"
+        )
+    if recorded_at > now:
+        raise _Invalid(f"recorded_at {_show(cell['recorded_at'])} is in the future")
     recorded_by = None
     if cell.get("recorded_by"):
         recorded_by = _slack_id(cell, "recorded_by", _USER_ID, "a Slack user id (U… or W…)")
@@ -324,7 +365,10 @@ def progress_line(rows: int) -> str:
 
 
 def summary_line(loaded: int, already: int, bad: int) -> str:
-    """The last line of an import, e.g. ``loaded 120 snapshots, 3 already there, 2 bad rows``."""
-    snapshots = "snapshot" if loaded == 1 else "snapshots"
+    """The last line of an import, e.g. ``loaded 120 snapshots, 3 already there, 0 bad rows``, or, when
+    some rows were bad, ``loaded nothing: 2 bad rows …``: a file is loaded whole or not at all."""
     rows = "bad row" if bad == 1 else "bad rows"
+    if bad:
+        return f"loaded nothing: {bad:,} {rows}; correct them and import the file again"
+    snapshots = "snapshot" if loaded == 1 else "snapshots"
     return f"loaded {loaded:,} {snapshots}, {already:,} already there, {bad:,} {rows}"

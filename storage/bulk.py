@@ -25,6 +25,16 @@ from storage.snapshots import add_snapshot
 EXPORT_CHUNK = 1_000
 
 
+class BeforeItsPost(ValueError):
+    """An imported snapshot is dated before the existing post it is of was shared."""
+
+    def __init__(self, recorded_at: datetime, shared_at: datetime) -> None:
+        super().__init__(
+            f"recorded_at {recorded_at.isoformat()} is before its post was shared "
+            f"({shared_at.isoformat()}, as twoway already has it)"
+        )
+
+
 @dataclass(frozen=True)
 class SnapshotRow:
     """One snapshot to import, already validated, with what its post needs if it is new."""
@@ -129,15 +139,16 @@ def import_snapshot(
     row: SnapshotRow,
     *,
     now: datetime,
-    known_posts: MutableMapping[tuple[str, str], int] | None = None,
+    known_posts: MutableMapping[tuple[str, str], tuple[int, datetime]] | None = None,
 ) -> bool:
     """Record an imported snapshot, creating its channel and post if they are new.
 
     Return False when the post already has a snapshot at ``row.recorded_at``, which is
     what makes importing the same file twice add nothing. An existing post keeps its
-    channel, owner and share time. ``now`` stamps a newly created channel.
+    channel, owner and share time; a snapshot dated before that time raises ``BeforeItsPost``.
+    ``now`` stamps a newly created channel.
 
-    ``known_posts`` maps (team, canonical URL) to the ids of posts that exist; it is read
+    ``known_posts`` maps (team, canonical URL) to the id and share time of posts that exist; it is read
     and filled in so that a long file costs one INSERT per row rather than five. Clear it
     when a transaction or savepoint this call ran in is rolled back, since it may name a
     post that is gone.
@@ -145,11 +156,14 @@ def import_snapshot(
     if row.team_id != team_id:
         raise ValueError(f"row of team {row.team_id} imported into team {team_id}")
     key = (team_id, row.canonical_url)
-    post_id = known_posts.get(key) if known_posts is not None else None
-    if post_id is None:
-        post_id = _ensure_post(s, team_id, row, now=now)
+    known = known_posts.get(key) if known_posts is not None else None
+    if known is None:
+        known = _ensure_post(s, team_id, row, now=now)
         if known_posts is not None:
-            known_posts[key] = post_id
+            known_posts[key] = known
+    post_id, shared_at = known
+    if row.recorded_at < shared_at:
+        raise BeforeItsPost(row.recorded_at, shared_at)
     return add_snapshot(
         s,
         team_id,
@@ -164,8 +178,8 @@ def import_snapshot(
     )
 
 
-def _ensure_post(s: Session, team_id: str, row: SnapshotRow, *, now: datetime) -> int:
-    """Return the id of the row's post, creating it, and its channel, if they are new."""
+def _ensure_post(s: Session, team_id: str, row: SnapshotRow, *, now: datetime) -> tuple[int, datetime]:
+    """Return the id and share time of the row's post, creating it, and its channel, if they are new."""
     ensure_channel(s, team_id, row.channel_id, now=now)
     insert_ignoring_conflicts(
         s,
@@ -181,8 +195,10 @@ def _ensure_post(s: Session, team_id: str, row: SnapshotRow, *, now: datetime) -
             "shared_at": row.post_shared_at,
         },
     )
-    post_id = s.scalar(
-        select(Post.id).where(Post.team_id == team_id, Post.canonical_url == row.canonical_url)
-    )
-    assert post_id is not None, "inserted or already present in this transaction"
-    return post_id
+    post = s.execute(
+        select(Post.id, Post.shared_at).where(
+            Post.team_id == team_id, Post.canonical_url == row.canonical_url
+        )
+    ).one_or_none()
+    assert post is not None, "inserted or already present in this transaction"
+    return post.id, post.shared_at

@@ -33,7 +33,9 @@ def flag_comment(
 ) -> tuple[Comment, bool]:
     """Record an open comment on ``post``; return it and whether it is new.
 
-    Flagging the same Slack message again returns the comment it already is.
+    Flagging the same Slack message again returns the comment it already is. A comment flagged by
+    command names no message: the same words by the same author on the same post are the comment
+    already recorded, whoever flags them and however many at once.
     """
     values = {
         "team_id": team_id,
@@ -49,6 +51,22 @@ def flag_comment(
         "thread_ts": thread_ts,
     }
     if message_ts is None:
+        # Flags of one post by command take turns on its row, so that two at once can't both find no
+        # comment and both add one. (SQLite has one writer at a time already and ignores FOR UPDATE.)
+        s.execute(select(Post.id).where(Post.team_id == team_id, Post.id == post.id).with_for_update())
+        same = s.scalars(
+            select(Comment)
+            .where(
+                Comment.team_id == team_id,
+                Comment.post_id == post.id,
+                Comment.text == text,
+                Comment.author.is_(None) if author is None else Comment.author == author,
+            )
+            .order_by(Comment.id)
+            .limit(1)
+        ).first()
+        if same is not None:
+            return same, False
         comment = Comment(**values)
         s.add(comment)
         s.flush()
@@ -95,6 +113,20 @@ def comment_of_notice(s: Session, team_id: str, channel_id: str, notice_ts: str)
     return s.scalars(
         select(Comment).where(
             Comment.team_id == team_id, Comment.channel_id == channel_id, Comment.notice_ts == notice_ts
+        )
+    ).first()
+
+
+def comment_of_nudge(s: Session, team_id: str, channel_id: str, nudge_ts: str) -> Comment | None:
+    """Return the comment one of twoway's nudges in the channel is about, or None."""
+    return s.scalars(
+        select(Comment)
+        .join(Nudge, Nudge.comment_id == Comment.id)
+        .where(
+            Comment.team_id == team_id,
+            Nudge.team_id == team_id,
+            Comment.channel_id == channel_id,
+            Nudge.message_ts == nudge_ts,
         )
     ).first()
 

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import codecs
-import io
-import itertools
 import json
 import logging
 import os
@@ -18,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dotenv import find_dotenv, load_dotenv
 from slack_bolt.error import BoltError
@@ -28,6 +25,9 @@ from bot.config import ConfigError, load_config, load_database_url
 from storage.encryption import EncryptionKeyError
 from twoway.logs import configure_logging
 from twoway.memory import limit_malloc_arenas
+
+if TYPE_CHECKING:
+    from bot.transfer import RowError
 
 logger = logging.getLogger("twoway")
 
@@ -287,87 +287,106 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Refused(Exception):
+    """A row found bad while loading: the transaction is rolled back and nothing is loaded."""
+
+    def __init__(self, error: RowError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def _import(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
     from bot.transfer import (
-        IMPORT_BATCH_ROWS,
         PROGRESS_EVERY_ROWS,
         HeaderError,
+        NotUtf8,
         RowError,
         database_reason,
         progress_line,
         read_snapshot_csv,
         summary_line,
+        utf8_lines,
     )
-    from storage.bulk import import_snapshot
+    from storage.bulk import BeforeItsPost, import_snapshot
     from storage.db import make_engine, make_session_factory
     from storage.migrate import upgrade
 
     url = load_database_url()
     configure_logging([])
+    now = datetime.now(UTC)
+    # A file is loaded whole or not at all. It is read twice, a line at a time, so that its size
+    # never sets the memory an import takes: first every row is checked and every bad one reported,
+    # then, only if none was, all of them are loaded in one transaction.
     try:
-        # Read whole, so that a file that is not UTF-8 is refused before anything is loaded.
-        data = Path(args.file).read_bytes().removeprefix(codecs.BOM_UTF8)
-        text = data.decode("utf-8")
+        with open(args.file, "rb") as raw:
+            rows = bad = 0
+            for _, row in read_snapshot_csv(utf8_lines(raw), now=now):
+                rows += 1
+                if isinstance(row, RowError):
+                    print(row, file=sys.stderr)
+                    bad += 1
     except OSError as error:
         print(f"twoway: cannot read {args.file}: {error.strerror or error}", file=sys.stderr)
         return 2
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        print(f"twoway: {args.file} is not UTF-8 text (line {line:,}); save it as UTF-8", file=sys.stderr)
+    except NotUtf8 as error:
+        print(
+            f"twoway: {args.file} is not UTF-8 text (line {error.line:,}); save it as UTF-8", file=sys.stderr
+        )
         return 2
-    try:
-        rows = read_snapshot_csv(io.StringIO(text, newline=""))
     except HeaderError as error:
         print(f"twoway: {args.file}: {error}", file=sys.stderr)
         return 2
-    progress = sys.stderr.isatty() or text.count("\n") > PROGRESS_EVERY_ROWS + 1
-    loaded = already = bad = seen = 0
+    if bad:
+        print(summary_line(0, 0, bad), file=sys.stderr)
+        return 1
+
+    progress = sys.stderr.isatty() or rows > PROGRESS_EVERY_ROWS
+    loaded = already = 0
     line = 1
-    now = datetime.now(UTC)
-    known_posts: dict[tuple[str, str], int] = {}
+    known_posts: dict[tuple[str, str], tuple[int, datetime]] = {}
     engine = make_engine(url)
     try:
         upgrade(engine)
         sessions = make_session_factory(engine)
-        # A transaction per batch keeps 100k rows fast; a savepoint per row keeps a
-        # refused row from taking the rest of its batch with it.
-        while batch := list(itertools.islice(rows, IMPORT_BATCH_ROWS)):
-            with sessions.begin() as s:
-                for line, row in batch:
-                    seen += 1
-                    if progress and seen % PROGRESS_EVERY_ROWS == 0:
-                        print(progress_line(seen), file=sys.stderr, flush=True)
-                    if isinstance(row, RowError):
-                        print(row, file=sys.stderr)
-                        bad += 1
-                        continue
-                    try:
-                        with s.begin_nested():
-                            added = import_snapshot(s, row.team_id, row, now=now, known_posts=known_posts)
-                    except (IntegrityError, DataError) as error:
-                        known_posts.clear()
-                        print(
-                            RowError(line, f"the database refused it: {database_reason(error)}"),
-                            file=sys.stderr,
-                        )
-                        bad += 1
-                        continue
-                    loaded += added
-                    already += not added
+        with open(args.file, "rb") as raw, sessions.begin() as s:
+            for seen, (line, row) in enumerate(read_snapshot_csv(utf8_lines(raw), now=now), start=1):
+                if progress and seen % PROGRESS_EVERY_ROWS == 0:
+                    print(progress_line(seen), file=sys.stderr, flush=True)
+                if isinstance(row, RowError):
+                    raise _Refused(RowError(line, f"{row.reason} (the file changed while it was loaded)"))
+                try:
+                    added = import_snapshot(s, row.team_id, row, now=now, known_posts=known_posts)
+                except BeforeItsPost as error:
+                    raise _Refused(RowError(line, str(error))) from None
+                except (IntegrityError, DataError) as error:
+                    raise _Refused(
+                        RowError(line, f"the database refused it: {database_reason(error)}")
+                    ) from None
+                loaded += added
+                already += not added
+    except _Refused as refused:
+        print(refused.error, file=sys.stderr)
+        print(summary_line(0, 0, 1), file=sys.stderr)
+        return 1
+    except (OSError, NotUtf8, HeaderError) as error:
+        print(
+            f"twoway: {args.file} changed while it was loaded ({error}); nothing was loaded", file=sys.stderr
+        )
+        return 2
     except OperationalError as error:
-        # Locked or unreachable: no row's fault. Loading is idempotent, so a rerun finishes the job.
+        # Locked or unreachable: no row's fault, and the transaction took everything back.
         print(
             f"twoway: the database failed at line {line:,}: {database_reason(error)}; "
-            "import the file again to load the rest",
+            "nothing was loaded, import the file again",
             file=sys.stderr,
         )
         return 1
     finally:
         engine.dispose()
-    print(summary_line(loaded, already, bad), file=sys.stderr)
-    return 1 if bad else 0
+    print(summary_line(loaded, already, 0), file=sys.stderr)
+    return 0
 
 
 def _purge(args: argparse.Namespace) -> int:

@@ -15,9 +15,9 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from bot.metrics import Rate
+from bot.zones import zone as iana_zone
 
 CHART_PERIODS = 8
 
@@ -55,7 +55,7 @@ def render_chart(chart: ChartData) -> bytes | None:
     recent = sorted(chart.points, key=lambda p: p.period_end)[-CHART_PERIODS:]
     if sum(_has_data(p) for p in recent) < 2:
         return None
-    tz = ZoneInfo(chart.zone)
+    tz = iana_zone(chart.zone)
     ends = [p.period_end.astimezone(tz) for p in recent]
     labels = [f"{end.day} {end:%b}" for end in ends]
     x = list(range(len(recent)))

@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from bot.zones import zone as iana_zone
+
 WEEK = timedelta(weeks=1)
 # A digest more than a day late is noise: neither catch-up nor retries post it.
 CATCH_UP_WINDOW = timedelta(hours=24)
@@ -77,14 +79,14 @@ def slot_at_or_before(now: datetime, *, weekday: int, minute: int, zone: str) ->
     `weekday` 0 is Monday, `minute` counts from local midnight, `zone` is an IANA name.
     """
     _check(now, weekday, minute)
-    tz = ZoneInfo(zone)
+    tz = iana_zone(zone)
     return _slot_on(_last_slot_day(now, weekday, minute, tz), minute, tz)
 
 
 def next_slot_after(now: datetime, *, weekday: int, minute: int, zone: str) -> datetime:
     """The first digest slot > now, aware UTC: the one after `slot_at_or_before(now)`."""
     _check(now, weekday, minute)
-    tz = ZoneInfo(zone)
+    tz = iana_zone(zone)
     return _slot_on(_last_slot_day(now, weekday, minute, tz) + WEEK, minute, tz)
 
 
@@ -97,7 +99,7 @@ def period_ending(slot: datetime, zone: str) -> Period:
     week: the instant alone can't tell a 02:30 schedule from a 03:30 one, and this is right
     for 03:30.
     """
-    tz = ZoneInfo(zone)
+    tz = iana_zone(zone)
     wall = slot.astimezone(tz).replace(tzinfo=None, fold=0)
     start = (wall - WEEK).replace(tzinfo=tz).astimezone(UTC)
     return Period(start=start, end=slot.astimezone(UTC))

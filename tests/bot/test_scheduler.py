@@ -31,6 +31,7 @@ from bot.scheduler import (
     digest_job_id,
     known_teams,
 )
+from bot.zones import zone
 from emulator import Emulator, EmulatorSettings
 from storage.channels import get_channel
 from storage.event_claims import claim_event, record_event_failed
@@ -101,9 +102,9 @@ def test_sync_all_derives_one_job_per_enabled_channel(schedules: Schedules) -> N
     assert set(jobs) == {digest_job_id(TEAM, CHANNEL), digest_job_id(TEAM, OTHER)}
     social, other = jobs[digest_job_id(TEAM, CHANNEL)], jobs[digest_job_id(TEAM, OTHER)]
     assert fields(social.trigger) == {"day_of_week": "mon", "hour": "9", "minute": "0", "second": "0"}
-    assert social.trigger.timezone == ZoneInfo("UTC")
+    assert social.trigger.timezone is zone("UTC")
     assert fields(other.trigger) == {"day_of_week": "fri", "hour": "17", "minute": "30", "second": "0"}
-    assert other.trigger.timezone == ZoneInfo("America/New_York")
+    assert other.trigger.timezone is zone("America/New_York")
     assert other.args == (TEAM, OTHER)
     assert (other.coalesce, other.max_instances, other.misfire_grace_time) == (True, 1, 86400)
 
@@ -134,7 +135,7 @@ def test_sync_channel_reschedules_at_once_and_removes_disabled_digests(
 
     job = schedules.scheduler.get_job(job_id)
     assert fields(job.trigger) == {"day_of_week": "wed", "hour": "8", "minute": "15", "second": "0"}
-    assert job.trigger.timezone == ZoneInfo("Asia/Tokyo")
+    assert job.trigger.timezone is zone("Asia/Tokyo")
     expected = next_slot_after(datetime.now(UTC), weekday=2, minute=8 * 60 + 15, zone="Asia/Tokyo")
     assert job.next_run_time == expected
     assert job.next_run_time != before

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import io
+import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,6 +39,8 @@ from twoway.cli import main
 Sessions = sessionmaker[Session]
 
 NOW = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
+# When the pure parsing tests run: after every snapshot they read.
+LATER = datetime(2025, 1, 1, tzinfo=UTC)
 TEAM_A, TEAM_B = "T0TWOWAY1", "T0OTHER001"
 ADA, GRACE = "U0ADA00001", "U0GRACE001"
 SOCIAL, LAUNCH, OTHER = "C0SOCIAL01", "C0LAUNCH01", "C0OTHER001"
@@ -272,7 +275,7 @@ def test_import_creates_channels_and_posts_on_a_database_never_migrated(
     ]
 
 
-def test_bad_rows_are_reported_by_line_and_the_good_ones_load(
+def test_bad_rows_are_reported_by_line_and_nothing_is_loaded(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # An extra column the importer ignores carries multi-line notes, which shift line numbers.
@@ -314,14 +317,12 @@ def test_bad_rows_are_reported_by_line_and_the_good_ones_load(
         "comments_received, replies_sent, shares, likes",
         "line 18: post_url 'https://example.com/a\\nb' is not a link to a post",
         "line 21: 15 cells, but the header names 14 columns",
-        "loaded 3 snapshots, 0 already there, 12 bad rows",
+        "loaded nothing: 12 bad rows; correct them and import the file again",
     ]
-    _, exported, _ = cli(capsys, "export", "snapshots")
-    assert [line.split(",")[6:] for line in exported.splitlines()[1:]] == [
-        ["2024-05-07T09:00:00Z", "14", "3", "20", "51", GRACE, "thread"],
-        ["2024-05-08T09:00:00Z", "14", "3", "20", "51", GRACE, "thread"],
-        ["2024-05-09T09:00:00Z", "14", "3", "20", "51", "", "import"],
-    ]
+    # A file is loaded whole or not at all: the three good rows wait for the bad ones to be corrected.
+    for table in ("posts", "snapshots"):
+        _, exported, _ = cli(capsys, "export", table)
+        assert exported.splitlines()[1:] == []
 
 
 def test_a_row_the_database_refuses_leaves_nothing_behind(
@@ -351,13 +352,13 @@ def test_a_row_the_database_refuses_leaves_nothing_behind(
     code, _, err = cli(capsys, "import", snapshots_file(tmp_path, csv_text(header, rows)))
     assert (code, err) == (
         1,
-        "line 3: the database refused it: value too long\nloaded 2 snapshots, 0 already there, 1 bad row\n",
+        "line 3: the database refused it: value too long\n"
+        "loaded nothing: 1 bad row; correct them and import the file again\n",
     )
-    _, posts, _ = cli(capsys, "export", "posts")
-    assert "doomed" not in posts
-    assert len(posts.splitlines()) == 2
-    _, snapshots, _ = cli(capsys, "export", "snapshots")
-    assert len(snapshots.splitlines()) == 3
+    # The rows before it, loaded in the same transaction, are taken back with it.
+    for table in ("posts", "snapshots"):
+        _, exported, _ = cli(capsys, "export", table)
+        assert exported.splitlines()[1:] == []
 
 
 def test_a_failing_database_stops_the_import_with_one_line(
@@ -372,7 +373,8 @@ def test_a_failing_database_stops_the_import_with_one_line(
     code, _, err = cli(capsys, "import", snapshots_file(tmp_path, csv_text(header, [row_of(header)])))
     assert (code, err) == (
         1,
-        "twoway: the database failed at line 2: database is locked; import the file again to load the rest\n",
+        "twoway: the database failed at line 2: database is locked; "
+        "nothing was loaded, import the file again\n",
     )
 
 
@@ -529,6 +531,153 @@ def test_a_utf8_file_with_a_byte_order_mark_loads(
     assert (code, err) == (0, "loaded 1 snapshot, 0 already there, 0 bad rows\n")
 
 
+def test_a_file_that_names_a_column_twice_is_refused_whole(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Read by name, one of the two "likes" cells would be loaded and the other dropped without a word.
+    header = [*SNAPSHOT_COLUMNS, "likes"]
+    path = snapshots_file(tmp_path, csv_text(header, [[*row_of(list(SNAPSHOT_COLUMNS)), "9000"]]))
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    assert cli(capsys, "import", path) == (
+        2,
+        "",
+        f"twoway: {path}: column likes is named twice (columns 11 and 14); keep one\n",
+    )
+    _, snapshots, _ = cli(capsys, "export", "snapshots")
+    assert snapshots.splitlines()[1:] == []
+
+
+def test_snapshots_dated_before_their_post_was_shared_or_in_the_future_are_refused(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    header = list(SNAPSHOT_COLUMNS)
+    tomorrow = format_cell(datetime.now(UTC) + timedelta(days=1))
+    rows = [
+        row_of(header),  # 2
+        row_of(header, recorded_at="2024-05-06T08:59:59Z"),  # 3: a second before the post was shared
+        row_of(header, recorded_at="2024-05-06T10:00:00+02:00"),  # 4: 08:00 UTC, an hour before
+        row_of(header, recorded_at=tomorrow),  # 5
+        row_of(header, recorded_at="2024-05-06T09:00:00Z"),  # 6: the moment it was shared is fine
+    ]
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    code, _, err = cli(capsys, "import", snapshots_file(tmp_path, csv_text(header, rows)))
+    assert (code, err.splitlines()) == (
+        1,
+        [
+            "line 3: recorded_at '2024-05-06T08:59:59Z' is before post_shared_at '2024-05-06T09:00:00Z': "
+            "a post has no engagement before it is shared",
+            "line 4: recorded_at '2024-05-06T10:00:00+02:00' is before post_shared_at "
+            "'2024-05-06T09:00:00Z': a post has no engagement before it is shared",
+            f"line 5: recorded_at '{tomorrow}' is in the future",
+            "loaded nothing: 3 bad rows; correct them and import the file again",
+        ],
+    )
+    _, snapshots, _ = cli(capsys, "export", "snapshots")
+    assert snapshots.splitlines()[1:] == []
+
+
+def test_a_snapshot_dated_before_the_post_twoway_has_was_shared_is_refused(
+    sessions: Sessions,
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An existing post keeps its share time, so a row is checked against that one, not its own."""
+    seed(sessions)  # the tweet was shared at NOW, 2024-05-06 09:00 UTC
+    header = list(SNAPSHOT_COLUMNS)
+    rows = [
+        row_of(header, recorded_at="2024-05-09T09:00:00Z"),
+        row_of(header, post_shared_at="2024-05-01T09:00:00Z", recorded_at="2024-05-02T09:00:00Z"),
+    ]
+    with sessions() as s:
+        before = count_rows(s, TEAM_A)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    code, _, err = cli(capsys, "import", snapshots_file(tmp_path, csv_text(header, rows)))
+    assert (code, err.splitlines()) == (
+        1,
+        [
+            "line 3: recorded_at 2024-05-02T09:00:00+00:00 is before its post was shared "
+            "(2024-05-06T09:00:00+00:00, as twoway already has it)",
+            "loaded nothing: 1 bad row; correct them and import the file again",
+        ],
+    )
+    with sessions() as s:
+        assert count_rows(s, TEAM_A) == before
+
+
+def _generated_snapshots(
+    path: Path, megabytes: float, *, first_minute: int = 0, bad_last: bool = False
+) -> int:
+    """A snapshots file of about ``megabytes``, one snapshot a minute over 200 posts; its size in bytes."""
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write(",".join(SNAPSHOT_COLUMNS) + "\n")
+        minute = first_minute
+        while out.tell() < megabytes * 1_000_000:
+            at = format_cell(datetime(2024, 5, 7, tzinfo=UTC) + timedelta(minutes=minute))
+            out.write(
+                f"{TEAM_A},{SOCIAL},https://example.com/posts/{minute % 200},blog,{ADA},"
+                f"2024-05-06T09:00:00Z,{at},14,3,20,51,{GRACE},import\n"
+            )
+            minute += 1
+        if bad_last:
+            out.write(
+                f"{TEAM_A},{SOCIAL},https://example.com/posts/1,blog,{ADA},2024-05-06T09:00:00Z,soon,1,1,1,1,,\n"
+            )
+    return path.stat().st_size
+
+
+def _peak_import_memory(capsys: pytest.CaptureFixture[str], path: Path) -> tuple[int, str, int]:
+    """The exit code, the last line and the peak of Python's allocations (tracemalloc) of one import."""
+    tracemalloc.start()
+    try:
+        code, _, err = cli(capsys, "import", str(path))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return code, err.splitlines()[-1], peak
+
+
+def test_an_imports_memory_does_not_grow_with_its_file(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The file is read a line at a time, twice (checked, then loaded), never held whole: it took 6.6
+    times the file's size when it was read whole (a 2 MB file, 13.3 MB)."""
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    # The first import migrates the database and imports the modules; those are no file's doing.
+    small, large = tmp_path / "small.csv", tmp_path / "large.csv"
+    _generated_snapshots(small, 0.05)
+    assert cli(capsys, "import", str(small))[0] == 0
+
+    _generated_snapshots(small, 0.4, first_minute=10_000)
+    size = _generated_snapshots(large, 1.6, first_minute=20_000)
+    code, _, peak_small = _peak_import_memory(capsys, small)
+    assert code == 0
+    code, summary, peak_large = _peak_import_memory(capsys, large)
+    rows = len(large.read_text().splitlines()) - 1
+    assert (code, summary) == (0, f"loaded {rows:,} snapshots, 0 already there, 0 bad rows")
+    # Four times the file, and a tenth of its growth at most in memory (read whole: 6.6 times it).
+    assert peak_large - peak_small < 0.1 * (size - small.stat().st_size), (peak_small, peak_large, size)
+    # What is left is the same for any file (migrations checked, statements compiled): about 1 MB.
+    assert peak_large < size, (peak_large, size)
+
+
+def test_a_large_file_with_one_bad_row_at_its_end_is_checked_in_little_memory_and_loads_nothing(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    warm = tmp_path / "warm.csv"
+    _generated_snapshots(warm, 0.01)
+    assert cli(capsys, "import", str(warm))[0] == 0
+    with_bad_end = tmp_path / "large.csv"
+    size = _generated_snapshots(with_bad_end, 4, first_minute=10_000, bad_last=True)
+    code, summary, peak = _peak_import_memory(capsys, with_bad_end)
+    assert (code, summary) == (1, "loaded nothing: 1 bad row; correct them and import the file again")
+    assert peak < size / 10, (peak, size)
+    _, snapshots, _ = cli(capsys, "export", "snapshots")
+    assert len(snapshots.splitlines()) == len(warm.read_text().splitlines()), "only the first file's rows"
+
+
 def test_export_of_an_empty_database_is_the_header(
     db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -555,7 +704,7 @@ def test_exports_yield_exactly_the_columns_of_their_csv(sessions: Sessions) -> N
 
 
 def test_import_snapshot_refuses_a_row_of_another_team(sessions: Sessions) -> None:
-    row = parse_snapshot_row(GOOD, 2)
+    row = parse_snapshot_row(GOOD, 2, now=LATER)
     assert isinstance(row, SnapshotRow)
     with sessions.begin() as s, pytest.raises(ValueError, match="imported into team T0OTHER001"):
         bulk.import_snapshot(s, TEAM_B, row, now=NOW)
@@ -571,16 +720,17 @@ def test_import_snapshot_keeps_an_existing_posts_owner_and_channel(sessions: Ses
             "post_url": "https://x.com/TwoWay/status/1787",
         },
         2,
+        now=LATER,
     )
     assert isinstance(row, SnapshotRow)
-    known: dict[tuple[str, str], int] = {}
+    known: dict[tuple[str, str], tuple[int, datetime]] = {}
     with sessions.begin() as s:
         assert bulk.import_snapshot(s, TEAM_A, row, now=NOW, known_posts=known) is True
         assert bulk.import_snapshot(s, TEAM_A, row, now=NOW, known_posts=known) is False
     with sessions() as s:
         posts = list(bulk.export_posts(s, TEAM_A))
     assert [(p["channel_id"], p["owner_user_id"]) for p in posts] == [(SOCIAL, ADA), (LAUNCH, GRACE)]
-    assert known == {(TEAM_A, "https://x.com/twoway/status/1787"): posts[0]["post_id"]}
+    assert known == {(TEAM_A, "https://x.com/twoway/status/1787"): (posts[0]["post_id"], NOW)}
 
 
 # ---------------------------------------------------------------- pure: writing
@@ -643,6 +793,7 @@ def test_a_good_row_parses_to_a_canonical_snapshot() -> None:
             "source": "",
         },
         7,
+        now=LATER,
     )
     assert row == SnapshotRow(
         team_id=TEAM_A,
@@ -680,12 +831,12 @@ def test_a_good_row_parses_to_a_canonical_snapshot() -> None:
     ids=repr,
 )
 def test_rows_that_load(changes: dict[str, str]) -> None:
-    assert isinstance(parse_snapshot_row({**GOOD, **changes}, 2), SnapshotRow)
+    assert isinstance(parse_snapshot_row({**GOOD, **changes}, 2, now=LATER), SnapshotRow)
 
 
 def test_optional_columns_may_be_left_out() -> None:
     row = {k: v for k, v in GOOD.items() if k not in ("platform", "recorded_by", "source")}
-    parsed = parse_snapshot_row(row, 2)
+    parsed = parse_snapshot_row(row, 2, now=LATER)
     assert isinstance(parsed, SnapshotRow)
     assert (parsed.platform, parsed.recorded_by, parsed.source) == ("x", None, None)
 
@@ -748,13 +899,13 @@ def test_optional_columns_may_be_left_out() -> None:
 )
 def test_rows_that_are_refused(changes: dict[str, str | None], reason: str) -> None:
     row = {k: v for k, v in {**GOOD, **changes}.items() if v is not None}
-    result = parse_snapshot_row(row, 42)
+    result = parse_snapshot_row(row, 42, now=LATER)
     assert result == RowError(42, reason)
     assert str(result) == f"line 42: {reason}"
 
 
 def test_a_long_bad_value_is_shortened_in_the_reason() -> None:
-    result = parse_snapshot_row({**GOOD, "owner_user_id": "U" * 100 + "\n"}, 3)
+    result = parse_snapshot_row({**GOOD, "owner_user_id": "U" * 100 + "\n"}, 3, now=LATER)
     assert result == RowError(3, f"owner_user_id '{'U' * 60}…' is not a Slack user id (U… or W…)")
 
 
@@ -763,7 +914,7 @@ def test_malformed_csv_is_a_bad_row_and_reading_goes_on() -> None:
     good = ",".join(GOOD[column] for column in SNAPSHOT_COLUMNS)
     unterminated = good.replace("thread", '"thread')
     content = f'{header}\n"T0TWOWAY1"x,C0SOCIAL01\n{good}\n{unterminated}\n'
-    results = list(read_snapshot_csv(io.StringIO(content, newline="")))
+    results = list(read_snapshot_csv(io.StringIO(content, newline=""), now=LATER))
     assert [(line, type(result).__name__) for line, result in results] == [
         (2, "RowError"),
         (3, "SnapshotRow"),
@@ -778,7 +929,7 @@ _KEYS = st.sampled_from(SNAPSHOT_COLUMNS) | st.text(max_size=12)
 
 @given(st.dictionaries(_KEYS, st.text()), st.integers(min_value=2))
 def test_parse_snapshot_row_never_raises_on_arbitrary_cells(row: dict[str, str], line: int) -> None:
-    result = parse_snapshot_row(row, line)
+    result = parse_snapshot_row(row, line, now=LATER)
     assert isinstance(result, SnapshotRow | RowError)
     if isinstance(result, RowError):
         assert result.line == line
@@ -787,7 +938,7 @@ def test_parse_snapshot_row_never_raises_on_arbitrary_cells(row: dict[str, str],
 
 @given(st.sampled_from(SNAPSHOT_COLUMNS), st.text())
 def test_parse_snapshot_row_never_raises_when_one_cell_of_a_good_row_is_junk(column: str, junk: str) -> None:
-    result = parse_snapshot_row({**GOOD, column: junk}, 2)
+    result = parse_snapshot_row({**GOOD, column: junk}, 2, now=LATER)
     assert isinstance(result, SnapshotRow | RowError)
     if isinstance(result, RowError):
         assert result.reason.startswith((column, "missing"))

@@ -364,3 +364,42 @@ def test_the_shortcut_flags_directly_or_asks_for_the_post_in_a_modal(flow: Flow)
     )
     notice = next(m for m in flow.bot_messages() if m["ts"] == second.notice_ts)
     assert notice["thread_ts"] == loose
+
+
+def test_a_flag_on_twoways_notice_is_the_comment_it_notices_not_a_new_one(flow: Flow) -> None:
+    """People add the flag reaction to twoway's notice (it quotes the comment) as a "+1", or run the
+    message shortcut on it: either is the comment the notice is about, never a second comment."""
+    shared = flow.say(ADA, f"<{POST}>")
+    eventually(lambda: _reactions(flow, shared), what="the :eyes: reaction")
+    quoted = flow.say(LINUS, "Is there a student discount?", thread_ts=shared)
+    flow.react(GRACE, quoted, "speech_balloon")
+    [comment] = eventually(lambda: _noticed(flow), what="the flag's notice")
+    assert comment.notice_ts
+
+    flow.react(LINUS, comment.notice_ts, "speech_balloon")
+    flow.shortcut(ADA, comment.notice_ts)
+    # The share, the reply, both flag reactions: a second comment would be recorded by then.
+    eventually(lambda: settled_events(flow.sessions, TEAM, expected=4), what="the flag on the notice")
+    told = eventually(
+        lambda: [c for c in flow.calls("chat.postEphemeral") if f"#{comment.id}" in c["args"]["text"]],
+        what="the reaction's answer",
+    )
+    assert "already" in told[0]["args"]["text"]
+    answered = eventually(lambda: flow.calls("response_url"), what="the shortcut's answer")
+    assert f"comment #{comment.id}, which is already flagged" in str(answered[-1]["args"])
+    assert [c.id for c in _comments(flow)] == [comment.id]
+    assert len([m for m in flow.bot_messages() if m.get("thread_ts") == shared]) == 1
+
+
+def test_flagging_the_same_comment_twice_by_command_is_one_comment(flow: Flow) -> None:
+    shared = flow.say(ADA, f"<{POST}>")
+    eventually(lambda: _reactions(flow, shared), what="the :eyes: reaction")
+    first = flow.reply_text(GRACE, f'flag {POST} "Do you ship to Canada?" by @maple')
+    again = flow.reply_text(LINUS, f"flag <{POST}?utm_source=x> Do you ship to Canada? by @maple")
+    [comment] = _comments(flow)
+    assert first.startswith(f"Flagged as comment #{comment.id}")
+    assert f"already flagged as comment #{comment.id}" in again
+    assert len([m for m in flow.bot_messages() if m.get("thread_ts") == shared]) == 1
+    # Another author's same words are their own comment.
+    flow.reply_text(LINUS, f'flag {POST} "Do you ship to Canada?" by @moose')
+    assert len(_comments(flow)) == 2

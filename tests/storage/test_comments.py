@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.channels import ensure_channel
-from storage.comments import comments_for_report
+from storage.comments import (
+    claim_notice,
+    comment_of_notice,
+    comment_of_nudge,
+    comments_for_report,
+    flag_comment,
+    settle_notice,
+)
 from storage.models import Comment, Post
+from storage.nudge_claims import claim_nudge, record_nudge_sent
 
 TEAM, OTHER_TEAM = "T0TWOWAY1", "T0OTHER01"
 CHANNEL, OTHER_CHANNEL = "C0SOCIAL01", "C0OTHER001"
@@ -103,3 +114,90 @@ def test_an_owners_report_in_a_channel_reads_only_their_posts_comments(
     with ledger() as s:
         pairs = comments_for_report(s, TEAM, since=SINCE, channel_id=channel, owner=owner)
     assert sorted(c.text for c, _ in pairs) == (sorted(INCLUDED) if found else [])
+
+
+def test_the_same_comment_flagged_by_command_at_once_from_several_replicas_is_one(
+    sessions: Sessions,
+) -> None:
+    """A command names no Slack message: the same words by the same author on the same post are the
+    same comment, however many people flag it at the same moment."""
+    with sessions.begin() as s:
+        ensure_channel(s, TEAM, CHANNEL, now=SINCE)
+        post = Post(
+            team_id=TEAM,
+            channel_id=CHANNEL,
+            canonical_url="https://x.com/twoway/status/1",
+            url="https://x.com/twoway/status/1",
+            platform="x",
+            owner_user_id=ADA,
+            shared_at=SINCE,
+        )
+        s.add(post)
+    rounds, racers = 10, 4
+    for round_ in range(rounds):
+        start = threading.Barrier(racers)
+
+        def flag(racer: int, round_: int = round_, start: threading.Barrier = start) -> bool:
+            start.wait()
+            with sessions.begin() as s:
+                _, created = flag_comment(
+                    s,
+                    TEAM,
+                    post=s.merge(post),
+                    channel_id=CHANNEL,
+                    text=f"Do you ship to Canada? ({round_})",
+                    author="@maple",
+                    flagged_by=ADA if racer % 2 else GRACE,
+                    flagged_at=SINCE,
+                )
+                return created
+
+        with ThreadPoolExecutor(racers) as pool:
+            assert sorted(pool.map(flag, range(racers))) == [False] * (racers - 1) + [True]
+    with sessions.begin() as s:
+        texts = s.scalars(select(Comment.text).where(Comment.team_id == TEAM)).all()
+    assert len(texts) == len(set(texts)) == rounds
+
+
+def test_twoways_notice_and_nudges_name_their_comment_in_their_channel_and_team_only(
+    sessions: Sessions,
+) -> None:
+    """What a flag on one of twoway's own messages is checked against (bot/flagging.py flag_message)."""
+    with sessions.begin() as s:
+        ensure_channel(s, TEAM, CHANNEL, now=SINCE)
+        post = Post(
+            team_id=TEAM,
+            channel_id=CHANNEL,
+            canonical_url="https://x.com/twoway/status/1",
+            url="https://x.com/twoway/status/1",
+            platform="x",
+            owner_user_id=ADA,
+            shared_at=SINCE,
+        )
+        s.add(post)
+        s.flush()
+        comment, _ = flag_comment(
+            s,
+            TEAM,
+            post=post,
+            channel_id=CHANNEL,
+            text="Refunds?",
+            author=None,
+            flagged_by=GRACE,
+            flagged_at=SINCE,
+        )
+        assert claim_notice(s, TEAM, comment.id)
+        settle_notice(s, TEAM, comment.id, "1700000000.000200")
+        for level, ts in ((1, "1700000000.000300"), (2, "1700000000.000400")):
+            nudge = claim_nudge(s, TEAM, comment.id, level, now=SINCE)
+            assert nudge is not None
+            record_nudge_sent(s, TEAM, nudge.id, claimed_at=SINCE, message_ts=ts, now=SINCE)
+        comment_id = comment.id
+    with sessions.begin() as s:
+        for ts in ("1700000000.000200", "1700000000.000300", "1700000000.000400"):
+            found = comment_of_notice(s, TEAM, CHANNEL, ts) or comment_of_nudge(s, TEAM, CHANNEL, ts)
+            assert found is not None, ts
+            assert found.id == comment_id, ts
+        assert comment_of_nudge(s, TEAM, CHANNEL, "1700000000.000500") is None
+        assert comment_of_nudge(s, TEAM, OTHER_CHANNEL, "1700000000.000300") is None
+        assert comment_of_nudge(s, OTHER_TEAM, CHANNEL, "1700000000.000300") is None
