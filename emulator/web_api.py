@@ -645,7 +645,13 @@ def conversations_replies(ctx: Context, args: Args) -> JSON:
 @method("conversations.members")
 def conversations_members(ctx: Context, args: Args) -> JSON:
     channel = _conversation(ctx, args.get("channel"), need_member=False)
-    limit = _page_size(args, 100, 1000)
+    page, metadata = _offset_page(args, sorted(channel.members), default=100, most=1000)
+    return {"members": page, "response_metadata": metadata}
+
+
+def _offset_page(args: Args, items: list[Any], *, default: int, most: int) -> tuple[list[Any], JSON]:
+    """One page of ``items`` from the offset the cursor names, and the metadata naming the next one."""
+    limit = _page_size(args, default, most)
     offset = 0
     cursor = args.get("cursor")
     if cursor is not None:
@@ -653,12 +659,9 @@ def conversations_members(ctx: Context, args: Args) -> JSON:
         if decoded is None or not decoded.isdigit():
             raise SlackError("invalid_cursor")
         offset = int(decoded)
-    members = sorted(channel.members)
-    page = members[offset : offset + limit]
-    more = offset + limit < len(members)
-    return {
-        "members": page,
-        "response_metadata": {"next_cursor": encode_cursor("offset", str(offset + limit)) if more else ""},
+    more = offset + limit < len(items)
+    return items[offset : offset + limit], {
+        "next_cursor": encode_cursor("offset", str(offset + limit)) if more else ""
     }
 
 
@@ -686,19 +689,8 @@ def users_conversations(ctx: Context, args: Args) -> JSON:
             info = channel.to_slack(bot, context_team_id=ctx.team.id)
             info.pop("is_member", None)
             listed.append(info)
-    limit = _page_size(args, 100, 999)
-    offset = 0
-    cursor = args.get("cursor")
-    if cursor is not None:
-        decoded = decode_cursor(cursor, "offset")
-        if decoded is None or not decoded.isdigit():
-            raise SlackError("invalid_cursor")
-        offset = int(decoded)
-    more = offset + limit < len(listed)
-    return {
-        "channels": listed[offset : offset + limit],
-        "response_metadata": {"next_cursor": encode_cursor("offset", str(offset + limit)) if more else ""},
-    }
+    page, metadata = _offset_page(args, listed, default=100, most=999)
+    return {"channels": page, "response_metadata": metadata}
 
 
 @method("conversations.join")

@@ -93,39 +93,19 @@ def move_channel_rows(s: Session, channel_id: str, old_team: str, team_id: str) 
     comment_ids = list(
         s.scalars(select(Comment.id).where(Comment.team_id == old_team, Comment.channel_id == channel_id))
     )
-    s.execute(
-        update(Post).where(Post.team_id == old_team, Post.channel_id == channel_id).values(team_id=team_id)
-    )
-    if post_ids:
+    # Rows that name the channel, then rows that hang off a moved post or comment.
+    for model in (Post, PostShare, Comment, DigestRun, KeptMessage):
         s.execute(
-            update(Snapshot)
-            .where(Snapshot.team_id == old_team, Snapshot.post_id.in_(post_ids))
+            update(model)
+            .where(model.team_id == old_team, model.channel_id == channel_id)
             .values(team_id=team_id)
         )
-    s.execute(
-        update(PostShare)
-        .where(PostShare.team_id == old_team, PostShare.channel_id == channel_id)
-        .values(team_id=team_id)
-    )
-    s.execute(
-        update(Comment)
-        .where(Comment.team_id == old_team, Comment.channel_id == channel_id)
-        .values(team_id=team_id)
-    )
-    if comment_ids:
-        s.execute(
-            update(Nudge)
-            .where(Nudge.team_id == old_team, Nudge.comment_id.in_(comment_ids))
-            .values(team_id=team_id)
-        )
-    s.execute(
-        update(DigestRun)
-        .where(DigestRun.team_id == old_team, DigestRun.channel_id == channel_id)
-        .values(team_id=team_id)
-    )
-    s.execute(
-        update(KeptMessage)
-        .where(KeptMessage.team_id == old_team, KeptMessage.channel_id == channel_id)
-        .values(team_id=team_id)
-    )
+    for child, parent_key, ids in (
+        (Snapshot, Snapshot.post_id, post_ids),
+        (Nudge, Nudge.comment_id, comment_ids),
+    ):
+        if ids:
+            s.execute(
+                update(child).where(child.team_id == old_team, parent_key.in_(ids)).values(team_id=team_id)
+            )
     s.execute(delete(Channel).where(Channel.team_id == old_team, Channel.channel_id == channel_id))

@@ -54,27 +54,49 @@ def app(emulator: Emulator, sessions: sessionmaker[Session]) -> App:
     return wiring_app(emulator, sessions, timezone="UTC")
 
 
-@pytest.fixture
-def comment_id(sessions: sessionmaker[Session]) -> int:
-    """An open comment on a tracked post: what a well-formed click or submission would change."""
-    link = SharedLink(url=POST, canonical_url=POST, platform="x")
+def _open_comment(
+    sessions: sessionmaker[Session],
+    channel: str,
+    *,
+    url: str,
+    text: str,
+    author: str | None,
+    flagged_by: str,
+    message_ts: str | None,
+) -> int:
+    """An open comment on a tracked post of ``channel``."""
+    link = SharedLink(url=url, canonical_url=url, platform="x")
     with sessions.begin() as s:
-        ensure_channel(s, TEAM, CHANNEL, now=NOW)
+        ensure_channel(s, TEAM, channel, now=NOW)
         post, _ = record_share(
-            s, TEAM, channel_id=CHANNEL, message_ts=SHARED_TS, user_id=ADA, link=link, shared_at=NOW
+            s, TEAM, channel_id=channel, message_ts=SHARED_TS, user_id=ADA, link=link, shared_at=NOW
         )
         comment, _ = flag_comment(
             s,
             TEAM,
             post=post,
-            channel_id=CHANNEL,
-            text="Any plans for Android?",
-            author=LINUS,
-            flagged_by=GRACE,
+            channel_id=channel,
+            text=text,
+            author=author,
+            flagged_by=flagged_by,
             flagged_at=NOW,
-            message_ts=COMMENT_TS,
+            message_ts=message_ts,
         )
         return comment.id
+
+
+@pytest.fixture
+def comment_id(sessions: sessionmaker[Session]) -> int:
+    """An open comment on a tracked post: what a well-formed click or submission would change."""
+    return _open_comment(
+        sessions,
+        CHANNEL,
+        url=POST,
+        text="Any plans for Android?",
+        author=LINUS,
+        flagged_by=GRACE,
+        message_ts=COMMENT_TS,
+    )
 
 
 def _ledger(sessions: sessionmaker[Session]) -> tuple[dict[str, int], list[tuple[Any, ...]]]:
@@ -377,23 +399,9 @@ def test_a_well_formed_click_still_closes_the_comment(
 
 def _comment_elsewhere(sessions: sessionmaker[Session], channel: str) -> int:
     """An open comment on a post of another channel, as a private channel's would be."""
-    link = SharedLink(url=POST + "9", canonical_url=POST + "9", platform="x")
-    with sessions.begin() as s:
-        ensure_channel(s, TEAM, channel, now=NOW)
-        post, _ = record_share(
-            s, TEAM, channel_id=channel, message_ts=SHARED_TS, user_id=ADA, link=link, shared_at=NOW
-        )
-        comment, _ = flag_comment(
-            s,
-            TEAM,
-            post=post,
-            channel_id=channel,
-            text="Private",
-            author=None,
-            flagged_by=ADA,
-            flagged_at=NOW,
-        )
-        return comment.id
+    return _open_comment(
+        sessions, channel, url=POST + "9", text="Private", author=None, flagged_by=ADA, message_ts=None
+    )
 
 
 @pytest.mark.parametrize("action_id", [ANSWERED_ACTION, DISMISSED_ACTION, SNOOZE_ACTION])
