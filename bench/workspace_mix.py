@@ -3,7 +3,9 @@
 Per 100 requests: 70 plain messages, 10 thread replies under untracked messages, 5 thread replies
 under tracked posts (half of them engagement summaries), 8 reactions with emojis twoway doesn't use,
 2 flag reactions, 3 messages sharing a post link and 2 `/twoway log` commands (issue 14). Every
-chatter message carries `MARKER`, so that a search of the ledger's files finds any of them kept.
+chatter message (plain, or a reply under an untracked message) carries `MARKER`, so that a search of
+the ledger's files finds any of them kept; what can change the ledger (replies under tracked posts,
+the comments flags land on) doesn't.
 
 What the ledger must hold after a run follows from the mix: a post per link shared, a snapshot per
 summary and per command, an open comment per flag.
@@ -94,9 +96,10 @@ def build(slack: Slack, count: int, *, tracked: list[dict[str, Any]], first_post
     posts = 0
     flags = kinds.count("flag reaction")
     # Flags need audience comments to land on: replies under tracked posts that aren't summaries.
-    for _ in range(flags):
+    for n in range(flags):
         thread = rng.choice(tracked)["event"]["ts"]
-        said = slack.say(f"{MARKER} does this work on Android?", PEOPLE[2], thread_ts=thread)
+        # Each its own words: twoway takes the same text under one post for the same comment.
+        said = slack.say(f"does this work on Android {n}?", PEOPLE[2], thread_ts=thread)
         audience_ts.append(said["ts"])
     tracked_replies = 0
     for i, kind in enumerate(kinds):
@@ -117,7 +120,7 @@ def build(slack: Slack, count: int, *, tracked: list[dict[str, Any]], first_post
                     words = "{} comments, {} replies, {} likes".format(*counts)
                     snapshots += 1
                 else:
-                    words = f"{MARKER} nice one #{i}"
+                    words = f"nice one #{i}"
                 tracked_replies += 1
                 event_ids.append(slack.say(words, user, thread_ts=thread)["event_id"])
             case "unused reaction":
