@@ -24,7 +24,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +123,8 @@ class Load:
     bodies: list[tuple[bytes, str]]
     # The workspace mix's expected ledger; the all-relevant mix counts handled events instead.
     expected: workspace_mix.Ledger | None = None
+    # Sent untimed after ``warm`` is handled (the workspace mix's audience comments).
+    setup: list[tuple[bytes, str]] = field(default_factory=list)
 
 
 def relevant_load(slack: Slack, requests: int) -> Load:
@@ -133,7 +135,7 @@ def relevant_load(slack: Slack, requests: int) -> Load:
 def workspace_load(slack: Slack, requests: int) -> Load:
     tracked = slack.message_events(WARM_UP)
     mix = workspace_mix.build(slack, requests, tracked=tracked, first_post=WARM_UP + requests)
-    return Load("workspace", [event_body(e) for e in tracked], mix.bodies, mix.expected)
+    return Load("workspace", [event_body(e) for e in tracked], mix.bodies, mix.expected, mix.setup)
 
 
 def measure(
@@ -171,8 +173,14 @@ def measure(
             # Handled, not only acknowledged: a command or a thread reply about a post still on its
             # way in would find it untracked.
             workspace_mix.wait_ledger(database_url, TEAM, workspace_mix.Ledger(posts=len(load.warm)))
+            if load.setup:
+                for url in apps.values():
+                    fire([(url, body, kind) for body, kind in load.setup], concurrency=concurrency)
+                workspace_mix.wait_ledger(database_url, TEAM, workspace_mix.Ledger(posts=len(load.warm)))
             bodies = load.bodies
-            events_sent = len(load.warm) + sum(kind == "application/json" for _, kind in bodies)
+            events_sent = (
+                len(load.warm) + len(load.setup) + sum(kind == "application/json" for _, kind in bodies)
+            )
 
             sent: dict[str, list[Sent]] = {name: [] for name in apps}
             busy: dict[str, float] = dict.fromkeys(apps, 0.0)

@@ -78,6 +78,8 @@ def ingest_workspace(
             [(next(targets), body, kind) for body, kind in map(event_body, tracked)], concurrency=concurrency
         )
         workspace_mix.wait_ledger(database_url, TEAM, workspace_mix.Ledger(posts=len(tracked)))
+        fire([(next(targets), body, kind) for body, kind in mix.setup], concurrency=concurrency)
+        workspace_mix.wait_ledger(database_url, TEAM, workspace_mix.Ledger(posts=len(tracked)))
         before = workspace_mix.footprint(database_url)
         started = time.monotonic()
         sent = fire([(next(targets), body, kind) for body, kind in mix.bodies], concurrency=concurrency)

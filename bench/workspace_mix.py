@@ -77,6 +77,9 @@ class Mix:
     bodies: list[tuple[bytes, str]]
     kinds: Counter[str]
     expected: Ledger
+    # The audience comments the flags land on, sent (untimed) once the tracked posts are in: as in a
+    # channel, twoway saw them come into a tracked thread before anyone flagged them.
+    setup: list[tuple[bytes, str]]
 
 
 def build(slack: Slack, count: int, *, tracked: list[dict[str, Any]], first_post: int, seed: int = 14) -> Mix:
@@ -91,6 +94,7 @@ def build(slack: Slack, count: int, *, tracked: list[dict[str, Any]], first_post
     event_ids: list[str] = []
     plain_ts: list[str] = []
     audience_ts: list[str] = []
+    audience_ids: list[str] = []
     commands = 0
     snapshots = 0
     posts = 0
@@ -101,6 +105,7 @@ def build(slack: Slack, count: int, *, tracked: list[dict[str, Any]], first_post
         # Each its own words: twoway takes the same text under one post for the same comment.
         said = slack.say(f"does this work on Android {n}?", PEOPLE[2], thread_ts=thread)
         audience_ts.append(said["ts"])
+        audience_ids.append(said["event_id"])
     tracked_replies = 0
     for i, kind in enumerate(kinds):
         user = PEOPLE[i % len(PEOPLE)]
@@ -150,6 +155,7 @@ def build(slack: Slack, count: int, *, tracked: list[dict[str, Any]], first_post
         ordered,
         Counter(kinds),
         Ledger(posts=len(tracked) + posts, snapshots=snapshots, comments=flags),
+        [event_body(e) for e in slack.envelopes(audience_ids)],
     )
 
 
