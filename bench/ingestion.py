@@ -130,7 +130,7 @@ def main() -> None:
                 say(f"writing {count} messages in the emulator")
                 events = slack.message_events(count)
                 for backend, replica_count in backends:
-                    say(f"{backend}, {replica_count} replicas, all-relevant mix")
+                    say(f"{backend}, {plural(replica_count)}, all-relevant mix")
                     with database(backend, args.postgres, workdir / "ingest.db") as url:
                         runs[f"{backend}, {plural(replica_count)}"] = ingest(
                             slack, url, events, replica_count, args.concurrency
@@ -140,7 +140,7 @@ def main() -> None:
                 tracked = slack.message_events(TRACKED)
                 mix = workspace_mix.build(slack, count, tracked=tracked, first_post=count + TRACKED)
                 for backend, replica_count in backends:
-                    say(f"{backend}, {replica_count} replicas, workspace mix")
+                    say(f"{backend}, {plural(replica_count)}, workspace mix")
                     with database(backend, args.postgres, workdir / "workspace.db") as url:
                         runs[f"{backend}, {plural(replica_count)}, workspace mix"] = ingest_workspace(
                             slack, url, tracked, mix, replica_count, args.concurrency
