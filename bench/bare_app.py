@@ -31,6 +31,11 @@ def build() -> App:
     def message() -> None:
         return None
 
+    # The workspace mix sends reactions too; unheard, Bolt would answer them 404 without doing the work.
+    @app.event("reaction_added")
+    def reaction() -> None:
+        return None
+
     return app
 
 

@@ -120,6 +120,23 @@ class Slack:
         stored = {e["event_id"]: e["payload"] for e in control(self.url, "/_emulator/events")}
         return [stored[event_id] for event_id in ids]
 
+    def say(self, said: str, user: str, thread_ts: str | None = None) -> dict[str, Any]:
+        """A message someone writes in the channel (in a thread with ``thread_ts``): its ts and event_id."""
+        message = {"team": TEAM, "channel": CHANNEL, "user": user, "text": said}
+        return control(
+            self.url, "/_emulator/message", message | ({"thread_ts": thread_ts} if thread_ts else {})
+        )
+
+    def react(self, ts: str, user: str, reaction: str) -> dict[str, Any]:
+        """Someone's reaction to the message at ``ts``: its event_id."""
+        reacted = {"team": TEAM, "channel": CHANNEL, "ts": ts, "user": user, "reaction": reaction}
+        return control(self.url, "/_emulator/reaction", reacted)
+
+    def envelopes(self, event_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The event envelopes Slack would send for ``event_ids``, in that order."""
+        stored = {e["event_id"]: e["payload"] for e in control(self.url, "/_emulator/events")}
+        return [stored[event_id] for event_id in event_ids]
+
     def response_urls(self, count: int) -> list[tuple[str, str]]:
         """``count`` (response_url, trigger_id) pairs, as slash commands come with."""
         minted = []
