@@ -12,7 +12,9 @@ a message or a reaction, any message it can't read, any subtype the listeners fo
 tracked (a post's thread, an emoji a channel uses), since something tracked once may be acted on
 later (a stale "yes" costs one useless claim); whatever it doesn't find in its cache it reads from the
 database there and then. A post recorded on one replica is therefore seen by the next event on any
-other replica, with no generation to bump and no window of staleness.
+other replica, with no generation to bump and no window of staleness. In a channel whose ledger is
+another workspace's (`bot.homes`), every message and reaction is relevant: the view doesn't second-guess
+which workspace's ledger it belongs to.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import Clock
 from bot.flagging import base_emoji
 from bot.links import links_in_message
+from storage.channel_homes import home_of
 from storage.channels import channel_emojis
 from storage.posts import shares_message
 
@@ -140,6 +143,14 @@ def _reaction(team_id: str, event: dict[str, Any], tracked: Tracked) -> str | No
     return None if tracked.uses_emoji(team_id, channel, base_emoji(reaction)) else UNUSED_REACTION
 
 
+def _elsewhere(s: Session, team_id: str, channel_id: str) -> bool:
+    """Whether the channel's ledger is another workspace's (a channel shared by two that installed
+    twoway: `bot.homes`). Its events are then left to the listeners, which read and write as the home,
+    or take the channel over when the home is gone."""
+    home = home_of(s, channel_id)
+    return home is not None and home.team_id != team_id
+
+
 class LedgerView:
     """The `Tracked` view read from the ledger: what it found tracked is cached, the rest read again."""
 
@@ -155,7 +166,7 @@ class LedgerView:
             if key in self._threads:
                 return True
         with self._sessions() as s:
-            found = shares_message(s, team_id, channel_id, ts)
+            found = _elsewhere(s, team_id, channel_id) or shares_message(s, team_id, channel_id, ts)
         if found:
             self._remember(self._threads, [key])
         return found
@@ -165,6 +176,8 @@ class LedgerView:
             if (team_id, channel_id, emoji) in self._emojis:
                 return True
         with self._sessions() as s:
+            if _elsewhere(s, team_id, channel_id):
+                return True
             emojis = channel_emojis(s, team_id, channel_id)
         self._remember(self._emojis, [(team_id, channel_id, e) for e in emojis])
         return emoji in emojis
