@@ -196,32 +196,18 @@ class IgnoredCount:
         self._clock = clock
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
-        self._total: Counter[str] = Counter()
         self._since: datetime | None = None
 
     def add(self, reason: str) -> None:
         now = self._clock()
         with self._lock:
             self._counts[reason] += 1
-            self._total[reason] += 1
             if self._since is None:
                 self._since = now
             if now - self._since < LOG_EVERY:
                 return
             counts, self._counts, self._since = self._counts, Counter(), now
         self._log(counts)
-
-    def totals(self) -> dict[str, int]:
-        """Every event ignored since this replica started, by reason."""
-        with self._lock:
-            return dict(self._total)
-
-    def flush(self) -> None:
-        """Log the counts not logged yet (at shutdown)."""
-        with self._lock:
-            counts, self._counts, self._since = self._counts, Counter(), None
-        if counts:
-            self._log(counts)
 
     @staticmethod
     def _log(counts: Counter[str]) -> None:

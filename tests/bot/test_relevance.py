@@ -4,12 +4,14 @@ https://docs.slack.dev/reference/events/reaction_added), against a fixed view of
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from bot import relevance
-from bot.relevance import ignored_because
+from bot.relevance import IgnoredCount, ignored_because
 
 TEAM, CHANNEL = "T0TWOWAY1", "C0SOCIAL01"
 POST_TS = "1712345678.000100"  # a message sharing a post
@@ -134,3 +136,20 @@ def test_an_event_is_ignored_only_when_it_cannot_change_the_ledger(
 def test_a_delivery_with_no_event_or_workspace_is_left_to_the_listeners() -> None:
     assert ignored_because({"type": "event_callback", "team_id": TEAM}, View()) is None
     assert ignored_because({"type": "event_callback", "event": message()}, View()) is None
+
+
+def test_ignored_events_are_logged_by_reason_once_a_minute(caplog: pytest.LogCaptureFixture) -> None:
+    now = [datetime(2026, 12, 7, 9, 0, tzinfo=UTC)]
+    count = IgnoredCount(lambda: now[0])
+    caplog.set_level(logging.INFO, logger="bot.relevance")
+    for reason in (relevance.CHATTER, relevance.CHATTER, relevance.UNUSED_REACTION):
+        count.add(reason)
+        now[0] += timedelta(seconds=10)
+    assert caplog.messages == []
+    now[0] += timedelta(seconds=31)
+    count.add(relevance.CHATTER)
+    assert caplog.messages == [
+        f"ignored 4 events that can't change the ledger: 3 {relevance.CHATTER}; 1 {relevance.UNUSED_REACTION}"
+    ]
+    count.add(relevance.CHATTER)
+    assert len(caplog.messages) == 1
