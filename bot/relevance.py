@@ -85,6 +85,8 @@ def ignored_because(body: dict[str, Any], tracked: Tracked) -> str | None:
     if team_id is None or not isinstance(event, dict):
         return None
     kind = event.get("type")
+    if not isinstance(kind, str):
+        return None
     if kind == "message":
         return _message(team_id, event, tracked)
     if kind in REACTIONS:
@@ -96,7 +98,7 @@ def ignored_because(body: dict[str, Any], tracked: Tracked) -> str | None:
 def _message(team_id: str, event: dict[str, Any], tracked: Tracked) -> str | None:
     channel = _text_or_none(event.get("channel"))
     subtype = event.get("subtype")
-    if channel is None:
+    if channel is None or not (subtype is None or isinstance(subtype, str)):
         return None
     if subtype in FOLLOWED:
         return _followed(team_id, channel, event, tracked)
@@ -121,9 +123,9 @@ def _followed(team_id: str, channel: str, event: dict[str, Any], tracked: Tracke
         return None  # nothing to tell which message it was but its ts: let the listener look
     if any(_has_links(v) for v in versions):
         return None
-    stamps = {event.get("deleted_ts")}
+    stamps = [event.get("deleted_ts")]
     for version in versions:
-        stamps |= {version.get("ts"), version.get("thread_ts")}
+        stamps += [version.get("ts"), version.get("thread_ts")]
     for ts in stamps:
         if isinstance(ts, str) and ts and tracked.is_tracked_thread(team_id, channel, ts):
             return None

@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot import relevance
 from bot.relevance import IgnoredCount, ignored_because
@@ -153,3 +155,36 @@ def test_ignored_events_are_logged_by_reason_once_a_minute(caplog: pytest.LogCap
     ]
     count.add(relevance.CHATTER)
     assert len(caplog.messages) == 1
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
+    max_leaves=12,
+)
+FIELDS = [
+    "type",
+    "subtype",
+    "channel",
+    "text",
+    "blocks",
+    "ts",
+    "thread_ts",
+    "deleted_ts",
+    "message",
+    "previous_message",
+    "reaction",
+    "item",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from(FIELDS), JSON, max_size=8),
+    st.sampled_from(["message", "reaction_added", "reaction_removed"]),
+)
+def test_no_event_shape_makes_the_decision_raise(event: dict[str, Any], kind: str) -> None:
+    """A signed payload of any shape gets an answer, never a 500 from the ack path."""
+    event.setdefault("type", kind)
+    reason = ignored_because(delivery(event), View())
+    assert reason is None or isinstance(reason, str)
