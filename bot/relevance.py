@@ -14,7 +14,9 @@ later (a stale "yes" costs one useless claim); whatever it doesn't find in its c
 database there and then. A post recorded on one replica is therefore seen by the next event on any
 other replica, with no generation to bump and no window of staleness. In a channel whose ledger is
 another workspace's (`bot.homes`), every message and reaction is relevant: the view doesn't second-guess
-which workspace's ledger it belongs to.
+which workspace's ledger it belongs to. A reply under a recent message that shares nothing yet is
+relevant while an event the workspace sent since is still being handled: the message's own event may be
+in an inbox, its post about to be recorded (`LedgerView.may_share_soon`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,6 +34,7 @@ from bot.flagging import base_emoji
 from bot.links import links_in_message
 from storage.channel_homes import home_of
 from storage.channels import channel_emojis
+from storage.event_claims import handling_since
 from storage.posts import shares_message
 
 logger = logging.getLogger(__name__)
@@ -50,6 +53,11 @@ NOT_A_MESSAGE = "reaction on something other than a message"
 
 # How often each replica logs its counts of ignored events, at INFO.
 LOG_EVERY = timedelta(minutes=1)
+# A reply under a message this recent may come before the message's own event is handled: its post
+# is then in flight, acknowledged but not yet recorded. Slack's clock and the replicas' may differ by
+# SKEW.
+IN_FLIGHT = timedelta(minutes=10)
+SKEW = timedelta(minutes=1)
 # Entries the cache holds before it starts afresh: a bound on memory, not on correctness.
 CACHE_LIMIT = 100_000
 
@@ -63,6 +71,11 @@ class Tracked(Protocol):
 
     def uses_emoji(self, team_id: str, channel_id: str, emoji: str) -> bool:
         """Whether ``emoji`` is the channel's flag, resolve or dismiss reaction."""
+        ...
+
+    def may_share_soon(self, team_id: str, ts: str) -> bool:
+        """Whether the message ``ts`` may share a post that isn't recorded yet: it is recent, and an
+        event the team sent since is still being handled (the message's own, perhaps)."""
         ...
 
 
@@ -112,7 +125,9 @@ def _message(team_id: str, event: dict[str, Any], tracked: Tracked) -> str | Non
     if thread_ts == ts:
         # A thread's parent with no link shares nothing: nothing under it is kept or read.
         return CHATTER
-    return None if tracked.is_tracked_thread(team_id, channel, thread_ts) else UNTRACKED_REPLY
+    if tracked.is_tracked_thread(team_id, channel, thread_ts) or tracked.may_share_soon(team_id, thread_ts):
+        return None
+    return UNTRACKED_REPLY
 
 
 def _followed(team_id: str, channel: str, event: dict[str, Any], tracked: Tracked) -> str | None:
@@ -156,8 +171,9 @@ def _elsewhere(s: Session, team_id: str, channel_id: str) -> bool:
 class LedgerView:
     """The `Tracked` view read from the ledger: what it found tracked is cached, the rest read again."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
         self._sessions = sessions
+        self._clock = clock
         self._lock = threading.Lock()
         self._threads: set[tuple[str, str, str]] = set()
         self._emojis: set[tuple[str, str, str]] = set()
@@ -183,6 +199,16 @@ class LedgerView:
             emojis = channel_emojis(s, team_id, channel_id)
         self._remember(self._emojis, [(team_id, channel_id, e) for e in emojis])
         return emoji in emojis
+
+    def may_share_soon(self, team_id: str, ts: str) -> bool:
+        try:
+            posted = datetime.fromtimestamp(float(ts), UTC)
+        except (ValueError, OverflowError, OSError):
+            return True
+        if self._clock() - posted > IN_FLIGHT:
+            return False
+        with self._sessions() as s:
+            return handling_since(s, team_id, posted - SKEW)
 
     def _remember(self, cache: set[tuple[str, str, str]], keys: list[tuple[str, str, str]]) -> None:
         with self._lock:

@@ -58,7 +58,7 @@ def build_app(deps: Deps, *, token_verification: bool = True) -> App:
             deps.sessions,
             deps.clock,
             inbox,
-            tracked=LedgerView(deps.sessions),
+            tracked=LedgerView(deps.sessions, deps.clock),
             ignored=IgnoredCount(deps.clock),
         )
     )

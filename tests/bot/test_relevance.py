@@ -18,6 +18,7 @@ from bot.relevance import IgnoredCount, ignored_because
 TEAM, CHANNEL = "T0TWOWAY1", "C0SOCIAL01"
 POST_TS = "1712345678.000100"  # a message sharing a post
 OTHER_TS = "1712345679.000200"  # a message sharing none
+IN_FLIGHT_TS = "1712345679.000300"  # a message whose event is still being handled
 LINK = "https://x.com/acme/status/1234567890"
 
 
@@ -29,6 +30,9 @@ class View:
 
     def uses_emoji(self, team_id: str, channel_id: str, emoji: str) -> bool:
         return emoji in {"raising_hand", "white_check_mark", "no_entry_sign"}
+
+    def may_share_soon(self, team_id: str, ts: str) -> bool:
+        return ts == IN_FLIGHT_TS
 
 
 def delivery(event: dict[str, Any]) -> dict[str, Any]:
@@ -49,6 +53,7 @@ def reaction(name: str, kind: str = "reaction_added", item_type: str = "message"
     [
         (message(), relevance.CHATTER),
         (message(thread_ts=OTHER_TS), relevance.UNTRACKED_REPLY),
+        (message(thread_ts=IN_FLIGHT_TS), None),
         (message(subtype="channel_join"), relevance.OTHER_SUBTYPE),
         (message(f"see <{LINK}>"), None),
         (message(f"see <{LINK}>", thread_ts=OTHER_TS), None),

@@ -104,3 +104,10 @@ def test_chatter_is_acknowledged_and_nothing_of_it_is_written(flow: Flow) -> Non
     assert _rows_holding(engine, marker) == []
     if engine.dialect.name == "sqlite":
         assert _files_holding(engine, marker) == []
+
+
+def test_a_summary_sent_before_its_post_is_recorded_is_still_handled(flow: Flow) -> None:
+    # No wait between the two: the share's event may still be in the inbox when the reply comes.
+    shared = flow.say(ADA, f"Part 3 is out: <{POST}>")
+    flow.say(GRACE, "14 comments, 3 replies, 20 shares, 51 likes", thread_ts=shared)
+    eventually(lambda: _settled(flow, snapshots=1, comments=0), what="the summary's snapshot")

@@ -88,6 +88,8 @@ def test_the_first_reply_under_a_post_new_on_another_replica_is_handled(
         with sessions() as s:
             return s.scalar(select(Snapshot.id).where(Snapshot.source_ref == ts)) is not None
 
+    # Timestamps of 2024: no post of theirs can be in flight (`LedgerView.may_share_soon`), so the
+    # replicas' views alone decide.
     for n in range(RACES):
         post_ts, early_ts, reply_ts = (
             f"1712340{n:03d}.000100",
