@@ -50,6 +50,22 @@ def get_channel(s: Session, team_id: str, channel_id: str) -> Channel | None:
     ).one_or_none()
 
 
+def channel_emojis(s: Session, team_id: str, channel_id: str) -> frozenset[str]:
+    """The channel's flag, resolve and dismiss emojis; the defaults when twoway has not seen it."""
+    found = s.execute(
+        select(Channel.flag_emoji, Channel.resolve_emoji, Channel.dismiss_emoji).where(
+            Channel.team_id == team_id, Channel.channel_id == channel_id
+        )
+    ).one_or_none()
+    if found is not None:
+        return frozenset(found)
+    columns = Channel.__table__.c
+    return frozenset(
+        str(getattr(column.server_default, "arg", ""))
+        for column in (columns.flag_emoji, columns.resolve_emoji, columns.dismiss_emoji)
+    )
+
+
 def ensure_channel(
     s: Session,
     team_id: str,

@@ -95,6 +95,20 @@ def unfinished_events(
     ).all()
 
 
+def handling_since(s: Session, team_id: str, since: datetime) -> bool:
+    """Whether any of the team's events received at ``since`` or later is still being handled."""
+    found = s.scalar(
+        select(ProcessedEvent.event_id)
+        .where(
+            ProcessedEvent.team_id == team_id,
+            ProcessedEvent.state == "handling",
+            ProcessedEvent.received_at >= since,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 def purge_events(s: Session, team_id: str, *, done_before: datetime, unfinished_before: datetime) -> int:
     """Delete the team's events handled and received before ``done_before``, and those never handled
     (failed, or held with no attempt left) received before ``unfinished_before``, with the bodies they

@@ -93,6 +93,21 @@ def record_share(
     return post, created
 
 
+def shares_message(s: Session, team_id: str, channel_id: str, message_ts: str) -> bool:
+    """Whether the channel's message ``message_ts`` shares a post (its thread is then a post's thread)."""
+    return bool(
+        s.scalar(
+            select(
+                exists().where(
+                    PostShare.team_id == team_id,
+                    PostShare.channel_id == channel_id,
+                    PostShare.message_ts == message_ts,
+                )
+            )
+        )
+    )
+
+
 def posts_of_message(s: Session, team_id: str, channel_id: str, message_ts: str) -> list[Post]:
     """Return the posts a message shared (still shared), oldest share first."""
     return list(

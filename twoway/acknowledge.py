@@ -13,6 +13,11 @@ accepted signature is therefore remembered in the database, shared by every repl
 Bolt's window; a request whose signature is already there gets 401 and reaches no listener.
 
 Socket Mode requests come over the app's own authenticated connection, unsigned, and pass through.
+
+An event that can't change the ledger (`bot.relevance`: chatter, a reply under an untracked message, a
+reaction no channel uses) is acknowledged before any of that, with nothing written and no listener
+run, only counted. Its replay would be ignored just the same, so its signature needs no row: the guard
+covers commands, interactions and relevant events.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
 from bot.inbox import Claim, Inbox, event_key
+from bot.relevance import IgnoredCount, Tracked, ignored_because
 from storage.signatures import forget_requests_before, remember_request
 
 logger = logging.getLogger(__name__)
@@ -62,11 +68,17 @@ def signature_of(req: BoltRequest) -> str | None:
 
 
 def acknowledge(
-    sessions: sessionmaker[Session], clock: Clock, inbox: Inbox | None = None
+    sessions: sessionmaker[Session],
+    clock: Clock,
+    inbox: Inbox | None = None,
+    *,
+    tracked: Tracked | None = None,
+    ignored: IgnoredCount | None = None,
 ) -> Callable[..., BoltResponse | None]:
     """Global Bolt middleware, to run right after signature verification: 401 for a signature seen
     before; an event claimed and acknowledged (400 for one that names no workspace or event id);
-    anything else on to its listener.
+    anything else on to its listener. With ``tracked``, an event that can't change the ledger is
+    acknowledged with no write, and counted in ``ignored``.
 
     The signature is recorded (and committed) before any listener runs, so a replay racing the
     original to another replica loses on the unique constraint. With ``inbox``, an event is claimed
@@ -84,6 +96,12 @@ def acknowledge(
             logger.warning("refused an event that names no workspace or event id")
             return BoltResponse(status=400, body="")
         event = inbox is not None and event_key(body) is not None
+        if event and tracked is not None:
+            reason = ignored_because(body, tracked)
+            if reason is not None:
+                if ignored is not None:
+                    ignored.add(reason)
+                return BoltResponse(status=200, body="")
         if signature is None and not event:
             next_()
             return None

@@ -30,6 +30,7 @@ from bot.installs import (
     NOT_INSTALLED_MESSAGE,
     REDIRECT_PATH,
 )
+from bot.relevance import IgnoredCount, LedgerView
 from handlers import register_events, register_front
 from twoway.acknowledge import acknowledge
 
@@ -49,9 +50,18 @@ def build_app(deps: Deps, *, token_verification: bool = True) -> App:
     """
     inbox = deps.inbox if deps.inbox is not None else Inbox(deps.sessions, deps.clock, replica_name())
     app = _bolt_app(deps, token_verification=token_verification, front=True)
-    # Bolt has verified the signature by now; a signature seen before is a replay. Events are
-    # claimed in the same transaction, handed to the inbox and acknowledged.
-    app.use(acknowledge(deps.sessions, deps.clock, inbox))
+    # Bolt has verified the signature by now. An event that can't change the ledger is acknowledged
+    # with no write; otherwise a signature seen before is a replay, and an event is claimed in the same
+    # transaction, handed to the inbox and acknowledged.
+    app.use(
+        acknowledge(
+            deps.sessions,
+            deps.clock,
+            inbox,
+            tracked=LedgerView(deps.sessions, deps.clock),
+            ignored=IgnoredCount(deps.clock),
+        )
+    )
     if deps.installations is not None:
         app.use(rehome(deps))
     register_front(app, deps)

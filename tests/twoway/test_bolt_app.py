@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 import yaml
 from slack_bolt import App, BoltRequest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from emulator import Emulator, EmulatorSettings
 from storage.channels import get_channel
+from storage.models import SeenRequest
 from storage.workspace_rows import count_rows
 from tests.payloads import event_callback, message_shortcut, slash_command
 from tests.support.inbox import settled_events
@@ -104,11 +106,27 @@ def test_the_command_and_the_shortcut_reach_their_listeners(app: App) -> None:
 
 
 def test_a_replayed_request_is_refused(app: App, sessions: sessionmaker[Session]) -> None:
-    body = json.dumps(event_callback(EVENTS["message.channels"], team_id=TEAM, event_id="EvREPLAY"))
+    shared = {**EVENTS["message.channels"], "text": "<https://x.com/acme/status/1790000000000000009>"}
+    body = json.dumps(event_callback(shared, team_id=TEAM, event_id="EvREPLAY"))
     request = signed_request(body, secret=SECRET)
     assert app.dispatch(request).status == 200
     replay = BoltRequest(body=body, headers={k: list(v) for k, v in request.headers.items()})
     assert app.dispatch(replay).status == 401
+    eventually(lambda: settled_events(sessions, TEAM, expected=1), what="the event handled once")
+
+
+def test_chatter_and_its_replay_are_acknowledged_and_record_nothing(
+    app: App, sessions: sessionmaker[Session]
+) -> None:
+    # "hi" can't change the ledger (bot/relevance.py): no signature is remembered, so its replay is
+    # acknowledged too, and reaches no listener either.
+    body = json.dumps(event_callback(EVENTS["message.channels"], team_id=TEAM, event_id="EvCHATTER"))
+    request = signed_request(body, secret=SECRET)
+    replay = BoltRequest(body=body, headers={k: list(v) for k, v in request.headers.items()})
+    assert [app.dispatch(request).status, app.dispatch(replay).status] == [200, 200]
+    with sessions.begin() as s:
+        assert sum(count_rows(s, TEAM).values()) == 0
+        assert s.scalar(select(func.count()).select_from(SeenRequest)) == 0
 
 
 def test_bad_signatures_are_refused_before_any_listener(app: App, sessions: sessionmaker[Session]) -> None:

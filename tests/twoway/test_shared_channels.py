@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from bot.homes import home_for
 from storage.channel_homes import home_of
-from storage.models import Comment, Post
+from storage.models import Comment, Post, Snapshot
 from tests.support.polling import eventually
 from tests.twoway.test_distribution import ADA, BEA, TEAM_A, TEAM_B, Distributed
 from twoway.demo import get_json
@@ -168,3 +168,29 @@ def test_two_workspaces_of_one_enterprise_never_collide(dist: Distributed) -> No
     assert posts_in(dist, SOUTH, "C0SOUTH01") == [POSTS[0]]
     assert posts_in(dist, NORTH, "C0NORTH01") == [POSTS[0]]
     assert home_for(dist.runtime.deps, SHARED, SOUTH, ORG).team_id == SOUTH
+
+
+def test_a_summary_under_a_post_delivered_as_the_other_workspace_is_recorded(dist: Distributed) -> None:
+    """The reply is delivered as B, whose ledger tracks nothing in the channel: the post is in A's, the
+    channel's home. Deciding relevance as B alone would drop it (`bot.relevance`)."""
+    share(dist)
+    say(dist, TEAM_A, ADA, f"one <{POSTS[0]}>", authorized=TEAM_A)
+    [shared] = [c["args"]["timestamp"] for c in dist.calls("reactions.add")]
+    answer = dist.post(
+        "/_emulator/message",
+        {
+            "team": TEAM_B,
+            "channel": SHARED,
+            "user": BEA,
+            "text": "8 comments, 2 replies",
+            "thread_ts": shared,
+            "authorized": TEAM_B,
+        },
+    )
+    assert answer["delivery"]["status"] == 200, answer
+
+    def snapshots() -> list[str]:
+        with dist.sessions.begin() as s:
+            return list(s.scalars(select(Snapshot.team_id)))
+
+    assert eventually(snapshots, what="the summary's snapshot") == [TEAM_A]

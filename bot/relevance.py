@@ -1,0 +1,243 @@
+"""Which of Slack's events can change the ledger, decided before anything is written.
+
+Slack sends twoway every message of every channel it is in. Most are chatter: no post link, no thread
+under a post twoway tracks, no reaction a channel uses. Such an event is acknowledged with no write at
+all (no signature remembered, no claim, no body stored) and reaches no listener (`twoway.acknowledge`).
+
+`ignored_because` is a pure function of the event and a `Tracked` view of the ledger. It may say
+"maybe relevant" wrongly, never "irrelevant" wrongly; so it is conservative: any event type other than
+a message or a reaction, any message it can't read, any subtype the listeners follow, is relevant.
+
+`LedgerView` is that view, shared by every replica through the database. It caches only what it found
+tracked (a post's thread, an emoji a channel uses), since something tracked once may be acted on
+later (a stale "yes" costs one useless claim); whatever it doesn't find in its cache it reads from the
+database there and then. A post recorded on one replica is therefore seen by the next event on any
+other replica, with no generation to bump and no window of staleness. In a channel whose ledger is
+another workspace's (`bot.homes`), every message and reaction is relevant: the view doesn't second-guess
+which workspace's ledger it belongs to. A reply under a recent message that shares nothing yet is
+relevant while an event the workspace sent since is still being handled: the message's own event may be
+in an inbox, its post about to be recorded (`LedgerView.may_share_soon`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.clock import Clock
+from bot.flagging import base_emoji
+from bot.links import links_in_message
+from storage.channel_homes import home_of
+from storage.channels import channel_emojis
+from storage.event_claims import handling_since
+from storage.posts import shares_message
+
+logger = logging.getLogger(__name__)
+
+# The message subtypes `handlers.message_events` reads; the rest (joins, topic changes…) it ignores.
+AUTHORED = frozenset({None, "thread_broadcast", "file_share", "bot_message", "me_message"})
+FOLLOWED = frozenset({"message_changed", "message_deleted"})
+REACTIONS = frozenset({"reaction_added", "reaction_removed"})
+
+CHATTER = "message with no post link, outside any tracked thread"
+UNTRACKED_REPLY = "reply under an untracked message"
+OTHER_SUBTYPE = "message subtype twoway doesn't follow"
+UNTRACKED_EDIT = "edit or deletion of a message twoway doesn't track"
+UNUSED_REACTION = "reaction with an emoji the channel doesn't use"
+NOT_A_MESSAGE = "reaction on something other than a message"
+
+# How often each replica logs its counts of ignored events, at INFO.
+LOG_EVERY = timedelta(minutes=1)
+# A reply under a message this recent may come before the message's own event is handled: its post
+# is then in flight, acknowledged but not yet recorded. Slack's clock and the replicas' may differ by
+# SKEW.
+IN_FLIGHT = timedelta(minutes=10)
+SKEW = timedelta(minutes=1)
+# Entries the cache holds before it starts afresh: a bound on memory, not on correctness.
+CACHE_LIMIT = 100_000
+
+
+class Tracked(Protocol):
+    """What the ledger tracks in a workspace, as far as an event's relevance needs it."""
+
+    def is_tracked_thread(self, team_id: str, channel_id: str, ts: str) -> bool:
+        """Whether the message ``ts`` shares a post, so that its thread is a post's thread."""
+        ...
+
+    def uses_emoji(self, team_id: str, channel_id: str, emoji: str) -> bool:
+        """Whether ``emoji`` is the channel's flag, resolve or dismiss reaction."""
+        ...
+
+    def may_share_soon(self, team_id: str, ts: str) -> bool:
+        """Whether the message ``ts`` may share a post that isn't recorded yet: it is recent, and an
+        event the team sent since is still being handled (the message's own, perhaps)."""
+        ...
+
+
+def _has_links(message: dict[str, Any]) -> bool:
+    text = message.get("text")
+    blocks = message.get("blocks")
+    return bool(
+        links_in_message(text if isinstance(text, str) else "", blocks if isinstance(blocks, list) else None)
+    )
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def ignored_because(body: dict[str, Any], tracked: Tracked) -> str | None:
+    """Why an Events API delivery can't change the ledger, or None when it may (then it is handled)."""
+    team_id = _text_or_none(body.get("team_id"))
+    event = body.get("event")
+    if team_id is None or not isinstance(event, dict):
+        return None
+    kind = event.get("type")
+    if not isinstance(kind, str):
+        return None
+    if kind == "message":
+        return _message(team_id, event, tracked)
+    if kind in REACTIONS:
+        return _reaction(team_id, event, tracked)
+    # Channels coming and going, mentions, the Home tab, uninstalls: always the listeners' business.
+    return None
+
+
+def _message(team_id: str, event: dict[str, Any], tracked: Tracked) -> str | None:
+    channel = _text_or_none(event.get("channel"))
+    subtype = event.get("subtype")
+    if channel is None or not (subtype is None or isinstance(subtype, str)):
+        return None
+    if subtype in FOLLOWED:
+        return _followed(team_id, channel, event, tracked)
+    if subtype not in AUTHORED:
+        return OTHER_SUBTYPE
+    if _has_links(event):
+        return None
+    thread_ts, ts = _text_or_none(event.get("thread_ts")), _text_or_none(event.get("ts"))
+    if thread_ts is None:
+        return CHATTER
+    if thread_ts == ts:
+        # A thread's parent with no link shares nothing: nothing under it is kept or read.
+        return CHATTER
+    if tracked.is_tracked_thread(team_id, channel, thread_ts) or tracked.may_share_soon(team_id, thread_ts):
+        return None
+    return UNTRACKED_REPLY
+
+
+def _followed(team_id: str, channel: str, event: dict[str, Any], tracked: Tracked) -> str | None:
+    """An edit or a deletion matters when either version links a post, or when the message shares a post
+    or sits in a post's thread (a kept message: `bot.ledger.keep`)."""
+    versions = [v for v in (event.get("message"), event.get("previous_message")) if isinstance(v, dict)]
+    if event.get("subtype") == "message_deleted" and not versions:
+        return None  # nothing to tell which message it was but its ts: let the listener look
+    if any(_has_links(v) for v in versions):
+        return None
+    stamps = [event.get("deleted_ts")]
+    for version in versions:
+        stamps += [version.get("ts"), version.get("thread_ts")]
+    for ts in stamps:
+        if isinstance(ts, str) and ts and tracked.is_tracked_thread(team_id, channel, ts):
+            return None
+    return UNTRACKED_EDIT
+
+
+def _reaction(team_id: str, event: dict[str, Any], tracked: Tracked) -> str | None:
+    item = event.get("item")
+    reaction = event.get("reaction")
+    if not isinstance(item, dict) or not isinstance(reaction, str):
+        return None
+    if item.get("type") != "message":
+        return NOT_A_MESSAGE
+    channel = _text_or_none(item.get("channel"))
+    if channel is None:
+        return None
+    return None if tracked.uses_emoji(team_id, channel, base_emoji(reaction)) else UNUSED_REACTION
+
+
+def _elsewhere(s: Session, team_id: str, channel_id: str) -> bool:
+    """Whether the channel's ledger is another workspace's (a channel shared by two that installed
+    twoway: `bot.homes`). Its events are then left to the listeners, which read and write as the home,
+    or take the channel over when the home is gone."""
+    home = home_of(s, channel_id)
+    return home is not None and home.team_id != team_id
+
+
+class LedgerView:
+    """The `Tracked` view read from the ledger: what it found tracked is cached, the rest read again."""
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._threads: set[tuple[str, str, str]] = set()
+        self._emojis: set[tuple[str, str, str]] = set()
+
+    def is_tracked_thread(self, team_id: str, channel_id: str, ts: str) -> bool:
+        key = (team_id, channel_id, ts)
+        with self._lock:
+            if key in self._threads:
+                return True
+        with self._sessions() as s:
+            found = _elsewhere(s, team_id, channel_id) or shares_message(s, team_id, channel_id, ts)
+        if found:
+            self._remember(self._threads, [key])
+        return found
+
+    def uses_emoji(self, team_id: str, channel_id: str, emoji: str) -> bool:
+        with self._lock:
+            if (team_id, channel_id, emoji) in self._emojis:
+                return True
+        with self._sessions() as s:
+            if _elsewhere(s, team_id, channel_id):
+                return True
+            emojis = channel_emojis(s, team_id, channel_id)
+        self._remember(self._emojis, [(team_id, channel_id, e) for e in emojis])
+        return emoji in emojis
+
+    def may_share_soon(self, team_id: str, ts: str) -> bool:
+        try:
+            posted = datetime.fromtimestamp(float(ts), UTC)
+        except (ValueError, OverflowError, OSError):
+            return True
+        if self._clock() - posted > IN_FLIGHT:
+            return False
+        with self._sessions() as s:
+            return handling_since(s, team_id, posted - SKEW)
+
+    def _remember(self, cache: set[tuple[str, str, str]], keys: list[tuple[str, str, str]]) -> None:
+        with self._lock:
+            if len(cache) + len(keys) > CACHE_LIMIT:
+                cache.clear()
+            cache.update(keys)
+
+
+class IgnoredCount:
+    """Counts the events ignored, by reason, and logs the counts at most once per ``LOG_EVERY``."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+        self._since: datetime | None = None
+
+    def add(self, reason: str) -> None:
+        now = self._clock()
+        with self._lock:
+            self._counts[reason] += 1
+            if self._since is None:
+                self._since = now
+            if now - self._since < LOG_EVERY:
+                return
+            counts, self._counts, self._since = self._counts, Counter(), now
+        self._log(counts)
+
+    @staticmethod
+    def _log(counts: Counter[str]) -> None:
+        detail = "; ".join(f"{n} {reason}" for reason, n in counts.most_common())
+        logger.info("ignored %d events that can't change the ledger: %s", sum(counts.values()), detail)
