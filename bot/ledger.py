@@ -199,11 +199,6 @@ def forget_channel(s: Session, team_id: str, channel_id: str) -> None:
     delete_channel_rows(s, team_id, channel_id)
 
 
-def tracked_post(s: Session, team_id: str, canonical_url: str) -> Post | None:
-    """The post the team tracks under ``canonical_url``, or None."""
-    return post_by_url(s, team_id, canonical_url)
-
-
 def comment_of(s: Session, team_id: str, channel_id: str, ts: str) -> Comment | None:
     """The comment a message is (the flagged message itself), or None."""
     return comment_of_message(s, team_id, channel_id, ts)

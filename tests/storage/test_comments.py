@@ -89,6 +89,22 @@ def ledger(sessions: Sessions) -> Sessions:
     return sessions
 
 
+def _tracked_post(s: Session) -> Post:
+    """Ada's post in #social, as a share would have recorded it."""
+    ensure_channel(s, TEAM, CHANNEL, now=SINCE)
+    post = Post(
+        team_id=TEAM,
+        channel_id=CHANNEL,
+        canonical_url="https://x.com/twoway/status/1",
+        url="https://x.com/twoway/status/1",
+        platform="x",
+        owner_user_id=ADA,
+        shared_at=SINCE,
+    )
+    s.add(post)
+    return post
+
+
 def test_a_channels_report_reads_its_open_comments_and_those_closed_since(ledger: Sessions) -> None:
     with ledger() as s:
         pairs = comments_for_report(s, TEAM, since=SINCE, channel_id=CHANNEL)
@@ -122,17 +138,7 @@ def test_the_same_comment_flagged_by_command_at_once_from_several_replicas_is_on
     """A command names no Slack message: the same words by the same author on the same post are the
     same comment, however many people flag it at the same moment."""
     with sessions.begin() as s:
-        ensure_channel(s, TEAM, CHANNEL, now=SINCE)
-        post = Post(
-            team_id=TEAM,
-            channel_id=CHANNEL,
-            canonical_url="https://x.com/twoway/status/1",
-            url="https://x.com/twoway/status/1",
-            platform="x",
-            owner_user_id=ADA,
-            shared_at=SINCE,
-        )
-        s.add(post)
+        post = _tracked_post(s)
     rounds, racers = 10, 4
     for round_ in range(rounds):
         start = threading.Barrier(racers)
@@ -164,17 +170,7 @@ def test_twoways_notice_and_nudges_name_their_comment_in_their_channel_and_team_
 ) -> None:
     """What a flag on one of twoway's own messages is checked against (bot/flagging.py flag_message)."""
     with sessions.begin() as s:
-        ensure_channel(s, TEAM, CHANNEL, now=SINCE)
-        post = Post(
-            team_id=TEAM,
-            channel_id=CHANNEL,
-            canonical_url="https://x.com/twoway/status/1",
-            url="https://x.com/twoway/status/1",
-            platform="x",
-            owner_user_id=ADA,
-            shared_at=SINCE,
-        )
-        s.add(post)
+        post = _tracked_post(s)
         s.flush()
         comment, _ = flag_comment(
             s,
