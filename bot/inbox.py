@@ -105,6 +105,15 @@ class Inbox:
         team_id, event_id = key
         if claim_event(s, team_id, event_id, body=json.dumps(body), replica=self.replica, now=now):
             return Claim(team_id, event_id, body, now, attempt=1)
+        return self.take_over(s, body, now)
+
+    def take_over(self, s: Session, body: dict[str, Any], now: datetime) -> Claim | None:
+        """For an event claimed before: take its claim over if it lapsed, in the caller's transaction;
+        None when it is handled already, or in hand. The caller commits, then submits, as for `claim`."""
+        key = event_key(body)
+        if key is None:
+            raise ValueError("only Events API deliveries are claimed")
+        team_id, event_id = key
         # Slack redelivers when it got no 200: a claim past its lease is a replica that died.
         taken = take_over_event(
             s,

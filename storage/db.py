@@ -9,7 +9,7 @@ import contextlib
 import functools
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +86,40 @@ def insert_ignoring_conflicts(s: Session, model: type[Base], values: dict[str, A
     return s.execute(statement, values).first() is not None
 
 
+def insert_many_ignoring_conflicts(
+    conn: Connection, model: type[Base], rows: Sequence[dict[str, Any]], *, returning: tuple[str, ...]
+) -> set[tuple[Any, ...]]:
+    """Insert ``rows`` in one statement, skipping those that collide with a row already there (or with
+    an earlier one of ``rows``); return the ``returning`` columns of the rows inserted.
+
+    It runs on a Core connection, not in an ORM session: the ack path writes the claims of concurrent
+    requests together this way (`twoway.acknowledge`). SQLAlchemy sends the rows as one INSERT with
+    many VALUES ("insertmanyvalues"), so the rows cost one round trip and one statement.
+    """
+    if not rows:
+        return set()
+    statement = _insert_many_ignoring(model, conn.dialect.name, returning)
+    return {tuple(row) for row in conn.execute(statement, list(rows))}
+
+
+@functools.cache
+def _insert_many_ignoring(model: type[Base], dialect: str, returning: tuple[str, ...]) -> Insert:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return (
+        _dialect_insert(dialect)(table).on_conflict_do_nothing().returning(*(table.c[n] for n in returning))
+    )
+
+
+def _dialect_insert(dialect: str) -> Callable[[Table], postgresql.Insert | sqlite.Insert]:
+    """The INSERT of ``dialect``, which knows ON CONFLICT."""
+    if dialect == "postgresql":
+        return postgresql.insert
+    if dialect == "sqlite":
+        return sqlite.insert
+    raise NotImplementedError(f"twoway storage does not support {dialect}")
+
+
 @functools.cache
 def _insert_ignoring(model: type[Base], dialect: str, columns: tuple[str, ...]) -> Insert:
     """The INSERT … ON CONFLICT DO NOTHING RETURNING of ``columns``, built once for each shape.
@@ -96,15 +130,13 @@ def _insert_ignoring(model: type[Base], dialect: str, columns: tuple[str, ...]) 
     """
     table = model.__table__
     assert isinstance(table, Table)
-    insert: Callable[[Table], Insert]
-    if dialect == "postgresql":
-        insert = postgresql.insert
-    elif dialect == "sqlite":
-        insert = sqlite.insert
-    else:
-        raise NotImplementedError(f"twoway storage does not support {dialect}")
     parameters = {name: bindparam(name, type_=table.c[name].type) for name in columns}
-    return insert(table).values(parameters).on_conflict_do_nothing().returning(*table.primary_key.columns)
+    return (
+        _dialect_insert(dialect)(table)
+        .values(parameters)
+        .on_conflict_do_nothing()
+        .returning(*table.primary_key.columns)
+    )
 
 
 # The files of one SQLite database: SQLite creates the others with the database file's permissions

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import Connection, and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from storage.leases import Lease
@@ -27,6 +27,20 @@ def claim_event(s: Session, team_id: str, event_id: str, *, body: str, replica: 
     """Claim the team's event for ``replica``; return False when it was claimed before (handled or not)."""
     row = {"team_id": team_id, "event_id": event_id, "received_at": now, "body": body}
     return EVENTS.claim(s, row, now=now, replica=replica)
+
+
+def claim_events(
+    conn: Connection, events: Sequence[tuple[str, str, str]], *, replica: str, now: datetime
+) -> set[tuple[str, str]]:
+    """Claim many events for ``replica`` in one statement, each ``(team_id, event_id, body)``; return the
+    ``(team_id, event_id)`` of those claimed. One missing was claimed before, or earlier in ``events``."""
+    rows = [
+        {"team_id": team_id, "event_id": event_id, "received_at": now, "body": body}
+        for team_id, event_id, body in events
+    ]
+    return {
+        (team_id, event_id) for team_id, event_id in EVENTS.claim_many(conn, rows, now=now, replica=replica)
+    }
 
 
 def take_over_event(

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, and_, inspect, or_, update
+from sqlalchemy import ColumnElement, Connection, and_, inspect, or_, update
 from sqlalchemy.orm import Session
 
-from storage.db import insert_ignoring_conflicts
+from storage.db import insert_ignoring_conflicts, insert_many_ignoring_conflicts
 from storage.models import Base
 
 M = TypeVar("M", bound=Base)
@@ -58,6 +58,20 @@ class Lease(Generic[M]):
         """Insert ``row`` as a claim held since ``now``; return False when the row was there already."""
         values = {**row, "state": self.held, "claimed_at": now, **self._holder(replica), "attempts": 1}
         return insert_ignoring_conflicts(s, self.model, values)
+
+    def claim_many(
+        self,
+        conn: Connection,
+        rows: Sequence[Mapping[str, object]],
+        *,
+        now: datetime,
+        replica: str | None = None,
+    ) -> set[tuple[Any, ...]]:
+        """Insert ``rows`` as claims held since ``now``, in one statement on a Core connection; return the
+        keys of those inserted. A row whose claim was there already, or earlier in ``rows``, is not."""
+        held = {"state": self.held, "claimed_at": now, **self._holder(replica), "attempts": 1}
+        values = [{**row, **held} for row in rows]
+        return insert_many_ignoring_conflicts(conn, self.model, values, returning=self.key)
 
     def lapsed(self, *, stale_before: datetime, max_attempts: int) -> list[ColumnElement[bool]]:
         """Return the conditions on a claim that may be taken over: failed or stale, with attempts left."""

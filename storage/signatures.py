@@ -6,12 +6,13 @@ across all of them, and the purge sweeps every workspace's old rows at once. Non
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import Connection, delete
 from sqlalchemy.orm import Session
 
-from storage.db import insert_ignoring_conflicts
+from storage.db import insert_ignoring_conflicts, insert_many_ignoring_conflicts
 from storage.models import SeenRequest
 
 
@@ -24,6 +25,19 @@ def remember_request(s: Session, team_id: str, signature: str, now: datetime) ->
     return insert_ignoring_conflicts(
         s, SeenRequest, {"team_id": team_id, "signature": signature, "seen_at": now}
     )
+
+
+def remember_requests(conn: Connection, seen: Iterable[tuple[str, str]], now: datetime) -> set[str]:
+    """Record the signatures of many requests, each ``(team_id, signature)``, in one statement; return
+    those that are new. A signature missing from the answer was seen before, or earlier in ``seen``.
+
+    As with `remember_request`, commit before handling any of the requests.
+    """
+    rows = [{"team_id": team_id, "signature": signature, "seen_at": now} for team_id, signature in seen]
+    return {
+        signature
+        for (signature,) in insert_many_ignoring_conflicts(conn, SeenRequest, rows, returning=("signature",))
+    }
 
 
 def forget_requests_before(s: Session, cutoff: datetime) -> int:

@@ -35,7 +35,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import Clock
 from bot.inbox import Claim, Inbox, event_key
 from bot.relevance import IgnoredCount, Tracked, ignored_because
-from storage.signatures import forget_requests_before, remember_request
+from storage.signatures import forget_requests_before
+from twoway.group_commit import GroupCommit
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ def acknowledge(
     *,
     tracked: Tracked | None = None,
     ignored: IgnoredCount | None = None,
+    on_commit: Callable[[int], None] | None = None,
 ) -> Callable[..., BoltResponse | None]:
     """Global Bolt middleware, to run right after signature verification: 401 for a signature seen
     before; an event claimed and acknowledged (400 for one that names no workspace or event id);
@@ -82,45 +84,50 @@ def acknowledge(
 
     The signature is recorded (and committed) before any listener runs, so a replay racing the
     original to another replica loses on the unique constraint. With ``inbox``, an event is claimed
-    in that same transaction and acknowledged at once: one commit stands between Slack and its 200.
+    in that same transaction and acknowledged at once: one commit stands between Slack and its 200,
+    shared with the requests that arrived while the last one was written (`twoway.group_commit`).
+    ``on_commit`` hears the number of requests each of those commits wrote.
     """
     purge = _Purge(sessions, clock)
+    engine = sessions.kw["bind"]
+    group = GroupCommit(engine, clock, inbox.replica if inbox is not None else UNKNOWN_TEAM, on_commit)
 
     def refuse_replays(
         req: BoltRequest, body: dict[str, Any], next_: Callable[[], None]
     ) -> BoltResponse | None:
         signature = signature_of(req)
-        if inbox is not None and body.get("type") == "event_callback" and event_key(body) is None:
+        key = event_key(body) if inbox is not None else None
+        if inbox is not None and body.get("type") == "event_callback" and key is None:
             # Slack names the workspace and the event in every delivery; without them an event can't
             # be handled exactly once, and its listeners run only in the events app, behind a claim.
             logger.warning("refused an event that names no workspace or event id")
             return BoltResponse(status=400, body="")
-        event = inbox is not None and event_key(body) is not None
-        if event and tracked is not None:
+        if key is not None and tracked is not None:
             reason = ignored_because(body, tracked)
             if reason is not None:
                 if ignored is not None:
                     ignored.add(reason)
                 return BoltResponse(status=200, body="")
-        if signature is None and not event:
+        if signature is None and key is None:
             next_()
             return None
-        now = clock()
-        claim: Claim | None = None
-        with sessions.begin() as s:
-            first = signature is None or remember_request(s, request_team(body), signature, now)
-            if first and inbox is not None and event:
-                # Raises if it can't be committed: Slack gets a 500 and delivers the event again.
-                claim = inbox.claim(s, body, now)
-        if not first:
+        # Raises if it can't be committed: Slack gets a 500 and delivers the event again.
+        admitted = group.admit(request_team(body), signature, key, body)
+        if not admitted.first:
             logger.warning("refused a replayed request for %s", request_team(body))
             return BoltResponse(status=401, body="")
         if signature is not None:
             purge.maybe()
-        if not event:
+        if key is None or inbox is None:
             next_()
             return None
-        if claim is not None and inbox is not None:
+        if admitted.claimed and admitted.at is not None:
+            inbox.submit(Claim(*key, body, admitted.at, attempt=1))
+            return BoltResponse(status=200, body="")
+        # Claimed before: by an earlier delivery, perhaps to a replica that died since.
+        with sessions.begin() as s:
+            claim = inbox.take_over(s, body, clock())
+        if claim is not None:
             inbox.submit(claim)
         return BoltResponse(status=200, body="")
 
