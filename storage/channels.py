@@ -78,8 +78,12 @@ def ensure_channel(
     """Return the team's channel, creating it with default settings if it is new.
 
     An existing channel is returned as it is: its settings, time zone and name
-    are not overwritten.
+    are not overwritten. It is read first, since almost every event's channel exists already: the
+    INSERT, and the read after it, are for the channel's first event.
     """
+    channel = get_channel(s, team_id, channel_id)
+    if channel is not None:
+        return channel
     insert_ignoring_conflicts(
         s,
         Channel,
