@@ -207,9 +207,16 @@ class PostgresCosts:
         return int(conn.scalar(text("SELECT oid FROM pg_database WHERE datname = current_database()")))
 
 
-def shorten(query: str, width: int = 90) -> str:
-    """A normalised statement on one line, cut to ``width`` characters."""
+def shorten(query: str, width: int = 110) -> str:
+    """A normalised statement on one line, its column lists elided (SQLAlchemy names every column,
+    which would leave no room for what tells statements apart: table, WHERE, ON CONFLICT), cut to
+    ``width`` characters."""
     line = re.sub(r"\s+", " ", query).strip()
+    line = re.sub(r"^SELECT (?!…)(.{30,}?) FROM ", "SELECT … FROM ", line)
+    line = re.sub(
+        r"^(INSERT INTO \S+) \([^()]*\) VALUES \((?:[^()]|\([^()]*\))*\)", r"\1 (…) VALUES (…)", line
+    )
+    line = re.sub(r"^(UPDATE \S+ SET) (.{30,}?) WHERE ", r"\1 … WHERE ", line)
     return line if len(line) <= width else line[: width - 1] + "…"
 
 

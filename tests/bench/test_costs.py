@@ -15,7 +15,7 @@ from sqlalchemy import NullPool, create_engine, text
 from bench.cpu import CpuMeter, cpu_seconds, descendants
 from bench.harness import emulator
 from bench.ingestion import ingest
-from bench.pg import PostgresCosts, Server, embedded_server, fresh_database, has_statement_stats
+from bench.pg import PostgresCosts, Server, embedded_server, fresh_database, has_statement_stats, shorten
 
 # A child that spends half a second of CPU, then idles long enough to be read once more, and exits.
 BUSY = "import time\nwhile time.process_time() < 0.5:\n    pass\ntime.sleep(1)\n"
@@ -104,3 +104,25 @@ def test_an_ingestion_run_reports_what_each_event_cost(stats_server: Server, tmp
         run["app_cpu_ms_per_event"] + run["pg_backends_cpu_ms_per_event"], abs=0.002
     )
     assert run["pg_server_cpu_ms_per_event"] >= run["pg_backends_cpu_ms_per_event"]
+
+
+def test_a_statement_is_shown_by_its_table_and_conditions_not_its_column_lists() -> None:
+    select = (
+        "SELECT posts.id, posts.team_id, posts.channel_id, posts.canonical_url, posts.url\n"
+        "FROM posts WHERE posts.team_id = $1::VARCHAR AND posts.canonical_url = $2::VARCHAR"
+    )
+    insert = (
+        "INSERT INTO kept_messages (team_id, channel_id, ts, received_at) VALUES ($1::VARCHAR, $2::VARCHAR,"
+        " $3::VARCHAR, $4::TIMESTAMP WITH TIME ZONE) ON CONFLICT DO NOTHING"
+    )
+
+    assert shorten(select) == (
+        "SELECT … FROM posts WHERE posts.team_id = $1::VARCHAR AND posts.canonical_url = $2::VARCHAR"
+    )
+    assert shorten(insert) == "INSERT INTO kept_messages (…) VALUES (…) ON CONFLICT DO NOTHING"
+    assert (
+        shorten("SELECT count(*) FROM generate_series($1, $2)")
+        == "SELECT count(*) FROM generate_series($1, $2)"
+    )
+    assert shorten("SELECT " + "x, " * 100 + "y FROM t", width=20) == "SELECT … FROM t"
+    assert len(shorten("SELECT 1 WHERE " + "x AND " * 100 + "y", width=20)) == 20
