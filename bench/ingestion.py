@@ -49,8 +49,8 @@ from bench.pg import (
     Server,
     Statement,
     fresh_database,
-    has_statement_stats,
     server,
+    statement_stats_missing,
     watcher_url,
 )
 
@@ -118,10 +118,10 @@ def statement_stats(database_url: str, pg: Server | None) -> bool:
     """Whether this run can count statements; says so when the server can't."""
     if pg is None:
         return False
-    if has_statement_stats(database_url):
-        return True
-    say("  pg_stat_statements is not in the server's shared_preload_libraries: statement figures skipped")
-    return False
+    missing = statement_stats_missing(database_url)
+    if missing:
+        say(f"  {missing}: statement figures skipped")
+    return missing is None
 
 
 def ingest(

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Engine, NullPool, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from bench.cpu import descendants
 
@@ -113,17 +114,24 @@ def watcher_url(database_url: str, statements: bool) -> str:
     return url.update_query_dict(query).render_as_string(hide_password=False)
 
 
-def has_statement_stats(database_url: str) -> bool:
-    """Whether the server preloads pg_stat_statements; if so, the extension is created in the
-    database (its view lives there)."""
+def statement_stats_missing(database_url: str) -> str | None:
+    """Why the benchmark can't count the database's statements, or None when it can: then the
+    extension is created in the database (its view lives there)."""
     engine = _engine(database_url, statements=False)
     try:
         with engine.connect() as conn:
             preloaded = conn.scalar(text("SELECT current_setting('shared_preload_libraries')")) or ""
             if "pg_stat_statements" not in [name.strip() for name in preloaded.split(",")]:
-                return False
-            conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"))
-            return True
+                return "pg_stat_statements is not in the server's shared_preload_libraries"
+            try:
+                conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"))
+                # What the benchmark will do: reset the database's figures, and keep its own
+                # connections out of them, which takes a superuser.
+                conn.execute(text("SELECT pg_stat_statements_reset(0, 0, 0) WHERE false"))
+                conn.execute(text("SET pg_stat_statements.track = none"))
+            except DBAPIError as error:
+                return f"pg_stat_statements can't be used here ({type(error.orig).__name__})"
+            return None
     finally:
         engine.dispose()
 

@@ -15,7 +15,7 @@ from sqlalchemy import NullPool, create_engine, text
 from bench.cpu import CpuMeter, cpu_seconds, descendants
 from bench.harness import emulator
 from bench.ingestion import ingest
-from bench.pg import PostgresCosts, Server, embedded_server, fresh_database, has_statement_stats, shorten
+from bench.pg import PostgresCosts, Server, embedded_server, fresh_database, shorten, statement_stats_missing
 
 # A child that spends half a second of CPU, then idles long enough to be read once more, and exits.
 BUSY = "import time\nwhile time.process_time() < 0.5:\n    pass\ntime.sleep(1)\n"
@@ -52,7 +52,7 @@ def stats_server() -> Iterator[Server]:
 @pytest.mark.postgres
 def test_the_embedded_server_counts_a_databases_statements_and_its_backends_cpu(stats_server: Server) -> None:
     with fresh_database(stats_server.url, "twoway_bench_test") as url:
-        assert has_statement_stats(url)
+        assert statement_stats_missing(url) is None
         costs = PostgresCosts(stats_server, url, statements=True)
         app = create_engine(url, poolclass=NullPool)
         try:
@@ -85,7 +85,10 @@ def test_a_server_without_pg_stat_statements_preloaded_has_no_statement_figures(
     postgresql_server: str,
 ) -> None:
     with fresh_database(postgresql_server, "twoway_bench_test") as url:
-        assert not has_statement_stats(url)
+        assert (
+            statement_stats_missing(url)
+            == "pg_stat_statements is not in the server's shared_preload_libraries"
+        )
 
 
 @pytest.mark.e2e
