@@ -174,6 +174,14 @@ def emulator(workdir: Path) -> Iterator[Slack]:
         process.stop()
 
 
+@dataclass(frozen=True)
+class Replica:
+    """One `twoway run` process the benchmark started, and its events URL."""
+
+    url: str
+    process: Process
+
+
 @contextmanager
 def replicas(
     slack: Slack, database_url: str, count: int, name: str = "twoway", source: Path | None = None
@@ -182,6 +190,15 @@ def replicas(
 
     With ``source``, a checkout of another revision of twoway runs instead of this one.
     """
+    with replica_processes(slack, database_url, count, name, source) as running:
+        yield [replica.url for replica in running]
+
+
+@contextmanager
+def replica_processes(
+    slack: Slack, database_url: str, count: int, name: str = "twoway", source: Path | None = None
+) -> Iterator[list[Replica]]:
+    """As ``replicas``, with each one's process, for benchmarks that read it from /proc."""
     ports = [free_port() for _ in range(count)]
     extra = {"PYTHONPATH": str(source)} if source is not None else {}
     processes = [
@@ -196,7 +213,10 @@ def replicas(
     try:
         for port, process in zip(ports, processes, strict=True):
             wait_up(f"http://127.0.0.1:{port}/healthz", process)
-        yield [f"http://127.0.0.1:{port}/slack/events" for port in ports]
+        yield [
+            Replica(f"http://127.0.0.1:{port}/slack/events", process)
+            for port, process in zip(ports, processes, strict=True)
+        ]
     finally:
         for process in processes:
             process.stop()
