@@ -25,8 +25,11 @@ logger = logging.getLogger(__name__)
 
 # How long a SQLite writer waits for another one before "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-# Read-only SQLite connections a process keeps for the relevance view's reads (`make_read_engine`).
+# Read-only SQLite connections a process keeps for the relevance view's reads (`make_read_engine`), and
+# the page cache of each: its reads are index lookups of a few pages. With SQLite's default of 2 MB, 4
+# connections grew the process by 9.0 MB over 40,000 lookups on 200,000 posts; with 256 KiB, by 2.0 MB.
 SQLITE_READ_POOL_SIZE = 4
+SQLITE_READ_CACHE_KIB = 256
 # PostgreSQL connections a process keeps, and how many more it may open for a burst.
 POSTGRES_POOL_SIZE = 16
 POSTGRES_POOL_OVERFLOW = 8
@@ -209,10 +212,12 @@ def _begin_immediate(connection: Connection) -> None:
 
 
 def _refuse_writes(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-    # Any INSERT, UPDATE, DELETE or DDL on the connection then fails with SQLITE_READONLY.
+    # Any INSERT, UPDATE, DELETE or DDL on the connection then fails with SQLITE_READONLY. The cache is
+    # small: the operating system's keeps the file's pages anyway, outside the process's memory.
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA query_only=ON")
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_READ_CACHE_KIB}")
     finally:
         cursor.close()
 

@@ -11,6 +11,7 @@ from sqlalchemy.pool import QueuePool, StaticPool
 from storage.db import (
     POSTGRES_POOL_SIZE,
     SQLITE_BUSY_TIMEOUT_MS,
+    SQLITE_READ_CACHE_KIB,
     SQLITE_READ_POOL_SIZE,
     default_database_url,
     make_engine,
@@ -118,6 +119,7 @@ def test_a_sqlite_read_engine_has_connections_of_its_own_that_refuse_to_write(sq
             assert s.scalars(select(ProcessedEvent.event_id)).all() == ["Ev1"]
             assert s.connection().exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert s.connection().exec_driver_sql("PRAGMA busy_timeout").scalar() == SQLITE_BUSY_TIMEOUT_MS
+            assert s.connection().exec_driver_sql("PRAGMA cache_size").scalar() == -SQLITE_READ_CACHE_KIB
             with pytest.raises(OperationalError, match="readonly"):
                 s.execute(delete(ProcessedEvent))
         with make_session_factory(engine)() as s:
