@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from bot.digest.publish import Publisher
     from bot.inbox import Inbox
     from bot.installs import Installations
+    from bot.relevance import IgnoredCount
     from bot.scheduler import Schedules
 
 T = TypeVar("T")
@@ -45,6 +46,11 @@ class Deps:
     ``installations`` is set in distribution mode only; ``client`` then holds no token, and each
     request gets a client with its workspace's. ``inbox`` takes events from Slack and runs their
     listeners; the app makes one of its own when none is given.
+
+    ``reads`` are sessions that only read and never wait behind a writer (`storage.db.make_read_engine`),
+    for the relevance view on the ack path; ``sessions`` stand in when None. ``ignored`` counts the events
+    the ack path ignores, and is flushed to the log when the process stops; the app makes one of its own
+    when none is given.
     """
 
     config: Config
@@ -55,6 +61,8 @@ class Deps:
     schedules: Schedules | None = None
     installations: Installations | None = None
     inbox: Inbox | None = None
+    reads: sessionmaker[Session] | None = None
+    ignored: IgnoredCount | None = None
 
 
 def replica_name() -> str:

@@ -17,6 +17,14 @@ another workspace's (`bot.homes`), every message and reaction is relevant: the v
 which workspace's ledger it belongs to. A reply under a recent message that shares nothing yet is
 relevant while an event the workspace sent since is still being handled: the message's own event may be
 in an inbox, its post about to be recorded (`LedgerView.may_share_soon`).
+
+The view reads through sessions of their own (`storage.db.make_read_engine`): on SQLite, the ledger's
+engine has one connection and every transaction on it takes the write lock, so a read there would wait
+for whichever listener or job is writing. Each check is a session, so a transaction, of its own: it sees
+every commit made before it began, on any replica.
+
+`IgnoredCount` logs the events ignored, by reason, once a minute, and what it holds when the process
+stops (`IgnoredCount.flush`, called by `twoway.runtime.Runtime.stop`).
 """
 
 from __future__ import annotations
@@ -169,7 +177,10 @@ def _elsewhere(s: Session, team_id: str, channel_id: str) -> bool:
 
 
 class LedgerView:
-    """The `Tracked` view read from the ledger: what it found tracked is cached, the rest read again."""
+    """The `Tracked` view read from the ledger: what it found tracked is cached, the rest read again.
+
+    ``sessions`` only read; on SQLite they should be the read engine's, which never waits behind a writer.
+    """
 
     def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
         self._sessions = sessions
@@ -218,7 +229,8 @@ class LedgerView:
 
 
 class IgnoredCount:
-    """Counts the events ignored, by reason, and logs the counts at most once per ``LOG_EVERY``."""
+    """Counts the events ignored, by reason, and logs the counts at most once per ``LOG_EVERY``, and
+    once more when flushed."""
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
@@ -236,6 +248,14 @@ class IgnoredCount:
                 return
             counts, self._counts, self._since = self._counts, Counter(), now
         self._log(counts)
+
+    def flush(self) -> None:
+        """Log the counts not logged yet, if there are any: when the process stops, the last minute's
+        would otherwise be lost."""
+        with self._lock:
+            counts, self._counts, self._since = self._counts, Counter(), None
+        if counts:
+            self._log(counts)
 
     @staticmethod
     def _log(counts: Counter[str]) -> None:

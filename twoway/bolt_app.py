@@ -49,6 +49,8 @@ def build_app(deps: Deps, *, token_verification: bool = True) -> App:
     lost with the process that took it.
     """
     inbox = deps.inbox if deps.inbox is not None else Inbox(deps.sessions, deps.clock, replica_name())
+    reads = deps.reads if deps.reads is not None else deps.sessions
+    ignored = deps.ignored if deps.ignored is not None else IgnoredCount(deps.clock)
     app = _bolt_app(deps, token_verification=token_verification, front=True)
     # Bolt has verified the signature by now. An event that can't change the ledger is acknowledged
     # with no write; otherwise a signature seen before is a replay, and an event is claimed in the same
@@ -58,8 +60,8 @@ def build_app(deps: Deps, *, token_verification: bool = True) -> App:
             deps.sessions,
             deps.clock,
             inbox,
-            tracked=LedgerView(deps.sessions, deps.clock),
-            ignored=IgnoredCount(deps.clock),
+            tracked=LedgerView(reads, deps.clock),
+            ignored=ignored,
         )
     )
     if deps.installations is not None:

@@ -26,8 +26,9 @@ from bot.digest.publish import Publisher
 from bot.inbox import Inbox
 from bot.installs import INSTALL_PATH, Installations
 from bot.nudges import Nudger
+from bot.relevance import IgnoredCount
 from bot.scheduler import Schedules, known_teams
-from storage.db import make_engine, make_session_factory
+from storage.db import make_engine, make_read_engine, make_session_factory
 from storage.encryption import EncryptionKeyError
 from twoway.bolt_app import build_app
 from twoway.http_server import create_server, make_wsgi_app
@@ -48,11 +49,15 @@ def database_ok(engine: Engine) -> bool:
 
 @dataclass
 class Runtime:
-    """A running twoway: its engine, app, and whichever of HTTP server or socket it serves on."""
+    """A running twoway: its engines, app, and whichever of HTTP server or socket it serves on.
+
+    ``read_engine`` serves the reads on the ack path (`storage.db.make_read_engine`); it may be ``engine``.
+    """
 
     engine: Engine
     deps: Deps
     app: App
+    read_engine: Engine | None = None
     schedules: Schedules | None = None
     server: TcpWSGIServer | None = None
     socket: SocketModeHandler | None = None
@@ -96,9 +101,14 @@ class Runtime:
             close_all(self.server._map)  # type: ignore[attr-defined]
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if self.deps.ignored is not None:
+            # No request is served any more: the events ignored since the last log line are logged now.
+            self.deps.ignored.flush()
         if self.deps.inbox is not None:
             # Events already acknowledged are finished, not left for another replica's recovery.
             self.deps.inbox.shutdown(wait=True)
+        if self.read_engine is not None and self.read_engine is not self.engine:
+            self.read_engine.dispose()
         self.engine.dispose()
 
 
@@ -176,6 +186,7 @@ def prepare(
         if schedule
         else None
     )
+    read_engine = make_read_engine(engine)
     deps = Deps(
         config,
         sessions,
@@ -185,13 +196,15 @@ def prepare(
         schedules=schedules,
         installations=installations,
         inbox=inbox,
+        reads=make_session_factory(read_engine),
+        ignored=IgnoredCount(clock),
     )
     app = build_app(deps)
     if installations is None and config.bot_token is not None:
         # A working bot token of a workspace that removed twoway (which revoked the old token) means it
         # installed twoway again: its ledger is kept, not purged.
         came_back(sessions, client.auth_test()["team_id"])
-    runtime = Runtime(engine=engine, deps=deps, app=app, schedules=schedules)
+    runtime = Runtime(engine=engine, deps=deps, app=app, read_engine=read_engine, schedules=schedules)
     if config.app_token is not None:
         runtime.socket = SocketModeHandler(app, config.app_token.reveal())
         logger.info("twoway connects over Socket Mode")

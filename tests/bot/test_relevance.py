@@ -162,6 +162,26 @@ def test_ignored_events_are_logged_by_reason_once_a_minute(caplog: pytest.LogCap
     assert len(caplog.messages) == 1
 
 
+def test_flushing_logs_the_counts_not_logged_yet_once(caplog: pytest.LogCaptureFixture) -> None:
+    now = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    count = IgnoredCount(lambda: now)
+    caplog.set_level(logging.INFO, logger="bot.relevance")
+    count.flush()
+    assert caplog.records == []
+    for reason in (relevance.UNTRACKED_REPLY, relevance.CHATTER, relevance.CHATTER):
+        count.add(reason)
+    count.flush()
+    counts = f"2 {relevance.CHATTER}; 1 {relevance.UNTRACKED_REPLY}"
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.INFO, f"ignored 3 events that can't change the ledger: {counts}")
+    ]
+    count.flush()
+    assert len(caplog.records) == 1
+    # What is counted after a flush waits its own minute.
+    count.add(relevance.CHATTER)
+    assert len(caplog.records) == 1
+
+
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=30),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),

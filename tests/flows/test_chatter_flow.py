@@ -9,13 +9,17 @@ around it are still handled.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import relevance
 from storage.models import Comment, PostShare, ProcessedEvent, SeenRequest, Snapshot
+from tests.flows.conftest import running_flow
 from tests.support.flows import ADA, GRACE, LINUS, Flow
 from tests.support.polling import eventually
 
@@ -111,3 +115,16 @@ def test_a_summary_sent_before_its_post_is_recorded_is_still_handled(flow: Flow)
     shared = flow.say(ADA, f"Part 3 is out: <{POST}>")
     flow.say(GRACE, "14 comments, 3 replies, 20 shares, 51 likes", thread_ts=shared)
     eventually(lambda: _settled(flow, snapshots=1, comments=0), what="the summary's snapshot")
+
+
+def test_the_events_ignored_since_the_last_count_are_logged_when_twoway_stops(
+    db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.relevance")
+    with running_flow(db_url) as flow:
+        chatter = [flow.say(ADA, f"lunch at noon? {n}") for n in range(2)]
+        flow.react(GRACE, chatter[0], "tada")
+        assert caplog.messages == []
+    assert caplog.messages == [
+        f"ignored 3 events that can't change the ledger: 2 {relevance.CHATTER}; 1 {relevance.UNUSED_REACTION}"
+    ]

@@ -4,14 +4,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, delete, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import QueuePool, StaticPool
 
 from storage.db import (
     POSTGRES_POOL_SIZE,
     SQLITE_BUSY_TIMEOUT_MS,
+    SQLITE_READ_CACHE_KIB,
+    SQLITE_READ_POOL_SIZE,
     default_database_url,
     make_engine,
+    make_read_engine,
     make_session_factory,
 )
 from storage.migrate import upgrade
@@ -98,6 +102,41 @@ def test_postgresql_plans_each_query_for_the_tables_as_they_are(postgresql_url: 
         assert generic == 0
     finally:
         engine.dispose()
+
+
+def test_a_sqlite_read_engine_has_connections_of_its_own_that_refuse_to_write(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    reads = make_read_engine(engine)
+    try:
+        assert reads is not engine
+        pool = reads.pool
+        assert isinstance(pool, QueuePool)
+        assert (pool.size(), pool._max_overflow) == (SQLITE_READ_POOL_SIZE, 0)
+        with make_session_factory(engine).begin() as s:
+            s.add(ProcessedEvent(team_id="T1", event_id="Ev1", received_at=NOW))
+        with make_session_factory(reads)() as s:
+            assert s.scalars(select(ProcessedEvent.event_id)).all() == ["Ev1"]
+            assert s.connection().exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert s.connection().exec_driver_sql("PRAGMA busy_timeout").scalar() == SQLITE_BUSY_TIMEOUT_MS
+            assert s.connection().exec_driver_sql("PRAGMA cache_size").scalar() == -SQLITE_READ_CACHE_KIB
+            with pytest.raises(OperationalError, match="readonly"):
+                s.execute(delete(ProcessedEvent))
+        with make_session_factory(engine)() as s:
+            assert s.scalars(select(ProcessedEvent.event_id)).all() == ["Ev1"]
+    finally:
+        reads.dispose()
+        engine.dispose()
+
+
+def test_the_read_engine_is_the_engine_itself_on_postgresql_and_in_memory_sqlite(postgresql_url: str) -> None:
+    """PostgreSQL's readers never wait for its writers, and in-memory SQLite has one connection only."""
+    for url in (postgresql_url, "sqlite://"):
+        engine = make_engine(url)
+        try:
+            assert make_read_engine(engine) is engine
+        finally:
+            engine.dispose()
 
 
 def test_rolled_back_savepoint_undoes_only_its_own_writes(engine: Engine) -> None:

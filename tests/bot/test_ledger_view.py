@@ -1,0 +1,112 @@
+"""The relevance view on SQLite (`bot.relevance.LedgerView` on `storage.db.make_read_engine`): it answers
+from what is committed while a listener holds the write lock, and sees that listener's commit at its
+next check."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from bot.relevance import LedgerView
+from storage.channels import ensure_channel, get_channel
+from storage.db import make_engine, make_read_engine, make_session_factory
+from storage.migrate import upgrade
+from storage.posts import SharedLink, record_share
+
+NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+TEAM, CHANNEL = "T1", "C1"
+LINK = SharedLink("https://x.com/a/status/1", "https://x.com/a/status/1", "x")
+# Long enough for any machine, short of the 10 s busy timeout a read behind the lock would wait.
+PROMPTLY = 5.0
+
+
+@pytest.fixture
+def engines(sqlite_url: str) -> Iterator[tuple[Engine, Engine]]:
+    """The ledger's engine on a migrated SQLite file, and its read engine, not yet connected."""
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    reads = make_read_engine(engine)
+    yield engine, reads
+    reads.dispose()
+    engine.dispose()
+
+
+def share(s: Session, message_ts: str) -> None:
+    record_share(s, TEAM, channel_id=CHANNEL, message_ts=message_ts, user_id="U1", link=LINK, shared_at=NOW)
+
+
+def write_lock_taken(database: str) -> bool:
+    """Whether another connection holds SQLite's write lock on ``database`` now."""
+    probe = sqlite3.connect(database, timeout=0, isolation_level=None)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as error:
+        if "locked" not in str(error):
+            raise
+        return True
+    finally:
+        probe.close()
+    return False
+
+
+def test_the_view_reads_what_is_committed_while_a_writer_holds_the_lock(
+    engines: tuple[Engine, Engine],
+) -> None:
+    engine, reads = engines
+    sessions = make_session_factory(engine)
+    view = LedgerView(make_session_factory(reads), lambda: NOW)
+    with sessions.begin() as s:
+        ensure_channel(s, TEAM, CHANNEL, now=NOW)
+        share(s, "1.1")
+
+    writer = sessions()
+    writer.begin()
+    share(writer, "2.2")
+    channel = get_channel(writer, TEAM, CHANNEL)
+    assert channel is not None
+    channel.flag_emoji = "raising_hand"
+    writer.flush()
+    database = engine.url.database
+    assert database is not None
+    assert write_lock_taken(database)
+
+    answers: list[bool] = []
+    failures: list[BaseException] = []
+    answered = threading.Event()
+
+    def check() -> None:
+        try:
+            answers.extend(
+                [
+                    view.is_tracked_thread(TEAM, CHANNEL, "1.1"),
+                    view.is_tracked_thread(TEAM, CHANNEL, "2.2"),
+                    view.uses_emoji(TEAM, CHANNEL, "raising_hand"),
+                    view.uses_emoji(TEAM, CHANNEL, "speech_balloon"),
+                ]
+            )
+        except BaseException as error:
+            failures.append(error)
+        finally:
+            answered.set()
+
+    reader = threading.Thread(target=check)
+    reader.start()
+    try:
+        assert answered.wait(PROMPTLY), "the view waited behind the writer"
+        assert failures == []
+        # Answered from the committed ledger, the writer's rows unseen, and the lock still the writer's.
+        assert answers == [True, False, False, True]
+        assert write_lock_taken(database)
+    finally:
+        writer.commit()
+        writer.close()
+        reader.join()
+
+    assert view.is_tracked_thread(TEAM, CHANNEL, "2.2")
+    assert view.uses_emoji(TEAM, CHANNEL, "raising_hand")
