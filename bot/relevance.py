@@ -35,15 +35,16 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
 from bot.flagging import base_emoji
 from bot.links import links_in_message
-from storage.channel_homes import home_of
-from storage.channels import channel_emojis
+from storage.channel_homes import homed_elsewhere
+from storage.channels import DEFAULT_EMOJIS, emojis_of
 from storage.event_claims import handling_since
-from storage.posts import shares_message
+from storage.posts import sharing
 
 logger = logging.getLogger(__name__)
 
@@ -168,22 +169,16 @@ def _reaction(team_id: str, event: dict[str, Any], tracked: Tracked) -> str | No
     return None if tracked.uses_emoji(team_id, channel, base_emoji(reaction)) else UNUSED_REACTION
 
 
-def _elsewhere(s: Session, team_id: str, channel_id: str) -> bool:
-    """Whether the channel's ledger is another workspace's (a channel shared by two that installed
-    twoway: `bot.homes`). Its events are then left to the listeners, which read and write as the home,
-    or take the channel over when the home is gone."""
-    home = home_of(s, channel_id)
-    return home is not None and home.team_id != team_id
-
-
 class LedgerView:
     """The `Tracked` view read from the ledger: what it found tracked is cached, the rest read again.
 
     ``sessions`` only read; on SQLite they should be the read engine's, which never waits behind a writer.
+    Each check is one statement on a Core connection of their engine: the view runs on the ack path,
+    for chatter, where an ORM session and its identity map would cost more than the read.
     """
 
     def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
-        self._sessions = sessions
+        self._engine: Engine = sessions.kw["bind"]
         self._clock = clock
         self._lock = threading.Lock()
         self._threads: set[tuple[str, str, str]] = set()
@@ -194,8 +189,14 @@ class LedgerView:
         with self._lock:
             if key in self._threads:
                 return True
-        with self._sessions() as s:
-            found = _elsewhere(s, team_id, channel_id) or shares_message(s, team_id, channel_id, ts)
+        # A channel whose ledger is another workspace's (shared by two that installed twoway: `bot.homes`)
+        # is left to the listeners, which read and write as the home, or take the channel over.
+        with self._engine.connect() as conn:
+            found = bool(
+                conn.scalar(
+                    select(or_(homed_elsewhere(team_id, channel_id), sharing(team_id, channel_id, ts)))
+                )
+            )
         if found:
             self._remember(self._threads, [key])
         return found
@@ -204,10 +205,13 @@ class LedgerView:
         with self._lock:
             if (team_id, channel_id, emoji) in self._emojis:
                 return True
-        with self._sessions() as s:
-            if _elsewhere(s, team_id, channel_id):
-                return True
-            emojis = channel_emojis(s, team_id, channel_id)
+        with self._engine.connect() as conn:
+            elsewhere, *settings = conn.execute(
+                select(homed_elsewhere(team_id, channel_id), *emojis_of(team_id, channel_id))
+            ).one()
+        if elsewhere:
+            return True
+        emojis = DEFAULT_EMOJIS if settings[0] is None else frozenset(settings)
         self._remember(self._emojis, [(team_id, channel_id, e) for e in emojis])
         return emoji in emojis
 
@@ -218,8 +222,8 @@ class LedgerView:
             return True
         if self._clock() - posted > IN_FLIGHT:
             return False
-        with self._sessions() as s:
-            return handling_since(s, team_id, posted - SKEW)
+        with self._engine.connect() as conn:
+            return handling_since(conn, team_id, posted - SKEW)
 
     def _remember(self, cache: set[tuple[str, str, str]], keys: list[tuple[str, str, str]]) -> None:
         with self._lock:

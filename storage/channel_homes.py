@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Exists, delete, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -40,6 +40,12 @@ def home_of(s: Session, channel_id: str) -> Home | None:
     """Return the channel's home, or None when no installation has claimed it yet."""
     row = s.get(ChannelHome, channel_id)
     return None if row is None else Home(row.team_id, row.enterprise_id)
+
+
+def homed_elsewhere(team_id: str, channel_id: str) -> Exists:
+    """The condition that the channel's home is another workspace than ``team_id``, for a statement
+    that asks more at once (`bot.relevance.LedgerView`)."""
+    return exists().where(ChannelHome.channel_id == channel_id, ChannelHome.team_id != team_id)
 
 
 def claim_home(s: Session, channel_id: str, team_id: str, enterprise_id: str | None, now: datetime) -> Home:

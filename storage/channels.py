@@ -8,11 +8,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, ScalarSelect, select
 from sqlalchemy.orm import Session
 
 from storage.db import insert_ignoring_conflicts
 from storage.models import Channel
+
+# A channel's reactions until its settings change them: flag, resolve, dismiss.
+DEFAULT_EMOJIS = frozenset(
+    str(getattr(column.server_default, "arg", ""))
+    for column in (
+        Channel.__table__.c.flag_emoji,
+        Channel.__table__.c.resolve_emoji,
+        Channel.__table__.c.dismiss_emoji,
+    )
+)
 
 # The columns people change (`/twoway settings`, `/twoway schedule`); the rest of the row is twoway's.
 CHANNEL_SETTINGS = frozenset(
@@ -50,20 +60,24 @@ def get_channel(s: Session, team_id: str, channel_id: str) -> Channel | None:
     ).one_or_none()
 
 
-def channel_emojis(s: Session, team_id: str, channel_id: str) -> frozenset[str]:
+def channel_emojis(s: Session | Connection, team_id: str, channel_id: str) -> frozenset[str]:
     """The channel's flag, resolve and dismiss emojis; the defaults when twoway has not seen it."""
     found = s.execute(
         select(Channel.flag_emoji, Channel.resolve_emoji, Channel.dismiss_emoji).where(
             Channel.team_id == team_id, Channel.channel_id == channel_id
         )
     ).one_or_none()
-    if found is not None:
-        return frozenset(found)
-    columns = Channel.__table__.c
-    return frozenset(
-        str(getattr(column.server_default, "arg", ""))
-        for column in (columns.flag_emoji, columns.resolve_emoji, columns.dismiss_emoji)
-    )
+    return frozenset(found) if found is not None else DEFAULT_EMOJIS
+
+
+def emojis_of(team_id: str, channel_id: str) -> list[ScalarSelect[str]]:
+    """The channel's flag, resolve and dismiss emojis as expressions, each NULL when twoway has not seen
+    the channel (then `DEFAULT_EMOJIS` stand), for a statement that asks more at once."""
+    where = (Channel.team_id == team_id, Channel.channel_id == channel_id)
+    return [
+        select(column).where(*where).scalar_subquery()
+        for column in (Channel.flag_emoji, Channel.resolve_emoji, Channel.dismiss_emoji)
+    ]
 
 
 def ensure_channel(

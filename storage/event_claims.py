@@ -109,7 +109,7 @@ def unfinished_events(
     ).all()
 
 
-def handling_since(s: Session, team_id: str, since: datetime) -> bool:
+def handling_since(s: Session | Connection, team_id: str, since: datetime) -> bool:
     """Whether any of the team's events received at ``since`` or later is still being handled."""
     found = s.scalar(
         select(ProcessedEvent.event_id)

@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import Connection, Exists, delete, exists, select
 from sqlalchemy.orm import Session
 
 from storage.db import insert_ignoring_conflicts
@@ -93,18 +93,17 @@ def record_share(
     return post, created
 
 
-def shares_message(s: Session, team_id: str, channel_id: str, message_ts: str) -> bool:
+def shares_message(s: Session | Connection, team_id: str, channel_id: str, message_ts: str) -> bool:
     """Whether the channel's message ``message_ts`` shares a post (its thread is then a post's thread)."""
-    return bool(
-        s.scalar(
-            select(
-                exists().where(
-                    PostShare.team_id == team_id,
-                    PostShare.channel_id == channel_id,
-                    PostShare.message_ts == message_ts,
-                )
-            )
-        )
+    return bool(s.scalar(select(sharing(team_id, channel_id, message_ts))))
+
+
+def sharing(team_id: str, channel_id: str, message_ts: str) -> Exists:
+    """The condition that the channel's message ``message_ts`` shares a post."""
+    return exists().where(
+        PostShare.team_id == team_id,
+        PostShare.channel_id == channel_id,
+        PostShare.message_ts == message_ts,
     )
 
 

@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.relevance import LedgerView
+from storage.channel_homes import claim_home
 from storage.channels import ensure_channel, get_channel
 from storage.db import make_engine, make_read_engine, make_session_factory
 from storage.migrate import upgrade
@@ -110,3 +111,30 @@ def test_the_view_reads_what_is_committed_while_a_writer_holds_the_lock(
 
     assert view.is_tracked_thread(TEAM, CHANNEL, "2.2")
     assert view.uses_emoji(TEAM, CHANNEL, "raising_hand")
+
+
+def test_the_view_answers_for_its_own_workspace_and_channel(sessions: sessionmaker[Session]) -> None:
+    """Each check is one statement: a thread is tracked where its message shares a post, in that
+    workspace and channel only; a channel's emojis are its settings, or the defaults before twoway saw it;
+    a channel whose home is another workspace's is left to the listeners, whatever is asked."""
+    view = LedgerView(sessions, lambda: NOW)
+    with sessions.begin() as s:
+        ensure_channel(s, TEAM, CHANNEL, now=NOW)
+        share(s, "1.1")
+        channel = get_channel(s, TEAM, CHANNEL)
+        assert channel is not None
+        channel.flag_emoji = "raising_hand"
+    assert view.is_tracked_thread(TEAM, CHANNEL, "1.1")
+    assert not view.is_tracked_thread("T2", CHANNEL, "1.1")
+    assert not view.is_tracked_thread(TEAM, "C2", "1.1")
+    assert not view.is_tracked_thread(TEAM, CHANNEL, "1.2")
+    assert view.uses_emoji(TEAM, CHANNEL, "raising_hand")
+    assert not view.uses_emoji(TEAM, CHANNEL, "speech_balloon")
+    assert view.uses_emoji(TEAM, "C2", "speech_balloon")
+    assert not view.uses_emoji(TEAM, "C2", "raising_hand")
+    with sessions.begin() as s:
+        claim_home(s, "C3", "T9", None, NOW)
+    assert view.is_tracked_thread(TEAM, "C3", "7.7")
+    assert view.uses_emoji(TEAM, "C3", "tada")
+    assert not view.is_tracked_thread("T9", "C3", "7.7")
+    assert not view.uses_emoji("T9", "C3", "tada")
