@@ -14,6 +14,8 @@ fast ack that lost work would not count. Goals, against the bare app: all-releva
 workspace p99 within 1.1 times paced, and at least 0.8 times its throughput flat out.
 ``--baseline DIR`` runs a checkout of another revision (``git archive REV | tar -x -C DIR``) as a
 third app in the same rounds, on a ledger of its own: before and after a change, in one run.
+Each app's CPU per request is read from /proc, from its first timed request until its ledger holds
+what was sent: twoway's handling after the ack included, which bare Bolt doesn't have.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from sqlalchemy import func, select
 
 from bench import workspace_mix
 from bench.common import arguments, record, say, summary_ms, table
+from bench.cpu import CpuMeter, descendants
 from bench.harness import (
     TEAM,
     Sent,
@@ -41,7 +44,7 @@ from bench.harness import (
     event_body,
     fire,
     post_url,
-    replicas,
+    replica_processes,
     spawn,
     wait_up,
 )
@@ -158,15 +161,18 @@ def measure(
         wait_up(f"http://127.0.0.1:{bare_port}/healthz", bare)
         bare_url = f"http://127.0.0.1:{bare_port}/slack/events"
         with ExitStack() as stack:
-            apps = {
-                "twoway": stack.enter_context(replicas(slack, database_url, 1, name=f"twoway-{backend}"))[0]
-            }
+            (ours,) = stack.enter_context(replica_processes(slack, database_url, 1, f"twoway-{backend}"))
+            apps = {"twoway": ours.url}
+            pids = {"twoway": ours.process.popen.pid}
             if baseline is not None:
                 source, other_url = baseline
-                apps[BEFORE] = stack.enter_context(
-                    replicas(slack, other_url, 1, name=f"before-{backend}", source=source)
-                )[0]
+                (theirs,) = stack.enter_context(
+                    replica_processes(slack, other_url, 1, f"before-{backend}", source)
+                )
+                apps[BEFORE] = theirs.url
+                pids[BEFORE] = theirs.process.popen.pid
             apps["bare Bolt"] = bare_url
+            pids["bare Bolt"] = bare.popen.pid
             # Posts for the commands to log: shared (untimed) before anything is measured.
             for url in apps.values():
                 fire([(url, body, kind) for body, kind in load.warm], concurrency=concurrency)
@@ -182,6 +188,9 @@ def measure(
                 len(load.warm) + len(load.setup) + sum(kind == "application/json" for _, kind in bodies)
             )
 
+            # Each app's CPU from the first timed request until its work is done, its handling included.
+            meter = CpuMeter(lambda: {name: {pid, *descendants(pid)} for name, pid in pids.items()})
+            meter.start()
             sent: dict[str, list[Sent]] = {name: [] for name in apps}
             busy: dict[str, float] = dict.fromkeys(apps, 0.0)
             size = -(-len(bodies) // rounds)
@@ -202,6 +211,13 @@ def measure(
             else:
                 held, settle = workspace_mix.wait_ledger(database_url, TEAM, load.expected)
                 checked = {"expected": asdict(load.expected), "held": asdict(held)}
+            if baseline is not None:
+                # The earlier revision's handling too, before its CPU is read.
+                if load.expected is None:
+                    wait_recorded(baseline[1], events_sent)
+                else:
+                    workspace_mix.wait_ledger(baseline[1], TEAM, load.expected)
+            cpu = meter.stop()
             posts = posts_in(database_url)
     finally:
         bare.stop()
@@ -216,6 +232,9 @@ def measure(
             "requests": len(results),
             "non_200": sum(r.status != 200 for r in results),
             "requests_per_s": round(len(results) / busy[name], 1),
+            "cpu_ms_per_request": (
+                round(cpu[name] * 1000 / len(results), 3) if cpu.get(name) is not None and results else None
+            ),
             **summary_ms([r.seconds for r in results]),
         }
     figures["p99_ratio"] = round(figures["twoway"]["p99_ms"] / figures["bare Bolt"]["p99_ms"], 2)
@@ -256,12 +275,24 @@ def print_figures(by_run: dict[str, dict[str, Any]], concurrency: int) -> None:
                     f["p99_ms"],
                     f["max_ms"],
                     f["mean_ms"],
+                    "-" if f.get("cpu_ms_per_request") is None else f["cpu_ms_per_request"],
                 ]
             )
     print(
         table(
             f"Ack latency, {concurrency} concurrent (ms)",
-            ["ledger, load", "app", "requests", "non-200", "req/s", "p50", "p99", "max", "mean"],
+            [
+                "ledger, load",
+                "app",
+                "requests",
+                "non-200",
+                "req/s",
+                "p50",
+                "p99",
+                "max",
+                "mean",
+                "CPU/request",
+            ],
             rows,
         )
     )
@@ -288,7 +319,7 @@ def print_figures(by_run: dict[str, dict[str, Any]], concurrency: int) -> None:
 
 
 def verdict(run: str, figures: dict[str, Any]) -> str:
-    """The run's ratios against bare Bolt, beside the issue's goals, and whether nothing was lost."""
+    """The run's ratios against bare Bolt, beside the goals, and whether nothing was lost."""
     paced = figures["rate"] is not None
     if figures["mix"] == "workspace" and not paced:
         ratio, goal, word = figures["throughput_ratio"], WORKSPACE_THROUGHPUT_GOAL, "throughput"
