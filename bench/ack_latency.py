@@ -48,7 +48,7 @@ from bench.harness import (
     spawn,
     wait_up,
 )
-from bench.pg import fresh_database
+from bench.pg import analyze, fresh_database
 from storage.db import make_engine, make_session_factory
 from storage.models import Post, ProcessedEvent
 from twoway.demo import free_port
@@ -183,6 +183,10 @@ def measure(
                 for url in apps.values():
                     fire([(url, body, kind) for body, kind in load.setup], concurrency=concurrency)
                 workspace_mix.wait_ledger(database_url, TEAM, workspace_mix.Ledger(posts=len(load.warm)))
+            analyze(database_url)
+            if baseline is not None:
+                workspace_mix.wait_ledger(baseline[1], TEAM, workspace_mix.Ledger(posts=len(load.warm)))
+                analyze(baseline[1])
             bodies = load.bodies
             events_sent = (
                 len(load.warm) + len(load.setup) + sum(kind == "application/json" for _, kind in bodies)

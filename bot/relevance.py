@@ -35,7 +35,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, String, bindparam, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
@@ -169,6 +169,18 @@ def _reaction(team_id: str, event: dict[str, Any], tracked: Tracked) -> str | No
     return None if tracked.uses_emoji(team_id, channel, base_emoji(reaction)) else UNUSED_REACTION
 
 
+# The view's statements, built once with their values bound: built per check, the expressions and
+# their cache keys cost more than the reads. A channel whose home is another workspace's (shared by two
+# that installed twoway: `bot.homes`) is left to the listeners, which read and write as the home, or
+# take the channel over.
+_TEAM = bindparam("team_id", type_=String())
+_CHANNEL = bindparam("channel_id", type_=String())
+_TRACKED_THREAD = select(
+    or_(homed_elsewhere(_TEAM, _CHANNEL), sharing(_TEAM, _CHANNEL, bindparam("ts", type_=String())))
+)
+_CHANNEL_EMOJIS = select(homed_elsewhere(_TEAM, _CHANNEL), *emojis_of(_TEAM, _CHANNEL))
+
+
 class LedgerView:
     """The `Tracked` view read from the ledger: what it found tracked is cached, the rest read again.
 
@@ -189,13 +201,9 @@ class LedgerView:
         with self._lock:
             if key in self._threads:
                 return True
-        # A channel whose ledger is another workspace's (shared by two that installed twoway: `bot.homes`)
-        # is left to the listeners, which read and write as the home, or take the channel over.
         with self._engine.connect() as conn:
             found = bool(
-                conn.scalar(
-                    select(or_(homed_elsewhere(team_id, channel_id), sharing(team_id, channel_id, ts)))
-                )
+                conn.scalar(_TRACKED_THREAD, {"team_id": team_id, "channel_id": channel_id, "ts": ts})
             )
         if found:
             self._remember(self._threads, [key])
@@ -207,7 +215,7 @@ class LedgerView:
                 return True
         with self._engine.connect() as conn:
             elsewhere, *settings = conn.execute(
-                select(homed_elsewhere(team_id, channel_id), *emojis_of(team_id, channel_id))
+                _CHANNEL_EMOJIS, {"team_id": team_id, "channel_id": channel_id}
             ).one()
         if elsewhere:
             return True

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Exists, delete, exists, insert, select, update
+from sqlalchemy import BindParameter, Exists, delete, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -42,9 +42,9 @@ def home_of(s: Session, channel_id: str) -> Home | None:
     return None if row is None else Home(row.team_id, row.enterprise_id)
 
 
-def homed_elsewhere(team_id: str, channel_id: str) -> Exists:
+def homed_elsewhere(team_id: str | BindParameter[str], channel_id: str | BindParameter[str]) -> Exists:
     """The condition that the channel's home is another workspace than ``team_id``, for a statement
-    that asks more at once (`bot.relevance.LedgerView`)."""
+    that asks more at once and is built once, its values bound (`bot.relevance.LedgerView`)."""
     return exists().where(ChannelHome.channel_id == channel_id, ChannelHome.team_id != team_id)
 
 

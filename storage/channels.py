@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, ScalarSelect, select
+from sqlalchemy import BindParameter, Connection, ScalarSelect, select
 from sqlalchemy.orm import Session
 
 from storage.db import insert_ignoring_conflicts
@@ -70,7 +70,9 @@ def channel_emojis(s: Session | Connection, team_id: str, channel_id: str) -> fr
     return frozenset(found) if found is not None else DEFAULT_EMOJIS
 
 
-def emojis_of(team_id: str, channel_id: str) -> list[ScalarSelect[str]]:
+def emojis_of(
+    team_id: str | BindParameter[str], channel_id: str | BindParameter[str]
+) -> list[ScalarSelect[str]]:
     """The channel's flag, resolve and dismiss emojis as expressions, each NULL when twoway has not seen
     the channel (then `DEFAULT_EMOJIS` stand), for a statement that asks more at once."""
     where = (Channel.team_id == team_id, Channel.channel_id == channel_id)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, delete, or_, select
+from sqlalchemy import Connection, and_, bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from storage.leases import Lease
@@ -111,16 +111,19 @@ def unfinished_events(
 
 def handling_since(s: Session | Connection, team_id: str, since: datetime) -> bool:
     """Whether any of the team's events received at ``since`` or later is still being handled."""
-    found = s.scalar(
-        select(ProcessedEvent.event_id)
-        .where(
-            ProcessedEvent.team_id == team_id,
-            ProcessedEvent.state == "handling",
-            ProcessedEvent.received_at >= since,
-        )
-        .limit(1)
+    return s.scalar(_HANDLING_SINCE, {"team_id": team_id, "since": since}) is not None
+
+
+# Built once, its values bound: the relevance view asks it on the ack path (`bot.relevance`).
+_HANDLING_SINCE = (
+    select(ProcessedEvent.event_id)
+    .where(
+        ProcessedEvent.team_id == bindparam("team_id", type_=ProcessedEvent.team_id.type),
+        ProcessedEvent.state == "handling",
+        ProcessedEvent.received_at >= bindparam("since", type_=ProcessedEvent.received_at.type),
     )
-    return found is not None
+    .limit(1)
+)
 
 
 def purge_events(s: Session, team_id: str, *, done_before: datetime, unfinished_before: datetime) -> int:

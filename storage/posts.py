@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Exists, delete, exists, select
+from sqlalchemy import BindParameter, Connection, Exists, delete, exists, select
 from sqlalchemy.orm import Session
 
 from storage.db import insert_ignoring_conflicts
@@ -98,7 +98,11 @@ def shares_message(s: Session | Connection, team_id: str, channel_id: str, messa
     return bool(s.scalar(select(sharing(team_id, channel_id, message_ts))))
 
 
-def sharing(team_id: str, channel_id: str, message_ts: str) -> Exists:
+def sharing(
+    team_id: str | BindParameter[str],
+    channel_id: str | BindParameter[str],
+    message_ts: str | BindParameter[str],
+) -> Exists:
     """The condition that the channel's message ``message_ts`` shares a post."""
     return exists().where(
         PostShare.team_id == team_id,
