@@ -12,26 +12,16 @@ from datetime import datetime
 from sqlalchemy import Connection, delete
 from sqlalchemy.orm import Session
 
-from storage.db import insert_ignoring_conflicts, insert_many_ignoring_conflicts
+from storage.db import insert_many_ignoring_conflicts
 from storage.models import SeenRequest
-
-
-def remember_request(s: Session, team_id: str, signature: str, now: datetime) -> bool:
-    """Record a request's signature; return True if it is new, False if it was seen before (a replay).
-
-    Commit before handling the request, so that a replay arriving at another replica meanwhile
-    collides with this row.
-    """
-    return insert_ignoring_conflicts(
-        s, SeenRequest, {"team_id": team_id, "signature": signature, "seen_at": now}
-    )
 
 
 def remember_requests(conn: Connection, seen: Iterable[tuple[str, str]], now: datetime) -> set[str]:
     """Record the signatures of many requests, each ``(team_id, signature)``, in one statement; return
     those that are new. A signature missing from the answer was seen before, or earlier in ``seen``.
 
-    As with `remember_request`, commit before handling any of the requests.
+    Commit before handling any of the requests, so that a replay arriving at another replica meanwhile
+    collides with its row.
     """
     rows = [{"team_id": team_id, "signature": signature, "seen_at": now} for team_id, signature in seen]
     return {
