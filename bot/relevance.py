@@ -15,13 +15,13 @@ database there and then. A post recorded on one replica is therefore seen by the
 other replica, with no generation to bump and no window of staleness. In a channel whose ledger is
 another workspace's (`bot.homes`), every message and reaction is relevant: the view doesn't second-guess
 which workspace's ledger it belongs to. A reply under a recent message that shares nothing yet is
-relevant while an event the workspace sent since is still being handled: the message's own event may be
-in an inbox, its post about to be recorded (`LedgerView.may_share_soon`).
+relevant while the message's own event is claimed and not done: it may be in an inbox, its post about
+to be recorded (`LedgerView.may_share_soon`; each claim names the message its event is about).
 
 The view reads through sessions of their own (`storage.db.make_read_engine`): on SQLite, the ledger's
 engine has one connection and every transaction on it takes the write lock, so a read there would wait
-for whichever listener or job is writing. Each check is a session, so a transaction, of its own: it sees
-every commit made before it began, on any replica.
+for whichever listener or job is writing. Each check is a statement, so a transaction, of its own: it
+sees every commit made before it began, on any replica.
 
 `IgnoredCount` logs the events ignored, by reason, once a minute, and what it holds when the process
 stops (`IgnoredCount.flush`, called by `twoway.runtime.Runtime.stop`).
@@ -43,7 +43,7 @@ from bot.flagging import base_emoji
 from bot.links import links_in_message
 from storage.channel_homes import homed_elsewhere
 from storage.channels import DEFAULT_EMOJIS, emojis_of
-from storage.event_claims import handling_since
+from storage.event_claims import in_hand
 from storage.posts import sharing
 
 logger = logging.getLogger(__name__)
@@ -63,10 +63,9 @@ NOT_A_MESSAGE = "reaction on something other than a message"
 # How often each replica logs its counts of ignored events, at INFO.
 LOG_EVERY = timedelta(minutes=1)
 # A reply under a message this recent may come before the message's own event is handled: its post
-# is then in flight, acknowledged but not yet recorded. Slack's clock and the replicas' may differ by
-# SKEW.
+# is then in flight, acknowledged but not yet recorded. Slack retries an event it got no answer for
+# within minutes; older messages are settled.
 IN_FLIGHT = timedelta(minutes=10)
-SKEW = timedelta(minutes=1)
 # Entries the cache holds before it starts afresh: a bound on memory, not on correctness.
 CACHE_LIMIT = 100_000
 
@@ -83,8 +82,8 @@ class Tracked(Protocol):
         ...
 
     def may_share_soon(self, team_id: str, ts: str) -> bool:
-        """Whether the message ``ts`` may share a post that isn't recorded yet: it is recent, and an
-        event the team sent since is still being handled (the message's own, perhaps)."""
+        """Whether the message ``ts`` may share a post that isn't recorded yet: it is recent, and its
+        own event is claimed and not done."""
         ...
 
 
@@ -134,7 +133,9 @@ def _message(team_id: str, event: dict[str, Any], tracked: Tracked) -> str | Non
     if thread_ts == ts:
         # A thread's parent with no link shares nothing: nothing under it is kept or read.
         return CHATTER
-    if tracked.is_tracked_thread(team_id, channel, thread_ts) or tracked.may_share_soon(team_id, thread_ts):
+    # In this order: the message's own event is settled only after its share is committed, so a message
+    # found out of hand here has its share, if any, in the ledger for the next read to find.
+    if tracked.may_share_soon(team_id, thread_ts) or tracked.is_tracked_thread(team_id, channel, thread_ts):
         return None
     return UNTRACKED_REPLY
 
@@ -231,7 +232,7 @@ class LedgerView:
         if self._clock() - posted > IN_FLIGHT:
             return False
         with self._engine.connect() as conn:
-            return handling_since(conn, team_id, posted - SKEW)
+            return in_hand(conn, team_id, ts)
 
     def _remember(self, cache: set[tuple[str, str, str]], keys: list[tuple[str, str, str]]) -> None:
         with self._lock:

@@ -23,20 +23,37 @@ from storage.models import ProcessedEvent
 EVENTS = Lease(ProcessedEvent, key=("team_id", "event_id"), held="handling", failed_waits_lease=True)
 
 
-def claim_event(s: Session, team_id: str, event_id: str, *, body: str, replica: str, now: datetime) -> bool:
-    """Claim the team's event for ``replica``; return False when it was claimed before (handled or not)."""
-    row = {"team_id": team_id, "event_id": event_id, "received_at": now, "body": body}
+def claim_event(
+    s: Session,
+    team_id: str,
+    event_id: str,
+    *,
+    body: str,
+    replica: str,
+    now: datetime,
+    message_ts: str | None = None,
+) -> bool:
+    """Claim the team's event (about the message ``message_ts``, if any) for ``replica``; return False
+    when it was claimed before (handled or not)."""
+    row = {
+        "team_id": team_id,
+        "event_id": event_id,
+        "received_at": now,
+        "body": body,
+        "message_ts": message_ts,
+    }
     return EVENTS.claim(s, row, now=now, replica=replica)
 
 
 def claim_events(
-    conn: Connection, events: Sequence[tuple[str, str, str]], *, replica: str, now: datetime
+    conn: Connection, events: Sequence[tuple[str, str, str, str | None]], *, replica: str, now: datetime
 ) -> set[tuple[str, str]]:
-    """Claim many events for ``replica`` in one statement, each ``(team_id, event_id, body)``; return the
-    ``(team_id, event_id)`` of those claimed. One missing was claimed before, or earlier in ``events``."""
+    """Claim many events for ``replica`` in one statement, each ``(team_id, event_id, body, message_ts)``;
+    return the ``(team_id, event_id)`` of those claimed. One missing was claimed before, or earlier in
+    ``events``."""
     rows = [
-        {"team_id": team_id, "event_id": event_id, "received_at": now, "body": body}
-        for team_id, event_id, body in events
+        {"team_id": team_id, "event_id": event_id, "received_at": now, "body": body, "message_ts": message_ts}
+        for team_id, event_id, body, message_ts in events
     ]
     return {
         (team_id, event_id) for team_id, event_id in EVENTS.claim_many(conn, rows, now=now, replica=replica)
@@ -109,18 +126,19 @@ def unfinished_events(
     ).all()
 
 
-def handling_since(s: Session | Connection, team_id: str, since: datetime) -> bool:
-    """Whether any of the team's events received at ``since`` or later is still being handled."""
-    return s.scalar(_HANDLING_SINCE, {"team_id": team_id, "since": since}) is not None
+def in_hand(s: Session | Connection, team_id: str, message_ts: str) -> bool:
+    """Whether an event of the team's about the message ``message_ts`` is claimed and not done yet:
+    handled now, waiting its turn in an inbox, or failed and waiting for another attempt."""
+    return s.scalar(_IN_HAND, {"team_id": team_id, "message_ts": message_ts}) is not None
 
 
 # Built once, its values bound: the relevance view asks it on the ack path (`bot.relevance`).
-_HANDLING_SINCE = (
+_IN_HAND = (
     select(ProcessedEvent.event_id)
     .where(
         ProcessedEvent.team_id == bindparam("team_id", type_=ProcessedEvent.team_id.type),
-        ProcessedEvent.state == "handling",
-        ProcessedEvent.received_at >= bindparam("since", type_=ProcessedEvent.received_at.type),
+        ProcessedEvent.message_ts == bindparam("message_ts", type_=ProcessedEvent.message_ts.type),
+        ProcessedEvent.state != "done",
     )
     .limit(1)
 )

@@ -374,6 +374,8 @@ class ProcessedEvent(Base):
         CheckConstraint("attempts >= 0", name="attempts_non_negative"),
         # Recovery looks for a team's unfinished events; the purge for its old finished ones.
         Index("ix_processed_events_team_id_state_claimed_at", "team_id", "state", "claimed_at"),
+        # The relevance view asks whether a message's own event is still in hand (`bot.relevance`).
+        Index("ix_processed_events_team_id_message_ts", "team_id", "message_ts"),
     )
 
     team_id: Mapped[str] = mapped_column(SLACK_ID, primary_key=True)
@@ -385,6 +387,8 @@ class ProcessedEvent(Base):
     attempts: Mapped[int] = mapped_column(Integer, server_default="1")
     body: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
+    # The ts of the message the event is about (a new message's, an edited one's), None for others.
+    message_ts: Mapped[str | None] = mapped_column(String(32))
 
 
 class SeenRequest(Base):

@@ -34,6 +34,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, IntegrityError
 
 from bot.clock import Clock
+from bot.inbox import message_ts_of
 from storage.event_claims import claim_events
 from storage.signatures import remember_requests
 
@@ -46,9 +47,10 @@ class Admission:
 
     team_id: str
     signature: str | None
-    # An event to claim: its (team_id, event_id) and its body as JSON.
+    # An event to claim: its (team_id, event_id), its body as JSON, the message it is about.
     event: tuple[str, str] | None = None
     body: str | None = None
+    message_ts: str | None = None
     # Set by the commit that wrote it.
     first: bool = False
     claimed: bool = False
@@ -77,7 +79,9 @@ class GroupCommit:
     ) -> Admission:
         """Write one request's signature and claim, grouped with whatever else is queued; return what
         the commit found. Raises the commit's error when its rows couldn't be committed."""
-        admission = Admission(team_id, signature, event, json.dumps(body) if event is not None else None)
+        admission = Admission(team_id, signature, event)
+        if event is not None and body is not None:
+            admission.body, admission.message_ts = json.dumps(body), message_ts_of(body)
         with self._lock:
             self._queue.append(admission)
             if not self._leading:
@@ -146,7 +150,10 @@ class GroupCommit:
                 if admission.event is not None:
                     claims.setdefault(admission.event, admission)
             claimed = claim_events(
-                conn, [(*key, a.body or "") for key, a in claims.items()], replica=self.replica, now=now
+                conn,
+                [(*key, a.body or "", a.message_ts) for key, a in claims.items()],
+                replica=self.replica,
+                now=now,
             )
         # Only now, committed, is any of it true.
         first_ids = {id(a) for a in firsts}

@@ -17,6 +17,7 @@ from bot.relevance import LedgerView
 from storage.channel_homes import claim_home
 from storage.channels import ensure_channel, get_channel
 from storage.db import make_engine, make_read_engine, make_session_factory
+from storage.event_claims import claim_event, record_event_done
 from storage.migrate import upgrade
 from storage.posts import SharedLink, record_share
 
@@ -138,3 +139,25 @@ def test_the_view_answers_for_its_own_workspace_and_channel(sessions: sessionmak
     assert view.uses_emoji(TEAM, "C3", "tada")
     assert not view.is_tracked_thread("T9", "C3", "7.7")
     assert not view.uses_emoji("T9", "C3", "tada")
+
+
+def test_a_reply_is_awaited_only_while_its_own_messages_event_is_in_hand(
+    sessions: sessionmaker[Session],
+) -> None:
+    """A message posted a minute ago whose own event is claimed and not done may share a post any moment;
+    another event in hand, of the same workspace, says nothing of it (it used to: under steady traffic,
+    every reply under a recent message was claimed). An old message is settled: no read."""
+    view = LedgerView(sessions, lambda: NOW)
+    recent, other, old = (f"{(NOW.timestamp() - age):.6f}" for age in (60, 30, 3600))
+    with sessions.begin() as s:
+        claim_event(s, TEAM, "EvOther", body="{}", replica="a", now=NOW, message_ts=other)
+    assert not view.may_share_soon(TEAM, recent)
+    with sessions.begin() as s:
+        claim_event(s, TEAM, "EvPost", body="{}", replica="a", now=NOW, message_ts=recent)
+        claim_event(s, TEAM, "EvOld", body="{}", replica="a", now=NOW, message_ts=old)
+    assert view.may_share_soon(TEAM, recent)
+    assert not view.may_share_soon("T2", recent)
+    assert not view.may_share_soon(TEAM, old)
+    with sessions.begin() as s:
+        record_event_done(s, TEAM, "EvPost", claimed_at=NOW)
+    assert not view.may_share_soon(TEAM, recent)

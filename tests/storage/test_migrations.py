@@ -44,7 +44,7 @@ TABLES = {
     "departed_workspaces",
 }
 # Every revision shipped, oldest first.
-REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011"]
+REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011", "0012"]
 
 
 def test_models_define_the_expected_tables_each_with_a_team() -> None:

@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.channels import channel_emojis, ensure_channel, get_channel
-from storage.event_claims import claim_event, handling_since, record_event_done
+from storage.event_claims import claim_event, in_hand, record_event_done, record_event_failed, take_over_event
 from storage.posts import SharedLink, record_share, shares_message
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+LATER = NOW + timedelta(minutes=5)
 LINK = SharedLink("https://x.com/a/status/1", "https://x.com/a/status/1", "x")
 DEFAULTS = frozenset({"speech_balloon", "white_check_mark", "no_entry_sign"})
 
@@ -39,15 +40,26 @@ def test_a_channels_emojis_are_its_settings_or_the_defaults(sessions: sessionmak
         assert channel_emojis(s, "T2", "C1") == DEFAULTS
 
 
-def test_an_event_in_hand_counts_for_its_workspace_from_when_it_came(sessions: sessionmaker[Session]) -> None:
+def test_a_messages_event_is_in_hand_in_its_own_workspace_until_it_is_done(
+    sessions: sessionmaker[Session],
+) -> None:
     with sessions.begin() as s:
-        claim_event(s, "T1", "Ev1", body="{}", replica="a", now=NOW)
+        claim_event(s, "T1", "Ev1", body="{}", replica="a", now=NOW, message_ts="1.1")
+        claim_event(s, "T1", "Ev2", body="{}", replica="a", now=NOW)
     with sessions() as s:
-        assert handling_since(s, "T1", NOW - timedelta(seconds=1))
-        assert handling_since(s, "T1", NOW)
-        assert not handling_since(s, "T1", NOW + timedelta(seconds=1))
-        assert not handling_since(s, "T2", NOW - timedelta(seconds=1))
+        assert in_hand(s, "T1", "1.1")
+        assert not in_hand(s, "T2", "1.1")
+        # Another event in hand, about no message or another one, says nothing of this message.
+        assert not in_hand(s, "T1", "1.2")
     with sessions.begin() as s:
-        record_event_done(s, "T1", "Ev1", claimed_at=NOW)
+        record_event_failed(s, "T1", "Ev1", claimed_at=NOW, error="boom")
     with sessions() as s:
-        assert not handling_since(s, "T1", NOW - timedelta(seconds=1))
+        assert in_hand(s, "T1", "1.1"), "a failed event waits for another attempt"
+    with sessions.begin() as s:
+        assert (
+            take_over_event(s, "T1", "Ev1", replica="b", now=LATER, stale_before=LATER, max_attempts=3)
+            is not None
+        )
+        record_event_done(s, "T1", "Ev1", claimed_at=LATER)
+    with sessions() as s:
+        assert not in_hand(s, "T1", "1.1")
