@@ -54,7 +54,7 @@ from storage.models import Post, ProcessedEvent
 from twoway.demo import free_port
 
 GOAL = 1.25
-# The workspace mix's goals (issue 14): paced p99, and throughput flat out, against bare Bolt's.
+# The workspace mix's goals: paced p99, and throughput flat out, against bare Bolt's.
 WORKSPACE_GOAL = 1.1
 WORKSPACE_THROUGHPUT_GOAL = 0.8
 # The app run from --baseline, an earlier checkout of twoway.

@@ -2,7 +2,7 @@
 
 Per 100 requests: 70 plain messages, 10 thread replies under untracked messages, 5 thread replies
 under tracked posts (half of them engagement summaries), 8 reactions with emojis twoway doesn't use,
-2 flag reactions, 3 messages sharing a post link and 2 `/twoway log` commands (issue 14). Every
+2 flag reactions, 3 messages sharing a post link and 2 `/twoway log` commands. Every
 chatter message (plain, or a reply under an untracked message) carries `MARKER`, so that a search of
 the ledger's files finds any of them kept; what can change the ledger (replies under tracked posts,
 the comments flags land on) doesn't.

@@ -206,7 +206,7 @@ class PostShare(Base):
     __table_args__ = (
         UniqueConstraint("team_id", "channel_id", "message_ts", "post_id"),
         Index("ix_post_shares_team_id_post_id", "team_id", "post_id"),
-        # Deleting posts looks up their shares by the foreign key alone (issue 13: a purge's cost).
+        # Deleting posts looks up their shares by the foreign key alone (a purge's cost).
         Index("ix_post_shares_post_id", "post_id"),
     )
 

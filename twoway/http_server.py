@@ -49,7 +49,7 @@ MAX_BODY_BYTES = 1024 * 1024
 INSTALLS_PER_MINUTE = 10
 
 # waitress's defaults let 100 idle connections stop the server accepting (connection_limit=100) for
-# two minutes (channel_timeout=120): issue 13. These make an idle or slow connection cheap instead.
+# two minutes (channel_timeout=120). These make an idle or slow connection cheap instead.
 MAX_CONNECTIONS = 10_000
 # A connection's socket, and the temporary file of a body over IN_MEMORY_BODY_BYTES.
 FDS_PER_CONNECTION = 2

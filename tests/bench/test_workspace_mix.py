@@ -1,4 +1,4 @@
-"""The workspace mix's composition: issue 14's proportions, block by block (no timing)."""
+"""The workspace mix's composition: its proportions, block by block (no timing)."""
 
 from __future__ import annotations
 

@@ -131,7 +131,7 @@ def test_the_client_secret_never_shows(caplog: pytest.LogCaptureFixture) -> None
 
 
 def test_distribution_mode_without_a_key_says_how_to_make_one() -> None:
-    # Every workspace's bot token is stored encrypted with it (defect 5 of issue 13: they were stored
+    # Every workspace's bot token is stored encrypted with it (they were stored
     # in plain text); without it twoway would have nothing to encrypt them with.
     env = {k: v for k, v in DISTRIBUTION.items() if k != "TWOWAY_ENCRYPTION_KEY"}
     with pytest.raises(ConfigError) as raised:

@@ -240,7 +240,7 @@ def test_the_purge_forgets_events_handled_days_ago(sessions: Sessions) -> None:
 
 
 def test_an_event_left_failed_is_forgotten_with_its_body_after_14_days(sessions: Sessions) -> None:
-    """Issue 13: a failed event kept the message it carried forever; now KEEP_UNFINISHED (14 days)."""
+    """Before: a failed event kept the message it carried forever; now KEEP_UNFINISHED (14 days)."""
     assert timedelta(days=14) == KEEP_UNFINISHED
     clock, listeners = Clock(), Listeners()
     listeners.failing.update({"failed", "recent"})

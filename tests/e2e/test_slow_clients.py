@@ -2,7 +2,7 @@
 
 A slowloris client opens a connection, sends part of a request and waits, or sends it a byte at a
 time; none of it needs a signature. Slack and the load balancer's health check must still be answered
-within a second (issue 13, defect 3). 1,200 rather than 1,000: past 1,024 open files, a server that
+within a second. 1,200 rather than 1,000: past 1,024 open files, a server that
 waits on its sockets with select() fails where poll() does not.
 """
 

@@ -15,7 +15,7 @@ from storage.models import Comment, Nudge
 from tests.support.flows import ADA, GRACE, TEAM, Flow
 from tests.support.polling import eventually
 
-# The hostile tester's link (issue 13, defect 2): a section's text holds 3,000 characters at most.
+# A hostile tester's link: a section's text holds 3,000 characters at most.
 LONG_LINK = "https://blog.example.com/" + "p" * 3000
 
 

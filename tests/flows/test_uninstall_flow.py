@@ -62,7 +62,7 @@ def _sweep(flow: Flow) -> None:
 def test_an_uninstall_stops_the_schedules_and_purges_the_ledger_30_days_on(
     tracked: Flow, later: Later, event: dict[str, object]
 ) -> None:
-    """Issue 13: in token mode an uninstall kept the digests firing and the ledger forever."""
+    """Before: in token mode an uninstall kept the digests firing and the ledger forever."""
     schedules = tracked.runtime.schedules
     assert schedules is not None
     assert tracked.event(event)["delivery"]["status"] == 200

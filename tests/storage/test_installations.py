@@ -1,4 +1,4 @@
-"""slack_sdk's installation store, with every secret it keeps encrypted at rest (defect 5 of issue 13)."""
+"""slack_sdk's installation store, with every secret it keeps encrypted at rest."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-# The start of a request that never ends, as the tester's repro sends it (issue 13).
+# The start of a request that never ends, as a hostile tester sends it.
 HEAD = b"POST /slack/events HTTP/1.1\r\nHost: x\r\n"
 
 

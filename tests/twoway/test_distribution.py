@@ -222,7 +222,7 @@ def test_installing_goes_through_slacks_flow_and_stores_the_installation(dist: D
 def test_an_installations_bot_token_is_stored_encrypted_and_read_back_in_the_clear(
     dist: Distributed, db_url: str
 ) -> None:
-    # Defect 5 of issue 13: slack_sdk's store kept bot tokens in plain text, for anyone who can read the
+    # Before: slack_sdk's store kept bot tokens in plain text, for anyone who can read the
     # database file, a backup or a replica's disk.
     assert dist.install(TEAM_B)[0] == 200
     token = dist.installations.bot_token(TEAM_B)
@@ -359,7 +359,7 @@ def _sweep(dist: Distributed) -> None:
 
 
 def test_an_uninstalled_workspaces_ledger_is_kept_30_days_then_purged(both: Distributed) -> None:
-    """Issue 13: an uninstall kept the workspace's ledger forever."""
+    """Before: an uninstall kept the workspace's ledger forever."""
     both.command(TEAM_A, CHANNEL_A, GRACE, f"flag {POST_A} {QUESTION_A}")
     before_b = both.rows(TEAM_B)
     both.event(TEAM_A, {"type": "app_uninstalled"})
