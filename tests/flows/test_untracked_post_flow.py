@@ -24,8 +24,9 @@ BOOKKEEPING = ("channels", "seen_requests", "processed_events")
 
 
 def _examples(verb: str) -> list[str]:
-    """The README's `/twoway <verb> …` examples, as a person would type them after `/twoway`."""
-    found = re.findall(rf"`/twoway ({verb} [^`]+)`", README.read_text())
+    """The README's `/twoway <verb> …` examples, as a person would type them after `/twoway` (usage
+    forms such as `/twoway log <url>` are no examples)."""
+    found = [text for text in re.findall(rf"`/twoway ({verb} [^`]+)`", README.read_text()) if "<" not in text]
     assert found, f"the README shows no `/twoway {verb}` example"
     return found
 
