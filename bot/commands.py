@@ -39,9 +39,12 @@ from bot.grammar import (
 )
 from bot.home import personal_reach
 from bot.ledger import Reach
+from bot.links import PostLink
 from bot.render import Message, note
 from bot.render_ledger import (
     LIST_LIMIT,
+    LOG_WITH_COUNTS,
+    added_line,
     format_post_link,
     render_logged,
     render_problem,
@@ -214,30 +217,58 @@ def _invite(channel_id: str) -> Message:
     return render_problem(f"twoway isn't in this channel, so it keeps no ledger here. {_INVITE}")
 
 
-def _unknown_post(url: str, usage: str) -> Message:
+def _unknown_post(url: str, reach: Reach, usage: str) -> Message:
+    """The answer for a link no post in reach has. In a channel that is a post of another channel (a new
+    one is added, `ledger.post_within_or_added`); from the app's direct message, any post, which
+    belongs in a channel. Either way the words name no other channel, owner or item."""
     # Slack links a URL shown whole; one too long to show is named, never cut into a wrong link.
     shown = escape(url) if len(url) <= URL_LIMIT else "that link"
-    return render_problem(
-        f"twoway isn't tracking {shown}: share it in a channel twoway is in, and it will be.", usage
+    if reach.home is None:
+        line = (
+            f"twoway isn't tracking {shown} in your channels, and from here it can't tell which channel "
+            "it belongs to: run the command in that channel, and the post is added to its ledger."
+        )
+    else:
+        line = f"twoway isn't tracking {shown} in this channel: share it here in a message, and it will be."
+    return render_problem(line, usage)
+
+
+def _place(
+    deps: Deps, s: Session, team_id: str, reach: Reach, user_id: str, link: PostLink
+) -> ledger.Placed | None:
+    return ledger.post_within_or_added(
+        s, team_id, reach, link, user_id=user_id, now=deps.clock(), timezone=deps.config.timezone
     )
 
 
 def _log(deps: Deps, team_id: str, reach: Reach, user_id: str, request: LogRequest) -> Message:
+    """Record the snapshot; a post the ledger has nowhere is added to the channel first, and without
+    counts that is all the command does."""
     now = deps.clock()
     with deps.sessions.begin() as s:
         placed = ledger.post_within(s, team_id, reach, request.link.canonical_url)
+        if placed is not None and request.engagement is None:
+            return render_problem(
+                f"twoway tracks {format_post_link(placed.post)} already and no numbers came with it, so "
+                "there is nothing to record. Add its counts after the link:",
+                LOG_WITH_COUNTS,
+            )
         if placed is None:
-            return _unknown_post(request.link.canonical_url, BY_NAME["log"].usage)
-        recorded = ledger.record_engagement(
-            s,
-            team_id,
-            placed.post,
-            request.engagement,
-            recorded_at=now,
-            recorded_by=user_id,
-            source="command",
-        )
-    return render_logged(recorded)
+            placed = _place(deps, s, team_id, reach, user_id, request.link)
+        if placed is None:
+            return _unknown_post(request.link.canonical_url, reach, BY_NAME["log"].usage)
+        recorded = None
+        if request.engagement is not None:
+            recorded = ledger.record_engagement(
+                s,
+                team_id,
+                placed.post,
+                request.engagement,
+                recorded_at=now,
+                recorded_by=user_id,
+                source="command",
+            )
+        return render_logged(recorded, placed.post, added=placed.added)
 
 
 def _flag(
@@ -250,11 +281,13 @@ def _flag(
     reply: Reply,
 ) -> Message:
     with deps.sessions.begin() as s:
-        placed = ledger.post_within(s, team_id, reach, request.link.canonical_url)
+        placed = _place(deps, s, team_id, reach, user_id, request.link)
     if placed is None:
-        return _unknown_post(request.link.canonical_url, BY_NAME["flag"].usage)
+        return _unknown_post(request.link.canonical_url, reach, BY_NAME["flag"].usage)
 
-    # The notice goes under the message that shared the post in the channel, where its owner looks.
+    # The notice goes under the message that shared the post in the channel, where its owner looks; a
+    # post no message shares (added by a command, or imported) has no thread, and its notice goes in
+    # the channel itself, as a post of the channel's is everyone's there.
     post = placed.post
     flagged = flag_and_notify(
         deps,
@@ -269,13 +302,16 @@ def _flag(
         thread_ts=placed.thread_ts,
         reply=reply,
     )
+    lead = added_line(post) + " " if placed.added else ""
     if not flagged.created:
-        return note(
+        line = (
             f"That comment is already flagged as comment #{flagged.comment.id} on {format_post_link(post)}."
         )
+        return note(lead + line)
+    where = "the post's thread" if placed.thread_ts else "the channel"
     line = (
-        f"Flagged as comment #{flagged.comment.id} on {format_post_link(post)}; "
-        f"its owner <@{post.owner_user_id}> will see it in the post's thread."
+        f"{lead}Flagged as comment #{flagged.comment.id} on {format_post_link(post)}; "
+        f"its owner <@{post.owner_user_id}> will see it in {where}."
     )
     return note(line)
 

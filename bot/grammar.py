@@ -33,7 +33,8 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
         "log",
         "/twoway log <url> [comments=N] [replies=N] [shares=N] [likes=N]",
-        "Record a post's engagement; `12 comments, 3 replies` works too.",
+        "Record a post's engagement; `12 comments, 3 replies` works too. In a channel, a post twoway "
+        "doesn't track yet is added to the channel's ledger, as yours.",
         available=True,
     ),
     Subcommand(
@@ -120,10 +121,11 @@ class BadInput:
 
 @dataclass(frozen=True)
 class LogRequest:
-    """Record a snapshot of a post's engagement."""
+    """Record a snapshot of a post's engagement; `engagement` None when no counts were given, which
+    adds a post twoway doesn't track yet and nothing else."""
 
     link: PostLink
-    engagement: Engagement
+    engagement: Engagement | None
 
 
 @dataclass(frozen=True)
@@ -241,7 +243,7 @@ def _parse_help(rest: str) -> HelpRequest:
 def _parse_log(rest: str) -> LogRequest:
     link, counts = _take_link(rest)
     if not counts.strip():
-        raise _Invalid("Add the counts after the link, e.g. `comments=12 replies=3`.")
+        return LogRequest(link, None)
     engagement = parse_summary(counts)
     if engagement is None or engagement.is_empty():
         raise _Invalid(f"I couldn't read any counts in {_quote(counts)}; write e.g. `comments=12 replies=3`.")

@@ -50,6 +50,7 @@ from storage.posts import (
     post_by_url,
     posts_of_message,
     posts_shared_between,
+    record_post,
     record_share,
     unshare,
 )
@@ -87,14 +88,24 @@ class Reach:
         """Whether an item of ``channel_id`` on ``post`` is within reach."""
         return channel_id in self.channels and self.owner in (None, post.owner_user_id)
 
+    @property
+    def home(self) -> str | None:
+        """The channel a post new to the ledger is recorded in: the one a command runs in. None for the
+        app's own places, which are in no channel, so that a post can't be placed from there."""
+        if self.owner is not None or len(self.channels) != 1:
+            return None
+        return next(iter(self.channels))
+
 
 @dataclass(frozen=True)
 class Placed:
-    """A post as a request in reach of it sees it: the channel and thread where its notices go."""
+    """A post as a request in reach of it sees it: the channel and thread where its notices go, and
+    whether the request itself just added it to the ledger."""
 
     post: Post
     channel_id: str
     thread_ts: str | None
+    added: bool = False
 
 
 def post_within(s: Session, team_id: str, reach: Reach, canonical_url: str) -> Placed | None:
@@ -108,6 +119,42 @@ def post_within(s: Session, team_id: str, reach: Reach, canonical_url: str) -> P
         return Placed(post, post.channel_id, post.message_ts)
     share = first_share_in(s, team_id, post.id, reach.channels)
     return None if share is None else Placed(post, share.channel_id, share.message_ts)
+
+
+def post_within_or_added(
+    s: Session,
+    team_id: str,
+    reach: Reach,
+    link: PostLink,
+    *,
+    user_id: str,
+    now: datetime,
+    timezone: str,
+) -> Placed | None:
+    """The post as `post_within` finds it; a post the ledger has nowhere is added to the reach's home
+    channel, owned by ``user_id`` (`Placed.added`). None when there is no home channel, or when the
+    URL is a post of a channel out of reach.
+
+    Posts are unique per workspace by canonical URL, one channel each, so the same URL can't also
+    become this channel's own post. Taking it over would move another channel's post, its snapshots
+    and comments here; so it is refused with the words an untracked post gets, naming neither the
+    channel nor the owner. A message sharing the link in the channel brings it into reach instead.
+    """
+    placed = post_within(s, team_id, reach, link.canonical_url)
+    if placed is not None or reach.home is None:
+        return placed
+    ensure_channel(s, team_id, reach.home, timezone=timezone, now=now)
+    added = record_post(
+        s,
+        team_id,
+        channel_id=reach.home,
+        user_id=user_id,
+        link=SharedLink(link.url, link.canonical_url, link.platform),
+        recorded_at=now,
+    )
+    # Read back either way: a concurrent request may have added it to this very channel.
+    placed = post_within(s, team_id, reach, link.canonical_url)
+    return None if placed is None else Placed(placed.post, placed.channel_id, placed.thread_ts, added)
 
 
 def comment_within(s: Session, team_id: str, reach: Reach, comment_id: int) -> Comment | None:

@@ -39,6 +39,8 @@ FLAG_MODAL_URL_INPUT = "url"
 # A list shows this many comments, each a section and its buttons, well inside 50 blocks.
 LIST_LIMIT = 10
 QUOTE_LIMIT = 280
+# How to give a post's numbers, shown when a `/twoway log` gave none.
+LOG_WITH_COUNTS = "/twoway log <url> comments=12 replies=3 shares=5 likes=40"
 AUTHOR_LIMIT = 80
 # The posts this week on the Home tab: a section's 3,000 characters, with room to say how many more.
 POSTS_BUDGET = 2800
@@ -150,14 +152,24 @@ def render_closed(closed: Closed, now: datetime) -> Message:
     return message(line, [section(line)])
 
 
-def render_logged(recorded: Recorded) -> Message:
-    """The answer to `/twoway log`: the snapshot as recorded, with every count."""
+def added_line(post: Post) -> str:
+    """What a `/twoway log` or `flag` says first when it added the post to the channel's ledger."""
+    return f"Added {format_post_link(post)} to this channel's ledger, owned by you."
+
+
+def render_logged(recorded: Recorded | None, post: Post, *, added: bool) -> Message:
+    """The answer to `/twoway log`: the post added, if it was, then the snapshot as recorded with every
+    count, or that no numbers were given."""
+    lead = added_line(post) + " " if added else ""
+    if recorded is None:
+        line = f"{added_line(post).removesuffix('.')} (no numbers yet)."
+        return message(line, [section(line), context(f"Add them any time: `{LOG_WITH_COUNTS}`")])
     e = recorded.engagement
     counts = f"{e.comments} comments, {e.replies} replies, {e.shares} shares, {e.likes} likes"
     if recorded.created:
-        line = f"Recorded for {format_post_link(recorded.post)}: {counts}."
+        line = f"{lead}Recorded for {format_post_link(post)}: {counts}."
     else:
-        line = f"Already recorded for {format_post_link(recorded.post)}: {counts}."
+        line = f"{lead}Already recorded for {format_post_link(post)}: {counts}."
     return message(line, [section(line)])
 
 

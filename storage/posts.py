@@ -93,6 +93,38 @@ def record_share(
     return post, created
 
 
+def record_post(
+    s: Session,
+    team_id: str,
+    *,
+    channel_id: str,
+    user_id: str,
+    link: SharedLink,
+    recorded_at: datetime,
+) -> bool:
+    """Record a post no message shares, in ``channel_id``, owned by ``user_id``; return whether it is new.
+
+    A post is one per workspace by canonical URL (``posts`` is unique on team_id and canonical_url), so
+    a URL the ledger already has, in whichever channel, is left as it is. The post has no share row and
+    no message_ts, like one loaded by `twoway import`; a message sharing it later adds its share. The
+    channel must already exist (see ``ensure_channel``).
+    """
+    return insert_ignoring_conflicts(
+        s,
+        Post,
+        {
+            "team_id": team_id,
+            "channel_id": channel_id,
+            "canonical_url": link.canonical_url,
+            "url": link.url,
+            "platform": link.platform,
+            "owner_user_id": user_id,
+            "message_ts": None,
+            "shared_at": recorded_at,
+        },
+    )
+
+
 def shares_message(s: Session | Connection, team_id: str, channel_id: str, message_ts: str) -> bool:
     """Whether the channel's message ``message_ts`` shares a post (its thread is then a post's thread)."""
     return bool(s.scalar(select(sharing(team_id, channel_id, message_ts))))

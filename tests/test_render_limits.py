@@ -198,7 +198,9 @@ def test_a_comment_and_its_post_render_within_slacks_limits(
     assert_message_kept(render_notice_closed(comment, post, NOW), url)
     assert_message_kept(render_notice_withdrawn(1, by))
     assert_message_kept(render_closed(Closed(comment, post, state != "open"), NOW))
-    assert_message_kept(render_logged(Recorded(post, Engagement(1, 2, 3, 4), True)), url)
+    assert_message_kept(render_logged(Recorded(post, Engagement(1, 2, 3, 4), True), post, added=False), url)
+    assert_message_kept(render_logged(Recorded(post, Engagement(1, 2, 3, 4), False), post, added=True), url)
+    assert_message_kept(render_logged(None, post, added=True), url)
     for level in (1, 2):
         assert_message_kept(render_nudge(comment, post, level, NOW), url)
 

@@ -11,14 +11,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from storage.models import Comment, Snapshot
+from storage.models import Comment, Post, Snapshot
 from tests.support.flows import ADA, CHANNEL, LINUS, TEAM, Flow
 from tests.support.polling import eventually
 
 PRIVATE = "C0PRIV0001"
 POST = "https://www.instagram.com/p/Pr1vate42/"
 CANONICAL = "https://instagram.com/p/Pr1vate42"
-UNKNOWN = "https://instagram.com/p/N0tTracked7"
 SECRET_TEXT = "Is the launch moved to June?"
 
 
@@ -82,17 +81,23 @@ def test_log_and_flag_from_another_channel_are_refused_as_untracked(flow: Flow) 
     _private_comment(flow)
     private_calls = len(_said(flow, PRIVATE))
 
-    logged = flow.reply_text(LINUS, f"log {CANONICAL} comments=1000")
-    assert _masked(logged, CANONICAL) == _masked(
-        flow.reply_text(LINUS, f"log {UNKNOWN} comments=1000"), UNKNOWN
-    )
-    flagged = flow.reply_text(LINUS, f"flag {CANONICAL} linus was here")
-    assert _masked(flagged, CANONICAL) == _masked(
-        flow.reply_text(LINUS, f"flag {UNKNOWN} linus was here"), UNKNOWN
-    )
+    # A post twoway has nowhere would be added to #social; the private one is refused instead, in
+    # words that name neither its channel nor its owner, and it stays the private channel's.
+    for text in (f"log {CANONICAL} comments=1000", f"log {CANONICAL}", f"flag {CANONICAL} linus was here"):
+        [shown] = flow.command(LINUS, text)
+        assert shown["text"].startswith(f"twoway isn't tracking {CANONICAL} in this channel:"), shown
+        seen = json.dumps(shown)
+        assert PRIVATE not in seen
+        assert "launch-plans" not in seen
+        assert ADA not in seen
+        assert "Added" not in seen
 
     with flow.sessions.begin() as s:
         assert s.scalar(select(func.count()).select_from(Snapshot).where(Snapshot.team_id == TEAM)) == 0
+        assert [
+            (p.canonical_url, p.channel_id, p.owner_user_id)
+            for p in s.scalars(select(Post).where(Post.team_id == TEAM))
+        ] == [(CANONICAL, PRIVATE, ADA)]
     assert [c.text for c in _comments(flow)] == [SECRET_TEXT]
     assert len(_said(flow, PRIVATE)) == private_calls, "nothing of linus's was posted in the private thread"
     # Nor does #social's digest name the private post or its owner.
