@@ -26,11 +26,14 @@ from bot.digest.period import next_period_for, period_for
 from bot.flagging import Reply, close_and_notify, flag_and_notify
 from bot.grammar import (
     BY_NAME,
+    Asker,
     CloseRequest,
     DigestRequest,
     ExportRequest,
     FlagRequest,
     LogRequest,
+    NamedPerson,
+    Person,
     ReportRequest,
     Request,
     ScheduleRequest,
@@ -40,6 +43,7 @@ from bot.grammar import (
 from bot.home import personal_reach
 from bot.ledger import Reach
 from bot.links import PostLink
+from bot.people import Ambiguous, Found
 from bot.render import Message, note
 from bot.render_ledger import (
     LIST_LIMIT,
@@ -55,7 +59,7 @@ from bot.render_ledger import (
     slot_date,
 )
 from bot.slack_calls import advice, attempt, slack_error
-from bot.text import URL_LIMIT, channel_mention, escape
+from bot.text import URL_LIMIT, channel_mention, escape, inline_code, mention
 from bot.transfer import COMMENT_COLUMNS, POST_COLUMNS, SNAPSHOT_COLUMNS, write_csv
 from storage.bulk import export_comments, export_posts, export_snapshots
 from storage.channels import ensure_channel, get_channel, update_channel_settings
@@ -89,12 +93,15 @@ def run_command(
         case LogRequest() | FlagRequest() | CloseRequest() | UnansweredRequest():
             return _personal(deps, client, request, team_id, reach, user_id, reply)
         case ReportRequest():
+            owner = _whom(deps, client, team_id, user_id, request.person)
+            if isinstance(owner, dict):
+                return owner
             with deps.sessions.begin() as s:
                 result = ledger.report(
                     s,
                     team_id,
                     channel_id=channel_id,
-                    owner=request.user_id,
+                    owner=owner,
                     period=request.period,
                     now=deps.clock(),
                 )
@@ -139,10 +146,45 @@ def _personal(
                 deps, client, team_id, reach, request.comment_id, state=request.state, by=user_id
             )
         case UnansweredRequest():
+            owner = _whom(deps, client, team_id, user_id, request.person)
+            if isinstance(owner, dict):
+                return owner
             with deps.sessions.begin() as s:
-                waiting = ledger.unanswered(s, team_id, reach, owner=request.user_id, limit=LIST_LIMIT)
+                waiting = ledger.unanswered(s, team_id, reach, owner=owner, limit=LIST_LIMIT)
             where = "in this channel" if reach.owner is None else "in your channels"
-            return render_unanswered(waiting, deps.clock(), owner=reach.owner or request.user_id, where=where)
+            return render_unanswered(waiting, deps.clock(), owner=reach.owner or owner, where=where)
+
+
+_AUTOCOMPLETE = "type `@` and pick them from Slack's list, so Slack links them"
+
+
+def _whom(
+    deps: Deps, client: WebClient, team_id: str, user_id: str, person: Person | None
+) -> str | Message | None:
+    """The user id a command is about: as mentioned, the asker for `me`, or the one member going by a
+    typed `@name`; else the answer saying why no one is (nobody by that name, or more than one)."""
+    if not isinstance(person, NamedPerson):
+        return user_id if isinstance(person, Asker) else person
+    typed = inline_code("@" + person.name, limit=82)
+    try:
+        found = deps.people.find(client, team_id, person.name)
+    except SlackApiError as error:
+        logger.warning("could not list the members of %s: %s", team_id, slack_error(error))
+        return render_problem(
+            f"I couldn't look up {typed}: {advice(error)} Mention them instead: {_AUTOCOMPLETE}."
+        )
+    match found:
+        case Found():
+            return found.user_id
+        case Ambiguous():
+            shown = found.user_ids[:10]
+            who = ", ".join(mention(u) for u in shown) + (
+                " and more" if len(found.user_ids) > len(shown) else ""
+            )
+            return render_problem(
+                f"More than one person goes by {typed}: {who}. Mention the one you mean: {_AUTOCOMPLETE}."
+            )
+    return render_problem(f"No one in this workspace goes by {typed}. Mention them instead: {_AUTOCOMPLETE}.")
 
 
 def _from_direct_message(

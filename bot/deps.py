@@ -7,7 +7,7 @@ import os
 import secrets
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from slack_sdk import WebClient
@@ -25,9 +25,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock, utc_now
 from bot.config import Config
+from bot.people import People
 
 if TYPE_CHECKING:
-    # Only named here: bot.deps imports none of the parts it carries, so that any of them can import it.
+    # Only named here: bot.deps imports none of the parts it carries (but `People`, which imports nothing
+    # of twoway's), so that any of them can import it.
     from bot.digest.publish import Publisher
     from bot.inbox import Inbox
     from bot.installs import Installations
@@ -51,6 +53,9 @@ class Deps:
     for the relevance view on the ack path; ``sessions`` stand in when None. ``ignored`` counts the events
     the ack path ignores, and is flushed to the log when the process stops; the app makes one of its own
     when none is given.
+
+    ``people`` finds the workspace member a command names in plain text (`@ada`), and keeps each
+    workspace's member list a while, so a burst of commands lists it once.
     """
 
     config: Config
@@ -63,6 +68,7 @@ class Deps:
     inbox: Inbox | None = None
     reads: sessionmaker[Session] | None = None
     ignored: IgnoredCount | None = None
+    people: People = field(default_factory=People)
 
 
 def replica_name() -> str:

@@ -2,6 +2,8 @@
 
 The text is what Slack sends after `/twoway` with `should_escape: true`: mentions as `<@U123|ada>`,
 links as `<https://…|label>`, and the `&`, `<` and `>` the user typed as `&amp;`, `&lt;` and `&gt;`.
+A mention typed out rather than picked from Slack's autocomplete comes as the plain text `@ada`; it is
+parsed to a `NamedPerson`, which `bot.people` finds among the workspace's members when the command runs.
 """
 
 from __future__ import annotations
@@ -54,13 +56,13 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     ),
     Subcommand(
         "unanswered",
-        "/twoway unanswered [@user]",
+        "/twoway unanswered [@user|me]",
         "List this channel's comments still waiting for an answer.",
         available=True,
     ),
     Subcommand(
         "report",
-        "/twoway report [week|month] [@user]",
+        "/twoway report [week|month] [@user|me]",
         "This channel's posts, comments received, replies sent and reply rate, with their counts.",
         available=True,
     ),
@@ -146,18 +148,35 @@ class CloseRequest:
 
 
 @dataclass(frozen=True)
-class UnansweredRequest:
-    """List open comments: everyone's, or those owned by one user."""
+class NamedPerson:
+    """A person named in plain text, `@ada` or `@Ada Lovelace` (without the `@` here): a username,
+    display name or real name to look up among the workspace's members."""
 
-    user_id: str | None
+    name: str
+
+
+@dataclass(frozen=True)
+class Asker:
+    """`me`: whoever ran the command."""
+
+
+# A person as the command names them: a user id from a linked mention, a typed name, or `me`.
+Person = str | NamedPerson | Asker
+
+
+@dataclass(frozen=True)
+class UnansweredRequest:
+    """List open comments: everyone's, or those owned by one person."""
+
+    person: Person | None
 
 
 @dataclass(frozen=True)
 class ReportRequest:
-    """Counts and reply rate over a period: the channel's, or one user's."""
+    """Counts and reply rate over a period: the channel's, or one person's."""
 
     period: ReportPeriod
-    user_id: str | None
+    person: Person | None
 
 
 @dataclass(frozen=True)
@@ -271,9 +290,7 @@ def _parse_dismiss(rest: str) -> CloseRequest:
 
 def _parse_unanswered(rest: str) -> UnansweredRequest:
     words = _words(rest)
-    user_id = _user_id(words[0]) if words else None
-    _no_more(words[1:])
-    return UnansweredRequest(user_id)
+    return UnansweredRequest(_person(words) if words else None)
 
 
 _PERIODS: dict[str, ReportPeriod] = {"week": "week", "month": "month"}
@@ -281,23 +298,20 @@ _PERIODS: dict[str, ReportPeriod] = {"week": "week", "month": "month"}
 
 def _parse_report(rest: str) -> ReportRequest:
     period: ReportPeriod | None = None
-    user_id: str | None = None
-    unknown = []
+    rest_words = []
     for word in _words(rest):
         if word.lower() in _PERIODS:
             if period is not None:
                 raise _Invalid("Give one period: `week` or `month`.")
             period = _PERIODS[word.lower()]
-        elif _is_mention_like(word):
-            if user_id is not None:
-                raise _Invalid("Give at most one person.")
-            user_id = _user_id(word)
         else:
-            unknown.append(word)
-    if unknown:
-        words = _quote(" ".join(unknown))
-        raise _Invalid(f"{words} isn't a period or a person; use `week`, `month` or a mention like @Ada.")
-    return ReportRequest(period or "week", user_id)
+            rest_words.append(word)
+    if rest_words and not (_is_mention_like(rest_words[0]) or rest_words[0].lower() == ME):
+        words = _quote(" ".join(rest_words))
+        raise _Invalid(
+            f"{words} isn't a period or a person; use `week`, `month`, `me` or a mention like @Ada."
+        )
+    return ReportRequest(period or "week", _person(rest_words) if rest_words else None)
 
 
 _SETTING_EXAMPLES = {
@@ -541,17 +555,45 @@ def _comment_id(rest: str) -> int:
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
 
 
+ME = "me"
+# Slack's display names are at most 80 characters; a longer typed name is no one's.
+_NAME_LIMIT = 80
+
+
 def _is_mention_like(word: str) -> bool:
     return word.startswith(("@", "<@", "<!", "<#"))
 
 
-def _user_id(word: str) -> str:
-    mention = _MENTION.fullmatch(word)
+def _person(words: list[str]) -> Person:
+    """The one person ``words`` name: a linked mention, `me`, or `@` and a name that may hold spaces."""
+    first, more = words[0], words[1:]
+    mention = _MENTION.fullmatch(first)
     if mention:
-        return mention[1]
-    if word.startswith("@"):
-        raise _Invalid(f"{_quote(word)} isn't linked: mention the person so Slack links them, e.g. @Ada.")
-    raise _Invalid(f"{_quote(word)} isn't a person: mention one, e.g. @Ada.")
+        person: Person = mention[1]
+    elif first.lower() == ME:
+        person = Asker()
+    elif first.startswith("@"):
+        return _named(words)
+    else:
+        raise _Invalid(f"{_quote(first)} isn't a person: mention one, e.g. @Ada, or write `me`.")
+    if any(_is_mention_like(word) for word in more):
+        raise _Invalid("Give at most one person.")
+    _no_more(more)
+    return person
+
+
+def _named(words: list[str]) -> NamedPerson:
+    """`@ada` or `@Ada Lovelace` typed as plain text: a name to look up when the command runs."""
+    if any(_is_mention_like(word) or word.startswith("<") for word in words[1:]):
+        raise _Invalid("Give at most one person.")
+    name = unescape(" ".join(words))[1:].strip()
+    if not name:
+        raise _Invalid("`@` isn't a person: mention one, e.g. @Ada, or write `me`.")
+    if len(name) > _NAME_LIMIT:
+        raise _Invalid(
+            f"{_quote('@' + name)} is longer than any name in Slack; mention the person, e.g. @Ada."
+        )
+    return NamedPerson(name)
 
 
 _HOURS = re.compile(r"([0-9]{1,4})h?", re.IGNORECASE)

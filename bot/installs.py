@@ -45,6 +45,7 @@ BOT_SCOPES = (
     "im:write",
     "reactions:read",
     "reactions:write",
+    "users:read",
 )
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"

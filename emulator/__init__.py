@@ -26,8 +26,8 @@ Control endpoints (JSON bodies; `team` defaults to `T0TWOWAY1`; mistakes answer 
 
 - world: `POST /_emulator/team {id, domain, name?, bot_user_id?, bot_id?}`, `POST /_emulator/channel
   {team, id, name, is_private?, bot_member? (default true), members?}`, `POST /_emulator/user {team, id,
-  name, real_name?, tz?}`, `POST /_emulator/token {token, team}`, `POST /_emulator/join {team, channel,
-  user}`, `GET /_emulator/world`, `GET /_emulator/health`
+  name, real_name?, tz?, display_name?, deleted?, is_bot?}`, `POST /_emulator/token {token, team}`,
+  `POST /_emulator/join {team, channel, user}`, `GET /_emulator/world`, `GET /_emulator/health`
 - people acting (each answers `{ok, event_id, delivery, redeliveries}`; `retries: N` redelivers N times):
   `POST /_emulator/message {team, channel, user, text, thread_ts?, blocks?, ts?}` (also answers `ts`),
   `/_emulator/message_changed {team, channel, ts, text, blocks?}`, `/_emulator/message_deleted {team,

@@ -414,8 +414,15 @@ def users_info(ctx: Context, args: Args) -> JSON:
 
 @method("users.list")
 def users_list(ctx: Context, args: Args) -> JSON:
-    members = [u.to_slack(ctx.now) for u in ctx.team.users.values()]
-    return {"members": members, "cache_ts": int(ctx.now), "response_metadata": {"next_cursor": ""}}
+    """Every member of the workspace, deactivated ones and bots included and flagged (`deleted`,
+    `is_bot`), in pages: without `limit` Slack tries to answer the whole list, with one it answers that
+    many and a `response_metadata.next_cursor` for the rest (docs.slack.dev/reference/methods/users.list:
+    "no more than 200 results at a time" recommended; `invalid_cursor` for a cursor it didn't give).
+    """
+    users = sorted(ctx.team.users.values(), key=lambda u: u.id)
+    page, metadata = _offset_page(args, users, default=max(len(users), 1), most=1000)
+    members = [u.to_slack(ctx.now) for u in page]
+    return {"members": members, "cache_ts": int(ctx.now), "response_metadata": metadata}
 
 
 # ---- chat ---------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ The control endpoints (JSON bodies; `team` defaults to `T0TWOWAY1`):
   name, is_private?, bot_member? (default true), members?}`, `POST /_emulator/share {team, channel,
   with, bot_member? (default true)}` (the host `team` shares its channel with workspace `with`: Slack
   Connect between organizations, org-shared within one), `POST /_emulator/user {team, id, name,
-  real_name?, tz?}`, `POST /_emulator/token {token, team}` (ties a bot or app token to a team)
+  real_name?, tz?, display_name?, deleted?, is_bot?}`, `POST /_emulator/token {token, team}` (ties a bot
+  or app token to a team)
 - `GET /_emulator/world`, `GET /_emulator/health`, `GET /_emulator/messages?team=&channel=` (kept
   messages oldest first, each naming its channel), `GET /_emulator/views?team=&user=` (each with `user`
   and `closed`)
@@ -103,13 +104,21 @@ class User:
     is_bot: bool = False
     bot_id: str | None = None
     updated: int = 0
+    # The name shown in Slack, when the person set one apart from their username.
+    display_name: str | None = None
+    # A deactivated account: users.list and users.info still answer it, flagged.
+    deleted: bool = False
+
+    @property
+    def shown_name(self) -> str:
+        return self.name if self.display_name is None else self.display_name
 
     def to_slack(self, now: float) -> JSON:
         profile: JSON = {
             "real_name": self.real_name,
             "real_name_normalized": self.real_name,
-            "display_name": "" if self.is_bot else self.name,
-            "display_name_normalized": "" if self.is_bot else self.name,
+            "display_name": "" if self.is_bot else self.shown_name,
+            "display_name_normalized": "" if self.is_bot else self.shown_name,
             "first_name": self.real_name.split(" ")[0],
             "last_name": " ".join(self.real_name.split(" ")[1:]),
             "title": "",
@@ -128,7 +137,7 @@ class User:
             "id": self.id,
             "team_id": self.team_id,
             "name": self.name,
-            "deleted": False,
+            "deleted": self.deleted,
             "color": "9f69e7",
             "real_name": self.real_name,
             "tz": self.tz,
@@ -426,7 +435,16 @@ class State:
             return team
 
     def add_user(
-        self, team_id: str, user_id: str, name: str, real_name: str | None = None, tz: str | None = None
+        self,
+        team_id: str,
+        user_id: str,
+        name: str,
+        real_name: str | None = None,
+        tz: str | None = None,
+        *,
+        display_name: str | None = None,
+        deleted: bool = False,
+        is_bot: bool = False,
     ) -> User:
         with self.lock:
             team = self.team(team_id)
@@ -439,6 +457,10 @@ class State:
                 real_name=real_name or name,
                 tz=tz or "UTC",
                 updated=int(self.clock()),
+                display_name=display_name,
+                deleted=deleted,
+                is_bot=is_bot,
+                bot_id=f"B{user_id[1:]}" if is_bot else None,
             )
             team.users[user_id] = user
             return user
@@ -779,6 +801,9 @@ class WorldControl:
                 text(body, "name") or "",
                 text(body, "real_name", required=False),
                 text(body, "tz", required=False),
+                display_name=text(body, "display_name", required=False),
+                deleted=flag(body, "deleted"),
+                is_bot=flag(body, "is_bot"),
             )
             return web.json_response({"ok": True, "user": user.to_slack(self.state.now())})
 

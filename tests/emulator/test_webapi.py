@@ -336,3 +336,29 @@ def test_replies_list_the_parent_first_count_it_in_limit_and_page_without_it(cli
     assert [m["text"] for m in one["messages"]] == ["parent", "r1"]
     exclusive = client.conversations_replies(channel=SOCIAL, ts=parent, oldest=replies[0], latest=replies[2])
     assert [m["text"] for m in exclusive["messages"]] == ["parent", "r1"]
+
+
+def test_users_list_pages_by_cursor_and_flags_deactivated_members_and_bots(
+    emu: Emulator, client: WebClient
+) -> None:
+    post(emu, "/_emulator/user", {"id": "U0GONE0001", "name": "zed", "deleted": True})
+    post(emu, "/_emulator/user", {"id": "U0HELPER01", "name": "helper", "is_bot": True})
+    whole = client.users_list()
+    assert whole["response_metadata"]["next_cursor"] == ""
+    everyone = [m["id"] for m in whole["members"]]
+    assert len(everyone) == 6  # the three seeded people, the app's bot user, and the two above
+
+    first = client.users_list(limit=4)
+    assert [m["id"] for m in first["members"]] == everyone[:4]
+    cursor = first["response_metadata"]["next_cursor"]
+    second = client.users_list(limit=4, cursor=cursor)
+    assert [m["id"] for m in second["members"]] == everyone[4:]
+    assert second["response_metadata"]["next_cursor"] == ""
+    # slack_sdk follows the cursor itself when the answer is iterated.
+    assert [m["id"] for page in client.users_list(limit=2) for m in page["members"]] == everyone
+
+    flags = {m["id"]: (m["deleted"], m["is_bot"]) for m in whole["members"]}
+    assert flags["U0GONE0001"] == (True, False)
+    assert flags["U0HELPER01"] == (False, True)
+    assert flags["U0ADA00001"] == (False, False)
+    assert error_of(lambda: client.users_list(limit=2, cursor="bm90LWEtY3Vyc29y")) == "invalid_cursor"
