@@ -40,7 +40,7 @@ def test_help_over_http_answers_the_user_ephemerally(http_stack: Stack) -> None:
 def test_an_unknown_subcommand_gets_one_line_and_the_usage(http_stack: Stack) -> None:
     [reply] = _shown(http_stack.command("reprot week"))
     assert reply["text"].startswith("`reprot` isn't a twoway command. Did you mean `report`?")
-    assert "/twoway report [week|month] [@user]" in reply["text"]
+    assert "/twoway report [week|month] [@user|me]" in reply["text"]
 
 
 def test_healthz(http_stack: Stack) -> None:
