@@ -60,20 +60,7 @@ def record_share(
     The first sharer owns the post. A post withdrawn earlier is back once shared again.
     The channel must already exist (see ``ensure_channel``).
     """
-    created = insert_ignoring_conflicts(
-        s,
-        Post,
-        {
-            "team_id": team_id,
-            "channel_id": channel_id,
-            "canonical_url": link.canonical_url,
-            "url": link.url,
-            "platform": link.platform,
-            "owner_user_id": user_id,
-            "message_ts": message_ts,
-            "shared_at": shared_at,
-        },
-    )
+    created = _insert_post(s, team_id, channel_id, user_id, link, message_ts, shared_at)
     post = post_by_url(s, team_id, link.canonical_url)
     assert post is not None, "inserted or already present in this transaction"
     if post.withdrawn_at is not None:
@@ -109,20 +96,30 @@ def record_post(
     no message_ts, like one loaded by `twoway import`; a message sharing it later adds its share. The
     channel must already exist (see ``ensure_channel``).
     """
-    return insert_ignoring_conflicts(
-        s,
-        Post,
-        {
-            "team_id": team_id,
-            "channel_id": channel_id,
-            "canonical_url": link.canonical_url,
-            "url": link.url,
-            "platform": link.platform,
-            "owner_user_id": user_id,
-            "message_ts": None,
-            "shared_at": recorded_at,
-        },
-    )
+    return _insert_post(s, team_id, channel_id, user_id, link, None, recorded_at)
+
+
+def _insert_post(
+    s: Session,
+    team_id: str,
+    channel_id: str,
+    user_id: str,
+    link: SharedLink,
+    message_ts: str | None,
+    shared_at: datetime,
+) -> bool:
+    """Insert the post unless the workspace has its URL already; return whether it was inserted."""
+    values = {
+        "team_id": team_id,
+        "channel_id": channel_id,
+        "canonical_url": link.canonical_url,
+        "url": link.url,
+        "platform": link.platform,
+        "owner_user_id": user_id,
+        "message_ts": message_ts,
+        "shared_at": shared_at,
+    }
+    return insert_ignoring_conflicts(s, Post, values)
 
 
 def shares_message(s: Session | Connection, team_id: str, channel_id: str, message_ts: str) -> bool:
