@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BindParameter, Connection, ScalarSelect, select
+from sqlalchemy import BindParameter, ScalarSelect, select
 from sqlalchemy.orm import Session
 
 from storage.db import insert_ignoring_conflicts
@@ -58,16 +58,6 @@ def get_channel(s: Session, team_id: str, channel_id: str) -> Channel | None:
     return s.scalars(
         select(Channel).where(Channel.team_id == team_id, Channel.channel_id == channel_id)
     ).one_or_none()
-
-
-def channel_emojis(s: Session | Connection, team_id: str, channel_id: str) -> frozenset[str]:
-    """The channel's flag, resolve and dismiss emojis; the defaults when twoway has not seen it."""
-    found = s.execute(
-        select(Channel.flag_emoji, Channel.resolve_emoji, Channel.dismiss_emoji).where(
-            Channel.team_id == team_id, Channel.channel_id == channel_id
-        )
-    ).one_or_none()
-    return frozenset(found) if found is not None else DEFAULT_EMOJIS
 
 
 def emojis_of(

@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BindParameter, Connection, Exists, delete, exists, select
+from sqlalchemy import BindParameter, Exists, delete, exists, select
 from sqlalchemy.orm import Session
 
 from storage.db import insert_ignoring_conflicts
@@ -120,11 +120,6 @@ def _insert_post(
         "shared_at": shared_at,
     }
     return insert_ignoring_conflicts(s, Post, values)
-
-
-def shares_message(s: Session | Connection, team_id: str, channel_id: str, message_ts: str) -> bool:
-    """Whether the channel's message ``message_ts`` shares a post (its thread is then a post's thread)."""
-    return bool(s.scalar(select(sharing(team_id, channel_id, message_ts))))
 
 
 def sharing(

@@ -9,7 +9,7 @@ import pytest
 from bench.workspace_mix import PER_100, composition
 
 
-def test_a_hundred_requests_are_the_issues_mix() -> None:
+def test_a_hundred_requests_are_the_workspace_mix() -> None:
     assert Counter(composition(100)) == {
         "plain": 70,
         "untracked reply": 10,
