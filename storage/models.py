@@ -50,6 +50,8 @@ SNAPSHOT_SOURCES = ("thread", "command", "import")
 DIGEST_RUN_STATES = ("claimed", "posted", "failed")
 NUDGE_STATES = ("claimed", "sent", "failed")
 EVENT_STATES = ("handling", "done", "failed")
+# What a channel names: a site of its own, a network account of its own, or an account that isn't.
+SOURCE_KINDS = ("site", "account", "not_account")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -193,6 +195,11 @@ class Post(Base):
     shared_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Set when the sharing message is deleted; the post's comments stay on record.
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A short link's tries at finding the post it leads to, and the last one's time.
+    link_attempts: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    link_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When twoway asked in the post's thread for numbers it never got.
+    numbers_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     channel: Mapped[Channel] = relationship()
     snapshots: Mapped[list[Snapshot]] = relationship(back_populates="post", passive_deletes=True)
@@ -263,6 +270,9 @@ class Snapshot(Base):
         CheckConstraint("replies_sent >= 0", name="replies_sent_non_negative"),
         CheckConstraint("shares >= 0", name="shares_non_negative"),
         CheckConstraint("likes >= 0", name="likes_non_negative"),
+        CheckConstraint("views >= 0", name="views_non_negative"),
+        CheckConstraint("impressions >= 0", name="impressions_non_negative"),
+        CheckConstraint("saves >= 0", name="saves_non_negative"),
         CheckConstraint(_one_of("source", SNAPSHOT_SOURCES), name="source_valid"),
         # Deleting posts looks up their snapshots by the foreign key alone.
         Index("ix_snapshots_post_id", "post_id"),
@@ -275,6 +285,10 @@ class Snapshot(Base):
     replies_sent: Mapped[int] = mapped_column(Integer, server_default="0")
     shares: Mapped[int] = mapped_column(Integer, server_default="0")
     likes: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Reach, shown in reports and never part of the reply rate; None where the summary didn't say.
+    views: Mapped[int | None] = mapped_column(Integer)
+    impressions: Mapped[int | None] = mapped_column(Integer)
+    saves: Mapped[int | None] = mapped_column(Integer)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recorded_by: Mapped[str | None] = mapped_column(SLACK_ID)
     source: Mapped[str] = mapped_column(String(16))
@@ -327,9 +341,38 @@ class Comment(Base):
     # twoway's own answer in that thread, updated when the comment is closed.
     notice_ts: Mapped[str | None] = mapped_column(SLACK_ID)
     snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The comment's own link on its network, where the flag gave one (a reply's permalink).
+    url: Mapped[str | None] = mapped_column(Text)
 
     post: Mapped[Post] = relationship(back_populates="comments")
     nudges: Mapped[list[Nudge]] = relationship(back_populates="comment", passive_deletes=True)
+
+
+class ChannelSource(Base):
+    """A site or network account a channel names as its own, or an account it says isn't.
+
+    Links to a social network count as the team's posts unless their account is named not its own, or
+    the channel lists its own accounts and theirs isn't one; a link to any other site counts only once
+    the channel names that site.
+    """
+
+    __tablename__ = "channel_sources"
+    __table_args__ = (
+        UniqueConstraint("team_id", "channel_id", "kind", "value"),
+        ForeignKeyConstraint(
+            ["team_id", "channel_id"], ["channels.team_id", "channels.channel_id"], ondelete="CASCADE"
+        ),
+        CheckConstraint(_one_of("kind", SOURCE_KINDS), name="kind_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
+    team_id: Mapped[str] = mapped_column(SLACK_ID)
+    channel_id: Mapped[str] = mapped_column(SLACK_ID)
+    kind: Mapped[str] = mapped_column(String(16))
+    # A host ("blog.acme.com") for a site; "x.com/acme" and the like for an account.
+    value: Mapped[str] = mapped_column(String(255))
+    added_by: Mapped[str | None] = mapped_column(SLACK_ID)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class DigestRun(Base):

@@ -42,9 +42,24 @@ TABLES = {
     "channel_homes",
     "kept_messages",
     "departed_workspaces",
+    "channel_sources",
 }
 # Every revision shipped, oldest first.
-REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011", "0012"]
+REVISIONS = [
+    "0001",
+    "0002",
+    "0003",
+    "0004",
+    "0005",
+    "0006",
+    "0007",
+    "0008",
+    "0009",
+    "0010",
+    "0011",
+    "0012",
+    "0013",
+]
 
 
 def test_models_define_the_expected_tables_each_with_a_team() -> None:
