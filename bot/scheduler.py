@@ -3,8 +3,8 @@
 The database is the source of truth. ``sync_all`` derives one cron job per channel with digests
 on that twoway is in and that is not archived (``Channel.active``); ``sync_channel`` re-derives one
 channel's after a settings change or a channel event, so the change takes effect without a restart.
-Every replica runs the same jobs: the claims in ``bot.publish`` and ``bot.nudges`` make sure each
-digest and nudge is posted once whoever fires first.
+Every replica runs the same jobs: the claims in ``bot.publish``, ``bot.nudges`` and ``bot.asks`` make
+sure each digest, nudge and ask for missing numbers is posted once whoever fires first.
 
 Digest jobs run in an executor of their own: a slot that hundreds of channels share queues their
 jobs there, paced by the publisher within Slack's limits, while the sweep and the inbox's recovery
@@ -30,6 +30,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import departures, ledger
+from bot.asks import Asker
 from bot.digest.period import CATCH_UP_WINDOW, period_for
 from bot.digest.publish import Outcome, Publisher
 from bot.inbox import Inbox
@@ -84,7 +85,7 @@ def known_teams(sessions: sessionmaker[Session]) -> Callable[[], list[str]]:
 
 
 class Schedules:
-    """The scheduler of one replica: a digest job per channel, and the sweep of nudges and retries."""
+    """The scheduler of one replica: a digest job per channel, and the sweep of nudges, asks and retries."""
 
     def __init__(
         self,
@@ -96,9 +97,11 @@ class Schedules:
         sweep_every: timedelta = timedelta(minutes=5),
         scheduler: BaseScheduler | None = None,
         inbox: Inbox | None = None,
+        asker: Asker | None = None,
     ) -> None:
         self._sessions = sessions
         self._inbox = inbox
+        self._asker = asker
         self._publisher = publisher
         self._nudger = nudger
         self._teams = teams
@@ -263,8 +266,9 @@ class Schedules:
             logger.exception("forgetting the events of workspaces that removed twoway failed")
 
     def run_sweep(self) -> None:
-        """Re-derive the digest jobs, send due nudges, retry failed digests and forget old kept messages,
-        for every team, now; then purge the ledgers of the workspaces that left 30 days ago.
+        """Re-derive the digest jobs, send due nudges, ask for missing numbers, retry failed digests and
+        forget old kept messages, for every team, now; then purge the ledgers of the workspaces that left
+        30 days ago.
 
         Re-deriving the jobs each sweep is what carries a change made on another replica (a schedule
         set, twoway removed from a channel) to this one's jobs, and what gives a channel first met
@@ -279,6 +283,11 @@ class Schedules:
                 self._nudger.sweep(team_id)
             except Exception:
                 logger.exception("the nudge sweep of %s failed", team_id)
+            try:
+                if self._asker is not None:
+                    self._asker.sweep(team_id)
+            except Exception:
+                logger.exception("asking for the missing numbers of %s failed", team_id)
             try:
                 self._publisher.retry(team_id)
             except Exception:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from waitress.server import TcpWSGIServer
 from waitress.wasyncore import close_all
 
+from bot.asks import Asker
 from bot.clock import Clock, utc_now
 from bot.config import Config
 from bot.departures import came_back
@@ -182,7 +183,14 @@ def prepare(
     publisher = make_publisher(sessions, client_for, clock, replica)
     inbox = Inbox(sessions, clock, replica, lease=timedelta(seconds=config.event_lease_seconds))
     schedules = (
-        Schedules(sessions, publisher, Nudger(sessions, client_for, replica, clock), teams, inbox=inbox)
+        Schedules(
+            sessions,
+            publisher,
+            Nudger(sessions, client_for, replica, clock),
+            teams,
+            inbox=inbox,
+            asker=Asker(sessions, client_for, clock),
+        )
         if schedule
         else None
     )
