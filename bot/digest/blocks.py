@@ -53,15 +53,16 @@ class _Room:
     links: int  # post links per person in the one-way section
     lost: int  # lost digests named one by one, and comment ids named in the undelivered note
     reasons: int  # distinct failures named per line of that note; the log has them all
+    owners: int  # people named in the one-way section's line on posts with no numbers
 
 
 _ROOMS = (
-    _Room(quote=280, author=60, url=400, lines=2400, links=3, lost=5, reasons=2),
-    _Room(quote=140, author=40, url=200, lines=1200, links=2, lost=3, reasons=2),
-    _Room(quote=80, author=20, url=120, lines=700, links=1, lost=2, reasons=2),
+    _Room(quote=280, author=60, url=400, lines=2400, links=3, lost=5, reasons=2, owners=5),
+    _Room(quote=140, author=40, url=200, lines=1200, links=2, lost=3, reasons=2, owners=3),
+    _Room(quote=80, author=20, url=120, lines=700, links=1, lost=2, reasons=2, owners=2),
     # The last resort fits ten waiting comments with hostile text and URLs, and the undelivered
     # note at its longest; the tests hold it to that.
-    _Room(quote=40, author=0, url=100, lines=400, links=0, lost=1, reasons=1),
+    _Room(quote=40, author=0, url=100, lines=400, links=0, lost=1, reasons=1, owners=1),
 )
 
 
@@ -111,7 +112,8 @@ def _blocks(digest: Digest, room: _Room) -> list[Block]:
         *blocks,
         *_waiting(digest, room),
         DividerBlock(),
-        SectionBlock(text=_one_way(digest.broadcasters, room)),
+        SectionBlock(text=_one_way(digest, room)),
+        *_missing(digest.missing, room),
         DividerBlock(),
         SectionBlock(text=_conversations(digest.conversations, room)),
         DividerBlock(),
@@ -261,12 +263,39 @@ def _waiting_text(item: WaitingItem, room: _Room) -> str:
     return f"{head}\n> {text}" if text else head
 
 
-def _one_way(broadcasters: tuple[Broadcaster, ...], room: _Room) -> str:
+def _one_way(digest: Digest, room: _Room) -> str:
     title = "*One-way broadcasting*: posts that got comments and no replies"
-    if not broadcasters:
-        return f"{title}\nNo one-way posts this week."
-    lines = [_broadcaster_line(b, room) for b in broadcasters]
-    return listing(title, lines, room.lines, lambda n: f"and {_count(n, 'more person', 'more people')}")
+    unjudged = _unjudged(digest, room)
+    if not digest.broadcasters:
+        among = " among the posts with numbers" if unjudged else ""
+        return "\n".join([title, f"No one-way posts this week{among}.", *unjudged])
+    lines = [_broadcaster_line(b, room) for b in digest.broadcasters]
+    more = listing(title, lines, room.lines, lambda n: f"and {_count(n, 'more person', 'more people')}")
+    return "\n".join([more, *unjudged])
+
+
+def _unjudged(digest: Digest, room: _Room) -> list[str]:
+    """The line naming whose posts can't be judged one-way or not, for want of numbers; [] when none."""
+    owners = digest.unjudged()
+    if not owners:
+        return []
+    named = [f"{mention(owner)} ({_count(n, 'post')})" for owner, n in owners[: room.owners]]
+    if len(owners) > room.owners:
+        named.append(_count(len(owners) - room.owners, "more person", "more people"))
+    who = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
+    return [f"• Can't tell yet for {who}: no numbers logged, see *Numbers missing*."]
+
+
+def _missing(posts: tuple[PostLine, ...], room: _Room) -> list[Block]:
+    """The period's posts with no numbers, with their owners, and how to give them."""
+    if not posts:
+        return []
+    title = (
+        f"*Numbers missing*: {_count(len(posts), 'post')} with no comments or replies logged. "
+        "Reply in a post's thread with them (`14 comments, 3 replies`)."
+    )
+    lines = [f"• {_post_link(p.url, p.platform, room)} by {mention(p.owner)}" for p in posts]
+    return [SectionBlock(text=listing(title, lines, room.lines, lambda n: f"and {n} more"))]
 
 
 def _broadcaster_line(b: Broadcaster, room: _Room) -> str:
@@ -371,9 +400,14 @@ def _fallback(digest: Digest) -> str:
         f"{_count(digest.waiting.total, 'comment')} waiting for an answer; "
         f"{_count(c.posts, 'post')}, reply rate {_rate(c.rate)}; "
         f"{_count(sum(len(b.one_way) for b in digest.broadcasters), 'one-way post')}, "
-        f"{_count(len(digest.conversations), 'conversation')}."
+        f"{_count(len(digest.conversations), 'conversation')}"
+        f"{_missing_fallback(digest)}."
         f"{_undelivered_fallback(digest)}"
     )
+
+
+def _missing_fallback(digest: Digest) -> str:
+    return f"; {_count(len(digest.missing), 'post')} with numbers missing" if digest.missing else ""
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:

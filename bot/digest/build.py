@@ -7,7 +7,7 @@ digest, `/twoway report` and the Home tab count the same way.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -164,6 +164,14 @@ class Digest:
     previous_counts: Counts
     quiet: bool  # no posts, nothing waiting, nothing answered: say so in a line
     undelivered: Undelivered = Undelivered()  # reported whatever else the week holds
+    # The period's posts with no numbers (no snapshot by `now`), oldest first: neither one-way nor a
+    # conversation can be told of them.
+    missing: tuple[PostLine, ...] = ()
+
+    def unjudged(self) -> tuple[tuple[str, int], ...]:
+        """Each owner with posts of the period that have no numbers, and how many: most first."""
+        counted = Counter(post.owner for post in self.missing)
+        return tuple(sorted(counted.items(), key=lambda pair: (-pair[1], pair[0])))
 
 
 def build_digest(data: DigestInput, now: datetime) -> Digest:
@@ -192,7 +200,12 @@ def build_digest(data: DigestInput, now: datetime) -> Digest:
             digests=tuple(sorted(data.undelivered.digests, key=lambda d: (d.period.end, d.period.start))),
             nudges=tuple(sorted(data.undelivered.nudges, key=lambda n: (n.comment_id, n.level))),
         ),
+        missing=_missing(posts),
     )
+
+
+def _missing(posts: list[PostFact]) -> tuple[PostLine, ...]:
+    return tuple(_line(p) for p in sorted(posts, key=lambda p: (p.shared_at, p.post_id)) if not p.snapshots)
 
 
 def _known(posts: list[PostFact], now: datetime) -> list[PostFact]:

@@ -516,3 +516,55 @@ def test_metadata_identifies_the_digest() -> None:
         },
     }
     assert DIGEST_EVENT_TYPE == "twoway_digest"
+
+
+def unnumbered(post_id: int, owner: str, shared: float) -> PostFact:
+    return PostFact(post_id, owner, "x", f"https://x.com/{owner}/status/{post_id}", at(shared), ())
+
+
+def test_posts_with_no_numbers_are_listed_and_their_owners_not_judged() -> None:
+    posts = [post(1, "U1", 1, 8, 0), unnumbered(2, "U2", 2), unnumbered(3, "U1", 3), unnumbered(4, "U2", 4)]
+    reply = render_digest(digest_of(posts))
+    within_block_kit_limits(reply["blocks"])
+    texts = section_texts(reply["blocks"])
+    one_way = next(t for t in texts if t.startswith("*One-way broadcasting*"))
+    assert one_way.splitlines()[1:] == [
+        "• <@U1>: 1 post drew 8 comments and no replies: <https://x.com/U1/status/1|X post>",
+        "• Can't tell yet for <@U2> (2 posts) and <@U1> (1 post): no numbers logged, see *Numbers missing*.",
+    ]
+    missing = texts[texts.index(one_way) + 1]
+    assert missing.splitlines() == [
+        "*Numbers missing*: 3 posts with no comments or replies logged. "
+        "Reply in a post's thread with them (`14 comments, 3 replies`).",
+        "• <https://x.com/U2/status/2|X post> by <@U2>",
+        "• <https://x.com/U1/status/3|X post> by <@U1>",
+        "• <https://x.com/U2/status/4|X post> by <@U2>",
+    ]
+    assert reply["text"].endswith("1 one-way post, 0 conversations; 3 posts with numbers missing.")
+
+
+def test_with_no_numbers_at_all_the_one_way_section_says_it_cannot_tell() -> None:
+    reply = render_digest(digest_of([unnumbered(1, "U1", 1)]))
+    one_way = next(t for t in section_texts(reply["blocks"]) if t.startswith("*One-way broadcasting*"))
+    assert one_way.splitlines()[1:] == [
+        "No one-way posts this week among the posts with numbers.",
+        "• Can't tell yet for <@U1> (1 post): no numbers logged, see *Numbers missing*.",
+    ]
+
+
+def test_many_posts_with_no_numbers_stay_within_slacks_limits() -> None:
+    posts = [
+        unnumbered(
+            n,
+            f"U{n}",
+            n % 160,
+        )
+        for n in range(1, 400)
+    ]
+    reply = render_digest(digest_of(posts))
+    within_block_kit_limits(reply["blocks"])
+    texts = section_texts(reply["blocks"])
+    missing = next(t for t in texts if t.startswith("*Numbers missing*: 399 posts"))
+    assert missing.endswith("more")
+    one_way = next(t for t in texts if t.startswith("*One-way broadcasting*"))
+    assert "394 more people" in one_way

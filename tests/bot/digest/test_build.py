@@ -501,3 +501,25 @@ def test_slots_bracket_now_and_periods_are_seven_local_days(
     if _exists(wall_start, tz):
         assert period.start.astimezone(tz).replace(tzinfo=None) == wall_start
     assert timedelta(hours=166) <= period.end - period.start <= timedelta(hours=170)
+
+
+def test_posts_with_no_numbers_by_now_are_missing_not_one_way_oldest_first() -> None:
+    posts = [
+        post(1, "U1", 50),
+        post(2, "U2", 10),
+        post(3, "U1", 20, (1, 6, 0)),
+        # Logged after `now`: not known when the digest was composed.
+        post(4, "U1", 30, (200, 6, 0)),
+    ]
+    digest = build_digest(data(posts), NOW)
+    assert [line.post_id for line in digest.missing] == [2, 4, 1]
+    assert digest.unjudged() == (("U1", 2), ("U2", 1))
+    [broadcaster] = digest.broadcasters
+    assert [line.post_id for line in broadcaster.one_way] == [3]
+    assert digest.counts.posts == 4
+
+
+def test_a_week_whose_posts_all_have_numbers_misses_none() -> None:
+    digest = build_digest(data([post(1, "U1", 1, (1, 3, 1))]), NOW)
+    assert digest.missing == ()
+    assert digest.unjudged() == ()
