@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+from bot.asks import render_ask
 from bot.digest.blocks import render_digest
 from bot.digest.build import (
     DigestInput,
@@ -203,6 +204,7 @@ def test_a_comment_and_its_post_render_within_slacks_limits(
     assert_message_kept(render_logged(None, post, added=True), url)
     for level in (1, 2):
         assert_message_kept(render_nudge(comment, post, level, NOW), url)
+    assert_message_kept(render_ask(post), url)
 
 
 @FUZZ

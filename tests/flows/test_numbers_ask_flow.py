@@ -235,3 +235,21 @@ def test_the_digest_lists_the_posts_whose_numbers_are_missing(flow: Flow, later:
     assert f"Can't tell yet for <@{ADA}> (1 post)" in text
     assert f"<@{GRACE}>: 1 post drew 8 comments and no replies" in text
     assert "1 post with numbers missing" in digest["text"]
+
+
+def test_an_ask_whose_outcome_stays_unknown_stays_asked_rather_than_risk_asking_twice(
+    flow: Flow, later: Later
+) -> None:
+    share(flow, POST)
+    later.ahead = timedelta(hours=50)
+    asker = Asker(flow.sessions, lambda _: flow.runtime.deps.client, later)
+    # Slack answers fatal_error every time: it may have kept any of them.
+    flow._post("/_emulator/faults", {"method": "chat.postMessage", "status": 500})
+    [outcome] = asker.sweep(TEAM)
+    assert (outcome.status, outcome.error) == ("unsure", "fatal_error")
+    assert len(asks(flow)) == 2, "tried, looked in the thread, tried once more"
+    assert asked_at(flow, "acme") is not None
+
+    flow.emulator.state.faults.clear()
+    assert asker.sweep(TEAM) == []
+    assert len(asks(flow)) == 2
