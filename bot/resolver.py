@@ -32,7 +32,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import Clock
 from bot.links import is_short_link, parse_post_link
 from storage.posts import post_by_url
-from storage.short_links import lock_post, merge_post, note_link_attempt, posts_to_resolve, rewrite_post
+from storage.short_links import (
+    lock_post,
+    merge_post,
+    note_link_attempt,
+    post_urls_after,
+    posts_to_resolve,
+    rewrite_post,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +51,8 @@ RETRY_AFTER = (timedelta(minutes=10), timedelta(hours=1), timedelta(hours=6), ti
 MAX_ATTEMPTS = len(RETRY_AFTER) + 1
 # Posts resolved per team per sweep, so that a burst of short links can't hold up the other teams.
 PER_SWEEP = 20
+# Posts read at a time when the ledger's canonical URLs are brought up to date.
+RELINK_BATCH = 500
 # Where every short link's canonical URL begins (`is_short_link` decides among what these find).
 SHORT_PREFIXES = (
     "https://lnkd.in/",
@@ -180,6 +189,52 @@ class LinkResolver:
         self._sessions = sessions
         self._clock = clock
         self._resolver = resolver
+        self._relinked: set[str] = set()
+
+    def relink(self, team_id: str) -> Outcome:
+        """Bring the team's posts recorded before twoway knew a form of their link (a LinkedIn /posts/
+        link, an Instagram reel, a wrapped link) to today's canonical URL: each is merged into the post
+        of that URL, or takes it. No network; once per team per process, before its first sweep."""
+        merged = rewritten = failed = 0
+        after = 0
+        while True:
+            with self._sessions.begin() as s:
+                batch = post_urls_after(s, team_id, after, RELINK_BATCH)
+            if not batch:
+                return Outcome(merged, rewritten, failed)
+            after = batch[-1][0]
+            for post_id, stored in batch:
+                link = parse_post_link(stored)
+                if link is None or link.canonical_url == stored:
+                    continue
+                try:
+                    with self._sessions.begin() as s:
+                        done = _settle(
+                            s,
+                            team_id,
+                            post_id,
+                            stored,
+                            link.canonical_url,
+                            None,  # the link as shared stays
+                            link.platform,
+                            self._clock(),
+                        )
+                except IntegrityError:
+                    logger.info(
+                        "post %d: %s was taken meanwhile; relinked at the next run",
+                        post_id,
+                        link.canonical_url,
+                    )
+                    failed += 1
+                    continue
+                merged += done == "merged"
+                rewritten += done == "rewritten"
+
+    def run(self, team_id: str) -> None:
+        """The scheduler's job for one team: relink once, then sweep."""
+        if team_id not in self._relinked and self.relink(team_id).failed == 0:
+            self._relinked.add(team_id)
+        self.sweep(team_id)
 
     def sweep(self, team_id: str) -> Outcome:
         """Resolve the team's short-link posts that are due; return what became of them."""
@@ -221,7 +276,14 @@ class LinkResolver:
 
 
 def _settle(
-    s: Session, team_id: str, post_id: int, short: str, canonical: str, url: str, platform: str, now: datetime
+    s: Session,
+    team_id: str,
+    post_id: int,
+    short: str,
+    canonical: str,
+    url: str | None,
+    platform: str,
+    now: datetime,
 ) -> str | None:
     post = lock_post(s, team_id, post_id)
     if post is None or post.canonical_url != short:

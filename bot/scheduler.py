@@ -284,7 +284,7 @@ class Schedules:
             return
         for team_id in self._teams():
             try:
-                self._links.sweep(team_id)
+                self._links.run(team_id)
             except Exception:
                 logger.exception("resolving the short links of %s failed", team_id)
 

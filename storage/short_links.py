@@ -36,6 +36,18 @@ def posts_to_resolve(
     )
 
 
+def post_urls_after(s: Session, team_id: str, after_id: int, limit: int) -> list[tuple[int, str]]:
+    """The ids and canonical URLs of the team's posts with an id above ``after_id``, by id, ``limit``
+    at most."""
+    rows = s.execute(
+        select(Post.id, Post.canonical_url)
+        .where(Post.team_id == team_id, Post.id > after_id)
+        .order_by(Post.id)
+        .limit(limit)
+    )
+    return [(row.id, row.canonical_url) for row in rows]
+
+
 def lock_post(s: Session, team_id: str, post_id: int) -> Post | None:
     """The team's post with this id, read afresh and locked until the transaction ends (on
     PostgreSQL; SQLite's transactions write one at a time anyway), or None when it is gone."""
@@ -57,11 +69,13 @@ def note_link_attempt(s: Session, team_id: str, post_id: int, *, at: datetime, a
 
 
 def rewrite_post(
-    s: Session, post: Post, *, canonical_url: str, url: str, platform: str, at: datetime
+    s: Session, post: Post, *, canonical_url: str, url: str | None, platform: str, at: datetime
 ) -> None:
-    """Give ``post`` the URL its short link leads to (no other post of the team has it)."""
+    """Give ``post`` the canonical URL its link leads to (no other post of the team has it), and
+    ``url`` as its link unless None."""
     post.canonical_url = canonical_url
-    post.url = url
+    if url is not None:
+        post.url = url
     post.platform = platform
     post.link_checked_at = at
     s.flush()

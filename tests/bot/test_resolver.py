@@ -478,3 +478,70 @@ def test_without_a_resolver_no_link_job_is_scheduled(sessions: Sessions) -> None
                 assert job is None or job.executor == "default"
             finally:
                 running.shutdown()
+
+
+def _old_post(s: Session, canonical: str, ts: str, platform: str, at: datetime = NOW) -> Post:
+    """A post as an earlier twoway recorded it, under a canonical URL of its own form."""
+    post = Post(
+        team_id=TEAM,
+        channel_id=CHANNEL,
+        canonical_url=canonical,
+        url=canonical,
+        platform=platform,
+        owner_user_id=ADA,
+        message_ts=ts,
+        shared_at=at,
+    )
+    s.add(post)
+    s.flush()
+    s.add(
+        PostShare(team_id=TEAM, post_id=post.id, channel_id=CHANNEL, message_ts=ts, user_id=ADA, shared_at=at)
+    )
+    return post
+
+
+def test_posts_recorded_under_an_older_form_of_their_link_are_brought_together_once(
+    sessions: Sessions,
+) -> None:
+    with sessions.begin() as s:
+        ensure_channel(s, TEAM, CHANNEL, now=NOW)
+        first = _old_post(
+            s, "https://linkedin.com/posts/acme_launch-activity-7260000000000000001-abcd", "1.1", "linkedin"
+        )
+        flag_comment(
+            s,
+            TEAM,
+            post=first,
+            channel_id=CHANNEL,
+            text="When in Europe?",
+            author=None,
+            flagged_by=GRACE,
+            flagged_at=NOW,
+            message_ts="1.2",
+            thread_ts="1.1",
+        )
+        _old_post(s, POST, "2.1", "linkedin", NOW + timedelta(hours=1))
+        _old_post(s, "https://instagram.com/reel/C0ffee123", "3.1", "instagram")
+        _old_post(s, "https://google.com/url?q=https://blog.acme.example/launch", "4.1", "blog")
+        _old_post(s, "https://x.com/acme/status/1", "5.1", "x")
+        first_id = first.id
+    # Nothing asked of the network: a resolver that can reach nothing.
+    links = LinkResolver(sessions, lambda: NOW, Resolver(make_opener(), routed_to("http://127.0.0.1:9")))
+
+    assert links.relink(TEAM) == Outcome(merged=1, rewritten=2)
+    posts = _posts(sessions)
+    assert [(p.canonical_url, p.platform) for p in posts] == [
+        (POST, "linkedin"),
+        ("https://instagram.com/p/C0ffee123", "instagram"),
+        ("https://blog.acme.example/launch", "blog"),
+        ("https://x.com/acme/status/1", "x"),
+    ]
+    merged = posts[0]
+    assert (merged.message_ts, merged.shared_at) == ("1.1", NOW), "the first shared gives its first share"
+    with sessions.begin() as s:
+        shares = s.scalars(select(PostShare.message_ts).where(PostShare.post_id == merged.id)).all()
+        comments = s.scalars(select(Comment.post_id)).all()
+    assert first_id not in [p.id for p in posts]
+    assert sorted(shares) == ["1.1", "2.1"]
+    assert comments == [merged.id]
+    assert links.relink(TEAM) == Outcome()
