@@ -185,7 +185,9 @@ class Outcome:
 class LinkResolver:
     """Resolves the short-link posts of each team, as a scheduler job of every replica."""
 
-    def __init__(self, sessions: sessionmaker[Session], clock: Clock, resolver: Resolver) -> None:
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock, resolver: Resolver | None) -> None:
+        """``resolver`` None: short links are never asked (TWOWAY_RESOLVE_LINKS=off); older forms of
+        links are still brought up to date, which needs no network."""
         self._sessions = sessions
         self._clock = clock
         self._resolver = resolver
@@ -238,6 +240,8 @@ class LinkResolver:
 
     def sweep(self, team_id: str) -> Outcome:
         """Resolve the team's short-link posts that are due; return what became of them."""
+        if self._resolver is None:
+            return Outcome()
         now = self._clock()
         with self._sessions.begin() as s:
             candidates = [
@@ -248,11 +252,12 @@ class LinkResolver:
                 if is_short_link(post.canonical_url) and due(post.link_attempts, post.link_checked_at, now)
             ][:PER_SWEEP]
         merged = rewritten = failed = 0
+        resolver = self._resolver
         for post_id, short, shared_url, attempts in candidates:
             # The network is asked outside any transaction: a slow server must hold no lock. The link
             # is asked as it was shared: some servers tell /x from /x/.
             try:
-                link = parse_post_link(self._resolver.resolve(shared_url))
+                link = parse_post_link(resolver.resolve(shared_url))
                 if link is None or is_short_link(link.canonical_url) or link.canonical_url == short:
                     raise Unresolved(f"{short} leads to no post")
             except Unresolved as why:

@@ -182,7 +182,7 @@ def prepare(
 
     publisher = make_publisher(sessions, client_for, clock, replica)
     inbox = Inbox(sessions, clock, replica, lease=timedelta(seconds=config.event_lease_seconds))
-    links = LinkResolver(sessions, clock, Resolver(make_opener())) if config.resolve_links else None
+    links = LinkResolver(sessions, clock, Resolver(make_opener()) if config.resolve_links else None)
     schedules = (
         Schedules(
             sessions, publisher, Nudger(sessions, client_for, replica, clock), teams, inbox=inbox, links=links

@@ -545,3 +545,16 @@ def test_posts_recorded_under_an_older_form_of_their_link_are_brought_together_o
     assert sorted(shares) == ["1.1", "2.1"]
     assert comments == [merged.id]
     assert links.relink(TEAM) == Outcome()
+
+
+def test_with_resolving_off_no_link_is_asked_but_older_forms_are_still_relinked(
+    sessions: Sessions, link_server: LinkServer
+) -> None:
+    link_server.redirects[("lnkd.in", "/gAbCdEf")] = LONG
+    with sessions.begin() as s:
+        _share(s, TEAM, SHORT, "1.1", ADA, NOW)
+        _old_post(s, "https://instagram.com/reel/C0ffee123", "3.1", "instagram")
+    links = LinkResolver(sessions, lambda: NOW, None)
+    links.run(TEAM)
+    assert [post.canonical_url for post in _posts(sessions)] == [SHORT, "https://instagram.com/p/C0ffee123"]
+    assert link_server.asked == []
