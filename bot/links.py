@@ -137,6 +137,9 @@ def _rewrite_reddit(segments: _Segments, query: _Query) -> tuple[str, _Segments,
     start = 2 if len(segments) >= 4 and segments[0] in ("r", "u", "user") else 0
     if len(segments) > start + 1 and segments[start] == "comments" and segments[start + 1]:
         return "reddit.com", ["comments", segments[start + 1].lower()], []
+    if len(segments) >= 2 and segments[0] == "r" and "%" not in segments[1]:
+        # Subreddit names are case-insensitive.
+        segments = ["r", segments[1].lower(), *segments[2:]]
     return "reddit.com", segments, query
 
 
