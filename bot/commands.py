@@ -343,6 +343,7 @@ def _flag(
         message_ts=None,
         thread_ts=placed.thread_ts,
         reply=reply,
+        url=request.comment_url,
     )
     lead = added_line(post) + " " if placed.added else ""
     if not flagged.created:

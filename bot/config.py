@@ -74,6 +74,8 @@ class Config:
     encryption_key: Secret | None = None
     # The reverse proxy whose X-Forwarded-For names the client (its address, or "*"); None: no proxy trusted.
     trusted_proxy: str | None = None
+    # Whether short links (lnkd.in, t.co…) are resolved over the network to the post they lead to.
+    resolve_links: bool = True
 
     @property
     def socket_mode(self) -> bool:
@@ -94,7 +96,7 @@ class Config:
             f"client_id={self.client_id!r}, client_secret={self.client_secret!r}, "
             f"redirect_uri={self.redirect_uri!r}, authorize_url={self.authorize_url!r}, "
             f"event_lease_seconds={self.event_lease_seconds!r}, encryption_key={self.encryption_key!r}, "
-            f"trusted_proxy={self.trusted_proxy!r})"
+            f"trusted_proxy={self.trusted_proxy!r}, resolve_links={self.resolve_links!r})"
         )
 
     def cipher(self) -> MultiFernet | None:
@@ -228,6 +230,10 @@ def load_config(env: Mapping[str, str] = os.environ) -> Config:
                 f"TWOWAY_TRUSTED_PROXY must be the proxy's IP address (or *), not {trusted_proxy!r}"
             ) from None
 
+    resolve_links = (get("TWOWAY_RESOLVE_LINKS") or "on").lower()
+    if resolve_links not in ("on", "off"):
+        raise ConfigError(f"TWOWAY_RESOLVE_LINKS must be on or off, not {resolve_links!r}")
+
     return Config(
         bot_token=Secret(bot_token) if bot_token else None,
         signing_secret=Secret(signing_secret) if signing_secret else None,
@@ -243,4 +249,5 @@ def load_config(env: Mapping[str, str] = os.environ) -> Config:
         event_lease_seconds=int(lease_text),
         encryption_key=Secret(encryption_key) if encryption_key else None,
         trusted_proxy=trusted_proxy,
+        resolve_links=resolve_links == "on",
     )

@@ -25,7 +25,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import ledger
 from bot.deps import Deps
-from bot.links import links_in_message
+from bot.links import comment_link, links_in_message
 from bot.posting import HISTORY_METHODS, Pacer
 from bot.render import Message, note
 from bot.render_ledger import (
@@ -143,15 +143,33 @@ def read_flagged_message(
 
 def post_of_message(deps: Deps, team_id: str, channel_id: str, message: dict[str, Any]) -> Post | None:
     """The post a flagged message is about: a post of the channel it links to, else its thread's one
-    post. A post only another channel tracks is none of this channel's business (`ledger.Reach`)."""
+    post. A post only another channel tracks is none of this channel's business (`ledger.Reach`).
+
+    In a post's thread, a link on the post's own network is a reply's or a comment's (an X reply is a
+    status like any post), so the comment is the thread's post's (`comment_url_of` keeps the link)."""
     links = links_in_message(message.get("text") or "", message.get("blocks"))
     with deps.sessions.begin() as s:
+        thread_posts = ledger.thread_post(s, team_id, channel_id, message.get("thread_ts"))
+        thread = thread_posts[0] if len(thread_posts) == 1 else None
         for link in links:
+            if thread is not None and link.platform == thread.platform and link.platform != "blog":
+                return thread
             placed = ledger.post_within(s, team_id, ledger.Reach.channel(channel_id), link.canonical_url)
             if placed is not None:
                 return placed.post
-        thread_posts = ledger.thread_post(s, team_id, channel_id, message.get("thread_ts"))
-    return thread_posts[0] if len(thread_posts) == 1 else None
+    return thread
+
+
+def comment_url_of(message: dict[str, Any], post: Post) -> str | None:
+    """The flagged comment's own link, when the message carries one: a comment permalink of ``post``
+    (Facebook, Reddit), or a link to another item on ``post``'s network (an X or Mastodon reply)."""
+    for link in links_in_message(message.get("text") or "", message.get("blocks")):
+        if link.canonical_url == post.canonical_url:
+            if comment_link(link.url) is not None:
+                return link.url
+        elif link.platform == post.platform and link.platform != "blog":
+            return link.url
+    return None
 
 
 def comment_text(message: dict[str, Any]) -> str:
@@ -173,8 +191,10 @@ def flag_and_notify(
     message_ts: str | None,
     thread_ts: str | None,
     reply: Reply,
+    url: str | None = None,
 ) -> ledger.Flagged:
-    """Record the comment, then answer in its thread: owner, id, and when the owner is nudged."""
+    """Record the comment, then answer in its thread: owner, id, and when the owner is nudged; ``url``
+    is the comment's own link, where one was given."""
     with deps.sessions.begin() as s:
         flagged = ledger.flag(
             s,
@@ -188,6 +208,7 @@ def flag_and_notify(
             timezone=deps.config.timezone,
             message_ts=message_ts,
             thread_ts=thread_ts,
+            url=url,
         )
     notice = render_flag_notice(flagged)
     with deps.sessions.begin() as s:
@@ -242,6 +263,7 @@ def flag_message(
         message_ts=message["ts"],
         thread_ts=message.get("thread_ts") or message["ts"],
         reply=reply,
+        url=comment_url_of(message, post),
     )
 
 

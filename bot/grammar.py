@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-from bot.links import PostLink, parse_post_link
+from bot.links import PLATFORM_NAMES, PostLink, comment_link, parse_post_link
 from bot.metrics import ReportPeriod
 from bot.summary import Engagement, parse_summary
 from bot.text import inline_code, storable, unescape
@@ -137,6 +137,8 @@ class FlagRequest:
     link: PostLink
     text: str
     author: str | None
+    # The comment's own link: a comment permalink given as the post's link, or a reply's link after it.
+    comment_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -271,13 +273,47 @@ def _parse_log(rest: str) -> LogRequest:
 
 def _parse_flag(rest: str) -> FlagRequest:
     link, body = _take_link(rest)
+    comment_url = comment_link(link.url)
+    reply = _reply_link(body, link)
+    if reply is not None:
+        # `/twoway flag <post> <reply> "text"`: the reply's own link, on the post's network (an X reply
+        # is a status like any other, so only its place in the command says which post it answers).
+        if comment_url is not None:
+            raise _Invalid("Give the comment's link alone, or the post's link and then the reply's.")
+        if reply.url == link.url:
+            network = PLATFORM_NAMES.get(link.platform, "site")
+            raise _Invalid(
+                f"{_code(reply.url)} isn't a reply on the same {network} post; "
+                "give the post's link, then the reply's, then the comment's text."
+            )
+        comment_url = reply.url
+        body = _take_link(body)[1]
+    elif comment_url is not None:
+        # The post is recorded by its own link, not by one of its comments'.
+        link = PostLink(link.canonical_url, link.canonical_url, link.platform)
     text, author = _split_author(storable(_as_typed(body)).strip())
     text = _unquote(text.strip())
     if not text:
         raise _Invalid("Add the comment's text after the link.")
     if len(text) > FLAG_TEXT_LIMIT:
         raise _Invalid(f"The comment is {len(text):,} characters long; the limit is {FLAG_TEXT_LIMIT:,}.")
-    return FlagRequest(link, text, author)
+    return FlagRequest(link, text, author, comment_url)
+
+
+# A second link right after the post's: the reply's own (bare or in Slack's <…> markup).
+_REPLY_LINK = re.compile(r"<?https?://", re.IGNORECASE)
+
+
+def _reply_link(body: str, post: PostLink) -> PostLink | None:
+    """The link that starts ``body`` when it is on ``post``'s network; a link elsewhere is the
+    comment's text."""
+    if not _REPLY_LINK.match(body):
+        return None
+    try:
+        reply = _take_link(body)[0]
+    except _Invalid:
+        return None
+    return reply if reply.platform == post.platform and reply.platform != "blog" else None
 
 
 def _parse_answered(rest: str) -> CloseRequest:

@@ -426,8 +426,10 @@ def flag(
     timezone: str,
     message_ts: str | None = None,
     thread_ts: str | None = None,
+    url: str | None = None,
 ) -> Flagged:
     """Record an open comment on ``post``; flagging the same message twice gives the same comment.
+    ``url`` is the comment's own link, where one was given.
 
     Characters no database can store are dropped from ``text`` and ``author``, and ``author`` is cut
     to its column's 255 characters; the rest is kept as is.
@@ -444,6 +446,7 @@ def flag(
         flagged_at=now,
         message_ts=message_ts,
         thread_ts=thread_ts,
+        url=url,
     )
     start = comment.written_at or comment.flagged_at
     return Flagged(comment, post, channel, created, first_nudge_at(start, channel))

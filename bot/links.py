@@ -96,6 +96,10 @@ _TRACKING = frozenset(
 )
 
 
+# The parameters that turn a Facebook post's link into one of its comments' permalinks.
+_FB_COMMENT = ("comment_id", "reply_comment_id", "comment_tracking")
+
+
 def _is_tracking(name: str, site: _Site | None) -> bool:
     name = name.lower()
     if name.startswith("utm_") or name in _TRACKING:
@@ -128,14 +132,66 @@ def _rewrite_youtu_be(segments: _Segments, query: _Query) -> tuple[str, _Segment
 
 
 def _rewrite_reddit(segments: _Segments, query: _Query) -> tuple[str, _Segments, _Query]:
-    # /r/Sub/comments/ID/any_title is one post whatever the subreddit's case or the title slug;
-    # a sixth segment is a comment, which keeps its slug placeholder.
-    if len(segments) >= 4 and segments[0] in ("r", "u", "user") and segments[2] == "comments":
-        if segments[0] == "r" and "%" not in segments[1]:
-            segments = ["r", segments[1].lower(), *segments[2:]]
-        if len(segments) == 5:
-            segments = segments[:4]
+    # A post is its id: /r/Sub/comments/ID/any_title, /comments/ID and a comment's permalink under it
+    # (/comments/ID/comment/CID, /comments/ID/slug/CID) are all reddit.com/comments/ID.
+    start = 2 if len(segments) >= 4 and segments[0] in ("r", "u", "user") else 0
+    if len(segments) > start + 1 and segments[start] == "comments" and segments[start + 1]:
+        return "reddit.com", ["comments", segments[start + 1].lower()], []
+    if len(segments) >= 2 and segments[0] == "r" and "%" not in segments[1]:
+        # Subreddit names are case-insensitive.
+        segments = ["r", segments[1].lower(), *segments[2:]]
     return "reddit.com", segments, query
+
+
+def _rewrite_redd_it(segments: _Segments, query: _Query) -> tuple[str, _Segments, _Query]:
+    # redd.it/ID is Reddit's own short form of reddit.com/comments/ID (but i.redd.it is an image).
+    if len(segments) == 1 and segments[0]:
+        return "reddit.com", ["comments", segments[0].lower()], []
+    return "redd.it", segments, query
+
+
+# LinkedIn names one post by its urn, in /feed/update/urn:li:activity:ID, /embed/feed/update/urn:…,
+# and in /posts/acme_launch-activity-ID-abcd; activity, ugcPost and share urns are kept apart.
+_LINKEDIN_KINDS = {"activity": "activity", "ugcpost": "ugcPost", "share": "share"}
+_LINKEDIN_URN = re.compile(r"urn:li:(activity|ugcpost|share):(\d+)", re.IGNORECASE)
+_LINKEDIN_SLUG = re.compile(r"(?:^|[-_])(activity|ugcpost|share)-(\d+)(?=-|$)", re.IGNORECASE)
+
+
+def _rewrite_linkedin(segments: _Segments, query: _Query) -> tuple[str, _Segments, _Query]:
+    found: list[tuple[str, str]] = []
+    if segments[:1] == ["embed"]:
+        segments = segments[1:]
+    if len(segments) == 3 and segments[:2] == ["feed", "update"]:
+        found = _LINKEDIN_URN.findall(unquote(segments[2]))
+    elif len(segments) == 2 and segments[0] == "posts":
+        found = _LINKEDIN_SLUG.findall(unquote(segments[1]))
+    if len(found) >= 1 and _is_number(found[-1][1]):
+        kind, number = found[-1]
+        return "linkedin.com", ["feed", "update", f"urn:li:{_LINKEDIN_KINDS[kind.lower()]}:{number}"], []
+    return "linkedin.com", segments, query
+
+
+_INSTAGRAM_KINDS = frozenset({"p", "reel", "reels", "tv"})
+
+
+def _rewrite_instagram(segments: _Segments, query: _Query) -> tuple[str, _Segments, _Query]:
+    # /p/CODE, /reel/CODE, /reels/CODE, /tv/CODE and /<user>/p/CODE are one post, its shortcode.
+    for kind_at in (0, 1):
+        if len(segments) > kind_at + 1 and segments[kind_at] in _INSTAGRAM_KINDS and segments[kind_at + 1]:
+            return "instagram.com", ["p", segments[kind_at + 1]], []
+    return "instagram.com", segments, query
+
+
+def _rewrite_tiktok(segments: _Segments, query: _Query) -> tuple[str, _Segments, _Query]:
+    # A video is its id, whoever's name is in the link: /@acme/video/ID, /embed/v2/ID, /v/ID.html.
+    match segments:
+        case [user, ("video" | "photo") as kind, item, *_] if user.startswith("@") and _is_number(item):
+            return "tiktok.com", ["@", kind, item], []
+        case ["embed", "v2", item] | ["embed", item] if _is_number(item):
+            return "tiktok.com", ["@", "video", item], []
+        case ["v", page] if page.endswith(".html") and _is_number(page.removesuffix(".html")):
+            return "tiktok.com", ["@", "video", page.removesuffix(".html")], []
+    return "tiktok.com", segments, query
 
 
 # The whole query is noise where the path alone names the post.
@@ -153,7 +209,10 @@ def _sites() -> dict[str, _Site]:
                 "facebook",
                 "facebook.com",
                 # story_fbid, id, fbid, v and set name posts on Facebook, so only known noise goes.
-                frozenset({"mibextid", "rdid", "share_url", "ref", "__tn__", "__cft__[0]", "_rdr"}),
+                # A comment's permalink is its post's link with the comment's id added.
+                frozenset(
+                    {"mibextid", "rdid", "share_url", "ref", "__tn__", "__cft__[0]", "_rdr", *_FB_COMMENT}
+                ),
             ),
             (
                 "facebook.com",
@@ -166,9 +225,15 @@ def _sites() -> dict[str, _Site]:
             ),
         ),
         (_Site("facebook", "fb.watch", _PATH_ONLY), ("fb.watch",)),
-        (_Site("linkedin", "linkedin.com", _PATH_ONLY), ("linkedin.com", "m.linkedin.com")),
+        (
+            _Site("linkedin", "linkedin.com", _PATH_ONLY, _rewrite_linkedin),
+            ("linkedin.com", "m.linkedin.com"),
+        ),
         (_Site("linkedin", "lnkd.in", _PATH_ONLY), ("lnkd.in",)),
-        (_Site("instagram", "instagram.com", _PATH_ONLY), ("instagram.com", "m.instagram.com", "instagr.am")),
+        (
+            _Site("instagram", "instagram.com", _PATH_ONLY, _rewrite_instagram),
+            ("instagram.com", "m.instagram.com", "instagr.am"),
+        ),
         # Threads moved from threads.net to threads.com; old links redirect to the same post.
         (_Site("threads", "threads.com", _PATH_ONLY), ("threads.com", "threads.net")),
         (_Site("bluesky", "bsky.app", _PATH_ONLY), ("bsky.app",)),
@@ -181,8 +246,8 @@ def _sites() -> dict[str, _Site]:
             _Site("reddit", "reddit.com", _PATH_ONLY, _rewrite_reddit),
             ("reddit.com", "old.reddit.com", "new.reddit.com", "m.reddit.com", "np.reddit.com"),
         ),
-        (_Site("reddit", "redd.it", _PATH_ONLY), ("redd.it",)),
-        (_Site("tiktok", "tiktok.com", _PATH_ONLY), ("tiktok.com", "m.tiktok.com")),
+        (_Site("reddit", "redd.it", _PATH_ONLY, _rewrite_redd_it), ("redd.it",)),
+        (_Site("tiktok", "tiktok.com", _PATH_ONLY, _rewrite_tiktok), ("tiktok.com", "m.tiktok.com")),
         (_Site("tiktok", "vm.tiktok.com", _PATH_ONLY), ("vm.tiktok.com",)),
         (_Site("tiktok", "vt.tiktok.com", _PATH_ONLY), ("vt.tiktok.com",)),
         (_Site("medium", "medium.com", _PATH_ONLY), ("medium.com",)),
@@ -245,10 +310,63 @@ def _normal_segment(segment: str) -> str:
     return quote(unquote(segment, errors="surrogateescape"), safe=_PATH_SAFE, errors="surrogateescape")
 
 
+# Redirect wrappers (search results, link shims, mail scanners) and the parameter naming their target.
+_GOOGLE = re.compile(r"google(\.[a-z]{2,3}){1,2}")
+_WRAPPER_DEPTH = 4
+
+
+def _wrapper_parameters(host: str, path: str) -> tuple[str, ...]:
+    host = host.removeprefix("www.")
+    if _GOOGLE.fullmatch(host) and path == "/url":
+        return ("q", "url")
+    if host in ("l.facebook.com", "lm.facebook.com") and path == "/l.php":
+        return ("u",)
+    if host == "l.instagram.com" and path in ("", "/"):
+        return ("u",)
+    if host == "linkedin.com" and path.rstrip("/") == "/redir/redirect":
+        return ("url",)
+    if host == "slack-redir.net" and path == "/link":
+        return ("url",)
+    if host.endswith(".safelinks.protection.outlook.com"):
+        return ("url",)
+    return ()
+
+
+def _wrapped(url: str) -> str | None:
+    """The link a redirect wrapper leads to, or None when ``url`` is no wrapper of an http(s) link."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in _DEFAULT_PORTS:
+        return None
+    names = _wrapper_parameters((parts.hostname or "").rstrip("."), parts.path)
+    for name, value in parse_qsl(parts.query, errors="surrogateescape"):
+        target = value.strip()
+        if name in names and urlsplit(target).scheme.lower() in _DEFAULT_PORTS:
+            return target
+    return None
+
+
+def unwrap(url: str) -> str | None:
+    """The link inside redirect wrappers (Google's /url?q=, Facebook's and Instagram's link shims,
+    LinkedIn's redirect, slack-redir.net, Outlook safelinks), nested ones too; ``url`` itself when it
+    is no wrapper, None when wrappers nest deeper than anyone shares."""
+    try:
+        for _ in range(_WRAPPER_DEPTH + 1):
+            target = _wrapped(url.strip())
+            if target is None:
+                return url.strip()
+            url = target
+    except ValueError:
+        return url.strip()
+    return None
+
+
 def canonical_url(url: str) -> str | None:
     """The canonical form of an http(s) URL, or None if it isn't one."""
+    target = unwrap(url)
+    if target is None:
+        return None
     try:
-        return _canonical(url)
+        return _canonical(target)
     except ValueError:  # urllib, ipaddress and idna all reject malformed input this way
         return None
 
@@ -321,18 +439,62 @@ def _is_media(canonical: str) -> bool:
 
 
 def parse_post_link(url: str) -> PostLink | None:
-    """The post a URL links to, or None if it isn't a published post.
+    """The post a URL links to, or None if it isn't a published post; ``url`` is the link without
+    its redirect wrappers.
 
     Not posts: anything but http(s) (mailto:, slack://), Slack's own pages and files, and links
     straight to images, video, audio or documents.
     """
+    target = unwrap(url)
     canonical = canonical_url(url)
-    if canonical is None:
+    if canonical is None or target is None:
         return None
     host = urlsplit(canonical).hostname or ""
     if _on_domain(host, _SLACK_DOMAINS) or _is_media(canonical):
         return None
-    return PostLink(url=url.strip(), canonical_url=canonical, platform=platform_of(canonical))
+    return PostLink(url=target, canonical_url=canonical, platform=platform_of(canonical))
+
+
+def comment_link(url: str) -> str | None:
+    """The link itself, without redirect wrappers, when it is a comment's permalink (Facebook's
+    ``?comment_id=``/``reply_comment_id=``, Reddit's /comments/ID/comment/CID and
+    /comments/ID/slug/CID), whose post is its ``canonical_url``; else None."""
+    target = unwrap(url)
+    if target is None or canonical_url(target) is None:
+        return None
+    parts = urlsplit(target)
+    site = _site_of(_normal_host(parts.hostname or "") or "")
+    if site is None:
+        return None
+    if site.platform == "facebook":
+        names = {name for name, _ in parse_qsl(parts.query, keep_blank_values=True)}
+        return target if names & {"comment_id", "reply_comment_id"} else None
+    if site.platform == "reddit":
+        segments = [segment for segment in parts.path.split("/")[1:] if segment]
+        start = 2 if segments[:1] in (["r"], ["u"], ["user"]) else 0
+        after = segments[start:]
+        if after[:1] == ["comments"] and len(after) == 4:
+            return target
+    return None
+
+
+# Links that name a post only through the place they redirect to, which only asking tells.
+_SHORT_HOSTS = frozenset(
+    {"lnkd.in", "vm.tiktok.com", "vt.tiktok.com", "t.co", "bit.ly", "buff.ly", "ow.ly", "fb.me", "fb.watch"}
+)
+
+
+def is_short_link(canonical: str) -> bool:
+    """Whether a canonical URL is a short link, resolved over the network to its post."""
+    parts = urlsplit(canonical)
+    host = parts.hostname or ""
+    segments = [segment for segment in parts.path.split("/")[1:] if segment]
+    if host in _SHORT_HOSTS:
+        return bool(segments)
+    match host, segments:
+        case ("tiktok.com", ["t", _]) | ("reddit.com", ["r", _, "s", _]):
+            return True
+    return False
 
 
 # Code spans go first so that a link shown as code is never read as a link.

@@ -31,7 +31,7 @@ from bot.posting import (
     post_once,
 )
 from bot.render import Message, message, section
-from bot.render_ledger import comment_buttons, format_post_link, from_author, quote
+from bot.render_ledger import comment_buttons, format_post_link, from_author, quoted_comment
 from bot.text import mention
 from storage.channels import team_channels
 from storage.comments import get_comment, open_comments
@@ -114,7 +114,7 @@ def render_nudge(comment: Comment, post: Post, level: int, now: datetime) -> Mes
         text,
         [
             section(headline),
-            section(quote(comment.text)),
+            section(quoted_comment(comment)),
             comment_buttons(comment.id, snooze=True),
         ],
     )

@@ -67,6 +67,12 @@ def quote(text: str, limit: int = QUOTE_LIMIT) -> str:
     return f"> {literal(text, limit, len)}"
 
 
+def quoted_comment(comment: Comment, limit: int = QUOTE_LIMIT) -> str:
+    """The comment's text quoted, then its own link as "comment" where it has one."""
+    own = f" · {link(comment.url, 'comment')}" if comment.url else ""
+    return quote(comment.text, limit) + own
+
+
 def from_author(comment: Comment, limit: int = AUTHOR_LIMIT) -> str:
     """ " from @fan": who wrote the comment, shown literally, when it is known."""
     author = literal(comment.author, limit, len) if comment.author else ""
@@ -105,7 +111,7 @@ def render_flag_notice(flagged: Flagged) -> Message:
         text,
         [
             section(headline),
-            section(quote(comment.text)),
+            section(quoted_comment(comment)),
             comment_buttons(comment.id),
             context(
                 f"Flagged by {mention(comment.flagged_by)}. Close it with the buttons, "
@@ -181,7 +187,7 @@ def _comment_section(comment: Comment, post: Post, now: datetime) -> SectionBloc
     return section(
         f"*#{comment.id}* · {_age(comment, now)} · {format_post_link(post)} · "
         f"{mention(post.owner_user_id)}{author}\n"
-        f"{quote(comment.text, 200)}"
+        f"{quoted_comment(comment, 200)}"
     )
 
 

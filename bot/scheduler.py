@@ -35,6 +35,7 @@ from bot.digest.period import CATCH_UP_WINDOW, period_for
 from bot.digest.publish import Outcome, Publisher
 from bot.inbox import Inbox
 from bot.nudges import Nudger
+from bot.resolver import LinkResolver
 from bot.zones import zone as iana_zone
 from storage.channels import all_team_ids, get_channel, team_channels
 from storage.models import Channel
@@ -45,6 +46,7 @@ DIGEST_JOB_PREFIX = "digest:"
 SWEEP_JOB_ID = "sweep"
 INBOX_JOB_ID = "inbox"
 CATCH_UP_JOB_ID = "catch-up"
+LINKS_JOB_ID = "links"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DIGEST_EXECUTOR = "digests"
 # Threads posting digests at once. The publisher's pacer, not this, sets the pace of a fan-out:
@@ -98,10 +100,12 @@ class Schedules:
         scheduler: BaseScheduler | None = None,
         inbox: Inbox | None = None,
         asker: Asker | None = None,
+        links: LinkResolver | None = None,
     ) -> None:
         self._sessions = sessions
         self._inbox = inbox
         self._asker = asker
+        self._links = links
         self._publisher = publisher
         self._nudger = nudger
         self._teams = teams
@@ -137,6 +141,18 @@ class Schedules:
                 coalesce=True,
                 max_instances=1,
                 misfire_grace_time=max(1, int(every)),
+            )
+        if self._links is not None:
+            # A job of its own: a slow link server must not hold up the nudges.
+            self.scheduler.add_job(
+                self.run_links,
+                IntervalTrigger(seconds=self._sweep_every.total_seconds(), timezone=UTC),
+                id=LINKS_JOB_ID,
+                name="short links",
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=max(1, int(self._sweep_every.total_seconds())),
             )
         # In the scheduler's threads, so that startup does not wait on Slack.
         self.scheduler.add_job(
@@ -264,6 +280,16 @@ class Schedules:
                 self._inbox.purge(team_id)
         except Exception:
             logger.exception("forgetting the events of workspaces that removed twoway failed")
+
+    def run_links(self) -> None:
+        """Resolve the short links of every team's posts that are due (`bot.resolver`)."""
+        if self._links is None:
+            return
+        for team_id in self._teams():
+            try:
+                self._links.run(team_id)
+            except Exception:
+                logger.exception("resolving the short links of %s failed", team_id)
 
     def run_sweep(self) -> None:
         """Re-derive the digest jobs, send due nudges, ask for missing numbers, retry failed digests and

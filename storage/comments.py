@@ -30,6 +30,7 @@ def flag_comment(
     message_ts: str | None = None,
     thread_ts: str | None = None,
     written_at: datetime | None = None,
+    url: str | None = None,
 ) -> tuple[Comment, bool]:
     """Record an open comment on ``post``; return it and whether it is new.
 
@@ -49,6 +50,7 @@ def flag_comment(
         "flagged_at": flagged_at,
         "message_ts": message_ts,
         "thread_ts": thread_ts,
+        "url": url,
     }
     if message_ts is None:
         # Flags of one post by command take turns on its row, so that two at once can't both find no

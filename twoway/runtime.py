@@ -28,6 +28,7 @@ from bot.inbox import Inbox
 from bot.installs import INSTALL_PATH, Installations
 from bot.nudges import Nudger
 from bot.relevance import IgnoredCount
+from bot.resolver import LinkResolver, Resolver, make_opener
 from bot.scheduler import Schedules, known_teams
 from storage.db import make_engine, make_read_engine, make_session_factory
 from storage.encryption import EncryptionKeyError
@@ -182,6 +183,7 @@ def prepare(
 
     publisher = make_publisher(sessions, client_for, clock, replica)
     inbox = Inbox(sessions, clock, replica, lease=timedelta(seconds=config.event_lease_seconds))
+    links = LinkResolver(sessions, clock, Resolver(make_opener()) if config.resolve_links else None)
     schedules = (
         Schedules(
             sessions,
@@ -190,6 +192,7 @@ def prepare(
             teams,
             inbox=inbox,
             asker=Asker(sessions, client_for, clock),
+            links=links,
         )
         if schedule
         else None

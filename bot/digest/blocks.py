@@ -254,12 +254,14 @@ def _waiting(digest: Digest, room: _Room) -> list[Block]:
 
 def _waiting_text(item: WaitingItem, room: _Room) -> str:
     c = item.comment
-    link = _post_link(c.post_url, c.platform, room)
+    post = _post_link(c.post_url, c.platform, room)
     author = literal(c.author, room.author) if c.author else ""
-    head = f"*#{c.comment_id}* · {format_duration(item.age)} · {link} · {mention(c.owner)}"
+    head = f"*#{c.comment_id}* · {format_duration(item.age)} · {post} · {mention(c.owner)}"
     if author:
         head += f" · from {author}"
     text = literal(c.text, room.quote)
+    if c.url:
+        text += f" · {link(c.url, 'comment', limit=room.url, measure=json_len)}"
     return f"{head}\n> {text}" if text else head
 
 

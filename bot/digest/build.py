@@ -43,6 +43,7 @@ class WaitingComment:
     platform: str
     post_url: str
     owner: str
+    url: str | None = None  # the comment's own link, where one was given
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,7 @@ def compose_digest(
             platform=p.platform,
             post_url=p.canonical_url,
             owner=p.owner_user_id,
+            url=c.url,
         )
         for c, p in pairs
         if c.state == "open"

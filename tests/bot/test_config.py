@@ -195,3 +195,11 @@ def test_config_is_frozen() -> None:
     config = load_config(HTTP)
     with pytest.raises(AttributeError):
         config.port = 1  # type: ignore[misc]
+
+
+def test_short_links_are_resolved_unless_turned_off() -> None:
+    assert load_config(HTTP).resolve_links is True
+    assert load_config({**HTTP, "TWOWAY_RESOLVE_LINKS": "on"}).resolve_links is True
+    assert load_config({**HTTP, "TWOWAY_RESOLVE_LINKS": "OFF"}).resolve_links is False
+    with pytest.raises(ConfigError, match="TWOWAY_RESOLVE_LINKS must be on or off, not 'maybe'"):
+        load_config({**HTTP, "TWOWAY_RESOLVE_LINKS": "maybe"})

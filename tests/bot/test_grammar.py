@@ -315,6 +315,66 @@ def test_flag_bad_input(text: str, reason: str) -> None:
     _assert_bad(text, reason)
 
 
+FB_POST = "https://facebook.com/acme/posts/pfbid02abc"
+FB_COMMENT = "https://www.facebook.com/acme/posts/pfbid02abc?comment_id=123&reply_comment_id=456"
+REDDIT_COMMENT = "https://www.reddit.com/r/python/comments/1abcde/comment/kx9y8z7/"
+REPLY = "https://x.com/fan/status/2"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            f'flag <{FB_COMMENT}> "Do you ship to Canada?"',
+            FlagRequest(PostLink(FB_POST, FB_POST, "facebook"), "Do you ship to Canada?", None, FB_COMMENT),
+        ),
+        (
+            f"flag {REDDIT_COMMENT} Where is the changelog? by @fan",
+            FlagRequest(
+                PostLink(
+                    "https://reddit.com/comments/1abcde", "https://reddit.com/comments/1abcde", "reddit"
+                ),
+                "Where is the changelog?",
+                "@fan",
+                REDDIT_COMMENT,
+            ),
+        ),
+        (f'flag <{POST}> <{REPLY}> "When is it out?"', FlagRequest(LINK, "When is it out?", None, REPLY)),
+        (f"flag {POST} {REPLY}?s=20 When? by @fan", FlagRequest(LINK, "When?", "@fan", f"{REPLY}?s=20")),
+        (
+            f"flag <{POST}> <https://www.google.com/url?q={REPLY}> When?",
+            FlagRequest(LINK, "When?", None, REPLY),
+        ),
+        # A link on another network is the comment's text, as before.
+        (
+            f"flag <{POST}> <https://example.com/faq> is broken",
+            FlagRequest(LINK, "https://example.com/faq is broken", None),
+        ),
+    ],
+)
+def test_flag_with_the_comments_own_link(text: str, expected: FlagRequest) -> None:
+    assert parse_command(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (
+            f"flag <{FB_COMMENT}> <{FB_COMMENT}> hi",
+            "Give the comment's link alone, or the post's link and then the reply's.",
+        ),
+        (
+            f"flag <{POST}> <{POST}> hi",
+            f"`{POST}` isn't a reply on the same X post; give the post's link, then the reply's, "
+            "then the comment's text.",
+        ),
+        (f"flag <{POST}> <{REPLY}>", "Add the comment's text after the link."),
+    ],
+)
+def test_flag_with_a_comments_link_bad_input(text: str, reason: str) -> None:
+    _assert_bad(text, reason)
+
+
 # /twoway answered, /twoway dismiss
 
 

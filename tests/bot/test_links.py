@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from hypothesis import assume, given
@@ -11,15 +12,18 @@ from bot.links import (
     PLATFORMS,
     PostLink,
     canonical_url,
+    comment_link,
+    is_short_link,
     links_in_message,
     parse_post_link,
     platform_of,
+    unwrap,
 )
 from bot.text import escape
 
 STATUS = "https://x.com/alice/status/1234567890"
 VIDEO = "https://youtube.com/watch?v=dQw4w9WgXcQ"
-THREAD = "https://reddit.com/r/python/comments/1abcde"
+THREAD = "https://reddit.com/comments/1abcde"
 
 
 @pytest.mark.parametrize(
@@ -41,7 +45,7 @@ THREAD = "https://reddit.com/r/python/comments/1abcde"
         ("https://fb.watch/abcDEF/?mibextid=x", "https://fb.watch/abcDEF"),
         (
             "https://www.linkedin.com/posts/acme_activity-7100-abcd?utm_source=share&utm_medium=member_desktop",
-            "https://linkedin.com/posts/acme_activity-7100-abcd",
+            "https://linkedin.com/feed/update/urn:li:activity:7100",
         ),
         (
             "https://www.linkedin.com/feed/update/urn:li:activity:7100000000000000000/",
@@ -66,13 +70,10 @@ THREAD = "https://reddit.com/r/python/comments/1abcde"
         ("https://m.youtube.com/shorts/dQw4w9WgXcQ", VIDEO),
         ("https://www.youtube.com/@acme/videos?feature=shared", "https://youtube.com/@acme/videos"),
         ("https://old.reddit.com/r/Python/comments/1abcde/a_title/?utm_source=share", THREAD),
-        (
-            "https://www.reddit.com/r/python/comments/1abcde/a_title/kx9y8z7/",
-            "https://reddit.com/r/python/comments/1abcde/a_title/kx9y8z7",
-        ),
+        ("https://www.reddit.com/r/python/comments/1abcde/a_title/kx9y8z7/", THREAD),
         (
             "https://www.tiktok.com/@acme/video/7300000000000000000?is_from_webapp=1&sender_device=pc",
-            "https://tiktok.com/@acme/video/7300000000000000000",
+            "https://tiktok.com/@/video/7300000000000000000",
         ),
         (
             "https://medium.com/@alice/a-post-1a2b3c?source=rss----1",
@@ -505,3 +506,228 @@ def test_a_shared_url_comes_back_from_slack_markup(url: str) -> None:
     assume(link is not None)
     assert links_in_message(f"<{escape(url)}|label>") == [link]
     assert links_in_message("", [_rich_text(_section(_link(url)))]) == [link]
+
+
+# Every form of one post, by the canonical URL they all come to.
+_FORMS: dict[str, list[str]] = {
+    "https://linkedin.com/feed/update/urn:li:activity:7260000000000000001": [
+        "https://www.linkedin.com/feed/update/urn:li:activity:7260000000000000001/",
+        "https://www.linkedin.com/feed/update/urn%3Ali%3Aactivity%3A7260000000000000001?utm_source=share",
+        "https://www.linkedin.com/posts/acme_launch-activity-7260000000000000001-abcd?utm_medium=ios",
+        "https://linkedin.com/posts/acme_launch-day-activity-7260000000000000001-Xy_Z/",
+        "https://www.linkedin.com/embed/feed/update/urn:li:activity:7260000000000000001",
+        "https://m.linkedin.com/feed/update/urn:li:activity:7260000000000000001",
+        "https://www.linkedin.com/redir/redirect?url=https%3A%2F%2Fwww.linkedin.com%2Ffeed%2Fupdate%2F"
+        "urn%3Ali%3Aactivity%3A7260000000000000001",
+    ],
+    "https://linkedin.com/feed/update/urn:li:ugcPost:7260000000000000002": [
+        "https://www.linkedin.com/feed/update/urn:li:ugcPost:7260000000000000002/",
+        "https://www.linkedin.com/posts/acme_x-ugcPost-7260000000000000002-abcd",
+        "https://www.linkedin.com/embed/feed/update/urn:li:ugcPost:7260000000000000002?compact=1",
+    ],
+    "https://linkedin.com/feed/update/urn:li:share:7260000000000000003": [
+        "https://www.linkedin.com/feed/update/urn:li:share:7260000000000000003",
+        "https://www.linkedin.com/posts/acme_x-share-7260000000000000003-abcd",
+        "https://www.linkedin.com/embed/feed/update/urn:li:share:7260000000000000003",
+    ],
+    "https://instagram.com/p/C0ffee123": [
+        "https://www.instagram.com/reel/C0ffee123/?igsh=abc",
+        "https://www.instagram.com/p/C0ffee123/",
+        "https://instagram.com/tv/C0ffee123",
+        "https://www.instagram.com/reels/C0ffee123/",
+        "https://www.instagram.com/acme/p/C0ffee123/?img_index=2",
+        "https://www.instagram.com/acme/reel/C0ffee123/",
+        "https://l.instagram.com/?u=https%3A%2F%2Fwww.instagram.com%2Freel%2FC0ffee123%2F&e=AT0",
+    ],
+    "https://tiktok.com/@/video/7300000000000000000": [
+        "https://www.tiktok.com/@acme/video/7300000000000000000?is_from_webapp=1&sender_device=pc",
+        "https://m.tiktok.com/@someone.else/video/7300000000000000000/",
+        "https://www.tiktok.com/embed/v2/7300000000000000000",
+        "https://m.tiktok.com/v/7300000000000000000.html",
+    ],
+    "https://reddit.com/comments/1abcde": [
+        "https://www.reddit.com/r/Python/comments/1abcde/a_title/",
+        "https://redd.it/1abcde",
+        "https://old.reddit.com/comments/1abcde",
+        "https://www.reddit.com/r/python/comments/1abcde/comment/kx9y8z7/?context=3",
+        "https://www.reddit.com/r/python/comments/1abcde/a_title/kx9y8z7/",
+    ],
+    "https://facebook.com/acme/posts/pfbid02abc": [
+        "https://www.facebook.com/acme/posts/pfbid02abc?comment_id=123456",
+        "https://www.facebook.com/acme/posts/pfbid02abc?comment_id=123456&reply_comment_id=789",
+        "https://l.facebook.com/l.php?u=https%3A%2F%2Fwww.facebook.com%2Facme%2Fposts%2Fpfbid02abc&h=AT0",
+        "https://lm.facebook.com/l.php?u=https%3A%2F%2Fm.facebook.com%2Facme%2Fposts%2Fpfbid02abc%2F",
+    ],
+    "https://blog.acme.example/launch": [
+        "https://www.google.com/url?q=https://blog.acme.example/launch&sa=D&source=editors",
+        "https://www.google.co.uk/url?url=https%3A%2F%2Fblog.acme.example%2Flaunch%3Futm_source%3Dg",
+        "https://slack-redir.net/link?url=https%3A%2F%2Fblog.acme.example%2Flaunch",
+        "https://nam12.safelinks.protection.outlook.com/?url=https%3A%2F%2Fblog.acme.example%2Flaunch"
+        "&data=05%7C01&reserved=0",
+        # A wrapper inside a wrapper inside a wrapper.
+        "https://www.google.com/url?q="
+        "https%3A%2F%2Feur01.safelinks.protection.outlook.com%2F%3Furl%3Dhttps%253A%252F%252F"
+        "slack-redir.net%252Flink%253Furl%253Dhttps%25253A%25252F%25252Fblog.acme.example%25252Flaunch",
+    ],
+    "https://x.com/acme/status/1790000000000000001": [
+        "https://www.google.com/url?q=https://twitter.com/Acme/status/1790000000000000001?s=20",
+    ],
+}
+_FORM_CASES = [(form, canonical) for canonical, forms in _FORMS.items() for form in forms]
+
+
+@pytest.mark.parametrize(("form", "canonical"), _FORM_CASES)
+def test_every_form_of_a_post_gives_its_canonical_url(form: str, canonical: str) -> None:
+    assert canonical_url(form) == canonical
+    link = parse_post_link(form)
+    assert link is not None
+    assert link.canonical_url == canonical
+    assert link.platform == platform_of(canonical)
+
+
+@pytest.mark.parametrize("canonical", list(_FORMS))
+def test_a_canonical_url_stays_itself(canonical: str) -> None:
+    assert canonical_url(canonical) == canonical
+
+
+def test_different_posts_stay_different() -> None:
+    different = [
+        "https://www.linkedin.com/feed/update/urn:li:activity:7260000000000000001",
+        "https://www.linkedin.com/feed/update/urn:li:activity:7260000000000000009",
+        "https://www.linkedin.com/feed/update/urn:li:ugcPost:7260000000000000001",
+        "https://www.linkedin.com/feed/update/urn:li:share:7260000000000000001",
+        "https://www.linkedin.com/company/acme/",
+        "https://www.instagram.com/p/C0ffee123/",
+        "https://www.instagram.com/p/C0FFEE123/",
+        "https://www.instagram.com/acme/",
+        "https://www.tiktok.com/@acme/video/7300000000000000000",
+        "https://www.tiktok.com/@acme/video/7300000000000000001",
+        "https://www.tiktok.com/@acme/photo/7300000000000000000",
+        "https://www.tiktok.com/@acme",
+        "https://www.reddit.com/r/python/comments/1abcde/",
+        "https://www.reddit.com/r/python/comments/1abcdf/",
+        "https://www.reddit.com/r/python/",
+        "https://www.reddit.com/r/python/s/AbCdEf",
+        "https://www.reddit.com/r/python/s/AbCdEg",
+        "https://www.facebook.com/acme/posts/pfbid02abc",
+        "https://www.facebook.com/acme/posts/pfbid02abd?comment_id=1",
+        "https://www.google.com/url?q=https://blog.acme.example/launch",
+        "https://www.google.com/url?q=https://blog.acme.example/other",
+        "https://www.google.com/search?q=https://blog.acme.example/launch",
+        "https://lnkd.in/gAbCdEf",
+        "https://lnkd.in/gAbCdEg",
+    ]
+    canonicals = [canonical_url(url) for url in different]
+    assert None not in canonicals
+    assert len(set(canonicals)) == len(different)
+
+
+def test_a_redirect_link_keeps_its_target_not_the_wrapper_site() -> None:
+    link = parse_post_link("https://www.google.com/url?q=https://blog.acme.example/launch&sa=D")
+    assert link == PostLink(
+        url="https://blog.acme.example/launch",
+        canonical_url="https://blog.acme.example/launch",
+        platform="blog",
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "kept"),
+    [
+        # No target, or one that isn't an http(s) link: the wrapper is just a link of its own.
+        ("https://www.google.com/url?sa=D", "https://google.com/url?sa=D"),
+        ("https://www.google.com/url?q=javascript:alert(1)", "https://google.com/url?q=javascript:alert(1)"),
+        (
+            "https://evil.example/url?q=https://blog.acme.example/",
+            "https://evil.example/url?q=https://blog.acme.example/",
+        ),
+    ],
+)
+def test_what_isnt_a_wrapper_of_a_link_stays_as_it_is(url: str, kept: str) -> None:
+    assert canonical_url(url) == kept
+
+
+def test_wrappers_nested_beyond_reason_are_no_link() -> None:
+    url = "https://blog.acme.example/launch"
+    for _ in range(8):
+        url = "https://www.google.com/url?q=" + quote(url, safe="")
+    assert unwrap(url) is None
+    assert canonical_url(url) is None
+    assert parse_post_link(url) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "post"),
+    [
+        (
+            "https://www.facebook.com/acme/posts/pfbid02abc?comment_id=123456",
+            "https://facebook.com/acme/posts/pfbid02abc",
+        ),
+        (
+            "https://m.facebook.com/story.php?story_fbid=1&id=2&comment_id=3&reply_comment_id=4",
+            "https://facebook.com/story.php?id=2&story_fbid=1",
+        ),
+        ("https://www.reddit.com/r/python/comments/1abcde/comment/kx9y8z7/", THREAD),
+        ("https://old.reddit.com/r/Python/comments/1abcde/a_title/kx9y8z7/?context=3", THREAD),
+        (
+            "https://www.google.com/url?q=https://www.reddit.com/r/python/comments/1abcde/comment/kx9y8z7/",
+            THREAD,
+        ),
+    ],
+)
+def test_a_comment_permalink_names_its_post_and_keeps_its_own_link(url: str, post: str) -> None:
+    link = comment_link(url)
+    assert link is not None
+    assert canonical_url(link) == post
+    assert link == unwrap(url)
+    assert canonical_url(url) == post
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.facebook.com/acme/posts/pfbid02abc",
+        "https://www.reddit.com/r/python/comments/1abcde/a_title/",
+        "https://www.reddit.com/comments/1abcde",
+        "https://x.com/acme/status/1790000000000000001",
+        "https://blog.acme.example/launch?comment_id=3",
+        "not a link",
+        "",
+    ],
+)
+def test_not_comment_permalinks(url: str) -> None:
+    assert comment_link(url) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "short"),
+    [
+        ("https://lnkd.in/gAbCdEf", True),
+        ("https://vm.tiktok.com/ZMabc123/", True),
+        ("https://vt.tiktok.com/ZSabc123/", True),
+        ("https://www.tiktok.com/t/ZTabc123/", True),
+        ("https://t.co/abc123", True),
+        ("https://bit.ly/3abc", True),
+        ("https://buff.ly/3abc", True),
+        ("https://ow.ly/abc", True),
+        ("https://fb.me/e/abc", True),
+        ("https://fb.watch/abcDEF/", True),
+        ("https://www.reddit.com/r/Python/s/AbCdEf", True),
+        ("https://lnkd.in/", False),
+        ("https://youtu.be/dQw4w9WgXcQ", False),
+        ("https://redd.it/1abcde", False),
+        ("https://www.reddit.com/r/Python/", False),
+        ("https://www.tiktok.com/@acme/video/7300000000000000000", False),
+        ("https://blog.acme.example/t/abc", False),
+    ],
+)
+def test_short_links_that_only_the_network_resolves(url: str, short: bool) -> None:
+    canonical = canonical_url(url)
+    assert canonical is not None
+    assert is_short_link(canonical) is short
+
+
+@given(_SHAREABLE_URLS)
+def test_a_wrapped_link_is_its_target(url: str) -> None:
+    wrapped = "https://www.google.com/url?q=" + quote(url, safe="")
+    assert canonical_url(wrapped) == canonical_url(url)

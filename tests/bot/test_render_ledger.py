@@ -9,10 +9,12 @@ from hypothesis import strategies as st
 
 from bot.ledger import Flagged, Home, Waiting
 from bot.metrics import Rate
+from bot.nudges import render_nudge
 from bot.render_ledger import (
     LIST_LIMIT,
     format_post_link,
     quote,
+    quoted_comment,
     render_flag_notice,
     render_home,
     render_unanswered,
@@ -105,3 +107,18 @@ def test_flag_notice_names_owner_id_and_nudge_time_with_buttons() -> None:
         "comment_dismissed",
     ]
     assert LIST_LIMIT == 10
+
+
+@pytest.mark.parametrize("level", [1, 2])
+def test_a_comments_own_link_shows_beside_its_text_in_notices_lists_and_nudges(level: int) -> None:
+    comment = _comment(1, "Where is the changelog?")
+    comment.url = "https://www.facebook.com/acme/posts/pfbid0?comment_id=1&reply_comment_id=2"
+    shown = "> Where is the changelog? · <https://www.facebook.com/acme/posts/pfbid0?comment_id=1&amp;reply_comment_id=2|comment>"
+    assert quoted_comment(comment) == shown
+    notice = render_flag_notice(Flagged(comment, _post(), Channel(), True, NOW))
+    listed = render_unanswered(Waiting([(comment, _post())], 1), NOW, owner=None)
+    nudge = render_nudge(comment, _post(), level, NOW)
+    for message in (notice, listed, nudge):
+        assert any(shown in str(block.get("text", {}).get("text", "")) for block in message["blocks"])
+    comment.url = None
+    assert quoted_comment(comment) == "> Where is the changelog?"
