@@ -264,8 +264,8 @@ class LedgerView:
             found = bool(
                 conn.scalar(_NAMED_SITE, {"team_id": team_id, "channel_id": channel_id, "hosts": hosts})
             )
-        if found:
-            # Which of the hosts is named isn't read; any of them was: the next such message is relevant.
+        if found and len(keys) == 1:
+            # With several hosts, which of them is named isn't read: none is cached.
             self._remember(self._sites, keys)
         return found
 

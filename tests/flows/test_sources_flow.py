@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.links import links_in_message
 from bot.ownership import NOT_OURS_ACTION
-from storage.models import ChannelSource, Post, PostShare, Snapshot
+from storage.models import ChannelSource, Post, PostShare, ProcessedEvent, Snapshot
 from tests.support.flows import ADA, CHANNEL, GRACE, TEAM, Flow
 from tests.support.polling import eventually
 
@@ -104,6 +104,21 @@ def test_a_doc_is_not_a_post_until_its_site_is_named(flow: Flow) -> None:
     assert removed.startswith("Saved. This channel's own sites: `acme.substack.com`."), removed
     missing = flow.reply_text(ADA, "settings sites remove blog.acme.example")
     assert missing.startswith("`blog.acme.example` isn't among this channel's sites."), missing
+
+
+def _claims(flow: Flow) -> int:
+    with flow.sessions.begin() as s:
+        return len(s.scalars(select(ProcessedEvent.event_id)).all())
+
+
+def test_a_doc_is_chatter_at_the_ack_until_its_site_is_named(flow: Flow) -> None:
+    flow.reply_text(ADA, "settings sites blog.acme.example")
+    before = _claims(flow)
+    flow.say(ADA, f"notes: <{DOC}>")
+    # Acknowledged with nothing written: no claim, no listener.
+    assert _claims(flow) == before
+    _share(flow, ADA, f"launch post: <{BLOG}>")
+    assert _claims(flow) == before + 1
 
 
 def test_junk_sites_and_accounts_are_refused_and_record_nothing(flow: Flow) -> None:
