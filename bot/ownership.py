@@ -25,7 +25,7 @@ from bot.links import PostLink
 from bot.render import Message, context, message, section
 from bot.render_ledger import format_post_link, render_problem
 from bot.slack_calls import attempt, tell
-from bot.sources import ACCOUNT, NOT_ACCOUNT, NOT_OURS_REACTION, SITE, Sources, account_of, site_of
+from bot.sources import ACCOUNT, NOT_ACCOUNT, SITE, Sources, account_of, site_of
 from bot.text import inline_code
 from storage.channel_sources import add_sources, remove_sources, sources_of
 from storage.channels import ensure_channel
@@ -36,7 +36,6 @@ from storage.posts import delete_post, get_post, posts_of_message, records_of, s
 logger = logging.getLogger(__name__)
 
 NOT_OURS_ACTION = "post_not_ours"
-__all__ = ["NOT_OURS_ACTION", "NOT_OURS_REACTION"]
 # The reaction `bot.sharing` marks a message sharing posts with, taken off when none is left.
 TRACKING_REACTION = "eyes"
 # The posts one note offers to take back; a message sharing more is rare, and :x: covers them all.
@@ -91,9 +90,10 @@ def render_undo_note(posts: list[Post]) -> Message:
 
 @dataclass(frozen=True)
 class Disowned:
-    """What taking one post back did: ``removed`` it, or kept it for what was recorded (``kept``), or found
-    it gone; ``account`` is the account now recorded as not the team's, ``site`` a site the channel
-    names that the link is on."""
+    """What taking one post back did: ``removed`` it, kept it for what was recorded (snapshots and
+    comments, ``kept``), or left it because another channel has it too (``elsewhere``). ``account`` is
+    the account now recorded as not the team's; ``own_account`` one the channel lists as its own, left
+    listed; ``site`` a site the channel names that the link is on, left named."""
 
     post_link: str
     removed: bool = False
@@ -118,7 +118,6 @@ def _disown(
     account = account_of(post.url) if post.platform != "blog" else None
     own = account is not None and found.vouches_for(link)
     if account is not None and not own:
-        remove_sources(s, team_id, channel_id, [ACCOUNT], [account])
         add_sources(s, team_id, channel_id, NOT_ACCOUNT, [account], by=by, now=now)
     site = site_of(link) if post.platform == "blog" and found.vouches_for(link) else None
     bare = [(c, ts) for c, ts in messages if not posts_of_message(s, team_id, c, ts)]

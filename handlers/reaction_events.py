@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 from bot import ledger, ownership
 from bot.deps import Deps, bind
 from bot.flagging import base_emoji, close_and_notify, flag_reacted, still_flagged, withdraw_and_notify
+from bot.sources import NOT_OURS_REACTION
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def added(deps: Deps, event: dict[str, Any], context: BoltContext, client: WebCl
                 state=state,
                 by=event["user"],
             )
-    elif reaction == ownership.NOT_OURS_REACTION:
+    elif reaction == NOT_OURS_REACTION:
         ownership.not_ours_by_reaction(deps, client, team_id, item["channel"], item["ts"], event["user"])
 
 

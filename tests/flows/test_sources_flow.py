@@ -231,3 +231,27 @@ def _count(flow: Flow, model: type[Snapshot]) -> int:
 def _told(flow: Flow, user: str) -> dict[str, Any] | None:
     told = [c["args"] for c in flow.calls("chat.postEphemeral") if c["args"].get("user") == user and c["ok"]]
     return told[-1] if told else None
+
+
+def test_a_post_another_channel_shares_too_is_not_taken_back_from_here(flow: Flow) -> None:
+    other = "C0PRIVATE1"
+    flow._post(
+        "/_emulator/channel",
+        {"team": TEAM, "id": other, "name": "launch", "is_private": True, "members": [ADA, GRACE]},
+    )
+    _share(flow, ADA, f"ours <{RIVAL}>")
+    there = flow.say(GRACE, f"seen this? <{RIVAL}>", channel=other)
+    eventually(lambda: _reacted(flow, there), what="the share in the other channel")
+    flow.react(GRACE, there, "x", channel=other)
+
+    def answered() -> dict[str, Any] | None:
+        told = [c["args"] for c in flow.calls("chat.postEphemeral") if c["args"]["channel"] == other]
+        return next((t for t in told if "can't take" in t["text"]), None)
+
+    answer = eventually(answered, what="the answer to :x:")
+    # The answer names neither the other channel nor anything of it.
+    assert CHANNEL not in answer["text"]
+    assert "delete its link from the message that shared it" in answer["text"]
+    assert len(_posts(flow)) == 1
+    assert _sources(flow) == []
+    assert not _reacted(flow, there, "reactions.remove")
