@@ -1,8 +1,10 @@
 """Which of Slack's events can change the ledger, decided before anything is written.
 
-Slack sends twoway every message of every channel it is in. Most are chatter: no post link, no thread
-under a post twoway tracks, no reaction a channel uses. Such an event is acknowledged with no write at
-all (no signature remembered, no claim, no body stored) and reaches no listener (`twoway.acknowledge`).
+Slack sends twoway every message of every channel it is in. Most are chatter: no post link (a doc's
+link on a site the channel never named is none: `bot.sources`), no thread under a post twoway tracks,
+no reaction a channel uses (:x: is one only on a message that shares a post, which it takes back). Such
+an event is acknowledged with no write at all (no signature remembered, no claim, no body stored) and
+reaches no listener (`twoway.acknowledge`).
 
 `ignored_because` is a pure function of the event and a `Tracked` view of the ledger. It may say
 "maybe relevant" wrongly, never "irrelevant" wrongly; so it is conservative: any event type other than
