@@ -38,11 +38,13 @@ from bot.grammar import (
     Request,
     ScheduleRequest,
     SettingsRequest,
+    SourcesRequest,
     UnansweredRequest,
 )
 from bot.home import personal_reach
 from bot.ledger import Reach
 from bot.links import PostLink
+from bot.ownership import change_sources
 from bot.people import Ambiguous, Found
 from bot.render import Message, note
 from bot.render_ledger import (
@@ -108,6 +110,8 @@ def run_command(
             return render_report(result, scope=channel_mention(channel_id))
         case SettingsRequest():
             return _settings(deps, team_id, channel_id, request)
+        case SourcesRequest():
+            return change_sources(deps, team_id, channel_id, user_id, request)
         case ExportRequest():
             return _export(deps, client, team_id, channel_id, user_id, request)
         case DigestRequest(post=False):

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from bot.links import PLATFORM_NAMES, PostLink, comment_link, parse_post_link
 from bot.metrics import ReportPeriod
+from bot.sources import Refused, parse_account, parse_site
 from bot.summary import Engagement, parse_summary
 from bot.text import inline_code, storable, unescape
 from bot.zones import is_zone
@@ -80,8 +81,10 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     ),
     Subcommand(
         "settings",
-        "/twoway settings [threshold <hours>] [flag :emoji:] [resolve :emoji:] [dismiss :emoji:]",
-        "Show or change this channel's nudge threshold and reactions.",
+        "/twoway settings [threshold <hours>] [flag :emoji:] [resolve :emoji:] [dismiss :emoji:] | "
+        "/twoway settings sites|accounts [remove] <site or account>…",
+        "Show or change this channel's nudge threshold and reactions, and the sites and accounts whose "
+        "links are the team's posts.",
         available=True,
     ),
     Subcommand(
@@ -191,6 +194,20 @@ class SettingsRequest:
     dismiss_emoji: str | None
 
 
+SourceList = Literal["sites", "accounts"]
+
+
+@dataclass(frozen=True)
+class SourcesRequest:
+    """`/twoway settings sites|accounts …`: list the channel's own sites or accounts (nothing given), add
+    some, or remove some (an account removed is taken off the list of accounts that aren't the team's
+    too). Values come normalised: hosts, and accounts such as `x.com/acme`."""
+
+    kind: SourceList
+    add: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class ExportRequest:
     """The ledger as CSV: one table, or all three when `table` is None."""
@@ -227,6 +244,7 @@ Request = (
     | UnansweredRequest
     | ReportRequest
     | SettingsRequest
+    | SourcesRequest
     | ExportRequest
 )
 
@@ -358,11 +376,17 @@ _SETTING_EXAMPLES = {
 }
 
 
-def _parse_settings(rest: str) -> SettingsRequest:
+def _parse_settings(rest: str) -> SettingsRequest | SourcesRequest:
     given: dict[str, str] = {}
+    if _words(rest)[:1] and _words(rest)[0].lower() in _SOURCE_PARSERS:
+        return _parse_sources(_words(rest))
     words = iter(_words(rest))
     for word in words:
         key = word.lower()
+        if key in _SOURCE_PARSERS:
+            raise _Invalid(
+                f"`{key}` comes on its own, e.g. `/twoway settings {key} {_SOURCE_EXAMPLES[key]}`."
+            )
         if key not in _SETTING_EXAMPLES:
             raise _Invalid(f"{_quote(word)} isn't a setting: use `threshold`, `flag`, `resolve`, `dismiss`.")
         if key in given:
@@ -384,6 +408,41 @@ def _parse_settings(rest: str) -> SettingsRequest:
         resolve_emoji=emojis.get("resolve"),
         dismiss_emoji=emojis.get("dismiss"),
     )
+
+
+_SOURCE_PARSERS: dict[str, Callable[[str], str]] = {"sites": parse_site, "accounts": parse_account}
+_SOURCE_EXAMPLES = {"sites": "blog.acme.com", "accounts": "x.com/acme"}
+# More than a channel would name at once; a bound on the rows one command writes.
+SOURCES_LIMIT = 20
+
+
+def _parse_sources(words: list[str]) -> SourcesRequest:
+    kind: SourceList = "sites" if words[0].lower() == "sites" else "accounts"
+    values = words[1:]
+    removing = bool(values) and values[0].lower() == "remove"
+    if removing:
+        values = values[1:]
+        if not values:
+            raise _Invalid(f"Say which to remove, e.g. `settings {kind} remove {_SOURCE_EXAMPLES[kind]}`.")
+    if len(values) > SOURCES_LIMIT:
+        raise _Invalid(f"Give at most {SOURCES_LIMIT} {kind} at once.")
+    parsed: list[str] = []
+    for word in values:
+        angled = _ANGLED.fullmatch(word)
+        typed = unescape(angled[1] if angled else word)
+        if angled and typed.startswith(("@", "#", "!")):
+            raise _Invalid(
+                f"{_quote(word)} isn't a site or an account; write e.g. `{_SOURCE_EXAMPLES[kind]}`."
+            )
+        try:
+            value = _SOURCE_PARSERS[kind](typed)
+        except Refused as refused:
+            raise _Invalid(str(refused)) from None
+        if value not in parsed:
+            parsed.append(value)
+    if removing:
+        return SourcesRequest(kind, remove=tuple(parsed))
+    return SourcesRequest(kind, add=tuple(parsed))
 
 
 _TABLES: dict[str, Table] = {"posts": "posts", "snapshots": "snapshots", "comments": "comments"}

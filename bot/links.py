@@ -569,3 +569,19 @@ def links_in_message(text: str, blocks: list[dict[str, Any]] | None = None) -> l
         if link is not None and link.canonical_url not in found:
             found[link.canonical_url] = link
     return list(found.values())
+
+
+def normal_host(hostname: str) -> str | None:
+    """A host as post links are compared by: lower-cased, IDNA-encoded, ``www.`` dropped; None if it
+    can't be a host."""
+    try:
+        return _normal_host(hostname)
+    except ValueError:
+        return None
+
+
+def network_of(host: str) -> tuple[str, str | None] | None:
+    """The social network a normalised host belongs to and the host it goes by there (``twitter.com``
+    is ``x.com``; None for a Medium subdomain, which keeps its own), or None for any other site."""
+    site = _site_of(host)
+    return None if site is None else (site.platform, site.host)

@@ -1,8 +1,10 @@
 """Which of Slack's events can change the ledger, decided before anything is written.
 
-Slack sends twoway every message of every channel it is in. Most are chatter: no post link, no thread
-under a post twoway tracks, no reaction a channel uses. Such an event is acknowledged with no write at
-all (no signature remembered, no claim, no body stored) and reaches no listener (`twoway.acknowledge`).
+Slack sends twoway every message of every channel it is in. Most are chatter: no post link (a doc's
+link on a site the channel never named is none: `bot.sources`), no thread under a post twoway tracks,
+no reaction a channel uses (:x: is one only on a message that shares a post, which it takes back). Such
+an event is acknowledged with no write at all (no signature remembered, no claim, no body stored) and
+reaches no listener (`twoway.acknowledge`).
 
 `ignored_because` is a pure function of the event and a `Tracked` view of the ledger. It may say
 "maybe relevant" wrongly, never "irrelevant" wrongly; so it is conservative: any event type other than
@@ -41,7 +43,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import Clock
 from bot.flagging import base_emoji
 from bot.links import links_in_message
+from bot.sources import NOT_OURS_REACTION, may_count, site_of
 from storage.channel_homes import homed_elsewhere
+from storage.channel_sources import naming_a_site
 from storage.channels import DEFAULT_EMOJIS, emojis_of
 from storage.event_claims import in_hand
 from storage.posts import sharing
@@ -86,13 +90,22 @@ class Tracked(Protocol):
         own event is claimed and not done."""
         ...
 
+    def names_site(self, team_id: str, channel_id: str, hosts: list[str]) -> bool:
+        """Whether the channel names one of ``hosts`` as its own site (`bot.sources`)."""
+        ...
 
-def _has_links(message: dict[str, Any]) -> bool:
+
+def _has_posts(team_id: str, channel: str, message: dict[str, Any], tracked: Tracked) -> bool:
+    """Whether the message links something that may be the team's post: a social network's link, or
+    another site's that the channel names (one read, only for a message whose links are all such)."""
     text = message.get("text")
     blocks = message.get("blocks")
-    return bool(
-        links_in_message(text if isinstance(text, str) else "", blocks if isinstance(blocks, list) else None)
+    links = links_in_message(
+        text if isinstance(text, str) else "", blocks if isinstance(blocks, list) else None
     )
+    if not links or may_count(links):
+        return bool(links)
+    return tracked.names_site(team_id, channel, sorted({site_of(link) for link in links}))
 
 
 def _text_or_none(value: object) -> str | None:
@@ -125,7 +138,7 @@ def _message(team_id: str, event: dict[str, Any], tracked: Tracked) -> str | Non
         return _followed(team_id, channel, event, tracked)
     if subtype not in AUTHORED:
         return OTHER_SUBTYPE
-    if _has_links(event):
+    if _has_posts(team_id, channel, event, tracked):
         return None
     thread_ts, ts = _text_or_none(event.get("thread_ts")), _text_or_none(event.get("ts"))
     if thread_ts is None:
@@ -146,7 +159,7 @@ def _followed(team_id: str, channel: str, event: dict[str, Any], tracked: Tracke
     versions = [v for v in (event.get("message"), event.get("previous_message")) if isinstance(v, dict)]
     if event.get("subtype") == "message_deleted" and not versions:
         return None  # nothing to tell which message it was but its ts: let the listener look
-    if any(_has_links(v) for v in versions):
+    if any(_has_posts(team_id, channel, v, tracked) for v in versions):
         return None
     stamps = [event.get("deleted_ts")]
     for version in versions:
@@ -167,7 +180,20 @@ def _reaction(team_id: str, event: dict[str, Any], tracked: Tracked) -> str | No
     channel = _text_or_none(item.get("channel"))
     if channel is None:
         return None
-    return None if tracked.uses_emoji(team_id, channel, base_emoji(reaction)) else UNUSED_REACTION
+    emoji = base_emoji(reaction)
+    if tracked.uses_emoji(team_id, channel, emoji):
+        return None
+    # :x: takes back the posts a message shares, so it matters only on such a message.
+    ts = item.get("ts")
+    added = event.get("type") == "reaction_added"
+    if (
+        added
+        and emoji == NOT_OURS_REACTION
+        and isinstance(ts, str)
+        and tracked.is_tracked_thread(team_id, channel, ts)
+    ):
+        return None
+    return UNUSED_REACTION
 
 
 # The view's statements, built once with their values bound: built per check, the expressions and
@@ -178,6 +204,12 @@ _TEAM = bindparam("team_id", type_=String())
 _CHANNEL = bindparam("channel_id", type_=String())
 _TRACKED_THREAD = select(
     or_(homed_elsewhere(_TEAM, _CHANNEL), sharing(_TEAM, _CHANNEL, bindparam("ts", type_=String())))
+)
+_NAMED_SITE = select(
+    or_(
+        homed_elsewhere(_TEAM, _CHANNEL),
+        naming_a_site(_TEAM, _CHANNEL, bindparam("hosts", expanding=True)),
+    )
 )
 _CHANNEL_EMOJIS = select(homed_elsewhere(_TEAM, _CHANNEL), *emojis_of(_TEAM, _CHANNEL))
 
@@ -196,6 +228,7 @@ class LedgerView:
         self._lock = threading.Lock()
         self._threads: set[tuple[str, str, str]] = set()
         self._emojis: set[tuple[str, str, str]] = set()
+        self._sites: set[tuple[str, str, str]] = set()
 
     def is_tracked_thread(self, team_id: str, channel_id: str, ts: str) -> bool:
         key = (team_id, channel_id, ts)
@@ -223,6 +256,20 @@ class LedgerView:
         emojis = DEFAULT_EMOJIS if settings[0] is None else frozenset(settings)
         self._remember(self._emojis, [(team_id, channel_id, e) for e in emojis])
         return emoji in emojis
+
+    def names_site(self, team_id: str, channel_id: str, hosts: list[str]) -> bool:
+        keys = [(team_id, channel_id, host) for host in hosts]
+        with self._lock:
+            if any(key in self._sites for key in keys):
+                return True
+        with self._engine.connect() as conn:
+            found = bool(
+                conn.scalar(_NAMED_SITE, {"team_id": team_id, "channel_id": channel_id, "hosts": hosts})
+            )
+        if found and len(keys) == 1:
+            # With several hosts, which of them is named isn't read: none is cached.
+            self._remember(self._sites, keys)
+        return found
 
     def may_share_soon(self, team_id: str, ts: str) -> bool:
         try:

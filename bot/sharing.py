@@ -1,6 +1,7 @@
 """Posts shared in channels: their links recorded, thread summaries read, edits and deletions followed.
 
-A message with post links records one post per link and gets one :eyes: reaction. A reply in a
+A message with post links records one post per link that is the team's (`bot.ownership`) and gets one
+:eyes: reaction; one whose links are none of the team's records nothing. A reply in a
 post's thread that reads as an engagement summary records a snapshot, also when an integration
 posted it. An edit re-reads the links; a deletion withdraws the posts only that message shared.
 
@@ -17,11 +18,12 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from bot import ledger
+from bot import ledger, ownership
 from bot.deps import Deps
 from bot.links import links_in_message
 from bot.render_ledger import format_post_link, render_problem
 from bot.slack_calls import attempt, react, tell
+from bot.sources import Sources
 from bot.summary import parse_summary
 
 logger = logging.getLogger(__name__)
@@ -62,11 +64,15 @@ def posted(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any], u
         return
     if not links_in_message(event.get("text") or "", event.get("blocks")):
         return
-    shares = _record_links(deps, team_id, channel, event)
+    shares, found = _record_links(deps, team_id, channel, event)
+    if shares is None:
+        logger.info("message %s in %s links nothing that is the team's", ts, channel)
+        return
     if shares.posts and not kept:
         _keep(deps, team_id, channel, event, shares_posts=True)
     logger.info("message %s in %s shares %d posts (%d new)", ts, channel, len(shares.posts), len(shares.new))
     react(client, channel, ts, TRACKING_REACTION)
+    ownership.offer_undo(client, channel, event["user"], shares.new, found)
 
 
 def _keep(
@@ -84,19 +90,27 @@ def _keep(
         )
 
 
-def _record_links(deps: Deps, team_id: str, channel: str, message: dict[str, Any]) -> ledger.Shares:
-    """Record the posts a message links to now; those it no longer links to are withdrawn."""
+def _record_links(
+    deps: Deps, team_id: str, channel: str, message: dict[str, Any], *, edited: bool = False
+) -> tuple[ledger.Shares | None, Sources]:
+    """Record the posts a message links to now, those that are the team's (`bot.ownership`); those it no
+    longer links to are withdrawn. A new message linking nothing of the team's records nothing (None)."""
+    links = links_in_message(message.get("text") or "", message.get("blocks"))
     with deps.sessions.begin() as s:
-        return ledger.share_links(
+        counted, found = ownership.counted_links(s, team_id, channel, links)
+        if not counted and not edited:
+            return None, found
+        shares = ledger.share_links(
             s,
             team_id,
             channel_id=channel,
             message_ts=message["ts"],
             user_id=message["user"],
-            links=links_in_message(message.get("text") or "", message.get("blocks")),
+            links=counted,
             now=deps.clock(),
             timezone=deps.config.timezone,
         )
+    return shares, found
 
 
 def _summary(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any]) -> bool:
@@ -153,12 +167,14 @@ def edited(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any], u
         # An integration's reply under a post is kept, and follows its edits; its links are not shares.
         _keep(deps, team_id, channel, message, shares_posts=False, edited=True)
         return
-    shares = _record_links(deps, team_id, channel, message)
+    shares, found = _record_links(deps, team_id, channel, message, edited=True)
+    assert shares is not None, "an edit always reads its links again"
     _keep(deps, team_id, channel, message, shares_posts=bool(shares.posts), edited=True)
     if shares.new or shares.withdrawn:
         logger.info("edit of %s: %d new posts, %d withdrawn", ts, len(shares.new), len(shares.withdrawn))
     if shares.posts:
         react(client, channel, ts, TRACKING_REACTION)
+        ownership.offer_undo(client, channel, message["user"], shares.new, found)
     elif shares.withdrawn:
         attempt(
             lambda: client.reactions_remove(channel=channel, timestamp=ts, name=TRACKING_REACTION),

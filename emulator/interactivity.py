@@ -2,7 +2,8 @@
 app answers, in its ack and on the response_url.
 
 - `POST /_emulator/action {team, channel, user, message_ts, action_id, value?}` clicks a button in a kept
-  message; `{team, user, view: "home", action_id, value?}` clicks one in the App Home tab the app
+  message, or in an ephemeral message the app showed that user (`container.is_ephemeral`, no
+  `message`); `{team, user, view: "home", action_id, value?}` clicks one in the App Home tab the app
   published for that person (a `block_actions` with a view container, and no channel, message or
   response_url)
 - `POST /_emulator/shortcut {team, channel, user, message_ts, callback_id}` runs a message shortcut
@@ -194,26 +195,32 @@ class Interactivity:
         with self.state.lock:
             team, channel = where(self.state, body)
             user = self.state.ensure_user(team, text(body, "user") or "")
-            message = self.state.message(channel, text(body, "message_ts") or "")
+            message_ts = text(body, "message_ts") or ""
+            # An ephemeral message the app showed this person: Slack sends no `message` for it.
+            ephemeral = self.state.ephemeral(channel, user.id, message_ts)
+            message = ephemeral if ephemeral is not None else self.state.message(channel, message_ts)
             value = body.get("value")
             value = value if isinstance(value, str) else None
             found = payloads.find_button(message.get("blocks") or [], text(body, "action_id") or "", value)
             if found is None:
                 raise WorldError("action_not_found")
             block_id, button = found
-            response_url = self.responses.new_url(team, channel, user.id, message["ts"])
+            response_url = self.responses.new_url(
+                team, channel, user.id, None if ephemeral is not None else message["ts"]
+            )
             payload = payloads.block_actions(
                 team,
                 self.state.app_id,
                 channel,
                 user,
-                self.state.render(channel, message),
+                message if ephemeral is not None else self.state.render(channel, message),
                 block_id,
                 button,
                 value,
                 self.state.next_ts(),
                 response_url,
                 self.state.issue_trigger(team.id, user.id),
+                ephemeral=ephemeral is not None,
             )
         return await self.responses.interact(
             "interactive", payload, response_url, body, accepts_response=False

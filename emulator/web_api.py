@@ -466,11 +466,18 @@ def chat_post_ephemeral(ctx: Context, args: Args) -> JSON:
     user = args.required("user", error="user_not_in_channel")
     if user not in channel.members:
         raise SlackError("user_not_in_channel")
-    if not _text(args, MAX_TEXT) and not _blocks(args) and not args.parsed("attachments"):
+    text, blocks = _text(args, MAX_TEXT), _blocks(args)
+    if not text and not blocks and not args.parsed("attachments"):
         raise SlackError("no_text")
     _thread_ts(ctx, channel, args.get("thread_ts"))
-    # Seen only by `user` and never kept in the channel; the calls log is where tests find it.
-    return {"message_ts": ctx.state.next_ts()}
+    # Seen only by `user` and never kept in the channel (the calls log is where tests read it); kept
+    # for that user alone, so that they may click its buttons (`emulator.interactivity`).
+    ts = ctx.state.next_ts()
+    ephemeral: JSON = {"type": "message", "ts": ts, "text": text or ""}
+    if blocks:
+        ephemeral["blocks"] = payloads.with_block_ids(blocks)
+    ctx.state.keep_ephemeral(channel, user, ephemeral)
+    return {"message_ts": ts}
 
 
 def _own_message(ctx: Context, channel: Channel, ts: str | None, error: str) -> JSON:

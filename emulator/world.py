@@ -18,7 +18,8 @@ The control endpoints (JSON bodies; `team` defaults to `T0TWOWAY1`):
   or app token to a team)
 - `GET /_emulator/world`, `GET /_emulator/health`, `GET /_emulator/messages?team=&channel=` (kept
   messages oldest first, each naming its channel), `GET /_emulator/views?team=&user=` (each with `user`
-  and `closed`)
+  and `closed`), `GET /_emulator/ephemerals?team=&channel=&user=` (what `chat.postEphemeral` showed
+  that user there, oldest first)
 """
 
 from __future__ import annotations
@@ -311,6 +312,8 @@ class State:
         self.modals: dict[str, Modal] = {}
         self.trigger_users: dict[str, str] = {}
         self.files: dict[str, StoredFile] = {}
+        # Ephemeral messages by (channel, the one user who sees them, ts).
+        self.ephemerals: dict[tuple[str, str, str], JSON] = {}
         # Slack's rate limits, when enforced (off unless asked for).
         self.limiter: RateLimiter | None = None
         # The installed app as its manifest describes it: scopes granted, Messages tab.
@@ -585,6 +588,15 @@ class State:
             self._last_ts = max(self._last_ts, ts_key(ts))
             return message
 
+    def keep_ephemeral(self, channel: Channel, user_id: str, message: JSON) -> None:
+        """An ephemeral message, shown to ``user_id`` alone: never in the channel's history."""
+        with self.lock:
+            self.ephemerals[(channel.id, user_id, message["ts"])] = message
+
+    def ephemeral(self, channel: Channel, user_id: str, ts: str) -> JSON | None:
+        with self.lock:
+            return self.ephemerals.get((channel.id, user_id, ts))
+
     def message(self, channel: Channel, ts: str) -> JSON:
         with self.lock:
             found = channel.messages.get(ts)
@@ -828,6 +840,20 @@ class WorldControl:
             listed.sort(key=lambda m: ts_key(m["ts"]))
         return web.json_response(listed)
 
+    async def ephemerals(self, request: web.Request) -> web.Response:
+        """The ephemeral messages one user was shown in a channel, oldest first."""
+        with self.state.lock:
+            team = self.state.team(request.query.get("team"))
+            channel = self.state.channel(team, request.query.get("channel") or "")
+            user = request.query.get("user")
+            listed = [
+                copy.deepcopy(m)
+                for (c, u, _), m in self.state.ephemerals.items()
+                if c == channel.id and u == user
+            ]
+        listed.sort(key=lambda m: ts_key(m["ts"]))
+        return web.json_response(listed)
+
     async def views(self, request: web.Request) -> web.Response:
         with self.state.lock:
             team = self.state.team(request.query.get("team"))
@@ -859,3 +885,4 @@ def register(router: web.UrlDispatcher, state: State) -> None:
     router.add_post("/_emulator/token", control.add_token)
     router.add_get("/_emulator/messages", control.messages)
     router.add_get("/_emulator/views", control.views)
+    router.add_get("/_emulator/ephemerals", control.ephemerals)

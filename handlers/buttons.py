@@ -1,4 +1,5 @@
-"""Buttons on twoway's messages and Home tab: "Mark answered", "No reply needed" and "Snooze 1 day".
+"""Buttons on twoway's messages and Home tab: "Mark answered", "No reply needed" and "Snooze 1 day";
+"Not our post" on the note to whoever shared a post (`bot.ownership`).
 
 A button acts on a comment within reach of where it was clicked (`bot.ledger.Reach`): in a channel,
 that channel's comments; on the Home tab or in the app's direct messages, the clicker's own comments in
@@ -20,6 +21,7 @@ from bot.deps import Deps, bind
 from bot.flagging import close_and_notify, snooze_and_answer
 from bot.home import personal_reach, publish_home
 from bot.ledger import Reach
+from bot.ownership import NOT_OURS_ACTION, not_ours
 from bot.render import Message
 from bot.render_ledger import ANSWERED_ACTION, DISMISSED_ACTION, SNOOZE_ACTION, render_problem
 from bot.slack_calls import advice, tell
@@ -133,6 +135,36 @@ ACTS: dict[str, Callable[[Deps, WebClient, str, Reach, int, str], Message]] = {
 }
 
 
+def not_ours_clicked(
+    deps: Deps,
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: BoltContext,
+    client: WebClient,
+    respond: Respond,
+) -> None:
+    """Take the post the button names back as not the team's, and say so in place of the note."""
+    ack()
+    team_id, user = context.team_id, body.get("user")
+    user_id = user.get("id") if isinstance(user, dict) else None
+    container = body.get("container")
+    channel_id = container.get("channel_id") if isinstance(container, dict) else None
+    if not team_id or not isinstance(user_id, str) or not isinstance(channel_id, str) or not channel_id:
+        logger.warning("ignored a click on %s: it doesn't say who clicked where", NOT_OURS_ACTION)
+        return
+    post_id = comment_id_of(action.get("value"))  # a post's id is written as a comment's is
+    if post_id is None:
+        reply = render_problem("That button doesn't name a post.")
+    else:
+        reply = not_ours(deps, client, team_id, channel_id, [post_id], by=user_id)
+    if isinstance(body.get("response_url"), str):
+        respond(response_type="ephemeral", replace_original=True, **reply)
+    else:
+        tell(client, channel_id, user_id, reply)
+
+
 def register(app: App, deps: Deps) -> None:
     for action_id in ACTS:
         app.action(action_id)(bind(clicked, deps))
+    app.action(NOT_OURS_ACTION)(bind(not_ours_clicked, deps))

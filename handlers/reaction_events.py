@@ -3,6 +3,7 @@
 Each channel has three reactions (`/twoway settings`): flag (default :speech_balloon:) records the
 message as an unanswered comment, resolve (:white_check_mark:) marks it answered, dismiss
 (:no_entry_sign:) says it needs no reply. Taking the flag back before anything happened withdraws it.
+:x: on a message that shares posts takes them back as not the team's (`bot.ownership`).
 """
 
 from __future__ import annotations
@@ -13,15 +14,16 @@ from typing import Any, Literal
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from bot import ledger
+from bot import ledger, ownership
 from bot.deps import Deps, bind
 from bot.flagging import base_emoji, close_and_notify, flag_reacted, still_flagged, withdraw_and_notify
+from bot.sources import NOT_OURS_REACTION
 
 logger = logging.getLogger(__name__)
 
 
 def added(deps: Deps, event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    """Flag, resolve or dismiss a comment by the channel's reactions."""
+    """Flag, resolve or dismiss a comment by the channel's reactions; take back posts by :x:."""
     item = event.get("item") or {}
     team_id = context.team_id
     if item.get("type") != "message" or not team_id or event.get("user") == context.bot_user_id:
@@ -47,6 +49,8 @@ def added(deps: Deps, event: dict[str, Any], context: BoltContext, client: WebCl
                 state=state,
                 by=event["user"],
             )
+    elif reaction == NOT_OURS_REACTION:
+        ownership.not_ours_by_reaction(deps, client, team_id, item["channel"], item["ts"], event["user"])
 
 
 def removed(deps: Deps, event: dict[str, Any], context: BoltContext, client: WebClient) -> None:

@@ -12,11 +12,11 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BindParameter, Exists, delete, exists, select
+from sqlalchemy import BindParameter, Exists, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from storage.db import insert_ignoring_conflicts
-from storage.models import Post, PostShare
+from storage.models import Comment, Post, PostShare, Snapshot
 
 
 @dataclass(frozen=True)
@@ -236,3 +236,41 @@ def recent_posts_of(
             .limit(limit)
         )
     )
+
+
+def records_of(s: Session, team_id: str, post_id: int) -> tuple[int, int]:
+    """Return how many snapshots and how many comments the ledger has for the team's post."""
+    snapshots = s.scalar(
+        select(func.count())
+        .select_from(Snapshot)
+        .where(Snapshot.team_id == team_id, Snapshot.post_id == post_id)
+    )
+    comments = s.scalar(
+        select(func.count())
+        .select_from(Comment)
+        .where(Comment.team_id == team_id, Comment.post_id == post_id)
+    )
+    return snapshots or 0, comments or 0
+
+
+def delete_post(s: Session, team_id: str, post_id: int) -> list[tuple[str, str]]:
+    """Delete the team's post and its shares; return the ``(channel_id, message_ts)`` of the messages that
+    shared it. Its snapshots and comments would go too (ON DELETE CASCADE): check `records_of` first."""
+    shares = s.execute(
+        delete(PostShare)
+        .where(PostShare.team_id == team_id, PostShare.post_id == post_id)
+        .returning(PostShare.channel_id, PostShare.message_ts)
+    )
+    messages = sorted({(channel_id, message_ts) for channel_id, message_ts in shares})
+    s.execute(delete(Post).where(Post.team_id == team_id, Post.id == post_id))
+    return messages
+
+
+def shares_of_post(s: Session, team_id: str, post_id: int) -> list[tuple[str, str]]:
+    """Return the ``(channel_id, message_ts)`` of the messages that share the team's post."""
+    rows = s.execute(
+        select(PostShare.channel_id, PostShare.message_ts).where(
+            PostShare.team_id == team_id, PostShare.post_id == post_id
+        )
+    )
+    return [(channel_id, message_ts) for channel_id, message_ts in rows]

@@ -166,6 +166,14 @@ class _Team:
         return seen
 
 
+OWN_ACCOUNTS = (
+    "x.com/twoway_app",
+    "bsky.app/profile/twoway.bsky.social",
+    "mastodon.social/@twoway",
+    "linkedin.com/company/twoway",
+)
+
+
 def play_fortnight(team: _Team, runtime: Runtime, now: datetime) -> None:
     """Every share, summary, flag and answer of the fortnight before ``now``, in the order they happened.
 
@@ -177,6 +185,11 @@ def play_fortnight(team: _Team, runtime: Runtime, now: datetime) -> None:
     schedules, publisher = runtime.schedules, runtime.deps.publisher
     assert schedules is not None
     assert publisher is not None
+
+    # The team's own blog and accounts: a link to them is the team's post without asking.
+    setup = now - timedelta(days=14, hours=1)
+    team.command(setup, ADA, "settings sites blog.twoway.example")
+    team.command(setup, ADA, " ".join(("settings accounts", *OWN_ACCOUNTS)))
 
     tick = now - timedelta(days=14)
     while tick <= now - LAST_SWEEP_BEFORE_MONDAY:

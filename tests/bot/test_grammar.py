@@ -23,6 +23,7 @@ from bot.grammar import (
     Request,
     ScheduleRequest,
     SettingsRequest,
+    SourcesRequest,
     Subcommand,
     Table,
     UnansweredRequest,
@@ -568,6 +569,54 @@ def test_report_bad_input(text: str, reason: str) -> None:
 )
 def test_settings(text: str, expected: SettingsRequest) -> None:
     assert parse_command(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("settings sites", SourcesRequest("sites")),
+        ("settings SITES blog.acme.com www.blog.acme.com", SourcesRequest("sites", add=("blog.acme.com",))),
+        # Slack links a typed domain: `<http://acme.substack.com|acme.substack.com>`.
+        (
+            "settings sites <http://acme.substack.com|acme.substack.com> blog.acme.com",
+            SourcesRequest("sites", add=("acme.substack.com", "blog.acme.com")),
+        ),
+        ("settings sites remove blog.acme.com", SourcesRequest("sites", remove=("blog.acme.com",))),
+        ("settings accounts", SourcesRequest("accounts")),
+        (
+            "settings accounts x.com/Acme <https://bsky.app/profile/acme.bsky.social>",
+            SourcesRequest("accounts", add=("x.com/acme", "bsky.app/profile/acme.bsky.social")),
+        ),
+        ("settings accounts Remove twitter.com/rival", SourcesRequest("accounts", remove=("x.com/rival",))),
+    ],
+)
+def test_settings_sites_and_accounts(text: str, expected: SourcesRequest) -> None:
+    assert parse_command(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (
+            "settings sites acme.com/blog",
+            "is a page; name the whole site by its host alone, e.g. `acme.com`.",
+        ),
+        ("settings sites twitter.com", "`twitter.com` is X, whose links count already"),
+        ("settings sites <@U123|ada>", "isn't a site or an account"),
+        ("settings sites remove", "Say which to remove, e.g. `settings sites remove blog.acme.com`."),
+        ("settings accounts instagram.com/p/C0ffee", "isn't a network account"),
+        (
+            "settings accounts " + " ".join(f"x.com/a{i}" for i in range(21)),
+            "Give at most 20 accounts at once.",
+        ),
+        ("settings flag :eyes: accounts x.com/acme", "`accounts` comes on its own"),
+    ],
+)
+def test_bad_sites_and_accounts(text: str, reason: str) -> None:
+    request = parse_command(text)
+    assert isinstance(request, BadInput), request
+    assert reason in request.reason
+    assert request.usage == (BY_NAME["settings"].usage,)
 
 
 NOT_HOURS = "isn't a threshold; use whole hours from 1 to 720, e.g. `24`."

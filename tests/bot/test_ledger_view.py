@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.relevance import LedgerView
 from storage.channel_homes import claim_home
+from storage.channel_sources import add_sources
 from storage.channels import ensure_channel, get_channel
 from storage.db import make_engine, make_read_engine, make_session_factory
 from storage.event_claims import claim_event, record_event_done
@@ -161,3 +162,24 @@ def test_a_reply_is_awaited_only_while_its_own_messages_event_is_in_hand(
     with sessions.begin() as s:
         record_event_done(s, TEAM, "EvPost", claimed_at=NOW)
     assert not view.may_share_soon(TEAM, recent)
+
+
+def test_a_site_is_relevant_where_its_channel_names_it_from_the_next_check_on(
+    sessions: sessionmaker[Session],
+) -> None:
+    """One statement per check: a host the channel names, in that workspace and channel only, seen at
+    the first check after it is named; a channel whose home is another workspace's names every site."""
+    view = LedgerView(sessions, lambda: NOW)
+    with sessions.begin() as s:
+        ensure_channel(s, TEAM, CHANNEL, now=NOW)
+        ensure_channel(s, "T2", CHANNEL, now=NOW)
+    assert not view.names_site(TEAM, CHANNEL, ["blog.acme.com"])
+    with sessions.begin() as s:
+        add_sources(s, TEAM, CHANNEL, "site", ["blog.acme.com"], by="U1", now=NOW)
+    assert view.names_site(TEAM, CHANNEL, ["docs.google.com", "blog.acme.com"])
+    assert not view.names_site(TEAM, CHANNEL, ["docs.google.com"])
+    assert not view.names_site("T2", CHANNEL, ["blog.acme.com"])
+    assert not view.names_site(TEAM, "C2", ["blog.acme.com"])
+    with sessions.begin() as s:
+        claim_home(s, "C3", "T9", None, NOW)
+    assert view.names_site(TEAM, "C3", ["docs.google.com"])

@@ -20,6 +20,8 @@ POST_TS = "1712345678.000100"  # a message sharing a post
 OTHER_TS = "1712345679.000200"  # a message sharing none
 IN_FLIGHT_TS = "1712345679.000300"  # a message whose event is still being handled
 LINK = "https://x.com/acme/status/1234567890"
+NAMED_SITE = "blog.acme.com"
+DOC = "https://docs.google.com/document/d/1abc/edit"
 
 
 class View:
@@ -34,6 +36,9 @@ class View:
     def may_share_soon(self, team_id: str, ts: str) -> bool:
         return ts == IN_FLIGHT_TS
 
+    def names_site(self, team_id: str, channel_id: str, hosts: list[str]) -> bool:
+        return (team_id, channel_id) == (TEAM, CHANNEL) and NAMED_SITE in hosts
+
 
 def delivery(event: dict[str, Any]) -> dict[str, Any]:
     return {"type": "event_callback", "team_id": TEAM, "event_id": "Ev1", "event": event}
@@ -43,8 +48,10 @@ def message(text: str = "lunch?", **extra: Any) -> dict[str, Any]:
     return {"type": "message", "channel": CHANNEL, "user": "U1", "text": text, "ts": "1712345680.1", **extra}
 
 
-def reaction(name: str, kind: str = "reaction_added", item_type: str = "message") -> dict[str, Any]:
-    item = {"type": item_type, "channel": CHANNEL, "ts": OTHER_TS}
+def reaction(
+    name: str, kind: str = "reaction_added", item_type: str = "message", ts: str = OTHER_TS
+) -> dict[str, Any]:
+    item = {"type": item_type, "channel": CHANNEL, "ts": ts}
     return {"type": kind, "user": "U1", "reaction": name, "item": item}
 
 
@@ -57,6 +64,12 @@ def reaction(name: str, kind: str = "reaction_added", item_type: str = "message"
         (message(subtype="channel_join"), relevance.OTHER_SUBTYPE),
         (message(f"see <{LINK}>"), None),
         (message(f"see <{LINK}>", thread_ts=OTHER_TS), None),
+        # Another site's link may be a post only where the channel names that site.
+        (message(f"see <{DOC}>"), relevance.CHATTER),
+        (message(f"see <{DOC}>", thread_ts=OTHER_TS), relevance.UNTRACKED_REPLY),
+        (message(f"see <{DOC}>", thread_ts=POST_TS), None),
+        (message("launch: https://www.blog.acme.com/launch"), None),
+        (message(f"<{DOC}> and <{LINK}>"), None),
         (message("14 comments, 3 replies", thread_ts=POST_TS), None),
         (message("nice", thread_ts=POST_TS, subtype="thread_broadcast"), None),
         (message("14 comments", thread_ts=POST_TS, subtype="bot_message", bot_id="B1"), None),
@@ -125,6 +138,10 @@ def reaction(name: str, kind: str = "reaction_added", item_type: str = "message"
         (reaction("raising_hand::skin-tone-3"), None),
         (reaction("white_check_mark", "reaction_removed"), None),
         (reaction("tada", "reaction_removed"), relevance.UNUSED_REACTION),
+        # :x: takes back a message's posts: it matters on a message that shares one, nowhere else.
+        (reaction("x", ts=POST_TS), None),
+        (reaction("x"), relevance.UNUSED_REACTION),
+        (reaction("x", "reaction_removed", ts=POST_TS), relevance.UNUSED_REACTION),
         (reaction("raising_hand", item_type="file"), relevance.NOT_A_MESSAGE),
         ({"type": "member_joined_channel", "channel": CHANNEL, "user": "U1"}, None),
         ({"type": "channel_archive", "channel": CHANNEL}, None),

@@ -273,6 +273,62 @@ def test_button_click_reaches_the_action_listener(bolt_http: BoltOverHttp) -> No
     assert missing == (404, {"ok": False, "error": "action_not_found"})
 
 
+def test_a_button_in_an_ephemeral_message_is_clicked_by_its_one_viewer(bolt_http: BoltOverHttp) -> None:
+    """Slack keeps no ephemeral message: its click says `is_ephemeral` and carries no `message`
+    (docs.slack.dev/reference/interaction-payloads/block_actions-payload); only its viewer sees it."""
+    clicks: list[dict[str, Any]] = []
+
+    @bolt_http.app.action("post_not_ours")
+    def not_ours(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        clicks.append(body)
+        respond(replace_original=True, text="Taken back")
+
+    client = WebClient(token="xoxb-test", base_url=bolt_http.emu.api_url)
+    button = {
+        "type": "button",
+        "action_id": "post_not_ours",
+        "text": {"type": "plain_text", "text": "Not our post"},
+        "value": "7",
+    }
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "Not the team's?"}, "accessory": button}
+    ]
+    ts = client.chat_postEphemeral(channel=SOCIAL, user=ADA, text="Not the team's?", blocks=blocks)[
+        "message_ts"
+    ]
+    assert [m["ts"] for m in client.conversations_history(channel=SOCIAL)["messages"]] == []
+    shown = get(bolt_http.emu, f"/_emulator/ephemerals?channel={SOCIAL}&user={ADA}")
+    assert [(m["ts"], m["text"]) for m in shown] == [(ts, "Not the team's?")]
+    assert get(bolt_http.emu, f"/_emulator/ephemerals?channel={SOCIAL}&user=U0GRACE001") == []
+
+    answer = post(
+        bolt_http.emu,
+        "/_emulator/action",
+        {"channel": SOCIAL, "user": ADA, "message_ts": ts, "action_id": "post_not_ours", "value": "7"},
+    )
+    assert answer["ack"]["status"] == 200
+    assert answer["responses"][0]["text"] == "Taken back"
+    [body] = clicks
+    assert body["container"] == {
+        "type": "message",
+        "message_ts": ts,
+        "channel_id": SOCIAL,
+        "is_ephemeral": True,
+    }
+    assert "message" not in body
+    assert body["actions"][0]["value"] == "7"
+    assert body["response_url"] == answer["response_url"]
+    # Nobody else sees it, so nobody else can click it.
+    other = http(
+        bolt_http.emu,
+        "POST",
+        "/_emulator/action",
+        {"channel": SOCIAL, "user": "U0GRACE001", "message_ts": ts, "action_id": "post_not_ours"},
+    )
+    assert other == (404, {"ok": False, "error": "message_not_found"})
+
+
 def test_message_shortcut(bolt_http: BoltOverHttp) -> None:
     shortcuts: list[dict[str, Any]] = []
 

@@ -30,6 +30,7 @@ def _comments(flow: Flow) -> list[Comment]:
 
 
 def test_one_3000_character_link_leaves_every_surface_of_its_channel_working(flow: Flow) -> None:
+    flow.reply_text(ADA, "settings sites blog.example.com")
     flow.say(ADA, f"<{LONG_LINK}>")
     eventually(lambda: flow.calls("reactions.add"), what="the post tracked")
 

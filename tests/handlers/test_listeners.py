@@ -91,7 +91,9 @@ def test_a_shared_link_is_recorded_and_marked_but_twoways_own_message_is_not(dep
     assert slack.calls == []
 
     on_message(deps, message, context(), cast(WebClient, slack))
-    assert slack.calls == [("reactions_add", {"channel": CHANNEL, "timestamp": "1.000100", "name": "eyes"})]
+    # Marked, then its sharer is asked whether the post is the team's: the channel named no accounts.
+    assert slack.calls[0] == ("reactions_add", {"channel": CHANNEL, "timestamp": "1.000100", "name": "eyes"})
+    assert [(method, args["user"]) for method, args in slack.calls[1:]] == [("chat_postEphemeral", ADA)]
     with deps.sessions.begin() as s:
         [post] = s.scalars(select(Post).where(Post.team_id == TEAM)).all()
         assert (post.canonical_url, post.owner_user_id, post.channel_id) == (POST_URL, ADA, CHANNEL)
