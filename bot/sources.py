@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import SplitResult, unquote, urlsplit
 
-from bot.links import PLATFORM_NAMES, PostLink, network_of, normal_host
+from bot.links import PLATFORM_NAMES, PostLink, is_short_link, network_of, normal_host
 from bot.text import inline_code
 
 SITE = "site"
@@ -194,9 +194,10 @@ class Sources:
         )
 
     def counts(self, link: PostLink) -> bool:
-        """Whether the link is the team's post in this channel."""
+        """Whether the link is the team's post in this channel. A short link (`bit.ly`, `t.co`) counts until
+        twoway learns where it leads: it may well lead to the team's post."""
         if link.platform == "blog":
-            return site_of(link) in self.sites
+            return site_of(link) in self.sites or is_short_link(link.canonical_url)
         account = account_of(link.url)
         if account is None:
             return True
@@ -214,8 +215,9 @@ class Sources:
 
 def may_count(links: list[PostLink]) -> bool:
     """Whether any of the links may count whatever a channel named: a network's link may (only a read of
-    the channel's accounts can say it doesn't); another site's needs the channel to have named it."""
-    return any(link.platform != "blog" for link in links)
+    the channel's accounts can say it doesn't), and so may a short link; another site's needs the channel
+    to have named it."""
+    return any(link.platform != "blog" or is_short_link(link.canonical_url) for link in links)
 
 
 class Refused(ValueError):

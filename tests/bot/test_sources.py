@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.links import PLATFORMS, PostLink, parse_post_link
-from bot.sources import Refused, Sources, account_of, parse_account, parse_site
+from bot.sources import Refused, Sources, account_of, may_count, parse_account, parse_site
 
 
 @pytest.mark.parametrize(
@@ -146,3 +146,20 @@ def test_an_account_is_named_by_its_profile_link(typed: str, account: str) -> No
 def test_junk_is_no_account(typed: str) -> None:
     with pytest.raises(Refused, match="isn't a network account"):
         parse_account(typed)
+
+
+@pytest.mark.parametrize("url", ["https://bit.ly/3xYz", "https://t.co/AbC123", "https://buff.ly/4q"])
+def test_a_short_link_counts_until_twoway_learns_where_it_leads(url: str) -> None:
+    link = parse_post_link(url)
+    assert link is not None
+    assert link.platform == "blog"
+    assert Sources().counts(link)
+    assert may_count([link])
+    assert not Sources().vouches_for(link)
+
+
+def test_a_link_to_a_site_nobody_named_may_not_count() -> None:
+    link = parse_post_link("https://docs.google.com/document/d/1aBc/edit")
+    assert link is not None
+    assert not Sources().counts(link)
+    assert not may_count([link])
