@@ -263,7 +263,7 @@ def _parse_log(rest: str) -> LogRequest:
     link, counts = _take_link(rest)
     if not counts.strip():
         return LogRequest(link, None)
-    engagement = parse_summary(counts)
+    engagement = parse_summary(counts, link.platform)
     if engagement is None or engagement.is_empty():
         raise _Invalid(f"I couldn't read any counts in {_quote(counts)}; write e.g. `comments=12 replies=3`.")
     return LogRequest(link, engagement)
