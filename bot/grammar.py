@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from bot.links import PostLink, parse_post_link
 from bot.metrics import ReportPeriod
-from bot.summary import Engagement, parse_summary
+from bot.summary import Engagement, Reading, read_summary
 from bot.text import inline_code, storable, unescape
 from bot.zones import is_zone
 
@@ -128,6 +128,8 @@ class LogRequest:
 
     link: PostLink
     engagement: Engagement | None
+    # How a bare "replies" count was read on the post's network, where that mattered.
+    replies_read_as: Reading | None = None
 
 
 @dataclass(frozen=True)
@@ -263,10 +265,10 @@ def _parse_log(rest: str) -> LogRequest:
     link, counts = _take_link(rest)
     if not counts.strip():
         return LogRequest(link, None)
-    engagement = parse_summary(counts, link.platform)
-    if engagement is None or engagement.is_empty():
+    summary = read_summary(counts, link.platform)
+    if summary is None or summary.engagement.is_empty():
         raise _Invalid(f"I couldn't read any counts in {_quote(counts)}; write e.g. `comments=12 replies=3`.")
-    return LogRequest(link, engagement)
+    return LogRequest(link, summary.engagement, summary.replies_read_as)
 
 
 def _parse_flag(rest: str) -> FlagRequest:

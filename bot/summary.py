@@ -325,3 +325,14 @@ def _is_filler(text: str) -> bool:
         c.isspace() or c in _SEPARATORS or unicodedata.category(c) in _DECORATION_CATEGORIES
         for c in _FILLER_WORDS.sub(" ", text)
     )
+
+
+def parse_count(text: str) -> int | None:
+    """One count as a person types it into a form: ``1,204``, ``1.2k``, ``2M``, ``1.234.567``; None
+    when it is no count (the same rules as a summary's numbers, and a lone ``1.234`` stays ambiguous)."""
+    text = text.strip()
+    match = re.fullmatch(rf"(?P<num>{_NUMERAL})(?P<suffix>{_SUFFIX})?", text)
+    if match is None:
+        return None
+    style: Style = "dot" if _DOT_GROUPED.search(text) else "comma"
+    return _value(match.group("num"), match.group("suffix"), style)
