@@ -422,9 +422,12 @@ def block_actions(
     action_ts: str,
     response_url: str,
     trigger_id: str,
+    *,
+    ephemeral: bool = False,
 ) -> JSON:
-    """A button clicked in a message."""
-    return {
+    """A button clicked in a message. In an ephemeral one, the container says so and there is no
+    `message`: Slack keeps no copy of it to send."""
+    payload: JSON = {
         "type": "block_actions",
         "user": _interaction_user(user),
         "api_app_id": app_id,
@@ -433,7 +436,7 @@ def block_actions(
             "type": "message",
             "message_ts": message["ts"],
             "channel_id": channel.id,
-            "is_ephemeral": False,
+            "is_ephemeral": ephemeral,
         },
         "trigger_id": trigger_id,
         "team": _team(team),
@@ -445,6 +448,9 @@ def block_actions(
         "response_url": response_url,
         "actions": [_button_action(block_id_, button, value, action_ts)],
     }
+    if ephemeral:
+        del payload["message"]
+    return payload
 
 
 def view_block_actions(
