@@ -503,7 +503,16 @@ def post_facts(s: Session, team_id: str, posts: list[Post]) -> list[PostFact]:
     by_post: dict[int, list[SnapshotFact]] = {p.id: [] for p in posts}
     for snap in snapshots_of(s, team_id, list(by_post)):
         by_post[snap.post_id].append(
-            SnapshotFact(snap.recorded_at, snap.comments_received, snap.replies_sent, snap.shares, snap.likes)
+            SnapshotFact(
+                snap.recorded_at,
+                snap.comments_received,
+                snap.replies_sent,
+                snap.shares,
+                snap.likes,
+                views=snap.views,
+                impressions=snap.impressions,
+                saves=snap.saves,
+            )
         )
     return [
         PostFact(p.id, p.owner_user_id, p.platform, p.canonical_url, p.shared_at, tuple(by_post[p.id]))

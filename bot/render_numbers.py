@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, InputBlo
 from slack_sdk.models.views import View
 
 from bot.render import Message, context, message, section
-from bot.render_ledger import format_post_link, platform_name
+from bot.render_ledger import compact_count, format_post_link, platform_name
 from bot.summary import MAX_COUNT, Engagement, Reading, parse_count
 from storage.models import Post
 
@@ -43,13 +43,7 @@ SUMMARY_FORMS = (
 )
 
 
-def compact(count: int) -> str:
-    """A count as people write it: 1.2k and 2M where that is exact, else in full with thousands."""
-    for divisor, suffix in ((1_000_000, "M"), (1000, "k")):
-        if count >= divisor and (count * 10) % divisor == 0:
-            whole, tenth = divmod(count * 10 // divisor, 10)
-            return f"{whole}.{tenth}{suffix}" if tenth else f"{whole}{suffix}"
-    return f"{count:,}"
+compact = compact_count
 
 
 def counts_line(e: Engagement) -> str:

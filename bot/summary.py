@@ -235,34 +235,43 @@ def read_summary(text: str, platform: str | None = None) -> Summary | None:
     return _resolve(counts, platform, keyed_replies)
 
 
-# A count word or emoji within two words of a number: "30ish comments", "4 replies maybe", "likes: about
-# 300". A number alone, a time or a date has none, and is conversation.
-_NEAR = r"(?:[^\w\s]*\s*(?:\w+[^\w\s]*\s+){0,2}?)"
-_MENTIONS_COUNTS = re.compile(
-    rf"(?<![\w:])[0-9][0-9.,]*(?:[a-z]{{0,3}})\s*{_NEAR}(?:(?:{_FIELD_WORD})s?(?!\w)|{_EMOJI})"
-    rf"|(?:(?<!\w)(?:{_FIELD_WORD})(?!\w)|{_EMOJI})\s*{_NEAR}[0-9]",
-    re.IGNORECASE,
-)
-# Verbs and singulars that read as counts only right beside a number ("I'd like 2 of those").
+_TOKEN = re.compile(rf"[0-9][0-9.,]*[a-z]*|[^\W\d_]+|{_EMOJI}", re.IGNORECASE)
+# Verbs and singulars that read as counts only right beside a number ("1 like", not "I'd like 2").
 _PLAIN_WORDS = frozenset({"like", "share", "reply", "view", "save", "play", "reach", "answer", "fav", "rt"})
+# How many words from a number its count word may stand: "comments are around 40".
+_NEAR_WORDS = 3
+# A text with one count phrase is a stab at a summary when it is this short ("about 300 likes I think");
+# a longer one is conversation that happens to mention a count ("I'll answer the 3 comments tonight").
+_SHORT = 5
 
 
 def mentions_counts(text: str) -> bool:
-    """Whether a text that is not a summary still speaks of counts: a count word or count emoji near a
-    number ("we have like 30ish comments and 4 replies maybe"), so that its writer may be shown the
-    forms twoway reads. A number alone, a time, a date or a question is conversation."""
+    """Whether a text that is not a summary still tries to give counts, so that its writer may be shown
+    the forms twoway reads: two numbers each near a count word or count emoji ("we have like 30ish
+    comments and 4 replies maybe"), or one in a short text ("1.204 likes"). A number alone, a time, a
+    date, a question, or a sentence that mentions a count in passing is conversation."""
     if len(text) > MAX_SUMMARY_LENGTH or "?" in text:
         return False
     text = _SLACK_ESCAPES.sub(lambda m: _SLACK_UNESCAPED[m.group(1)], text)
     text = _EMOJI_SHORTCODE.sub(lambda m: f" {_EMOJI_BY_SHORTCODE.get(m.group(1), '')} ", text)
-    for match in _MENTIONS_COUNTS.finditer(text):
-        words = {w.casefold() for w in re.findall(r"[^\W\d_]+", match.group(0))}
-        counting = {w for w in words if w in _FIELD_BY_WORD or w.rstrip("s") in _FIELD_BY_WORD}
-        if counting - _PLAIN_WORDS or re.match(r"[0-9][0-9.,]*\s*[a-z]+$", match.group(0), re.IGNORECASE):
-            return True
-        if any(ch in match.group(0) for ch in _FIELD_BY_EMOJI):
-            return True
-    return False
+    tokens = [t.casefold() for t in _TOKEN.findall(text)]
+    phrases = 0
+    for i, token in enumerate(tokens):
+        if not token[0].isdigit():
+            continue
+        near = tokens[max(0, i - _NEAR_WORDS) : i] + tokens[i + 1 : i + 1 + _NEAR_WORDS]
+        beside = {tokens[j] for j in (i - 1, i + 1) if 0 <= j < len(tokens)}
+        if any(_is_count_word(word, beside=word in beside) for word in near):
+            phrases += 1
+    return phrases >= 2 or (phrases == 1 and len(tokens) <= _SHORT)
+
+
+def _is_count_word(word: str, *, beside: bool) -> bool:
+    if word.rstrip("\ufe0f") in _FIELD_BY_EMOJI:
+        return True
+    if word not in _FIELD_BY_WORD:
+        return False
+    return beside or word not in _PLAIN_WORDS
 
 
 def _field_of(match: re.Match[str]) -> tuple[str | None, str]:

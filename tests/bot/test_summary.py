@@ -231,6 +231,11 @@ def test_summaries_people_write(text: str, platform: str | None, expected: Summa
         ("2 people shared it", False),
         ("great post!", False),
         ("we got 12 comments on the call?", False),
+        ("I'll answer the 3 comments tonight", False),
+        ("thanks! 2 comments look like spam", False),
+        ("1.204 likes", True),
+        ("30 comments, 4 replies, roughly", True),
+        ("our 3 ❤️", True),
     ],
 )
 def test_counts_mentioned_outside_a_summary(text: str, hint: bool) -> None:
