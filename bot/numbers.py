@@ -16,6 +16,7 @@ records newer numbers, which count from then on and keep both in the trend.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,9 @@ from storage.posts import get_post
 from storage.snapshots import delete_snapshot, get_snapshot, latest_snapshot, snapshot_before
 
 logger = logging.getLogger(__name__)
+
+# The other reading's value: "snapshot id:the count as it was read".
+_REREAD = re.compile(r"([0-9]{1,19}):([0-9]{1,10})")
 
 _NO_POST = "That post isn't one twoway tracks here."
 _GONE = "That snapshot isn't in the ledger any more (it was undone), so nothing changed."
@@ -84,13 +88,12 @@ def open_numbers_modal(
         prefill = None
         if snapshot_id is not None:
             snapshot = get_snapshot(s, team_id, snapshot_id)
-            if snapshot is None:
-                lead = "That snapshot was undone; these are the post's latest numbers, logged as new ones."
+            if snapshot is None or snapshot.post_id != post_id:
+                lead = "Those numbers were undone; these are the post's latest, and you'll log new ones."
                 snapshot_id = None
             elif snapshot.recorded_by != user_id:
                 return note(_NOT_YOURS)
             else:
-                post_id = snapshot.post_id
                 prefill = ledger.engagement_of(snapshot)
         placed = place_in_reach(s, team_id, reach, post_id)
         if placed is None:
@@ -200,12 +203,12 @@ def reread_replies(
 ) -> Message:
     """Rewrite a snapshot whose bare "replies" count was read one way to the other: ``value`` is
     "snapshot id:count". Counts that changed since the read-back are left alone, and said so."""
-    snapshot_part, _, count_part = value.partition(":")
-    if not (snapshot_part.isdigit() and count_part.isdigit()) or len(value) > 40:
+    named = _REREAD.fullmatch(value)
+    if named is None or not 0 < int(named[1]) < 2**63:
         return note("That button doesn't name numbers twoway recorded.")
-    count = int(count_part)
+    count = int(named[2])
     with deps.sessions.begin() as s:
-        snapshot = _own_snapshot(s, team_id, reach, int(snapshot_part), user_id)
+        snapshot = _own_snapshot(s, team_id, reach, int(named[1]), user_id)
         if not isinstance(snapshot, Snapshot):
             return snapshot
         previous = ledger.engagement_of(snapshot_before(s, team_id, snapshot)) or Engagement(0, 0, 0, 0)

@@ -93,7 +93,8 @@ def render_read_back(read: ReadBack) -> Message:
     line = f"{read.lead}{verb} for {format_post_link(read.post)}: {counts_line(e)}. {rate_line(e)}"
     blocks: list[Block] = [section(line)]
     buttons = [
-        ButtonElement(text="Edit", action_id=EDIT_NUMBERS_ACTION, value=str(read.snapshot_id)),
+        # The post too: an Edit of numbers undone since logs new ones for it.
+        ButtonElement(text="Edit", action_id=EDIT_NUMBERS_ACTION, value=f"{read.post.id}:{read.snapshot_id}"),
         ButtonElement(text="Undo", action_id=UNDO_NUMBERS_ACTION, value=str(read.snapshot_id)),
     ]
     if read.replies_read_as == "audience":

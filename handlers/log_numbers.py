@@ -9,6 +9,7 @@ as it is now; the acts are `bot.numbers`'.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -33,6 +34,9 @@ from bot.summary import Reading
 from handlers.buttons import comment_id_of, reach_of
 
 logger = logging.getLogger(__name__)
+
+# Edit's value: "post id:snapshot id".
+_EDITED = re.compile(r"([0-9]{1,19}):([0-9]{1,19})")
 
 
 def _who(body: dict[str, Any], context: BoltContext) -> tuple[str, str] | None:
@@ -90,16 +94,21 @@ def _act(
     if action_id in (REPLIES_OURS_ACTION, REPLIES_AUDIENCE_ACTION):
         reading: Reading = "ours" if action_id == REPLIES_OURS_ACTION else "audience"
         return numbers.reread_replies(deps, team_id, reach, str(value), user_id, now_read_as=reading)
+    if action_id == EDIT_NUMBERS_ACTION:
+        pair = _EDITED.fullmatch(value) if isinstance(value, str) else None
+        post_id, snapshot_id = (comment_id_of(pair[1]), comment_id_of(pair[2])) if pair else (None, None)
+        if post_id is None or snapshot_id is None:
+            logger.warning("ignored a click on %s: %.40r names nothing", action_id, value)
+            return note("That button doesn't name numbers twoway recorded.")
+        return numbers.open_numbers_modal(
+            deps, client, team_id, reach, post_id, trigger, snapshot_id=snapshot_id, user_id=user_id
+        )
     named = comment_id_of(value)
     if named is None:
         logger.warning("ignored a click on %s: %.40r names nothing", action_id, value)
         return note("That button doesn't name a post or numbers twoway recorded.")
     if action_id == LOG_NUMBERS_ACTION:
         return numbers.open_numbers_modal(deps, client, team_id, reach, named, trigger, user_id=user_id)
-    if action_id == EDIT_NUMBERS_ACTION:
-        return numbers.open_numbers_modal(
-            deps, client, team_id, reach, 0, trigger, snapshot_id=named, user_id=user_id
-        )
     return numbers.undo(deps, team_id, reach, named, user_id)
 
 

@@ -85,7 +85,7 @@ def test_read_back_says_the_reading_and_offers_the_other(
         "Recorded for <https://mastodon.social/@a/1|Mastodon post>: 6 comments received, 0 replies sent, "
         "3 shares, 1.2k likes, 2M views. Reply rate 0% (0 of 6)."
     )
-    expected = {EDIT_NUMBERS_ACTION: "5", UNDO_NUMBERS_ACTION: "5"}
+    expected = {EDIT_NUMBERS_ACTION: "7:5", UNDO_NUMBERS_ACTION: "5"}
     if fix is not None:
         expected[fix[0]] = fix[1]
     assert _buttons(shown) == expected

@@ -193,6 +193,14 @@ def test_read_back_fixes_the_reading_of_replies_and_undoes_only_its_snapshot(flo
     assert after_undo["text"].startswith("Undone")
     assert earlier.id not in [s.id for s in _snapshots(flow)]
 
+    # An old Edit of the undone numbers opens the form for new ones, prefilled with the latest, and says so.
+    edit = _posted_button(flow, EDIT_NUMBERS_ACTION, f"{post.id}:{earlier.id}")
+    flow.click(ADA, edit, EDIT_NUMBERS_ACTION, f"{post.id}:{earlier.id}")
+    [modal] = eventually(lambda: _modals(flow, ADA), what="the form for new numbers")
+    assert modal["title"]["text"] == "Log numbers"
+    assert "Those numbers were undone" in modal["blocks"][0]["text"]["text"]
+    assert (_prefill(modal)["comments"], _prefill(modal)["replies"]) == ("2", "6")
+
 
 def _posted_button(flow: Flow, action_id: str, value: str) -> str:
     """A message in the channel carrying one of twoway's number buttons, as twoway would post it."""
