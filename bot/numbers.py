@@ -84,6 +84,9 @@ def open_numbers_modal(
     """Open the "Log numbers" modal for the post (prefilled from its latest snapshot), or, for Edit,
     from ``snapshot_id``; return what to tell the clicker instead, if anything."""
     with deps.sessions.begin() as s:
+        placed = place_in_reach(s, team_id, reach, post_id)
+        if placed is None:
+            return note(_NO_POST)
         lead = None
         prefill = None
         if snapshot_id is not None:
@@ -95,9 +98,6 @@ def open_numbers_modal(
                 return note(_NOT_YOURS)
             else:
                 prefill = ledger.engagement_of(snapshot)
-        placed = place_in_reach(s, team_id, reach, post_id)
-        if placed is None:
-            return note(_NO_POST)
         if prefill is None:
             prefill = ledger.engagement_of(latest_snapshot(s, team_id, post_id))
         view = render_numbers_modal(
