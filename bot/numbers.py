@@ -35,13 +35,16 @@ from bot.render_numbers import (
     render_numbers_modal,
     render_read_back,
 )
-from bot.slack_calls import advice
+from bot.slack_calls import advice, attempt
 from bot.summary import Engagement, Reading
 from storage.models import Snapshot
 from storage.posts import get_post
 from storage.snapshots import delete_snapshot, get_snapshot, latest_snapshot, snapshot_before
 
 logger = logging.getLogger(__name__)
+
+# The reaction on a thread summary twoway recorded.
+SUMMARY_REACTION = "bar_chart"
 
 # The other reading's value: "snapshot id:the count as it was read".
 _REREAD = re.compile(r"([0-9]{1,19}):([0-9]{1,10})")
@@ -184,18 +187,30 @@ def _own_snapshot(
     return snapshot
 
 
-def undo(deps: Deps, team_id: str, reach: Reach, snapshot_id: int, user_id: str) -> Message:
-    """Delete that snapshot, and no other; the post's numbers are its latest remaining snapshot's."""
+def undo(
+    deps: Deps, client: WebClient, team_id: str, reach: Reach, snapshot_id: int, user_id: str
+) -> Message:
+    """Delete that snapshot, and no other; the post's numbers are its latest remaining snapshot's. A
+    summary's :bar_chart: comes off its message, which no longer counts."""
     with deps.sessions.begin() as s:
         snapshot = _own_snapshot(s, team_id, reach, snapshot_id, user_id)
         if not isinstance(snapshot, Snapshot):
             return snapshot
         post_id = snapshot.post_id
+        summary_ts = snapshot.source_ref if snapshot.source == "thread" else None
+        placed = place_in_reach(s, team_id, reach, post_id)
         delete_snapshot(s, team_id, snapshot_id)
         latest = latest_snapshot(s, team_id, post_id)
-        if latest is None:
-            return note("Undone: those numbers are gone, and the post has no numbers recorded now.")
-        return note("Undone: those numbers are gone. The post's numbers are its earlier ones again.")
+    if summary_ts is not None and placed is not None:
+        channel = placed.channel_id
+        attempt(
+            lambda: client.reactions_remove(channel=channel, timestamp=summary_ts, name=SUMMARY_REACTION),
+            "reactions.remove",
+            quiet=("no_reaction", "message_not_found"),
+        )
+    if latest is None:
+        return note("Undone: those numbers are gone, and the post has no numbers recorded now.")
+    return note("Undone: those numbers are gone. The post's numbers are its earlier ones again.")
 
 
 def reread_replies(

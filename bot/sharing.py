@@ -20,7 +20,7 @@ from slack_sdk import WebClient
 from bot import ledger
 from bot.deps import Deps
 from bot.links import links_in_message
-from bot.numbers import read_back_of
+from bot.numbers import SUMMARY_REACTION, read_back_of
 from bot.render_ledger import format_post_link, render_problem
 from bot.render_numbers import render_hint
 from bot.slack_calls import attempt, react, tell
@@ -29,7 +29,6 @@ from bot.summary import mentions_counts, read_summary
 logger = logging.getLogger(__name__)
 
 TRACKING_REACTION = "eyes"
-SUMMARY_REACTION = "bar_chart"
 
 
 @dataclass(frozen=True)

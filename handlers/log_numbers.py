@@ -109,7 +109,7 @@ def _act(
         return note("That button doesn't name a post or numbers twoway recorded.")
     if action_id == LOG_NUMBERS_ACTION:
         return numbers.open_numbers_modal(deps, client, team_id, reach, named, trigger, user_id=user_id)
-    return numbers.undo(deps, team_id, reach, named, user_id)
+    return numbers.undo(deps, client, team_id, reach, named, user_id)
 
 
 def _answer(body: dict[str, Any], respond: Respond, client: WebClient, user_id: str, reply: Message) -> None:

@@ -217,6 +217,12 @@ def _posted_button(flow: Flow, action_id: str, value: str) -> str:
     return str(answer["ts"])
 
 
+def _reacted(flow: Flow, ts: str) -> list[str]:
+    """The reactions on a message, as the emulator keeps it."""
+    [message] = [m for m in flow.messages() if m["ts"] == ts]
+    return [r["name"] for r in message.get("reactions", [])]
+
+
 def _told(flow: Flow, user: str, after: int) -> str:
     return str(eventually(lambda: _shown(flow, user)[after:], what=f"an answer for {user}")[-1]["text"])
 
@@ -225,8 +231,9 @@ def test_only_the_recorder_undoes_and_a_stale_undo_says_so(flow: Flow) -> None:
     link = X.format(2)
     shared = flow.say(ADA, f"Out now: {link}")
     post = _post(flow, link)
-    flow.say(ADA, "14 comments, 3 replies", thread_ts=shared)
+    summary = flow.say(ADA, "14 comments, 3 replies", thread_ts=shared)
     [snapshot] = eventually(lambda: _snapshots(flow, post.id), what="the snapshot")
+    eventually(lambda: _reacted(flow, summary), what="the summary's :bar_chart:")
     undo = _posted_button(flow, UNDO_NUMBERS_ACTION, str(snapshot.id))
 
     seen = len(_shown(flow, GRACE))
@@ -234,10 +241,13 @@ def test_only_the_recorder_undoes_and_a_stale_undo_says_so(flow: Flow) -> None:
     assert "Only the person who recorded" in _told(flow, GRACE, seen)
     assert [s.id for s in _snapshots(flow, post.id)] == [snapshot.id]
 
+    assert _reacted(flow, summary) == ["bar_chart"]
     seen = len(_shown(flow, ADA))
     flow.click(ADA, undo, UNDO_NUMBERS_ACTION, str(snapshot.id))
     assert _told(flow, ADA, seen).startswith("Undone")
     assert _snapshots(flow, post.id) == []
+    # The summary's :bar_chart: comes off: that message no longer counts.
+    assert _reacted(flow, summary) == []
     seen = len(_shown(flow, ADA))
     flow.click(ADA, undo, UNDO_NUMBERS_ACTION, str(snapshot.id))
     assert "isn't in the ledger any more" in _told(flow, ADA, seen)
