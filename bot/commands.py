@@ -44,6 +44,7 @@ from bot.grammar import (
 from bot.home import personal_reach
 from bot.ledger import Reach
 from bot.links import PostLink
+from bot.numbers import read_back_of
 from bot.ownership import change_sources
 from bot.people import Ambiguous, Found
 from bot.render import Message, note
@@ -303,18 +304,19 @@ def _log(deps: Deps, team_id: str, reach: Reach, user_id: str, request: LogReque
             placed = _place(deps, s, team_id, reach, user_id, request.link)
         if placed is None:
             return _unknown_post(request.link.canonical_url, reach, BY_NAME["log"].usage)
-        recorded = None
-        if request.engagement is not None:
-            recorded = ledger.record_engagement(
-                s,
-                team_id,
-                placed.post,
-                request.engagement,
-                recorded_at=now,
-                recorded_by=user_id,
-                source="command",
-            )
-        return render_logged(recorded, placed.post, added=placed.added)
+        if request.engagement is None:
+            return render_logged(None, placed.post, added=placed.added)
+        recorded = ledger.record_engagement(
+            s,
+            team_id,
+            placed.post,
+            request.engagement,
+            recorded_at=now,
+            recorded_by=user_id,
+            source="command",
+        )
+        lead = added_line(placed.post) + " " if placed.added else ""
+        return read_back_of(recorded, request.replies_read_as, lead=lead)
 
 
 def _flag(

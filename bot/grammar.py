@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from bot.links import PLATFORM_NAMES, PostLink, comment_link, parse_post_link
 from bot.metrics import ReportPeriod
 from bot.sources import Refused, parse_account, parse_site
-from bot.summary import Engagement, parse_summary
+from bot.summary import Engagement, Reading, read_summary
 from bot.text import inline_code, storable, unescape
 from bot.zones import is_zone
 
@@ -131,6 +131,8 @@ class LogRequest:
 
     link: PostLink
     engagement: Engagement | None
+    # How a bare "replies" count was read on the post's network, where that mattered.
+    replies_read_as: Reading | None = None
 
 
 @dataclass(frozen=True)
@@ -283,10 +285,10 @@ def _parse_log(rest: str) -> LogRequest:
     link, counts = _take_link(rest)
     if not counts.strip():
         return LogRequest(link, None)
-    engagement = parse_summary(counts)
-    if engagement is None or engagement.is_empty():
+    summary = read_summary(counts, link.platform)
+    if summary is None or summary.engagement.is_empty():
         raise _Invalid(f"I couldn't read any counts in {_quote(counts)}; write e.g. `comments=12 replies=3`.")
-    return LogRequest(link, engagement)
+    return LogRequest(link, summary.engagement, summary.replies_read_as)
 
 
 def _parse_flag(rest: str) -> FlagRequest:

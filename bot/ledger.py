@@ -54,7 +54,7 @@ from storage.posts import (
     record_share,
     unshare,
 )
-from storage.snapshots import add_snapshot, latest_snapshot, snapshots_of
+from storage.snapshots import add_snapshot, latest_snapshot, snapshot_at, snapshot_by_source, snapshots_of
 from storage.workspace_rows import delete_channel_rows
 
 # comments.author is a VARCHAR(255).
@@ -344,6 +344,9 @@ def engagement_of(snapshot: Snapshot | None) -> Engagement | None:
         replies=snapshot.replies_sent,
         shares=snapshot.shares,
         likes=snapshot.likes,
+        views=snapshot.views,
+        impressions=snapshot.impressions,
+        saves=snapshot.saves,
     )
 
 
@@ -354,6 +357,8 @@ class Recorded:
     post: Post
     engagement: Engagement
     created: bool
+    # The snapshot as it is in the ledger (None only where a caller built one by hand).
+    snapshot_id: int | None = None
 
 
 def record_engagement(
@@ -377,12 +382,24 @@ def record_engagement(
         replies_sent=merged.replies or 0,
         shares=merged.shares or 0,
         likes=merged.likes or 0,
+        views=merged.views,
+        impressions=merged.impressions,
+        saves=merged.saves,
         recorded_at=recorded_at,
         recorded_by=recorded_by,
         source=source,
         source_ref=source_ref,
     )
-    return Recorded(post=post, engagement=merged, created=created)
+    found = (
+        snapshot_by_source(s, team_id, post.id, source, source_ref)
+        if source_ref is not None
+        else snapshot_at(s, team_id, post.id, recorded_at)
+    )
+    if found is not None and not created:
+        merged = engagement_of(found) or merged
+    return Recorded(
+        post=post, engagement=merged, created=created, snapshot_id=None if found is None else found.id
+    )
 
 
 def first_nudge_at(start: datetime, channel: Channel) -> datetime:
@@ -489,7 +506,16 @@ def post_facts(s: Session, team_id: str, posts: list[Post]) -> list[PostFact]:
     by_post: dict[int, list[SnapshotFact]] = {p.id: [] for p in posts}
     for snap in snapshots_of(s, team_id, list(by_post)):
         by_post[snap.post_id].append(
-            SnapshotFact(snap.recorded_at, snap.comments_received, snap.replies_sent, snap.shares, snap.likes)
+            SnapshotFact(
+                snap.recorded_at,
+                snap.comments_received,
+                snap.replies_sent,
+                snap.shares,
+                snap.likes,
+                views=snap.views,
+                impressions=snap.impressions,
+                saves=snap.saves,
+            )
         )
     return [
         PostFact(p.id, p.owner_user_id, p.platform, p.canonical_url, p.shared_at, tuple(by_post[p.id]))

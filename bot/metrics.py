@@ -31,6 +31,10 @@ class SnapshotFact:
     replies: int
     shares: int
     likes: int
+    # Reach: None where never stated; shown beside the counts, never part of a rate.
+    views: int | None = None
+    impressions: int | None = None
+    saves: int | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,10 @@ class Report:
     median_open_age: timedelta | None
     answered_in_period: int
     median_time_to_answer: timedelta | None
+    # The period's posts' reach, summed over those whose latest snapshot states it; None when none does.
+    views: int | None = None
+    impressions: int | None = None
+    saves: int | None = None
 
 
 def latest(post: PostFact) -> SnapshotFact | None:
@@ -227,7 +235,19 @@ def build_report(
         median_time_to_answer=median_timedelta(
             wait for c in answered if (wait := time_to_answer(c)) is not None
         ),
+        **{name: reach_total(in_period, name) for name in ("views", "impressions", "saves")},
     )
+
+
+def reach_total(posts: Iterable[PostFact], name: str) -> int | None:
+    """The sum of ``name`` (views, impressions or saves) over the posts' latest snapshots that state it,
+    or None when none does."""
+    stated = [
+        value
+        for post in posts
+        if (last := latest(post)) is not None and (value := getattr(last, name)) is not None
+    ]
+    return sum(stated) if stated else None
 
 
 # (from, unit, name): below two weeks, "10 days" says more than "1 week".

@@ -244,14 +244,36 @@ def render_report(result: PeriodReport, *, scope: str) -> Message:
         f"reply rate {_rate_text(r.reply_rate)}, {r.one_way_posts} one-way posts, "
         f"{r.open_comments} open comments (median age {open_age}), median time to answer {answer_time}."
     )
+    reach = reach_line(r.views, r.impressions, r.saves)
+    if reach:
+        fields.append(f"*Reach*\n{reach}")
+        text += f" Reach: {reach}."
     return message(
         text,
         [
             section(f"*{title}*"),
             SectionBlock(fields=[MarkdownTextObject(text=f) for f in fields]),
-            context("Reply rate counts each post's replies up to its comments: never above 100%."),
+            context(
+                "Reply rate counts each post's replies up to its comments: never above 100%. Views, "
+                "impressions and saves are reach, never part of it."
+            ),
         ],
     )
+
+
+def reach_line(views: int | None, impressions: int | None, saves: int | None) -> str:
+    """ "2M views, 10k impressions, 4 saves": those known, or "" when none is."""
+    named = (("views", views), ("impressions", impressions), ("saves", saves))
+    return ", ".join(f"{compact_count(value)} {name}" for name, value in named if value is not None)
+
+
+def compact_count(count: int) -> str:
+    """A count as people write it: 1.2k and 2M where that is exact, else in full with thousands."""
+    for divisor, suffix in ((1_000_000, "M"), (1000, "k")):
+        if count >= divisor and (count * 10) % divisor == 0:
+            whole, tenth = divmod(count * 10 // divisor, 10)
+            return f"{whole}.{tenth}{suffix}" if tenth else f"{whole}{suffix}"
+    return f"{count:,}"
 
 
 def render_settings(channel: Channel, *, changed: bool) -> Message:

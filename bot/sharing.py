@@ -21,15 +21,16 @@ from slack_sdk import WebClient
 from bot import ledger, ownership
 from bot.deps import Deps
 from bot.links import links_in_message
+from bot.numbers import SUMMARY_REACTION, read_back_of
 from bot.render_ledger import format_post_link, render_problem
+from bot.render_numbers import render_hint
 from bot.slack_calls import attempt, react, tell
 from bot.sources import Sources
-from bot.summary import parse_summary
+from bot.summary import mentions_counts, read_summary
 
 logger = logging.getLogger(__name__)
 
 TRACKING_REACTION = "eyes"
-SUMMARY_REACTION = "bar_chart"
 
 
 @dataclass(frozen=True)
@@ -114,22 +115,30 @@ def _record_links(
 
 
 def _summary(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any]) -> bool:
-    """Record a thread reply that reads as a summary; return whether it was one (handled either way)."""
-    engagement = parse_summary(event.get("text") or "")
-    if engagement is None:
+    """Record a thread reply that reads as a summary and read it back to its writer; return whether it
+    was one (handled either way). A reply that speaks of counts twoway can't read gets a hint."""
+    text = event.get("text") or ""
+    if read_summary(text) is None:
+        if event.get("user") and mentions_counts(text):
+            _hint(deps, client, team_id, event)
         return False
     channel, ts = event["channel"], event["ts"]
     author = event.get("user") or event.get("bot_id")
+    reading = None
     with deps.sessions.begin() as s:
         posts = ledger.thread_post(s, team_id, channel, event["thread_ts"])
         if len(posts) != 1:
             recorded = None
         else:
+            # The post's network decides what a bare "replies" count means.
+            summary = read_summary(text, posts[0].platform)
+            assert summary is not None, "a summary reads as one on every network"
+            reading = summary.replies_read_as
             recorded = ledger.record_engagement(
                 s,
                 team_id,
                 posts[0],
-                engagement,
+                summary.engagement,
                 recorded_at=ledger.slack_time(ts),
                 recorded_by=author,
                 source="thread",
@@ -138,6 +147,10 @@ def _summary(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any])
     if recorded is not None:
         logger.info("summary %s recorded a snapshot of post %d", ts, recorded.post.id)
         react(client, channel, ts, SUMMARY_REACTION)
+        if event.get("user"):
+            tell(
+                client, channel, event["user"], read_back_of(recorded, reading), thread_ts=event["thread_ts"]
+            )
         return True
     if len(posts) > 1 and event.get("user"):
         links = ", ".join(format_post_link(p) for p in posts)
@@ -155,6 +168,14 @@ def _summary(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any])
         return True
     # A summary-like reply under a message that shares no post is just conversation.
     return False
+
+
+def _hint(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any]) -> None:
+    """Show the writer of a reply under one tracked post the forms twoway reads, and the modal's button."""
+    with deps.sessions.begin() as s:
+        posts = ledger.thread_post(s, team_id, event["channel"], event["thread_ts"])
+    if len(posts) == 1:
+        tell(client, event["channel"], event["user"], render_hint(posts[0]), thread_ts=event["thread_ts"])
 
 
 def edited(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any], us: Us) -> None:

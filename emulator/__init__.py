@@ -40,15 +40,20 @@ Control endpoints (JSON bodies; `team` defaults to `T0TWOWAY1`; mistakes answer 
   on the App Home tab, `/_emulator/action {team, user, view: "home", action_id, value?}` clicks the button
   (with that value, if given) in the view published for that user: a `block_actions` with `container:
   {type: "view", view_id}` and the `view`, no channel, message or response_url (`responses: []`,
-  `response_url: null`)
+  `response_url: null`); a `message_ts` naming an ephemeral message the app showed that user (see
+  `ephemerals` below) clicks its button: `container.is_ephemeral` true, no `message`, and a
+  response_url whose `replace_original` / `delete_original` act on that ephemeral message
 - modals: `POST /_emulator/submit {team, user, view_id?, callback_id?, values: {block_id: {action_id:
   "text" or {selected_option: …}}}}` submits the user's newest open modal (opened with `views.open` or
-  `views.push` on a trigger_id of theirs; 404 `view_not_found` if none; 400 for ids the view's inputs lack
-  or an empty required input) as a `view_submission`, and answers `{ok, ack: {status, body, error, via},
-  view_id, closed, trigger_id}`: an empty ack closes it, `response_action` `errors` keeps it open,
+  `views.push` on a trigger_id of theirs, which opens one view within 3 s of its interaction, else
+  `exchanged_trigger_id` or `expired_trigger_id`; 404 `view_not_found` if none; 400 for ids the view's
+  inputs lack or an empty required input) as a `view_submission`, and answers `{ok, ack: {status, body,
+  error, via}, view_id, closed, trigger_id}`: an empty ack closes it, `response_action` `errors` keeps it
+  open,
   `update` replaces it, `push` stacks a new one, `clear` closes the stack
 - inspection: `GET|DELETE /_emulator/calls[?method=]`, `GET /_emulator/messages?team=&channel=`,
-  `GET /_emulator/views?team=&user=` (each with `user` and `closed`), `GET /_emulator/events`; faults:
+  `GET /_emulator/views?team=&user=` (each with `user` and `closed`), `GET /_emulator/ephemerals?team=&user=`
+  (what chat.postEphemeral showed that user, oldest first), `GET /_emulator/events`; faults:
   `GET|POST|DELETE /_emulator/faults {method, status, every?, retry_after?, count?, delay?}` (`method`
   `*` is every method; `status: 200` with `delay` seconds answers correctly but late); rate limits
   (`emulator.rate_limits`, off by default): `POST /_emulator/limits {per_channel?: {per_minute, burst},

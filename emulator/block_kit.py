@@ -7,7 +7,9 @@ at most 10 of 2,000; a header's text 150; a context at most 10 elements and an a
 action_id unique in its block; a button's text 75 and its value 2,000. A text object holds 1 to
 3,000 characters wherever it is, a context's elements included ("The minimum length is 1 and maximum
 length is 3000 characters", the text object's reference). A view's `private_metadata` holds 3,000
-characters and a modal's title 24 (docs.slack.dev/reference/views).
+characters and a modal's title, close and submit texts 24 each, its callback_id 255; a modal with an
+input block needs a submit button ("submit is required when an input block is within the blocks
+array", docs.slack.dev/reference/views/modal-views).
 
 Slack answers a message whose blocks break them with `invalid_blocks` and one line per problem, each
 naming where it is with a JSON pointer, in `errors` and, prefixed `[ERROR]`, in
@@ -143,12 +145,25 @@ def _element_problems(element: dict[str, Any], at: str) -> Iterator[str]:
 
 
 def view_problems(view: dict[str, Any]) -> list[str]:
-    """What Slack would refuse in a view besides its blocks: its private_metadata, a modal's title."""
+    """What Slack would refuse in a view besides its blocks: its private_metadata, a modal's title,
+    close and submit texts and callback_id, and a modal of inputs without a submit button."""
     found: list[str] = []
     metadata = view.get("private_metadata")
     if isinstance(metadata, str) and len(metadata) > PRIVATE_METADATA:
         found.append(_too_long(PRIVATE_METADATA, "/view/private_metadata"))
-    title = _text(view.get("title"))
-    if title is not None and len(title) > MODAL_TITLE:
-        found.append(_too_long(MODAL_TITLE, "/view/title/text"))
+    for name in ("title", "close", "submit"):
+        button_text = _text(view.get(name))
+        if button_text is not None and len(button_text) > MODAL_TITLE:
+            found.append(_too_long(MODAL_TITLE, f"/view/{name}/text"))
+    callback_id = view.get("callback_id")
+    if isinstance(callback_id, str) and len(callback_id) > ID_LENGTH:
+        found.append(_too_long(ID_LENGTH, "/view/callback_id"))
+    blocks = view.get("blocks")
+    has_input = isinstance(blocks, list) and any(
+        isinstance(b, dict) and b.get("type") == "input" for b in blocks
+    )
+    if view.get("type") == "modal" and has_input and _text(view.get("submit")) is None:
+        found.append(
+            "submit is required when an input block is within the blocks array [json-pointer:/view/submit]"
+        )
     return found

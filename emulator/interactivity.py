@@ -2,8 +2,8 @@
 app answers, in its ack and on the response_url.
 
 - `POST /_emulator/action {team, channel, user, message_ts, action_id, value?}` clicks a button in a kept
-  message, or in an ephemeral message the app showed that user (`container.is_ephemeral`, no
-  `message`); `{team, user, view: "home", action_id, value?}` clicks one in the App Home tab the app
+  message, or in an ephemeral one the app showed that user (`is_ephemeral`, no `message`);
+  `{team, user, view: "home", action_id, value?}` clicks one in the App Home tab the app
   published for that person (a `block_actions` with a view container, and no channel, message or
   response_url)
 - `POST /_emulator/shortcut {team, channel, user, message_ts, callback_id}` runs a message shortcut
@@ -37,7 +37,7 @@ from emulator import payloads
 from emulator.control import JSON, WorldError, control_body, flag, number, text
 from emulator.delivery import Deliverer, Delivery
 from emulator.web_api import store_view
-from emulator.world import Channel, Modal, State, Team, where
+from emulator.world import Channel, Ephemeral, Modal, State, Team, where
 
 # How long /_emulator/command and /_emulator/action wait after the ack for response_url posts.
 DEFAULT_WAIT = 5.0
@@ -152,6 +152,19 @@ class Responses:
         deletes the message an interaction came from; ephemeral ones are shown to one user, not kept."""
         team = self.state.team(stored.team_id)
         channel = team.channels[stored.channel_id]
+        shown = self.state.ephemerals.get((team.id, channel.id, stored.message_ts or ""))
+        if shown is not None and shown.user_id == stored.user_id:
+            # An ephemeral original: replaced or deleted for the person who sees it.
+            if flag(message, "delete_original"):
+                del self.state.ephemerals[(team.id, channel.id, shown.message["ts"])]
+                return
+            if flag(message, "replace_original"):
+                shown.message["text"] = message.get("text", "")
+                if isinstance(message.get("blocks"), list):
+                    shown.message["blocks"] = payloads.with_block_ids(message["blocks"])
+                else:
+                    shown.message.pop("blocks", None)
+                return
         original = channel.messages.get(stored.message_ts or "")
         if original is not None and flag(message, "delete_original"):
             self.state.remove_message(channel, original["ts"])
@@ -178,6 +191,18 @@ class Responses:
                 parent_user_id=parent_user,
             )
             self.state.keep_message(channel, kept)
+        elif not flag(message, "replace_original") and not flag(message, "delete_original"):
+            # An ephemeral reply, shown to the person who acted, whose buttons they may click.
+            ts = self.state.next_ts()
+            reply: JSON = {
+                "type": "message",
+                "ts": ts,
+                "text": str(message.get("text", "")),
+                "bot_id": team.bot_id,
+            }
+            if isinstance(message.get("blocks"), list):
+                reply["blocks"] = payloads.with_block_ids(message["blocks"])
+            self.state.ephemerals[(team.id, channel.id, ts)] = Ephemeral(stored.user_id, reply)
 
 
 class Interactivity:
@@ -195,32 +220,31 @@ class Interactivity:
         with self.state.lock:
             team, channel = where(self.state, body)
             user = self.state.ensure_user(team, text(body, "user") or "")
-            message_ts = text(body, "message_ts") or ""
-            # An ephemeral message the app showed this person: Slack sends no `message` for it.
-            ephemeral = self.state.ephemeral(channel, user.id, message_ts)
-            message = ephemeral if ephemeral is not None else self.state.message(channel, message_ts)
+            ts = text(body, "message_ts") or ""
+            shown = self.state.ephemerals.get((team.id, channel.id, ts))
+            # An ephemeral message is there for the person it was shown to, and for nobody else.
+            ephemeral = shown is not None and shown.user_id == user.id
+            message = shown.message if shown is not None and ephemeral else self.state.message(channel, ts)
             value = body.get("value")
             value = value if isinstance(value, str) else None
             found = payloads.find_button(message.get("blocks") or [], text(body, "action_id") or "", value)
             if found is None:
                 raise WorldError("action_not_found")
             block_id, button = found
-            response_url = self.responses.new_url(
-                team, channel, user.id, None if ephemeral is not None else message["ts"]
-            )
+            response_url = self.responses.new_url(team, channel, user.id, message["ts"])
             payload = payloads.block_actions(
                 team,
                 self.state.app_id,
                 channel,
                 user,
-                message if ephemeral is not None else self.state.render(channel, message),
+                message if ephemeral else self.state.render(channel, message),
                 block_id,
                 button,
                 value,
                 self.state.next_ts(),
                 response_url,
                 self.state.issue_trigger(team.id, user.id),
-                ephemeral=ephemeral is not None,
+                ephemeral=ephemeral,
             )
         return await self.responses.interact(
             "interactive", payload, response_url, body, accepts_response=False

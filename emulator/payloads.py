@@ -425,8 +425,8 @@ def block_actions(
     *,
     ephemeral: bool = False,
 ) -> JSON:
-    """A button clicked in a message. In an ephemeral message, Slack says so in the container and sends
-    no `message`: it keeps none (docs.slack.dev/reference/interaction-payloads/block_actions-payload)."""
+    """A button clicked in a message. In an ephemeral one, the container says so and there is no
+    `message`: Slack keeps no copy of it to send."""
     payload: JSON = {
         "type": "block_actions",
         "user": _interaction_user(user),

@@ -33,6 +33,7 @@ from emulator.control import JSON, WorldError
 from emulator.rate_limits import NON_MARKETPLACE_METHODS, NON_MARKETPLACE_PAGE, POST_MESSAGE
 from emulator.world import (
     Channel,
+    Ephemeral,
     Modal,
     State,
     StoredFile,
@@ -466,17 +467,19 @@ def chat_post_ephemeral(ctx: Context, args: Args) -> JSON:
     user = args.required("user", error="user_not_in_channel")
     if user not in channel.members:
         raise SlackError("user_not_in_channel")
-    text, blocks = _text(args, MAX_TEXT), _blocks(args)
-    if not text and not blocks and not args.parsed("attachments"):
+    if not _text(args, MAX_TEXT) and not _blocks(args) and not args.parsed("attachments"):
         raise SlackError("no_text")
-    _thread_ts(ctx, channel, args.get("thread_ts"))
-    # Seen only by `user` and never kept in the channel (the calls log is where tests read it); kept
-    # for that user alone, so that they may click its buttons (`emulator.interactivity`).
+    thread_ts, _ = _thread_ts(ctx, channel, args.get("thread_ts"))
+    # Seen only by `user` and never kept in the channel's history; kept aside so that they can click
+    # its buttons (a `block_actions` whose container says `is_ephemeral`).
     ts = ctx.state.next_ts()
-    ephemeral: JSON = {"type": "message", "ts": ts, "text": text or ""}
-    if blocks:
-        ephemeral["blocks"] = payloads.with_block_ids(blocks)
-    ctx.state.keep_ephemeral(channel, user, ephemeral)
+    shown: JSON = {"type": "message", "ts": ts, "text": args.get("text") or "", "bot_id": ctx.team.bot_id}
+    blocks = _blocks(args)
+    if blocks is not None:
+        shown["blocks"] = payloads.with_block_ids(blocks)
+    if thread_ts is not None:
+        shown["thread_ts"] = thread_ts
+    ctx.state.ephemerals[(ctx.team.id, channel.id, ts)] = Ephemeral(user, shown)
     return {"message_ts": ts}
 
 

@@ -18,8 +18,8 @@ The control endpoints (JSON bodies; `team` defaults to `T0TWOWAY1`):
   or app token to a team)
 - `GET /_emulator/world`, `GET /_emulator/health`, `GET /_emulator/messages?team=&channel=` (kept
   messages oldest first, each naming its channel), `GET /_emulator/views?team=&user=` (each with `user`
-  and `closed`), `GET /_emulator/ephemerals?team=&channel=&user=` (what `chat.postEphemeral` showed
-  that user there, oldest first)
+  and `closed`), `GET /_emulator/ephemerals?team=&user=&channel=` (the ephemeral messages shown to that
+  user, in that channel if one is named, oldest first, each naming its channel)
 """
 
 from __future__ import annotations
@@ -292,6 +292,18 @@ class Modal:
     closed: bool = False
 
 
+# How long a trigger_id may be exchanged for a view, in seconds.
+TRIGGER_LIFETIME = 3.0
+
+
+@dataclass
+class Ephemeral:
+    """An ephemeral message: whom it was shown to, and the message as they see it."""
+
+    user_id: str
+    message: JSON
+
+
 class State:
     """The whole world of one emulator, several teams included."""
 
@@ -311,9 +323,13 @@ class State:
         # Modals by view id, oldest first; a view id absent here is a home view.
         self.modals: dict[str, Modal] = {}
         self.trigger_users: dict[str, str] = {}
+        # When each trigger was issued, and those already exchanged for a view.
+        self.trigger_issued: dict[str, float] = {}
+        self.exchanged: set[str] = set()
+        # Ephemeral messages the app showed someone, by (team, channel, ts): only that person sees them,
+        # and clicks their buttons. Slack keeps none in the channel's history.
+        self.ephemerals: dict[tuple[str, str, str], Ephemeral] = {}
         self.files: dict[str, StoredFile] = {}
-        # Ephemeral messages by (channel, the one user who sees them, ts).
-        self.ephemerals: dict[tuple[str, str, str], JSON] = {}
         # Slack's rate limits, when enforced (off unless asked for).
         self.limiter: RateLimiter | None = None
         # The installed app as its manifest describes it: scopes granted, Messages tab.
@@ -351,19 +367,25 @@ class State:
         with self.lock:
             trigger = f"{next(self._counter)}.{int(self.clock())}.{secrets.token_hex(16)}"
             self.triggers[trigger] = team_id
+            self.trigger_issued[trigger] = self.clock()
             if user_id is not None:
                 self.trigger_users[trigger] = user_id
             return trigger
 
     def consume_trigger(self, trigger_id: str, team_id: str) -> str | None:
-        """None when the trigger is good; otherwise the error Slack gives."""
+        """None when the trigger is good; otherwise the error Slack gives: `exchanged_trigger_id` for one
+        used before, `expired_trigger_id` past TRIGGER_LIFETIME (views.open, views.push: "Pass a valid
+        trigger_id within 3 seconds of receiving it"), `invalid_trigger_id` for any other."""
         with self.lock:
-            owner = self.triggers.pop(trigger_id, None)
-            if owner is None:
+            if trigger_id in self.exchanged:
+                return "exchanged_trigger_id"
+            owner = self.triggers.get(trigger_id)
+            if owner is None or owner != team_id:
                 return "invalid_trigger_id"
-            if owner != team_id:
-                self.triggers[trigger_id] = owner
-                return "invalid_trigger_id"
+            if self.clock() - self.trigger_issued.get(trigger_id, 0.0) > TRIGGER_LIFETIME:
+                return "expired_trigger_id"
+            del self.triggers[trigger_id]
+            self.exchanged.add(trigger_id)
             self.trigger_users.pop(trigger_id, None)
             return None
 
@@ -587,15 +609,6 @@ class State:
             insort(channel.order, (ts_key(ts), ts))
             self._last_ts = max(self._last_ts, ts_key(ts))
             return message
-
-    def keep_ephemeral(self, channel: Channel, user_id: str, message: JSON) -> None:
-        """An ephemeral message, shown to ``user_id`` alone: never in the channel's history."""
-        with self.lock:
-            self.ephemerals[(channel.id, user_id, message["ts"])] = message
-
-    def ephemeral(self, channel: Channel, user_id: str, ts: str) -> JSON | None:
-        with self.lock:
-            return self.ephemerals.get((channel.id, user_id, ts))
 
     def message(self, channel: Channel, ts: str) -> JSON:
         with self.lock:
@@ -840,20 +853,6 @@ class WorldControl:
             listed.sort(key=lambda m: ts_key(m["ts"]))
         return web.json_response(listed)
 
-    async def ephemerals(self, request: web.Request) -> web.Response:
-        """The ephemeral messages one user was shown in a channel, oldest first."""
-        with self.state.lock:
-            team = self.state.team(request.query.get("team"))
-            channel = self.state.channel(team, request.query.get("channel") or "")
-            user = request.query.get("user")
-            listed = [
-                copy.deepcopy(m)
-                for (c, u, _), m in self.state.ephemerals.items()
-                if c == channel.id and u == user
-            ]
-        listed.sort(key=lambda m: ts_key(m["ts"]))
-        return web.json_response(listed)
-
     async def views(self, request: web.Request) -> web.Response:
         with self.state.lock:
             team = self.state.team(request.query.get("team"))
@@ -870,6 +869,22 @@ class WorldControl:
                 }
                 for view_id, v in self.state.views.items()
                 if v["team_id"] == team.id and (user is None or owners.get(view_id) == user)
+            ]
+        return web.json_response(listed)
+
+    async def ephemerals(self, request: web.Request) -> web.Response:
+        """The ephemeral messages the app showed one person (``user``), in one channel (``channel``) or in
+        any, oldest first, each naming its channel."""
+        with self.state.lock:
+            team = self.state.team(request.query.get("team"))
+            user = request.query.get("user")
+            channel = request.query.get("channel")
+            listed = [
+                {**copy.deepcopy(shown.message), "channel": channel_id, "user": shown.user_id}
+                for (team_id, channel_id, _), shown in self.state.ephemerals.items()
+                if team_id == team.id
+                and (user is None or shown.user_id == user)
+                and (channel is None or channel_id == channel)
             ]
         return web.json_response(listed)
 

@@ -15,6 +15,7 @@ from handlers import (
     app_home,
     buttons,
     channel_events,
+    log_numbers,
     message_events,
     reaction_events,
     shortcuts,
@@ -28,6 +29,7 @@ def register_front(app: App, deps: Deps) -> None:
     slash_command.register(app, deps)
     shortcuts.register(app, deps)
     buttons.register(app, deps)
+    log_numbers.register(app, deps)
 
 
 def register_events(app: App, deps: Deps) -> None:

@@ -29,7 +29,15 @@ from bot.grammar import FLAG_TEXT_LIMIT, BadInput, FlagRequest, parse_command
 from bot.links import links_in_message, parse_post_link
 from bot.nudges import render_nudge
 from bot.render_ledger import render_flag_notice, render_notice_closed
-from bot.summary import MAX_COUNT, MAX_SUMMARY_LENGTH, Engagement, parse_summary
+from bot.summary import (
+    MAX_COUNT,
+    MAX_SUMMARY_LENGTH,
+    Engagement,
+    mentions_counts,
+    parse_count,
+    parse_summary,
+    read_summary,
+)
 from storage.comments import get_comment
 from storage.db import make_engine, make_session_factory
 from storage.migrate import upgrade
@@ -141,8 +149,29 @@ def test_parse_summary_never_raises(text: str) -> None:
     assert found is None or isinstance(found, Engagement)
     if found is not None:
         assert len(text) <= MAX_SUMMARY_LENGTH
-        counts = [found.comments, found.replies, found.shares, found.likes]
+        counts = [
+            found.comments,
+            found.replies,
+            found.shares,
+            found.likes,
+            found.views,
+            found.impressions,
+            found.saves,
+        ]
         assert all(c is None or 0 <= c <= MAX_COUNT for c in counts)
+
+
+@FUZZ
+@given(text=HOSTILE, platform=st.sampled_from([None, "x", "mastodon", "facebook"]))
+def test_read_summary_mentions_counts_and_parse_count_never_raise(text: str, platform: str | None) -> None:
+    summary = read_summary(text, platform)
+    hint = mentions_counts(text)
+    assert isinstance(hint, bool)
+    if summary is not None:
+        # A network changes how "replies" read, never whether a text is a summary.
+        assert read_summary(text) is not None
+    count = parse_count(text)
+    assert count is None or 0 <= count <= MAX_COUNT
 
 
 JSON = st.recursive(

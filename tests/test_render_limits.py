@@ -55,7 +55,8 @@ from bot.render_ledger import (
     render_settings,
     render_unanswered,
 )
-from bot.summary import Engagement
+from bot.render_numbers import ReadBack, render_hint, render_read_back
+from bot.summary import MAX_COUNT, Engagement
 from bot.text import channel_mention
 from emulator import block_kit
 from storage.models import Channel, Comment, Post
@@ -202,6 +203,12 @@ def test_a_comment_and_its_post_render_within_slacks_limits(
     assert_message_kept(render_logged(Recorded(post, Engagement(1, 2, 3, 4), True), post, added=False), url)
     assert_message_kept(render_logged(Recorded(post, Engagement(1, 2, 3, 4), False), post, added=True), url)
     assert_message_kept(render_logged(None, post, added=True), url)
+    for reading in ("ours", "audience", None):
+        read = ReadBack(
+            post, Engagement(MAX_COUNT, MAX_COUNT, 3, 4, MAX_COUNT, 5, 6), 2**62, replies_read_as=reading
+        )
+        assert_message_kept(render_read_back(read), url)
+    assert_message_kept(render_hint(post), url)
     for level in (1, 2):
         assert_message_kept(render_nudge(comment, post, level, NOW), url)
     assert_message_kept(render_ask(post), url)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -350,3 +351,16 @@ def test_empty_report() -> None:
 )
 def test_format_duration(td: timedelta, text: str) -> None:
     assert format_duration(td) == text
+
+
+def test_reach_is_summed_beside_the_rate_never_in_it() -> None:
+    start, end, now = at(0), at(7 * 24), at(7 * 24)
+    posts = [
+        post(snap(1, comments=4, replies=1), replace(snap(2, comments=4, replies=1), views=900), post_id=1),
+        post(replace(snap(3, comments=2, replies=2), views=100, saves=3), post_id=2),
+        post(snap(4, comments=1), post_id=3),  # no reach stated
+        post(replace(snap(-2, comments=5), views=10**6), shared=-24, post_id=4),  # before the period
+    ]
+    report = build_report(posts, [], start=start, end=end, now=now)
+    assert (report.views, report.impressions, report.saves) == (1000, None, 3)
+    assert report.reply_rate == Rate(replies=3, comments=7, value=3 / 7)

@@ -4,7 +4,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.summary import MAX_COUNT, MAX_SUMMARY_LENGTH, Engagement, parse_summary
+from bot.summary import (
+    MAX_COUNT,
+    MAX_SUMMARY_LENGTH,
+    Engagement,
+    Summary,
+    mentions_counts,
+    parse_summary,
+    read_summary,
+)
 from bot.text import escape
 
 E = Engagement
@@ -151,6 +159,89 @@ def test_conversation_is_not_a_summary(text: str) -> None:
     assert parse_summary(text) is None
 
 
+@pytest.mark.parametrize(
+    ("text", "platform", "expected"),
+    [
+        # what people write under their posts
+        ("3 new comments, answered 2", None, Summary(E(comments=3, replies=2))),
+        ("Likes 300, comments 12", None, Summary(E(comments=12, likes=300))),
+        ("230 comments (we answered 41)", None, Summary(E(comments=230, replies=41))),
+        ("💬 14 ↩️ 3", "linkedin", Summary(E(comments=14, replies=3))),
+        ("14 💬 3 ↩️ 20 🔁 51 ❤️", "x", Summary(E(14, 3, 20, 51))),
+        ("💬: 14 🗨 3", None, Summary(E(comments=14, replies=3))),
+        (
+            ":speech_balloon: 14 :leftwards_arrow_with_hook: 3 :repeat: 20 :heart: 51",
+            None,
+            Summary(E(14, 3, 20, 51)),
+        ),
+        ("1,204 likes, 2M views, 45 comments", None, Summary(E(comments=45, likes=1204, views=2_000_000))),
+        ("views 1.2k · impressions 10k · saves 4", None, Summary(E(views=1200, impressions=10_000, saves=4))),
+        ("12 bookmarks, 3 shares", None, Summary(E(shares=3, saves=12))),
+        ("we replied 3, 10 comments", None, Summary(E(comments=10, replies=3))),
+        ("our replies 3 · 10 comments", None, Summary(E(comments=10, replies=3))),
+        ("responded 2", None, Summary(E(replies=2))),
+        # thousands in both styles, when the text shows its style
+        ("1.204 likes, 2,5k views", None, Summary(E(likes=1204, views=2500))),
+        ("1.234.567 likes", None, Summary(E(likes=1_234_567))),
+        ("1.234,5k views", None, Summary(E(views=1_234_500))),
+        ("1,234.5k views", None, Summary(E(views=1_234_500))),
+        # "replies" by network
+        (
+            "6 replies, 3 boosts, 15 favourites",
+            "mastodon",
+            Summary(E(comments=6, shares=3, likes=15), "audience"),
+        ),
+        ("6 replies", "bluesky", Summary(E(comments=6), "audience")),
+        ("Replies: 6", "threads", Summary(E(comments=6), "audience")),
+        ("6 replies", "x", Summary(E(comments=6), "audience")),
+        ("6 replies", "facebook", Summary(E(replies=6), "ours")),
+        ("6 replies", None, Summary(E(replies=6), "ours")),
+        ("Comments: 14 | Replies: 2", "mastodon", Summary(E(comments=14, replies=2))),
+        ("5 replies, we replied 2", "bluesky", Summary(E(comments=5, replies=2))),
+        ("5 replies, answered 2", "facebook", Summary(E(comments=5, replies=2))),
+        ("replies=3", "mastodon", Summary(E(replies=3))),
+        ("↩️ 3", "x", Summary(E(comments=3), "audience")),
+        # conversation stays conversation, on any network
+        ("we got 12 comments on the call?", "x", None),
+        ("5 replies, 4 comments, 3 replies", "x", None),
+        ("6 replies, 2 comments, we replied 3", "x", None),
+        ("1.204 likes", None, None),
+        ("1.204 likes, 1,204 shares", None, None),
+        ("1,204 likes, 1,5k shares", None, None),
+        ("1.2.3 likes", None, None),
+    ],
+)
+def test_summaries_people_write(text: str, platform: str | None, expected: Summary | None) -> None:
+    assert read_summary(text, platform) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("we have like 30ish comments and 4 replies maybe", True),
+        ("about 300 likes I think", True),
+        ("comments are around 40", True),
+        ("💬 lots, like 14", True),
+        ("1 like lol", True),
+        ("42", False),
+        ("see you at 10:30", False),
+        ("meeting on 12.05.", False),
+        ("it's 3 pm", False),
+        ("I'd like 2 of those", False),
+        ("2 people shared it", False),
+        ("great post!", False),
+        ("we got 12 comments on the call?", False),
+        ("I'll answer the 3 comments tonight", False),
+        ("thanks! 2 comments look like spam", False),
+        ("1.204 likes", True),
+        ("30 comments, 4 replies, roughly", True),
+        ("our 3 ❤️", True),
+    ],
+)
+def test_counts_mentioned_outside_a_summary(text: str, hint: bool) -> None:
+    assert mentions_counts(text) is hint
+
+
 def test_overlong_text_is_not_a_summary() -> None:
     text = "12 comments, " * (MAX_SUMMARY_LENGTH // 13 + 1)
     assert parse_summary(text[:MAX_SUMMARY_LENGTH]) == E(comments=12)
@@ -164,6 +255,8 @@ def test_overlong_text_is_not_a_summary() -> None:
         (E(likes=50), None, E(0, 0, 0, 50)),
         (E(), E(1, None, 3, None), E(1, 0, 3, 0)),
         (E(0, 0, 0, 0), E(1, 2, 3, 4), E(0, 0, 0, 0)),
+        (E(likes=5), E(1, 2, 3, 4, views=100), E(1, 2, 3, 5, views=100)),
+        (E(views=7), None, E(0, 0, 0, 0, views=7)),
     ],
 )
 def test_merged_over(current: Engagement, previous: Engagement | None, expected: Engagement) -> None:
@@ -181,7 +274,15 @@ def test_is_empty(engagement: Engagement, empty: bool) -> None:
 def _check(result: Engagement | None) -> None:
     if result is not None:
         assert not result.is_empty()
-        for value in (result.comments, result.replies, result.shares, result.likes):
+        for value in (
+            result.comments,
+            result.replies,
+            result.shares,
+            result.likes,
+            result.views,
+            result.impressions,
+            result.saves,
+        ):
             assert value is None or 0 <= value <= MAX_COUNT
 
 

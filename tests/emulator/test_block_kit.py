@@ -153,3 +153,36 @@ def test_a_views_private_metadata_and_a_modals_title_have_their_limits(client: W
     ]
     modal = {"type": "modal", "title": {"type": "plain_text", "text": "t" * 25}, "blocks": [section("ok")]}
     assert problems_of_view(modal) == ["must be less than 25 characters [json-pointer:/view/title/text]"]
+
+
+def test_a_modals_buttons_and_callback_id_have_their_limits_and_inputs_need_submit() -> None:
+    """DOCUMENTED: modal views, "close … Max length of 24 characters", "submit is required when an
+    input block is within the blocks array. Max length of 24 characters", callback_id "Max length of 255
+    characters". https://docs.slack.dev/reference/views/modal-views"""
+    field = {
+        "type": "input",
+        "label": {"type": "plain_text", "text": "Likes"},
+        "element": {"type": "plain_text_input"},
+    }
+    title = {"type": "plain_text", "text": "Log numbers"}
+    fine = {
+        "type": "modal",
+        "title": title,
+        "submit": {"type": "plain_text", "text": "s" * 24},
+        "blocks": [field],
+    }
+    assert problems_of_view(fine) == []
+    assert problems_of_view({**fine, "close": {"type": "plain_text", "text": "c" * 25}}) == [
+        "must be less than 25 characters [json-pointer:/view/close/text]"
+    ]
+    assert problems_of_view({**fine, "submit": {"type": "plain_text", "text": "s" * 25}}) == [
+        "must be less than 25 characters [json-pointer:/view/submit/text]"
+    ]
+    assert problems_of_view({**fine, "callback_id": "c" * 256}) == [
+        "must be less than 256 characters [json-pointer:/view/callback_id]"
+    ]
+    without_submit = {"type": "modal", "title": title, "blocks": [field]}
+    assert problems_of_view(without_submit) == [
+        "submit is required when an input block is within the blocks array [json-pointer:/view/submit]"
+    ]
+    assert problems_of_view({**without_submit, "blocks": [section("read only")]}) == []

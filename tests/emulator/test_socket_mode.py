@@ -153,6 +153,8 @@ def test_view_submission_and_home_click_over_the_socket(emu: Emulator, socket_ap
         "type": "modal",
         "callback_id": "log_post",
         "title": {"type": "plain_text", "text": "Log a post"},
+        # Slack refuses a modal of inputs without a submit button.
+        "submit": {"type": "plain_text", "text": "Log"},
         "blocks": [
             {
                 "type": "input",

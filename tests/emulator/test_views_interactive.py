@@ -7,8 +7,10 @@ from typing import Any
 
 from slack_bolt import Ack
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
-from emulator import Emulator
+from emulator import Emulator, EmulatorSettings
+from tests.emulator.conftest import EVERY_SCOPE
 from tests.support.emulator import BoltOverHttp, get, http, post
 from tests.support.polling import eventually
 
@@ -275,3 +277,88 @@ def test_home_tab_click_reaches_the_action_listener(bolt_http: BoltOverHttp) -> 
     assert click({"user": ADA, "value": "p-9"}) == (404, {"ok": False, "error": "action_not_found"})
     assert click({"user": GRACE}) == (404, {"ok": False, "error": "view_not_found"})
     assert click({"user": ADA, "view": "modal"}) == (400, {"ok": False, "error": "invalid_view"})
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_trigger_opens_one_view_within_three_seconds() -> None:
+    """DOCUMENTED: views.open and views.push: `exchanged_trigger_id`, "The trigger_id was already
+    exchanged in a previous call"; `expired_trigger_id`, "The trigger_id has expired"; Bolt's guide:
+    "Pass a valid trigger_id within 3 seconds of receiving it"."""
+    clock = _Clock()
+    with Emulator(EmulatorSettings(manifest=EVERY_SCOPE, clock=clock)) as emu:
+        client = WebClient(token="xoxb-test", base_url=emu.api_url)
+
+        def trigger() -> str:
+            answer = post(
+                emu, "/_emulator/command", {"channel": SOCIAL, "user": ADA, "command": "/twoway", "wait": 0}
+            )
+            return str(answer["trigger_id"])
+
+        def error_of(trigger_id: str) -> str:
+            try:
+                client.views_open(trigger_id=trigger_id, view=LOG_MODAL)
+            except SlackApiError as error:
+                return str(error.response["error"])
+            return "ok"
+
+        used = trigger()
+        assert error_of(used) == "ok"
+        assert error_of(used) == "exchanged_trigger_id"
+        late = trigger()
+        clock.now += 3.5
+        assert error_of(late) == "expired_trigger_id"
+        in_time = trigger()
+        clock.now += 2.5
+        assert error_of(in_time) == "ok"
+        assert error_of("1.2.made-up") == "invalid_trigger_id"
+
+
+def test_buttons_of_an_ephemeral_message_are_its_viewers(emu: Emulator, client: WebClient) -> None:
+    """An ephemeral message's button sends `container.is_ephemeral` and no `message`; only the person it
+    was shown to can click it, and its response_url replaces or deletes it for them."""
+    button = {
+        "type": "actions",
+        "block_id": "b",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": "undo",
+                "text": {"type": "plain_text", "text": "Undo"},
+                "value": "7",
+            }
+        ],
+    }
+    ts = client.chat_postEphemeral(channel=SOCIAL, user=ADA, text="Recorded", blocks=[button])["message_ts"]
+    (shown,) = get(emu, f"/_emulator/ephemerals?user={ADA}")
+    assert (shown["ts"], shown["channel"], shown["text"]) == (ts, SOCIAL, "Recorded")
+    assert get(emu, f"/_emulator/ephemerals?user={GRACE}") == []
+    assert all(m["ts"] != ts for m in get(emu, f"/_emulator/messages?channel={SOCIAL}"))
+
+    refused = http(
+        emu,
+        "POST",
+        "/_emulator/action",
+        {"channel": SOCIAL, "user": GRACE, "message_ts": ts, "action_id": "undo"},
+    )
+    assert refused[0] == 404
+
+    clicked = post(
+        emu,
+        "/_emulator/action",
+        {"channel": SOCIAL, "user": ADA, "message_ts": ts, "action_id": "undo", "value": "7", "wait": 0},
+    )
+    assert clicked["response_url"].startswith(emu.base_url)
+    url = clicked["response_url"].removeprefix(emu.base_url)
+    post(emu, url, {"replace_original": True, "text": "Undone"})
+    (replaced,) = get(emu, f"/_emulator/ephemerals?user={ADA}")
+    assert replaced["text"] == "Undone"
+    assert "blocks" not in replaced
+    post(emu, url, {"delete_original": True})
+    assert get(emu, f"/_emulator/ephemerals?user={ADA}") == []

@@ -36,7 +36,7 @@ def test_one_3000_character_link_leaves_every_surface_of_its_channel_working(flo
 
     logged = flow.reply_text(ADA, f"log {LONG_LINK} comments=3 replies=0")
     assert logged.startswith("Recorded for ")
-    assert "3 comments, 0 replies" in logged
+    assert "3 comments received, 0 replies sent" in logged
 
     flagged = flow.reply_text(GRACE, f"flag {LONG_LINK} Is this still on sale?")
     [comment] = _comments(flow)

@@ -66,7 +66,9 @@ def test_the_readmes_log_examples_add_the_post_to_the_channel_owned_by_the_asker
         [snap] = [s for s in _rows(flow, Snapshot) if s.post_id == post.id]
         assert (snap.source, snap.recorded_by) == ("command", ADA)
     # The table's example states all four counts.
-    assert "12 comments, 3 replies, 5 shares, 40 likes" in flow.reply_text(ADA, _examples("log")[0])
+    assert "12 comments received, 3 replies sent, 5 shares, 40 likes" in flow.reply_text(
+        ADA, _examples("log")[0]
+    )
     # No message shares the posts: they have no share row.
     assert _rows(flow, PostShare) == []
 
@@ -108,7 +110,9 @@ def test_log_without_counts_adds_a_new_post_and_records_nothing_on_a_tracked_one
 
     # With counts it is a snapshot of the post now tracked, which stays ada's.
     logged = flow.reply_text(LINUS, f"log {NEW} comments=2")
-    assert logged.startswith(f"Recorded for <{NEW}|X post>: 2 comments, 0 replies, 0 shares, 0 likes.")
+    assert logged.startswith(
+        f"Recorded for <{NEW}|X post>: 2 comments received, 0 replies sent, 0 shares, 0 likes."
+    )
     assert [(s.post_id, s.comments_received, s.recorded_by) for s in _rows(flow, Snapshot)] == [
         (post.id, 2, LINUS)
     ]

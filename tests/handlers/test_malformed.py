@@ -21,6 +21,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.render_ledger import ANSWERED_ACTION, DISMISSED_ACTION, FLAG_MODAL, SNOOZE_ACTION
+from bot.render_numbers import (
+    EDIT_NUMBERS_ACTION,
+    LOG_NUMBERS_ACTION,
+    NUMBERS_MODAL,
+    REPLIES_AUDIENCE_ACTION,
+    REPLIES_OURS_ACTION,
+    UNDO_NUMBERS_ACTION,
+)
 from emulator import Emulator, EmulatorSettings
 from storage.channels import ensure_channel
 from storage.comments import flag_comment
@@ -495,3 +503,80 @@ def test_a_shortcut_on_no_message_twoway_can_name_is_acked_and_changes_nothing(
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert _ledger(sessions) == before
     assert _calls(emulator, "views.open") == []
+
+
+NUMBER_BUTTONS = [
+    LOG_NUMBERS_ACTION,
+    EDIT_NUMBERS_ACTION,
+    UNDO_NUMBERS_ACTION,
+    REPLIES_OURS_ACTION,
+    REPLIES_AUDIENCE_ACTION,
+]
+
+
+@pytest.mark.parametrize("action_id", NUMBER_BUTTONS)
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(_NO_VALUE, id="missing"),
+        pytest.param(None, id="null"),
+        pytest.param("abc", id="letters"),
+        pytest.param("1:", id="half-a-pair"),
+        pytest.param("9" * 5000, id="5000-digits"),
+        pytest.param("9" * 20 + ":1", id="20-digits"),
+        pytest.param(["1"], id="a-list"),
+    ],
+)
+def test_a_numbers_button_with_a_malformed_value_is_answered_and_changes_nothing(
+    app: App,
+    sessions: sessionmaker[Session],
+    emulator: Emulator,
+    comment_id: int,
+    action_id: str,
+    value: Any,
+) -> None:
+    before = _ledger(sessions)
+    action = {} if value is _NO_VALUE else {"value": value}
+    response = _interact(app, click(action_id, **action))
+    assert response.status == 200, response.body
+    [told] = eventually(lambda: _calls(emulator, "chat.postEphemeral"), what="the answer")
+    assert _ledger(sessions) == before
+    assert (told["args"]["channel"], told["args"]["user"]) == (CHANNEL, ADA)
+    assert "doesn't name" in str(told["args"]) or "isn't" in str(told["args"])
+    assert _calls(emulator, "views.open") == []
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        None,
+        "",
+        "C0SOCIAL01",
+        "[1]",
+        '{"post": "x", "channel": "C0SOCIAL01"}',
+        '{"post": 999, "channel": "C0SOCIAL01"}',
+    ],
+)
+def test_a_numbers_submission_twoway_cannot_place_records_nothing(
+    app: App, sessions: sessionmaker[Session], comment_id: int, metadata: str | None
+) -> None:
+    before = _ledger(sessions)
+    view = {
+        "id": "V0NUMBERS1",
+        "type": "modal",
+        "callback_id": NUMBERS_MODAL,
+        "private_metadata": metadata,
+        "state": {"values": {"comments": {"count": {"type": "plain_text_input", "value": "12"}}}},
+    }
+    payload = {
+        "type": "view_submission",
+        "user": {"id": ADA, "username": "ada", "team_id": TEAM},
+        "api_app_id": "A0TWOWAY1",
+        "token": "legacy-verification-token",
+        "trigger_id": f"1.2.{next(_triggers)}",
+        "team": {"id": TEAM, "domain": "twoway-demo"},
+        "view": view,
+    }
+    response = _interact(app, payload)
+    assert response.status == 200, response.body
+    assert _ledger(sessions) == before
