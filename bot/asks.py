@@ -29,6 +29,7 @@ from bot.metrics import ONE_WAY_WINDOW
 from bot.posting import POST_MESSAGE, SLACK_FAILURES, Pacer, describe_failure, outcome_unknown, post_once
 from bot.render import Message, message, section
 from bot.render_ledger import format_post_link, platform_name
+from bot.render_numbers import LOG_NUMBERS_ACTION
 from bot.text import mention
 from storage.ask_claims import claim_ask, posts_due_an_ask, release_ask
 from storage.models import Post
@@ -36,7 +37,6 @@ from storage.models import Post
 logger = logging.getLogger(__name__)
 
 ASK_EVENT_TYPE = "twoway_numbers_ask"
-LOG_NUMBERS_ACTION = "log_numbers"
 # Asked when the post is judged one-way or not: at the end of its first 48 hours.
 ASK_AFTER = ONE_WAY_WINDOW
 # Posts older than this at the sweep are left alone.

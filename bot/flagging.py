@@ -282,7 +282,7 @@ def flag_reacted(deps: Deps, client: WebClient, team_id: str, channel_id: str, t
                 "I can't tell which post that comment was left on: the message has no link to a post twoway "
                 "tracks, and its thread isn't under one. Use the message shortcut “Flag unanswered comment”, "
                 "or the command:",
-                "/twoway flag <url> <comment text…> [by <author>]",
+                "/twoway flag <url> [<comment link>] <comment text…> [by <author>]",
             ),
         )
         return

@@ -42,7 +42,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     ),
     Subcommand(
         "flag",
-        "/twoway flag <url> <comment text…> [by <author>]",
+        "/twoway flag <url> [<comment link>] <comment text…> [by <author>]",
         "Flag an audience comment that is waiting for an answer.",
         available=True,
     ),

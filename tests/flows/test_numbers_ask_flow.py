@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.asks import ASK_EVENT_TYPE, LOG_NUMBERS_ACTION, Asker
+from bot.asks import ASK_EVENT_TYPE, Asker
 from bot.clock import utc_now
+from bot.render_numbers import LOG_NUMBERS_ACTION, NUMBERS_MODAL
 from storage.channels import get_channel
-from storage.models import Post
+from storage.models import Post, Snapshot
 from tests.flows.conftest import running_flow
-from tests.support.flows import ADA, CHANNEL, GRACE, SECRET, TEAM, Flow, Later
+from tests.support.flows import ADA, CHANNEL, GRACE, SECRET, TEAM, Flow, Later, views_of
 from tests.support.polling import eventually
 from twoway.demo import free_port, local_config
 from twoway.runtime import prepare
@@ -253,3 +254,39 @@ def test_an_ask_whose_outcome_stays_unknown_stays_asked_rather_than_risk_asking_
     flow.emulator.state.faults.clear()
     assert asker.sweep(TEAM) == []
     assert len(asks(flow)) == 2
+
+
+def test_the_asks_button_opens_the_log_numbers_form_which_records_the_numbers(
+    flow: Flow, later: Later
+) -> None:
+    share(flow, POST)
+    later.ahead = timedelta(hours=48)
+    sweep(flow)
+    [kept] = eventually(lambda: asks_in_slack(flow), what="the ask")
+    pid = post_id(flow, "acme")
+
+    answer = flow.click(GRACE, kept["ts"], LOG_NUMBERS_ACTION, str(pid))
+    assert answer["ack"]["status"] == 200
+    [modal] = eventually(
+        lambda: [
+            v for v in views_of(flow, GRACE) if v["type"] == "modal" and v["callback_id"] == NUMBERS_MODAL
+        ],
+        what="the Log numbers form",
+    )
+    assert {b["block_id"] for b in modal["blocks"] if b["type"] == "input"} >= {"comments", "replies"}
+    done = flow._post(
+        "/_emulator/submit",
+        {"team": TEAM, "user": GRACE, "values": {"comments": {"count": "14"}, "replies": {"count": "3"}}},
+    )
+    assert done["ack"]["status"] == 200
+
+    def recorded() -> list[tuple[int, int, str | None]]:
+        with flow.sessions.begin() as s:
+            return [
+                (snapshot.comments_received, snapshot.replies_sent, snapshot.recorded_by)
+                for snapshot in s.scalars(
+                    select(Snapshot).where(Snapshot.team_id == TEAM, Snapshot.post_id == pid)
+                )
+            ]
+
+    assert eventually(recorded, what="the numbers logged in the form") == [(14, 3, GRACE)]

@@ -32,8 +32,8 @@ def _examples(verb: str) -> list[str]:
 
 
 def _canonical(text: str) -> str:
-    [link] = links_in_message(text)
-    return link.canonical_url
+    """The post's canonical URL: the example's first link (a second is the comment's own)."""
+    return links_in_message(text)[0].canonical_url
 
 
 Row = TypeVar("Row", Post, PostShare, Snapshot, Comment)
@@ -91,8 +91,9 @@ def test_the_readmes_flag_examples_add_the_post_and_notice_the_channel(flow: Flo
         )
         notice = next(m for m in flow.bot_messages() if m["ts"] == posted[-1].notice_ts)
         assert notice.get("thread_ts") in (None, notice["ts"])
-    [readme] = [c for c in _rows(flow, Comment)]
-    assert (readme.text, readme.author) == ("Do you ship to Canada?", "@maple")
+    canada, android = _rows(flow, Comment)
+    assert (canada.text, canada.author, canada.url) == ("Do you ship to Canada?", "@maple", None)
+    assert (android.text, android.url) == ("Is there an Android app?", "https://x.com/maple/status/1791")
 
 
 def test_log_without_counts_adds_a_new_post_and_records_nothing_on_a_tracked_one(flow: Flow) -> None:
