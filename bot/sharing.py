@@ -13,6 +13,7 @@ it back from Slack (`bot.flagging`).
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,8 +28,13 @@ from bot.render_numbers import render_hint
 from bot.slack_calls import attempt, react, tell
 from bot.sources import Sources
 from bot.summary import mentions_counts, read_summary
+from storage.event_claims import in_hand
 
 logger = logging.getLogger(__name__)
+
+# How long a summary waits for its thread's own message, whose event is still being handled (here or on
+# another replica), to record its post: that takes milliseconds, so this only covers a slow moment.
+WAIT_FOR_THREAD = 5.0
 
 TRACKING_REACTION = "eyes"
 
@@ -114,6 +120,27 @@ def _record_links(
     return shares, found
 
 
+class ThreadNotReady(RuntimeError):
+    """A summary's thread message is still being handled: the summary is handled again after the lease
+    (`bot.inbox`), rather than lost."""
+
+
+def _await_thread(deps: Deps, team_id: str, channel: str, thread_ts: str) -> None:
+    """Return once the thread's message has recorded its post, or no event about it is in hand; raise
+    `ThreadNotReady` when one still is after `WAIT_FOR_THREAD`. A reply can arrive while its thread's
+    message is still being handled: without this wait, its summary would find no post and be lost."""
+    deadline = time.monotonic() + WAIT_FOR_THREAD
+    pause = 0.02
+    while True:
+        with deps.sessions.begin() as s:
+            if ledger.thread_post(s, team_id, channel, thread_ts) or not in_hand(s, team_id, thread_ts):
+                return
+        if time.monotonic() >= deadline:
+            raise ThreadNotReady(f"the message {thread_ts} this summary replies to is still being handled")
+        time.sleep(pause)
+        pause = min(pause * 2, 0.25)
+
+
 def _summary(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any]) -> bool:
     """Record a thread reply that reads as a summary and read it back to its writer; return whether it
     was one (handled either way). A reply that speaks of counts twoway can't read gets a hint."""
@@ -123,6 +150,7 @@ def _summary(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any])
             _hint(deps, client, team_id, event)
         return False
     channel, ts = event["channel"], event["ts"]
+    _await_thread(deps, team_id, channel, event["thread_ts"])
     author = event.get("user") or event.get("bot_id")
     reading = None
     with deps.sessions.begin() as s:

@@ -17,10 +17,13 @@ import pytest
 from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import relevance
+from bot import ledger, relevance
+from bot.clock import utc_now
+from bot.links import links_in_message
+from storage.event_claims import claim_event, record_event_done
 from storage.models import Comment, PostShare, ProcessedEvent, SeenRequest, Snapshot
 from tests.flows.conftest import running_flow
-from tests.support.flows import ADA, GRACE, LINUS, Flow
+from tests.support.flows import ADA, CHANNEL, GRACE, LINUS, TEAM, Flow
 from tests.support.polling import eventually
 
 POST = "https://x.com/twoway/status/1790000000000000002"
@@ -114,6 +117,41 @@ def test_a_summary_sent_before_its_post_is_recorded_is_still_handled(flow: Flow)
     # No wait between the two: the share's event may still be in the inbox when the reply comes.
     shared = flow.say(ADA, f"Part 3 is out: <{POST}>")
     flow.say(GRACE, "14 comments, 3 replies, 20 shares, 51 likes", thread_ts=shared)
+    eventually(lambda: _settled(flow, snapshots=1, comments=0), what="the summary's snapshot")
+
+
+def test_a_summary_waits_for_its_threads_message_still_being_handled_then_is_recorded(flow: Flow) -> None:
+    parent = flow.say(ADA, "Part 4 goes out in a minute")
+    # An event about that message, still in hand: another replica handling its edit that adds the link.
+    claimed_at = utc_now()
+    with flow.sessions.begin() as s:
+        assert claim_event(
+            s, TEAM, "Ev0PARENT001", body="{}", replica="elsewhere", now=claimed_at, message_ts=parent
+        )
+    reply = flow.say(GRACE, "14 comments, 3 replies, 20 shares, 51 likes", thread_ts=parent)
+
+    def reply_state(s: Session) -> str | None:
+        return s.scalar(select(ProcessedEvent.state).where(ProcessedEvent.message_ts == reply))
+
+    def claimed() -> bool:
+        with flow.sessions() as s:
+            return reply_state(s) is not None
+
+    eventually(claimed, what="the summary's event claimed")
+    with flow.sessions.begin() as s:
+        # The summary found no post yet, and waits for the message's event rather than drop it.
+        assert reply_state(s) == "handling"
+        ledger.share_links(
+            s,
+            TEAM,
+            channel_id=CHANNEL,
+            message_ts=parent,
+            user_id=ADA,
+            links=links_in_message(f"<{POST}>"),
+            now=claimed_at,
+            timezone="UTC",
+        )
+        assert record_event_done(s, TEAM, "Ev0PARENT001", claimed_at=claimed_at)
     eventually(lambda: _settled(flow, snapshots=1, comments=0), what="the summary's snapshot")
 
 
