@@ -18,15 +18,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
 from bot import ledger, ownership
 from bot.deps import Deps
-from bot.links import links_in_message
+from bot.links import PostLink, links_in_message
 from bot.numbers import SUMMARY_REACTION, read_back_of
 from bot.render_ledger import format_post_link, render_problem
 from bot.render_numbers import render_hint
 from bot.slack_calls import attempt, react, tell
-from bot.sources import Sources
+from bot.sources import Sources, account_of
 from bot.summary import mentions_counts, read_summary
 from storage.event_claims import in_hand
 
@@ -105,6 +106,7 @@ def _record_links(
     links = links_in_message(message.get("text") or "", message.get("blocks"))
     with deps.sessions.begin() as s:
         counted, found = ownership.counted_links(s, team_id, channel, links)
+        counted = _not_replies(s, team_id, channel, message, counted)
         if not counted and not edited:
             return None, found
         shares = ledger.share_links(
@@ -118,6 +120,29 @@ def _record_links(
             timezone=deps.config.timezone,
         )
     return shares, found
+
+
+def _not_replies(
+    s: Session, team_id: str, channel: str, message: dict[str, Any], links: list[PostLink]
+) -> list[PostLink]:
+    """The links that aren't replies to the thread's post. In a tracked post's thread, a link on the post's
+    own network from another account (a customer's reply on X, say) is a comment's own link, flagged with
+    the message (`bot.flagging`), not the team's next post; one from the post's own account still is."""
+    thread_ts = message.get("thread_ts")
+    if not links or not thread_ts or thread_ts == message.get("ts"):
+        return links
+    posts = ledger.thread_post(s, team_id, channel, thread_ts)
+
+    def is_reply(link: PostLink) -> bool:
+        account = account_of(link.url)
+        return account is not None and any(
+            post.platform == link.platform
+            and post.canonical_url != link.canonical_url
+            and account_of(post.url) not in (None, account)
+            for post in posts
+        )
+
+    return [link for link in links if not is_reply(link)]
 
 
 class ThreadNotReady(RuntimeError):

@@ -102,3 +102,16 @@ def test_a_flag_reaction_records_the_link_the_flagged_message_carries(flow: Flow
         plain: (x_post.id, None),
     }
     assert reddit_post.canonical_url == "https://reddit.com/comments/1abcde"
+    # The reply's link, pasted in the post's thread, is the comment's own: no post of its own, no :eyes:.
+    assert [p.canonical_url for p in _posts(flow)] == [reddit_post.canonical_url, x_post.canonical_url]
+    assert not [c for c in flow.calls("reactions.add") if c["args"].get("timestamp") == by_reply]
+
+
+def test_the_teams_next_post_shared_in_a_posts_thread_is_still_a_post(flow: Flow) -> None:
+    first = _shared(flow, X_POST)
+    follow_up = "https://x.com/twoway/status/1790000000000000002"
+    reply = flow.say(ADA, f"and the thread goes on: <{follow_up}>", thread_ts=first)
+    eventually(
+        lambda: [c for c in flow.calls("reactions.add") if c["args"].get("timestamp") == reply], what=":eyes:"
+    )
+    assert [p.canonical_url for p in _posts(flow)] == [X_POST, follow_up]
