@@ -104,6 +104,16 @@ class Disowned:
     elsewhere: bool = False
 
 
+def drop_post(s: Session, team_id: str, post_id: int) -> list[tuple[str, str]]:
+    """Delete a post and its shares; return the messages that share no post any more, forgotten here,
+    whose :eyes: is to come off (`unmark`). The caller checked that nothing was recorded for it."""
+    messages = delete_post(s, team_id, post_id)
+    bare = [(c, ts) for c, ts in messages if not posts_of_message(s, team_id, c, ts)]
+    for c, ts in bare:
+        forget_message(s, team_id, c, ts)
+    return bare
+
+
 def _disown(
     s: Session, team_id: str, channel_id: str, post: Post, found: Sources, *, by: str, now: datetime
 ) -> tuple[Disowned, list[tuple[str, str]]]:
@@ -114,15 +124,12 @@ def _disown(
     snapshots, comments = records_of(s, team_id, post.id)
     if snapshots or comments:
         return Disowned(shown, kept=(snapshots, comments)), []
-    messages = delete_post(s, team_id, post.id)
+    bare = drop_post(s, team_id, post.id)
     account = account_of(post.url) if post.platform != "blog" else None
     own = account is not None and found.vouches_for(link)
     if account is not None and not own:
         add_sources(s, team_id, channel_id, NOT_ACCOUNT, [account], by=by, now=now)
     site = site_of(link) if post.platform == "blog" and found.vouches_for(link) else None
-    bare = [(c, ts) for c, ts in messages if not posts_of_message(s, team_id, c, ts)]
-    for c, ts in bare:
-        forget_message(s, team_id, c, ts)
     return (
         Disowned(
             shown,
@@ -156,7 +163,7 @@ def not_ours(
             outcomes.append(outcome)
             bare += messages
     for message_channel, ts in bare:
-        _unmark(client, message_channel, ts)
+        unmark(client, message_channel, ts)
     if outcomes:
         logger.info(
             "%d posts in %s taken back as not the team's, %d kept",
@@ -167,7 +174,7 @@ def not_ours(
     return render_disowned(outcomes)
 
 
-def _unmark(client: WebClient, channel_id: str, ts: str) -> None:
+def unmark(client: WebClient, channel_id: str, ts: str) -> None:
     """twoway's :eyes: off a message that shares no post any more."""
     attempt(
         lambda: client.reactions_remove(channel=channel_id, timestamp=ts, name=TRACKING_REACTION),

@@ -6,8 +6,10 @@ asks, a few posts of a team at a time: HEAD (GET when a server refuses HEAD, nev
 following at most MAX_HOPS redirects to http(s) places only, each in TIMEOUT seconds. Then, in one
 transaction that reads the post afresh, the short-link post is merged into the team's post with the
 URL it leads to (its shares, snapshots and comments move there), or takes that URL when the team has
-no such post. A link that can't be resolved (a timeout, a 404, a loop, too many hops) stays as it is
-and is tried again later, RETRY_AFTER apart, then left for good.
+no such post; or, when it leads somewhere that isn't the team's post in its channel (a doc, an account
+the channel said isn't its own: `bot.sources`) and nothing was recorded for it, it leaves the ledger,
+and its message's :eyes: comes off. A link that can't be resolved (a timeout, a 404, a loop, too many
+hops) stays as it is and is tried again later, RETRY_AFTER apart, then left for good.
 
 Several replicas may sweep at once: the merge re-reads the post under a lock, so a post another replica
 merged or rewrote meanwhile is left alone, and two posts rewritten to one URL at once leave one of them
@@ -26,12 +28,14 @@ from http.client import HTTPException
 from typing import IO, Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
-from bot.links import is_short_link, parse_post_link
-from storage.posts import post_by_url
+from bot.links import PostLink, is_short_link, parse_post_link
+from bot.ownership import drop_post, sources, unmark
+from storage.posts import post_by_url, records_of, shares_of_post
 from storage.short_links import (
     lock_post,
     merge_post,
@@ -175,22 +179,32 @@ def due(attempts: int, checked_at: datetime | None, now: datetime) -> bool:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one sweep did: posts merged into another, rewritten, and left for a later try."""
+    """What one sweep did: posts merged into another, rewritten, dropped as not the team's, and left for
+    a later try."""
 
     merged: int = 0
     rewritten: int = 0
     failed: int = 0
+    dropped: int = 0
 
 
 class LinkResolver:
     """Resolves the short-link posts of each team, as a scheduler job of every replica."""
 
-    def __init__(self, sessions: sessionmaker[Session], clock: Clock, resolver: Resolver | None) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        resolver: Resolver | None,
+        client_for: Callable[[str], WebClient] | None = None,
+    ) -> None:
         """``resolver`` None: short links are never asked (TWOWAY_RESOLVE_LINKS=off); older forms of
-        links are still brought up to date, which needs no network."""
+        links are still brought up to date, which needs no network. ``client_for`` takes :eyes: off a
+        message whose short link led to nothing of the team's (None: it stays)."""
         self._sessions = sessions
         self._clock = clock
         self._resolver = resolver
+        self._client_for = client_for
         self._relinked: set[str] = set()
 
     def relink(self, team_id: str) -> Outcome:
@@ -251,7 +265,7 @@ class LinkResolver:
                 )
                 if is_short_link(post.canonical_url) and due(post.link_attempts, post.link_checked_at, now)
             ][:PER_SWEEP]
-        merged = rewritten = failed = 0
+        merged = rewritten = failed = dropped = 0
         resolver = self._resolver
         for post_id, short, shared_url, attempts in candidates:
             # The network is asked outside any transaction: a slow server must hold no lock. The link
@@ -266,18 +280,48 @@ class LinkResolver:
                     note_link_attempt(s, team_id, post_id, at=self._clock(), attempts=attempts + 1)
                 failed += 1
                 continue
+            bare: list[tuple[str, str]] = []
             try:
                 with self._sessions.begin() as s:
                     done = _settle(
                         s, team_id, post_id, short, link.canonical_url, link.url, link.platform, now
                     )
+                    if done == "rewritten" and not _counts(s, team_id, post_id, link):
+                        bare = drop_post(s, team_id, post_id)
+                        done = "dropped"
             except IntegrityError:
                 # Another replica gave another post this URL at the same moment: merged next sweep.
                 logger.info("post %d: %s was taken meanwhile; merging next time", post_id, link.canonical_url)
                 continue
+            if done == "dropped":
+                logger.info("post %d: its short link leads to nothing of the team's; dropped", post_id)
+                self._unmark(team_id, bare)
             merged += done == "merged"
             rewritten += done == "rewritten"
-        return Outcome(merged, rewritten, failed)
+            dropped += done == "dropped"
+        return Outcome(merged, rewritten, failed, dropped)
+
+    def _unmark(self, team_id: str, messages: list[tuple[str, str]]) -> None:
+        if self._client_for is None or not messages:
+            return
+        client = self._client_for(team_id)
+        for channel_id, ts in messages:
+            unmark(client, channel_id, ts)
+
+
+def _counts(s: Session, team_id: str, post_id: int, link: PostLink) -> bool:
+    """Whether the post, just given the URL its short link leads to, is the team's post in its channel;
+    a post something was recorded for, or that another channel shares too, stays whatever it is, as a post
+    taken back by hand does."""
+    post = lock_post(s, team_id, post_id)
+    if post is None:
+        return True
+    if sources(s, team_id, post.channel_id).counts(link):
+        return True
+    if any(channel != post.channel_id for channel, _ in shares_of_post(s, team_id, post_id)):
+        return True
+    snapshots, comments = records_of(s, team_id, post_id)
+    return bool(snapshots or comments)
 
 
 def _settle(

@@ -183,7 +183,9 @@ def prepare(
 
     publisher = make_publisher(sessions, client_for, clock, replica)
     inbox = Inbox(sessions, clock, replica, lease=timedelta(seconds=config.event_lease_seconds))
-    links = LinkResolver(sessions, clock, Resolver(make_opener()) if config.resolve_links else None)
+    links = LinkResolver(
+        sessions, clock, Resolver(make_opener()) if config.resolve_links else None, client_for
+    )
     schedules = (
         Schedules(
             sessions,

@@ -31,6 +31,7 @@ from bot.resolver import (
 )
 from bot.scheduler import LINKS_JOB_ID, Schedules, known_teams
 from emulator import Emulator, EmulatorSettings
+from storage.channel_sources import add_sources
 from storage.channels import ensure_channel
 from storage.comments import flag_comment
 from storage.models import Comment, Post, PostShare, Snapshot
@@ -558,3 +559,63 @@ def test_with_resolving_off_no_link_is_asked_but_older_forms_are_still_relinked(
     links.run(TEAM)
     assert [post.canonical_url for post in _posts(sessions)] == [SHORT, "https://instagram.com/p/C0ffee123"]
     assert link_server.asked == []
+
+
+# --- a short link that leads to something that isn't the team's ---
+
+DOC = "https://docs.google.com/document/d/1aBcD/edit"
+
+
+@dataclass
+class Reactions:
+    """What a client was asked to take off, by (channel, ts, name)."""
+
+    removed: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def reactions_remove(self, *, channel: str, timestamp: str, name: str) -> dict[str, bool]:
+        self.removed.append((channel, timestamp, name))
+        return {"ok": True}
+
+
+def test_a_short_link_to_a_doc_leaves_the_ledger_and_its_eyes_come_off(
+    sessions: Sessions, link_server: LinkServer
+) -> None:
+    link_server.redirects[("bit.ly", "/3docs")] = DOC
+    with sessions.begin() as s:
+        _share(s, TEAM, "https://bit.ly/3docs", "1.1", ADA, NOW)
+    reactions = Reactions()
+    resolver = LinkResolver(sessions, lambda: NOW, _resolver(link_server), lambda team: reactions)  # type: ignore[arg-type,return-value]
+    assert resolver.sweep(TEAM) == Outcome(dropped=1)
+    assert _posts(sessions) == []
+    with sessions.begin() as s:
+        assert s.scalars(select(PostShare).where(PostShare.team_id == TEAM)).all() == []
+    assert reactions.removed == [(CHANNEL, "1.1", "eyes")]
+
+
+def test_a_short_link_to_a_site_the_channel_named_or_with_numbers_stays(
+    sessions: Sessions, link_server: LinkServer
+) -> None:
+    link_server.redirects[("bit.ly", "/3blog")] = "https://blog.acme.com/launch"
+    link_server.redirects[("bit.ly", "/3docs")] = DOC
+    with sessions.begin() as s:
+        _share(s, TEAM, "https://bit.ly/3blog", "1.1", ADA, NOW)
+        with_numbers = _share(s, TEAM, "https://bit.ly/3docs", "2.1", ADA, NOW)
+        add_sources(s, TEAM, CHANNEL, "site", ["blog.acme.com"], by=ADA, now=NOW)
+        add_snapshot(
+            s,
+            TEAM,
+            with_numbers.id,
+            comments_received=4,
+            replies_sent=1,
+            shares=0,
+            likes=3,
+            recorded_at=NOW,
+            recorded_by=ADA,
+            source="thread",
+            source_ref="2.5",
+        )
+    reactions = Reactions()
+    resolver = LinkResolver(sessions, lambda: NOW, _resolver(link_server), lambda team: reactions)  # type: ignore[arg-type,return-value]
+    assert resolver.sweep(TEAM) == Outcome(rewritten=2)
+    assert sorted(p.canonical_url for p in _posts(sessions)) == ["https://blog.acme.com/launch", DOC]
+    assert reactions.removed == []
