@@ -59,6 +59,15 @@ def reach_of(client: WebClient, body: dict[str, Any], user_id: str) -> Reach:
     return Reach(frozenset())
 
 
+def clicker(body: dict[str, Any], context: BoltContext) -> tuple[str, str] | None:
+    """The workspace and the person a click came from; None when the payload doesn't say."""
+    user = body.get("user")
+    user_id = user.get("id") if isinstance(user, dict) else None
+    if not context.team_id or not isinstance(user_id, str):
+        return None
+    return context.team_id, user_id
+
+
 def clicked(
     deps: Deps,
     ack: Ack,
@@ -70,11 +79,11 @@ def clicked(
 ) -> None:
     """Act on the comment the button names, then answer where it was clicked."""
     ack()
-    team_id, user = context.team_id, body.get("user")
-    user_id = user.get("id") if isinstance(user, dict) else None
-    if not team_id or not isinstance(user_id, str):
+    who = clicker(body, context)
+    if who is None:
         logger.warning("ignored a click on %s: it doesn't say who clicked", action.get("action_id"))
         return
+    team_id, user_id = who
     comment_id = comment_id_of(action.get("value"))
     if comment_id is None:
         # %.40r: the value as it came, quoted and cut short, however long or odd it is.
@@ -146,13 +155,13 @@ def not_ours_clicked(
 ) -> None:
     """Take the post the button names back as not the team's, and say so in place of the note."""
     ack()
-    team_id, user = context.team_id, body.get("user")
-    user_id = user.get("id") if isinstance(user, dict) else None
+    who = clicker(body, context)
     container = body.get("container")
     channel_id = container.get("channel_id") if isinstance(container, dict) else None
-    if not team_id or not isinstance(user_id, str) or not isinstance(channel_id, str) or not channel_id:
+    if who is None or not isinstance(channel_id, str) or not channel_id:
         logger.warning("ignored a click on %s: it doesn't say who clicked where", NOT_OURS_ACTION)
         return
+    team_id, user_id = who
     post_id = comment_id_of(action.get("value"))  # a post's id is written as a comment's is
     if post_id is None:
         reply = render_problem("That button doesn't name a post.")

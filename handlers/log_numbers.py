@@ -31,20 +31,12 @@ from bot.render_numbers import (
 )
 from bot.slack_calls import advice, tell
 from bot.summary import Reading
-from handlers.buttons import comment_id_of, reach_of
+from handlers.buttons import clicker, comment_id_of, reach_of
 
 logger = logging.getLogger(__name__)
 
 # Edit's value: "post id:snapshot id".
 _EDITED = re.compile(r"([0-9]{1,19}):([0-9]{1,19})")
-
-
-def _who(body: dict[str, Any], context: BoltContext) -> tuple[str, str] | None:
-    user = body.get("user")
-    user_id = user.get("id") if isinstance(user, dict) else None
-    if not context.team_id or not isinstance(user_id, str):
-        return None
-    return context.team_id, user_id
 
 
 def clicked_numbers(
@@ -59,7 +51,7 @@ def clicked_numbers(
     """Log numbers, Edit, Undo, or the other reading of "replies", on the post or snapshot the button
     names."""
     ack()
-    who = _who(body, context)
+    who = clicker(body, context)
     if who is None:
         logger.warning("ignored a click on %s: it doesn't say who clicked", action.get("action_id"))
         return
@@ -129,7 +121,7 @@ def submitted_numbers(
     deps: Deps, ack: Ack, view: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient
 ) -> None:
     """The modal's counts: recorded and read back, or each bad field named under it."""
-    who = _who(body, context)
+    who = clicker(body, context)
     place = ModalPlace.load(view.get("private_metadata"))
     state = view.get("state")
     values = state.get("values") if isinstance(state, dict) else None
