@@ -48,7 +48,13 @@ ID_TYPE = BigInteger().with_variant(Integer, "sqlite")
 COMMENT_STATES = ("open", "answered", "dismissed")
 SNAPSHOT_SOURCES = ("thread", "command", "import")
 DIGEST_RUN_STATES = ("claimed", "posted", "failed")
-NUDGE_STATES = ("claimed", "sent", "failed")
+# A nudge is claimed, then sent; or folded into the channel's digest posted within the hour, or skipped
+# for a person who takes a weekly direct message instead of channel nudges.
+NUDGE_STATES = ("claimed", "sent", "failed", "folded", "skipped")
+# What a message twoway posted about comments is: a flag's notice in its thread, a nudge, a channel's
+# digest, or a person's weekly direct message.
+MESSAGE_KINDS = ("notice", "nudge", "digest", "dm")
+DM_STATES = ("claimed", "sent", "failed")
 EVENT_STATES = ("handling", "done", "failed")
 # What a channel names: a site of its own, a network account of its own, or an account that isn't.
 SOURCE_KINDS = ("site", "account", "not_account")
@@ -97,6 +103,7 @@ class Channel(Base):
         CheckConstraint("digest_weekday BETWEEN 0 AND 6", name="digest_weekday_range"),
         CheckConstraint("digest_minute BETWEEN 0 AND 1439", name="digest_minute_range"),
         CheckConstraint("unanswered_threshold_hours > 0", name="unanswered_threshold_positive"),
+        CheckConstraint("claim_hours > 0", name="claim_hours_positive"),
     )
 
     id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
@@ -118,6 +125,8 @@ class Channel(Base):
     flag_emoji: Mapped[str] = mapped_column(String(100), server_default="speech_balloon")
     resolve_emoji: Mapped[str] = mapped_column(String(100), server_default="white_check_mark")
     dismiss_emoji: Mapped[str] = mapped_column(String(100), server_default="no_entry_sign")
+    # How long an "I'm on it" stays fresh: no nudge to anyone else until then, then it is released.
+    claim_hours: Mapped[int] = mapped_column(Integer, server_default="24")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -343,6 +352,10 @@ class Comment(Base):
     snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The comment's own link on its network, where the flag gave one (a reply's permalink).
     url: Mapped[str | None] = mapped_column(Text)
+    # Who said "I'm on it", since when, and who asked them to when someone else did (a reassignment).
+    claimed_by: Mapped[str | None] = mapped_column(SLACK_ID)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claim_assigned_by: Mapped[str | None] = mapped_column(SLACK_ID)
 
     post: Mapped[Post] = relationship(back_populates="comments")
     nudges: Mapped[list[Nudge]] = relationship(back_populates="comment", passive_deletes=True)
@@ -494,3 +507,94 @@ class SlackTurn(Base):
     method: Mapped[str] = mapped_column(String(64), primary_key=True)
     channel_id: Mapped[str] = mapped_column(SLACK_ID, primary_key=True)
     next_at: Mapped[float] = mapped_column(Double)
+
+
+class PostedMessage(Base):
+    """A message twoway posted about comments, kept so that it can be updated when one of them changes.
+
+    ``recipe`` says how to draw it again (JSON, by kind); ``stale_since`` is set when a comment it
+    shows changed, and cleared once ``chat.update`` has drawn it again, under a claim with a lease.
+    """
+
+    __tablename__ = "posted_messages"
+    __table_args__ = (
+        UniqueConstraint("team_id", "channel_id", "ts"),
+        CheckConstraint(_one_of("kind", MESSAGE_KINDS), name="kind_valid"),
+        CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+        # The refresher looks for stale messages across workspaces; few rows are stale at a time.
+        Index("ix_posted_messages_stale_since", "stale_since"),
+        # Messages older than their life are deleted by the day they were posted.
+        Index("ix_posted_messages_posted_at", "posted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
+    team_id: Mapped[str] = mapped_column(SLACK_ID)
+    channel_id: Mapped[str] = mapped_column(SLACK_ID)
+    ts: Mapped[str] = mapped_column(SLACK_ID)
+    kind: Mapped[str] = mapped_column(String(16))
+    recipe: Mapped[str] = mapped_column(Text)
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    stale_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class PostedMessageComment(Base):
+    """Which comments a posted message shows."""
+
+    __tablename__ = "posted_message_comments"
+    __table_args__ = (
+        # A comment's change finds its messages by the comment.
+        Index("ix_posted_message_comments_team_id_comment_id", "team_id", "comment_id"),
+        # Deleting comments looks up these rows by the foreign key alone.
+        Index("ix_posted_message_comments_comment_id", "comment_id"),
+    )
+
+    message_id: Mapped[int] = mapped_column(
+        ID_TYPE, ForeignKey("posted_messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    comment_id: Mapped[int] = mapped_column(
+        ID_TYPE, ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True
+    )
+    team_id: Mapped[str] = mapped_column(SLACK_ID)
+
+
+class Person(Base):
+    """A person's own settings: a weekly direct message instead of channel nudges, and their time zone
+    as ``users.info`` gave it, with when it was read."""
+
+    __tablename__ = "people"
+
+    team_id: Mapped[str] = mapped_column(SLACK_ID, primary_key=True)
+    user_id: Mapped[str] = mapped_column(SLACK_ID, primary_key=True)
+    weekly_dm: Mapped[bool] = mapped_column(server_default=false())
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    timezone_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WeeklyDm(Base):
+    """One person's weekly direct message for one week, claimed by a single replica before it is sent."""
+
+    __tablename__ = "weekly_dms"
+    __table_args__ = (
+        UniqueConstraint("team_id", "user_id", "week_start"),
+        CheckConstraint(_one_of("state", DM_STATES), name="state_valid"),
+        CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
+    team_id: Mapped[str] = mapped_column(SLACK_ID)
+    user_id: Mapped[str] = mapped_column(SLACK_ID)
+    week_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16), server_default="claimed")
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    channel_id: Mapped[str | None] = mapped_column(SLACK_ID)
+    message_ts: Mapped[str | None] = mapped_column(SLACK_ID)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    error: Mapped[str | None] = mapped_column(Text)

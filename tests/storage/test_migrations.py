@@ -43,6 +43,10 @@ TABLES = {
     "kept_messages",
     "departed_workspaces",
     "channel_sources",
+    "posted_messages",
+    "posted_message_comments",
+    "people",
+    "weekly_dms",
 }
 # Every revision shipped, oldest first.
 REVISIONS = [
@@ -59,6 +63,7 @@ REVISIONS = [
     "0011",
     "0012",
     "0013",
+    "0014",
 ]
 
 
