@@ -17,18 +17,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
 
-from bot import ledger
+from bot import ledger, live, render
 from bot.deps import Deps
 from bot.links import comment_link, links_in_message
 from bot.posting import HISTORY_METHODS, Pacer
 from bot.render import Message, note
 from bot.render_ledger import (
+    already_closed,
     render_closed,
     render_flag_notice,
     render_notice_closed,
@@ -38,8 +40,10 @@ from bot.render_ledger import (
 )
 from bot.slack_calls import advice, post_message, retry_after, slack_error, tell, without_waiting
 from bot.text import plain_text
-from storage.comments import NOTICE_PENDING, claim_notice, settle_notice, withdraw_flag
+from storage.channels import get_channel
+from storage.comments import claim_notice, get_comment, settle_notice, withdraw_flag
 from storage.models import Comment, Post
+from storage.posts import get_post
 
 logger = logging.getLogger(__name__)
 
@@ -227,6 +231,8 @@ def flag_and_notify(
     finally:
         with deps.sessions.begin() as s:
             settle_notice(s, team_id, flagged.comment.id, posted_ts)
+            if posted_ts is not None:
+                live.notice_posted(s, team_id, flagged.comment.id, channel_id, posted_ts, now=deps.clock())
     return flagged
 
 
@@ -315,17 +321,6 @@ def still_flagged(client: WebClient, channel_id: str, ts: str, flag_emoji: str) 
     return any(base_emoji(r.get("name", "")) == flag_emoji and r.get("count", 0) > 0 for r in reactions)
 
 
-def _update_notice(client: WebClient, comment: Comment, notice: Message) -> None:
-    if not comment.notice_ts or comment.notice_ts == NOTICE_PENDING:
-        return
-    try:
-        client.chat_update(channel=comment.channel_id, ts=comment.notice_ts, **notice)
-    except SlackApiError as error:
-        logger.warning(
-            "the notice of comment %d was not updated: %s", comment.id, error.response.get("error")
-        )
-
-
 def no_comment(comment_id: int) -> str:
     """The answer for an id that names no comment in reach: the same whether it names none at all or
     one of another channel, so that ids tell nobody what exists elsewhere."""
@@ -353,7 +348,7 @@ def close_and_notify(
             f"/twoway {'answered' if state == 'answered' else 'dismiss'} <comment id>",
         )
     if closed.changed:
-        _update_notice(client, closed.comment, render_notice_closed(closed.comment, closed.post, now))
+        refresh_soon(deps)
     return render_closed(closed, now)
 
 
@@ -363,18 +358,58 @@ def snooze_and_answer(
     """Hold the comment's nudges for a day, if it is in reach; return the answer for whoever snoozed it."""
     until = deps.clock() + SNOOZE
     with deps.sessions.begin() as s:
-        if ledger.comment_within(s, team_id, reach, comment_id) is None:
+        current = ledger.comment_within(s, team_id, reach, comment_id)
+        if current is None:
             return render_problem(no_comment(comment_id))
-        comment = ledger.snooze(s, team_id, reach, comment_id, until=until)
-    if comment is None:
-        return render_problem(f"Comment #{comment_id} isn't waiting for an answer any more.")
+        comment = ledger.snooze(s, team_id, reach, comment_id, until=until, now=deps.clock())
+        if comment is None:
+            s.refresh(current)
+            return note(already_closed(current, deps.clock()))
+    refresh_soon(deps)
     return note(f"Comment #{comment_id} is snoozed: no nudges until {slack_date(until)}.")
 
 
 def withdraw_and_notify(deps: Deps, client: WebClient, team_id: str, comment: Comment, by: str) -> bool:
     """Take a flag back when nothing has happened to the comment yet; return whether it was withdrawn."""
     with deps.sessions.begin() as s:
+        live.notice_kept(s, team_id, comment, now=deps.clock())
+        showing = live.showing(s, team_id, comment.id)
         withdrawn = withdraw_flag(s, team_id, comment.id)
+        if withdrawn:
+            live.flag_withdrawn(s, team_id, comment.id, showing, by=by, now=deps.clock())
     if withdrawn:
-        _update_notice(client, comment, render_notice_withdrawn(comment.id, by))
+        refresh_soon(deps)
     return withdrawn
+
+
+def refresh_soon(deps: Deps) -> None:
+    """Have the messages a change made stale drawn again now, rather than at the refresher's next turn;
+    it returns at once (the job runs on the scheduler's threads)."""
+    if deps.schedules is not None:
+        deps.schedules.refresh_soon()
+
+
+def redraw_notice(s: Session, team_id: str, recipe: dict[str, Any], now: datetime) -> Message | None:
+    """A comment's notice drawn again from its recipe (``{"comment": id}``) as the comment is now: who
+    closed it, or that its flag was taken back (``withdrawn_by``), or still waiting with its buttons.
+    None when there is nothing to draw (a recipe it can't read)."""
+    comment_id = recipe.get("comment")
+    if not isinstance(comment_id, int):
+        return None
+    withdrawn_by = recipe.get("withdrawn_by")
+    comment = get_comment(s, team_id, comment_id)
+    if comment is None:
+        if isinstance(withdrawn_by, str):
+            return render_notice_withdrawn(comment_id, withdrawn_by)
+        line = f"Comment #{comment_id} is no longer tracked."
+        return render.message(line, [render.section(line)])
+    post = get_post(s, team_id, comment.post_id)
+    channel = get_channel(s, team_id, comment.channel_id)
+    if post is None or channel is None:
+        return None
+    if comment.state != "open":
+        return render_notice_closed(comment, post, now)
+    start = comment.written_at or comment.flagged_at
+    return render_flag_notice(
+        ledger.Flagged(comment, post, channel, False, ledger.first_nudge_at(start, channel))
+    )

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
+from bot import live
 from bot.links import PostLink
 from bot.metrics import (
     REPORT_DAYS,
@@ -210,6 +211,7 @@ def share_links(
         if created:
             new.append(post)
     withdrawn = unshare(s, team_id, channel_id, message_ts, keep=[p.id for p in posts], now=now)
+    live.posts_withdrawn(s, team_id, [p.id for p in withdrawn], now=now)
     return Shares(posts=posts, new=new, withdrawn=withdrawn)
 
 
@@ -261,16 +263,24 @@ def comment_twoway_wrote_about(s: Session, team_id: str, channel_id: str, ts: st
     return comment_of_notice(s, team_id, channel_id, ts) or comment_of_nudge(s, team_id, channel_id, ts)
 
 
-def snooze(s: Session, team_id: str, reach: Reach, comment_id: int, *, until: datetime) -> Comment | None:
+def snooze(
+    s: Session, team_id: str, reach: Reach, comment_id: int, *, until: datetime, now: datetime
+) -> Comment | None:
     """Hold an open comment in reach's nudges until ``until``; None when it isn't open (or in reach)."""
     if comment_within(s, team_id, reach, comment_id) is None:
         return None
-    return snooze_comment(s, team_id, comment_id, until=until)
+    snoozed = snooze_comment(s, team_id, comment_id, until=until)
+    if snoozed is not None:
+        live.comments_changed(s, team_id, [comment_id], now=now)
+    return snoozed
 
 
 def withdraw_message(s: Session, team_id: str, channel_id: str, message_ts: str, now: datetime) -> list[Post]:
-    """A deleted message withdraws the posts only it shared; their snapshots and comments stay."""
-    return unshare(s, team_id, channel_id, message_ts, now=now)
+    """A deleted message withdraws the posts only it shared; their snapshots and comments stay, and the
+    messages that show those comments are drawn again."""
+    withdrawn = unshare(s, team_id, channel_id, message_ts, now=now)
+    live.posts_withdrawn(s, team_id, [p.id for p in withdrawn], now=now)
+    return withdrawn
 
 
 def thread_post(s: Session, team_id: str, channel_id: str, thread_ts: str | None) -> list[Post]:
@@ -495,6 +505,9 @@ def close(
     comment = get_comment(s, team_id, comment_id)
     if comment is None:
         return None
+    if changed:
+        live.notice_kept(s, team_id, comment, now=at)
+        live.comments_changed(s, team_id, [comment_id], now=at)
     s.refresh(comment)
     post = get_post(s, team_id, comment.post_id)
     assert post is not None, "a comment's post is never deleted while the comment exists"

@@ -15,7 +15,18 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from storage.posted_messages import mark_stale, remember_message
+from storage.comments import NOTICE_PENDING
+from storage.models import Comment
+from storage.posted_messages import (
+    mark_messages_stale,
+    mark_stale,
+    mark_stale_for_posts,
+    messages_by_id,
+    messages_showing,
+    recipe_of,
+    remember_message,
+    set_recipe,
+)
 
 MessageKind = Literal["notice", "nudge", "digest", "dm"]
 
@@ -50,3 +61,48 @@ def remember(
 def comments_changed(s: Session, team_id: str, comment_ids: Collection[int], *, now: datetime) -> int:
     """Mark the messages that show ``comment_ids`` stale; return how many were marked."""
     return mark_stale(s, team_id, comment_ids, now=now)
+
+
+def posts_withdrawn(s: Session, team_id: str, post_ids: Collection[int], *, now: datetime) -> int:
+    """Mark stale the messages that show a comment on one of ``post_ids``, which left the ledger's
+    reports; return how many were marked."""
+    return mark_stale_for_posts(s, team_id, post_ids, now=now)
+
+
+def showing(s: Session, team_id: str, comment_id: int) -> list[int]:
+    """The messages that show a comment, to mark them once it is gone (`flag_withdrawn`)."""
+    return [m.id for m in messages_showing(s, team_id, comment_id)]
+
+
+def flag_withdrawn(
+    s: Session, team_id: str, comment_id: int, message_ids: Collection[int], *, by: str, now: datetime
+) -> int:
+    """A comment's flag was taken back and the comment deleted: its notice says who took it back, and
+    every message that showed it (``message_ids``, found before it went) is marked stale."""
+    for message in messages_by_id(s, team_id, message_ids):
+        if message.kind == "notice":
+            set_recipe(s, team_id, message.id, {**recipe_of(message), "withdrawn_by": by})
+    return mark_messages_stale(s, team_id, message_ids, now=now)
+
+
+def notice_posted(
+    s: Session, team_id: str, comment_id: int, channel_id: str, ts: str, *, now: datetime
+) -> None:
+    """Remember a comment's notice in its thread, drawn again from the comment alone."""
+    remember(
+        s,
+        team_id,
+        channel_id=channel_id,
+        ts=ts,
+        kind="notice",
+        recipe={"comment": comment_id},
+        comment_ids=[comment_id],
+        now=now,
+    )
+
+
+def notice_kept(s: Session, team_id: str, comment: Comment, *, now: datetime) -> None:
+    """Remember the comment's notice if it is in Slack (one posted before twoway remembered notices is
+    remembered when its comment changes), so that the change draws it again."""
+    if comment.notice_ts and comment.notice_ts != NOTICE_PENDING:
+        notice_posted(s, team_id, comment.id, comment.channel_id, comment.notice_ts, now=now)

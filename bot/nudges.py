@@ -16,8 +16,10 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from slack_sdk import WebClient
+from slack_sdk.models.blocks import Block
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import live
 from bot.ledger import first_nudge_at
 from bot.metrics import format_duration
 from bot.posting import (
@@ -30,8 +32,15 @@ from bot.posting import (
     has_metadata,
     post_once,
 )
-from bot.render import Message, message, section
-from bot.render_ledger import comment_buttons, format_post_link, from_author, quoted_comment
+from bot.render import Message, context, message, section
+from bot.render_ledger import (
+    closing_line,
+    comment_buttons,
+    format_post_link,
+    from_author,
+    quoted_comment,
+    slack_date,
+)
 from bot.text import mention
 from storage.channels import team_channels
 from storage.comments import get_comment, open_comments
@@ -43,6 +52,7 @@ from storage.nudge_claims import (
     record_nudge_sent,
     take_over_nudge,
 )
+from storage.posts import get_post
 
 logger = logging.getLogger(__name__)
 
@@ -110,14 +120,36 @@ def render_nudge(comment: Comment, post: Post, level: int, now: datetime) -> Mes
             f"{owner} may be busy: can anyone take this?"
         )
         text = f"Comment #{comment.id} is still waiting after {age}. Can anyone take this? ({owner})"
-    return message(
-        text,
-        [
-            section(headline),
-            section(quoted_comment(comment)),
-            comment_buttons(comment.id, snooze=True),
-        ],
-    )
+    blocks: list[Block] = [section(headline), section(quoted_comment(comment))]
+    if comment.snoozed_until is not None and comment.snoozed_until > now:
+        # Drawn again after someone snoozed it.
+        blocks.append(context(f"Snoozed: no nudges until {slack_date(comment.snoozed_until)}."))
+    return message(text, [*blocks, comment_buttons(comment.id, snooze=True)])
+
+
+def redraw_nudge(s: Session, team_id: str, recipe: dict[str, Any], now: datetime) -> Message | None:
+    """A nudge drawn again from its recipe (``{"level": L, "comments": [id]}``) as its comment is now:
+    waiting, with its buttons (and its snooze, if any); answered or dismissed, who closed it and no
+    buttons; gone (its flag taken back), that it is no longer tracked. None for a recipe it can't read."""
+    level, ids = recipe.get("level"), recipe.get("comments")
+    if level not in LEVELS or not isinstance(ids, list) or len(ids) != 1 or not isinstance(ids[0], int):
+        return None
+    found = get_comment(s, team_id, ids[0])
+    if found is None:
+        line = f"Comment #{ids[0]} is no longer tracked: its flag was taken back."
+        return message(line, [section(line)])
+    post = get_post(s, team_id, found.post_id)
+    if post is None:
+        return None
+    if found.state != "open":
+        return render_nudge_closed(found, post, now)
+    return render_nudge(found, post, level, now)
+
+
+def render_nudge_closed(comment: Comment, post: Post, now: datetime) -> Message:
+    """A nudge whose comment is answered or dismissed: who closed it, the comment, and no buttons."""
+    line = closing_line(comment, now)
+    return message(line, [section(f"{line} ({format_post_link(post)})"), section(quoted_comment(comment))])
 
 
 @dataclass(frozen=True)
@@ -235,6 +267,17 @@ class Nudger:
                 kept = record_nudge_sent(
                     s, team_id, nudge_id, claimed_at=claimed_at, message_ts=ts, now=self.clock()
                 )
+                if kept:
+                    live.remember(
+                        s,
+                        team_id,
+                        channel_id=comment.channel_id,
+                        ts=ts,
+                        kind="nudge",
+                        recipe={"level": level, "comments": [comment.id]},
+                        comment_ids=[comment.id],
+                        now=self.clock(),
+                    )
             if not kept:
                 logger.warning(
                     "nudge %s of comment %d was sent after its claim was taken over", ts, comment.id

@@ -39,6 +39,7 @@ HISTORY_PAGES = 10
 SLACK_FAILURES = (SlackApiError, SlackClientError, OSError)
 
 POST_MESSAGE = "chat.postMessage"
+CHAT_UPDATE = "chat.update"
 # Where a job looks for a message it may have posted: the channel's history, or the thread's replies.
 HISTORY_METHODS = ("conversations.history", "conversations.replies")
 # Answers after which Slack may have done the call all the same: "it's possible some aspect of the
@@ -70,6 +71,8 @@ SLACK_RATES: Mapping[str, CallRate] = {
     POST_MESSAGE: CallRate(per_minute=300, burst=25),
     **dict.fromkeys(UPLOAD_METHODS, CallRate(per_minute=100, burst=8)),
     **dict.fromkeys(HISTORY_METHODS, CallRate(per_minute=50, burst=4)),
+    # chat.update is Tier 3 too (docs.slack.dev/reference/methods/chat.update).
+    CHAT_UPDATE: CallRate(per_minute=50, burst=4),
 }
 # chat.postMessage in one channel: "1 per second", short bursts allowed.
 CHANNEL_RATES: Mapping[str, CallRate] = {POST_MESSAGE: CallRate(per_minute=60, burst=2)}

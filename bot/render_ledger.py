@@ -121,7 +121,8 @@ def render_flag_notice(flagged: Flagged) -> Message:
     )
 
 
-def _closing_line(comment: Comment, now: datetime) -> str:
+def closing_line(comment: Comment, now: datetime) -> str:
+    """How a comment ended (answered by whom, after how long; or needing no reply), or its wait."""
     start = comment.written_at or comment.flagged_at
     if comment.state == "answered" and comment.answered_at is not None:
         took = format_duration(max(comment.answered_at - start, timedelta(0)))
@@ -137,7 +138,7 @@ def _closing_line(comment: Comment, now: datetime) -> str:
 
 def render_notice_closed(comment: Comment, post: Post, now: datetime) -> Message:
     """The thread notice once the comment is answered or dismissed: who closed it and when."""
-    line = _closing_line(comment, now)
+    line = closing_line(comment, now)
     return message(
         line,
         [section(f"{line} ({format_post_link(post)})"), section(quote(comment.text))],
@@ -151,11 +152,21 @@ def render_notice_withdrawn(comment_id: int, by: str) -> Message:
 
 
 def render_closed(closed: Closed, now: datetime) -> Message:
-    """The answer to `/twoway answered` / `dismiss` or a button: what changed, or that nothing had to."""
-    line = _closing_line(closed.comment, now)
-    if not closed.changed:
-        line = f"Nothing to change. {line}"
+    """The answer to `/twoway answered` / `dismiss` or a button: what changed, or what had happened
+    already (a button on a message that was not yet drawn again, two clicks at once)."""
+    line = closing_line(closed.comment, now) if closed.changed else already_closed(closed.comment, now)
     return message(line, [section(line)])
+
+
+def already_closed(comment: Comment, now: datetime) -> str:
+    """What happened to a comment that is no longer waiting, by whom and how long ago."""
+    if comment.state == "answered":
+        did, by, at = "answered by", comment.answered_by, comment.answered_at
+    else:
+        did, by, at = "marked as needing no reply by", comment.dismissed_by, comment.dismissed_at
+    who = mention(by) if by else "someone"
+    when = f" {format_duration(max(now - at, timedelta(0)))} ago" if at is not None else ""
+    return f"Comment #{comment.id} was already {did} {who}{when}."
 
 
 def added_line(post: Post) -> str:

@@ -18,7 +18,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent import futures
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfoNotFoundError
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -35,6 +35,7 @@ from bot.digest.period import CATCH_UP_WINDOW, period_for
 from bot.digest.publish import Outcome, Publisher
 from bot.inbox import Inbox
 from bot.nudges import Nudger
+from bot.refresh import Refresher
 from bot.resolver import LinkResolver
 from bot.zones import zone as iana_zone
 from storage.channels import all_team_ids, get_channel, team_channels
@@ -47,6 +48,7 @@ SWEEP_JOB_ID = "sweep"
 INBOX_JOB_ID = "inbox"
 CATCH_UP_JOB_ID = "catch-up"
 LINKS_JOB_ID = "links"
+REFRESH_JOB_ID = "refresh"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DIGEST_EXECUTOR = "digests"
 # Threads posting digests at once. The publisher's pacer, not this, sets the pace of a fan-out:
@@ -101,11 +103,15 @@ class Schedules:
         inbox: Inbox | None = None,
         asker: Asker | None = None,
         links: LinkResolver | None = None,
+        refresher: Refresher | None = None,
+        refresh_every: timedelta = timedelta(seconds=5),
     ) -> None:
         self._sessions = sessions
         self._inbox = inbox
         self._asker = asker
         self._links = links
+        self._refresher = refresher
+        self._refresh_every = refresh_every
         self._publisher = publisher
         self._nudger = nudger
         self._teams = teams
@@ -153,6 +159,18 @@ class Schedules:
                 coalesce=True,
                 max_instances=1,
                 misfire_grace_time=max(1, int(self._sweep_every.total_seconds())),
+            )
+        if self._refresher is not None:
+            every = self._refresh_every.total_seconds()
+            self.scheduler.add_job(
+                self.run_refresh,
+                IntervalTrigger(seconds=every, timezone=UTC),
+                id=REFRESH_JOB_ID,
+                name="messages drawn again",
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=max(1, int(every)),
             )
         # In the scheduler's threads, so that startup does not wait on Slack.
         self.scheduler.add_job(
@@ -281,6 +299,23 @@ class Schedules:
         except Exception:
             logger.exception("forgetting the events of workspaces that removed twoway failed")
 
+    def run_refresh(self) -> None:
+        """Draw again the messages whose comments changed (`bot.refresh`)."""
+        if self._refresher is None:
+            return
+        try:
+            self._refresher.run()
+        except Exception:
+            logger.exception("drawing stale messages again failed")
+
+    def refresh_soon(self) -> None:
+        """Run the refresher now rather than at its next turn, without waiting for it: a click's change
+        shows in the digest within seconds. A run under way looks again before it ends."""
+        if self._refresher is None or not self.scheduler.running:
+            return
+        with contextlib.suppress(JobLookupError):
+            self.scheduler.modify_job(REFRESH_JOB_ID, next_run_time=datetime.now(UTC))
+
     def run_links(self) -> None:
         """Resolve the short links of every team's posts that are due (`bot.resolver`)."""
         if self._links is None:
@@ -323,6 +358,11 @@ class Schedules:
                     ledger.forget_old_messages(s, team_id, self._publisher.clock())
             except Exception:
                 logger.exception("forgetting the old messages of %s failed", team_id)
+        try:
+            if self._refresher is not None:
+                self._refresher.purge()
+        except Exception:
+            logger.exception("forgetting old posted messages failed")
         try:
             departures.purge_departed(self._sessions, self._publisher.clock())
         except Exception:

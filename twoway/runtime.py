@@ -27,6 +27,7 @@ from bot.digest.publish import Publisher
 from bot.inbox import Inbox
 from bot.installs import INSTALL_PATH, Installations
 from bot.nudges import Nudger
+from bot.refresh import Refresher
 from bot.relevance import IgnoredCount
 from bot.resolver import LinkResolver, Resolver, make_opener
 from bot.scheduler import Schedules, known_teams
@@ -195,6 +196,7 @@ def prepare(
             inbox=inbox,
             asker=Asker(sessions, client_for, clock),
             links=links,
+            refresher=Refresher(sessions, client_for, replica, clock),
         )
         if schedule
         else None

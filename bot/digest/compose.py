@@ -7,6 +7,7 @@ if at all.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -41,6 +42,8 @@ class ComposedDigest:
 
     message: dict[str, Any]
     chart: ChartData | None
+    # The waiting comments it lists, whose changes draw it again (`bot.live`).
+    comment_ids: tuple[int, ...] = ()
 
 
 def _in(period: Period, facts: list[PostFact]) -> list[PostFact]:
@@ -85,11 +88,18 @@ def undelivered_before(
 
 
 def compose_digest(
-    s: Session, team_id: str, channel_id: str, period: Period, now: datetime
+    s: Session,
+    team_id: str,
+    channel_id: str,
+    period: Period,
+    now: datetime,
+    *,
+    shown: Collection[int] | None = None,
 ) -> ComposedDigest:
     """A channel's digest for ``period``: the message as Slack should show it, and its chart's data.
 
-    The chart's eight periods end with ``period``; nothing here draws it.
+    The chart's eight periods end with ``period``; nothing here draws it. A digest drawn again after it
+    was posted lists as waiting only those of ``shown`` (the comments it listed) that still wait.
     """
     channel = get_channel(s, team_id, channel_id)
     zone = channel.timezone if channel is not None else "UTC"
@@ -122,7 +132,7 @@ def compose_digest(
             url=c.url,
         )
         for c, p in pairs
-        if c.state == "open"
+        if c.state == "open" and (shown is None or c.id in shown)
     ]
     answered = [
         comment_fact(c, p)
@@ -148,4 +158,33 @@ def compose_digest(
     history = tuple(
         HistoryPoint(p.end, reply_rate(_in(p, window)), _open_at(p.end, comments)) for p in periods
     )
-    return ComposedDigest(message=render_digest(digest), chart=ChartData(history, zone))
+    return ComposedDigest(
+        message=render_digest(digest),
+        chart=ChartData(history, zone),
+        comment_ids=tuple(w.comment_id for w in waiting),
+    )
+
+
+def digest_recipe(channel_id: str, period: Period, comment_ids: Collection[int]) -> dict[str, Any]:
+    """How a posted digest is drawn again: its channel, its period and the comments it listed."""
+    return {
+        "channel": channel_id,
+        "period_start": period.start.isoformat(),
+        "period_end": period.end.isoformat(),
+        "comments": sorted(comment_ids),
+    }
+
+
+def redraw_digest(s: Session, team_id: str, recipe: dict[str, Any], now: datetime) -> dict[str, Any] | None:
+    """A posted digest drawn again for its own period from the ledger as it is now: the comments it
+    listed that still wait, answered ones gone from "waiting". Its chart, in its thread, stays as it
+    was. None for a recipe it can't read."""
+    try:
+        channel_id = str(recipe["channel"])
+        period = Period(
+            datetime.fromisoformat(recipe["period_start"]), datetime.fromisoformat(recipe["period_end"])
+        )
+        shown = {int(c) for c in recipe["comments"]}
+    except (KeyError, TypeError, ValueError):
+        return None
+    return compose_digest(s, team_id, channel_id, period, now, shown=shown).message

@@ -10,7 +10,7 @@ records it instead of posting again. Its calls are paced with every replica's (`
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -18,9 +18,10 @@ from typing import Literal
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import live
 from bot.digest.blocks import digest_metadata
 from bot.digest.chart import ChartData, render_chart
-from bot.digest.compose import ComposedDigest
+from bot.digest.compose import ComposedDigest, digest_recipe
 from bot.digest.period import CATCH_UP_WINDOW, Period, Slot, period_for
 from bot.posting import (
     HISTORY_METHODS,
@@ -199,7 +200,9 @@ class Publisher:
             except SLACK_FAILURES as error:
                 return self._fail(team_id, channel_id, claim, f"history: {describe_failure(error)}")
             if found is not None:
-                self._record(team_id, channel_id, claim, found)
+                self._record(
+                    team_id, channel_id, period, claim, found, self._listed(team_id, channel_id, period)
+                )
                 logger.info(
                     "digest of %s/%s was posted before a crash; recorded %s", team_id, channel_id, found
                 )
@@ -227,7 +230,7 @@ class Publisher:
             )
         except SLACK_FAILURES as error:
             return self._fail(team_id, channel_id, claim, describe_failure(error))
-        self._record(team_id, channel_id, claim, ts)
+        self._record(team_id, channel_id, period, claim, ts, composed.comment_ids)
         if png:
             pacer.wait(team_id, *UPLOAD_METHODS)
             self._upload_chart(client, channel_id, ts, png)
@@ -244,11 +247,40 @@ class Publisher:
             logger.exception("the chart of the digest of %s/%s was not drawn", team_id, channel_id)
             return None
 
-    def _record(self, team_id: str, channel_id: str, claim: _Claim, ts: str) -> None:
+    def _listed(self, team_id: str, channel_id: str, period: Period) -> tuple[int, ...]:
+        """The comments the digest found after a crash lists, as far as the ledger can say now."""
+        try:
+            with self.sessions() as s:
+                return self.compose(s, team_id, channel_id, period, self.clock()).comment_ids
+        except Exception:
+            logger.exception("composing the digest of %s/%s failed", team_id, channel_id)
+            return ()
+
+    def _record(
+        self,
+        team_id: str,
+        channel_id: str,
+        period: Period,
+        claim: _Claim,
+        ts: str,
+        comment_ids: Collection[int],
+    ) -> None:
         with self.sessions.begin() as s:
             kept = record_run_posted(
                 s, team_id, claim.run_id, claimed_at=claim.claimed_at, message_ts=ts, now=self.clock()
             )
+            if kept:
+                # Kept up to date as its comments change (`bot.refresh`).
+                live.remember(
+                    s,
+                    team_id,
+                    channel_id=channel_id,
+                    ts=ts,
+                    kind="digest",
+                    recipe=digest_recipe(channel_id, period, comment_ids),
+                    comment_ids=comment_ids,
+                    now=self.clock(),
+                )
         if not kept:
             logger.warning(
                 "digest %s of %s/%s was posted after its claim expired and was taken over",

@@ -95,7 +95,7 @@ def test_link_summary_flag_answer_report(flow: Flow) -> None:
         assert figure in report, (figure, report)
 
     again = flow.reply_text(ADA, f"answered {comment.id}")
-    assert again.startswith("Nothing to change.")
+    assert again == f"Comment #{comment.id} was already answered by <@{ADA}> under a minute ago."
 
 
 def test_the_same_post_shared_twice_is_one_post_owned_by_the_first(flow: Flow) -> None:
