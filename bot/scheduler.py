@@ -313,8 +313,11 @@ class Schedules:
         shows in the digest within seconds. A run under way looks again before it ends."""
         if self._refresher is None or not self.scheduler.running:
             return
-        with contextlib.suppress(JobLookupError):
-            self.scheduler.modify_job(REFRESH_JOB_ID, next_run_time=datetime.now(UTC))
+        job = self.scheduler.get_job(REFRESH_JOB_ID)
+        # A paused job (no next run) stays paused.
+        if job is not None and job.next_run_time is not None:
+            with contextlib.suppress(JobLookupError):
+                job.modify(next_run_time=datetime.now(UTC))
 
     def run_links(self) -> None:
         """Resolve the short links of every team's posts that are due (`bot.resolver`)."""
