@@ -14,6 +14,7 @@ from bot.departures import KEEP_AFTER_LEAVING
 from bot.inbox import KEEP_UNFINISHED, REMEMBER
 from bot.installs import STATE_EXPIRATION_SECONDS
 from bot.ledger import KEEP_MESSAGES
+from bot.live import KEEP_POSTED
 from storage.models import Base
 from tests.support.paths import ROOT
 
@@ -55,6 +56,7 @@ def test_privacy_md_has_a_row_for_every_table_and_no_other() -> None:
         ("processed_events", REMEMBER),
         ("processed_events", KEEP_UNFINISHED),
         ("departed_workspaces", KEEP_AFTER_LEAVING),
+        ("posted_messages", KEEP_POSTED),
         ("slack_oauth_states", timedelta(seconds=STATE_EXPIRATION_SECONDS)),
     ],
 )

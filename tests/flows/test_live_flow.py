@@ -64,7 +64,8 @@ def _flagged_with_digest_and_nudge(flow: Flow) -> tuple[Comment, str, str]:
     later = datetime.now(UTC) + timedelta(days=7)
     nudger = Nudger(flow.sessions, lambda _: flow.runtime.deps.client, "test", lambda: later)
     [nudged] = nudger.sweep(TEAM)
-    assert (nudged.level, nudged.status) == (2, "sent") and nudged.ts is not None
+    assert (nudged.level, nudged.status) == (2, "sent")
+    assert nudged.ts is not None
     assert "can anyone take this?" in _text(_message(flow, nudged.ts))
     with flow.sessions.begin() as s:
         kinds = sorted(s.scalars(select(PostedMessage.kind).where(PostedMessage.team_id == TEAM)))
@@ -131,7 +132,8 @@ def test_marking_answered_from_the_digest_updates_the_digest_the_nudge_and_the_n
         flow, comment.id, [digest_ts, str(comment.notice_ts), nudge_ts], "was answered by"
     )
     assert QUESTION not in _text(digest), "the digest no longer lists it as waiting"
-    assert f"<@{GRACE}>" in _text(notice) and f"<@{GRACE}>" in _text(nudge)
+    assert f"<@{GRACE}>" in _text(notice)
+    assert f"<@{GRACE}>" in _text(nudge)
     updates = [c for c in flow.calls("chat.update") if c["ok"]]
     assert sorted(c["args"]["ts"] for c in updates) == sorted([digest_ts, str(comment.notice_ts), nudge_ts])
 
