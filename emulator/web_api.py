@@ -504,9 +504,16 @@ def chat_update(ctx: Context, args: Args) -> JSON:
         message["text"] = text
     if blocks is not None:
         message["blocks"] = payloads.with_block_ids(blocks)
+    elif text is not None:
+        # "If the text argument is provided and blocks are not provided, the blocks will be removed".
+        message.pop("blocks", None)
     if attachments is not None:
         message["attachments"] = attachments
-    message["edited"] = {"user": ctx.team.bot_user_id, "ts": ctx.state.next_ts()}
+    if message.get("blocks"):
+        # "If blocks are used … the edited flag will not be displayed on the message".
+        message.pop("edited", None)
+    else:
+        message["edited"] = {"user": ctx.team.bot_user_id, "ts": ctx.state.next_ts()}
     rendered = ctx.state.render(channel, message)
     return {"channel": channel.id, "ts": message["ts"], "text": message["text"], "message": rendered}
 

@@ -149,6 +149,16 @@ def test_chat_update_delete_and_permalink(emu: Emulator, client: WebClient) -> N
     assert updated["text"] == "final"
     assert updated["message"]["blocks"][0]["type"] == "divider"
     assert client.conversations_history(channel=SOCIAL)["messages"][0]["text"] == "final"
+    assert "edited" not in updated["message"], "a message drawn by its blocks shows no edited flag"
+    # Text without blocks takes the blocks away and shows the edit (docs.slack.dev chat.update).
+    plain = client.chat_update(channel=SOCIAL, ts=ts, text="plain")["message"]
+    assert not plain.get("blocks")
+    assert "edited" in plain
+    assert error_of(lambda: client.chat_update(channel=SOCIAL, ts=ts)) == "no_text"
+    bad = [{"type": "section"}]
+    assert (
+        error_of(lambda: client.chat_update(channel=SOCIAL, ts=ts, text="x", blocks=bad)) == "invalid_blocks"
+    )
     assert (
         error_of(lambda: client.chat_update(channel=SOCIAL, ts="1.000001", text="x")) == "message_not_found"
     )
