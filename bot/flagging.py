@@ -348,7 +348,7 @@ def close_and_notify(
             f"/twoway {'answered' if state == 'answered' else 'dismiss'} <comment id>",
         )
     if closed.changed:
-        refresh_soon(deps)
+        live.refresh_soon(deps)
     return render_closed(closed, now)
 
 
@@ -365,7 +365,7 @@ def snooze_and_answer(
         if comment is None:
             s.refresh(current)
             return note(already_closed(current, deps.clock()))
-    refresh_soon(deps)
+    live.refresh_soon(deps)
     return note(f"Comment #{comment_id} is snoozed: no nudges until {slack_date(until)}.")
 
 
@@ -378,15 +378,8 @@ def withdraw_and_notify(deps: Deps, client: WebClient, team_id: str, comment: Co
         if withdrawn:
             live.flag_withdrawn(s, team_id, comment.id, showing, by=by, now=deps.clock())
     if withdrawn:
-        refresh_soon(deps)
+        live.refresh_soon(deps)
     return withdrawn
-
-
-def refresh_soon(deps: Deps) -> None:
-    """Have the messages a change made stale drawn again now, rather than at the refresher's next turn;
-    it returns at once (the job runs on the scheduler's threads)."""
-    if deps.schedules is not None:
-        deps.schedules.refresh_soon()
 
 
 def redraw_notice(s: Session, team_id: str, recipe: dict[str, Any], now: datetime) -> Message | None:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
+from bot.deps import Deps
 from storage.comments import NOTICE_PENDING
 from storage.models import Comment
 from storage.posted_messages import (
@@ -106,3 +107,10 @@ def notice_kept(s: Session, team_id: str, comment: Comment, *, now: datetime) ->
     remembered when its comment changes), so that the change draws it again."""
     if comment.notice_ts and comment.notice_ts != NOTICE_PENDING:
         notice_posted(s, team_id, comment.id, comment.channel_id, comment.notice_ts, now=now)
+
+
+def refresh_soon(deps: Deps) -> None:
+    """Have the messages a change made stale drawn again now, rather than at the refresher's next turn
+    (`bot.refresh`); it returns at once, the job running on the scheduler's threads."""
+    if deps.schedules is not None:
+        deps.schedules.refresh_soon()

@@ -20,7 +20,7 @@ from typing import Any
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from bot import ledger, ownership
+from bot import ledger, live, ownership
 from bot.deps import Deps
 from bot.links import PostLink, links_in_message
 from bot.numbers import SUMMARY_REACTION, read_back_of
@@ -267,3 +267,4 @@ def deleted(deps: Deps, client: WebClient, team_id: str, event: dict[str, Any]) 
         ledger.forget(s, team_id, event["channel"], ts)
     if withdrawn:
         logger.info("deleting %s withdrew %d posts", ts, len(withdrawn))
+        live.refresh_soon(deps)
