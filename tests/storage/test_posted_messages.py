@@ -11,11 +11,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage.channels import ensure_channel
 from storage.models import Comment, Post, PostedMessage, PostedMessageComment
 from storage.posted_messages import (
+    claim_stale,
     forget_messages_before,
     mark_stale,
+    mark_stale_for_posts,
     messages_showing,
     recipe_of,
     remember_message,
+    settle_refreshed,
+    stale_message_ids,
 )
 
 Sessions = sessionmaker[Session]
@@ -124,3 +128,72 @@ def test_old_messages_are_forgotten_with_their_comment_rows(sessions: Sessions) 
         assert s.scalars(select(PostedMessageComment.message_id)).all() == [
             s.scalars(select(PostedMessage.id)).one()
         ]
+
+
+def test_one_replica_claims_a_stale_message_and_a_change_meanwhile_keeps_it_stale(sessions: Sessions) -> None:
+    with sessions.begin() as s:
+        (comment,) = _comments(s, "T1", 1)
+        message_id = remember_message(
+            s, "T1", channel_id=CHANNEL, ts="1.1", kind="notice", recipe={}, comment_ids=[comment], now=NOW
+        ).id
+        mark_stale(s, "T1", [comment], now=NOW)
+    lease = timedelta(minutes=2)
+
+    def claim(s: Session, team: str, replica: str) -> PostedMessage | None:
+        return claim_stale(
+            s,
+            team,
+            message_id,
+            replica=replica,
+            now=NOW,
+            stale_before=NOW - lease,
+            posted_since=NOW - timedelta(days=30),
+            max_attempts=5,
+        )
+
+    with sessions.begin() as s:
+        assert stale_message_ids(s, stale_before=NOW - lease, posted_since=NOW, max_attempts=5, limit=10) == [
+            ("T1", message_id)
+        ]
+        held = claim(s, "T1", "a")
+        assert held is not None
+        assert claim(s, "T1", "b") is None, "held by a"
+        assert claim(s, "T2", "b") is None, "another workspace's"
+    with sessions.begin() as s:
+        # Answered while replica a draws the message.
+        assert mark_stale(s, "T1", [comment], now=NOW + timedelta(seconds=1)) == 1
+        assert settle_refreshed(
+            s, "T1", message_id, replica="a", claimed_at=NOW, drawn_stale_since=NOW, now=NOW
+        )
+        row = s.get(PostedMessage, message_id)
+        assert row is not None
+        assert (row.stale_since, row.claimed_by) == (NOW + timedelta(seconds=1), None)
+        again = claim(s, "T1", "b")
+        assert again is not None
+        assert settle_refreshed(
+            s,
+            "T1",
+            message_id,
+            replica="b",
+            claimed_at=NOW,
+            drawn_stale_since=NOW + timedelta(seconds=1),
+            now=NOW,
+        )
+        assert not settle_refreshed(
+            s, "T1", message_id, replica="a", claimed_at=NOW, drawn_stale_since=NOW, now=NOW
+        ), "a claim settled once is settled"
+        s.refresh(row)
+        assert (row.stale_since, row.refreshed_at, row.attempts) == (None, NOW, 0)
+
+
+def test_a_withdrawn_post_marks_the_messages_about_its_comments(sessions: Sessions) -> None:
+    with sessions.begin() as s:
+        first, second = _comments(s, "T1", 2)
+        remember_message(
+            s, "T1", channel_id=CHANNEL, ts="1.1", kind="digest", recipe={}, comment_ids=[first], now=NOW
+        )
+        found = s.get(Comment, second)
+        assert found is not None
+        post_id = found.post_id
+        assert mark_stale_for_posts(s, "T2", [post_id], now=NOW) == 0
+        assert mark_stale_for_posts(s, "T1", [post_id], now=NOW) == 1
