@@ -370,6 +370,7 @@ def _settings(deps: Deps, team_id: str, channel_id: str, request: SettingsReques
         name: value
         for name, value in (
             ("unanswered_threshold_hours", request.threshold_hours),
+            ("claim_hours", request.claim_hours),
             ("flag_emoji", request.flag_emoji),
             ("resolve_emoji", request.resolve_emoji),
             ("dismiss_emoji", request.dismiss_emoji),

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.claims import claim_is_fresh
 from bot.ledger import first_nudge_at
 from bot.metrics import format_duration
 from bot.posting import (
@@ -181,6 +182,8 @@ class Nudger:
             channel = channels.get(comment.channel_id)
             # No nudges where twoway can't post: it left the channel, or the channel is archived.
             if channel is None or not channel.active:
+                continue
+            if claim_is_fresh(comment, channel, now):
                 continue
             levels = nudges_due(
                 comment.written_at or comment.flagged_at, channel, now, snoozed_until=comment.snoozed_until
