@@ -22,9 +22,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import ledger
 from bot.live import comments_changed
+from bot.people import People
 from bot.posting import POST_MESSAGE, Pacer
 from bot.render import Message, note
-from bot.render_ledger import claim_hours_text, format_post_link, person_name, render_problem, slack_date
+from bot.render_ledger import (
+    CLAIM_HOURS_DEFAULT,
+    claim_hours_text,
+    format_post_link,
+    person_name,
+    render_problem,
+    slack_date,
+)
 from bot.slack_calls import post_message, slack_error
 from bot.text import mention
 from storage.channels import get_channel
@@ -46,7 +54,7 @@ ReleaseOutcome = Literal["released", "not_yours", "nobody"]
 
 def claim_window(channel: Channel) -> timedelta:
     """How long a claim in ``channel`` stays fresh."""
-    return timedelta(hours=channel.claim_hours)
+    return timedelta(hours=channel.claim_hours or CLAIM_HOURS_DEFAULT)
 
 
 def claim_is_fresh(comment: Comment, channel: Channel, now: datetime) -> bool:
@@ -76,7 +84,7 @@ def _placed(s: Session, team_id: str, comment: Comment) -> tuple[Post, Channel |
 def _until(comment: Comment, channel: Channel | None) -> datetime | None:
     if comment.claimed_at is None:
         return None
-    return comment.claimed_at + (claim_window(channel) if channel else timedelta(hours=24))
+    return comment.claimed_at + (claim_window(channel) if channel else timedelta(hours=CLAIM_HOURS_DEFAULT))
 
 
 def claim(
@@ -91,7 +99,7 @@ def claim(
         return Claim("closed", comment, post)
     if comment.claimed_by == by and (channel is None or claim_is_fresh(comment, channel, now)):
         return Claim("yours", comment, post, _until(comment, channel))
-    window = claim_window(channel) if channel is not None else timedelta(hours=24)
+    window = claim_window(channel) if channel is not None else timedelta(hours=CLAIM_HOURS_DEFAULT)
     if not claim_comment(s, team_id, comment_id, by=by, at=now, stale_before=now - window):
         s.refresh(comment)
         outcome: ClaimOutcome = "closed" if comment.state != "open" else "taken"
@@ -140,6 +148,16 @@ def claims_of(s: Session, team_id: str, reach: ledger.Reach, user_id: str) -> li
 
 
 # ---- answers -------------------------------------------------------------------------------------
+
+
+def names_of(people: People, client: WebClient, team_id: str) -> dict[str, str]:
+    """The names Slack shows for the workspace's people; none when Slack can't list them (then people
+    are shown by their mention)."""
+    try:
+        return people.names(client, team_id)
+    except SlackApiError as error:
+        logger.warning("could not list the names of %s: %s", team_id, slack_error(error))
+        return {}
 
 
 def closed_line(comment: Comment) -> str:

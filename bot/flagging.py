@@ -381,16 +381,6 @@ def withdraw_and_notify(deps: Deps, client: WebClient, team_id: str, comment: Co
     return withdrawn
 
 
-def names_of(deps: Deps, client: WebClient, team_id: str) -> dict[str, str]:
-    """The names Slack shows for the workspace's people; none when Slack can't list them (then people
-    are shown by their mention)."""
-    try:
-        return deps.people.names(client, team_id)
-    except SlackApiError as error:
-        logger.warning("could not list the names of %s: %s", team_id, slack_error(error))
-        return {}
-
-
 def claim_and_answer(
     deps: Deps, client: WebClient, team_id: str, reach: ledger.Reach, comment_id: int, user_id: str
 ) -> Message:
@@ -400,7 +390,7 @@ def claim_and_answer(
         result = claims.claim(s, team_id, claims.any_owner(reach), comment_id, by=user_id, now=deps.clock())
     if result is None:
         return render_problem(no_comment(comment_id))
-    names = names_of(deps, client, team_id) if result.outcome == "taken" else {}
+    names = claims.names_of(deps.people, client, team_id) if result.outcome == "taken" else {}
     return claims.render_claim(result, names)
 
 
@@ -412,7 +402,7 @@ def release_and_answer(
         result = claims.release(s, team_id, claims.any_owner(reach), comment_id, by=user_id, now=deps.clock())
     if result is None:
         return render_problem(no_comment(comment_id))
-    names = names_of(deps, client, team_id) if result.outcome == "not_yours" else {}
+    names = claims.names_of(deps.people, client, team_id) if result.outcome == "not_yours" else {}
     return claims.render_release(result, names)
 
 
@@ -436,7 +426,7 @@ def ask_to_take(
         if comment is None:
             return no_comment(comment_id)
         if comment.claimed_by == to:
-            names = names_of(deps, client, team_id)
+            names = claims.names_of(deps.people, client, team_id)
             return f"{person_name(to, names)} is already on comment #{comment_id}."
         result = claims.reassign(s, team_id, reach, comment_id, to=to, by=by, now=now)
     if result is None:

@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import (
     InputBlock,
     MarkdownTextObject,
     PlainTextInputElement,
+    PlainTextObject,
     SectionBlock,
     UserSelectElement,
 )
@@ -31,6 +32,8 @@ from bot.render import Message, context, header, message, section
 from bot.text import escape, link, listing, literal, mention
 from storage.models import Channel, Comment, Post
 
+# How long a claim holds where the channel hasn't said (channels.claim_hours' default).
+CLAIM_HOURS_DEFAULT = 24
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 ANSWERED_ACTION = "comment_answered"
 DISMISSED_ACTION = "comment_dismissed"
@@ -92,22 +95,33 @@ def _age(comment: Comment, now: datetime) -> str:
     return format_duration(max(now - start, timedelta(0)))
 
 
-def comment_buttons(comment_id: int, *, snooze: bool = False, claimed: bool = False) -> ActionsBlock:
-    """The buttons that close one comment, "Snooze 1 day" where nudges are offered, and "I'm on it"
-    (or, once someone is, "Let it go") with "Ask someone else". Everyone sees the same buttons: what a
-    click does depends on who clicked."""
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> ButtonElement:
+    # Plain text without the "emoji" flag, which is Slack's default anyway: a digest holds ten rows of
+    # these buttons, and every character counts against its size.
+    return ButtonElement(
+        text=PlainTextObject(text=text, emoji=None), action_id=action_id, value=value, style=style
+    )
+
+
+def comment_buttons(
+    comment_id: int, *, snooze: bool = False, claimed: bool = False, ask: bool = True
+) -> ActionsBlock:
+    """The buttons that close one comment, "Snooze 1 day" where nudges are offered, and "I'm on it";
+    once someone is on it, "Let it go" and (unless ``ask`` is False, where room is short) "Ask someone
+    else" instead. Everyone sees the same buttons: what a click does depends on who clicked."""
     value = str(comment_id)
     elements = [
-        ButtonElement(text="Mark answered", action_id=ANSWERED_ACTION, value=value, style="primary"),
-        ButtonElement(text="No reply needed", action_id=DISMISSED_ACTION, value=value),
+        _button("Mark answered", ANSWERED_ACTION, value, style="primary"),
+        _button("No reply needed", DISMISSED_ACTION, value),
     ]
     if snooze:
-        elements.append(ButtonElement(text="Snooze 1 day", action_id=SNOOZE_ACTION, value=value))
+        elements.append(_button("Snooze 1 day", SNOOZE_ACTION, value))
     if claimed:
-        elements.append(ButtonElement(text="Let it go", action_id=RELEASE_ACTION, value=value))
+        elements.append(_button("Let it go", RELEASE_ACTION, value))
+        if ask:
+            elements.append(_button("Ask someone else", REASSIGN_ACTION, value))
     else:
-        elements.append(ButtonElement(text="I'm on it", action_id=CLAIM_ACTION, value=value))
-    elements.append(ButtonElement(text="Ask someone else", action_id=REASSIGN_ACTION, value=value))
+        elements.append(_button("I'm on it", CLAIM_ACTION, value))
     return ActionsBlock(block_id=f"comment-{comment_id}", elements=elements)
 
 
@@ -336,7 +350,7 @@ def render_settings(channel: Channel, *, changed: bool) -> Message:
     lead = "Saved. " if changed else ""
     line = (
         f"{lead}In this channel, open comments are nudged after {channel.unanswered_threshold_hours} hours, "
-        f"and an “I'm on it” holds for {claim_hours_text(channel.claim_hours)}. "
+        f"and an “I'm on it” holds for {claim_hours_text(channel.claim_hours or CLAIM_HOURS_DEFAULT)}. "
         f"React {_emoji(channel.flag_emoji)} to flag a comment, {_emoji(channel.resolve_emoji)} when it's "
         f"answered, {_emoji(channel.dismiss_emoji)} when it needs no reply."
     )
@@ -360,15 +374,24 @@ def render_problem(line: str, usage: str | None = None) -> Message:
     return message(line, blocks)
 
 
-def render_home(home: Home, now: datetime) -> View:
-    """The viewer's Home tab: comments waiting on their posts, their posts this week, their reply rate."""
+def render_home(home: Home, now: datetime, names: Mapping[str, str] | None = None) -> View:
+    """The viewer's Home tab: the comments they are on, comments waiting on their posts, their posts
+    this week, their reply rate."""
     waiting = home.waiting
-    blocks: list[Block] = [header("Waiting for your answer")]
+    blocks: list[Block] = []
+    if home.on_it:
+        on_it = Waiting(home.on_it[:LIST_LIMIT], len(home.on_it))
+        blocks += [
+            header("You're on"),
+            *comment_blocks(on_it, now, "answer these first.", snooze=True, names=names),
+            DividerBlock(),
+        ]
+    blocks.append(header("Waiting for your answer"))
     if waiting.total == 0:
         blocks.append(section("No comments on your posts are waiting for an answer."))
     else:
         blocks += comment_blocks(
-            waiting, now, "`/twoway unanswered @you` lists them by channel.", snooze=True
+            waiting, now, "`/twoway unanswered @you` lists them by channel.", snooze=True, names=names
         )
     blocks += [DividerBlock(), header("Your posts this week")]
     posts = home.posts_this_week

@@ -7,7 +7,8 @@ if at all.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -85,11 +86,17 @@ def undelivered_before(
 
 
 def compose_digest(
-    s: Session, team_id: str, channel_id: str, period: Period, now: datetime
+    s: Session,
+    team_id: str,
+    channel_id: str,
+    period: Period,
+    now: datetime,
+    names: Callable[[], Mapping[str, str]] | None = None,
 ) -> ComposedDigest:
     """A channel's digest for ``period``: the message as Slack should show it, and its chart's data.
 
-    The chart's eight periods end with ``period``; nothing here draws it.
+    The chart's eight periods end with ``period``; nothing here draws it. ``names`` gives the names
+    Slack shows for people, asked only when someone is on a waiting comment.
     """
     channel = get_channel(s, team_id, channel_id)
     zone = channel.timezone if channel is not None else "UTC"
@@ -120,10 +127,15 @@ def compose_digest(
             post_url=p.canonical_url,
             owner=p.owner_user_id,
             url=c.url,
+            claimed_by=c.claimed_by,
+            claimed_at=c.claimed_at,
         )
         for c, p in pairs
         if c.state == "open"
     ]
+    if names is not None and any(w.claimed_by for w in waiting):
+        shown = names()
+        waiting = [replace(w, claimer=shown.get(w.claimed_by or "", "")) for w in waiting]
     answered = [
         comment_fact(c, p)
         for c, p in pairs
