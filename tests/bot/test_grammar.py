@@ -925,7 +925,9 @@ def test_settings_with_any_subset_in_any_order(
     ]
     random.shuffle(pairs)
     chosen = [name if is_set else None for name, is_set in zip(names, present, strict=True)]
-    assert parse_command("settings " + " ".join(pairs)) == SettingsRequest(hours, *chosen)
+    assert parse_command("settings " + " ".join(pairs)) == SettingsRequest(
+        hours, chosen[0], chosen[1], chosen[2]
+    )
 
 
 @given(st.integers(1, 2**63 - 1), st.booleans(), st.sampled_from(["answered", "dismiss"]))
