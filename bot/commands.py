@@ -158,7 +158,11 @@ def _personal(
             with deps.sessions.begin() as s:
                 waiting = ledger.unanswered(s, team_id, reach, owner=owner, limit=LIST_LIMIT)
             where = "in this channel" if reach.owner is None else "in your channels"
-            return render_unanswered(waiting, deps.clock(), owner=reach.owner or owner, where=where)
+            claimed = any(c.claimed_by for c, _ in waiting.items)
+            names = names_of(deps.people, client, team_id) if claimed else {}
+            return render_unanswered(
+                waiting, deps.clock(), owner=reach.owner or owner, where=where, names=names
+            )
 
 
 _AUTOCOMPLETE = "type `@` and pick them from Slack's list, so Slack links them"

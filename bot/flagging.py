@@ -419,6 +419,8 @@ def ask_to_take(
         people = None
     if people is not None and to not in people:
         return "Pick a person: a bot or a deactivated account can't answer a comment."
+    if to == by:
+        return "Pick someone else: to take it yourself, click “I'm on it”."
     now = deps.clock()
     with deps.sessions.begin() as s:
         reach = claims.any_owner(reach)

@@ -273,7 +273,12 @@ def comment_blocks(
 
 
 def render_unanswered(
-    waiting: Waiting, now: datetime, *, owner: str | None, where: str = "in this channel"
+    waiting: Waiting,
+    now: datetime,
+    *,
+    owner: str | None,
+    where: str = "in this channel",
+    names: Mapping[str, str] | None = None,
 ) -> Message:
     """`/twoway unanswered`: the channel's open comments (or one owner's), oldest first."""
     whose = f" on {mention(owner)}'s posts" if owner else ""
@@ -283,7 +288,7 @@ def render_unanswered(
     noun = "comment is" if waiting.total == 1 else "comments are"
     line = f"{waiting.total} {noun} waiting for an answer{whose} {where}, oldest first."
     hint = "answer the oldest first, then run `/twoway unanswered` again."
-    return message(line, [section(line), *comment_blocks(waiting, now, hint)])
+    return message(line, [section(line), *comment_blocks(waiting, now, hint, names=names)])
 
 
 def _rate_text(rate: Rate) -> str:

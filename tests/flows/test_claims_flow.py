@@ -250,23 +250,24 @@ def test_ask_someone_else_opens_a_person_picker_and_says_so_in_the_thread(flow: 
     opened = eventually(lambda: flow.calls("views.open"), what="the person picker")
     assert opened[-1]["args"]["trigger_id"] == clicked["trigger_id"]
 
-    def submit(user: str) -> dict[str, Any]:
+    def submit(picked: str, by: str = GRACE) -> dict[str, Any]:
         values = {
-            REASSIGN_MODAL_BLOCK: {REASSIGN_MODAL_INPUT: {"type": "users_select", "selected_user": user}}
+            REASSIGN_MODAL_BLOCK: {REASSIGN_MODAL_INPUT: {"type": "users_select", "selected_user": picked}}
         }
         answer: dict[str, Any] = flow._post(
-            "/_emulator/submit",
-            {"team": TEAM, "user": GRACE, "callback_id": REASSIGN_MODAL, "values": values},
+            "/_emulator/submit", {"team": TEAM, "user": by, "callback_id": REASSIGN_MODAL, "values": values}
         )
         return answer
 
-    # A bot, or whoever is on it already, is refused under the picker, and the modal stays open.
-    for picked, reason in ((BOT, "Pick a person"), (GRACE, "grace is already on comment")):
-        refused = submit(picked)
-        assert refused["ack"]["body"]["response_action"] == "errors"
-        assert refused["ack"]["body"]["errors"][REASSIGN_MODAL_BLOCK].startswith(reason)
-        assert refused["closed"] is False
-        assert _comments(flow)[0].claimed_by == GRACE
+    def refused(answer: dict[str, Any], reason: str) -> None:
+        assert answer["ack"]["body"]["response_action"] == "errors"
+        assert answer["ack"]["body"]["errors"][REASSIGN_MODAL_BLOCK].startswith(reason)
+        assert answer["closed"] is False
+
+    # A bot, or oneself, is refused under the picker, and the modal stays open.
+    refused(submit(BOT), "Pick a person: a bot or a deactivated account can't answer a comment.")
+    refused(submit(GRACE), "Pick someone else")
+    assert _comments(flow)[0].claimed_by == GRACE
 
     accepted = submit(LINUS)
     assert accepted["closed"] is True
@@ -277,6 +278,13 @@ def test_ask_someone_else_opens_a_person_picker_and_says_so_in_the_thread(flow: 
     )
     assert asked[-1]["text"] == f"<@{GRACE}> asked <@{LINUS}> to take comment #{comment.id}."
     assert asked[-1].get("thread_ts") == comment.thread_ts
+
+    # Ada asks for Linus too, who is on it already: said under the picker, by his name.
+    assert "linus is on it since" in json.dumps(_home(flow, ADA)["blocks"])
+    _home_click(flow, ADA, REASSIGN_ACTION, comment.id)
+    eventually(lambda: len(flow.calls("views.open")) == 2, what="Ada's person picker")
+    refused(submit(LINUS, by=ADA), f"linus is already on comment #{comment.id}.")
+    assert _comments(flow)[0].claim_assigned_by == GRACE
 
 
 def test_the_claim_time_is_a_channel_setting_and_a_bad_one_records_nothing(flow: Flow) -> None:
