@@ -52,9 +52,10 @@ ClaimOutcome = Literal["claimed", "yours", "taken", "closed"]
 ReleaseOutcome = Literal["released", "not_yours", "nobody"]
 
 
-def claim_window(channel: Channel) -> timedelta:
-    """How long a claim in ``channel`` stays fresh."""
-    return timedelta(hours=channel.claim_hours or CLAIM_HOURS_DEFAULT)
+def claim_window(channel: Channel | None) -> timedelta:
+    """How long a claim in ``channel`` stays fresh (a day in a channel twoway hasn't recorded)."""
+    hours = channel.claim_hours if channel is not None else None
+    return timedelta(hours=hours or CLAIM_HOURS_DEFAULT)
 
 
 def claim_is_fresh(comment: Comment, channel: Channel, now: datetime) -> bool:
@@ -84,7 +85,7 @@ def _placed(s: Session, team_id: str, comment: Comment) -> tuple[Post, Channel |
 def _until(comment: Comment, channel: Channel | None) -> datetime | None:
     if comment.claimed_at is None:
         return None
-    return comment.claimed_at + (claim_window(channel) if channel else timedelta(hours=CLAIM_HOURS_DEFAULT))
+    return comment.claimed_at + claim_window(channel)
 
 
 def claim(
@@ -99,8 +100,7 @@ def claim(
         return Claim("closed", comment, post)
     if comment.claimed_by == by and (channel is None or claim_is_fresh(comment, channel, now)):
         return Claim("yours", comment, post, _until(comment, channel))
-    window = claim_window(channel) if channel is not None else timedelta(hours=CLAIM_HOURS_DEFAULT)
-    if not claim_comment(s, team_id, comment_id, by=by, at=now, stale_before=now - window):
+    if not claim_comment(s, team_id, comment_id, by=by, at=now, stale_before=now - claim_window(channel)):
         s.refresh(comment)
         outcome: ClaimOutcome = "closed" if comment.state != "open" else "taken"
         return Claim(outcome, comment, post, _until(comment, channel))

@@ -2,7 +2,8 @@
 week, their reply rate.
 
 It shows a person's own items in the channels they are in, and nothing of a channel they are not in:
-which those are, Slack says (`bot.slack_calls.channels_of`), asked only for someone who owns a post.
+which those are, Slack says (`bot.slack_calls.channels_of`), asked only for someone who owns a post or is
+on a comment.
 """
 
 from __future__ import annotations
