@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot import ledger
+from bot.claims import names_of
 from bot.deps import Deps
 from bot.digest.compose import compose_digest
 from bot.digest.period import next_period_for, period_for
@@ -116,7 +117,7 @@ def run_command(
         case ExportRequest():
             return _export(deps, client, team_id, channel_id, user_id, request)
         case DigestRequest(post=False):
-            return _preview(deps, team_id, channel_id)
+            return _preview(deps, client, team_id, channel_id)
         case DigestRequest(post=True):
             return _post_digest(deps, client, team_id, channel_id)
         case ScheduleRequest():
@@ -157,7 +158,11 @@ def _personal(
             with deps.sessions.begin() as s:
                 waiting = ledger.unanswered(s, team_id, reach, owner=owner, limit=LIST_LIMIT)
             where = "in this channel" if reach.owner is None else "in your channels"
-            return render_unanswered(waiting, deps.clock(), owner=reach.owner or owner, where=where)
+            claimed = any(c.claimed_by for c, _ in waiting.items)
+            names = names_of(deps.people, client, team_id) if claimed else {}
+            return render_unanswered(
+                waiting, deps.clock(), owner=reach.owner or owner, where=where, names=names
+            )
 
 
 _AUTOCOMPLETE = "type `@` and pick them from Slack's list, so Slack links them"
@@ -370,6 +375,7 @@ def _settings(deps: Deps, team_id: str, channel_id: str, request: SettingsReques
         name: value
         for name, value in (
             ("unanswered_threshold_hours", request.threshold_hours),
+            ("claim_hours", request.claim_hours),
             ("flag_emoji", request.flag_emoji),
             ("resolve_emoji", request.resolve_emoji),
             ("dismiss_emoji", request.dismiss_emoji),
@@ -434,12 +440,14 @@ def _channel(deps: Deps, s: Session, team_id: str, channel_id: str) -> Channel:
     return ensure_channel(s, team_id, channel_id, timezone=deps.config.timezone, now=deps.clock())
 
 
-def _preview(deps: Deps, team_id: str, channel_id: str) -> Message:
+def _preview(deps: Deps, client: WebClient, team_id: str, channel_id: str) -> Message:
     """The next digest as it stands now, for the asker's eyes only."""
     now = deps.clock()
     with deps.sessions.begin() as s:
         period = next_period_for(_channel(deps, s, team_id, channel_id), now)
-        composed = compose_digest(s, team_id, channel_id, period, now)
+        composed = compose_digest(
+            s, team_id, channel_id, period, now, names=lambda: names_of(deps.people, client, team_id)
+        )
     preview = composed.message
     lead = f"Preview, only you see it. The digest due {slot_date(period.end)} says so far:"
     return {"text": f"{lead} {preview['text']}", "blocks": [*note(lead)["blocks"], *preview["blocks"]][:50]}

@@ -24,13 +24,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
-from bot import ledger, live, render
+from bot import claims, ledger, live, render
 from bot.deps import Deps
 from bot.links import comment_link, links_in_message
 from bot.posting import HISTORY_METHODS, Pacer
 from bot.render import Message, note
 from bot.render_ledger import (
     already_closed,
+    person_name,
     render_closed,
     render_flag_notice,
     render_notice_closed,
@@ -406,3 +407,77 @@ def redraw_notice(s: Session, team_id: str, recipe: dict[str, Any], now: datetim
     return render_flag_notice(
         ledger.Flagged(comment, post, channel, False, ledger.first_nudge_at(start, channel))
     )
+
+
+def claim_and_answer(
+    deps: Deps, client: WebClient, team_id: str, reach: ledger.Reach, comment_id: int, user_id: str
+) -> Message:
+    """ "I'm on it": put the person on the comment unless someone else's claim is fresh, and say what
+    happened."""
+    with deps.sessions.begin() as s:
+        result = claims.claim(s, team_id, claims.any_owner(reach), comment_id, by=user_id, now=deps.clock())
+    live.refresh_soon(deps)
+    if result is None:
+        return render_problem(no_comment(comment_id))
+    names = claims.names_of(deps.people, client, team_id) if result.outcome == "taken" else {}
+    return claims.render_claim(result, names)
+
+
+def release_and_answer(
+    deps: Deps, client: WebClient, team_id: str, reach: ledger.Reach, comment_id: int, user_id: str
+) -> Message:
+    """ "Let it go": take the person off the comment, if they are the one on it."""
+    with deps.sessions.begin() as s:
+        result = claims.release(s, team_id, claims.any_owner(reach), comment_id, by=user_id, now=deps.clock())
+    live.refresh_soon(deps)
+    if result is None:
+        return render_problem(no_comment(comment_id))
+    names = claims.names_of(deps.people, client, team_id) if result.outcome == "not_yours" else {}
+    return claims.render_release(result, names)
+
+
+def ask_to_take(
+    deps: Deps, client: WebClient, team_id: str, reach: ledger.Reach, comment_id: int, *, to: str, by: str
+) -> claims.Claim | str:
+    """Put ``to`` on the comment at ``by``'s request; the line to show under the person picker instead
+    when that can't be: a bot or a deactivated account picked, the one already on it, no such comment
+    here, or one closed meanwhile."""
+    try:
+        people = {m.user_id for m in deps.people.members(client, team_id)}
+    except SlackApiError as error:
+        logger.warning("could not list the people of %s: %s", team_id, slack_error(error))
+        people = None
+    if people is not None and to not in people:
+        return "Pick a person: a bot or a deactivated account can't answer a comment."
+    if to == by:
+        return "Pick someone else: to take it yourself, click “I'm on it”."
+    now = deps.clock()
+    with deps.sessions.begin() as s:
+        reach = claims.any_owner(reach)
+        comment = ledger.comment_within(s, team_id, reach, comment_id)
+        if comment is None:
+            return no_comment(comment_id)
+        if comment.claimed_by == to:
+            names = claims.names_of(deps.people, client, team_id)
+            return f"{person_name(to, names)} is already on comment #{comment_id}."
+        result = claims.reassign(s, team_id, reach, comment_id, to=to, by=by, now=now)
+    live.refresh_soon(deps)
+    if result is None:
+        return no_comment(comment_id)
+    if result.outcome == "closed":
+        return claims.closed_line(result.comment)
+    return result
+
+
+def announce_ask(client: WebClient, result: claims.Claim, by: str) -> None:
+    """Say in the comment's thread (or its channel) who asked whom to take it: a mention, as it is a
+    request."""
+    comment = result.comment
+    line = claims.asked_line(by, comment.claimed_by or "", comment.id)
+    kwargs: dict[str, Any] = {"channel": comment.channel_id, **note(line)}
+    if comment.thread_ts:
+        kwargs["thread_ts"] = comment.thread_ts
+    try:
+        post_message(client, **kwargs)
+    except SlackApiError as error:
+        logger.warning("the ask about comment %d was not posted: %s", comment.id, slack_error(error))

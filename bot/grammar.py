@@ -81,10 +81,10 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     ),
     Subcommand(
         "settings",
-        "/twoway settings [threshold <hours>] [flag :emoji:] [resolve :emoji:] [dismiss :emoji:] | "
-        "/twoway settings sites|accounts [remove] <site or account>…",
-        "Show or change this channel's nudge threshold and reactions, and the sites and accounts whose "
-        "links are the team's posts.",
+        "/twoway settings [threshold <hours>] [claim <hours>h|<days>d] [flag :emoji:] [resolve :emoji:] "
+        "[dismiss :emoji:] | /twoway settings sites|accounts [remove] <site or account>…",
+        "Show or change this channel's nudge threshold, how long an “I'm on it” holds, its reactions, and "
+        "the sites and accounts whose links are the team's posts.",
         available=True,
     ),
     Subcommand(
@@ -194,6 +194,8 @@ class SettingsRequest:
     flag_emoji: str | None
     resolve_emoji: str | None
     dismiss_emoji: str | None
+    # How long an "I'm on it" stays fresh, in hours.
+    claim_hours: int | None = None
 
 
 SourceList = Literal["sites", "accounts"]
@@ -372,6 +374,7 @@ def _parse_report(rest: str) -> ReportRequest:
 
 _SETTING_EXAMPLES = {
     "threshold": "a number of hours, e.g. `threshold 24`",
+    "claim": "a time from 1h to 14d, e.g. `claim 2d` or `claim 36h`",
     "flag": "an emoji, e.g. `flag :eyes:`",
     "resolve": "an emoji, e.g. `resolve :white_check_mark:`",
     "dismiss": "an emoji, e.g. `dismiss :no_entry_sign:`",
@@ -390,7 +393,9 @@ def _parse_settings(rest: str) -> SettingsRequest | SourcesRequest:
                 f"`{key}` comes on its own, e.g. `/twoway settings {key} {_SOURCE_EXAMPLES[key]}`."
             )
         if key not in _SETTING_EXAMPLES:
-            raise _Invalid(f"{_quote(word)} isn't a setting: use `threshold`, `flag`, `resolve`, `dismiss`.")
+            raise _Invalid(
+                f"{_quote(word)} isn't a setting: use `threshold`, `claim`, `flag`, `resolve`, `dismiss`."
+            )
         if key in given:
             raise _Invalid(f"`{key}` is given twice; give each setting once.")
         value = next(words, None)
@@ -398,6 +403,7 @@ def _parse_settings(rest: str) -> SettingsRequest | SourcesRequest:
             raise _Invalid(f"`{key}` needs {_SETTING_EXAMPLES[key]}.")
         given[key] = value
     threshold = _hours(given["threshold"]) if "threshold" in given else None
+    claim = _claim_hours(given["claim"]) if "claim" in given else None
     emojis = {key: _emoji_name(given[key]) for key in ("flag", "resolve", "dismiss") if key in given}
     reaction_of: dict[str, str] = {}
     for key, name in emojis.items():
@@ -409,6 +415,7 @@ def _parse_settings(rest: str) -> SettingsRequest | SourcesRequest:
         flag_emoji=emojis.get("flag"),
         resolve_emoji=emojis.get("resolve"),
         dismiss_emoji=emojis.get("dismiss"),
+        claim_hours=claim,
     )
 
 
@@ -701,6 +708,22 @@ def _hours(value: str) -> int:
     if hours is None or int(hours[1]) not in THRESHOLD_HOURS:
         raise _Invalid(f"{_quote(value)} isn't a threshold; use whole hours from 1 to 720, e.g. `24`.")
     return int(hours[1])
+
+
+# How long a claim may hold: an hour to two weeks.
+CLAIM_HOURS = range(1, 14 * 24 + 1)
+_CLAIM = re.compile(r"([0-9]{1,4})([hd])", re.IGNORECASE)
+
+
+def _claim_hours(value: str) -> int:
+    found = _CLAIM.fullmatch(value)
+    hours = int(found[1]) * (24 if found[2].lower() == "d" else 1) if found else 0
+    if hours not in CLAIM_HOURS:
+        raise _Invalid(
+            f"{_quote(value)} isn't a claim time; use hours or days from 1h to 14d, e.g. `claim 2d` or "
+            "`claim 36h`."
+        )
+    return hours
 
 
 # Slack's emoji names; a skin tone such as `::skin-tone-2` belongs to the reaction, not the name.

@@ -1,7 +1,9 @@
-"""A person's Home tab: the comments waiting on their posts, their posts this week, their reply rate.
+"""A person's Home tab: the comments they are on, the comments waiting on their posts, their posts this
+week, their reply rate.
 
 It shows a person's own items in the channels they are in, and nothing of a channel they are not in:
-which those are, Slack says (`bot.slack_calls.channels_of`), asked only for someone who owns a post.
+which those are, Slack says (`bot.slack_calls.channels_of`), asked only for someone who owns a post or is
+on a comment.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import ledger
+from bot.claims import names_of
 from bot.deps import Deps
 from bot.render_ledger import LIST_LIMIT, render_home
 from bot.slack_calls import attempt, channels_of, slack_error
@@ -29,7 +32,7 @@ def publish_home(deps: Deps, client: WebClient, team_id: str, user_id: str) -> N
     now = deps.clock()
     reach = ledger.Reach(frozenset(), owner=user_id)
     with deps.sessions.begin() as s:
-        owner = ledger.has_posts(s, team_id, user_id)
+        owner = ledger.has_posts(s, team_id, user_id) or ledger.is_on_any(s, team_id, user_id)
     if owner:
         try:
             reach = personal_reach(client, user_id)
@@ -38,5 +41,10 @@ def publish_home(deps: Deps, client: WebClient, team_id: str, user_id: str) -> N
             logger.warning("could not list the channels of %s: %s", user_id, slack_error(error))
     with deps.sessions.begin() as s:
         home = ledger.home(s, team_id, reach, now=now, limit=LIST_LIMIT)
-    view = render_home(home, now)
+    names = (
+        names_of(deps.people, client, team_id)
+        if any(c.claimed_by for c, _ in home.on_it + home.waiting.items)
+        else {}
+    )
+    view = render_home(home, now, names)
     attempt(lambda: client.views_publish(user_id=user_id, view=view), "views.publish")

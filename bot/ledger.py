@@ -6,7 +6,7 @@ returns what the handler needs to answer. Times are passed in; nothing here read
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Literal
 
@@ -30,6 +30,7 @@ from bot.text import storable, truncate
 from bot.zones import zone as iana_zone
 from storage.channels import ensure_channel, get_channel, set_presence
 from storage.comments import (
+    claimed_comments,
     close_comment,
     comment_of_message,
     comment_of_notice,
@@ -605,8 +606,14 @@ def unanswered(s: Session, team_id: str, reach: Reach, *, owner: str | None, lim
 
 
 def has_posts(s: Session, team_id: str, user_id: str) -> bool:
-    """Whether the person owns any post: only then may their Home tab show anything."""
+    """Whether the person owns any post: only then, or when they are on a comment (`is_on_any`), may
+    their Home tab show anything."""
     return owns_posts(s, team_id, user_id)
+
+
+def is_on_any(s: Session, team_id: str, user_id: str) -> bool:
+    """Whether the person is on any open comment."""
+    return bool(claimed_comments(s, team_id, by=user_id))
 
 
 @dataclass(frozen=True)
@@ -617,6 +624,8 @@ class Home:
     waiting: Waiting
     posts_this_week: list[Post]
     rate: Rate
+    # The open comments the person is on, in the channels they are in, oldest claim first.
+    on_it: list[tuple[Comment, Post]] = field(default_factory=list)
 
 
 def home(s: Session, team_id: str, reach: Reach, *, now: datetime, limit: int) -> Home:
@@ -632,4 +641,5 @@ def home(s: Session, team_id: str, reach: Reach, *, now: datetime, limit: int) -
         waiting=unanswered(s, team_id, reach, owner=user_id, limit=limit),
         posts_this_week=posts,
         rate=reply_rate(post_facts(s, team_id, posts)),
+        on_it=claimed_comments(s, team_id, by=user_id, channel_ids=reach.channels),
     )

@@ -20,6 +20,7 @@ from slack_sdk.models.blocks import Block
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import live
+from bot.claims import claim_is_fresh
 from bot.ledger import first_nudge_at
 from bot.metrics import format_duration
 from bot.posting import (
@@ -213,6 +214,8 @@ class Nudger:
             channel = channels.get(comment.channel_id)
             # No nudges where twoway can't post: it left the channel, or the channel is archived.
             if channel is None or not channel.active:
+                continue
+            if claim_is_fresh(comment, channel, now):
                 continue
             levels = nudges_due(
                 comment.written_at or comment.flagged_at, channel, now, snoozed_until=comment.snoozed_until

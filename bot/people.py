@@ -29,10 +29,12 @@ SLACKBOT = "USLACKBOT"
 
 @dataclass(frozen=True)
 class Member:
-    """A person who can be named: active, not a bot. ``names`` are casefolded."""
+    """A person who can be named: active, not a bot. ``names`` are casefolded; ``shown`` is the name
+    Slack shows for them (display name, else real name, else username)."""
 
     user_id: str
     names: frozenset[str]
+    shown: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,20 @@ def member_of(user: dict[str, Any]) -> Member | None:
         user.get("real_name"),
     )
     names = frozenset(_key(name) for name in typed if isinstance(name, str) and name.strip())
-    return Member(str(user["id"]), names)
+    shown = next(
+        (
+            name.strip()
+            for name in (
+                profile.get("display_name"),
+                profile.get("real_name"),
+                user.get("real_name"),
+                user.get("name"),
+            )
+            if isinstance(name, str) and name.strip()
+        ),
+        "",
+    )
+    return Member(str(user["id"]), names, shown)
 
 
 class People:
@@ -102,6 +117,11 @@ class People:
         if len(ids) > 1:
             return Ambiguous(ids)
         return Found(ids[0])
+
+    def names(self, client: WebClient, team_id: str) -> dict[str, str]:
+        """Each member's id and the name Slack shows for them, to name a person without pinging them.
+        Raises SlackApiError when the list can't be had."""
+        return {m.user_id: m.shown for m in self.members(client, team_id) if m.shown}
 
     def members(self, client: WebClient, team_id: str) -> tuple[Member, ...]:
         """The workspace's members, listed at most once per ``ttl``: concurrent askers wait for the one

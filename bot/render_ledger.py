@@ -7,6 +7,7 @@ keep whole are shown as their label; lists stop at a limit and say how many more
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from slack_sdk.models.blocks import (
@@ -17,7 +18,9 @@ from slack_sdk.models.blocks import (
     InputBlock,
     MarkdownTextObject,
     PlainTextInputElement,
+    PlainTextObject,
     SectionBlock,
+    UserSelectElement,
 )
 from slack_sdk.models.views import View
 
@@ -29,10 +32,18 @@ from bot.render import Message, context, header, message, section
 from bot.text import escape, link, listing, literal, mention
 from storage.models import Channel, Comment, Post
 
+# How long a claim holds where the channel hasn't said (channels.claim_hours' default).
+CLAIM_HOURS_DEFAULT = 24
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 ANSWERED_ACTION = "comment_answered"
 DISMISSED_ACTION = "comment_dismissed"
 SNOOZE_ACTION = "comment_snooze"
+CLAIM_ACTION = "comment_claim"
+RELEASE_ACTION = "comment_release"
+REASSIGN_ACTION = "comment_reassign"
+REASSIGN_MODAL = "reassign_comment_modal"
+REASSIGN_MODAL_BLOCK = "person"
+REASSIGN_MODAL_INPUT = "user"
 FLAG_MODAL = "flag_comment_modal"
 FLAG_MODAL_URL_BLOCK = "post_url"
 FLAG_MODAL_URL_INPUT = "url"
@@ -84,22 +95,66 @@ def _age(comment: Comment, now: datetime) -> str:
     return format_duration(max(now - start, timedelta(0)))
 
 
-def comment_buttons(comment_id: int, *, snooze: bool = False) -> ActionsBlock:
-    """The buttons that close one comment, and "Snooze 1 day" where nudges are offered."""
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> ButtonElement:
+    # Plain text without the "emoji" flag, which is Slack's default anyway: a digest holds ten rows of
+    # these buttons, and every character counts against its size.
+    return ButtonElement(
+        text=PlainTextObject(text=text, emoji=None), action_id=action_id, value=value, style=style
+    )
+
+
+def comment_buttons(
+    comment_id: int, *, snooze: bool = False, claimed: bool = False, ask: bool = True
+) -> ActionsBlock:
+    """The buttons that close one comment, "Snooze 1 day" where nudges are offered, and "I'm on it";
+    once someone is on it, "Let it go" and (unless ``ask`` is False, where room is short) "Ask someone
+    else" instead. Everyone sees the same buttons: what a click does depends on who clicked."""
+    value = str(comment_id)
     elements = [
-        ButtonElement(
-            text="Mark answered", action_id=ANSWERED_ACTION, value=str(comment_id), style="primary"
-        ),
-        ButtonElement(text="No reply needed", action_id=DISMISSED_ACTION, value=str(comment_id)),
+        _button("Mark answered", ANSWERED_ACTION, value, style="primary"),
+        _button("No reply needed", DISMISSED_ACTION, value),
     ]
     if snooze:
-        elements.append(ButtonElement(text="Snooze 1 day", action_id=SNOOZE_ACTION, value=str(comment_id)))
+        elements.append(_button("Snooze 1 day", SNOOZE_ACTION, value))
+    if claimed:
+        elements.append(_button("Let it go", RELEASE_ACTION, value))
+        if ask:
+            elements.append(_button("Ask someone else", REASSIGN_ACTION, value))
+    else:
+        elements.append(_button("I'm on it", CLAIM_ACTION, value))
     return ActionsBlock(block_id=f"comment-{comment_id}", elements=elements)
 
 
-def render_flag_notice(flagged: Flagged) -> Message:
-    """twoway's answer in the thread: whose comment it is, its id, and when the owner is nudged."""
+def person_name(user_id: str, names: Mapping[str, str]) -> str:
+    """The name Slack shows for a person, which pings nobody; their mention only when it is unknown."""
+    name = names.get(user_id)
+    return literal(name, AUTHOR_LIMIT, len) if name else mention(user_id)
+
+
+def claim_hours_text(hours: int) -> str:
+    """ "1 day", "2 days", "36 hours": how long a claim holds, as it was set."""
+    days, rest = divmod(hours, 24)
+    if rest or not days:
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{days} day{'s' if days != 1 else ''}"
+
+
+def claim_line(comment: Comment, names: Mapping[str, str]) -> str:
+    """ "Grace is on it since Today at 10:02": who is on the comment, named without a ping; "" when
+    nobody is."""
+    if comment.claimed_by is None or comment.claimed_at is None:
+        return ""
+    line = f"{person_name(comment.claimed_by, names)} is on it since {slack_date(comment.claimed_at)}"
+    if comment.claim_assigned_by and comment.claim_assigned_by != comment.claimed_by:
+        line += f", asked by {person_name(comment.claim_assigned_by, names)}"
+    return line
+
+
+def render_flag_notice(flagged: Flagged, names: Mapping[str, str] | None = None) -> Message:
+    """twoway's answer in the thread: whose comment it is, its id, when the owner is nudged, and who
+    is on it."""
     comment, post = flagged.comment, flagged.post
+    on_it = claim_line(comment, names or {})
     owner = mention(post.owner_user_id)
     author = from_author(comment)
     headline = (
@@ -111,8 +166,8 @@ def render_flag_notice(flagged: Flagged) -> Message:
         text,
         [
             section(headline),
-            section(quoted_comment(comment)),
-            comment_buttons(comment.id),
+            section(quoted_comment(comment) + (f"\n{on_it}." if on_it else "")),
+            comment_buttons(comment.id, claimed=bool(on_it)),
             context(
                 f"Flagged by {mention(comment.flagged_by)}. Close it with the buttons, "
                 f"`/twoway answered {comment.id}` or `/twoway dismiss {comment.id}`."
@@ -190,11 +245,14 @@ def render_logged(recorded: Recorded | None, post: Post, *, added: bool) -> Mess
     return message(line, [section(line)])
 
 
-def _comment_section(comment: Comment, post: Post, now: datetime) -> SectionBlock:
+def _comment_section(comment: Comment, post: Post, now: datetime, names: Mapping[str, str]) -> SectionBlock:
     by = from_author(comment, 60)
     author = f" ·{by}" if by else ""
     if comment.snoozed_until is not None and comment.snoozed_until > now:
         author += f" · snoozed until {slack_date(comment.snoozed_until)}"
+    on_it = claim_line(comment, names)
+    if on_it:
+        author += f" · {on_it}"
     return section(
         f"*#{comment.id}* · {_age(comment, now)} · {format_post_link(post)} · "
         f"{mention(post.owner_user_id)}{author}\n"
@@ -202,12 +260,23 @@ def _comment_section(comment: Comment, post: Post, now: datetime) -> SectionBloc
     )
 
 
-def comment_blocks(waiting: Waiting, now: datetime, more_hint: str, *, snooze: bool = False) -> list[Block]:
-    """Each waiting comment with its buttons, oldest first, then "and N more" when cut."""
+def comment_blocks(
+    waiting: Waiting,
+    now: datetime,
+    more_hint: str,
+    *,
+    snooze: bool = False,
+    names: Mapping[str, str] | None = None,
+) -> list[Block]:
+    """Each waiting comment with its buttons and who is on it, oldest first, then "and N more" when
+    cut."""
     blocks: list[Block] = []
     shown = waiting.items[:LIST_LIMIT]
     for comment, post in shown:
-        blocks += [_comment_section(comment, post, now), comment_buttons(comment.id, snooze=snooze)]
+        blocks += [
+            _comment_section(comment, post, now, names or {}),
+            comment_buttons(comment.id, snooze=snooze, claimed=comment.claimed_by is not None),
+        ]
     more = max(waiting.total, len(waiting.items)) - len(shown)
     if more > 0:
         blocks.append(context(f"and {more} more: {more_hint}"))
@@ -215,7 +284,12 @@ def comment_blocks(waiting: Waiting, now: datetime, more_hint: str, *, snooze: b
 
 
 def render_unanswered(
-    waiting: Waiting, now: datetime, *, owner: str | None, where: str = "in this channel"
+    waiting: Waiting,
+    now: datetime,
+    *,
+    owner: str | None,
+    where: str = "in this channel",
+    names: Mapping[str, str] | None = None,
 ) -> Message:
     """`/twoway unanswered`: the channel's open comments (or one owner's), oldest first."""
     whose = f" on {mention(owner)}'s posts" if owner else ""
@@ -225,7 +299,7 @@ def render_unanswered(
     noun = "comment is" if waiting.total == 1 else "comments are"
     line = f"{waiting.total} {noun} waiting for an answer{whose} {where}, oldest first."
     hint = "answer the oldest first, then run `/twoway unanswered` again."
-    return message(line, [section(line), *comment_blocks(waiting, now, hint)])
+    return message(line, [section(line), *comment_blocks(waiting, now, hint, names=names)])
 
 
 def _rate_text(rate: Rate) -> str:
@@ -291,11 +365,15 @@ def render_settings(channel: Channel, *, changed: bool) -> Message:
     """`/twoway settings`: the channel's threshold and reactions, after any change."""
     lead = "Saved. " if changed else ""
     line = (
-        f"{lead}In this channel, open comments are nudged after {channel.unanswered_threshold_hours} hours. "
+        f"{lead}In this channel, open comments are nudged after {channel.unanswered_threshold_hours} hours, "
+        f"and an “I'm on it” holds for {claim_hours_text(channel.claim_hours or CLAIM_HOURS_DEFAULT)}. "
         f"React {_emoji(channel.flag_emoji)} to flag a comment, {_emoji(channel.resolve_emoji)} when it's "
         f"answered, {_emoji(channel.dismiss_emoji)} when it needs no reply."
     )
-    usage = "`/twoway settings [threshold <hours>] [flag :emoji:] [resolve :emoji:] [dismiss :emoji:]`"
+    usage = (
+        "`/twoway settings [threshold <hours>] [claim <hours>h|<days>d] [flag :emoji:] [resolve :emoji:] "
+        "[dismiss :emoji:]`"
+    )
     return message(line, [section(line), context(usage)])
 
 
@@ -312,15 +390,24 @@ def render_problem(line: str, usage: str | None = None) -> Message:
     return message(line, blocks)
 
 
-def render_home(home: Home, now: datetime) -> View:
-    """The viewer's Home tab: comments waiting on their posts, their posts this week, their reply rate."""
+def render_home(home: Home, now: datetime, names: Mapping[str, str] | None = None) -> View:
+    """The viewer's Home tab: the comments they are on, comments waiting on their posts, their posts
+    this week, their reply rate."""
     waiting = home.waiting
-    blocks: list[Block] = [header("Waiting for your answer")]
+    blocks: list[Block] = []
+    if home.on_it:
+        on_it = Waiting(home.on_it[:LIST_LIMIT], len(home.on_it))
+        blocks += [
+            header("You're on"),
+            *comment_blocks(on_it, now, "answer these first.", snooze=True, names=names),
+            DividerBlock(),
+        ]
+    blocks.append(header("Waiting for your answer"))
     if waiting.total == 0:
         blocks.append(section("No comments on your posts are waiting for an answer."))
     else:
         blocks += comment_blocks(
-            waiting, now, "`/twoway unanswered @you` lists them by channel.", snooze=True
+            waiting, now, "`/twoway unanswered @you` lists them by channel.", snooze=True, names=names
         )
     blocks += [DividerBlock(), header("Your posts this week")]
     posts = home.posts_this_week
@@ -354,6 +441,27 @@ def render_flag_modal(channel_id: str, message_ts: str, reason: str) -> View:
                 block_id=FLAG_MODAL_URL_BLOCK,
                 label="Link to the post it was left on",
                 element=PlainTextInputElement(action_id=FLAG_MODAL_URL_INPUT, placeholder="https://…"),
+            ),
+        ],
+    )
+
+
+def render_reassign_modal(comment_id: int, channel_id: str | None) -> View:
+    """ "Ask someone else": a person picker for who should take the comment; the modal carries the
+    comment and the channel it was asked from ("" for the Home tab or a direct message)."""
+    return View(
+        type="modal",
+        callback_id=REASSIGN_MODAL,
+        title="Ask someone else",
+        submit="Ask",
+        close="Cancel",
+        private_metadata=f"{comment_id}|{channel_id or ''}",
+        blocks=[
+            section(f"Who should take comment #{comment_id}? twoway tells them in the comment's thread."),
+            InputBlock(
+                block_id=REASSIGN_MODAL_BLOCK,
+                label="Person",
+                element=UserSelectElement(action_id=REASSIGN_MODAL_INPUT, placeholder="Pick a person"),
             ),
         ],
     )

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import departures, ledger
 from bot.asks import Asker
+from bot.claims import Releaser
 from bot.digest.period import CATCH_UP_WINDOW, period_for
 from bot.digest.publish import Outcome, Publisher
 from bot.inbox import Inbox
@@ -105,8 +106,10 @@ class Schedules:
         links: LinkResolver | None = None,
         refresher: Refresher | None = None,
         refresh_every: timedelta = timedelta(seconds=5),
+        releaser: Releaser | None = None,
     ) -> None:
         self._sessions = sessions
+        self._releaser = releaser
         self._inbox = inbox
         self._asker = asker
         self._links = links
@@ -330,9 +333,9 @@ class Schedules:
                 logger.exception("resolving the short links of %s failed", team_id)
 
     def run_sweep(self) -> None:
-        """Re-derive the digest jobs, send due nudges, ask for missing numbers, retry failed digests and
-        forget old kept messages, for every team, now; then purge the ledgers of the workspaces that left
-        30 days ago.
+        """Re-derive the digest jobs, send due nudges, release lapsed claims, ask for missing numbers, retry
+        failed digests and forget old kept messages, for every team, now; then purge the ledgers of the
+        workspaces that left 30 days ago.
 
         Re-deriving the jobs each sweep is what carries a change made on another replica (a schedule
         set, twoway removed from a channel) to this one's jobs, and what gives a channel first met
@@ -347,6 +350,11 @@ class Schedules:
                 self._nudger.sweep(team_id)
             except Exception:
                 logger.exception("the nudge sweep of %s failed", team_id)
+            try:
+                if self._releaser is not None:
+                    self._releaser.sweep(team_id)
+            except Exception:
+                logger.exception("releasing the lapsed claims of %s failed", team_id)
             try:
                 if self._asker is not None:
                     self._asker.sweep(team_id)

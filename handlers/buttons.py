@@ -1,5 +1,6 @@
-"""Buttons on twoway's messages and Home tab: "Mark answered", "No reply needed" and "Snooze 1 day";
-"Not our post" on the note to whoever shared a post (`bot.ownership`).
+"""Buttons on twoway's messages and Home tab: "Mark answered", "No reply needed", "Snooze 1 day",
+"I'm on it", "Let it go" and "Ask someone else" (with its modal, a person picker); "Not our post" on
+the note to whoever shared a post (`bot.ownership`).
 
 A button acts on a comment within reach of where it was clicked (`bot.ledger.Reach`): in a channel,
 that channel's comments; on the Home tab or in the app's direct messages, the clicker's own comments in
@@ -18,12 +19,31 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps, bind
-from bot.flagging import close_and_notify, snooze_and_answer
+from bot.flagging import (
+    announce_ask,
+    ask_to_take,
+    claim_and_answer,
+    close_and_notify,
+    release_and_answer,
+    snooze_and_answer,
+)
 from bot.home import personal_reach, publish_home
 from bot.ledger import Reach
 from bot.ownership import NOT_OURS_ACTION, not_ours
 from bot.render import Message
-from bot.render_ledger import ANSWERED_ACTION, DISMISSED_ACTION, SNOOZE_ACTION, render_problem
+from bot.render_ledger import (
+    ANSWERED_ACTION,
+    CLAIM_ACTION,
+    DISMISSED_ACTION,
+    REASSIGN_ACTION,
+    REASSIGN_MODAL,
+    REASSIGN_MODAL_BLOCK,
+    REASSIGN_MODAL_INPUT,
+    RELEASE_ACTION,
+    SNOOZE_ACTION,
+    render_problem,
+    render_reassign_modal,
+)
 from bot.slack_calls import advice, tell
 
 logger = logging.getLogger(__name__)
@@ -31,6 +51,8 @@ logger = logging.getLogger(__name__)
 # Comment ids are positive and below 2^63 (BIGINT); more digits than that is no id, and int() refuses
 # digit strings over 4,300 characters.
 _COMMENT_ID = re.compile(r"[0-9]{1,19}")
+# The reassignment modal carries "comment id|channel" ("" for the Home tab or a direct message).
+_ASKED = re.compile(r"(?P<comment>[0-9]{1,19})\|(?P<channel>[A-Z0-9]*)")
 
 
 def _answered(
@@ -141,7 +163,88 @@ ACTS: dict[str, Callable[[Deps, WebClient, str, Reach, int, str], Message]] = {
     ANSWERED_ACTION: _answered,
     DISMISSED_ACTION: _dismissed,
     SNOOZE_ACTION: snooze_and_answer,
+    CLAIM_ACTION: claim_and_answer,
+    RELEASE_ACTION: release_and_answer,
 }
+
+
+def _clicked_channel(body: dict[str, Any]) -> str | None:
+    """The channel a click came from; None on the Home tab or in a direct message with the app."""
+    container = body.get("container")
+    container = container if isinstance(container, dict) else {}
+    channel_id = container.get("channel_id")
+    if container.get("type") == "view" or not isinstance(channel_id, str) or channel_id.startswith("D"):
+        return None
+    return channel_id or None
+
+
+def ask_clicked(
+    deps: Deps,
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: BoltContext,
+    client: WebClient,
+    respond: Respond,
+) -> None:
+    """ "Ask someone else": open the person picker at once, while the click's trigger is good (3 s)."""
+    ack()
+    who = clicker(body, context)
+    comment_id = comment_id_of(action.get("value"))
+    trigger_id = body.get("trigger_id")
+    if who is None or comment_id is None or not isinstance(trigger_id, str):
+        logger.warning("ignored a click on %s: it doesn't say who clicked which comment", REASSIGN_ACTION)
+        return
+    view = render_reassign_modal(comment_id, _clicked_channel(body))
+    try:
+        client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as error:
+        team_id, user_id = who
+        reply = render_problem(f"I couldn't open the person picker: {advice(error)}")
+        _answer(deps, body, respond, client, team_id, user_id, reply)
+
+
+def picked_user(view: dict[str, Any]) -> str | None:
+    """The person picked in the reassignment modal, if one was."""
+    state = view.get("state")
+    values = state.get("values") if isinstance(state, dict) else None
+    block = values.get(REASSIGN_MODAL_BLOCK) if isinstance(values, dict) else None
+    field = block.get(REASSIGN_MODAL_INPUT) if isinstance(block, dict) else None
+    user = field.get("selected_user") if isinstance(field, dict) else None
+    return user if isinstance(user, str) and user else None
+
+
+def ask_submitted(
+    deps: Deps, ack: Ack, view: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient
+) -> None:
+    """The person picked: put them on the comment and say so in its thread; or keep the modal open with
+    the reason under the picker."""
+    who = clicker(body, context)
+    metadata = view.get("private_metadata")
+    asked = _ASKED.fullmatch(metadata) if isinstance(metadata, str) else None
+    to = picked_user(view)
+    if who is None or asked is None or to is None:
+        logger.warning("ignored a %s submission that doesn't say who asked whom", REASSIGN_MODAL)
+        ack()
+        return
+    team_id, user_id = who
+    comment_id = comment_id_of(asked["comment"])
+    if comment_id is None:
+        ack(response_action="errors", errors={REASSIGN_MODAL_BLOCK: "That modal doesn't name a comment."})
+        return
+    channel_id = asked["channel"]
+    try:
+        reach = Reach.channel(channel_id) if channel_id else personal_reach(client, user_id)
+    except SlackApiError as error:
+        problem = f"I couldn't check which channels you are in: {advice(error)}"
+        ack(response_action="errors", errors={REASSIGN_MODAL_BLOCK: problem})
+        return
+    result = ask_to_take(deps, client, team_id, reach, comment_id, to=to, by=user_id)
+    if isinstance(result, str):
+        ack(response_action="errors", errors={REASSIGN_MODAL_BLOCK: result})
+        return
+    ack()
+    announce_ask(client, result, user_id)
 
 
 def not_ours_clicked(
@@ -176,4 +279,6 @@ def not_ours_clicked(
 def register(app: App, deps: Deps) -> None:
     for action_id in ACTS:
         app.action(action_id)(bind(clicked, deps))
+    app.action(REASSIGN_ACTION)(bind(ask_clicked, deps))
+    app.view(REASSIGN_MODAL)(bind(ask_submitted, deps))
     app.action(NOT_OURS_ACTION)(bind(not_ours_clicked, deps))

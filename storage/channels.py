@@ -28,6 +28,7 @@ DEFAULT_EMOJIS = frozenset(
 CHANNEL_SETTINGS = frozenset(
     {
         "unanswered_threshold_hours",
+        "claim_hours",
         "flag_emoji",
         "resolve_emoji",
         "dismiss_emoji",

@@ -268,3 +268,91 @@ def comments_for_report(
     if owner is not None:
         query = query.where(Post.owner_user_id == owner)
     return [(comment, post) for comment, post in s.execute(query)]
+
+
+def claim_comment(
+    s: Session, team_id: str, comment_id: int, *, by: str, at: datetime, stale_before: datetime
+) -> bool:
+    """Put ``by`` on an open comment that nobody is on, or whose claim was made before ``stale_before``;
+    return whether the claim took. A fresh claim, whoever made it, is never overwritten."""
+    took = s.execute(
+        update(Comment)
+        .where(
+            Comment.team_id == team_id,
+            Comment.id == comment_id,
+            Comment.state == "open",
+            Comment.claimed_by.is_(None) | (Comment.claimed_at <= stale_before),
+        )
+        .values(claimed_by=by, claimed_at=at, claim_assigned_by=None)
+        .returning(Comment.id)
+        .execution_options(synchronize_session="fetch")
+    ).first()
+    return took is not None
+
+
+def release_claim(s: Session, team_id: str, comment_id: int, *, by: str) -> bool:
+    """Take ``by`` off the comment they are on; return False when they weren't on it."""
+    released = s.execute(
+        update(Comment)
+        .where(Comment.team_id == team_id, Comment.id == comment_id, Comment.claimed_by == by)
+        .values(claimed_by=None, claimed_at=None, claim_assigned_by=None)
+        .returning(Comment.id)
+        .execution_options(synchronize_session="fetch")
+    ).first()
+    return released is not None
+
+
+def release_lapsed_claim(
+    s: Session, team_id: str, comment_id: int, *, claimed_by: str, claimed_at: datetime
+) -> bool:
+    """Release the claim ``claimed_by`` made at ``claimed_at`` if it is still that claim; return whether
+    this call released it (of replicas releasing the same claim at once, exactly one does)."""
+    released = s.execute(
+        update(Comment)
+        .where(
+            Comment.team_id == team_id,
+            Comment.id == comment_id,
+            Comment.claimed_by == claimed_by,
+            Comment.claimed_at == claimed_at,
+        )
+        .values(claimed_by=None, claimed_at=None, claim_assigned_by=None)
+        .returning(Comment.id)
+        .execution_options(synchronize_session="fetch")
+    ).first()
+    return released is not None
+
+
+def assign_claim(s: Session, team_id: str, comment_id: int, *, to: str, by: str, at: datetime) -> bool:
+    """Put ``to`` on an open comment at ``by``'s request, whoever was on it; return False when it isn't
+    open."""
+    assigned = s.execute(
+        update(Comment)
+        .where(Comment.team_id == team_id, Comment.id == comment_id, Comment.state == "open")
+        .values(claimed_by=to, claimed_at=at, claim_assigned_by=by)
+        .returning(Comment.id)
+        .execution_options(synchronize_session="fetch")
+    ).first()
+    return assigned is not None
+
+
+def claimed_comments(
+    s: Session, team_id: str, *, by: str | None = None, channel_ids: Collection[str] | None = None
+) -> list[tuple[Comment, Post]]:
+    """Return the open comments someone is on (``by``, when given; in ``channel_ids``, when given), each
+    with its post, oldest claim first."""
+    query = (
+        select(Comment, Post)
+        .join(Post, Post.id == Comment.post_id)
+        .where(
+            Comment.team_id == team_id,
+            Post.team_id == team_id,
+            Comment.state == "open",
+            Comment.claimed_by.is_not(None),
+        )
+        .order_by(Comment.claimed_at, Comment.id)
+    )
+    if by is not None:
+        query = query.where(Comment.claimed_by == by)
+    if channel_ids is not None:
+        query = query.where(Comment.channel_id.in_(list(channel_ids)))
+    return [(comment, post) for comment, post in s.execute(query)]

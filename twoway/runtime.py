@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -18,15 +18,18 @@ from waitress.server import TcpWSGIServer
 from waitress.wasyncore import close_all
 
 from bot.asks import Asker
+from bot.claims import Releaser, names_of
 from bot.clock import Clock, utc_now
 from bot.config import Config
 from bot.departures import came_back
 from bot.deps import Deps, make_web_client, replica_name
-from bot.digest.compose import compose_digest
+from bot.digest.compose import ComposedDigest, compose_digest
+from bot.digest.period import Period
 from bot.digest.publish import Publisher
 from bot.inbox import Inbox
 from bot.installs import INSTALL_PATH, Installations
 from bot.nudges import Nudger
+from bot.people import People
 from bot.refresh import Refresher
 from bot.relevance import IgnoredCount
 from bot.resolver import LinkResolver, Resolver, make_opener
@@ -116,10 +119,24 @@ class Runtime:
 
 
 def make_publisher(
-    sessions: sessionmaker[Session], client_for: Callable[[str], WebClient], clock: Clock, replica: str
+    sessions: sessionmaker[Session],
+    client_for: Callable[[str], WebClient],
+    clock: Clock,
+    replica: str,
+    people: People | None = None,
 ) -> Publisher:
-    """The digest publisher of this replica, composing digests from the ledger."""
-    return Publisher(sessions, client_for, compose_digest, replica, clock)
+    """The digest publisher of this replica, composing digests from the ledger; with ``people``, those
+    on a waiting comment are named as Slack shows them, without a ping."""
+    if people is None:
+        return Publisher(sessions, client_for, compose_digest, replica, clock)
+    known = people
+
+    def compose(s: Session, team_id: str, channel_id: str, period: Period, now: datetime) -> ComposedDigest:
+        return compose_digest(
+            s, team_id, channel_id, period, now, names=lambda: names_of(known, client_for(team_id), team_id)
+        )
+
+    return Publisher(sessions, client_for, compose, replica, clock)
 
 
 def open_installations(config: Config, engine: Engine) -> Installations | None:
@@ -182,7 +199,8 @@ def prepare(
     # An uninstalled workspace keeps its ledger (and so its channels) but must run nothing.
     teams = installations.teams if installations is not None else known_teams(sessions)
 
-    publisher = make_publisher(sessions, client_for, clock, replica)
+    people = People()
+    publisher = make_publisher(sessions, client_for, clock, replica, people)
     inbox = Inbox(sessions, clock, replica, lease=timedelta(seconds=config.event_lease_seconds))
     links = LinkResolver(
         sessions, clock, Resolver(make_opener()) if config.resolve_links else None, client_for
@@ -197,6 +215,7 @@ def prepare(
             asker=Asker(sessions, client_for, clock),
             links=links,
             refresher=Refresher(sessions, client_for, replica, clock),
+            releaser=Releaser(sessions, client_for, clock),
         )
         if schedule
         else None
@@ -213,6 +232,7 @@ def prepare(
         inbox=inbox,
         reads=make_session_factory(read_engine),
         ignored=IgnoredCount(clock),
+        people=people,
     )
     app = build_app(deps)
     if installations is None and config.bot_token is not None:

@@ -54,6 +54,7 @@ class _Room:
     lost: int  # lost digests named one by one, and comment ids named in the undelivered note
     reasons: int  # distinct failures named per line of that note; the log has them all
     owners: int  # people named in the one-way section's line on posts with no numbers
+    ask: bool = True  # "Ask someone else" on the comments someone is on ("Let it go" is always there)
 
 
 _ROOMS = (
@@ -63,6 +64,11 @@ _ROOMS = (
     # The last resort fits ten waiting comments with hostile text and URLs, and the undelivered
     # note at its longest; the tests hold it to that.
     _Room(quote=40, author=0, url=100, lines=400, links=0, lost=1, reasons=1, owners=1),
+    # Each waiting comment's buttons include "I'm on it", or "Let it go" and "Ask someone else", and who
+    # is on it: ten of those at their longest need this much less again, and ten that someone is on
+    # leave "Ask someone else" to the comment's notice and the Home tab.
+    _Room(quote=20, author=0, url=60, lines=150, links=0, lost=1, reasons=1, owners=1),
+    _Room(quote=20, author=0, url=60, lines=150, links=0, lost=1, reasons=1, owners=1, ask=False),
 )
 
 
@@ -245,7 +251,12 @@ def _waiting(digest: Digest, room: _Room) -> list[Block]:
         SectionBlock(text=f"*Waiting for an answer*: {_count(waiting.total, 'comment')}, oldest first")
     ]
     for item in waiting.items:
-        blocks += [SectionBlock(text=_waiting_text(item, room)), comment_buttons(item.comment.comment_id)]
+        blocks += [
+            SectionBlock(text=_waiting_text(item, room)),
+            comment_buttons(
+                item.comment.comment_id, claimed=item.comment.claimed_by is not None, ask=room.ask
+            ),
+        ]
     if waiting.more > 0:
         more = f"and {waiting.more} more: {UNANSWERED_HINT}"
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
@@ -259,6 +270,11 @@ def _waiting_text(item: WaitingItem, room: _Room) -> str:
     head = f"*#{c.comment_id}* · {format_duration(item.age)} · {post} · {mention(c.owner)}"
     if author:
         head += f" · from {author}"
+    if c.claimed_by and c.claimed_at:
+        who = literal(c.claimer, max(room.author, 20)) if c.claimer else mention(c.claimed_by)
+        # At the last resort, who alone: the buttons and the quote say the rest.
+        since = f" since {slack_date(c.claimed_at)}" if room.author else ""
+        head += f" · {who} is on it{since}"
     text = literal(c.text, room.quote)
     if c.url:
         text += f" · {link(c.url, 'comment', limit=room.url, measure=json_len)}"

@@ -44,6 +44,9 @@ class WaitingComment:
     post_url: str
     owner: str
     url: str | None = None  # the comment's own link, where one was given
+    claimed_by: str | None = None  # who is on it ("I'm on it"), and since when
+    claimed_at: datetime | None = None
+    claimer: str = ""  # the name Slack shows for them, when known: a digest names them without a ping
 
 
 @dataclass(frozen=True)

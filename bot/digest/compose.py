@@ -7,8 +7,8 @@ if at all.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -95,11 +95,13 @@ def compose_digest(
     now: datetime,
     *,
     shown: Collection[int] | None = None,
+    names: Callable[[], Mapping[str, str]] | None = None,
 ) -> ComposedDigest:
     """A channel's digest for ``period``: the message as Slack should show it, and its chart's data.
 
     The chart's eight periods end with ``period``; nothing here draws it. A digest drawn again after it
     was posted lists as waiting only those of ``shown`` (the comments it listed) that still wait.
+    ``names`` gives the names Slack shows for people, asked only when someone is on a waiting comment.
     """
     channel = get_channel(s, team_id, channel_id)
     zone = channel.timezone if channel is not None else "UTC"
@@ -130,10 +132,15 @@ def compose_digest(
             post_url=p.canonical_url,
             owner=p.owner_user_id,
             url=c.url,
+            claimed_by=c.claimed_by,
+            claimed_at=c.claimed_at,
         )
         for c, p in pairs
         if c.state == "open" and (shown is None or c.id in shown)
     ]
+    if names is not None and any(w.claimed_by for w in waiting):
+        known = names()
+        waiting = [replace(w, claimer=known.get(w.claimed_by or "", "")) for w in waiting]
     answered = [
         comment_fact(c, p)
         for c, p in pairs

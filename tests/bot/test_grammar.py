@@ -561,6 +561,10 @@ def test_report_bad_input(text: str, reason: str) -> None:
         ("settings flag thumbsup::skin-tone-6", SettingsRequest(None, "thumbsup", None, None)),
         ("settings dismiss :-1:", SettingsRequest(None, None, None, "-1")),
         ("settings flag :don't:", SettingsRequest(None, "don't", None, None)),
+        ("settings claim 2d", SettingsRequest(None, None, None, None, claim_hours=48)),
+        ("settings claim 36h", SettingsRequest(None, None, None, None, claim_hours=36)),
+        ("settings CLAIM 1H", SettingsRequest(None, None, None, None, claim_hours=1)),
+        ("settings claim 14d threshold 6", SettingsRequest(6, None, None, None, claim_hours=336)),
         (
             "settings dismiss :zipper_mouth_face: threshold 48 flag :rotating_light: resolve heavy-check",
             SettingsRequest(48, "rotating_light", "heavy-check", "zipper_mouth_face"),
@@ -622,7 +626,8 @@ def test_bad_sites_and_accounts(text: str, reason: str) -> None:
 NOT_HOURS = "isn't a threshold; use whole hours from 1 to 720, e.g. `24`."
 NOT_EMOJI = "isn't an emoji name; use one like `:eyes:`."
 BOTH = "can't be both the"
-NOT_A_SETTING = "isn't a setting: use `threshold`, `flag`, `resolve`, `dismiss`."
+NOT_A_SETTING = "isn't a setting: use `threshold`, `claim`, `flag`, `resolve`, `dismiss`."
+NOT_CLAIM = "isn't a claim time; use hours or days from 1h to 14d, e.g. `claim 2d` or `claim 36h`."
 
 
 @pytest.mark.parametrize(
@@ -636,6 +641,14 @@ NOT_A_SETTING = "isn't a setting: use `threshold`, `flag`, `resolve`, `dismiss`.
         ("settings threshold 2d", f"`2d` {NOT_HOURS}"),
         ("settings threshold " + "9" * 5000, f"`{'9' * 39}…` {NOT_HOURS}"),
         ("settings threshold 24 hours", f"`hours` {NOT_A_SETTING}"),
+        ("settings claim", "`claim` needs a time from 1h to 14d, e.g. `claim 2d` or `claim 36h`."),
+        ("settings claim 0h", f"`0h` {NOT_CLAIM}"),
+        ("settings claim 15d", f"`15d` {NOT_CLAIM}"),
+        ("settings claim 337h", f"`337h` {NOT_CLAIM}"),
+        ("settings claim 2", f"`2` {NOT_CLAIM}"),
+        ("settings claim 1.5d", f"`1.5d` {NOT_CLAIM}"),
+        ("settings claim 2w", f"`2w` {NOT_CLAIM}"),
+        ("settings claim 1d claim 2d", "`claim` is given twice; give each setting once."),
         ("settings colour blue", f"`colour` {NOT_A_SETTING}"),
         ("settings threshold 1 THRESHOLD 2", "`threshold` is given twice; give each setting once."),
         ("settings flag", "`flag` needs an emoji, e.g. `flag :eyes:`."),
@@ -912,7 +925,9 @@ def test_settings_with_any_subset_in_any_order(
     ]
     random.shuffle(pairs)
     chosen = [name if is_set else None for name, is_set in zip(names, present, strict=True)]
-    assert parse_command("settings " + " ".join(pairs)) == SettingsRequest(hours, *chosen)
+    assert parse_command("settings " + " ".join(pairs)) == SettingsRequest(
+        hours, chosen[0], chosen[1], chosen[2]
+    )
 
 
 @given(st.integers(1, 2**63 - 1), st.booleans(), st.sampled_from(["answered", "dismiss"]))

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.ledger import Reach, close
 from bot.nudges import NudgeOutcome, Nudger, nudge_metadata, nudges_due, render_nudge
-from bot.render_ledger import ANSWERED_ACTION, DISMISSED_ACTION, SNOOZE_ACTION
+from bot.render_ledger import ANSWERED_ACTION, CLAIM_ACTION, DISMISSED_ACTION, SNOOZE_ACTION
 from emulator import Emulator, EmulatorSettings
 from storage.comments import snooze_comment
 from storage.models import Channel, Comment, Nudge, Post
@@ -119,7 +119,12 @@ def test_the_first_nudge_mentions_the_owner_and_offers_the_buttons() -> None:
     assert f"<@{ADA}>" in message["blocks"][0]["text"]["text"]
     assert "<https://x.com/team/status/1|X post>" in message["blocks"][0]["text"]["text"]
     assert message["blocks"][1]["text"]["text"] == "> Where can I buy &lt;this&gt;?"
-    assert _actions(message) == [(ANSWERED_ACTION, "7"), (DISMISSED_ACTION, "7"), (SNOOZE_ACTION, "7")]
+    assert _actions(message) == [
+        (ANSWERED_ACTION, "7"),
+        (DISMISSED_ACTION, "7"),
+        (SNOOZE_ACTION, "7"),
+        (CLAIM_ACTION, "7"),
+    ]
 
 
 def test_the_follow_up_asks_the_channel() -> None:
@@ -130,7 +135,12 @@ def test_the_follow_up_asks_the_channel() -> None:
     assert "Can anyone take this?" in message["text"]
     assert f"<@{ADA}>" in message["text"]
     assert "can anyone take this?" in message["blocks"][0]["text"]["text"]
-    assert [a for a, _ in _actions(message)] == [ANSWERED_ACTION, DISMISSED_ACTION, SNOOZE_ACTION]
+    assert [a for a, _ in _actions(message)] == [
+        ANSWERED_ACTION,
+        DISMISSED_ACTION,
+        SNOOZE_ACTION,
+        CLAIM_ACTION,
+    ]
 
 
 # ---- against the emulator and a database ---------------------------------------------------------

@@ -27,7 +27,13 @@ from bot.digest.build import (
 )
 from bot.digest.period import Period
 from bot.metrics import PostFact, Rate, SnapshotFact
-from bot.render_ledger import ANSWERED_ACTION, DISMISSED_ACTION
+from bot.render_ledger import (
+    ANSWERED_ACTION,
+    CLAIM_ACTION,
+    DISMISSED_ACTION,
+    REASSIGN_ACTION,
+    RELEASE_ACTION,
+)
 
 START = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
 NOW = START + timedelta(weeks=1)
@@ -146,6 +152,7 @@ def test_waiting_comments_carry_their_ids_on_the_buttons() -> None:
         assert [(e["action_id"], e["value"]) for e in block["elements"]] == [
             (ANSWERED_ACTION, str(n)),
             (DISMISSED_ACTION, str(n)),
+            (CLAIM_ACTION, str(n)),
         ]
     texts = section_texts(blocks)
     # comment 1 was flagged an hour into the week: 167 hours ago
@@ -472,7 +479,7 @@ def _worst(n: int, url: str) -> WaitingItem:
     return WaitingItem(replace(comment, comment_id=10**12 + n), timedelta(weeks=500))
 
 
-# The longest URL that still gets a link at the last resort, and one far too long for any.
+# A URL of 100 characters, which the rooms before the last two still link, and one far too long for any.
 @pytest.mark.parametrize("missed", [True, False])
 @pytest.mark.parametrize("url", ["https://e.x/" + "a" * 88, "https://" + "😀" * 1000])
 def test_the_last_resort_fits_the_worst_case(url: str, missed: bool) -> None:
@@ -502,6 +509,57 @@ def test_the_last_resort_fits_the_worst_case(url: str, missed: bool) -> None:
     assert lines[-1].endswith(
         f"#{2**63 - 1000} and 999 more are still waiting for an answer: can anyone take them?"
     )
+
+
+@pytest.mark.parametrize("url", ["https://e.x/" + "a" * 88, "https://" + "😀" * 1000])
+def test_the_last_resort_fits_ten_comments_someone_is_on(url: str) -> None:
+    on_it = tuple(
+        WaitingItem(
+            replace(item.comment, claimed_by="U" + "W" * 31, claimed_at=NOW, claimer="😀" * 100), item.age
+        )
+        for item in (_worst(n, url) for n in range(10))
+    )
+    line = PostLine(1, "U" + "W" * 39, "x", url, NOW, 10**9, 10**9)
+    digest = Digest(
+        channel_id="C" * 12,
+        period=PERIOD,
+        previous=PREVIOUS,
+        missed_previous=True,
+        waiting=WaitingList(on_it, 10**9),
+        broadcasters=tuple(
+            Broadcaster(f"U{n:039d}", (line,) * 50, Streak(10**6, 10**9, 10**9)) for n in range(500)
+        ),
+        conversations=(line,) * 5,
+        counts=Counts(10**9, Rate(10**9, 10**9, 1.0), 10**9, timedelta(weeks=5000)),
+        previous_counts=Counts(0, Rate(10**9, 10**9 + 1, 0.5), 10**9, timedelta(weeks=5000)),
+        quiet=False,
+        undelivered=_worst_undelivered(),
+    )
+    blocks = render_digest(digest)["blocks"]
+    within_block_kit_limits(blocks)
+    actions = [b for b in blocks if b["type"] == "actions"]
+    assert len(actions) == 10
+    # Whoever is on each can still let it go, from the digest itself.
+    assert all(RELEASE_ACTION in [e["action_id"] for e in a["elements"]] for a in actions)
+    assert all("is on it" in t for t in section_texts(blocks) if t.startswith("*#"))
+
+
+def test_a_claimed_comment_shows_who_is_on_it_by_name_and_offers_let_go_and_ask() -> None:
+    base = typical()
+    first = base.waiting.items[0]
+    claimed = replace(first.comment, claimed_by="U0GRACE001", claimed_at=NOW, claimer="Grace")
+    digest = replace(base, waiting=replace(base.waiting, items=(replace(first, comment=claimed),)))
+    blocks = render_digest(digest)["blocks"]
+    text = next(t for t in section_texts(blocks) if t.startswith(f"*#{claimed.comment_id}*"))
+    assert f"Grace is on it since <!date^{int(NOW.timestamp())}^" in text
+    assert "<@U0GRACE001>" not in text
+    actions = next(b for b in blocks if b["type"] == "actions")
+    assert [e["action_id"] for e in actions["elements"]] == [
+        ANSWERED_ACTION,
+        DISMISSED_ACTION,
+        RELEASE_ACTION,
+        REASSIGN_ACTION,
+    ]
 
 
 def test_metadata_identifies_the_digest() -> None:
