@@ -1,5 +1,6 @@
 """Buttons on twoway's messages and Home tab: "Mark answered", "No reply needed" and "Snooze 1 day";
-"Not our post" on the note to whoever shared a post (`bot.ownership`).
+"Not our post" on the note to whoever shared a post (`bot.ownership`); the Home tab's "Turn on" and
+"Turn off" of the weekly direct message (`bot.weekly`).
 
 A button acts on a comment within reach of where it was clicked (`bot.ledger.Reach`): in a channel,
 that channel's comments; on the Home tab or in the app's direct messages, the clicker's own comments in
@@ -19,11 +20,17 @@ from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps, bind
 from bot.flagging import close_and_notify, snooze_and_answer
-from bot.home import personal_reach, publish_home
+from bot.home import personal_reach, publish_home, set_weekly_dm
 from bot.ledger import Reach
 from bot.ownership import NOT_OURS_ACTION, not_ours
 from bot.render import Message
-from bot.render_ledger import ANSWERED_ACTION, DISMISSED_ACTION, SNOOZE_ACTION, render_problem
+from bot.render_ledger import (
+    ANSWERED_ACTION,
+    DISMISSED_ACTION,
+    SNOOZE_ACTION,
+    WEEKLY_DM_ACTION,
+    render_problem,
+)
 from bot.slack_calls import advice, tell
 
 logger = logging.getLogger(__name__)
@@ -173,7 +180,26 @@ def not_ours_clicked(
         tell(client, channel_id, user_id, reply)
 
 
+def weekly_dm_clicked(
+    deps: Deps,
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: BoltContext,
+    client: WebClient,
+) -> None:
+    """Turn the clicker's own weekly direct message on or off, and draw their Home tab again."""
+    ack()
+    who = clicker(body, context)
+    value = action.get("value")
+    if who is None or value not in ("on", "off"):
+        return
+    team_id, user_id = who
+    set_weekly_dm(deps, client, team_id, user_id, on=value == "on")
+
+
 def register(app: App, deps: Deps) -> None:
     for action_id in ACTS:
         app.action(action_id)(bind(clicked, deps))
     app.action(NOT_OURS_ACTION)(bind(not_ours_clicked, deps))
+    app.action(WEEKLY_DM_ACTION)(bind(weekly_dm_clicked, deps))

@@ -30,6 +30,7 @@ from bot.nudges import Nudger
 from bot.relevance import IgnoredCount
 from bot.resolver import LinkResolver, Resolver, make_opener
 from bot.scheduler import Schedules, known_teams
+from bot.weekly import WeeklyDms
 from storage.db import make_engine, make_read_engine, make_session_factory
 from storage.encryption import EncryptionKeyError
 from twoway.bolt_app import build_app
@@ -195,6 +196,7 @@ def prepare(
             inbox=inbox,
             asker=Asker(sessions, client_for, clock),
             links=links,
+            weekly=WeeklyDms(sessions, client_for, replica, clock),
         )
         if schedule
         else None
