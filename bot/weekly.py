@@ -541,3 +541,18 @@ class WeeklyDms:
         with self.sessions.begin() as s:
             record_weekly_dm_failed(s, team_id, claim.dm_id, claimed_at=claim.claimed_at, error=error)
         return DmOutcome(user_id, "failed", error=error)
+
+
+def setting_line(s: Session, team_id: str, user_id: str, now: datetime) -> str:
+    """What `/twoway dm` says of the person's weekly summary: on (and when it comes) or off."""
+    person = get_person(s, team_id, user_id)
+    if person is None or not person.weekly_dm:
+        return (
+            "Your weekly summary in a DM is off: you're nudged in the channel about each comment waiting "
+            "on your posts. `/twoway dm on` sends you one message every Monday at 09:00 your time instead."
+        )
+    return (
+        "Your weekly summary in a DM is on: your waiting comments, your posts' numbers and your reply rate, "
+        f"instead of a nudge in the channel for each comment. {zone_of(s, team_id, person, now).note()} "
+        "`/twoway dm off` turns it off."
+    )

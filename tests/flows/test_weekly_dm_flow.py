@@ -301,3 +301,19 @@ def test_turning_it_off_resumes_nudges_and_sends_no_dm(flow: Flow, clock: SetClo
     clock.set(GRACES_MONDAY_9AM + timedelta(minutes=1))
     sweep(flow)
     assert dms(flow) == []
+
+
+def test_the_command_shows_and_changes_the_setting_and_refuses_anything_else(flow: Flow) -> None:
+    assert flow.reply_text(GRACE, "dm").startswith("Your weekly summary in a DM is off")
+    refused = flow.reply_text(GRACE, "dm yes")
+    assert "`yes` isn't `on` or `off`." in refused
+    with flow.sessions.begin() as s:
+        assert s.get(Person, (TEAM, GRACE)) is None
+    on = flow.reply_text(GRACE, "dm on")
+    assert on.startswith("Saved. Your weekly summary in a DM is on")
+    assert "every Monday at 09:00 in your time zone (America/New_York)" in on
+    assert flow.reply_text(GRACE, "dm off").startswith("Saved. Your weekly summary in a DM is off")
+    with flow.sessions.begin() as s:
+        person = s.get(Person, (TEAM, GRACE))
+        assert person is not None
+        assert (person.weekly_dm, person.timezone) == (False, "America/New_York")
