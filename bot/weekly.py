@@ -42,6 +42,8 @@ from bot.posting import (
 )
 from bot.render import Message, context, header, message, section
 from bot.render_ledger import (
+    LIST_LIMIT,
+    POSTS_BUDGET,
     comment_buttons,
     comment_section,
     format_post_link,
@@ -49,7 +51,7 @@ from bot.render_ledger import (
     slack_date,
 )
 from bot.slack_calls import channels_of, slack_error
-from bot.text import mention
+from bot.text import channel_mention, listing, mention
 from bot.zones import is_zone, zone
 from storage.channels import get_channel
 from storage.comments import count_open_comments, get_comment
@@ -108,18 +110,21 @@ def week_of(zone_name: str, now: datetime) -> Week:
 
 @dataclass(frozen=True)
 class PersonZone:
-    """The zone a person's message keeps, and, when it is not their own, which zone it is instead."""
+    """The zone a person's message keeps: their own (``own``), or, when Slack gave none twoway knows, the
+    zone of ``channel_id`` (their latest post's channel) or UTC."""
 
     name: str
-    instead: str | None = None
+    own: bool = True
+    channel_id: str | None = None
 
     def note(self) -> str:
         """How the message says when it comes, and why in that zone."""
-        if self.instead is None:
+        if self.own:
             return f"It comes every Monday at 09:00 in your time zone ({self.name})."
+        whose = f"{channel_mention(self.channel_id)}'s time zone" if self.channel_id else "UTC"
         return (
-            f"Slack didn't give twoway your time zone, so it comes every Monday at 09:00 in "
-            f"{self.instead} ({self.name})."
+            f"Slack didn't give twoway your time zone, so it comes every Monday at 09:00 in {whose} "
+            f"({self.name})."
         )
 
 
@@ -131,8 +136,8 @@ def zone_of(s: Session, team_id: str, person: Person, now: datetime) -> PersonZo
     latest = posts_shared_between(s, team_id, start=now - RATE_WINDOW, end=now, owner=person.user_id)
     channel = get_channel(s, team_id, latest[-1].channel_id) if latest else None
     if channel is not None and is_zone(channel.timezone):
-        return PersonZone(channel.timezone, instead=f"<#{channel.channel_id}>'s time zone")
-    return PersonZone("UTC", instead="UTC")
+        return PersonZone(channel.timezone, own=False, channel_id=channel.channel_id)
+    return PersonZone("UTC", own=False)
 
 
 def read_zone(client: WebClient, user_id: str) -> str | None:
@@ -268,14 +273,15 @@ def _closed_line(comment: Comment, post: Post) -> str:
 def render_weekly_dm(summary: WeeklySummary, now: datetime) -> Message:
     """The weekly message: waiting comments oldest first with their buttons, then how many more and
     where to see them; the posts of the week with their numbers; the person's own reply rate."""
-    open_listed = [(c, p) for c, p in summary.comments if c.state == "open"]
+    listed = summary.comments[:MAX_LISTED]
+    open_listed = [(c, p) for c, p in listed if c.state == "open"]
     if summary.waiting == 0:
         lead = "No comments on your posts are waiting for an answer."
     else:
         noun = "comment on your posts is" if summary.waiting == 1 else "comments on your posts are"
         lead = f"{summary.waiting} {noun} waiting for an answer, oldest first."
     blocks: list[Block] = [header("Your week on twoway"), section(lead)]
-    for comment, post in summary.comments:
+    for comment, post in listed:
         if comment.state == "open":
             blocks += [comment_section(comment, post, now), comment_buttons(comment.id, snooze=True)]
         else:
@@ -287,13 +293,23 @@ def render_weekly_dm(summary: WeeklySummary, now: datetime) -> Message:
         )
     blocks += [DividerBlock(), header("Your posts this week")]
     if summary.posts:
-        lines = [
+        newest = [
             f"• {format_post_link(p)} · {slack_date(p.shared_at)} · {_numbers(snap)}"
-            for p, snap in summary.posts[-10:]
+            for p, snap in reversed(summary.posts[-LIST_LIMIT:])
         ]
-        if len(summary.posts) > len(lines):
-            lines.append(f"and {len(summary.posts) - len(lines)} more on your Home tab")
-        blocks.append(section("\n".join(lines)))
+        more_posts = len(summary.posts) - len(newest)
+        blocks.append(
+            section(
+                listing(
+                    None,
+                    newest,
+                    POSTS_BUDGET,
+                    lambda n: f"and {n} more on your Home tab",
+                    len,
+                    unlisted=more_posts,
+                )
+            )
+        )
     else:
         blocks.append(section("You haven't shared a post in the last 7 days."))
     rate = own_rate_line(summary.rate)
@@ -315,7 +331,8 @@ def recipe_of(summary: WeeklySummary, reach: ledger.Reach, at: datetime) -> dict
         "channels": sorted(reach.channels),
         "at": at.isoformat(),
         "zone": summary.zone.name,
-        "zone_instead": summary.zone.instead,
+        "zone_own": summary.zone.own,
+        "zone_channel": summary.zone.channel_id,
         "comment_ids": [c.id for c, _ in summary.comments],
     }
 
@@ -327,7 +344,10 @@ def redraw_weekly_dm(s: Session, team_id: str, recipe: dict[str, Any], now: date
         user_id = str(recipe["user_id"])
         reach = ledger.Reach(frozenset(str(c) for c in recipe["channels"]), owner=user_id)
         at = datetime.fromisoformat(str(recipe["at"]))
-        person_zone = PersonZone(str(recipe["zone"]), recipe.get("zone_instead"))
+        channel = recipe.get("zone_channel")
+        person_zone = PersonZone(
+            str(recipe["zone"]), own=bool(recipe["zone_own"]), channel_id=str(channel) if channel else None
+        )
         listed = [int(i) for i in recipe["comment_ids"]]
     except (KeyError, TypeError, ValueError):
         logger.warning("a weekly message's recipe can't be read: %r", recipe)
