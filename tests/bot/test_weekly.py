@@ -29,8 +29,8 @@ TEAM, CHANNEL, GRACE, ADA = "T1", "C0SOCIAL01", "U0GRACE001", "U0ADA00001"
 NOW = datetime(2026, 12, 14, 15, 0, tzinfo=UTC)
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
