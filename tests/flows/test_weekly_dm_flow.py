@@ -317,3 +317,24 @@ def test_the_command_shows_and_changes_the_setting_and_refuses_anything_else(flo
         person = s.get(Person, (TEAM, GRACE))
         assert person is not None
         assert (person.weekly_dm, person.timezone) == (False, "America/New_York")
+
+
+def test_a_dm_slack_kept_but_answered_500_to_is_found_not_sent_twice(flow: Flow, clock: SetClock) -> None:
+    set_up_the_week(flow)
+    home_of(flow, GRACE)
+    turn(flow, GRACE, "on")
+    # The nudges due by Monday morning go first, so that the fault meets the direct message.
+    clock.set(GRACES_MONDAY_9AM - timedelta(minutes=1))
+    sweep(flow)
+    assert dms(flow) == []
+    flow._post("/_emulator/faults", {"method": "chat.postMessage", "status": 500, "kept": True, "count": 1})
+    clock.set(GRACES_MONDAY_9AM + timedelta(minutes=1))
+    sweep(flow)
+    [dm] = dms(flow)
+    channel = dm["args"]["channel"]
+    kept = [m for m in flow.messages(channel) if (m.get("metadata") or {}).get("event_type") == DM_EVENT_TYPE]
+    assert len(kept) == 1
+    assert flow.calls("conversations.history")
+    with flow.sessions.begin() as s:
+        [row] = s.scalars(select(WeeklyDm).where(WeeklyDm.team_id == TEAM))
+        assert (row.state, row.message_ts, row.attempts) == ("sent", kept[0]["ts"], 1)
