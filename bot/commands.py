@@ -30,6 +30,7 @@ from bot.grammar import (
     Asker,
     CloseRequest,
     DigestRequest,
+    DmRequest,
     ExportRequest,
     FlagRequest,
     LogRequest,
@@ -42,7 +43,7 @@ from bot.grammar import (
     SourcesRequest,
     UnansweredRequest,
 )
-from bot.home import personal_reach
+from bot.home import personal_reach, set_weekly_dm
 from bot.ledger import Reach
 from bot.links import PostLink
 from bot.numbers import read_back_of
@@ -65,6 +66,7 @@ from bot.render_ledger import (
 from bot.slack_calls import advice, attempt, slack_error
 from bot.text import URL_LIMIT, channel_mention, escape, inline_code, mention
 from bot.transfer import COMMENT_COLUMNS, POST_COLUMNS, SNAPSHOT_COLUMNS, write_csv
+from bot.weekly import setting_line
 from storage.bulk import export_comments, export_posts, export_snapshots
 from storage.channels import ensure_channel, get_channel, update_channel_settings
 from storage.models import Channel
@@ -87,6 +89,9 @@ def run_command(
     ``reply`` shows them a message before the answer, such as a notice Slack refused to post.
     A command run where twoway is not a member records nothing, and says how to invite it.
     """
+    if isinstance(request, DmRequest):
+        # The asker's own setting: the same wherever it is run.
+        return _weekly_dm(deps, client, request, team_id, user_id)
     if channel_id.startswith("D"):
         return _from_direct_message(deps, client, request, team_id, channel_id, user_id, reply)
     outside = _outside(deps, client, team_id, channel_id)
@@ -123,6 +128,15 @@ def run_command(
         case ScheduleRequest():
             return _schedule(deps, team_id, channel_id, request)
     raise AssertionError(f"unhandled request {request!r}")  # pragma: no cover
+
+
+def _weekly_dm(deps: Deps, client: WebClient, request: DmRequest, team_id: str, user_id: str) -> Message:
+    """`/twoway dm [on|off]`: the asker's weekly summary, changed if asked (their Home tab drawn again)."""
+    if request.on is not None:
+        set_weekly_dm(deps, client, team_id, user_id, on=request.on)
+    with deps.sessions.begin() as s:
+        line = setting_line(s, team_id, user_id, deps.clock())
+    return note(f"Saved. {line}" if request.on is not None else line)
 
 
 PersonalRequest = LogRequest | FlagRequest | CloseRequest | UnansweredRequest

@@ -88,6 +88,12 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         available=True,
     ),
     Subcommand(
+        "dm",
+        "/twoway dm [on|off]",
+        "Show, or turn on or off, your weekly summary in a direct message instead of channel nudges.",
+        available=True,
+    ),
+    Subcommand(
         "export",
         "/twoway export [posts|snapshots|comments]",
         "Get this channel's ledger as CSV files, in a direct message.",
@@ -220,6 +226,13 @@ class ExportRequest:
 
 
 @dataclass(frozen=True)
+class DmRequest:
+    """`/twoway dm [on|off]`: show the asker's weekly summary setting (``on`` None), or change it."""
+
+    on: bool | None
+
+
+@dataclass(frozen=True)
 class DigestRequest:
     """`/twoway digest [preview|now]`: preview shows it to the asker only; now posts it to the channel."""
 
@@ -250,6 +263,7 @@ Request = (
     | SettingsRequest
     | SourcesRequest
     | ExportRequest
+    | DmRequest
 )
 
 
@@ -468,6 +482,17 @@ def _parse_export(rest: str) -> ExportRequest:
     return ExportRequest(table)
 
 
+def _parse_dm(rest: str) -> DmRequest:
+    words = _words(rest)
+    if not words:
+        return DmRequest(None)
+    _no_more(words[1:])
+    choice = words[0].lower()
+    if choice not in ("on", "off"):
+        raise _Invalid(f"{_quote(words[0])} isn't `on` or `off`.")
+    return DmRequest(on=choice == "on")
+
+
 def _parse_digest(rest: str) -> DigestRequest:
     words = _words(rest)
     choice = words[0].lower() if words else "preview"
@@ -532,6 +557,7 @@ _PARSERS: dict[str, Callable[[str], Request]] = {
     "report": _parse_report,
     "settings": _parse_settings,
     "export": _parse_export,
+    "dm": _parse_dm,
 }
 
 

@@ -42,6 +42,7 @@ BOT_SCOPES = (
     "files:write",
     "groups:history",
     "groups:read",
+    "im:history",
     "im:write",
     "reactions:read",
     "reactions:write",

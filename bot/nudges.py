@@ -51,9 +51,11 @@ from storage.nudge_claims import (
     nudges_of,
     record_nudge_failed,
     record_nudge_sent,
+    skip_nudge,
     take_over_nudge,
 )
 from storage.posts import get_post
+from storage.weekly_dms import taking_dm
 
 logger = logging.getLogger(__name__)
 
@@ -207,8 +209,10 @@ class Nudger:
         done = {
             (n.comment_id, n.level)
             for n in nudges_of(s, team_id, [c.id for c, _ in waiting])
-            if n.state == "sent"
+            if n.state in ("sent", "skipped")
         }
+        # Whoever takes the weekly direct message gets no level-1 nudge (`bot.weekly`).
+        by_dm = taking_dm(s, team_id, {post.owner_user_id for _, post in waiting})
         found = []
         for comment, post in waiting:
             channel = channels.get(comment.channel_id)
@@ -222,6 +226,9 @@ class Nudger:
             )
             # A comment flagged late, or snoozed past both levels, gets the follow-up alone.
             if levels and (comment.id, levels[-1]) not in done:
+                if levels[-1] == 1 and post.owner_user_id in by_dm:
+                    skip_nudge(s, team_id, comment.id, 1, now=now)
+                    continue
                 found.append(_Due(comment, post, levels[-1]))
         return found
 

@@ -34,6 +34,7 @@ from bot.nudges import redraw_nudge
 from bot.posting import CHAT_UPDATE, SLACK_FAILURES, Pacer, describe_failure
 from bot.render import Message
 from bot.slack_calls import retry_after
+from bot.weekly import redraw_weekly_dm
 from storage.posted_messages import (
     claim_stale,
     forget_message,
@@ -54,6 +55,7 @@ REDRAWS: Mapping[str, Redraw] = {
     "notice": redraw_notice,
     "nudge": redraw_nudge,
     "digest": redraw_digest,
+    "dm": redraw_weekly_dm,
 }
 # Answers after which the message can't be updated ever again (deleted, not twoway's, its channel gone
 # or archived: docs.slack.dev/reference/methods/chat.update): it is forgotten.

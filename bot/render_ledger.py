@@ -36,6 +36,8 @@ from storage.models import Channel, Comment, Post
 CLAIM_HOURS_DEFAULT = 24
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 ANSWERED_ACTION = "comment_answered"
+# The Home tab's button that turns a person's weekly direct message on ("on") or off ("off").
+WEEKLY_DM_ACTION = "weekly_dm_toggle"
 DISMISSED_ACTION = "comment_dismissed"
 SNOOZE_ACTION = "comment_snooze"
 CLAIM_ACTION = "comment_claim"
@@ -245,7 +247,7 @@ def render_logged(recorded: Recorded | None, post: Post, *, added: bool) -> Mess
     return message(line, [section(line)])
 
 
-def _comment_section(comment: Comment, post: Post, now: datetime, names: Mapping[str, str]) -> SectionBlock:
+def comment_section(comment: Comment, post: Post, now: datetime, names: Mapping[str, str]) -> SectionBlock:
     by = from_author(comment, 60)
     author = f" ·{by}" if by else ""
     if comment.snoozed_until is not None and comment.snoozed_until > now:
@@ -274,7 +276,7 @@ def comment_blocks(
     shown = waiting.items[:LIST_LIMIT]
     for comment, post in shown:
         blocks += [
-            _comment_section(comment, post, now, names or {}),
+            comment_section(comment, post, now, names or {}),
             comment_buttons(comment.id, snooze=snooze, claimed=comment.claimed_by is not None),
         ]
     more = max(waiting.total, len(waiting.items)) - len(shown)
@@ -390,9 +392,17 @@ def render_problem(line: str, usage: str | None = None) -> Message:
     return message(line, blocks)
 
 
-def render_home(home: Home, now: datetime, names: Mapping[str, str] | None = None) -> View:
+def render_home(
+    home: Home,
+    now: datetime,
+    names: Mapping[str, str] | None = None,
+    *,
+    own_rate: Rate | None = None,
+    weekly_dm: bool = False,
+) -> View:
     """The viewer's Home tab: the comments they are on, comments waiting on their posts, their posts
-    this week, their reply rate."""
+    this week, their reply rate (and ``own_rate``, their last 4 weeks', when given), and their weekly
+    direct message setting."""
     waiting = home.waiting
     blocks: list[Block] = []
     if home.on_it:
@@ -423,7 +433,40 @@ def render_home(home: Home, now: datetime, names: Mapping[str, str] | None = Non
     else:
         blocks.append(section("You haven't shared a post in the last 7 days."))
     blocks.append(section(f"*Your reply rate this week:* {_rate_text(home.rate)}"))
+    if own_rate is not None:
+        blocks.append(context(own_rate_line(own_rate)))
+    blocks += [DividerBlock(), *weekly_dm_setting(weekly_dm)]
     return View(type="home", blocks=blocks)
+
+
+def own_rate_line(rate: Rate) -> str:
+    """A person's own reply rate over the last 4 weeks, with both counts; shown to that person alone."""
+    if rate.value is None:
+        return "No comments were recorded on your posts in the last 4 weeks."
+    answered = round(rate.value * rate.comments)
+    return (
+        f"You answered {answered} of {rate.comments} comments on your posts in the last 4 weeks "
+        f"({rate.percent_text()}). Only you see this."
+    )
+
+
+def weekly_dm_setting(on: bool) -> list[Block]:
+    """The Home tab's setting: a weekly summary in a direct message instead of channel nudges."""
+    if on:
+        line = (
+            "*Weekly summary in a DM instead of channel nudges:* on. Every Monday at 09:00 your time, "
+            "twoway sends you your waiting comments, your posts' numbers and your reply rate, and "
+            "doesn't nudge you in the channels (the follow-up to the whole channel still goes)."
+        )
+        button = ButtonElement(text="Turn off", action_id=WEEKLY_DM_ACTION, value="off")
+    else:
+        line = (
+            "*Weekly summary in a DM instead of channel nudges:* off. Turn it on to get your waiting "
+            "comments, your posts' numbers and your reply rate every Monday at 09:00 your time, "
+            "instead of a nudge in the channel for each comment."
+        )
+        button = ButtonElement(text="Turn on", action_id=WEEKLY_DM_ACTION, value="on", style="primary")
+    return [section(line), ActionsBlock(block_id="weekly-dm", elements=[button])]
 
 
 def render_flag_modal(channel_id: str, message_ts: str, reason: str) -> View:

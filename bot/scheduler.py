@@ -38,6 +38,7 @@ from bot.inbox import Inbox
 from bot.nudges import Nudger
 from bot.refresh import Refresher
 from bot.resolver import LinkResolver
+from bot.weekly import WeeklyDms
 from bot.zones import zone as iana_zone
 from storage.channels import all_team_ids, get_channel, team_channels
 from storage.models import Channel
@@ -107,9 +108,11 @@ class Schedules:
         refresher: Refresher | None = None,
         refresh_every: timedelta = timedelta(seconds=5),
         releaser: Releaser | None = None,
+        weekly: WeeklyDms | None = None,
     ) -> None:
         self._sessions = sessions
         self._releaser = releaser
+        self._weekly = weekly
         self._inbox = inbox
         self._asker = asker
         self._links = links
@@ -333,9 +336,9 @@ class Schedules:
                 logger.exception("resolving the short links of %s failed", team_id)
 
     def run_sweep(self) -> None:
-        """Re-derive the digest jobs, send due nudges, release lapsed claims, ask for missing numbers, retry
-        failed digests and forget old kept messages, for every team, now; then purge the ledgers of the
-        workspaces that left 30 days ago.
+        """Re-derive the digest jobs, send due nudges and people's weekly direct messages, release lapsed
+        claims, ask for missing numbers, retry failed digests and forget old kept messages, for every team,
+        now; then purge the ledgers of the workspaces that left 30 days ago.
 
         Re-deriving the jobs each sweep is what carries a change made on another replica (a schedule
         set, twoway removed from a channel) to this one's jobs, and what gives a channel first met
@@ -355,6 +358,11 @@ class Schedules:
                     self._releaser.sweep(team_id)
             except Exception:
                 logger.exception("releasing the lapsed claims of %s failed", team_id)
+            try:
+                if self._weekly is not None:
+                    self._weekly.sweep(team_id)
+            except Exception:
+                logger.exception("the weekly direct messages of %s failed", team_id)
             try:
                 if self._asker is not None:
                     self._asker.sweep(team_id)

@@ -1,6 +1,7 @@
 """Buttons on twoway's messages and Home tab: "Mark answered", "No reply needed", "Snooze 1 day",
 "I'm on it", "Let it go" and "Ask someone else" (with its modal, a person picker); "Not our post" on
-the note to whoever shared a post (`bot.ownership`).
+the note to whoever shared a post (`bot.ownership`); the Home tab's "Turn on" and "Turn off" of the
+weekly direct message (`bot.weekly`).
 
 A button acts on a comment within reach of where it was clicked (`bot.ledger.Reach`): in a channel,
 that channel's comments; on the Home tab or in the app's direct messages, the clicker's own comments in
@@ -27,7 +28,7 @@ from bot.flagging import (
     release_and_answer,
     snooze_and_answer,
 )
-from bot.home import personal_reach, publish_home
+from bot.home import personal_reach, publish_home, set_weekly_dm
 from bot.ledger import Reach
 from bot.ownership import NOT_OURS_ACTION, not_ours
 from bot.render import Message
@@ -41,6 +42,7 @@ from bot.render_ledger import (
     REASSIGN_MODAL_INPUT,
     RELEASE_ACTION,
     SNOOZE_ACTION,
+    WEEKLY_DM_ACTION,
     render_problem,
     render_reassign_modal,
 )
@@ -276,9 +278,28 @@ def not_ours_clicked(
         tell(client, channel_id, user_id, reply)
 
 
+def weekly_dm_clicked(
+    deps: Deps,
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: BoltContext,
+    client: WebClient,
+) -> None:
+    """Turn the clicker's own weekly direct message on or off, and draw their Home tab again."""
+    ack()
+    who = clicker(body, context)
+    value = action.get("value")
+    if who is None or value not in ("on", "off"):
+        return
+    team_id, user_id = who
+    set_weekly_dm(deps, client, team_id, user_id, on=value == "on")
+
+
 def register(app: App, deps: Deps) -> None:
     for action_id in ACTS:
         app.action(action_id)(bind(clicked, deps))
     app.action(REASSIGN_ACTION)(bind(ask_clicked, deps))
     app.view(REASSIGN_MODAL)(bind(ask_submitted, deps))
     app.action(NOT_OURS_ACTION)(bind(not_ours_clicked, deps))
+    app.action(WEEKLY_DM_ACTION)(bind(weekly_dm_clicked, deps))

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
+from storage.db import insert_ignoring_conflicts
 from storage.leases import Lease
 from storage.models import Comment, Nudge
 
@@ -43,6 +44,20 @@ def claim_nudge(s: Session, team_id: str, comment_id: int, level: int, *, now: d
     return s.scalars(
         select(Nudge).where(Nudge.team_id == team_id, Nudge.comment_id == comment_id, Nudge.level == level)
     ).one()
+
+
+def skip_nudge(s: Session, team_id: str, comment_id: int, level: int, *, now: datetime) -> bool:
+    """Record the comment's nudge of this level as skipped (its owner takes a weekly direct message
+    instead); return False when the nudge was claimed, sent or skipped before."""
+    row = {
+        "team_id": team_id,
+        "comment_id": comment_id,
+        "level": level,
+        "state": "skipped",
+        "claimed_at": now,
+        "attempts": 0,
+    }
+    return insert_ignoring_conflicts(s, Nudge, row)
 
 
 def take_over_nudge(

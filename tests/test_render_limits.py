@@ -58,8 +58,9 @@ from bot.render_ledger import (
 from bot.render_numbers import ReadBack, render_hint, render_read_back
 from bot.summary import MAX_COUNT, Engagement
 from bot.text import channel_mention
+from bot.weekly import MAX_LISTED, PersonZone, WeeklySummary, render_weekly_dm
 from emulator import block_kit
-from storage.models import Channel, Comment, Post
+from storage.models import Channel, Comment, Post, Snapshot
 from tests.test_fuzz import FRAGMENTS, FUZZ, PIECES
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -233,6 +234,55 @@ def test_lists_of_comments_and_posts_render_within_slacks_limits(
     assert_message_kept(render_unanswered(waiting, NOW, owner=viewer), *urls)
     posts = [post for _, post in pairs] * 20
     assert_view_kept(render_home(Home(viewer, waiting, posts, Rate(3, 4, 0.75)), NOW), *urls)
+    for weekly_dm in (True, False):
+        home = render_home(
+            Home(viewer, waiting, posts, Rate(3, 4, 0.75)),
+            NOW,
+            own_rate=Rate(12, 15, 0.8),
+            weekly_dm=weekly_dm,
+        )
+        assert_view_kept(home, *urls)
+
+
+@FUZZ
+@given(
+    items=st.lists(
+        st.tuples(URL, PLATFORM, TEXT, TEXT, MAYBE, st.sampled_from(["open", "answered", "dismissed"])),
+        min_size=1,
+        max_size=MAX_LISTED + 3,
+    ),
+    more=st.integers(0, 10**6),
+    user=TEXT,
+    own=st.booleans(),
+    zone_channel=MAYBE,
+)
+def test_the_weekly_direct_message_renders_within_slacks_limits(
+    items: list[tuple[str, str, str, str, str | None, str]],
+    more: int,
+    user: str,
+    own: bool,
+    zone_channel: str | None,
+) -> None:
+    pairs = [
+        (_comment(n, text, author, owner, state), _post(n, url, platform, owner))
+        for n, (url, platform, owner, text, author, state) in enumerate(items, start=1)
+    ]
+    urls = [url for url, *_ in items]
+    snapshot = Snapshot(comments_received=MAX_COUNT, replies_sent=MAX_COUNT, shares=3, likes=MAX_COUNT)
+    summary = WeeklySummary(
+        user_id=user,
+        comments=pairs,
+        waiting=len(pairs) + more,
+        posts=[(post, snapshot if n % 2 else None) for n, (_, post) in enumerate(pairs * 20)],
+        rate=Rate(MAX_COUNT, MAX_COUNT, 1.0),
+        zone=PersonZone("America/New_York", own=own, channel_id=zone_channel),
+    )
+    shown = render_weekly_dm(summary, NOW)
+    assert_message_kept(shown, *urls)
+    # Every waiting comment not listed with its buttons is counted, and where to see them said.
+    unshown = summary.waiting - sum(c.state == "open" for c, _ in pairs[:MAX_LISTED])
+    if unshown:
+        assert f"and {unshown} more: your Home tab lists them" in str(shown["blocks"])
 
 
 @FUZZ

@@ -34,6 +34,7 @@ from bot.refresh import Refresher
 from bot.relevance import IgnoredCount
 from bot.resolver import LinkResolver, Resolver, make_opener
 from bot.scheduler import Schedules, known_teams
+from bot.weekly import WeeklyDms
 from storage.db import make_engine, make_read_engine, make_session_factory
 from storage.encryption import EncryptionKeyError
 from twoway.bolt_app import build_app
@@ -216,6 +217,7 @@ def prepare(
             links=links,
             refresher=Refresher(sessions, client_for, replica, clock),
             releaser=Releaser(sessions, client_for, clock),
+            weekly=WeeklyDms(sessions, client_for, replica, clock),
         )
         if schedule
         else None

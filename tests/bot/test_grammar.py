@@ -14,6 +14,7 @@ from bot.grammar import (
     BadInput,
     CloseRequest,
     DigestRequest,
+    DmRequest,
     ExportRequest,
     FlagRequest,
     HelpRequest,
@@ -715,6 +716,30 @@ def test_export_bad_input(text: str, reason: str) -> None:
     _assert_bad(text, reason)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("dm", DmRequest(None)),
+        ("dm on", DmRequest(True)),
+        ("DM Off", DmRequest(False)),
+    ],
+)
+def test_dm(text: str, expected: DmRequest) -> None:
+    assert parse_command(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("dm yes", "`yes` isn't `on` or `off`."),
+        ("dm on off", "Unexpected `off`."),
+        ("dm <@U0ADA00001>", "`&lt;@U0ADA00001&gt;` isn't `on` or `off`."),
+    ],
+)
+def test_dm_bad_input(text: str, reason: str) -> None:
+    _assert_bad(text, reason)
+
+
 # Properties
 
 REQUEST_TYPES = (
@@ -730,6 +755,7 @@ REQUEST_TYPES = (
     ExportRequest,
     DigestRequest,
     ScheduleRequest,
+    DmRequest,
 )
 
 

@@ -58,6 +58,30 @@ def test_a_conversation_method_needs_the_scope_of_the_conversations_type() -> No
         assert answer["needed"] == "im:read"
 
 
+def test_the_apps_direct_message_history_needs_im_history_and_keeps_the_messages_metadata() -> None:
+    # docs.slack.dev/reference/methods/conversations.history: a bot token reads "any conversation the
+    # relevant bot is a member of" with the relevant *:history scope, im:history for a direct message.
+    metadata = {"event_type": "twoway_weekly_dm", "event_payload": {"user_id": ADA}}
+    with slack({"chat:write", "im:write"}) as (_, client):
+        dm = client.conversations_open(users=ADA)["channel"]["id"]
+        assert client.chat_postMessage(channel=dm, text="Your week", metadata=metadata)["ok"]
+        answer = refused(client, "conversations_history", channel=dm)
+        # Holding none of the family, Slack names all four.
+        assert (answer["error"], answer["needed"]) == (
+            "missing_scope",
+            "channels:history,groups:history,mpim:history,im:history",
+        )
+    with slack({"chat:write", "im:write", "channels:history"}) as (_, client):
+        dm = client.conversations_open(users=ADA)["channel"]["id"]
+        answer = refused(client, "conversations_history", channel=dm)
+        assert (answer["error"], answer["needed"]) == ("missing_scope", "im:history")
+    with slack({"chat:write", "im:write", "im:history"}) as (_, client):
+        dm = client.conversations_open(users=ADA)["channel"]["id"]
+        ts = client.chat_postMessage(channel=dm, text="Your week", metadata=metadata)["ts"]
+        [kept] = client.conversations_history(channel=dm, include_all_metadata=True)["messages"]
+        assert (kept["ts"], kept["metadata"]["event_payload"]) == (ts, {"user_id": ADA})
+
+
 def test_users_conversations_lists_a_persons_channels_by_scope_and_shared_membership() -> None:
     # docs.slack.dev/reference/methods/users.conversations: scopes by `types`, as conversations.list;
     # "Private channel membership is only listed when the calling user, bot user, or app shares

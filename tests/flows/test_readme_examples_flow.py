@@ -41,6 +41,7 @@ def test_the_readme_shows_an_example_of_every_command() -> None:
         "digest",
         "schedule",
         "export",
+        "dm",
     }
 
 
