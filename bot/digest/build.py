@@ -8,8 +8,9 @@ digest, `/twoway report` and the Home tab count the same way.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.digest.period import Period
 from bot.metrics import (
@@ -30,6 +31,9 @@ WAITING_LIMIT = 10
 """Waiting comments listed with their buttons; the same cut as `/twoway unanswered`."""
 
 CONVERSATION_LIMIT = 5
+CONVERSATION_MIN_COMMENTS = 5
+"""A post is held up as a conversation only with this many comments at least: 1 of 1 answered says
+little, and raw reply counts would favour a busy post that left most of its comments alone."""
 
 WEEK = timedelta(weeks=1)
 
@@ -44,6 +48,9 @@ class WaitingComment:
     post_url: str
     owner: str
     url: str | None = None  # the comment's own link, where one was given
+    # The flagged message and twoway's notice about it, in the channel: a link to either is a way in.
+    message_ts: str | None = None
+    notice_ts: str | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +139,11 @@ class Broadcaster:
     owner: str
     one_way: tuple[PostLine, ...]  # this period's one-way posts, oldest first
     streak: Streak | None
+    # The oldest comment waiting on any of the owner's posts in the channel: the next act.
+    oldest: WaitingComment | None = None
+    # Filled in by the composer from Slack: the owner's name, and where "Open the oldest comment" leads.
+    name: str | None = None
+    oldest_link: str | None = None
 
     @property
     def comments(self) -> int:
@@ -159,8 +171,8 @@ class Digest:
     previous: Period
     missed_previous: bool
     waiting: WaitingList
-    broadcasters: tuple[Broadcaster, ...]  # people on a streak first
-    conversations: tuple[PostLine, ...]  # most back-and-forth first, at most CONVERSATION_LIMIT
+    broadcasters: tuple[Broadcaster, ...]  # see `order_broadcasters`
+    conversations: tuple[PostLine, ...]  # largest share answered first, at most CONVERSATION_LIMIT
     counts: Counts
     previous_counts: Counts
     quiet: bool  # no posts, nothing waiting, nothing answered: say so in a line
@@ -192,7 +204,7 @@ def build_digest(data: DigestInput, now: datetime) -> Digest:
         previous=data.previous,
         missed_previous=data.missed_previous,
         waiting=waiting,
-        broadcasters=_broadcasters(posts, data.owner_history, now),
+        broadcasters=_broadcasters(posts, data.owner_history, data.waiting, now),
         conversations=_conversations(posts),
         counts=counts,
         previous_counts=_counts(previous_posts, data.answered, data.previous),
@@ -246,11 +258,17 @@ def _streak(history: list[PostFact], now: datetime) -> Streak | None:
 
 
 def _broadcasters(
-    posts: list[PostFact], owner_history: dict[str, list[PostFact]], now: datetime
+    posts: list[PostFact],
+    owner_history: dict[str, list[PostFact]],
+    waiting: list[WaitingComment],
+    now: datetime,
 ) -> tuple[Broadcaster, ...]:
     by_owner: defaultdict[str, list[PostFact]] = defaultdict(list)
     for post in posts:
         by_owner[post.owner].append(post)
+    oldest: dict[str, WaitingComment] = {}
+    for comment in sorted(waiting, key=lambda c: (c.since, c.comment_id), reverse=True):
+        oldest[comment.owner] = comment
     found = []
     for owner, own in by_owner.items():
         # The history may or may not include this period's posts; each post counts once.
@@ -258,21 +276,36 @@ def _broadcasters(
         streak = _streak(_known(history, now), now)
         one_way = tuple(_line(p) for p in sorted(own, key=lambda p: p.shared_at) if is_one_way(p, now))
         if one_way or streak:
-            found.append(Broadcaster(owner=owner, one_way=one_way, streak=streak))
-    return tuple(
-        sorted(
-            found,
-            key=lambda b: (-(b.streak.posts if b.streak else 0), -len(b.one_way), b.owner),
-        )
-    )
+            found.append(Broadcaster(owner=owner, one_way=one_way, streak=streak, oldest=oldest.get(owner)))
+    return order_broadcasters(found)
+
+
+def order_broadcasters(broadcasters: Iterable[Broadcaster]) -> tuple[Broadcaster, ...]:
+    """Whoever has the comment that has waited longest first, then those with none waiting, by name.
+
+    Never by the length of a streak: the order follows the audience's wait, which is what the next act
+    answers, not a score of the person. A name (once the composer has one) or else the id breaks ties.
+    """
+
+    def key(b: Broadcaster) -> tuple[bool, datetime, int, str, str]:
+        since = b.oldest.since if b.oldest else datetime.max.replace(tzinfo=UTC)
+        comment_id = b.oldest.comment_id if b.oldest else 0
+        return (b.oldest is None, since, comment_id, (b.name or "").casefold(), b.owner)
+
+    return tuple(sorted(broadcasters, key=key))
 
 
 def _conversations(posts: list[PostFact]) -> tuple[PostLine, ...]:
-    lines = [_line(p) for p in posts if is_conversation(p)]
-    # Back-and-forth is the comments that got a reply, counted as reply_rate counts them, so
-    # 40 replies to 2 comments is not more of a conversation than 10 replies to 10.
-    lines.sort(key=lambda p: (-min(p.comments, p.replies), -(p.comments + p.replies), p.shared_at, p.post_id))
+    lines = [line for p in posts if is_conversation(p) and (line := _line(p)).comments >= CONVERSATION_MIN_COMMENTS]
+    # By the share of comments answered (replies / comments, capped at 1, as reply_rate counts them),
+    # so 4 replies to 31 comments ranks below 9 to 10; among equal shares, more comments first.
+    lines.sort(key=lambda p: (-answered_share(p), -p.comments, p.shared_at, p.post_id))
     return tuple(lines[:CONVERSATION_LIMIT])
+
+
+def answered_share(line: PostLine) -> float:
+    """The share of the post's comments that got a reply, never above 1."""
+    return min(line.replies, line.comments) / line.comments if line.comments else 0.0
 
 
 def _counts(posts: list[PostFact], answered: list[CommentFact], period: Period) -> Counts:
