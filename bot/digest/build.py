@@ -8,8 +8,8 @@ digest, `/twoway report` and the Home tab count the same way.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from bot.digest.period import Period
@@ -141,8 +141,7 @@ class Broadcaster:
     streak: Streak | None
     # The oldest comment waiting on any of the owner's posts in the channel: the next act.
     oldest: WaitingComment | None = None
-    # Filled in by the composer from Slack: the owner's name, and where "Open the oldest comment" leads.
-    name: str | None = None
+    # Where "Open the oldest comment" leads: its own link, or its message in Slack (the composer asks).
     oldest_link: str | None = None
 
     @property
@@ -180,6 +179,11 @@ class Digest:
     # The period's posts with no numbers (no snapshot by `now`), oldest first: neither one-way nor a
     # conversation can be told of them.
     missing: tuple[PostLine, ...] = ()
+    # People's names as Slack lists them, by user id, filled in by the composer: the one-way section names
+    # people without pinging them. Someone missing here is named neutrally.
+    names: Mapping[str, str] = field(default_factory=dict)
+    # When the digest was built: before the period's end, it tells the week so far.
+    as_of: datetime | None = None
 
     def unjudged(self) -> tuple[tuple[str, int], ...]:
         """Each owner with posts of the period that have no numbers, and how many: most first."""
@@ -214,6 +218,7 @@ def build_digest(data: DigestInput, now: datetime) -> Digest:
             nudges=tuple(sorted(data.undelivered.nudges, key=lambda n: (n.comment_id, n.level))),
         ),
         missing=_missing(posts),
+        as_of=now,
     )
 
 
@@ -280,23 +285,29 @@ def _broadcasters(
     return order_broadcasters(found)
 
 
-def order_broadcasters(broadcasters: Iterable[Broadcaster]) -> tuple[Broadcaster, ...]:
+def order_broadcasters(
+    broadcasters: Iterable[Broadcaster], names: Mapping[str, str] | None = None
+) -> tuple[Broadcaster, ...]:
     """Whoever has the comment that has waited longest first, then those with none waiting, by name.
 
     Never by the length of a streak: the order follows the audience's wait, which is what the next act
-    answers, not a score of the person. A name (once the composer has one) or else the id breaks ties.
+    answers, not a score of the person. The name (in ``names``, once the composer has them) or else the
+    id breaks ties.
     """
+    names = names or {}
 
     def key(b: Broadcaster) -> tuple[bool, datetime, int, str, str]:
         since = b.oldest.since if b.oldest else datetime.max.replace(tzinfo=UTC)
         comment_id = b.oldest.comment_id if b.oldest else 0
-        return (b.oldest is None, since, comment_id, (b.name or "").casefold(), b.owner)
+        return (b.oldest is None, since, comment_id, names.get(b.owner, "").casefold(), b.owner)
 
     return tuple(sorted(broadcasters, key=key))
 
 
 def _conversations(posts: list[PostFact]) -> tuple[PostLine, ...]:
-    lines = [line for p in posts if is_conversation(p) and (line := _line(p)).comments >= CONVERSATION_MIN_COMMENTS]
+    lines = [
+        line for p in posts if is_conversation(p) and (line := _line(p)).comments >= CONVERSATION_MIN_COMMENTS
+    ]
     # By the share of comments answered (replies / comments, capped at 1, as reply_rate counts them),
     # so 4 replies to 31 comments ranks below 9 to 10; among equal shares, more comments first.
     lines.sort(key=lambda p: (-answered_share(p), -p.comments, p.shared_at, p.post_id))

@@ -237,8 +237,8 @@ def test_people_in_order_of_their_oldest_waiting_comment_never_by_streak() -> No
 
 def test_people_with_nothing_waiting_follow_by_name_once_named() -> None:
     digest = build_digest(data([post(1, "UA", 1, (24, 1, 0)), post(2, "UB", 2, (24, 1, 0))]), NOW)
-    named = [replace(b, name={"UA": "zoe", "UB": "Ada"}[b.owner]) for b in digest.broadcasters]
-    assert [b.name for b in order_broadcasters(named)] == ["Ada", "zoe"]
+    names = {"UA": "zoe", "UB": "Ada"}
+    assert [b.owner for b in order_broadcasters(digest.broadcasters, names)] == ["UB", "UA"]
 
 
 def test_conversations_ranked_by_the_share_of_comments_answered() -> None:
