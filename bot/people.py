@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,10 +29,12 @@ SLACKBOT = "USLACKBOT"
 
 @dataclass(frozen=True)
 class Member:
-    """A person who can be named: active, not a bot. ``names`` are casefolded."""
+    """A person who can be named: active, not a bot. ``names`` are casefolded; ``shown`` is the name
+    Slack shows for them (display name, else real name, else username), as they wrote it."""
 
     user_id: str
     names: frozenset[str]
+    shown: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,10 @@ def member_of(user: dict[str, Any]) -> Member | None:
         user.get("real_name"),
     )
     names = frozenset(_key(name) for name in typed if isinstance(name, str) and name.strip())
-    return Member(str(user["id"]), names)
+    shown = next(
+        (name.strip() for name in typed[1:] + typed[:1] if isinstance(name, str) and name.strip()), ""
+    )
+    return Member(str(user["id"]), names, shown)
 
 
 class People:
@@ -102,6 +107,14 @@ class People:
         if len(ids) > 1:
             return Ambiguous(ids)
         return Found(ids[0])
+
+    def names(self, client: WebClient, team_id: str, user_ids: Iterable[str]) -> dict[str, str]:
+        """The name Slack shows for each of ``user_ids`` who is an active member of ``team_id``; the others
+        (gone, bots) are left out. Raises SlackApiError when the list can't be had."""
+        wanted = set(user_ids)
+        if not wanted:
+            return {}
+        return {m.user_id: m.shown for m in self.members(client, team_id) if m.user_id in wanted and m.shown}
 
     def members(self, client: WebClient, team_id: str) -> tuple[Member, ...]:
         """The workspace's members, listed at most once per ``ttl``: concurrent askers wait for the one

@@ -1,5 +1,6 @@
 """Buttons on twoway's messages and Home tab: "Mark answered", "No reply needed" and "Snooze 1 day";
-"Not our post" on the note to whoever shared a post (`bot.ownership`).
+"Not our post" on the note to whoever shared a post (`bot.ownership`); "Open the oldest comment" in the
+digest, a link Slack opens itself, whose click is only acknowledged.
 
 A button acts on a comment within reach of where it was clicked (`bot.ledger.Reach`): in a channel,
 that channel's comments; on the Home tab or in the app's direct messages, the clicker's own comments in
@@ -18,6 +19,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps, bind
+from bot.digest.blocks import OPEN_OLDEST_ACTION
 from bot.flagging import close_and_notify, snooze_and_answer
 from bot.home import personal_reach, publish_home
 from bot.ledger import Reach
@@ -173,7 +175,13 @@ def not_ours_clicked(
         tell(client, channel_id, user_id, reply)
 
 
+def opened_oldest(deps: Deps, ack: Ack) -> None:
+    """A link button: Slack opened its URL and tells the app of the click, which needs only its ack."""
+    ack()
+
+
 def register(app: App, deps: Deps) -> None:
     for action_id in ACTS:
         app.action(action_id)(bind(clicked, deps))
     app.action(NOT_OURS_ACTION)(bind(not_ours_clicked, deps))
+    app.action(OPEN_OLDEST_ACTION)(bind(opened_oldest, deps))

@@ -7,32 +7,75 @@ if at all.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.digest.blocks import render_digest
 from bot.digest.build import (
+    Digest,
     DigestInput,
     LostDigest,
     LostNudge,
     Undelivered,
     WaitingComment,
     build_digest,
+    order_broadcasters,
 )
 from bot.digest.chart import CHART_PERIODS, ChartData, HistoryPoint
 from bot.digest.period import CATCH_UP_WINDOW, Period, periods_ending_with
 from bot.ledger import comment_fact, post_facts
 from bot.metrics import PostFact, reply_rate
+from bot.people import People
 from bot.posting import MAX_POST_ATTEMPTS
+from bot.slack_calls import attempt
 from storage.channels import get_channel
 from storage.comments import comments_for_report
 from storage.digest_runs import last_posted_run, lost_runs, missed_previous
 from storage.models import Comment
 from storage.nudge_claims import failed_nudges
 from storage.posts import posts_shared_between, recent_posts_of
+
+logger = logging.getLogger(__name__)
+
+
+class Lookups(Protocol):
+    """What only Slack knows and the digest shows: people's names, and links to messages."""
+
+    def names(self, user_ids: Iterable[str]) -> dict[str, str]: ...
+
+    def permalink(self, channel_id: str, ts: str) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class SlackLookups:
+    """Names from the workspace's users.list, kept by ``people`` (10 minutes), and permalinks from
+    chat.getPermalink (no scope; "hundreds of requests per minute", one per person in the one-way
+    section whose oldest waiting comment has no link of its own). Slack failing leaves them out."""
+
+    client: WebClient
+    team_id: str
+    people: People
+
+    def names(self, user_ids: Iterable[str]) -> dict[str, str]:
+        try:
+            return self.people.names(self.client, self.team_id, user_ids)
+        except SlackApiError as error:
+            logger.warning("users.list failed: %s; the digest names no one", error.response.get("error"))
+            return {}
+
+    def permalink(self, channel_id: str, ts: str) -> str | None:
+        found = attempt(
+            lambda: self.client.chat_getPermalink(channel=channel_id, message_ts=ts), "chat.getPermalink"
+        )
+        link = found.get("permalink") if found is not None else None
+        return link if isinstance(link, str) and link.startswith("https://") else None
 
 
 @dataclass(frozen=True)
@@ -41,6 +84,30 @@ class ComposedDigest:
 
     message: dict[str, Any]
     chart: ChartData | None
+    # What the message says, to be told again with Slack's names and links (`looked_up`).
+    digest: Digest | None = None
+
+    def looked_up(self, lookups: Lookups) -> ComposedDigest:
+        """The digest with the one-way section's names and links from Slack: called with no session open,
+        since each lookup may wait on Slack."""
+        if self.digest is None:
+            return self
+        told = with_lookups(self.digest, lookups)
+        return replace(self, message=render_digest(told), digest=told)
+
+
+def with_lookups(digest: Digest, lookups: Lookups) -> Digest:
+    """``digest`` with the names of the people its one-way section names, and a link to each one's oldest
+    waiting comment where it has none of its own: its flagged message in Slack, else twoway's notice."""
+    owners = {b.owner for b in digest.broadcasters} | {owner for owner, _ in digest.unjudged()}
+    names = lookups.names(sorted(owners))
+    broadcasters = []
+    for b in digest.broadcasters:
+        oldest = b.oldest
+        ts = oldest.message_ts or oldest.notice_ts if oldest is not None and not oldest.url else None
+        link = lookups.permalink(digest.channel_id, ts) if ts else None
+        broadcasters.append(replace(b, oldest_link=link) if link else b)
+    return replace(digest, broadcasters=order_broadcasters(broadcasters, names), names=names)
 
 
 def _in(period: Period, facts: list[PostFact]) -> list[PostFact]:
@@ -120,6 +187,8 @@ def compose_digest(
             post_url=p.canonical_url,
             owner=p.owner_user_id,
             url=c.url,
+            message_ts=c.message_ts,
+            notice_ts=c.notice_ts,
         )
         for c, p in pairs
         if c.state == "open"
@@ -148,4 +217,4 @@ def compose_digest(
     history = tuple(
         HistoryPoint(p.end, reply_rate(_in(p, window)), _open_at(p.end, comments)) for p in periods
     )
-    return ComposedDigest(message=render_digest(digest), chart=ChartData(history, zone))
+    return ComposedDigest(message=render_digest(digest), chart=ChartData(history, zone), digest=digest)

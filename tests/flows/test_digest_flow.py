@@ -26,7 +26,7 @@ def test_preview_shows_the_digest_to_the_asker_only(flow: Flow) -> None:
 
 def test_digest_now_posts_once_with_its_metadata(flow: Flow) -> None:
     first = flow.reply_text(ADA, "digest now")
-    assert first.startswith("Posted the digest of the week to")
+    assert first.startswith("Posted the digest of last week (to")
     posted = [
         m for m in flow.bot_messages() if (m.get("metadata") or {}).get("event_type") == "twoway_digest"
     ]

@@ -226,7 +226,7 @@ def test_the_digest_lists_the_posts_whose_numbers_are_missing(flow: Flow, later:
     slot = utc_now() + timedelta(hours=48, minutes=30)
     assert "Saved" in flow.reply_text(ADA, f"schedule {slot:%A} {slot:%H:%M} UTC")
     later.ahead = timedelta(hours=49)
-    assert flow.reply_text(ADA, "digest now").startswith("Posted the digest of the week to")
+    assert flow.reply_text(ADA, "digest now").startswith("Posted the digest of last week (to")
     [digest] = [
         m for m in flow.bot_messages() if (m.get("metadata") or {}).get("event_type") == "twoway_digest"
     ]
