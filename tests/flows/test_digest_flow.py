@@ -17,7 +17,7 @@ def test_preview_shows_the_digest_to_the_asker_only(flow: Flow) -> None:
     flow.reply_text(LINUS, f"flag {POST} Where can I read more?")
     [shown] = flow.command(ADA, "digest preview")
     assert shown["response_type"] == "ephemeral"
-    assert shown["text"].startswith("Preview, only you see it.")
+    assert shown["text"].startswith("Preview, only you see it: this week so far.")
     text = json.dumps(shown["blocks"])
     assert "Where can I read more?" in text
     assert len(shown["blocks"]) <= 50
