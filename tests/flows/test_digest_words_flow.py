@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.digest.blocks import OPEN_OLDEST_ACTION
 from storage.models import Comment, Snapshot
 from tests.flows.conftest import running_flow
 from tests.support.flows import ADA, CHANNEL, GRACE, LINUS, TEAM, Flow, Later
@@ -119,6 +120,12 @@ def test_the_digest_names_people_leads_to_the_oldest_comment_and_says_which_week
     assert f"/archives/{CHANNEL}/p{question.replace('.', '')}?thread_ts={shared}" in button["url"]
     assert asked["args"]["channel"] == CHANNEL
     assert any(c for c in flow.calls("users.list"))
+    # Slack opens the link itself and tells the app, which only acknowledges, posting nothing.
+    before = len(flow.calls("chat.postEphemeral")) + len(flow.calls("chat.postMessage"))
+    clicked = flow.click(GRACE, digest["ts"], OPEN_OLDEST_ACTION, "")
+    assert clicked["ack"]["status"] == 200
+    assert clicked["responses"] == []
+    assert len(flow.calls("chat.postEphemeral")) + len(flow.calls("chat.postMessage")) == before
 
     # Conversations by the share answered: 9 of 10 is there, 4 of 31 is not.
     talk = _section(blocks, "*Conversations*")["text"]["text"]
