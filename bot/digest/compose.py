@@ -66,14 +66,19 @@ class SlackLookups:
     def names(self, user_ids: Iterable[str]) -> dict[str, str]:
         try:
             return self.people.names(self.client, self.team_id, user_ids)
-        except SlackApiError as error:
-            logger.warning("users.list failed: %s; the digest names no one", error.response.get("error"))
+        except (SlackApiError, OSError) as error:
+            # The digest goes out all the same, naming people neutrally.
+            logger.warning("users.list failed: %r; the digest names no one", error)
             return {}
 
     def permalink(self, channel_id: str, ts: str) -> str | None:
-        found = attempt(
-            lambda: self.client.chat_getPermalink(channel=channel_id, message_ts=ts), "chat.getPermalink"
-        )
+        try:
+            found = attempt(
+                lambda: self.client.chat_getPermalink(channel=channel_id, message_ts=ts), "chat.getPermalink"
+            )
+        except OSError as error:  # no answer at all: the line goes without its button
+            logger.warning("chat.getPermalink failed: %r", error)
+            return None
         link = found.get("permalink") if found is not None else None
         return link if isinstance(link, str) and link.startswith("https://") else None
 

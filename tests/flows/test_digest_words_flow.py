@@ -157,3 +157,21 @@ def test_comments_on_older_posts_are_listed_without_0_posts(flow: Flow, later: L
     assert "0 posts" not in dumped
     assert "0 new posts" not in dumped
     assert "is it back?" in dumped
+
+
+def test_with_slack_failing_the_digest_names_no_one_and_still_posts(flow: Flow, later: Later) -> None:
+    shared = _share(flow, LINUS, TIKTOK)
+    flow.say(GRACE, "32 comments, 0 replies", thread_ts=shared)
+    question = flow.say(GRACE, "is it back?", thread_ts=shared)
+    flow.react(ADA, question, "speech_balloon")
+    eventually(lambda: _comments(flow) and _snapshots(flow) == 1, what="the comment and the numbers")
+    for method in ("users.list", "chat.getPermalink"):
+        flow._post("/_emulator/faults", {"method": method, "status": 500})
+    later.ahead = timedelta(days=8)
+    assert flow.reply_text(ADA, "digest now").startswith("Posted the digest of last week (to")
+    person = _section(_digest(flow)["blocks"], "• A teammate: 1 post drew 32 comments")
+    # No name, no ping, and no button: Slack gave no link to the comment.
+    assert "<@" not in json.dumps(person)
+    assert "accessory" not in person
+    assert flow.calls("users.list")
+    assert flow.calls("chat.getPermalink")
