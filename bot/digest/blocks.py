@@ -73,15 +73,51 @@ class _Room:
     reasons: int  # distinct failures named per line of that note; the log has them all
     owners: int  # people named in the one-way section's line on posts with no numbers
     people: int  # people in the one-way section, each a section with its button
+    button_url: int  # the longest link (in JSON) "Open the oldest comment" may carry; 0: no button
 
 
 _ROOMS = (
-    _Room(quote=280, author=60, url=400, lines=2400, links=3, lost=5, reasons=2, owners=5, people=5),
-    _Room(quote=140, author=40, url=200, lines=1200, links=2, lost=3, reasons=2, owners=3, people=4),
-    _Room(quote=80, author=20, url=120, lines=700, links=1, lost=2, reasons=2, owners=2, people=3),
+    _Room(
+        quote=280,
+        author=60,
+        url=400,
+        lines=2400,
+        links=3,
+        lost=5,
+        reasons=2,
+        owners=5,
+        people=5,
+        button_url=1000,
+    ),
+    _Room(
+        quote=140,
+        author=40,
+        url=200,
+        lines=1200,
+        links=2,
+        lost=3,
+        reasons=2,
+        owners=3,
+        people=4,
+        button_url=600,
+    ),
+    _Room(
+        quote=80,
+        author=20,
+        url=120,
+        lines=700,
+        links=1,
+        lost=2,
+        reasons=2,
+        owners=2,
+        people=3,
+        button_url=400,
+    ),
     # The last resort fits ten waiting comments with hostile text and URLs, and the undelivered
     # note at its longest; the tests hold it to that.
-    _Room(quote=30, author=0, url=100, lines=400, links=0, lost=1, reasons=1, owners=1, people=1),
+    _Room(
+        quote=30, author=0, url=100, lines=400, links=0, lost=1, reasons=1, owners=1, people=1, button_url=0
+    ),
 )
 
 
@@ -359,7 +395,7 @@ def _name(digest: Digest, owner: str, room: _Room) -> str:
 def _open_oldest(b: Broadcaster, room: _Room) -> ButtonElement | None:
     """A button to the oldest comment waiting on the person's posts: its own link, or its message."""
     url = b.oldest_link or (b.oldest.url if b.oldest else None)
-    if not url or json_len(url) > min(room.url * 4, BUTTON_URL_LIMIT) or len(url) > BUTTON_URL_LIMIT:
+    if not url or json_len(url) > room.button_url or len(url) > BUTTON_URL_LIMIT:
         return None
     return ButtonElement(text=OPEN_OLDEST_TEXT, action_id=OPEN_OLDEST_ACTION, url=url)
 
@@ -367,7 +403,9 @@ def _open_oldest(b: Broadcaster, room: _Room) -> ButtonElement | None:
 def _next_step(b: Broadcaster, room: _Room) -> str:
     if b.oldest is None:
         return "Nothing of theirs waits for an answer now: next time, ask a question back to start one."
-    post = _post_link(b.oldest.post_url, b.oldest.platform, room)
+    post = f"{literal(PLATFORM_NAMES.get(b.oldest.platform, b.oldest.platform), 40)} post"
+    if room.links:
+        post = _post_link(b.oldest.post_url, b.oldest.platform, room)
     return f"Next: pick one question on the {post} and answer it."
 
 

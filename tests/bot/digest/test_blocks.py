@@ -588,8 +588,16 @@ def test_the_last_resort_fits_the_worst_case(url: str, missed: bool) -> None:
         missed_previous=missed,
         waiting=WaitingList(tuple(_worst(n, url) for n in range(10)), 10**9),
         broadcasters=tuple(
-            Broadcaster(f"U{n:039d}", (line,) * 50, Streak(10**6, 10**9, 10**9)) for n in range(500)
+            Broadcaster(
+                f"U{n:039d}",
+                (line,) * 50,
+                Streak(10**6, 10**9, 10**9),
+                _worst(n, url).comment,
+                "https://acme.slack.com/archives/" + "😀" * 100,
+            )
+            for n in range(500)
         ),
+        names={f"U{n:039d}": "😀&" * 1000 for n in range(500)},
         conversations=(line,) * 5,
         counts=Counts(10**9, Rate(10**9, 10**9, 1.0), 10**9, timedelta(weeks=5000)),
         previous_counts=Counts(0, Rate(10**9, 10**9 + 1, 0.5), 10**9, timedelta(weeks=5000)),
@@ -679,3 +687,13 @@ def test_many_posts_with_no_numbers_stay_within_slacks_limits() -> None:
     assert missing.endswith("more")
     one_way = next(t for t in texts if t.startswith("*One-way broadcasting*"))
     assert "394 more people" in one_way
+
+
+def test_a_link_too_long_for_a_button_leaves_the_line_without_one() -> None:
+    long_link = "https://blog.example/" + "a" * 3000
+    digest = digest_of([post(1, "U1", 1, 8, 0)], open_comments=[waiting(1, url=long_link)])
+    reply = render_digest(digest)
+    within_block_kit_limits(reply["blocks"])
+    [_, person] = one_way_blocks(reply)
+    assert "accessory" not in person
+    assert person["text"]["text"].endswith("answer it.")
