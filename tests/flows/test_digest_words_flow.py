@@ -168,7 +168,20 @@ def test_with_slack_failing_the_digest_names_no_one_and_still_posts(flow: Flow, 
     for method in ("users.list", "chat.getPermalink"):
         flow._post("/_emulator/faults", {"method": method, "status": 500})
     later.ahead = timedelta(days=8)
-    assert flow.reply_text(ADA, "digest now").startswith("Posted the digest of last week (to")
+    # twoway retries a server error twice, with a pause: the answer may take several seconds.
+    seen = flow._post(
+        "/_emulator/command",
+        {
+            "team": TEAM,
+            "channel": CHANNEL,
+            "user": ADA,
+            "command": "/twoway",
+            "text": "digest now",
+            "wait": 30,
+        },
+    )
+    assert seen["ack"]["status"] == 200
+    assert seen["responses"][0]["text"].startswith("Posted the digest of last week (to")
     person = _section(_digest(flow)["blocks"], "• A teammate: 1 post drew 32 comments")
     # No name, no ping, and no button: Slack gave no link to the comment.
     assert "<@" not in json.dumps(person)
