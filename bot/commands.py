@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from bot import ledger
 from bot.claims import names_of
 from bot.deps import Deps
-from bot.digest.compose import compose_digest
+from bot.digest.compose import SlackLookups, compose_digest
 from bot.digest.period import next_period_for, period_for
 from bot.flagging import Reply, close_and_notify, flag_and_notify
 from bot.grammar import (
@@ -455,15 +455,19 @@ def _channel(deps: Deps, s: Session, team_id: str, channel_id: str) -> Channel:
 
 
 def _preview(deps: Deps, client: WebClient, team_id: str, channel_id: str) -> Message:
-    """The next digest as it stands now, for the asker's eyes only."""
+    """The next digest as it stands now, for the asker's eyes only: this week so far, named so in the
+    message, where `digest now` posts last week's."""
     now = deps.clock()
     with deps.sessions.begin() as s:
         period = next_period_for(_channel(deps, s, team_id, channel_id), now)
         composed = compose_digest(
             s, team_id, channel_id, period, now, names=lambda: names_of(deps.people, client, team_id)
         )
-    preview = composed.message
-    lead = f"Preview, only you see it. The digest due {slot_date(period.end)} says so far:"
+    preview = composed.looked_up(SlackLookups(client, team_id, deps.people)).message
+    lead = (
+        f"Preview, only you see it: this week so far. The digest due {slot_date(period.end)} will tell "
+        "the whole week; `/twoway digest now` posts last week's."
+    )
     return {"text": f"{lead} {preview['text']}", "blocks": [*note(lead)["blocks"], *preview["blocks"]][:50]}
 
 
@@ -474,7 +478,7 @@ def _post_digest(deps: Deps, client: WebClient, team_id: str, channel_id: str) -
     with deps.sessions.begin() as s:
         period = period_for(_channel(deps, s, team_id, channel_id), deps.clock())
     outcome = deps.publisher.publish_digest(team_id, channel_id, period)
-    week = f"the week to {slot_date(period.end)}"
+    week = f"last week (to {slot_date(period.end)})"
     match outcome.status:
         case "posted":
             return note(f"Posted the digest of {week} in <#{channel_id}>.")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,7 @@ SLACKBOT = "USLACKBOT"
 @dataclass(frozen=True)
 class Member:
     """A person who can be named: active, not a bot. ``names`` are casefolded; ``shown`` is the name
-    Slack shows for them (display name, else real name, else username)."""
+    Slack shows for them (display name, else real name, else username), as they wrote it."""
 
     user_id: str
     names: frozenset[str]
@@ -79,17 +79,7 @@ def member_of(user: dict[str, Any]) -> Member | None:
     )
     names = frozenset(_key(name) for name in typed if isinstance(name, str) and name.strip())
     shown = next(
-        (
-            name.strip()
-            for name in (
-                profile.get("display_name"),
-                profile.get("real_name"),
-                user.get("real_name"),
-                user.get("name"),
-            )
-            if isinstance(name, str) and name.strip()
-        ),
-        "",
+        (name.strip() for name in typed[1:] + typed[:1] if isinstance(name, str) and name.strip()), ""
     )
     return Member(str(user["id"]), names, shown)
 
@@ -118,10 +108,18 @@ class People:
             return Ambiguous(ids)
         return Found(ids[0])
 
-    def names(self, client: WebClient, team_id: str) -> dict[str, str]:
-        """Each member's id and the name Slack shows for them, to name a person without pinging them.
+    def names(self, client: WebClient, team_id: str, user_ids: Iterable[str] | None = None) -> dict[str, str]:
+        """The name Slack shows for each of ``user_ids`` (every member when None) who is an active member
+        of ``team_id``, to name a person without pinging them; the others (gone, bots) are left out.
         Raises SlackApiError when the list can't be had."""
-        return {m.user_id: m.shown for m in self.members(client, team_id) if m.shown}
+        wanted = None if user_ids is None else set(user_ids)
+        if wanted is not None and not wanted:
+            return {}
+        return {
+            m.user_id: m.shown
+            for m in self.members(client, team_id)
+            if m.shown and (wanted is None or m.user_id in wanted)
+        }
 
     def members(self, client: WebClient, team_id: str) -> tuple[Member, ...]:
         """The workspace's members, listed at most once per ``ttl``: concurrent askers wait for the one

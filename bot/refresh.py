@@ -27,10 +27,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.digest.compose import redraw_digest
+from bot.digest.compose import ComposedDigest, SlackLookups, redraw_digest
 from bot.flagging import redraw_notice
 from bot.live import KEEP_POSTED
 from bot.nudges import redraw_nudge
+from bot.people import People
 from bot.posting import CHAT_UPDATE, SLACK_FAILURES, Pacer, describe_failure
 from bot.render import Message
 from bot.slack_calls import retry_after
@@ -49,7 +50,8 @@ from storage.posted_messages import (
 logger = logging.getLogger(__name__)
 
 # Draws a message again from its recipe, as the ledger is now; None when there is nothing to draw.
-Redraw = Callable[[Session, str, dict[str, Any], datetime], Message | None]
+# A digest comes back composed, to be told with Slack's names and links once its session is closed.
+Redraw = Callable[[Session, str, dict[str, Any], datetime], Message | ComposedDigest | None]
 
 REDRAWS: Mapping[str, Redraw] = {
     "notice": redraw_notice,
@@ -102,6 +104,8 @@ class Refresher:
     # The pace of Slack calls shared by every replica; None for Slack's own limits, in ``sessions``.
     pacer: Pacer | None = None
     redraws: Mapping[str, Redraw] = field(default_factory=lambda: REDRAWS)
+    # Names of people, from each workspace's users.list (shared with the rest of the process).
+    people: People = field(default_factory=People)
     # Messages looked for at once, and looks in one run: a change made during a run is found by the
     # next look, not the next run.
     batch: int = 50
@@ -141,6 +145,8 @@ class Refresher:
         try:
             with self.sessions() as s:
                 drawn = self.redraws[claimed.kind](s, team_id, claimed.recipe, self.clock())
+            if isinstance(drawn, ComposedDigest):
+                drawn = drawn.looked_up(SlackLookups(self.client_for(team_id), team_id, self.people)).message
         except Exception as error:
             logger.exception("message %d of %s could not be drawn again", message_id, team_id)
             return self._fail(claimed, f"compose: {error!r}", self._backoff(claimed))

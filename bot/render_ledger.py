@@ -309,7 +309,10 @@ def _rate_text(rate: Rate) -> str:
 
 
 def render_report(result: PeriodReport, *, scope: str) -> Message:
-    """`/twoway report`: counts beside every rate, never a score."""
+    """`/twoway report`: counts beside every rate, never a score; for one person, counts alone.
+
+    A person's percentage is not for the channel to read: `report @someone` gives their posts and what
+    came back, and the team's rate stays in the team's report and the digest."""
     r = result.report
     days = "7 days" if result.period == "week" else "30 days"
     whose = f" for {mention(result.owner)}" if result.owner else ""
@@ -320,15 +323,16 @@ def render_report(result: PeriodReport, *, scope: str) -> Message:
         f"*Posts*\n{r.posts}",
         f"*Comments received*\n{r.comments_received}",
         f"*Replies sent*\n{r.replies_sent}",
-        f"*Reply rate*\n{_rate_text(r.reply_rate)}",
+        *([] if result.owner else [f"*Reply rate*\n{_rate_text(r.reply_rate)}"]),
         f"*One-way posts*\n{r.one_way_posts} of {r.posts}",
         f"*Conversations*\n{r.conversations} of {r.posts}",
         f"*Open comments*\n{r.open_comments} (median age {open_age})",
         f"*Answered*\n{r.answered_in_period} (median time to answer {answer_time})",
     ]
+    rate = "" if result.owner else f"reply rate {_rate_text(r.reply_rate)}, "
     text = (
         f"{title}: {r.posts} posts, {r.comments_received} comments received, {r.replies_sent} replies sent, "
-        f"reply rate {_rate_text(r.reply_rate)}, {r.one_way_posts} one-way posts, "
+        f"{rate}{r.one_way_posts} one-way posts, "
         f"{r.open_comments} open comments (median age {open_age}), median time to answer {answer_time}."
     )
     reach = reach_line(r.views, r.impressions, r.saves)
@@ -341,7 +345,10 @@ def render_report(result: PeriodReport, *, scope: str) -> Message:
             section(f"*{title}*"),
             SectionBlock(fields=[MarkdownTextObject(text=f) for f in fields]),
             context(
-                "Reply rate counts each post's replies up to its comments: never above 100%. Views, "
+                "Counts for one person, never a percentage: the channel's reply rate is in `/twoway report` "
+                "and the digest. Views, impressions and saves are reach."
+                if result.owner
+                else "Reply rate counts each post's replies up to its comments: never above 100%. Views, "
                 "impressions and saves are reach, never part of it."
             ),
         ],

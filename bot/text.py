@@ -57,10 +57,9 @@ def unescape(text: str) -> str:
 
 Measure = Callable[[str], int]
 
-# Look-alikes for mrkdwn's formatting marks, so that an audience comment can't turn a message bold or
-# into code; mrkdwn has no backslash escape. U+02CB as in `inline_code`.
-_MARKS = str.maketrans({"*": "\u2217", "`": "\u02cb", "_": "\u02cd", "~": "\u223c"})
-_PIECE = re.compile(r"&(?:amp|lt|gt);|.", re.DOTALL)
+# mrkdwn has no backslash escape: a word with a formatting mark in it (`@perf_nerd`, `*bold*`, `~x~`) is
+# shown in a code span, where Slack formats nothing and shows every character as written.
+_MARKED = re.compile(r"[*_~`]")
 ELLIPSIS = "…"
 # A post link's target longer than this is shown as its label alone: no real post's URL is this
 # long, and a section (3,000 characters) must still hold the rest of its line.
@@ -74,19 +73,34 @@ def json_len(text: str) -> int:
 
 
 def literal(text: str, budget: int, measure: Measure = json_len) -> str:
-    """User text on one line, escaped, formatting marks defused, cut to `budget` (by `measure`)."""
+    """User text on one line, escaped, each word with a formatting mark in a code span, cut to `budget`
+    (by `measure`).
+
+    A code span can't hold a backtick (mrkdwn has no escape for one, and any backtick ends the span),
+    so a backtick inside a marked word shows as U+02CB, as in `inline_code`; every other character is
+    shown as it was written.
+    """
     # Every character shown measures one at least: what follows the first budget + 1 is never shown.
-    flat = escape(" ".join(text.split())[: budget + 1]).translate(_MARKS)
-    if measure(flat) <= budget:
-        return flat
-    kept: list[str] = []
-    used = measure(ELLIPSIS)
-    for match in _PIECE.finditer(flat):
-        used += measure(match.group())
-        if used > budget:
-            break
-        kept.append(match.group())
-    return "".join(kept) + ELLIPSIS if kept else ""
+    flat = " ".join(text.split())[: budget + 1]
+    whole = _spans(flat)
+    if measure(whole) <= budget:
+        return whole
+    # The longest prefix whose rendering and an ellipsis fit; rendering only grows with the prefix.
+    low, high = 0, len(flat)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if measure(_spans(flat[:mid]) + ELLIPSIS) <= budget:
+            low = mid
+        else:
+            high = mid - 1
+    return _spans(flat[:low]) + ELLIPSIS if low else ""
+
+
+def _spans(flat: str) -> str:
+    return " ".join(
+        "`" + escape(word.replace("`", "\u02cb")) + "`" if _MARKED.search(word) else escape(word)
+        for word in flat.split(" ")
+    )
 
 
 def link(url: str, label: str, *, limit: int = URL_LIMIT, measure: Measure = len) -> str:

@@ -4,7 +4,7 @@ The limits are Slack's own (docs.slack.dev/reference/block-kit/blocks and each b
 in a message and 100 in a modal or Home tab; a section's text at most 3,000 characters and its fields
 at most 10 of 2,000; a header's text 150; a context at most 10 elements and an actions block 25; a
 `block_id` or an `action_id` at most 255 characters, a block_id unique in its message or view, an
-action_id unique in its block; a button's text 75 and its value 2,000. A text object holds 1 to
+action_id unique in its block; a button's text 75, its value 2,000 and its url 3,000. A text object holds 1 to
 3,000 characters wherever it is, a context's elements included ("The minimum length is 1 and maximum
 length is 3000 characters", the text object's reference). A view's `private_metadata` holds 3,000
 characters and a modal's title, close and submit texts 24 each, its callback_id 255; a modal with an
@@ -34,6 +34,7 @@ ACTIONS_ELEMENTS = 25
 ID_LENGTH = 255
 BUTTON_TEXT = 75
 BUTTON_VALUE = 2000
+BUTTON_URL = 3000
 TEXT_OBJECT = 3000
 PRIVATE_METADATA = 3000
 MODAL_TITLE = 24
@@ -142,6 +143,9 @@ def _element_problems(element: dict[str, Any], at: str) -> Iterator[str]:
         value = element.get("value")
         if isinstance(value, str) and len(value) > BUTTON_VALUE:
             yield _too_long(BUTTON_VALUE, f"{at}/value")
+        url = element.get("url")
+        if isinstance(url, str) and len(url) > BUTTON_URL:
+            yield _too_long(BUTTON_URL, f"{at}/url")
 
 
 def view_problems(view: dict[str, Any]) -> list[str]:

@@ -1,7 +1,8 @@
 """Buttons on twoway's messages and Home tab: "Mark answered", "No reply needed", "Snooze 1 day",
 "I'm on it", "Let it go" and "Ask someone else" (with its modal, a person picker); "Not our post" on
 the note to whoever shared a post (`bot.ownership`); the Home tab's "Turn on" and "Turn off" of the
-weekly direct message (`bot.weekly`).
+weekly direct message (`bot.weekly`); "Open the oldest comment" in the digest, a link Slack opens
+itself, whose click is only acknowledged.
 
 A button acts on a comment within reach of where it was clicked (`bot.ledger.Reach`): in a channel,
 that channel's comments; on the Home tab or in the app's direct messages, the clicker's own comments in
@@ -20,6 +21,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps, bind
+from bot.digest.blocks import OPEN_OLDEST_ACTION
 from bot.flagging import (
     announce_ask,
     ask_to_take,
@@ -296,6 +298,11 @@ def weekly_dm_clicked(
     set_weekly_dm(deps, client, team_id, user_id, on=value == "on")
 
 
+def opened_oldest(deps: Deps, ack: Ack) -> None:
+    """A link button: Slack opened its URL and tells the app of the click, which needs only its ack."""
+    ack()
+
+
 def register(app: App, deps: Deps) -> None:
     for action_id in ACTS:
         app.action(action_id)(bind(clicked, deps))
@@ -303,3 +310,4 @@ def register(app: App, deps: Deps) -> None:
     app.view(REASSIGN_MODAL)(bind(ask_submitted, deps))
     app.action(NOT_OURS_ACTION)(bind(not_ours_clicked, deps))
     app.action(WEEKLY_DM_ACTION)(bind(weekly_dm_clicked, deps))
+    app.action(OPEN_OLDEST_ACTION)(bind(opened_oldest, deps))

@@ -54,6 +54,9 @@ def blocks_to_text(
             lines += [
                 f"  • {_text_of(field, names).replace(chr(10), ': ', 1)}" for field in block.get("fields", [])
             ]
+            accessory = block.get("accessory")
+            if isinstance(accessory, dict) and accessory.get("type") == "button":
+                lines.append(f"  [ {_text_of(accessory.get('text'), names)} ]")
         elif kind == "context":
             lines.append("  " + "  ".join(_text_of(e, names) for e in block.get("elements", [])))
         elif kind == "divider":

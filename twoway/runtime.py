@@ -137,7 +137,7 @@ def make_publisher(
             s, team_id, channel_id, period, now, names=lambda: names_of(known, client_for(team_id), team_id)
         )
 
-    return Publisher(sessions, client_for, compose, replica, clock)
+    return Publisher(sessions, client_for, compose, replica, clock, people=known)
 
 
 def open_installations(config: Config, engine: Engine) -> Installations | None:
@@ -215,7 +215,7 @@ def prepare(
             inbox=inbox,
             asker=Asker(sessions, client_for, clock),
             links=links,
-            refresher=Refresher(sessions, client_for, replica, clock),
+            refresher=Refresher(sessions, client_for, replica, clock, people=people),
             releaser=Releaser(sessions, client_for, clock),
             weekly=WeeklyDms(sessions, client_for, replica, clock),
         )

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 from slack_sdk.models.blocks import (
     Block,
+    ButtonElement,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
@@ -26,7 +27,16 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.digest.build import Broadcaster, Counts, Digest, LostDigest, LostNudge, PostLine, WaitingItem
+from bot.digest.build import (
+    CONVERSATION_MIN_COMMENTS,
+    Broadcaster,
+    Counts,
+    Digest,
+    LostDigest,
+    LostNudge,
+    PostLine,
+    WaitingItem,
+)
 from bot.digest.period import Period
 from bot.links import PLATFORM_NAMES
 from bot.metrics import Rate, format_duration
@@ -41,6 +51,14 @@ MAX_BLOCKS_JSON = 10_000
 
 UNANSWERED_HINT = "`/twoway unanswered`"
 
+OPEN_OLDEST_ACTION = "digest_open_oldest"
+"""The one-way section's URL button; Slack still tells the app of the click, which it only acknowledges."""
+OPEN_OLDEST_TEXT = "Open the oldest comment"
+BUTTON_URL_LIMIT = 3000
+# A button's `url` holds 3,000 characters (docs.slack.dev/reference/block-kit/block-elements/button-element).
+SOMEONE = "A teammate"
+"""Who the one-way section names when Slack didn't give a name: never a mention, which would ping them."""
+
 
 @dataclass(frozen=True)
 class _Room:
@@ -54,21 +72,72 @@ class _Room:
     lost: int  # lost digests named one by one, and comment ids named in the undelivered note
     reasons: int  # distinct failures named per line of that note; the log has them all
     owners: int  # people named in the one-way section's line on posts with no numbers
+    people: int  # people in the one-way section, each a section with its button
+    button_url: int  # the longest link (in JSON) "Open the oldest comment" may carry; 0: no button
     ask: bool = True  # "Ask someone else" on the comments someone is on ("Let it go" is always there)
 
 
 _ROOMS = (
-    _Room(quote=280, author=60, url=400, lines=2400, links=3, lost=5, reasons=2, owners=5),
-    _Room(quote=140, author=40, url=200, lines=1200, links=2, lost=3, reasons=2, owners=3),
-    _Room(quote=80, author=20, url=120, lines=700, links=1, lost=2, reasons=2, owners=2),
+    _Room(
+        quote=280,
+        author=60,
+        url=400,
+        lines=2400,
+        links=3,
+        lost=5,
+        reasons=2,
+        owners=5,
+        people=5,
+        button_url=1000,
+    ),
+    _Room(
+        quote=140,
+        author=40,
+        url=200,
+        lines=1200,
+        links=2,
+        lost=3,
+        reasons=2,
+        owners=3,
+        people=4,
+        button_url=600,
+    ),
+    _Room(
+        quote=80,
+        author=20,
+        url=120,
+        lines=700,
+        links=1,
+        lost=2,
+        reasons=2,
+        owners=2,
+        people=3,
+        button_url=400,
+    ),
     # The last resort fits ten waiting comments with hostile text and URLs, and the undelivered
     # note at its longest; the tests hold it to that.
-    _Room(quote=40, author=0, url=100, lines=400, links=0, lost=1, reasons=1, owners=1),
+    _Room(
+        quote=30, author=0, url=100, lines=400, links=0, lost=1, reasons=1, owners=1, people=1, button_url=0
+    ),
     # Each waiting comment's buttons include "I'm on it", or "Let it go" and "Ask someone else", and who
     # is on it: ten of those at their longest need this much less again, and ten that someone is on
     # leave "Ask someone else" to the comment's notice and the Home tab.
-    _Room(quote=20, author=0, url=60, lines=150, links=0, lost=1, reasons=1, owners=1),
-    _Room(quote=20, author=0, url=60, lines=150, links=0, lost=1, reasons=1, owners=1, ask=False),
+    _Room(
+        quote=20, author=0, url=60, lines=150, links=0, lost=1, reasons=1, owners=1, people=1, button_url=0
+    ),
+    _Room(
+        quote=20,
+        author=0,
+        url=60,
+        lines=150,
+        links=0,
+        lost=1,
+        reasons=1,
+        owners=1,
+        people=1,
+        button_url=0,
+        ask=False,
+    ),
 )
 
 
@@ -103,11 +172,13 @@ def _iso(moment: datetime) -> str:
 
 
 def _blocks(digest: Digest, room: _Room) -> list[Block]:
-    where = f"{channel_mention(digest.channel_id)} · the week to {slack_date(digest.period.end)}"
+    where = f"{channel_mention(digest.channel_id)} · {_which_week(digest)}"
     blocks: list[Block] = [
         HeaderBlock(text="Weekly digest"),
         ContextBlock(elements=[MarkdownTextObject(text=where)]),
     ]
+    if not digest.quiet:
+        blocks.append(SectionBlock(text=_summary(digest)))
     if digest.missed_previous:
         blocks.append(SectionBlock(text=_missed_note(digest.period)))
     if digest.undelivered:
@@ -118,13 +189,52 @@ def _blocks(digest: Digest, room: _Room) -> list[Block]:
         *blocks,
         *_waiting(digest, room),
         DividerBlock(),
-        SectionBlock(text=_one_way(digest, room)),
+        *_one_way(digest, room),
         *_missing(digest.missing, room),
         DividerBlock(),
-        SectionBlock(text=_conversations(digest.conversations, room)),
+        SectionBlock(text=_conversations(digest, room)),
         DividerBlock(),
         *_counts(digest),
     ]
+
+
+def _so_far(digest: Digest) -> bool:
+    """Whether the digest tells a week still under way (a preview), not one that ended."""
+    return digest.as_of is not None and digest.as_of < digest.period.end
+
+
+def _which_week(digest: Digest) -> str:
+    """ "Last week: <start> to <end>", or "This week so far: <start> to <today>" for a week under way,
+    so that a preview and the digest posted now can't be taken for each other."""
+    if _so_far(digest) and digest.as_of is not None:
+        return f"This week so far: {_day(digest.period.start)} to {_day(digest.as_of)}"
+    return f"Last week: {_day(digest.period.start)} to {_day(digest.period.end)}"
+
+
+def _week_words(digest: Digest) -> str:
+    return "this week so far" if _so_far(digest) else "last week"
+
+
+def _summary(digest: Digest) -> str:
+    """The digest's first line: what waits for an answer, then the week's posts (never a percentage)."""
+    waiting = digest.waiting
+    where = channel_mention(digest.channel_id)
+    if waiting.total:
+        verb = "waits" if waiting.total == 1 else "wait"
+        oldest = format_duration(waiting.items[0].age) if waiting.items else ""
+        lead = f"{_count(waiting.total, 'comment')} {verb} for an answer in {where}, oldest {oldest}."
+    else:
+        lead = f"Nothing waits for an answer in {where}."
+    week = _week_words(digest)
+    posts = digest.counts.posts
+    if posts == 0:
+        # Comments may wait on posts shared before the period: they are listed all the same.
+        return f"{lead} No new posts {week}."
+    one_way = sum(len(b.one_way) for b in digest.broadcasters)
+    return (
+        f"{lead} {week.capitalize()}: {_count(posts, 'new post')}, {_count(one_way, 'one-way post')}, "
+        f"{_count(len(digest.conversations), 'conversation')}."
+    )
 
 
 def _missed_note(period: Period) -> str:
@@ -281,15 +391,52 @@ def _waiting_text(item: WaitingItem, room: _Room) -> str:
     return f"{head}\n> {text}" if text else head
 
 
-def _one_way(digest: Digest, room: _Room) -> str:
+def _one_way(digest: Digest, room: _Room) -> list[Block]:
     title = "*One-way broadcasting*: posts that got comments and no replies"
     unjudged = _unjudged(digest, room)
     if not digest.broadcasters:
         among = " among the posts with numbers" if unjudged else ""
-        return "\n".join([title, f"No one-way posts this week{among}.", *unjudged])
-    lines = [_broadcaster_line(b, room) for b in digest.broadcasters]
-    more = listing(title, lines, room.lines, lambda n: f"and {_count(n, 'more person', 'more people')}")
-    return "\n".join([more, *unjudged])
+        return [
+            SectionBlock(
+                text="\n".join([title, f"No one-way posts {_week_words(digest)}{among}.", *unjudged])
+            )
+        ]
+    blocks: list[Block] = [SectionBlock(text=title)]
+    used = 0
+    for shown, b in enumerate(digest.broadcasters):
+        line = _broadcaster_line(digest, b, room)
+        used += json_len(line)
+        if shown == room.people or used > room.lines:
+            left = len(digest.broadcasters) - shown
+            more = f"and {_count(left, 'more person', 'more people')}"
+            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
+            break
+        blocks.append(SectionBlock(text=line, accessory=_open_oldest(b, room)))
+    return [*blocks, *(SectionBlock(text=line) for line in unjudged)]
+
+
+def _name(digest: Digest, owner: str, room: _Room) -> str:
+    """The person as Slack names them, shown literally; never a mention: the digest doesn't ping them."""
+    name = digest.names.get(owner)
+    shown = literal(name, max(room.author, 20)) if name else ""
+    return shown or SOMEONE
+
+
+def _open_oldest(b: Broadcaster, room: _Room) -> ButtonElement | None:
+    """A button to the oldest comment waiting on the person's posts: its own link, or its message."""
+    url = b.oldest_link or (b.oldest.url if b.oldest else None)
+    if not url or json_len(url) > room.button_url or len(url) > BUTTON_URL_LIMIT:
+        return None
+    return ButtonElement(text=OPEN_OLDEST_TEXT, action_id=OPEN_OLDEST_ACTION, url=url)
+
+
+def _next_step(b: Broadcaster, room: _Room) -> str:
+    if b.oldest is None:
+        return "Nothing of theirs waits for an answer now: next time, ask a question back to start one."
+    post = f"{literal(PLATFORM_NAMES.get(b.oldest.platform, b.oldest.platform), 40)} post"
+    if room.links:
+        post = _post_link(b.oldest.post_url, b.oldest.platform, room)
+    return f"Next: pick one question on the {post} and answer it."
 
 
 def _unjudged(digest: Digest, room: _Room) -> list[str]:
@@ -297,7 +444,7 @@ def _unjudged(digest: Digest, room: _Room) -> list[str]:
     owners = digest.unjudged()
     if not owners:
         return []
-    named = [f"{mention(owner)} ({_count(n, 'post')})" for owner, n in owners[: room.owners]]
+    named = [f"{_name(digest, owner, room)} ({_count(n, 'post')})" for owner, n in owners[: room.owners]]
     if len(owners) > room.owners:
         named.append(_count(len(owners) - room.owners, "more person", "more people"))
     who = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
@@ -316,20 +463,23 @@ def _missing(posts: tuple[PostLine, ...], room: _Room) -> list[Block]:
     return [SectionBlock(text=listing(title, lines, room.lines, lambda n: f"and {n} more"))]
 
 
-def _broadcaster_line(b: Broadcaster, room: _Room) -> str:
+def _broadcaster_line(digest: Digest, b: Broadcaster, room: _Room) -> str:
+    name = _name(digest, b.owner, room)
     links = _links(b.one_way, room)
     if b.streak is not None:
         s = b.streak
         line = (
-            f"• {mention(b.owner)}'s last {s.posts} posts drew {_count(s.comments, 'comment')} "
+            f"• {name}: the last {s.posts} posts with comments drew {_count(s.comments, 'comment')} "
             f"and {_no_replies(s.replies)}."
         )
-        return f"{line} This week: {links}" if links else line
-    line = (
-        f"• {mention(b.owner)}: {_count(len(b.one_way), 'post')} drew {_count(b.comments, 'comment')} "
-        f"and {_no_replies(b.replies)}"
-    )
-    return f"{line}: {links}" if links else line
+        if links:
+            line += f" This week: {links}."
+    else:
+        line = (
+            f"• {name}: {_count(len(b.one_way), 'post')} drew {_count(b.comments, 'comment')} "
+            f"and {_no_replies(b.replies)}{': ' + links if links else ''}."
+        )
+    return f"{line} {_next_step(b, room)}"
 
 
 def _no_replies(replies_since: int) -> str:
@@ -344,22 +494,32 @@ def _links(posts: tuple[PostLine, ...], room: _Room) -> str:
     return ", ".join(shown)
 
 
-def _conversations(conversations: tuple[PostLine, ...], room: _Room) -> str:
-    title = "*Conversations*: posts where comments got replies"
+def _conversations(digest: Digest, room: _Room) -> str:
+    conversations = digest.conversations
+    title = (
+        f"*Conversations*: posts with {CONVERSATION_MIN_COMMENTS} comments or more, "
+        "the largest share answered first"
+    )
     if not conversations:
-        return f"{title}\nNo post had both comments and replies this week."
+        return f"{title}\nNo post with that many comments got replies {_week_words(digest)}."
     lines = [
-        f"• {_post_link(p.url, p.platform, room)} by {mention(p.owner)}: "
-        f"{_count(p.comments, 'comment')}, {_count(p.replies, 'reply', 'replies')}"
+        f"• {_post_link(p.url, p.platform, room)} by {mention(p.owner)}: {_why_talked(p)}"
         for p in conversations
     ]
     return listing(title, lines, room.lines, lambda n: f"and {n} more")
 
 
+def _why_talked(p: PostLine) -> str:
+    """ "answered 9 of 10 comments": why the post is there, the replies beyond one a comment said apart."""
+    answered = min(p.replies, p.comments)
+    extra = f" ({_count(p.replies, 'reply', 'replies')})" if p.replies > p.comments else ""
+    return f"answered {answered} of {_count(p.comments, 'comment')}{extra}"
+
+
 def _counts(digest: Digest) -> list[Block]:
     now, before = digest.counts, digest.previous_counts
     fields = [
-        f"*Posts*\n{now.posts} {_change(now.posts, before.posts)}",
+        f"*New posts*\n{now.posts or 'none'} {_change(now.posts, before.posts)}",
         f"*Comments received*\n{now.rate.comments} {_change(now.rate.comments, before.rate.comments)}",
         f"*Replies sent*\n{now.rate.replies} {_change(now.rate.replies, before.rate.replies)}",
         f"*Reply rate*\n{_rate(now.rate)}\n{_rate_change(now.rate, before.rate)}",
@@ -412,16 +572,7 @@ def _answer_time_before(counts: Counts) -> str:
 def _fallback(digest: Digest) -> str:
     if digest.quiet:
         return _quiet_line(digest) + _undelivered_fallback(digest)
-    c = digest.counts
-    return (
-        f"Weekly digest for {channel_mention(digest.channel_id)}: "
-        f"{_count(digest.waiting.total, 'comment')} waiting for an answer; "
-        f"{_count(c.posts, 'post')}, reply rate {_rate(c.rate)}; "
-        f"{_count(sum(len(b.one_way) for b in digest.broadcasters), 'one-way post')}, "
-        f"{_count(len(digest.conversations), 'conversation')}"
-        f"{_missing_fallback(digest)}."
-        f"{_undelivered_fallback(digest)}"
-    )
+    return f"{_summary(digest).removesuffix('.')}{_missing_fallback(digest)}.{_undelivered_fallback(digest)}"
 
 
 def _missing_fallback(digest: Digest) -> str:

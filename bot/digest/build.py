@@ -8,8 +8,9 @@ digest, `/twoway report` and the Home tab count the same way.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 
 from bot.digest.period import Period
 from bot.metrics import (
@@ -30,6 +31,9 @@ WAITING_LIMIT = 10
 """Waiting comments listed with their buttons; the same cut as `/twoway unanswered`."""
 
 CONVERSATION_LIMIT = 5
+CONVERSATION_MIN_COMMENTS = 5
+"""A post is held up as a conversation only with this many comments at least: 1 of 1 answered says
+little, and raw reply counts would favour a busy post that left most of its comments alone."""
 
 WEEK = timedelta(weeks=1)
 
@@ -47,6 +51,9 @@ class WaitingComment:
     claimed_by: str | None = None  # who is on it ("I'm on it"), and since when
     claimed_at: datetime | None = None
     claimer: str = ""  # the name Slack shows for them, when known: a digest names them without a ping
+    # The flagged message and twoway's notice about it, in the channel: a link to either is a way in.
+    message_ts: str | None = None
+    notice_ts: str | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +142,10 @@ class Broadcaster:
     owner: str
     one_way: tuple[PostLine, ...]  # this period's one-way posts, oldest first
     streak: Streak | None
+    # The oldest comment waiting on any of the owner's posts in the channel: the next act.
+    oldest: WaitingComment | None = None
+    # Where "Open the oldest comment" leads: its own link, or its message in Slack (the composer asks).
+    oldest_link: str | None = None
 
     @property
     def comments(self) -> int:
@@ -162,8 +173,8 @@ class Digest:
     previous: Period
     missed_previous: bool
     waiting: WaitingList
-    broadcasters: tuple[Broadcaster, ...]  # people on a streak first
-    conversations: tuple[PostLine, ...]  # most back-and-forth first, at most CONVERSATION_LIMIT
+    broadcasters: tuple[Broadcaster, ...]  # see `order_broadcasters`
+    conversations: tuple[PostLine, ...]  # largest share answered first, at most CONVERSATION_LIMIT
     counts: Counts
     previous_counts: Counts
     quiet: bool  # no posts, nothing waiting, nothing answered: say so in a line
@@ -171,6 +182,11 @@ class Digest:
     # The period's posts with no numbers (no snapshot by `now`), oldest first: neither one-way nor a
     # conversation can be told of them.
     missing: tuple[PostLine, ...] = ()
+    # People's names as Slack lists them, by user id, filled in by the composer: the one-way section names
+    # people without pinging them. Someone missing here is named neutrally.
+    names: Mapping[str, str] = field(default_factory=dict)
+    # When the digest was built: before the period's end, it tells the week so far.
+    as_of: datetime | None = None
 
     def unjudged(self) -> tuple[tuple[str, int], ...]:
         """Each owner with posts of the period that have no numbers, and how many: most first."""
@@ -195,7 +211,7 @@ def build_digest(data: DigestInput, now: datetime) -> Digest:
         previous=data.previous,
         missed_previous=data.missed_previous,
         waiting=waiting,
-        broadcasters=_broadcasters(posts, data.owner_history, now),
+        broadcasters=_broadcasters(posts, data.owner_history, data.waiting, now),
         conversations=_conversations(posts),
         counts=counts,
         previous_counts=_counts(previous_posts, data.answered, data.previous),
@@ -205,6 +221,7 @@ def build_digest(data: DigestInput, now: datetime) -> Digest:
             nudges=tuple(sorted(data.undelivered.nudges, key=lambda n: (n.comment_id, n.level))),
         ),
         missing=_missing(posts),
+        as_of=now,
     )
 
 
@@ -249,11 +266,17 @@ def _streak(history: list[PostFact], now: datetime) -> Streak | None:
 
 
 def _broadcasters(
-    posts: list[PostFact], owner_history: dict[str, list[PostFact]], now: datetime
+    posts: list[PostFact],
+    owner_history: dict[str, list[PostFact]],
+    waiting: list[WaitingComment],
+    now: datetime,
 ) -> tuple[Broadcaster, ...]:
     by_owner: defaultdict[str, list[PostFact]] = defaultdict(list)
     for post in posts:
         by_owner[post.owner].append(post)
+    oldest: dict[str, WaitingComment] = {}
+    for comment in sorted(waiting, key=lambda c: (c.since, c.comment_id), reverse=True):
+        oldest[comment.owner] = comment
     found = []
     for owner, own in by_owner.items():
         # The history may or may not include this period's posts; each post counts once.
@@ -261,21 +284,42 @@ def _broadcasters(
         streak = _streak(_known(history, now), now)
         one_way = tuple(_line(p) for p in sorted(own, key=lambda p: p.shared_at) if is_one_way(p, now))
         if one_way or streak:
-            found.append(Broadcaster(owner=owner, one_way=one_way, streak=streak))
-    return tuple(
-        sorted(
-            found,
-            key=lambda b: (-(b.streak.posts if b.streak else 0), -len(b.one_way), b.owner),
-        )
-    )
+            found.append(Broadcaster(owner=owner, one_way=one_way, streak=streak, oldest=oldest.get(owner)))
+    return order_broadcasters(found)
+
+
+def order_broadcasters(
+    broadcasters: Iterable[Broadcaster], names: Mapping[str, str] | None = None
+) -> tuple[Broadcaster, ...]:
+    """Whoever has the comment that has waited longest first, then those with none waiting, by name.
+
+    Never by the length of a streak: the order follows the audience's wait, which is what the next act
+    answers, not a score of the person. The name (in ``names``, once the composer has them) or else the
+    id breaks ties.
+    """
+    names = names or {}
+
+    def key(b: Broadcaster) -> tuple[bool, datetime, int, str, str]:
+        since = b.oldest.since if b.oldest else datetime.max.replace(tzinfo=UTC)
+        comment_id = b.oldest.comment_id if b.oldest else 0
+        return (b.oldest is None, since, comment_id, names.get(b.owner, "").casefold(), b.owner)
+
+    return tuple(sorted(broadcasters, key=key))
 
 
 def _conversations(posts: list[PostFact]) -> tuple[PostLine, ...]:
-    lines = [_line(p) for p in posts if is_conversation(p)]
-    # Back-and-forth is the comments that got a reply, counted as reply_rate counts them, so
-    # 40 replies to 2 comments is not more of a conversation than 10 replies to 10.
-    lines.sort(key=lambda p: (-min(p.comments, p.replies), -(p.comments + p.replies), p.shared_at, p.post_id))
+    lines = [
+        line for p in posts if is_conversation(p) and (line := _line(p)).comments >= CONVERSATION_MIN_COMMENTS
+    ]
+    # By the share of comments answered (replies / comments, capped at 1, as reply_rate counts them),
+    # so 4 replies to 31 comments ranks below 9 to 10; among equal shares, more comments first.
+    lines.sort(key=lambda p: (-answered_share(p), -p.comments, p.shared_at, p.post_id))
     return tuple(lines[:CONVERSATION_LIMIT])
+
+
+def answered_share(line: PostLine) -> float:
+    """The share of the post's comments that got a reply, never above 1."""
+    return min(line.replies, line.comments) / line.comments if line.comments else 0.0
 
 
 def _counts(posts: list[PostFact], answered: list[CommentFact], period: Period) -> Counts:

@@ -7,33 +7,80 @@ if at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+import logging
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.digest.blocks import render_digest
 from bot.digest.build import (
+    Digest,
     DigestInput,
     LostDigest,
     LostNudge,
     Undelivered,
     WaitingComment,
     build_digest,
+    order_broadcasters,
 )
 from bot.digest.chart import CHART_PERIODS, ChartData, HistoryPoint
 from bot.digest.period import CATCH_UP_WINDOW, Period, periods_ending_with
 from bot.ledger import comment_fact, post_facts
 from bot.metrics import PostFact, reply_rate
+from bot.people import People
 from bot.posting import MAX_POST_ATTEMPTS
+from bot.slack_calls import attempt
 from storage.channels import get_channel
 from storage.comments import comments_for_report
 from storage.digest_runs import last_posted_run, lost_runs, missed_previous
 from storage.models import Comment
 from storage.nudge_claims import failed_nudges
 from storage.posts import posts_shared_between, recent_posts_of
+
+logger = logging.getLogger(__name__)
+
+
+class Lookups(Protocol):
+    """What only Slack knows and the digest shows: people's names, and links to messages."""
+
+    def names(self, user_ids: Iterable[str]) -> dict[str, str]: ...
+
+    def permalink(self, channel_id: str, ts: str) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class SlackLookups:
+    """Names from the workspace's users.list, kept by ``people`` (10 minutes), and permalinks from
+    chat.getPermalink (no scope; "hundreds of requests per minute", one per person in the one-way
+    section whose oldest waiting comment has no link of its own). Slack failing leaves them out."""
+
+    client: WebClient
+    team_id: str
+    people: People
+
+    def names(self, user_ids: Iterable[str]) -> dict[str, str]:
+        try:
+            return self.people.names(self.client, self.team_id, user_ids)
+        except (SlackApiError, OSError) as error:
+            # The digest goes out all the same, naming people neutrally.
+            logger.warning("users.list failed: %r; the digest names no one", error)
+            return {}
+
+    def permalink(self, channel_id: str, ts: str) -> str | None:
+        try:
+            found = attempt(
+                lambda: self.client.chat_getPermalink(channel=channel_id, message_ts=ts), "chat.getPermalink"
+            )
+        except OSError as error:  # no answer at all: the line goes without its button
+            logger.warning("chat.getPermalink failed: %r", error)
+            return None
+        link = found.get("permalink") if found is not None else None
+        return link if isinstance(link, str) and link.startswith("https://") else None
 
 
 @dataclass(frozen=True)
@@ -44,6 +91,42 @@ class ComposedDigest:
     chart: ChartData | None
     # The waiting comments it lists, whose changes draw it again (`bot.live`).
     comment_ids: tuple[int, ...] = ()
+    # What the message says, to be told again with Slack's names and links (`looked_up`).
+    digest: Digest | None = None
+
+    def looked_up(self, lookups: Lookups) -> ComposedDigest:
+        """The digest with the one-way section's names and links from Slack: called with no session open,
+        since each lookup may wait on Slack."""
+        if self.digest is None:
+            return self
+        told = with_lookups(self.digest, lookups)
+        return replace(self, message=render_digest(told), digest=told)
+
+
+def with_lookups(digest: Digest, lookups: Lookups) -> Digest:
+    """``digest`` with the names of the people its one-way section names, and a link to each one's oldest
+    waiting comment where it has none of its own: its flagged message in Slack, else twoway's notice."""
+    owners = {b.owner for b in digest.broadcasters} | {owner for owner, _ in digest.unjudged()}
+    claimers = {i.comment.claimed_by for i in digest.waiting.items if i.comment.claimed_by}
+    names = lookups.names(sorted(owners | claimers))
+    broadcasters = []
+    for b in digest.broadcasters:
+        oldest = b.oldest
+        ts = oldest.message_ts or oldest.notice_ts if oldest is not None and not oldest.url else None
+        link = lookups.permalink(digest.channel_id, ts) if ts else None
+        broadcasters.append(replace(b, oldest_link=link) if link else b)
+    waiting = digest.waiting
+    if claimers:
+        # Whoever is on a waiting comment, named as Slack shows them, without a ping.
+        items = tuple(
+            replace(
+                i,
+                comment=replace(i.comment, claimer=names.get(i.comment.claimed_by or "", i.comment.claimer)),
+            )
+            for i in waiting.items
+        )
+        waiting = replace(waiting, items=items)
+    return replace(digest, broadcasters=order_broadcasters(broadcasters, names), names=names, waiting=waiting)
 
 
 def _in(period: Period, facts: list[PostFact]) -> list[PostFact]:
@@ -134,6 +217,8 @@ def compose_digest(
             url=c.url,
             claimed_by=c.claimed_by,
             claimed_at=c.claimed_at,
+            message_ts=c.message_ts,
+            notice_ts=c.notice_ts,
         )
         for c, p in pairs
         if c.state == "open" and (shown is None or c.id in shown)
@@ -169,6 +254,7 @@ def compose_digest(
         message=render_digest(digest),
         chart=ChartData(history, zone),
         comment_ids=tuple(w.comment_id for w in waiting),
+        digest=digest,
     )
 
 
@@ -182,10 +268,11 @@ def digest_recipe(channel_id: str, period: Period, comment_ids: Collection[int])
     }
 
 
-def redraw_digest(s: Session, team_id: str, recipe: dict[str, Any], now: datetime) -> dict[str, Any] | None:
+def redraw_digest(s: Session, team_id: str, recipe: dict[str, Any], now: datetime) -> ComposedDigest | None:
     """A posted digest drawn again for its own period from the ledger as it is now: the comments it
     listed that still wait, answered ones gone from "waiting". Its chart, in its thread, stays as it
-    was. None for a recipe it can't read."""
+    was; Slack's names and links are looked up by the caller (`ComposedDigest.looked_up`), with no
+    session open. None for a recipe it can't read."""
     try:
         channel_id = str(recipe["channel"])
         period = Period(
@@ -194,4 +281,4 @@ def redraw_digest(s: Session, team_id: str, recipe: dict[str, Any], now: datetim
         shown = {int(c) for c in recipe["comments"]}
     except (KeyError, TypeError, ValueError):
         return None
-    return compose_digest(s, team_id, channel_id, period, now, shown=shown).message
+    return compose_digest(s, team_id, channel_id, period, now, shown=shown)

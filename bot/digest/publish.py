@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import live
 from bot.digest.blocks import digest_metadata
 from bot.digest.chart import ChartData, render_chart
-from bot.digest.compose import ComposedDigest, digest_recipe
+from bot.digest.compose import ComposedDigest, SlackLookups, digest_recipe
 from bot.digest.period import CATCH_UP_WINDOW, Period, Slot, period_for
+from bot.people import People
 from bot.posting import (
     HISTORY_METHODS,
     MAX_POST_ATTEMPTS,
@@ -87,6 +88,8 @@ class Publisher:
     pacer: Pacer | None = None
     # Called with no session open (see _post).
     draw_chart: ChartDrawer = render_chart
+    # Each workspace's members, for the names the digest shows in place of mentions.
+    people: People = field(default_factory=People)
 
     def publish_digest(self, team_id: str, channel_id: str, period: Period) -> Outcome:
         """Post the channel's digest for ``period`` unless it is posted or being posted.
@@ -210,6 +213,7 @@ class Publisher:
         try:
             with self.sessions() as s:
                 composed = self.compose(s, team_id, channel_id, period, self.clock())
+            composed = composed.looked_up(SlackLookups(client, team_id, self.people))
         except Exception as error:
             # A composer bug must not leave the claim to be retaken (and fail again) every lease.
             logger.exception("composing the digest of %s/%s failed", team_id, channel_id)

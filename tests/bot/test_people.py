@@ -138,3 +138,13 @@ def test_a_burst_of_lookups_at_once_lists_the_members_once(client: WebClient, em
         found = list(pool.map(lambda _: people.find(client, TEAM, "@Ada"), range(16)))
     assert found == [Found(ADA)] * 16
     assert len(emu.calls("users.list")) == 1
+
+
+def test_names_are_the_ones_slack_shows_for_active_members_only(emu: Emulator, client: WebClient) -> None:
+    _add(emu, "U0COUNT001", "lovelace.a", real_name="Augusta Ada King", display_name="Countess")
+    _add(emu, "U0PERF0001", "perf", real_name="Perf Nerd", display_name="perf_nerd")
+    _add(emu, "U0GONE0001", "gone", real_name="Gone Away", deleted=True)
+    people = People()
+    names = people.names(client, TEAM, ["U0COUNT001", "U0PERF0001", "U0GONE0001", "U0NOBODY01"])
+    assert names == {"U0COUNT001": "Countess", "U0PERF0001": "perf_nerd"}
+    assert people.names(client, TEAM, []) == {}

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import live
+from bot.flagging import redraw_notice
 from bot.refresh import FIRST_BACKOFF, MAX_REFRESH_ATTEMPTS, REDRAWS, Redraw, Refresher
 from bot.render import Message
 from emulator import Emulator, EmulatorSettings
@@ -136,7 +137,7 @@ def test_a_change_during_an_update_draws_the_message_again(
             with sessions.begin() as other:
                 assert live.comments_changed(other, TEAM, [comment_id], now=clock.now) == 1
         drawn.append(now)
-        return REDRAWS["notice"](s, team_id, recipe, now)
+        return redraw_notice(s, team_id, recipe, now)
 
     redraws: dict[str, Redraw] = {**REDRAWS, "notice": changing_meanwhile}
     outcomes = refresher(sessions, emu, clock, redraws=redraws).run()

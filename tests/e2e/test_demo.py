@@ -40,7 +40,8 @@ def test_demo_prints_the_digest_it_posted(tmp_path: Path, options: list[str]) ->
     for expected in (
         "the Monday digest",
         "Waiting for an answer: 5 comments, oldest first",
-        "@linus's last 4 posts drew 32 comments and no replies",
+        "linus: the last 4 posts with comments drew 32 comments and no replies",
+        "[ Open the oldest comment ]",
         "Conversations",
         "Reply rate: 42% (57 replies to 135 comments)",
         "[ Mark answered ] [ No reply needed ]",

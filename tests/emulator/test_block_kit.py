@@ -73,6 +73,11 @@ def button(action_id: str, text: str = "Go", value: str = "1") -> dict[str, Any]
             ["must be less than 76 characters [json-pointer:/blocks/0/elements/0/text/text]"],
         ),
         (
+            [{**section("link"), "accessory": {**button("open"), "url": "https://e.x/" + "u" * 2989}}],
+            ["must be less than 3001 characters [json-pointer:/blocks/0/accessory/url]"],
+        ),
+        ([{**section("link"), "accessory": {**button("open"), "url": "https://e.x/" + "u" * 2988}}], []),
+        (
             [{"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}],
             ["must be less than 151 characters [json-pointer:/blocks/0/text/text]"],
         ),

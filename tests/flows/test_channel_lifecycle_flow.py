@@ -118,7 +118,7 @@ def test_an_archived_channel_gets_no_attempts_and_unarchived_gets_them_back(flow
     schedules = flow.runtime.schedules
     assert schedules is not None
     eventually(lambda: schedules.scheduler.get_job(JOB), what="the digest job back")
-    assert flow.reply_text(ADA, "digest now").startswith("Posted the digest of the week to")
+    assert flow.reply_text(ADA, "digest now").startswith("Posted the digest of last week (to")
 
 
 def test_a_deleted_channel_takes_its_ledger_with_it(flow: Flow) -> None:

@@ -113,6 +113,13 @@ def test_report_counts_one_way_posts_and_open_comments(flow: Flow) -> None:
     assert "score" not in report.lower()
     assert shared
     assert flow.reply_text(ADA, f"report week <@{LINUS}>").count("0 posts") == 1
+    [personal] = flow.command(GRACE, f"report month <@{ADA}>")
+    shown = personal["text"] + json.dumps(personal["blocks"])
+    assert "1 posts, 5 comments received, 0 replies sent" in personal["text"]
+    # A person's percentage isn't shown to the channel; the team's report keeps its rate.
+    assert "%" not in shown.replace("100%", "")
+    assert "Reply rate" not in shown
+    assert "reply rate 0%" in report
 
 
 def test_export_sends_csv_files_in_a_direct_message(flow: Flow) -> None:

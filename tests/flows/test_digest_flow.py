@@ -17,7 +17,7 @@ def test_preview_shows_the_digest_to_the_asker_only(flow: Flow) -> None:
     flow.reply_text(LINUS, f"flag {POST} Where can I read more?")
     [shown] = flow.command(ADA, "digest preview")
     assert shown["response_type"] == "ephemeral"
-    assert shown["text"].startswith("Preview, only you see it.")
+    assert shown["text"].startswith("Preview, only you see it: this week so far.")
     text = json.dumps(shown["blocks"])
     assert "Where can I read more?" in text
     assert len(shown["blocks"]) <= 50
@@ -26,7 +26,7 @@ def test_preview_shows_the_digest_to_the_asker_only(flow: Flow) -> None:
 
 def test_digest_now_posts_once_with_its_metadata(flow: Flow) -> None:
     first = flow.reply_text(ADA, "digest now")
-    assert first.startswith("Posted the digest of the week to")
+    assert first.startswith("Posted the digest of last week (to")
     posted = [
         m for m in flow.bot_messages() if (m.get("metadata") or {}).get("event_type") == "twoway_digest"
     ]

@@ -300,8 +300,8 @@ def test_flag_by_command_goes_to_the_posts_thread_with_its_author(flow: Flow) ->
     )
     notice = next(m for m in flow.bot_messages() if m["ts"] == comment.notice_ts)
     assert notice["thread_ts"] == shared
-    # Shown literally, its mrkdwn marks as look-alikes, as the digest shows it (bot.text.literal).
-    assert "from @maple\u02cdleaf" in notice["blocks"][0]["text"]["text"]
+    # Shown exactly as typed, in a code span that stops the underscore's formatting (bot.text.literal).
+    assert "from `@maple_leaf`" in notice["blocks"][0]["text"]["text"]
 
     dismissed = flow.reply_text(ADA, f"dismiss #{comment.id}")
     assert "needs no reply" in dismissed

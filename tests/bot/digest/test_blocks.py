@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.digest.blocks import DIGEST_EVENT_TYPE, MAX_BLOCKS_JSON, digest_metadata, render_digest
+from bot.digest.blocks import (
+    DIGEST_EVENT_TYPE,
+    MAX_BLOCKS_JSON,
+    OPEN_OLDEST_ACTION,
+    digest_metadata,
+    render_digest,
+)
 from bot.digest.build import (
     Broadcaster,
     Counts,
@@ -138,7 +144,13 @@ def test_sections_in_order_with_the_missed_note_on_top() -> None:
         "text": {"type": "plain_text", "text": "Weekly digest", "emoji": True},
     }
     texts = section_texts(reply["blocks"])
-    assert texts[0].startswith("Last week's digest couldn't be posted on time.")
+    # The first line leads with what waits, never with a percentage.
+    assert texts[0] == (
+        "12 comments wait for an answer in <#C1>, oldest 6 days. "
+        "Last week: 4 new posts, 1 one-way post, 1 conversation."
+    )
+    assert "%" not in texts[0]
+    assert texts[1].startswith("Last week's digest couldn't be posted on time.")
     titles = ["*Waiting for an answer*", "*One-way broadcasting*", "*Conversations*", "*The week in counts*"]
     positions = [next(i for i, t in enumerate(texts) if t.startswith(title)) for title in titles]
     assert positions == sorted(positions)
@@ -156,31 +168,79 @@ def test_waiting_comments_carry_their_ids_on_the_buttons() -> None:
         ]
     texts = section_texts(blocks)
     # comment 1 was flagged an hour into the week: 167 hours ago
-    assert "*#1* · 6 days · <https://x.com/twoway/status/1|X post> · <@U1> · from @fan\n> Is this" in texts[2]
+    assert "*#1* · 6 days · <https://x.com/twoway/status/1|X post> · <@U1> · from @fan\n> Is this" in texts[3]
     more = [b for b in blocks if b["type"] == "context" and "more" in b["elements"][0]["text"]]
     assert more[0]["elements"][0]["text"] == "and 2 more: `/twoway unanswered`"
 
 
+def one_way_blocks(reply: dict[str, Any]) -> list[dict[str, Any]]:
+    """The one-way section's blocks: from its title to the next divider."""
+    blocks = reply["blocks"]
+    first = next(i for i, b in enumerate(blocks) if "One-way" in b.get("text", {}).get("text", ""))
+    last = next(i for i in range(first, len(blocks)) if blocks[i]["type"] == "divider")
+    return blocks[first:last]
+
+
 def test_one_way_and_streak_lines() -> None:
-    text = next(t for t in section_texts(render_digest(typical())["blocks"]) if "One-way" in t)
-    assert text == (
-        "*One-way broadcasting*: posts that got comments and no replies\n"
-        "• <@U1>'s last 4 posts drew 14 comments and no replies. "
-        "This week: <https://x.com/U1/status/1|X post>"
+    digest = replace(typical(), names={"U1": "Linus"})
+    blocks = one_way_blocks(render_digest(digest))
+    assert [b["text"]["text"] for b in blocks] == [
+        "*One-way broadcasting*: posts that got comments and no replies",
+        "• Linus: the last 4 posts with comments drew 14 comments and no replies. "
+        "This week: <https://x.com/U1/status/1|X post>. "
+        "Next: pick one question on the <https://x.com/twoway/status/1|X post> and answer it.",
+    ]
+    assert "<@" not in json.dumps(blocks)
+
+
+def test_the_one_way_line_opens_the_oldest_comment() -> None:
+    oldest = waiting(1, url="https://www.tiktok.com/@linus/video/1?comment=9", platform="tiktok")
+    digest = digest_of([post(1, "U1", 1, 8, 0)], open_comments=[waiting(3), oldest, waiting(2)])
+    [_, person] = one_way_blocks(render_digest(digest))
+    assert (
+        "Next: pick one question on the <https://x.com/twoway/status/1|TikTok post> and answer it."
+        in (person["text"]["text"])
     )
+    assert person["accessory"] == {
+        "type": "button",
+        "action_id": OPEN_OLDEST_ACTION,
+        "text": {"type": "plain_text", "text": "Open the oldest comment", "emoji": True},
+        "url": "https://www.tiktok.com/@linus/video/1?comment=9",
+    }
+    # With no link of its own, the composer's link to its message in Slack.
+    linked = replace(
+        digest, broadcasters=(replace(digest.broadcasters[0], oldest_link="https://t.slack.com/x"),)
+    )
+    [_, person] = one_way_blocks(render_digest(replace(linked, waiting=digest.waiting)))
+    assert person["accessory"]["url"] == "https://t.slack.com/x"
+
+
+def test_with_nothing_waiting_the_one_way_line_says_so_kindly_and_names_no_one_with_a_ping() -> None:
+    [_, person] = one_way_blocks(render_digest(digest_of([post(1, "U1", 1, 8, 0)])))
+    assert person["text"]["text"] == (
+        "• A teammate: 1 post drew 8 comments and no replies: <https://x.com/U1/status/1|X post>. "
+        "Nothing of theirs waits for an answer now: next time, ask a question back to start one."
+    )
+    assert "accessory" not in person
+
+
+def test_names_are_shown_as_written() -> None:
+    digest = replace(digest_of([post(1, "U1", 1, 8, 0)]), names={"U1": "perf_nerd <!channel>"})
+    [_, person] = one_way_blocks(render_digest(digest))
+    assert person["text"]["text"].startswith("• `perf_nerd` &lt;!channel&gt;: 1 post drew")
 
 
 def test_conversations_and_counts() -> None:
     blocks = render_digest(typical())["blocks"]
     text = next(t for t in section_texts(blocks) if t.startswith("*Conversations*"))
+    # Post 2 (4 comments, 4 replies) has fewer comments than a conversation needs.
     assert text.splitlines()[1:] == [
-        "• <https://x.com/U2/status/2|X post> by <@U2>: 4 comments, 4 replies",
-        "• <https://x.com/U2/status/3|X post> by <@U2>: 5 comments, 1 reply",
+        "• <https://x.com/U2/status/3|X post> by <@U2>: answered 1 of 5 comments"
     ]
     counts = next(b for b in blocks if b["type"] == "section" and b.get("fields"))
     # this week 5 replies to 17 comments, answered 0+4+1+0 = 5: 29%; the week before 2 of 10: 20%
     assert [f["text"] for f in counts["fields"]] == [
-        "*Posts*\n4 (+3)",
+        "*New posts*\n4 (+3)",
         "*Comments received*\n17 (+7)",
         "*Replies sent*\n5 (+3)",
         "*Reply rate*\n29% (5 replies to 17 comments)\nup from 20% (2 replies to 10 comments)",
@@ -191,9 +251,40 @@ def test_conversations_and_counts() -> None:
 
 def test_text_fallback() -> None:
     assert render_digest(typical())["text"] == (
-        "Weekly digest for <#C1>: 12 comments waiting for an answer; 4 posts, "
-        "reply rate 29% (5 replies to 17 comments); 1 one-way post, 2 conversations."
+        "12 comments wait for an answer in <#C1>, oldest 6 days. "
+        "Last week: 4 new posts, 1 one-way post, 1 conversation."
     )
+
+
+def test_the_first_line_says_when_nothing_waits() -> None:
+    reply = render_digest(digest_of([post(1, "U1", 1, 6, 6)]))
+    assert reply["text"] == (
+        "Nothing waits for an answer in <#C1>. Last week: 1 new post, 0 one-way posts, 1 conversation."
+    )
+    assert section_texts(reply["blocks"])[0] == reply["text"]
+
+
+def test_comments_on_older_posts_are_listed_without_saying_0_posts() -> None:
+    reply = render_digest(digest_of(open_comments=[waiting(1)]))
+    assert reply["text"] == "1 comment waits for an answer in <#C1>, oldest 6 days. No new posts last week."
+    dumped = json.dumps(reply["blocks"])
+    assert "0 posts" not in dumped
+    assert "0 new posts" not in dumped
+    assert "*New posts*\\nnone" in dumped
+    assert any(b["type"] == "actions" for b in reply["blocks"])
+
+
+def test_a_week_under_way_is_named_so() -> None:
+    under_way = replace(digest_of([post(1, "U1", 1, 6, 6)]), as_of=at(80))
+    reply = render_digest(under_way)
+    where = reply["blocks"][1]["elements"][0]["text"]
+    assert where == (
+        "<#C1> · This week so far: <!date^1714986000^{date_short}|6 May 2024> to "
+        "<!date^1715274000^{date_short}|9 May 2024>"
+    )
+    assert "This week so far: 1 new post" in reply["text"]
+    ended = render_digest(digest_of([post(1, "U1", 1, 6, 6)]))["blocks"][1]["elements"][0]["text"]
+    assert ended.startswith("<#C1> · Last week: <!date^1714986000^{date_short}|6 May 2024> to ")
 
 
 @pytest.mark.parametrize("missed", [False, True])
@@ -238,17 +329,17 @@ def test_what_never_reached_the_channel_is_noted_under_the_missed_note() -> None
 
     within_block_kit_limits(reply["blocks"])
     texts = section_texts(reply["blocks"])
-    assert texts[0].startswith("Last week's digest couldn't be posted on time.")
-    assert texts[1] == (
+    assert texts[1].startswith("Last week's digest couldn't be posted on time.")
+    assert texts[2] == (
         "*Not delivered since the last digest*\n"
         f"• The digest of the week to {LOST_WEEK_TO} never reached this channel "
         "(Slack answered `ratelimited`).\n"
         "• 3 nudges about 2 comments could not be sent (Slack answered `ratelimited` and `fatal_error`). "
         "#3 and #5 are still waiting for an answer: can anyone take them?"
     )
-    assert texts[2].startswith("*Waiting for an answer*")
+    assert texts[3].startswith("*Waiting for an answer*")
     assert reply["text"].endswith(
-        "2 conversations. Not delivered since the last digest: 1 digest and 3 nudges."
+        "1 conversation. Not delivered since the last digest: 1 digest and 3 nudges."
     )
 
 
@@ -279,8 +370,9 @@ def test_nothing_undelivered_no_note() -> None:
         pytest.param(
             "ratelimited\n<!here>", " (no answer from Slack: ratelimited &lt;!here&gt;)", id="two-lines"
         ),
-        # Look-alike backticks, cut to 40 characters of JSON: five \u02cb and the ellipsis.
-        pytest.param("`" * 200, " (no answer from Slack: " + "\u02cb" * 5 + "…)", id="backticks"),
+        # A code span, which can't hold a backtick, cut to 40 characters of JSON: five \u02cb and the
+        # ellipsis.
+        pytest.param("`" * 200, " (no answer from Slack: `" + "\u02cb" * 5 + "`…)", id="backticks"),
     ],
 )
 def test_why_a_digest_was_lost_is_said_in_a_few_escaped_words(error: str | None, why: str) -> None:
@@ -358,9 +450,9 @@ def test_an_empty_week_with_comments_waiting_says_so() -> None:
     reply = render_digest(digest_of(open_comments=[waiting(1)]))
     texts = section_texts(reply["blocks"])
     assert (
-        "*One-way broadcasting*: posts that got comments and no replies\nNo one-way posts this week." in texts
+        "*One-way broadcasting*: posts that got comments and no replies\nNo one-way posts last week." in texts
     )
-    assert any(t.endswith("No post had both comments and replies this week.") for t in texts)
+    assert any(t.endswith("No post with that many comments got replies last week.") for t in texts)
     counts = next(b for b in reply["blocks"] if b.get("fields"))
     assert (
         counts["fields"][3]["text"] == "*Reply rate*\n— (no comments received)\nno comments the week before"
@@ -371,24 +463,36 @@ def test_hostile_text_is_escaped() -> None:
     comment = waiting(1, HOSTILE, author=HOSTILE, platform="<!here>")
     reply = render_digest(digest_of(open_comments=[comment]))
     dumped = json.dumps(reply["blocks"], ensure_ascii=False)
-    for leak in ("<!channel>", "<@U0HOSTILE>", "<!here>", "*bold*", "`code`", "_it_", "~gone~"):
+    for leak in ("<!channel>", "<@U0HOSTILE>", "<!here>"):
         assert leak not in dumped
-    text = section_texts(reply["blocks"])[1]
-    assert "&lt;!channel&gt; &lt;@U0HOSTILE&gt; " in text
-    assert "\u2217bold\u2217 \u02cbcode\u02cb \u02cdit\u02cd \u223cgone\u223c" in text
+    text = section_texts(reply["blocks"])[2]
+    # Each word with a formatting mark is a code span, shown exactly as written; the span can't hold a
+    # backtick, so that one shows as U+02CB.
+    assert "&lt;!channel&gt; &lt;@U0HOSTILE&gt; `*bold*` `\u02cbcode\u02cb` `_it_` `~gone~`" in text
     assert "&amp;amp; &gt; quoted" in text
     assert "|&lt;!here&gt; post>" in text
+    for lookalike in ("\u2217", "\u02cd", "\u223c", "\uff3f"):
+        assert lookalike not in dumped
+
+
+def test_handles_are_shown_exactly() -> None:
+    comment = waiting(1, "thanks @perf_nerd!", author="@perf_nerd")
+    text = section_texts(render_digest(digest_of(open_comments=[comment]))["blocks"])[2]
+    assert "from `@perf_nerd`\n> thanks `@perf_nerd!`" in text
 
 
 @given(st.text(max_size=3000), st.text(max_size=300))
 def test_any_comment_text_stays_in_its_quote(text: str, author: str) -> None:
     reply = render_digest(digest_of(open_comments=[waiting(1, text, author=author)]))
-    shown = section_texts(reply["blocks"])[1]
+    shown = section_texts(reply["blocks"])[2]
     _, _, quoted = shown.partition("\n")
     assert "\n" not in quoted
     assert "<" not in quoted
     assert ">" not in quoted[1:]
-    assert "`" not in shown
+    # Backticks only open and close code spans: in pairs, each span within a word.
+    for part in (quoted, shown.partition("\n")[0]):
+        assert part.count("`") % 2 == 0
+        assert all(" " not in span for span in part.split("`")[1::2])
     assert len(json.dumps(quoted)) <= 2 + 2 + 280
 
 
@@ -403,7 +507,7 @@ def test_long_urls_lose_their_link_not_the_limits() -> None:
 
 def test_post_links_cannot_break_out_of_their_markup() -> None:
     comment = waiting(1, post_url="https://blog.example/a|b>c<d e")
-    text = section_texts(render_digest(digest_of(open_comments=[comment]))["blocks"])[1]
+    text = section_texts(render_digest(digest_of(open_comments=[comment]))["blocks"])[2]
     assert "<https://blog.example/a%7Cb%3Ec%3Cd%20e|X post>" in text
 
 
@@ -491,8 +595,16 @@ def test_the_last_resort_fits_the_worst_case(url: str, missed: bool) -> None:
         missed_previous=missed,
         waiting=WaitingList(tuple(_worst(n, url) for n in range(10)), 10**9),
         broadcasters=tuple(
-            Broadcaster(f"U{n:039d}", (line,) * 50, Streak(10**6, 10**9, 10**9)) for n in range(500)
+            Broadcaster(
+                f"U{n:039d}",
+                (line,) * 50,
+                Streak(10**6, 10**9, 10**9),
+                _worst(n, url).comment,
+                "https://acme.slack.com/archives/" + "😀" * 100,
+            )
+            for n in range(500)
         ),
+        names={f"U{n:039d}": "😀&" * 1000 for n in range(500)},
         conversations=(line,) * 5,
         counts=Counts(10**9, Rate(10**9, 10**9, 1.0), 10**9, timedelta(weeks=5000)),
         previous_counts=Counts(0, Rate(10**9, 10**9 + 1, 0.5), 10**9, timedelta(weeks=5000)),
@@ -585,12 +697,18 @@ def test_posts_with_no_numbers_are_listed_and_their_owners_not_judged() -> None:
     reply = render_digest(digest_of(posts))
     within_block_kit_limits(reply["blocks"])
     texts = section_texts(reply["blocks"])
-    one_way = next(t for t in texts if t.startswith("*One-way broadcasting*"))
-    assert one_way.splitlines()[1:] == [
-        "• <@U1>: 1 post drew 8 comments and no replies: <https://x.com/U1/status/1|X post>",
-        "• Can't tell yet for <@U2> (2 posts) and <@U1> (1 post): no numbers logged, see *Numbers missing*.",
+    one_way = next(i for i, t in enumerate(texts) if t.startswith("*One-way broadcasting*"))
+    assert texts[one_way + 1 : one_way + 3] == [
+        "• A teammate: 1 post drew 8 comments and no replies: <https://x.com/U1/status/1|X post>. "
+        "Nothing of theirs waits for an answer now: next time, ask a question back to start one.",
+        "• Can't tell yet for A teammate (2 posts) and A teammate (1 post): no numbers logged, "
+        "see *Numbers missing*.",
     ]
-    missing = texts[texts.index(one_way) + 1]
+    named = render_digest(replace(digest_of(posts), names={"U1": "Linus", "U2": "Ada"}))
+    assert "• Can't tell yet for Ada (2 posts) and Linus (1 post)" in json.dumps(
+        named["blocks"], ensure_ascii=False
+    )
+    missing = texts[one_way + 3]
     assert missing.splitlines() == [
         "*Numbers missing*: 3 posts with no comments or replies logged. "
         "Reply in a post's thread with them (`14 comments, 3 replies`).",
@@ -599,14 +717,15 @@ def test_posts_with_no_numbers_are_listed_and_their_owners_not_judged() -> None:
         "• <https://x.com/U2/status/4|X post> by <@U2>",
     ]
     assert reply["text"].endswith("1 one-way post, 0 conversations; 3 posts with numbers missing.")
+    assert "<@U1>" not in json.dumps(one_way_blocks(reply)[:3])
 
 
 def test_with_no_numbers_at_all_the_one_way_section_says_it_cannot_tell() -> None:
     reply = render_digest(digest_of([unnumbered(1, "U1", 1)]))
     one_way = next(t for t in section_texts(reply["blocks"]) if t.startswith("*One-way broadcasting*"))
     assert one_way.splitlines()[1:] == [
-        "No one-way posts this week among the posts with numbers.",
-        "• Can't tell yet for <@U1> (1 post): no numbers logged, see *Numbers missing*.",
+        "No one-way posts last week among the posts with numbers.",
+        "• Can't tell yet for A teammate (1 post): no numbers logged, see *Numbers missing*.",
     ]
 
 
@@ -626,3 +745,13 @@ def test_many_posts_with_no_numbers_stay_within_slacks_limits() -> None:
     assert missing.endswith("more")
     one_way = next(t for t in texts if t.startswith("*One-way broadcasting*"))
     assert "394 more people" in one_way
+
+
+def test_a_link_too_long_for_a_button_leaves_the_line_without_one() -> None:
+    long_link = "https://blog.example/" + "a" * 3000
+    digest = digest_of([post(1, "U1", 1, 8, 0)], open_comments=[waiting(1, url=long_link)])
+    reply = render_digest(digest)
+    within_block_kit_limits(reply["blocks"])
+    [_, person] = one_way_blocks(reply)
+    assert "accessory" not in person
+    assert person["text"]["text"].endswith("answer it.")

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from bot.digest.build import (
     CONVERSATION_LIMIT,
+    CONVERSATION_MIN_COMMENTS,
     WAITING_LIMIT,
     Broadcaster,
     Counts,
@@ -21,6 +22,7 @@ from bot.digest.build import (
     Undelivered,
     WaitingComment,
     build_digest,
+    order_broadcasters,
 )
 from bot.digest.period import Period, next_slot_after, period_ending, slot_at_or_before
 from bot.metrics import CommentFact, PostFact, Rate, SnapshotFact
@@ -177,7 +179,9 @@ def test_one_way_posts_per_owner_and_streaks() -> None:
     digest = build_digest(week(), NOW)
     # U1, newest first: 5 undecided (skipped), 4 no comments (skipped), 1, 11, 12 one-way, 13 talked.
     # Streak 3 over posts 1, 11, 12: 8+4+3 = 15 comments; post 1 got 2 replies after 48 hours.
-    u1 = Broadcaster("U1", (line(WEEK_POSTS[0]),), Streak(posts=3, comments=15, replies=2))
+    # Comment 2 has waited longest on U1's posts (since hour 5); nothing waits on U2's.
+    oldest = waiting(2, 5)
+    u1 = Broadcaster("U1", (line(WEEK_POSTS[0]),), Streak(posts=3, comments=15, replies=2), oldest)
     # U2: posts 6 and 21 one-way, a run of 2: no streak line.
     u2 = Broadcaster("U2", (line(WEEK_POSTS[5]),), None)
     assert digest.broadcasters == (u1, u2)
@@ -214,33 +218,54 @@ def test_streak_lines(kinds: list[tuple[int, int]], expected: Streak | None) -> 
     assert streaks == ([] if expected is None else [expected])
 
 
-def test_streak_owners_come_first_then_most_one_way_posts() -> None:
+def test_people_in_order_of_their_oldest_waiting_comment_never_by_streak() -> None:
     posts = [
         post(1, "UA", 1, (24, 1, 0)),
         post(2, "UB", 2, (24, 1, 0)),
         post(3, "UB", 3, (24, 1, 0)),
         post(4, "UC", 4, (24, 1, 0)),
+        post(7, "UD", 5, (24, 1, 0)),
     ]
+    # UC is on a streak of 3, and still comes after the people whose audience waited longer.
     history = {"UC": [post(5, "UC", -50, (24, 1, 0)), post(6, "UC", -100, (24, 1, 0))]}
-    digest = build_digest(data(posts, history=history), NOW)
-    assert [b.owner for b in digest.broadcasters] == ["UC", "UB", "UA"]
+    open_comments = [waiting(1, 40, "UA"), waiting(2, 10, "UB"), waiting(3, 30, "UB"), waiting(4, 20, "UA")]
+    digest = build_digest(data(posts, history=history, open_comments=open_comments), NOW)
+    assert [b.owner for b in digest.broadcasters] == ["UB", "UA", "UC", "UD"]
+    assert [b.oldest.comment_id if b.oldest else None for b in digest.broadcasters] == [2, 4, None, None]
+    assert digest.broadcasters[2].streak is not None
 
 
-def test_conversations_ordered_by_back_and_forth() -> None:
+def test_people_with_nothing_waiting_follow_by_name_once_named() -> None:
+    digest = build_digest(data([post(1, "UA", 1, (24, 1, 0)), post(2, "UB", 2, (24, 1, 0))]), NOW)
+    names = {"UA": "zoe", "UB": "Ada"}
+    assert [b.owner for b in order_broadcasters(digest.broadcasters, names)] == ["UB", "UA"]
+
+
+def test_conversations_ranked_by_the_share_of_comments_answered() -> None:
     posts = [
-        post(1, "U1", 1, (24, 10, 2)),  # 2 answered, 12 in all
-        post(2, "U1", 2, (24, 4, 4)),  # 4, 8
-        post(3, "U2", 3, (24, 3, 40)),  # 3, 43
-        post(4, "U2", 4, (24, 5, 4)),  # 4, 9
+        post(1, "U1", 1, (24, 31, 4), platform="youtube"),  # many replies, most comments left alone
+        post(2, "U1", 2, (24, 10, 9)),  # 9 of 10
+        post(3, "U2", 3, (24, 5, 40)),  # over-answered: counts as 5 of 5
+        post(4, "U2", 4, (24, 20, 10)),  # 10 of 20
         post(5, "U3", 5, (24, 6, 0)),  # one-way: not a conversation
-        post(6, "U3", 6, (24, 1, 1)),  # 1, 2
-        post(7, "U3", 7, (24, 2, 2)),  # 2, 4
+        post(6, "U3", 6, (24, 4, 4)),  # 4 of 4, under the minimum of comments
+        post(7, "U3", 7, (24, 8, 8)),  # 8 of 8: the same share as 3, more comments
         post(8, "U3", 8, (24, 0, 3)),  # replies to nothing recorded: not one
+        post(9, "U4", 9, (24, 12, 4)),  # a third answered
     ]
     digest = build_digest(data(posts), NOW)
-    assert [c.post_id for c in digest.conversations] == [4, 2, 3, 1, 7]
+    assert [c.post_id for c in digest.conversations] == [7, 3, 2, 4, 9]
     assert len(digest.conversations) == CONVERSATION_LIMIT
-    assert digest.conversations[0] == line(posts[3])
+    assert digest.conversations[0] == line(posts[6])
+    assert 1 not in [c.post_id for c in digest.conversations]
+    assert 6 not in [c.post_id for c in digest.conversations]
+
+
+def test_a_conversation_needs_the_minimum_of_comments() -> None:
+    under = build_digest(data([post(1, "U1", 1, (24, CONVERSATION_MIN_COMMENTS - 1, 2))]), NOW)
+    assert under.conversations == ()
+    at_it = build_digest(data([post(1, "U1", 1, (24, CONVERSATION_MIN_COMMENTS, 1))]), NOW)
+    assert [c.post_id for c in at_it.conversations] == [1]
 
 
 def test_waiting_oldest_first_cut_at_ten() -> None:
@@ -281,12 +306,12 @@ def test_posts_outside_the_period_and_snapshots_after_now_are_left_out() -> None
     posts = [
         post(1, "U1", -1, (2, 5, 0)),
         post(2, "U1", 168, (1, 5, 0)),  # shared exactly at the slot: next week's
-        post(3, "U1", 0, (24, 2, 1), (500, 9, 9)),  # the second snapshot is after NOW
+        post(3, "U1", 0, (24, 6, 1), (500, 9, 9)),  # the second snapshot is after NOW
     ]
     digest = build_digest(data(posts), NOW)
     assert digest.counts.posts == 1
-    assert digest.counts.rate == Rate(replies=1, comments=2, value=0.5)
-    assert digest.conversations[0].comments == 2
+    assert digest.counts.rate == Rate(replies=1, comments=6, value=1 / 6)
+    assert digest.conversations[0].comments == 6
 
 
 def test_quiet_week() -> None:

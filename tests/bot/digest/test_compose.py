@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.digest.build import LostDigest, LostNudge, Undelivered
+from bot.digest.build import DigestInput, LostDigest, LostNudge, Undelivered, WaitingComment, build_digest
 from bot.digest.chart import CHART_PERIODS
-from bot.digest.compose import compose_digest, undelivered_before
+from bot.digest.compose import compose_digest, undelivered_before, with_lookups
 from bot.digest.period import Period, period_ending, periods_ending_with
+from bot.metrics import PostFact, SnapshotFact
 from bot.posting import MAX_POST_ATTEMPTS
 from storage.channels import ensure_channel
 from storage.comments import close_comment, flag_comment
@@ -240,3 +242,84 @@ def test_composing_imports_no_matplotlib(db_url: str, sessions: Sessions) -> Non
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == [str(CHART_PERIODS), "False"]
+
+
+class _FakeLookups:
+    """Slack's side of `with_lookups`, with what it was asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, str]] = []
+        self.named: list[list[str]] = []
+
+    def names(self, user_ids: Iterable[str]) -> dict[str, str]:
+        wanted = list(user_ids)
+        self.named.append(wanted)
+        return {"U1": "zoe", "U2": "Ada"}
+
+    def permalink(self, channel_id: str, ts: str) -> str | None:
+        self.asked.append((channel_id, ts))
+        return f"https://acme.slack.com/archives/{channel_id}/p{ts.replace('.', '')}"
+
+
+def test_names_and_links_are_looked_up_for_the_one_way_section_only() -> None:
+    start = datetime(2024, 5, 6, 9, tzinfo=UTC)
+    period = Period(start, start + timedelta(weeks=1))
+
+    def one_way(post_id: int, owner: str) -> PostFact:
+        shared = start + timedelta(hours=post_id)
+        return PostFact(
+            post_id,
+            owner,
+            "x",
+            f"https://x.com/{owner}/status/{post_id}",
+            shared,
+            (SnapshotFact(shared + timedelta(hours=50), 5, 0, 0, 0),),
+        )
+
+    def comment(
+        comment_id: int,
+        owner: str,
+        *,
+        url: str | None = None,
+        message_ts: str | None = None,
+        notice_ts: str | None = None,
+    ) -> WaitingComment:
+        return WaitingComment(
+            comment_id,
+            "still on sale?",
+            None,
+            start,
+            "x",
+            f"https://x.com/{owner}/status/1",
+            owner,
+            url=url,
+            message_ts=message_ts,
+            notice_ts=notice_ts,
+        )
+
+    digest = build_digest(
+        DigestInput(
+            channel_id="C1",
+            period=period,
+            previous=Period(start - timedelta(weeks=1), start),
+            posts=[one_way(1, "U1"), one_way(2, "U2"), one_way(3, "U3")],
+            previous_posts=[],
+            owner_history={},
+            waiting=[
+                comment(1, "U1", message_ts="1715000000.000100", notice_ts="1715000000.000200"),
+                comment(2, "U2", url="https://x.com/fan/status/9"),
+            ],
+            answered=[],
+        ),
+        period.end,
+    )
+    lookups = _FakeLookups()
+    told = with_lookups(digest, lookups)
+    assert lookups.named == [["U1", "U2", "U3"]]
+    # One permalink, for the comment with no link of its own, by its flagged message.
+    assert lookups.asked == [("C1", "1715000000.000100")]
+    links = {b.owner: b.oldest_link for b in told.broadcasters}
+    assert links == {"U1": "https://acme.slack.com/archives/C1/p1715000000000100", "U2": None, "U3": None}
+    assert told.names == {"U1": "zoe", "U2": "Ada"}
+    # Both wait since the same moment: the lower comment id first, then U3 with nothing waiting.
+    assert [b.owner for b in told.broadcasters] == ["U1", "U2", "U3"]

@@ -453,8 +453,9 @@ def test_a_digest_lost_for_good_and_a_failed_nudge_are_reported_in_the_next_dige
     [call] = posted(emu)
     assert call["args"]["metadata"] == digest_metadata(TEAM, CHANNEL, next_week)
     notes = [b["text"]["text"] for b in _posted_blocks(call) if b["type"] == "section"]
-    assert notes[0].startswith("Last week's digest couldn't be posted on time.")
-    assert notes[1] == (
+    assert notes[0].startswith("1 comment waits for an answer in <#C0SOCIAL01>, oldest ")
+    assert notes[1].startswith("Last week's digest couldn't be posted on time.")
+    assert notes[2] == (
         "*Not delivered since the last digest*\n"
         f"• The digest of the week to <!date^{int(SLOT.timestamp())}^{{date_short}}|2 Mar 2026> "
         "never reached this channel (Slack answered `ratelimited`).\n"
