@@ -16,7 +16,7 @@ payload carries the message and needs no read.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -383,7 +383,9 @@ def withdraw_and_notify(deps: Deps, client: WebClient, team_id: str, comment: Co
     return withdrawn
 
 
-def redraw_notice(s: Session, team_id: str, recipe: dict[str, Any], now: datetime) -> Message | None:
+def redraw_notice(
+    s: Session, team_id: str, recipe: dict[str, Any], now: datetime, names: Mapping[str, str]
+) -> Message | None:
     """A comment's notice drawn again from its recipe (``{"comment": id}``) as the comment is now: who
     closed it, or that its flag was taken back (``withdrawn_by``), or still waiting with its buttons.
     None when there is nothing to draw (a recipe it can't read)."""
@@ -405,7 +407,7 @@ def redraw_notice(s: Session, team_id: str, recipe: dict[str, Any], now: datetim
         return render_notice_closed(comment, post, now)
     start = comment.written_at or comment.flagged_at
     return render_flag_notice(
-        ledger.Flagged(comment, post, channel, False, ledger.first_nudge_at(start, channel))
+        ledger.Flagged(comment, post, channel, False, ledger.first_nudge_at(start, channel)), names
     )
 
 

@@ -10,7 +10,7 @@ its snooze to end. Like digests, a nudge is claimed in ``nudges``, then posted, 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -130,7 +130,9 @@ def render_nudge(comment: Comment, post: Post, level: int, now: datetime) -> Mes
     return message(text, [*blocks, comment_buttons(comment.id, snooze=True)])
 
 
-def redraw_nudge(s: Session, team_id: str, recipe: dict[str, Any], now: datetime) -> Message | None:
+def redraw_nudge(
+    s: Session, team_id: str, recipe: dict[str, Any], now: datetime, names: Mapping[str, str]
+) -> Message | None:
     """A nudge drawn again from its recipe (``{"level": L, "comments": [id]}``) as its comment is now:
     waiting, with its buttons (and its snooze, if any); answered or dismissed, who closed it and no
     buttons; gone (its flag taken back), that it is no longer tracked. None for a recipe it can't read."""

@@ -27,6 +27,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.claims import names_of
 from bot.digest.compose import ComposedDigest, SlackLookups, redraw_digest
 from bot.flagging import redraw_notice
 from bot.live import KEEP_POSTED
@@ -51,7 +52,11 @@ logger = logging.getLogger(__name__)
 
 # Draws a message again from its recipe, as the ledger is now; None when there is nothing to draw.
 # A digest comes back composed, to be told with Slack's names and links once its session is closed.
-Redraw = Callable[[Session, str, dict[str, Any], datetime], Message | ComposedDigest | None]
+# Each is given the names Slack shows for the workspace's people, to name whoever is on a comment
+# without a ping.
+Redraw = Callable[
+    [Session, str, dict[str, Any], datetime, Mapping[str, str]], Message | ComposedDigest | None
+]
 
 REDRAWS: Mapping[str, Redraw] = {
     "notice": redraw_notice,
@@ -143,8 +148,9 @@ class Refresher:
         if claimed is None:
             return None
         try:
+            names = names_of(self.people, self.client_for(team_id), team_id)
             with self.sessions() as s:
-                drawn = self.redraws[claimed.kind](s, team_id, claimed.recipe, self.clock())
+                drawn = self.redraws[claimed.kind](s, team_id, claimed.recipe, self.clock(), names)
             if isinstance(drawn, ComposedDigest):
                 drawn = drawn.looked_up(SlackLookups(self.client_for(team_id), team_id, self.people)).message
         except Exception as error:

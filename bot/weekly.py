@@ -16,7 +16,7 @@ Slack it is remembered (`bot.live`), so that it can be drawn again as its commen
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Literal
@@ -340,7 +340,9 @@ def recipe_of(summary: WeeklySummary, reach: ledger.Reach, at: datetime) -> dict
     }
 
 
-def redraw_weekly_dm(s: Session, team_id: str, recipe: dict[str, Any], now: datetime) -> Message | None:
+def redraw_weekly_dm(
+    s: Session, team_id: str, recipe: dict[str, Any], now: datetime, names: Mapping[str, str]
+) -> Message | None:
     """The weekly message drawn again from its recipe, with its comments as they are now; None when the
     recipe isn't one this version can read."""
     try:

@@ -268,7 +268,9 @@ def digest_recipe(channel_id: str, period: Period, comment_ids: Collection[int])
     }
 
 
-def redraw_digest(s: Session, team_id: str, recipe: dict[str, Any], now: datetime) -> ComposedDigest | None:
+def redraw_digest(
+    s: Session, team_id: str, recipe: dict[str, Any], now: datetime, names: Mapping[str, str]
+) -> ComposedDigest | None:
     """A posted digest drawn again for its own period from the ledger as it is now: the comments it
     listed that still wait, answered ones gone from "waiting". Its chart, in its thread, stays as it
     was; Slack's names and links are looked up by the caller (`ComposedDigest.looked_up`), with no

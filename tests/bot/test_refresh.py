@@ -5,7 +5,7 @@ message Slack no longer has is forgotten."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -130,14 +130,16 @@ def test_a_change_during_an_update_draws_the_message_again(
     changed(sessions, comment_id, clock)
     drawn: list[datetime] = []
 
-    def changing_meanwhile(s: Session, team_id: str, recipe: dict[str, Any], now: datetime) -> Message | None:
+    def changing_meanwhile(
+        s: Session, team_id: str, recipe: dict[str, Any], now: datetime, names: Mapping[str, str]
+    ) -> Message | None:
         if not drawn:
             # Someone clicks while the first update is under way.
             clock.advance(timedelta(seconds=1))
             with sessions.begin() as other:
                 assert live.comments_changed(other, TEAM, [comment_id], now=clock.now) == 1
         drawn.append(now)
-        return redraw_notice(s, team_id, recipe, now)
+        return redraw_notice(s, team_id, recipe, now, names)
 
     redraws: dict[str, Redraw] = {**REDRAWS, "notice": changing_meanwhile}
     outcomes = refresher(sessions, emu, clock, redraws=redraws).run()

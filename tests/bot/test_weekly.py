@@ -137,7 +137,7 @@ def test_drawn_again_it_shows_its_comments_as_they_are_now_and_only_its_persons(
 
     with sessions.begin() as s:
         assert close(s, TEAM, reach, first_id, state="answered", by=GRACE, at=NOW) is not None
-        again = redraw_weekly_dm(s, TEAM, recipe, NOW + timedelta(hours=1))
+        again = redraw_weekly_dm(s, TEAM, recipe, NOW + timedelta(hours=1), {})
     assert again is not None
     assert again["text"].startswith("Your week on twoway: 1 comment on your posts is waiting")
     buttons = [b for b in again["blocks"] if b["type"] == "actions"]
@@ -146,9 +146,9 @@ def test_drawn_again_it_shows_its_comments_as_they_are_now_and_only_its_persons(
     assert f"answered by <@{GRACE}>" in json.dumps(again["blocks"])
 
     with sessions.begin() as s:
-        assert redraw_weekly_dm(s, TEAM, {"user_id": GRACE}, NOW) is None
+        assert redraw_weekly_dm(s, TEAM, {"user_id": GRACE}, NOW, {}) is None
         # Another workspace's ledger has nothing of it.
-        elsewhere = redraw_weekly_dm(s, "T2", recipe, NOW)
+        elsewhere = redraw_weekly_dm(s, "T2", recipe, NOW, {})
     assert elsewhere is not None
     assert "Is the blue one back?" not in json.dumps(elsewhere)
 

@@ -24,6 +24,7 @@ from bot.render_ledger import (
     REASSIGN_MODAL_INPUT,
     RELEASE_ACTION,
 )
+from bot.scheduler import REFRESH_JOB_ID
 from storage.channels import get_channel
 from storage.models import Comment
 from tests.flows.conftest import running_flow
@@ -106,6 +107,10 @@ def _home_click(flow: Flow, user: str, action_id: str, comment_id: int) -> dict[
 def test_claimed_from_the_notice_a_second_claim_is_refused_with_who_and_since(flow: Flow) -> None:
     comment = _flag(flow)
     [notice] = _with_button(flow, CLAIM_ACTION)
+    schedules = flow.runtime.schedules
+    assert schedules is not None
+    # Held, so that Linus still sees the notice's "I'm on it" when he clicks it after Grace did.
+    schedules.scheduler.pause_job(REFRESH_JOB_ID)
 
     _click(flow, GRACE, notice, CLAIM_ACTION, comment.id)
     assert _said_to(flow, GRACE).startswith(
@@ -127,6 +132,14 @@ def test_claimed_from_the_notice_a_second_claim_is_refused_with_who_and_since(fl
     _click(flow, GRACE, notice, CLAIM_ACTION, comment.id)
     assert _said_to(flow, GRACE).startswith(f"You're already on comment #{comment.id}, since ")
     assert _comments(flow)[0].claimed_at == claimed.claimed_at
+
+    # Once drawn again, the notice says who is on it and offers Let it go instead of I'm on it.
+    schedules.scheduler.resume_job(REFRESH_JOB_ID)
+    schedules.refresh_soon()
+    eventually(lambda: not _with_button(flow, CLAIM_ACTION), what="the notice drawn again")
+    [drawn] = _with_button(flow, RELEASE_ACTION)
+    assert drawn["ts"] == notice["ts"]
+    assert "grace is on it" in json.dumps(drawn["blocks"])
 
 
 def test_claimed_on_the_home_tab_listed_under_youre_on_and_let_go_only_by_the_claimer(flow: Flow) -> None:
