@@ -14,8 +14,9 @@ from datetime import datetime
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
+from storage.db import insert_ignoring_conflicts
 from storage.leases import Lease
-from storage.models import Comment, Nudge
+from storage.models import Comment, Nudge, Person
 
 NUDGES = Lease(Nudge, key=("team_id", "id"), held="claimed")
 
@@ -43,6 +44,67 @@ def claim_nudge(s: Session, team_id: str, comment_id: int, level: int, *, now: d
     return s.scalars(
         select(Nudge).where(Nudge.team_id == team_id, Nudge.comment_id == comment_id, Nudge.level == level)
     ).one()
+
+
+def claim_nudges(
+    s: Session, team_id: str, comment_ids: Sequence[int], level: int, *, now: datetime
+) -> list[Nudge]:
+    """Claim the comments' nudges of this level in one statement; return the rows claimed now, by
+    comment. A comment whose nudge was claimed before (sent, folded, held elsewhere) is left out.
+
+    Commit before posting, so that other replicas see the claims.
+    """
+    if not comment_ids:
+        return []
+    rows = [{"team_id": team_id, "comment_id": c, "level": level} for c in comment_ids]
+    claimed = NUDGES.claim_many(s.connection(), rows, now=now)
+    ids = [nudge_id for _, nudge_id in claimed]
+    if not ids:
+        return []
+    return list(
+        s.scalars(select(Nudge).where(Nudge.team_id == team_id, Nudge.id.in_(ids)).order_by(Nudge.comment_id))
+    )
+
+
+def settle_without_sending(
+    s: Session,
+    team_id: str,
+    comment_ids: Sequence[int],
+    level: int,
+    *,
+    state: str,
+    now: datetime,
+    message_ts: str | None = None,
+) -> int:
+    """Record the comments' nudges of this level as ``folded`` into a digest (``message_ts``) or
+    ``skipped``, where nobody claimed them before; return how many were recorded."""
+    recorded = 0
+    for comment_id in comment_ids:
+        values = {
+            "team_id": team_id,
+            "comment_id": comment_id,
+            "level": level,
+            "state": state,
+            "claimed_at": now,
+            "sent_at": now if message_ts else None,
+            "message_ts": message_ts,
+            "attempts": 0,
+        }
+        recorded += insert_ignoring_conflicts(s, Nudge, values)
+    return recorded
+
+
+def weekly_dm_people(s: Session, team_id: str, user_ids: Sequence[str]) -> set[str]:
+    """Those of ``user_ids`` who take a weekly direct message instead of channel nudges."""
+    if not user_ids:
+        return set()
+    return set(
+        s.scalars(
+            select(Person.user_id).where(
+                Person.team_id == team_id, Person.user_id.in_(list(user_ids)), Person.weekly_dm.is_(True)
+            )
+        )
+    )
 
 
 def take_over_nudge(

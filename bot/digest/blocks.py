@@ -26,7 +26,16 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.digest.build import Broadcaster, Counts, Digest, LostDigest, LostNudge, PostLine, WaitingItem
+from bot.digest.build import (
+    Broadcaster,
+    Counts,
+    Digest,
+    LostDigest,
+    LostNudge,
+    PostLine,
+    WaitingFor,
+    WaitingItem,
+)
 from bot.digest.period import Period
 from bot.links import PLATFORM_NAMES
 from bot.metrics import Rate, format_duration
@@ -106,6 +115,8 @@ def _blocks(digest: Digest, room: _Room) -> list[Block]:
         blocks.append(SectionBlock(text=_missed_note(digest.period)))
     if digest.undelivered:
         blocks.append(SectionBlock(text=_undelivered(digest, room)))
+    if digest.waiting_for:
+        blocks.append(SectionBlock(text=_waiting_for(digest.waiting_for, room)))
     if digest.quiet:
         return [*blocks, *_quiet(digest)]
     return [
@@ -119,6 +130,27 @@ def _blocks(digest: Digest, room: _Room) -> list[Block]:
         DividerBlock(),
         *_counts(digest),
     ]
+
+
+def _waiting_for(lines: tuple[WaitingFor, ...], room: _Room) -> str:
+    """The nudges due about now, folded into the digest: a person's mention is wanted here."""
+
+    def line(w: WaitingFor) -> str:
+        count = _count(w.comments, "comment")
+        wait = "waits" if w.comments == 1 else "wait"
+        whom = (
+            f"{mention(w.owner)}: {count} {wait} for you"
+            if w.owner
+            else f"{count} {wait} for someone to take them"
+        )
+        return f"{whom}, oldest {format_duration(w.oldest)}"
+
+    return listing(
+        "*Waiting for you*",
+        [line(w) for w in lines],
+        room.lines,
+        lambda n: f"and {_count(n, 'person', 'people')} more: {UNANSWERED_HINT}",
+    )
 
 
 def _missed_note(period: Period) -> str:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bot.digest.blocks import render_digest
 from bot.digest.build import (
     DigestInput,
+    FoldedNudge,
     LostDigest,
     LostNudge,
     Undelivered,
@@ -26,6 +27,7 @@ from bot.digest.chart import CHART_PERIODS, ChartData, HistoryPoint
 from bot.digest.period import CATCH_UP_WINDOW, Period, periods_ending_with
 from bot.ledger import comment_fact, post_facts
 from bot.metrics import PostFact, reply_rate
+from bot.nudges import foldable
 from bot.posting import MAX_POST_ATTEMPTS
 from storage.channels import get_channel
 from storage.comments import comments_for_report
@@ -41,6 +43,8 @@ class ComposedDigest:
 
     message: dict[str, Any]
     chart: ChartData | None
+    # The nudges (comment id, level) the digest carries, to record as folded into it once it is posted.
+    folded: tuple[tuple[int, int], ...] = ()
 
 
 def _in(period: Period, facts: list[PostFact]) -> list[PostFact]:
@@ -129,6 +133,8 @@ def compose_digest(
         for c, p in pairs
         if c.state == "answered" and c.answered_at is not None and c.answered_at >= previous.start
     ]
+    # The nudges due within the hour of the slot go in the digest rather than beside it.
+    folded = foldable(s, team_id, channel, period.end, now) if channel is not None else []
     digest = build_digest(
         DigestInput(
             channel_id=channel_id,
@@ -141,6 +147,7 @@ def compose_digest(
             answered=answered,
             missed_previous=missed_previous(s, team_id, channel_id, period),
             undelivered=undelivered_before(s, team_id, channel_id, period, now),
+            folded=tuple(FoldedNudge(f.owner, f.since) for f in folded),
         ),
         now,
     )
@@ -148,4 +155,8 @@ def compose_digest(
     history = tuple(
         HistoryPoint(p.end, reply_rate(_in(p, window)), _open_at(p.end, comments)) for p in periods
     )
-    return ComposedDigest(message=render_digest(digest), chart=ChartData(history, zone))
+    return ComposedDigest(
+        message=render_digest(digest),
+        chart=ChartData(history, zone),
+        folded=tuple((f.comment_id, f.level) for f in folded),
+    )

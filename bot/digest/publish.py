@@ -22,6 +22,7 @@ from bot.digest.blocks import digest_metadata
 from bot.digest.chart import ChartData, render_chart
 from bot.digest.compose import ComposedDigest
 from bot.digest.period import CATCH_UP_WINDOW, Period, Slot, period_for
+from bot.nudges import fold_into_digest
 from bot.posting import (
     HISTORY_METHODS,
     MAX_POST_ATTEMPTS,
@@ -227,7 +228,7 @@ class Publisher:
             )
         except SLACK_FAILURES as error:
             return self._fail(team_id, channel_id, claim, describe_failure(error))
-        self._record(team_id, channel_id, claim, ts)
+        self._record(team_id, channel_id, claim, ts, folded=composed.folded)
         if png:
             pacer.wait(team_id, *UPLOAD_METHODS)
             self._upload_chart(client, channel_id, ts, png)
@@ -244,11 +245,23 @@ class Publisher:
             logger.exception("the chart of the digest of %s/%s was not drawn", team_id, channel_id)
             return None
 
-    def _record(self, team_id: str, channel_id: str, claim: _Claim, ts: str) -> None:
+    def _record(
+        self,
+        team_id: str,
+        channel_id: str,
+        claim: _Claim,
+        ts: str,
+        *,
+        folded: tuple[tuple[int, int], ...] = (),
+    ) -> None:
         with self.sessions.begin() as s:
+            now = self.clock()
             kept = record_run_posted(
-                s, team_id, claim.run_id, claimed_at=claim.claimed_at, message_ts=ts, now=self.clock()
+                s, team_id, claim.run_id, claimed_at=claim.claimed_at, message_ts=ts, now=now
             )
+            if kept:
+                # In the run's own transaction: a sweep that sees the digest posted sees what it carried.
+                fold_into_digest(s, team_id, folded, ts, now)
         if not kept:
             logger.warning(
                 "digest %s of %s/%s was posted after its claim expired and was taken over",
