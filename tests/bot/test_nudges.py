@@ -13,8 +13,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.digest.compose import compose_digest
+from bot.digest.period import period_for
 from bot.ledger import Reach, close
 from bot.nudges import (
+    NUDGE_EVENT_TYPE,
     Batch,
     NudgeOutcome,
     Nudger,
@@ -32,7 +35,18 @@ from storage.models import Channel, Comment, Nudge, Person, Post, PostedMessage
 from storage.nudge_claims import claim_nudges
 from storage.posted_messages import recipe_of
 from storage.posts import SharedLink, record_share
-from tests.support.publishing import ADA, CHANNEL, GRACE, TEAM, Clock, control, flagged, posted, slack_client
+from tests.support.publishing import (
+    ADA,
+    CHANNEL,
+    GRACE,
+    TEAM,
+    Clock,
+    control,
+    flagged,
+    make_publisher,
+    posted,
+    slack_client,
+)
 
 # Tuesday 3 March 2026, 10:00 UTC.
 TUESDAY = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
@@ -262,13 +276,13 @@ def _graces_and_linuss(sessions: Sessions, emu: Emulator, clock: Clock) -> tuple
     return [grace[n] for n in sorted(hours, key=lambda n: -hours[n])], linus
 
 
-def _nudges_posted(emu: Emulator) -> list[dict[str, Any]]:
-    return [c["args"] for c in posted(emu) if "metadata" in c["args"]]
-
-
 def _metadata(args: dict[str, Any]) -> dict[str, Any]:
-    metadata = args["metadata"]
+    metadata = args.get("metadata") or {}
     return dict(json.loads(metadata) if isinstance(metadata, str) else metadata)
+
+
+def _nudges_posted(emu: Emulator) -> list[dict[str, Any]]:
+    return [c["args"] for c in posted(emu) if _metadata(c["args"]).get("event_type") == NUDGE_EVENT_TYPE]
 
 
 def _shown(args: dict[str, Any]) -> list[int]:
@@ -586,3 +600,103 @@ def test_a_batch_drawn_again_shows_answered_comments_closed_without_buttons(
     assert _shown({"blocks": redrawn["blocks"]}) == grace[1:]
     assert f"*#{grace[0]}* on" in json.dumps(redrawn["blocks"])
     assert "answered" in json.dumps(redrawn["blocks"])
+
+
+# ---- nudges folded into the digest -------------------------------------------------------------------
+
+# Monday 9 March 2026, 09:00 UTC: the channel's digest slot (the default, Monday 09:00 UTC).
+MONDAY_SLOT = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
+
+
+def _friday_flags(sessions: Sessions, emu: Emulator, clock: Clock) -> list[int]:
+    """Four comments on Grace's posts flagged on Friday: each falls due on Saturday, so Monday 09:00."""
+    clock.now = datetime(2026, 3, 6, 14, 0, tzinfo=UTC)
+    grace, _ = _graces_and_linuss(sessions, emu, clock)
+    with sessions.begin() as s:
+        for comment in s.scalars(select(Comment).where(Comment.id.not_in(grace))):
+            s.delete(comment)
+    return grace
+
+
+def _digest(sessions: Sessions, emu: Emulator, clock: Clock) -> Any:
+    publisher = make_publisher(sessions, emu, clock, compose=compose_digest)
+    with sessions.begin() as s:
+        channel = s.scalars(select(Channel).where(Channel.channel_id == CHANNEL)).one()
+        period = period_for(channel, clock.now)
+    return publisher.publish_digest(TEAM, CHANNEL, period)
+
+
+def test_nudges_due_with_the_digest_go_in_it_and_not_beside_it(
+    sessions: Sessions, emu: Emulator, clock: Clock, nudger: Nudger
+) -> None:
+    grace = _friday_flags(sessions, emu, clock)
+
+    clock.now = MONDAY_SLOT - timedelta(minutes=5)
+    assert nudger.sweep(TEAM) == []
+    clock.now = MONDAY_SLOT
+    # Due now, and the digest is due now: the nudges wait for it.
+    assert nudger.sweep(TEAM) == []
+    assert nudge_rows(sessions) == []
+
+    outcome = _digest(sessions, emu, clock)
+
+    assert outcome.status == "posted"
+    [digest] = posted(emu)
+    blocks = json.dumps(digest["args"]["blocks"])
+    assert f"*Waiting for you*\\n<@{GRACE}>: 4 comments wait for you, oldest 2 days" in blocks
+    assert nudge_rows(sessions) == [(c, 1, "folded") for c in sorted(grace)]
+    with sessions.begin() as s:
+        assert {n.message_ts for n in s.scalars(select(Nudge))} == {outcome.ts}
+    for later in (timedelta(minutes=5), timedelta(hours=2)):
+        clock.now = MONDAY_SLOT + later
+        assert nudger.sweep(TEAM) == []
+    assert _nudges_posted(emu) == []
+
+
+def test_with_the_digest_off_the_nudge_is_sent_on_time(
+    sessions: Sessions, emu: Emulator, clock: Clock, nudger: Nudger
+) -> None:
+    grace = _friday_flags(sessions, emu, clock)
+    with sessions.begin() as s:
+        s.scalars(select(Channel).where(Channel.channel_id == CHANNEL)).one().digest_enabled = False
+
+    clock.now = MONDAY_SLOT
+    outcomes = nudger.sweep(TEAM)
+
+    assert sorted(o.comment_id for o in outcomes) == sorted(grace)
+    [nudge] = _nudges_posted(emu)
+    assert nudge["text"] == f"<@{GRACE}>, 4 comments wait for you, oldest 2 days."
+
+
+def test_a_digest_that_fails_lets_its_nudges_go(
+    sessions: Sessions, emu: Emulator, clock: Clock, nudger: Nudger
+) -> None:
+    grace = _friday_flags(sessions, emu, clock)
+    clock.now = MONDAY_SLOT
+    control(emu, "POST", "/_emulator/faults", {"method": "chat.postMessage", "status": 500})
+
+    assert _digest(sessions, emu, clock).status == "failed"
+    control(emu, "DELETE", "/_emulator/faults")
+    assert nudge_rows(sessions) == []
+
+    clock.advance(timedelta(minutes=5))
+    assert sorted((o.comment_id, o.status) for o in nudger.sweep(TEAM)) == [
+        (c, "sent") for c in sorted(grace)
+    ]
+    assert len(_nudges_posted(emu)) == 1
+
+
+def test_a_digest_that_never_comes_holds_its_nudges_an_hour_at_most(
+    sessions: Sessions, emu: Emulator, clock: Clock, nudger: Nudger
+) -> None:
+    grace = _friday_flags(sessions, emu, clock)
+
+    clock.now = MONDAY_SLOT + timedelta(minutes=55)
+    assert nudger.sweep(TEAM) == []
+    clock.now = MONDAY_SLOT + timedelta(hours=1)
+    assert sorted(o.comment_id for o in nudger.sweep(TEAM)) == sorted(grace)
+    assert len(_nudges_posted(emu)) == 1
+    # A digest posted late carries nothing the sweep already sent.
+    assert _digest(sessions, emu, clock).status == "posted"
+    assert "Waiting for you" not in json.dumps(posted(emu)[-1]["args"]["blocks"])
+    assert nudge_rows(sessions) == [(c, 1, "sent") for c in sorted(grace)]
