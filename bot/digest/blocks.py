@@ -141,7 +141,7 @@ def _waiting_for(lines: tuple[WaitingFor, ...], room: _Room) -> str:
         whom = (
             f"{mention(w.owner)}: {count} {wait} for you"
             if w.owner
-            else f"{count} {wait} for someone to take them"
+            else f"{count} {wait} for someone to take {'it' if w.comments == 1 else 'them'}"
         )
         return f"{whom}, oldest {format_duration(w.oldest)}"
 
