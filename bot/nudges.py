@@ -258,7 +258,10 @@ def redraw_nudge(s: Session, team_id: str, recipe: dict[str, Any], now: datetime
     if level not in LEVELS or at.tzinfo is None:
         return None
     found = {c.id: (c, p) for c, p in _comments_with_posts(s, team_id, channel_id, ids)}
-    items = tuple(found[i] for i in ids if i in found)
+    # Oldest first, as the batch was drawn.
+    items = tuple(
+        sorted(found.values(), key=lambda pair: (pair[0].written_at or pair[0].flagged_at, pair[0].id))
+    )
     if not items:
         return None
     batch = Batch(channel_id, level, str(owner) if owner is not None else None, items, quiet)
@@ -534,7 +537,10 @@ class Nudger:
                 return fail(f"history: {describe_failure(error)}")
             for found_ts, found_ids in found:
                 shown = {c: pending.pop(c) for c in found_ids if c in pending}
-                self._record(team_id, claim, shown, found_ts, recipe=None)
+                # Its recipe from what its metadata names; it was drawn at the moment of its ts.
+                posted_at = datetime.fromtimestamp(float(found_ts), UTC)
+                recipe = {**batch_recipe(batch, posted_at), "comment_ids": sorted(found_ids)}
+                self._record(team_id, claim, shown, found_ts, recipe=recipe)
                 outcomes += [NudgeOutcome(c, level, "found_after_crash", found_ts) for c in sorted(shown)]
             if not pending:
                 return outcomes
@@ -572,15 +578,16 @@ class Nudger:
     def _find_batches(
         self, client: WebClient, team_id: str, batch: Batch, recover: Collection[int], oldest: datetime
     ) -> list[tuple[str, set[int]]]:
-        """The batches in the channel that show comments of ``recover``: each one's ts and comments."""
+        """The batches in the channel that show comments of ``recover``: each one's ts and every comment
+        it names."""
         found: list[tuple[str, set[int]]] = []
         left = set(recover)
 
         def matches(candidate: dict[str, Any]) -> bool:
-            shown = _batch_of(candidate, team_id, batch.channel_id, batch.level) & left
-            if shown:
-                found.append((str(candidate["ts"]), shown))
-                left.difference_update(shown)
+            named = _batch_of(candidate, team_id, batch.channel_id, batch.level)
+            if named & left:
+                found.append((str(candidate["ts"]), named))
+                left.difference_update(named)
             # Keep reading until every comment to recover is accounted for.
             return not left
 
@@ -588,13 +595,7 @@ class Nudger:
         return found
 
     def _record(
-        self,
-        team_id: str,
-        claim: _Claimed,
-        nudge_ids: dict[int, int],
-        ts: str,
-        *,
-        recipe: dict[str, Any] | None,
+        self, team_id: str, claim: _Claimed, nudge_ids: dict[int, int], ts: str, *, recipe: dict[str, Any]
     ) -> None:
         now = self.clock()
         with self.sessions.begin() as s:
@@ -605,16 +606,15 @@ class Nudger:
                     s, team_id, nudge_id, claimed_at=claim.claimed_at, message_ts=ts, now=now
                 )
             ]
-            if recipe is not None:
-                remember(
-                    s,
-                    team_id,
-                    channel_id=claim.batch.channel_id,
-                    ts=ts,
-                    kind="nudge",
-                    recipe=recipe,
-                    comment_ids=recipe["comment_ids"],
-                    now=now,
-                )
+            remember(
+                s,
+                team_id,
+                channel_id=claim.batch.channel_id,
+                ts=ts,
+                kind="nudge",
+                recipe=recipe,
+                comment_ids=recipe["comment_ids"],
+                now=now,
+            )
         if lost:
             logger.warning("nudge %s of comments %s was sent after its claim was taken over", ts, lost)

@@ -369,6 +369,11 @@ def test_after_a_crash_a_posted_batch_is_found_by_its_metadata_not_doubled(
     assert nudger.sweep(TEAM) == []
     assert len(_nudges_posted(emu)) == 2
     assert [r for r in nudge_rows(sessions) if r[0] in grace] == [(c, 1, "sent") for c in sorted(grace)]
+    with sessions.begin() as s:
+        [found] = [m for m in s.scalars(select(PostedMessage)) if m.ts == ts]
+        redrawn = redraw_nudge(s, TEAM, recipe_of(found), clock.now)
+    assert redrawn is not None
+    assert _shown({"blocks": redrawn["blocks"]}) == grace
 
 
 @pytest.mark.parametrize("fault", [{"kept": True}, {"drop": True}], ids=["500_after_keeping_it", "dropped"])
