@@ -153,9 +153,13 @@ def _batch_of(found: dict[str, Any], team_id: str, channel_id: str, level: int) 
     if (
         metadata.get("event_type") != NUDGE_EVENT_TYPE
         or payload.get("team_id") != team_id
-        or payload.get("channel_id") != channel_id
         or payload.get("level") != level
     ):
+        return set()
+    if isinstance(payload.get("comment_id"), int):
+        # A nudge of one comment, as twoway posted them before batches (broadcast at level 2).
+        return {payload["comment_id"]}
+    if payload.get("channel_id") != channel_id:
         return set()
     return {int(c) for c in str(payload.get("comments") or "").split(",") if c.isdigit()}
 
@@ -214,7 +218,8 @@ def render_batch(batch: Batch, at: datetime) -> Message:
         else:
             text = f"{owner}, nothing here waits for you any more."
     elif waiting:
-        text = f"Can anyone take these? {_count(len(waiting))} still {wait}, oldest {oldest}."
+        these = "this" if len(waiting) == 1 else "these"
+        text = f"Can anyone take {these}? {_count(len(waiting))} still {wait}, oldest {oldest}."
     else:
         text = "Nothing here waits any more."
     blocks: list[Block] = [section(text)]

@@ -417,7 +417,7 @@ def test_a_comment_is_nudged_then_asked_about_in_the_channel_then_left_alone(
     [second] = nudger.sweep(TEAM)
     assert (second.level, second.status) == (2, "sent")
     follow_up = posted(emu)[1]["args"]
-    assert follow_up["text"].startswith("Can anyone take these? 1 comment still waits")
+    assert follow_up["text"].startswith("Can anyone take this? 1 comment still waits")
     history = slack_client(emu).conversations_history(channel=CHANNEL)["messages"]
     assert second.ts in [m["ts"] for m in history]
 
@@ -705,3 +705,22 @@ def test_a_digest_that_never_comes_holds_its_nudges_an_hour_at_most(
     assert _digest(sessions, emu, clock).status == "posted"
     assert "Waiting for you" not in json.dumps(posted(emu)[-1]["args"]["blocks"])
     assert nudge_rows(sessions) == [(c, 1, "sent") for c in sorted(grace)]
+
+
+def test_a_nudge_posted_before_batches_is_found_after_a_crash_too(
+    sessions: Sessions, emu: Emulator, clock: Clock, nudger: Nudger
+) -> None:
+    comment_id = flagged(sessions, emu, clock, threaded=False)
+    clock.advance(timedelta(hours=48))
+    with sessions.begin() as s:
+        assert len(claim_nudges(s, TEAM, [comment_id], 2, now=clock.now)) == 1
+    legacy = {
+        "event_type": NUDGE_EVENT_TYPE,
+        "event_payload": {"team_id": TEAM, "comment_id": comment_id, "level": 2},
+    }
+    ts = slack_client(emu).chat_postMessage(channel=CHANNEL, text="nudge", metadata=legacy)["ts"]
+
+    clock.advance(timedelta(minutes=6))
+
+    assert nudger.sweep(TEAM) == [NudgeOutcome(comment_id, 2, "found_after_crash", ts)]
+    assert len(_nudges_posted(emu)) == 1
