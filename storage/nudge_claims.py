@@ -46,18 +46,52 @@ def claim_nudge(s: Session, team_id: str, comment_id: int, level: int, *, now: d
     ).one()
 
 
-def skip_nudge(s: Session, team_id: str, comment_id: int, level: int, *, now: datetime) -> bool:
-    """Record the comment's nudge of this level as skipped (its owner takes a weekly direct message
-    instead); return False when the nudge was claimed, sent or skipped before."""
-    row = {
-        "team_id": team_id,
-        "comment_id": comment_id,
-        "level": level,
-        "state": "skipped",
-        "claimed_at": now,
-        "attempts": 0,
-    }
-    return insert_ignoring_conflicts(s, Nudge, row)
+def claim_nudges(
+    s: Session, team_id: str, comment_ids: Sequence[int], level: int, *, now: datetime
+) -> list[Nudge]:
+    """Claim the comments' nudges of this level in one statement; return the rows claimed now, by
+    comment. A comment whose nudge was claimed before (sent, folded, held elsewhere) is left out.
+
+    Commit before posting, so that other replicas see the claims.
+    """
+    if not comment_ids:
+        return []
+    rows = [{"team_id": team_id, "comment_id": c, "level": level} for c in comment_ids]
+    claimed = NUDGES.claim_many(s.connection(), rows, now=now)
+    ids = [nudge_id for _, nudge_id in claimed]
+    if not ids:
+        return []
+    return list(
+        s.scalars(select(Nudge).where(Nudge.team_id == team_id, Nudge.id.in_(ids)).order_by(Nudge.comment_id))
+    )
+
+
+def settle_without_sending(
+    s: Session,
+    team_id: str,
+    comment_ids: Sequence[int],
+    level: int,
+    *,
+    state: str,
+    now: datetime,
+    message_ts: str | None = None,
+) -> int:
+    """Record the comments' nudges of this level as ``folded`` into a digest (``message_ts``) or
+    ``skipped``, where nobody claimed them before; return how many were recorded."""
+    recorded = 0
+    for comment_id in comment_ids:
+        values = {
+            "team_id": team_id,
+            "comment_id": comment_id,
+            "level": level,
+            "state": state,
+            "claimed_at": now,
+            "sent_at": now if message_ts else None,
+            "message_ts": message_ts,
+            "attempts": 0,
+        }
+        recorded += insert_ignoring_conflicts(s, Nudge, values)
+    return recorded
 
 
 def take_over_nudge(

@@ -27,7 +27,7 @@ from bot import ledger
 from bot.flagging import comment_text
 from bot.grammar import FLAG_TEXT_LIMIT, BadInput, FlagRequest, parse_command
 from bot.links import links_in_message, parse_post_link
-from bot.nudges import render_nudge
+from bot.nudges import Batch, render_batch
 from bot.render_ledger import render_flag_notice, render_notice_closed
 from bot.summary import (
     MAX_COUNT,
@@ -300,7 +300,8 @@ def _assert_inert(flagged: ledger.Flagged, stored: Comment) -> None:
     for rendered in (
         render_flag_notice(flagged),
         render_notice_closed(stored, post, NOW),
-        render_nudge(stored, post, 1, NOW),
+        render_batch(Batch(stored.channel_id, 1, post.owner_user_id, ((stored, post),)), NOW),
+        render_batch(Batch(stored.channel_id, 2, None, ((stored, post),)), NOW),
     ):
         for block in rendered["blocks"]:
             for line in _mrkdwn_of(block.to_dict() if hasattr(block, "to_dict") else block):

@@ -29,6 +29,7 @@ from bot.asks import render_ask
 from bot.digest.blocks import render_digest
 from bot.digest.build import (
     DigestInput,
+    FoldedNudge,
     LostDigest,
     LostNudge,
     Undelivered,
@@ -39,7 +40,7 @@ from bot.digest.period import period_ending
 from bot.grammar import BadInput, HelpRequest, UnavailableRequest, parse_command
 from bot.ledger import Closed, Flagged, Home, PeriodReport, Recorded, Waiting
 from bot.metrics import PostFact, Rate, Report, SnapshotFact
-from bot.nudges import render_nudge
+from bot.nudges import Batch, render_batch
 from bot.render import render_home as render_intro_home
 from bot.render import render_mention_reply, render_request
 from bot.render_ledger import (
@@ -211,7 +212,7 @@ def test_a_comment_and_its_post_render_within_slacks_limits(
         assert_message_kept(render_read_back(read), url)
     assert_message_kept(render_hint(post), url)
     for level in (1, 2):
-        assert_message_kept(render_nudge(comment, post, level, NOW), url)
+        assert_message_kept(render_batch(Batch("C1", level, owner, ((comment, post),)), NOW), url)
     assert_message_kept(render_ask(post), url)
 
 
@@ -232,6 +233,15 @@ def test_lists_of_comments_and_posts_render_within_slacks_limits(
     waiting = Waiting(pairs, len(pairs) + more)
     assert_message_kept(render_unanswered(waiting, NOW, owner=None), *urls)
     assert_message_kept(render_unanswered(waiting, NOW, owner=viewer), *urls)
+    owners = frozenset(owner for _, _, owner, _, _ in items)
+    # More than a message lists: the rest are counted.
+    many = tuple(
+        (_comment(n + 100 * k, text, author, owner), _post(n, url, platform, owner))
+        for k in range(5)
+        for n, (url, platform, owner, text, author) in enumerate(items, start=1)
+    )
+    for batch in (Batch("C1", 1, viewer, tuple(pairs)), Batch("C1", 2, None, many, owners)):
+        assert_message_kept(render_batch(batch, NOW), *urls)
     posts = [post for _, post in pairs] * 20
     assert_view_kept(render_home(Home(viewer, waiting, posts, Rate(3, 4, 0.75)), NOW), *urls)
     for weekly_dm in (True, False):
@@ -376,6 +386,11 @@ def test_the_digest_renders_within_slacks_limits(
             answered=[],
             missed_previous=bool(errors),
             undelivered=undelivered,
+            # Nudges folded into the digest: one line per owner, some not to be mentioned.
+            folded=tuple(
+                FoldedNudge(owner if n % 3 else None, NOW - timedelta(hours=n))
+                for n, (*_, owner) in enumerate(waiting * 4)
+            ),
         ),
         NOW,
     )

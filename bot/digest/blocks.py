@@ -35,6 +35,7 @@ from bot.digest.build import (
     LostDigest,
     LostNudge,
     PostLine,
+    WaitingFor,
     WaitingItem,
 )
 from bot.digest.period import Period
@@ -183,6 +184,8 @@ def _blocks(digest: Digest, room: _Room) -> list[Block]:
         blocks.append(SectionBlock(text=_missed_note(digest.period)))
     if digest.undelivered:
         blocks.append(SectionBlock(text=_undelivered(digest, room)))
+    if digest.waiting_for:
+        blocks.append(SectionBlock(text=_waiting_for(digest.waiting_for, room)))
     if digest.quiet:
         return [*blocks, *_quiet(digest)]
     return [
@@ -234,6 +237,27 @@ def _summary(digest: Digest) -> str:
     return (
         f"{lead} {week.capitalize()}: {_count(posts, 'new post')}, {_count(one_way, 'one-way post')}, "
         f"{_count(len(digest.conversations), 'conversation')}."
+    )
+
+
+def _waiting_for(lines: tuple[WaitingFor, ...], room: _Room) -> str:
+    """The nudges due about now, folded into the digest: a person's mention is wanted here."""
+
+    def line(w: WaitingFor) -> str:
+        count = _count(w.comments, "comment")
+        wait = "waits" if w.comments == 1 else "wait"
+        whom = (
+            f"{mention(w.owner)}: {count} {wait} for you"
+            if w.owner
+            else f"{count} {wait} for someone to take {'it' if w.comments == 1 else 'them'}"
+        )
+        return f"{whom}, oldest {format_duration(w.oldest)}"
+
+    return listing(
+        "*Waiting for you*",
+        [line(w) for w in lines],
+        room.lines,
+        lambda n: f"and {_count(n, 'person', 'people')} more: {UNANSWERED_HINT}",
     )
 
 

@@ -86,6 +86,24 @@ class Undelivered:
 
 
 @dataclass(frozen=True)
+class FoldedNudge:
+    """A nudge the digest carries instead of a message of its own: whose it is (None: someone not to be
+    mentioned, who takes a weekly direct message instead) and since when its comment waits."""
+
+    owner: str | None
+    since: datetime
+
+
+@dataclass(frozen=True)
+class WaitingFor:
+    """One line of the digest's "Waiting for you" part: a person's folded nudges, counted."""
+
+    owner: str | None
+    comments: int
+    oldest: timedelta
+
+
+@dataclass(frozen=True)
 class DigestInput:
     channel_id: str
     period: Period
@@ -97,6 +115,7 @@ class DigestInput:
     answered: list[CommentFact]  # comments answered in the period or the previous one
     missed_previous: bool = False
     undelivered: Undelivered = Undelivered()
+    folded: tuple[FoldedNudge, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -187,6 +206,8 @@ class Digest:
     names: Mapping[str, str] = field(default_factory=dict)
     # When the digest was built: before the period's end, it tells the week so far.
     as_of: datetime | None = None
+    # The nudges due about now that the digest carries, one line per person, longest wait first.
+    waiting_for: tuple[WaitingFor, ...] = ()
 
     def unjudged(self) -> tuple[tuple[str, int], ...]:
         """Each owner with posts of the period that have no numbers, and how many: most first."""
@@ -222,7 +243,18 @@ def build_digest(data: DigestInput, now: datetime) -> Digest:
         ),
         missing=_missing(posts),
         as_of=now,
+        waiting_for=_waiting_for(data.folded, now),
     )
+
+
+def _waiting_for(folded: tuple[FoldedNudge, ...], now: datetime) -> tuple[WaitingFor, ...]:
+    oldest: dict[str | None, datetime] = {}
+    counted: Counter[str | None] = Counter()
+    for nudge in folded:
+        counted[nudge.owner] += 1
+        oldest[nudge.owner] = min(oldest.get(nudge.owner, nudge.since), nudge.since)
+    lines = [WaitingFor(owner, n, max(now - oldest[owner], timedelta(0))) for owner, n in counted.items()]
+    return tuple(sorted(lines, key=lambda w: (-w.oldest, w.owner or "")))
 
 
 def _missing(posts: list[PostFact]) -> tuple[PostLine, ...]:

@@ -21,6 +21,7 @@ from bot.digest.blocks import render_digest
 from bot.digest.build import (
     Digest,
     DigestInput,
+    FoldedNudge,
     LostDigest,
     LostNudge,
     Undelivered,
@@ -32,6 +33,7 @@ from bot.digest.chart import CHART_PERIODS, ChartData, HistoryPoint
 from bot.digest.period import CATCH_UP_WINDOW, Period, periods_ending_with
 from bot.ledger import comment_fact, post_facts
 from bot.metrics import PostFact, reply_rate
+from bot.nudges import foldable
 from bot.people import People
 from bot.posting import MAX_POST_ATTEMPTS
 from bot.slack_calls import attempt
@@ -101,6 +103,9 @@ class ComposedDigest:
             return self
         told = with_lookups(self.digest, lookups)
         return replace(self, message=render_digest(told), digest=told)
+
+    # The nudges (comment id, level) the digest carries, to record as folded into it once it is posted.
+    folded: tuple[tuple[int, int], ...] = ()
 
 
 def with_lookups(digest: Digest, lookups: Lookups) -> Digest:
@@ -231,6 +236,8 @@ def compose_digest(
         for c, p in pairs
         if c.state == "answered" and c.answered_at is not None and c.answered_at >= previous.start
     ]
+    # The nudges due within the hour of the slot go in the digest rather than beside it.
+    folded = foldable(s, team_id, channel, period.end, now) if channel is not None else []
     digest = build_digest(
         DigestInput(
             channel_id=channel_id,
@@ -243,6 +250,7 @@ def compose_digest(
             answered=answered,
             missed_previous=missed_previous(s, team_id, channel_id, period),
             undelivered=undelivered_before(s, team_id, channel_id, period, now),
+            folded=tuple(FoldedNudge(f.owner, f.since) for f in folded),
         ),
         now,
     )
@@ -255,6 +263,7 @@ def compose_digest(
         chart=ChartData(history, zone),
         comment_ids=tuple(w.comment_id for w in waiting),
         digest=digest,
+        folded=tuple((f.comment_id, f.level) for f in folded),
     )
 
 

@@ -23,6 +23,7 @@ from bot.digest.blocks import digest_metadata
 from bot.digest.chart import ChartData, render_chart
 from bot.digest.compose import ComposedDigest, SlackLookups, digest_recipe
 from bot.digest.period import CATCH_UP_WINDOW, Period, Slot, period_for
+from bot.nudges import fold_into_digest
 from bot.people import People
 from bot.posting import (
     HISTORY_METHODS,
@@ -234,7 +235,7 @@ class Publisher:
             )
         except SLACK_FAILURES as error:
             return self._fail(team_id, channel_id, claim, describe_failure(error))
-        self._record(team_id, channel_id, period, claim, ts, composed.comment_ids)
+        self._record(team_id, channel_id, period, claim, ts, composed.comment_ids, folded=composed.folded)
         if png:
             pacer.wait(team_id, *UPLOAD_METHODS)
             self._upload_chart(client, channel_id, ts, png)
@@ -268,10 +269,13 @@ class Publisher:
         claim: _Claim,
         ts: str,
         comment_ids: Collection[int],
+        *,
+        folded: tuple[tuple[int, int], ...] = (),
     ) -> None:
         with self.sessions.begin() as s:
+            now = self.clock()
             kept = record_run_posted(
-                s, team_id, claim.run_id, claimed_at=claim.claimed_at, message_ts=ts, now=self.clock()
+                s, team_id, claim.run_id, claimed_at=claim.claimed_at, message_ts=ts, now=now
             )
             if kept:
                 # Kept up to date as its comments change (`bot.refresh`).
@@ -283,8 +287,10 @@ class Publisher:
                     kind="digest",
                     recipe=digest_recipe(channel_id, period, comment_ids),
                     comment_ids=comment_ids,
-                    now=self.clock(),
+                    now=now,
                 )
+                # In the run's own transaction: a sweep that sees the digest posted sees what it carried.
+                fold_into_digest(s, team_id, folded, ts, now)
         if not kept:
             logger.warning(
                 "digest %s of %s/%s was posted after its claim expired and was taken over",

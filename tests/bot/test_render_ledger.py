@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from bot.ledger import Flagged, Home, Waiting
 from bot.metrics import Rate
-from bot.nudges import render_nudge
+from bot.nudges import Batch, render_batch
 from bot.render_ledger import (
     LIST_LIMIT,
     format_post_link,
@@ -122,7 +122,7 @@ def test_a_comments_own_link_shows_beside_its_text_in_notices_lists_and_nudges(l
     assert quoted_comment(comment) == shown
     notice = render_flag_notice(Flagged(comment, _post(), Channel(), True, NOW))
     listed = render_unanswered(Waiting([(comment, _post())], 1), NOW, owner=None)
-    nudge = render_nudge(comment, _post(), level, NOW)
+    nudge = render_batch(Batch("C1", level, _post().owner_user_id, ((comment, _post()),)), NOW)
     for message in (notice, listed, nudge):
         assert any(shown in str(block.get("text", {}).get("text", "")) for block in message["blocks"])
     comment.url = None

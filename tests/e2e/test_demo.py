@@ -46,7 +46,9 @@ def test_demo_prints_the_digest_it_posted(tmp_path: Path, options: list[str]) ->
         "Reply rate: 42% (57 replies to 135 comments)",
         "[ Mark answered ] [ No reply needed ]",
         "its chart, saved to",
-        "@grace, comment #8",
+        # The nudges due at 09:00 ride in the digest.
+        "Waiting for you",
+        "@grace: 1 comment waits for you, oldest 2 days",
     ):
         assert expected in out, (expected, out)
     assert "Traceback" not in done.stderr

@@ -35,15 +35,19 @@ pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
 
 def _bot_posts(slack: Slack, event_type: str) -> Counter[str]:
-    """How many messages carrying ``event_type`` metadata each channel (or comment) holds in Slack."""
+    """How many messages carrying ``event_type`` metadata each channel (or comment) holds in Slack: a
+    nudge counts once for each comment it names."""
     found: Counter[str] = Counter()
     for message in slack.messages():
         metadata = message.get("metadata") or {}
         if metadata.get("event_type") != event_type:
             continue
         payload = metadata["event_payload"]
-        key = payload.get("channel_id") if event_type == DIGEST_EVENT_TYPE else str(payload["comment_id"])
-        found[str(key)] += 1
+        if event_type == DIGEST_EVENT_TYPE:
+            found[str(payload.get("channel_id"))] += 1
+        else:
+            # A nudge names the comments of its batch.
+            found.update(str(payload["comments"]).split(","))
     return found
 
 

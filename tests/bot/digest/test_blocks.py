@@ -21,12 +21,14 @@ from bot.digest.build import (
     Counts,
     Digest,
     DigestInput,
+    FoldedNudge,
     LostDigest,
     LostNudge,
     PostLine,
     Streak,
     Undelivered,
     WaitingComment,
+    WaitingFor,
     WaitingItem,
     WaitingList,
     build_digest,
@@ -755,3 +757,44 @@ def test_a_link_too_long_for_a_button_leaves_the_line_without_one() -> None:
     [_, person] = one_way_blocks(reply)
     assert "accessory" not in person
     assert person["text"]["text"].endswith("answer it.")
+
+
+def test_nudges_folded_into_the_digest_are_one_line_per_person_longest_wait_first() -> None:
+    folded = (
+        FoldedNudge("U0GRACE", NOW - timedelta(days=3)),
+        FoldedNudge("U0LINUS", NOW - timedelta(days=1)),
+        FoldedNudge("U0GRACE", NOW - timedelta(days=2)),
+        FoldedNudge("U0GRACE", NOW - timedelta(hours=30)),
+        FoldedNudge(None, NOW - timedelta(days=2)),
+    )
+    digest = build_digest(
+        DigestInput(
+            channel_id="C1",
+            period=PERIOD,
+            previous=PREVIOUS,
+            posts=[],
+            previous_posts=[],
+            owner_history={},
+            waiting=[waiting(n) for n in range(1, 6)],
+            answered=[],
+            folded=folded,
+        ),
+        NOW,
+    )
+
+    assert digest.waiting_for == (
+        WaitingFor("U0GRACE", 3, timedelta(days=3)),
+        WaitingFor(None, 1, timedelta(days=2)),
+        WaitingFor("U0LINUS", 1, timedelta(days=1)),
+    )
+    texts = section_texts(render_digest(digest)["blocks"])
+    assert (
+        "*Waiting for you*\n"
+        "<@U0GRACE>: 3 comments wait for you, oldest 3 days\n"
+        "1 comment waits for someone to take it, oldest 2 days\n"
+        "<@U0LINUS>: 1 comment waits for you, oldest 1 day"
+    ) in texts
+
+
+def test_a_digest_with_nothing_folded_has_no_waiting_for_you_part() -> None:
+    assert "Waiting for you" not in json.dumps(render_digest(typical())["blocks"])

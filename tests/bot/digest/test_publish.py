@@ -425,7 +425,8 @@ def test_a_digest_lost_for_good_and_a_failed_nudge_are_reported_in_the_next_dige
     real = make_publisher(sessions, emu, clock, compose=compose_digest)
     client = slack_client(emu)
     nudger = Nudger(sessions=sessions, client_for=lambda team: client, replica="test:1", clock=clock)
-    comment_id = _flagged(sessions, emu, at=SLOT - timedelta(days=3))
+    # Flagged on Sunday morning: its nudge falls due at 07:00 on Monday, two hours before the digest.
+    comment_id = _flagged(sessions, emu, at=SLOT - timedelta(days=1, hours=2))
     control(emu, "POST", "/_emulator/faults", {"method": "chat.postMessage", "status": 429, "retry_after": 1})
 
     # Slack rate-limits every post: the nudge fails, and the digest through all its attempts.
