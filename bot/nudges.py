@@ -49,10 +49,12 @@ from bot.render import Message, context, message, section
 from bot.render_ledger import (
     LIST_LIMIT,
     claim_line,
+    closing_line,
     comment_buttons,
     format_post_link,
     from_author,
     quoted_comment,
+    slack_date,
 )
 from bot.text import mention
 from storage.channels import get_channel, team_channels
@@ -191,7 +193,7 @@ def _age(comment: Comment, at: datetime) -> timedelta:
 
 
 def _item_blocks(
-    comment: Comment, post: Post, batch: Batch, at: datetime, names: Mapping[str, str]
+    comment: Comment, post: Post, batch: Batch, at: datetime, names: Mapping[str, str], now: datetime
 ) -> list[Block]:
     whose = ""
     if batch.level == 2:
@@ -199,9 +201,13 @@ def _item_blocks(
         whose = f" ({mention(owner)}'s post)" if owner not in batch.quiet else ""
     where = f"*#{comment.id}*{from_author(comment, 60)} on {format_post_link(post)}{whose}"
     if comment.state != "open":
-        closed = "answered" if comment.state == "answered" else "no reply needed"
-        return [section(f"{where} · {closed}")]
+        # Who closed it, and how: the buttons are gone.
+        return [section(f"{where}\n{closing_line(comment, at)}")]
     on_it = claim_line(comment, names)
+    if comment.snoozed_until is not None and comment.snoozed_until > now:
+        on_it = "\n".join(
+            line for line in (on_it, f"Snoozed: no nudges until {slack_date(comment.snoozed_until)}.") if line
+        )
     return [
         section(f"{where} · waited {format_duration(_age(comment, at))}"),
         section(quoted_comment(comment, 200) + (f"\n{on_it}" if on_it else "")),
@@ -209,7 +215,9 @@ def _item_blocks(
     ]
 
 
-def render_batch(batch: Batch, at: datetime, names: Mapping[str, str] | None = None) -> Message:
+def render_batch(
+    batch: Batch, at: datetime, names: Mapping[str, str] | None = None, now: datetime | None = None
+) -> Message:
     """A batched nudge as of ``at``: a headline with how many wait and the oldest's age, then each
     comment oldest first with its buttons (closed ones without), up to `LIST_LIMIT`."""
     waiting = [c for c, _ in batch.items if c.state == "open"]
@@ -229,7 +237,7 @@ def render_batch(batch: Batch, at: datetime, names: Mapping[str, str] | None = N
     blocks: list[Block] = [section(text)]
     shown = batch.items[:LIST_LIMIT]
     for comment, post in shown:
-        blocks += _item_blocks(comment, post, batch, at, names or {})
+        blocks += _item_blocks(comment, post, batch, at, names or {}, now or at)
     if len(batch.items) > len(shown):
         blocks.append(context(f"and {len(batch.items) - len(shown)} more: {UNANSWERED_HINT}"))
     return message(text, blocks)
@@ -276,7 +284,7 @@ def redraw_nudge(
     if not items:
         return None
     batch = Batch(channel_id, level, str(owner) if owner is not None else None, items, quiet)
-    return render_batch(batch, at, names)
+    return render_batch(batch, at, names, now)
 
 
 def _comments_with_posts(

@@ -27,7 +27,7 @@ from bot.nudges import (
     redraw_nudge,
     render_batch,
 )
-from bot.render_ledger import ANSWERED_ACTION, DISMISSED_ACTION, SNOOZE_ACTION
+from bot.render_ledger import ANSWERED_ACTION, CLAIM_ACTION, DISMISSED_ACTION, SNOOZE_ACTION
 from emulator import Emulator, EmulatorSettings
 from storage.channels import ensure_channel
 from storage.comments import flag_comment, snooze_comment
@@ -181,7 +181,7 @@ def test_a_batch_mentions_its_owner_once_and_lists_the_comments_oldest_first() -
     assert "<https://x.com/team/status/7|X post>" in text
     assert "Where can I buy &lt;this&gt; 7?" in text
     assert _actions(message) == [
-        (a, str(i)) for i in (7, 9) for a in (ANSWERED_ACTION, DISMISSED_ACTION, SNOOZE_ACTION)
+        (a, str(i)) for i in (7, 9) for a in (ANSWERED_ACTION, DISMISSED_ACTION, SNOOZE_ACTION, CLAIM_ACTION)
     ]
 
 

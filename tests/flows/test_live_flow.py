@@ -63,7 +63,7 @@ def _flagged_with_digest_and_nudge(flow: Flow) -> tuple[Comment, str, str]:
     [nudged] = nudger.sweep(TEAM)
     assert (nudged.level, nudged.status) == (2, "sent")
     assert nudged.ts is not None
-    assert "can anyone take this?" in _text(_message(flow, nudged.ts))
+    assert "Can anyone take this?" in _text(_message(flow, nudged.ts))
     with flow.sessions.begin() as s:
         kinds = sorted(s.scalars(select(PostedMessage.kind).where(PostedMessage.team_id == TEAM)))
     assert kinds == ["digest", "notice", "nudge"]
