@@ -208,7 +208,7 @@ def test_turned_on_from_the_home_tab_one_dm_comes_at_monday_9am_in_their_zone(
     # Level 2 still asks the whole channel about Grace's comments.
     asked = [n for n in nudges_posted(flow) if "can anyone take th" in n["text"].lower()]
     assert {n["channel"] for n in asked} == {CHANNEL}
-    assert any(f"#{graces.id} " in n["text"] for n in asked)
+    assert any(f"*#{graces.id}*" in json.dumps(n.get("blocks")) for n in asked)
 
 
 def test_another_persons_home_tab_never_shows_this_persons_rate(flow: Flow) -> None:
