@@ -23,7 +23,7 @@ from bot import ledger
 from bot.deps import Deps
 from bot.digest.compose import compose_digest
 from bot.digest.period import next_period_for, period_for
-from bot.flagging import Reply, close_and_notify, flag_and_notify
+from bot.flagging import Reply, close_all_and_notify, flag_and_notify
 from bot.grammar import (
     BY_NAME,
     Asker,
@@ -53,6 +53,7 @@ from bot.render_ledger import (
     LOG_WITH_COUNTS,
     added_line,
     format_post_link,
+    render_already_flagged,
     render_logged,
     render_problem,
     render_report,
@@ -147,8 +148,8 @@ def _personal(
         case FlagRequest():
             return _flag(deps, client, team_id, reach, user_id, request, reply)
         case CloseRequest():
-            return close_and_notify(
-                deps, client, team_id, reach, request.comment_id, state=request.state, by=user_id
+            return close_all_and_notify(
+                deps, client, team_id, reach, request.comment_ids, state=request.state, by=user_id
             )
         case UnansweredRequest():
             owner = _whom(deps, client, team_id, user_id, request.person)
@@ -353,10 +354,7 @@ def _flag(
     )
     lead = added_line(post) + " " if placed.added else ""
     if not flagged.created:
-        line = (
-            f"That comment is already flagged as comment #{flagged.comment.id} on {format_post_link(post)}."
-        )
-        return note(lead + line)
+        return render_already_flagged(flagged.comment, post, deps.clock())
     where = "the post's thread" if placed.thread_ts else "the channel"
     line = (
         f"{lead}Flagged as comment #{flagged.comment.id} on {format_post_link(post)}; "

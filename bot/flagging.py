@@ -16,7 +16,7 @@ payload carries the message and needs no read.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -29,7 +29,9 @@ from bot.links import comment_link, links_in_message
 from bot.posting import HISTORY_METHODS, Pacer
 from bot.render import Message, note
 from bot.render_ledger import (
+    render_already_flagged,
     render_closed,
+    render_closed_several,
     render_flag_notice,
     render_notice_closed,
     render_notice_withdrawn,
@@ -244,14 +246,15 @@ def flag_message(
     """Flag a Slack message as an audience comment on ``post``; the notice goes in its thread.
 
     twoway's own notice or nudge of a comment quotes it, and people flag it as a "+1": that is the
-    comment already recorded, and the person is told so (None is returned).
+    comment already recorded, and the person is told so (None is returned). A message flagged before
+    (or the same comment by its link) is the comment it already is, and the person is told its id.
     """
     with deps.sessions.begin() as s:
         noticed = ledger.comment_twoway_wrote_about(s, team_id, channel_id, message["ts"])
     if noticed is not None:
         reply(note(f"That is twoway's message about comment #{noticed.id}, which is already flagged."))
         return None
-    return flag_and_notify(
+    flagged = flag_and_notify(
         deps,
         client,
         team_id,
@@ -265,6 +268,9 @@ def flag_message(
         reply=reply,
         url=comment_url_of(message, post),
     )
+    if not flagged.created:
+        reply(render_already_flagged(flagged.comment, post, deps.clock()))
+    return flagged
 
 
 def flag_reacted(deps: Deps, client: WebClient, team_id: str, channel_id: str, ts: str, user: str) -> None:
@@ -355,6 +361,31 @@ def close_and_notify(
     if closed.changed:
         _update_notice(client, closed.comment, render_notice_closed(closed.comment, closed.post, now))
     return render_closed(closed, now)
+
+
+def close_all_and_notify(
+    deps: Deps,
+    client: WebClient,
+    team_id: str,
+    reach: ledger.Reach,
+    comment_ids: Sequence[int],
+    *,
+    state: Literal["answered", "dismissed"],
+    by: str,
+) -> Message:
+    """Close each comment in reach on its own (one transaction each, through `ledger.close`), update
+    the notices of those closed now, and return one answer saying what happened to every id."""
+    if len(comment_ids) == 1:
+        return close_and_notify(deps, client, team_id, reach, comment_ids[0], state=state, by=by)
+    now = deps.clock()
+    outcomes: list[tuple[int, ledger.Closed | None]] = []
+    for comment_id in comment_ids:
+        with deps.sessions.begin() as s:
+            closed = ledger.close(s, team_id, reach, comment_id, state=state, by=by, at=now)
+        if closed is not None and closed.changed:
+            _update_notice(client, closed.comment, render_notice_closed(closed.comment, closed.post, now))
+        outcomes.append((comment_id, closed))
+    return render_closed_several(state, outcomes, now)
 
 
 def snooze_and_answer(

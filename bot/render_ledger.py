@@ -158,6 +158,65 @@ def render_closed(closed: Closed, now: datetime) -> Message:
     return message(line, [section(line)])
 
 
+def _ago(moment: datetime | None, now: datetime) -> str:
+    return "" if moment is None else f" {format_duration(max(now - moment, timedelta(0)))} ago"
+
+
+def _ids(ids: list[int]) -> str:
+    """ "#5", "#5 and #6", "#5, #6 and #7"."""
+    named = [f"#{i}" for i in ids]
+    return named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
+
+
+def _already(comment: Comment, now: datetime) -> str:
+    if comment.state == "answered":
+        return f"#{comment.id} was already answered by {mention(comment.answered_by or '')}" + _ago(
+            comment.answered_at, now
+        )
+    if comment.state == "dismissed":
+        said = mention(comment.dismissed_by or "")
+        return f"#{comment.id} was already marked as needing no reply by {said}" + _ago(
+            comment.dismissed_at, now
+        )
+    return f"#{comment.id} is still waiting for an answer"
+
+
+def render_closed_several(state: str, outcomes: list[tuple[int, Closed | None]], now: datetime) -> Message:
+    """The answer to `/twoway answered 5 6 7` or `dismiss 5 6`: what happened to each id, in one message
+    (closed, already closed by whom and when, or no such comment here)."""
+    closed = [i for i, c in outcomes if c is not None and c.changed]
+    already = [c for _, c in outcomes if c is not None and not c.changed]
+    unknown = [i for i, c in outcomes if c is None]
+    parts: list[str] = []
+    if closed:
+        done = "answered" if state == "answered" else "as needing no reply"
+        parts.append(f"Marked {_ids(closed)} {done}.")
+    parts += [f"{_already(c.comment, now)}." for c in already]
+    if len(unknown) == 1:
+        parts.append(f"There is no comment #{unknown[0]} here.")
+    elif unknown:
+        parts.append(f"There are no comments {_ids(unknown)} here.")
+    line = " ".join(parts)
+    return message(line, [section(line)])
+
+
+def render_already_flagged(comment: Comment, post: Post, now: datetime) -> Message:
+    """The answer to a second flag of a comment: its id, who flagged it and when, and where it stands."""
+    if comment.state == "answered":
+        stands = f"answered by {mention(comment.answered_by or '')}" + _ago(comment.answered_at, now)
+    elif comment.state == "dismissed":
+        stands = f"marked as needing no reply by {mention(comment.dismissed_by or '')}" + _ago(
+            comment.dismissed_at, now
+        )
+    else:
+        stands = "still waiting"
+    line = (
+        f"That comment is already #{comment.id} on {format_post_link(post)}, flagged by "
+        f"{mention(comment.flagged_by)}{_ago(comment.flagged_at, now)}, {stands}."
+    )
+    return message(line, [section(line)])
+
+
 def added_line(post: Post) -> str:
     """What a `/twoway log` or `flag` says first when it added the post to the channel's ledger."""
     return f"Added {format_post_link(post)} to this channel's ledger, owned by you."
