@@ -43,7 +43,8 @@ def _notices_updated(flow: Flow) -> set[str]:
 def _notice_of(flow: Flow, comment_id: int) -> str:
     with flow.sessions.begin() as s:
         comment = s.get(Comment, comment_id)
-        assert comment is not None and comment.notice_ts
+        assert comment is not None
+        assert comment.notice_ts
         return comment.notice_ts
 
 
