@@ -17,6 +17,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot import ledger
@@ -27,10 +28,12 @@ from bot.flagging import Reply, close_all_and_notify, flag_and_notify
 from bot.grammar import (
     BY_NAME,
     Asker,
+    BadInput,
     CloseRequest,
     DigestRequest,
     ExportRequest,
     FlagRequest,
+    HelpRequest,
     LogRequest,
     NamedPerson,
     Person,
@@ -40,6 +43,7 @@ from bot.grammar import (
     SettingsRequest,
     SourcesRequest,
     UnansweredRequest,
+    UnavailableRequest,
 )
 from bot.home import personal_reach
 from bot.ledger import Reach
@@ -47,7 +51,7 @@ from bot.links import PostLink
 from bot.numbers import read_back_of
 from bot.ownership import change_sources
 from bot.people import Ambiguous, Found
-from bot.render import Message, note
+from bot.render import DEFAULT_FLAG_EMOJI, DEFAULT_RESOLVE_EMOJI, Message, note, render_request
 from bot.render_ledger import (
     LIST_LIMIT,
     LOG_WITH_COUNTS,
@@ -123,6 +127,24 @@ def run_command(
         case ScheduleRequest():
             return _schedule(deps, team_id, channel_id, request)
     raise AssertionError(f"unhandled request {request!r}")  # pragma: no cover
+
+
+def help_answer(
+    deps: Deps, request: HelpRequest | UnavailableRequest | BadInput, team_id: str | None, channel_id: str
+) -> Message:
+    """The answer to a request that needs no ledger; help names the channel's own reactions, read on
+    the ack path through the sessions that never wait behind a writer (the defaults where twoway has
+    no settings for the channel, or the read fails)."""
+    flag, resolve = DEFAULT_FLAG_EMOJI, DEFAULT_RESOLVE_EMOJI
+    if isinstance(request, HelpRequest) and request.topic is None and team_id:
+        try:
+            with (deps.reads or deps.sessions)() as s:
+                channel = get_channel(s, team_id, channel_id)
+                if channel is not None:
+                    flag, resolve = channel.flag_emoji, channel.resolve_emoji
+        except SQLAlchemyError:
+            logger.exception("could not read the reactions of %s for help", channel_id)
+    return render_request(request, flag_emoji=flag, resolve_emoji=resolve)
 
 
 PersonalRequest = LogRequest | FlagRequest | CloseRequest | UnansweredRequest
