@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.views import View
 
 from bot import ledger
 from bot.deps import Deps
@@ -29,9 +30,12 @@ from bot.links import comment_link, links_in_message
 from bot.posting import HISTORY_METHODS, Pacer
 from bot.render import Message, note
 from bot.render_ledger import (
+    FLAG_MODAL_DAYS,
+    FLAG_MODAL_POSTS,
     render_already_flagged,
     render_closed,
     render_closed_several,
+    render_flag_modal,
     render_flag_notice,
     render_notice_closed,
     render_notice_withdrawn,
@@ -160,6 +164,29 @@ def post_of_message(deps: Deps, team_id: str, channel_id: str, message: dict[str
             if placed is not None:
                 return placed.post
     return thread
+
+
+def flag_dialog(deps: Deps, team_id: str, channel_id: str, message: dict[str, Any], reason: str) -> View:
+    """The flag shortcut's modal for a message that doesn't say which post it is about: the channel's
+    posts of the last FLAG_MODAL_DAYS, newest first, with the post of the message's thread chosen
+    (offered first when it is older)."""
+    now = deps.clock()
+    reach = ledger.Reach.channel(channel_id)
+    with deps.sessions.begin() as s:
+        posts = ledger.recent_posts(
+            s, team_id, reach, since=now - timedelta(days=FLAG_MODAL_DAYS), limit=FLAG_MODAL_POSTS
+        )
+        thread = ledger.thread_post(s, team_id, channel_id, message.get("thread_ts"))
+    selected = thread[0] if thread else None
+    if selected is not None and all(p.id != selected.id for p in posts):
+        posts = [selected, *posts][:FLAG_MODAL_POSTS]
+    return render_flag_modal(channel_id, message["ts"], reason, posts, selected)
+
+
+def chosen_post(deps: Deps, team_id: str, channel_id: str, post_id: int) -> ledger.Placed | None:
+    """The post chosen in the flag dialog, if it is still one of the channel's."""
+    with deps.sessions.begin() as s:
+        return ledger.post_id_within(s, team_id, ledger.Reach.channel(channel_id), post_id)
 
 
 def comment_url_of(message: dict[str, Any], post: Post) -> str | None:

@@ -7,6 +7,7 @@ keep whole are shown as their label; lists stop at a limit and say how many more
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from slack_sdk.models.blocks import (
@@ -16,8 +17,10 @@ from slack_sdk.models.blocks import (
     DividerBlock,
     InputBlock,
     MarkdownTextObject,
+    Option,
     PlainTextInputElement,
     SectionBlock,
+    StaticSelectElement,
 )
 from slack_sdk.models.views import View
 
@@ -26,7 +29,7 @@ from bot.ledger import Closed, Flagged, Home, PeriodReport, Recorded, Waiting
 from bot.links import PLATFORM_NAMES
 from bot.metrics import Rate, format_duration
 from bot.render import Message, context, header, message, section
-from bot.text import escape, link, listing, literal, mention
+from bot.text import escape, link, listing, literal, mention, truncate
 from storage.models import Channel, Comment, Post
 
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -36,6 +39,13 @@ SNOOZE_ACTION = "comment_snooze"
 FLAG_MODAL = "flag_comment_modal"
 FLAG_MODAL_URL_BLOCK = "post_url"
 FLAG_MODAL_URL_INPUT = "url"
+FLAG_MODAL_POST_BLOCK = "post_choice"
+FLAG_MODAL_POST_INPUT = "post"
+# The recent posts the flag dialog offers: a static select holds 100 options, each text 75 characters
+# (docs.slack.dev/reference/block-kit/block-elements/select-menu-element, composition-objects/option-object).
+FLAG_MODAL_POSTS = 100
+FLAG_MODAL_DAYS = 14
+OPTION_TEXT_LIMIT = 75
 # A list shows this many comments, each a section and its buttons, well inside 50 blocks.
 LIST_LIMIT = 10
 QUOTE_LIMIT = 280
@@ -387,8 +397,51 @@ def render_home(home: Home, now: datetime) -> View:
     return View(type="home", blocks=blocks)
 
 
-def render_flag_modal(channel_id: str, message_ts: str, reason: str) -> View:
-    """The shortcut's modal, when the message and its thread don't say which post the comment is on."""
+def post_option(post: Post) -> Option:
+    """A post as the flag dialog offers it, in Block Kit's 75 characters: "X · 3 Dec · x.com/acme/st…"."""
+    network = PLATFORM_NAMES.get(post.platform, post.platform)[:20]
+    lead = f"{network} · {post.shared_at.day} {post.shared_at:%b} · "
+    address = post.canonical_url.split("://", 1)[-1]
+    return Option(text=truncate(lead + address, OPTION_TEXT_LIMIT), value=str(post.id))
+
+
+def render_flag_modal(
+    channel_id: str,
+    message_ts: str,
+    reason: str,
+    posts: Sequence[Post] = (),
+    selected: Post | None = None,
+) -> View:
+    """The shortcut's modal, when the message and its thread don't say which post the comment is on:
+    the channel's recent ``posts`` to choose from (``selected`` first chosen), and a link to paste as
+    well. A post chosen wins over a link pasted."""
+    options = [post_option(p) for p in posts[:FLAG_MODAL_POSTS]]
+    chosen = None if selected is None else selected.id
+    initial = next((o for o, p in zip(options, posts, strict=False) if p.id == chosen), None)
+    blocks: list[Block] = [section(reason)]
+    if options:
+        blocks.append(
+            InputBlock(
+                block_id=FLAG_MODAL_POST_BLOCK,
+                label="This channel's recent posts",
+                optional=True,
+                element=StaticSelectElement(
+                    action_id=FLAG_MODAL_POST_INPUT,
+                    placeholder="Choose the post",
+                    options=options,
+                    initial_option=initial,
+                ),
+            )
+        )
+    blocks.append(
+        InputBlock(
+            block_id=FLAG_MODAL_URL_BLOCK,
+            label="or paste a post link" if options else "Link to the post it was left on",
+            optional=bool(options),
+            hint="Used when no post is chosen above." if options else None,
+            element=PlainTextInputElement(action_id=FLAG_MODAL_URL_INPUT, placeholder="https://…"),
+        )
+    )
     return View(
         type="modal",
         callback_id=FLAG_MODAL,
@@ -396,14 +449,7 @@ def render_flag_modal(channel_id: str, message_ts: str, reason: str) -> View:
         submit="Flag",
         close="Cancel",
         private_metadata=f"{channel_id}|{message_ts}",
-        blocks=[
-            section(reason),
-            InputBlock(
-                block_id=FLAG_MODAL_URL_BLOCK,
-                label="Link to the post it was left on",
-                element=PlainTextInputElement(action_id=FLAG_MODAL_URL_INPUT, placeholder="https://…"),
-            ),
-        ],
+        blocks=blocks,
     )
 
 
