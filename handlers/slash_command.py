@@ -1,6 +1,7 @@
 """The `/twoway` slash command and all its subcommands.
 
-Help, usage errors and "not yet" are answered in the ack itself. Everything that reads or writes
+Help, usage errors and "not yet" are answered in the ack itself (help names the channel's own
+reactions, one read that never waits behind a writer). Everything that reads or writes
 the ledger acks first and answers through `respond`, so Slack's 3-second limit is never at risk.
 Every answer is ephemeral.
 """
