@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 
-from emulator import Emulator
+from emulator import Emulator, payloads
 from emulator.block_kit import Malformed, problems
 from emulator.block_kit import view_problems as problems_of_view
+from emulator.control import WorldError
 from tests.support.emulator import refused
 
 SOCIAL = "C0SOCIAL01"
@@ -222,3 +223,13 @@ def test_a_static_select_has_slacks_limits_on_its_options() -> None:
     assert problems(_select([_option("a", "1")], initial_option=_option("b", "2")), limit=100) == [
         "initial_option must match one of the options [json-pointer:/blocks/0/element/initial_option]"
     ]
+
+
+def test_a_select_is_submitted_with_one_of_its_options_only() -> None:
+    """Slack's client picks among the options a select shows; a submission of another is refused."""
+    blocks = [{**_select([_option("a", "1"), _option("b", "2")])[0], "block_id": "choice", "optional": True}]
+    picked = payloads.submitted_state(blocks, {"choice": {"post": {"selected_option": _option("b", "2")}}})
+    assert picked["choice"]["post"]["selected_option"]["value"] == "2"
+    assert payloads.submitted_state(blocks, {})["choice"]["post"]["selected_option"] is None
+    with pytest.raises(WorldError, match="invalid_value"):
+        payloads.submitted_state(blocks, {"choice": {"post": {"selected_option": _option("c", "3")}}})
