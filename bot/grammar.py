@@ -641,6 +641,14 @@ _ID = re.compile(r"#?([0-9]+)")
 CLOSE_LIMIT = 20
 
 
+def _comment_id(rest: str) -> int:
+    """The one comment id of a command that acts on one comment."""
+    ids = _comment_ids(rest)
+    if len(ids) > 1:
+        raise _Invalid(f"Give one comment id, not {len(ids)}.")
+    return ids[0]
+
+
 def _comment_ids(rest: str) -> tuple[int, ...]:
     """The ids of `5 6 7` or `#5, #6 and #7`, each once; any other word is bad input for them all."""
     # Between ids: spaces, commas, and "and" ("#5, #6 and #7").
