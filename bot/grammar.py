@@ -643,10 +643,16 @@ CLOSE_LIMIT = 20
 
 def _comment_id(rest: str) -> int:
     """The one comment id of a command that acts on one comment."""
-    ids = _comment_ids(rest)
-    if len(ids) > 1:
-        raise _Invalid(f"Give one comment id, not {len(ids)}.")
-    return ids[0]
+    words = _words(rest)
+    if not words:
+        raise _Invalid("Give the comment's id, e.g. `#12`.")
+    number = _ID.fullmatch(words[0])
+    # At most 19 digits: int() refuses very long digit strings, and ids are below 2^63.
+    digits = number[1].lstrip("0") if number else ""
+    if not digits or len(digits) > 19 or int(digits) >= 2**63:
+        raise _Invalid(f"{_quote(words[0])} isn't a comment id; ids are whole numbers like `12` or `#12`.")
+    _no_more(words[1:])
+    return int(digits)
 
 
 def _comment_ids(rest: str) -> tuple[int, ...]:
