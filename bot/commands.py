@@ -17,6 +17,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot import ledger
@@ -24,15 +25,17 @@ from bot.claims import names_of
 from bot.deps import Deps
 from bot.digest.compose import SlackLookups, compose_digest
 from bot.digest.period import next_period_for, period_for
-from bot.flagging import Reply, close_and_notify, flag_and_notify
+from bot.flagging import Reply, close_all_and_notify, flag_and_notify
 from bot.grammar import (
     BY_NAME,
     Asker,
+    BadInput,
     CloseRequest,
     DigestRequest,
     DmRequest,
     ExportRequest,
     FlagRequest,
+    HelpRequest,
     LogRequest,
     NamedPerson,
     Person,
@@ -42,6 +45,7 @@ from bot.grammar import (
     SettingsRequest,
     SourcesRequest,
     UnansweredRequest,
+    UnavailableRequest,
 )
 from bot.home import personal_reach, set_weekly_dm
 from bot.ledger import Reach
@@ -49,12 +53,13 @@ from bot.links import PostLink
 from bot.numbers import read_back_of
 from bot.ownership import change_sources
 from bot.people import Ambiguous, Found
-from bot.render import Message, note
+from bot.render import DEFAULT_FLAG_EMOJI, DEFAULT_RESOLVE_EMOJI, Message, note, render_request
 from bot.render_ledger import (
     LIST_LIMIT,
     LOG_WITH_COUNTS,
     added_line,
     format_post_link,
+    render_already_flagged,
     render_logged,
     render_problem,
     render_report,
@@ -139,6 +144,24 @@ def _weekly_dm(deps: Deps, client: WebClient, request: DmRequest, team_id: str, 
     return note(f"Saved. {line}" if request.on is not None else line)
 
 
+def help_answer(
+    deps: Deps, request: HelpRequest | UnavailableRequest | BadInput, team_id: str | None, channel_id: str
+) -> Message:
+    """The answer to a request that needs no ledger; help names the channel's own reactions, read on
+    the ack path through the sessions that never wait behind a writer (the defaults where twoway has
+    no settings for the channel, or the read fails)."""
+    flag, resolve = DEFAULT_FLAG_EMOJI, DEFAULT_RESOLVE_EMOJI
+    if isinstance(request, HelpRequest) and request.topic is None and team_id:
+        try:
+            with (deps.reads or deps.sessions)() as s:
+                channel = get_channel(s, team_id, channel_id)
+                if channel is not None:
+                    flag, resolve = channel.flag_emoji, channel.resolve_emoji
+        except SQLAlchemyError:
+            logger.exception("could not read the reactions of %s for help", channel_id)
+    return render_request(request, flag_emoji=flag, resolve_emoji=resolve)
+
+
 PersonalRequest = LogRequest | FlagRequest | CloseRequest | UnansweredRequest
 _IN_A_CHANNEL = (
     "From here, `/twoway` works on your own posts in the channels you are in: `unanswered`, `answered`, "
@@ -162,8 +185,8 @@ def _personal(
         case FlagRequest():
             return _flag(deps, client, team_id, reach, user_id, request, reply)
         case CloseRequest():
-            return close_and_notify(
-                deps, client, team_id, reach, request.comment_id, state=request.state, by=user_id
+            return close_all_and_notify(
+                deps, client, team_id, reach, request.comment_ids, state=request.state, by=user_id
             )
         case UnansweredRequest():
             owner = _whom(deps, client, team_id, user_id, request.person)
@@ -372,10 +395,7 @@ def _flag(
     )
     lead = added_line(post) + " " if placed.added else ""
     if not flagged.created:
-        line = (
-            f"That comment is already flagged as comment #{flagged.comment.id} on {format_post_link(post)}."
-        )
-        return note(lead + line)
+        return render_already_flagged(flagged.comment, post, deps.clock())
     where = "the post's thread" if placed.thread_ts else "the channel"
     line = (
         f"{lead}Flagged as comment #{flagged.comment.id} on {format_post_link(post)}; "

@@ -16,12 +16,13 @@ payload carries the message and needs no read.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.views import View
 from sqlalchemy.orm import Session
 
 from bot import claims, ledger, live, render
@@ -30,9 +31,14 @@ from bot.links import comment_link, links_in_message
 from bot.posting import HISTORY_METHODS, Pacer
 from bot.render import Message, note
 from bot.render_ledger import (
+    FLAG_MODAL_DAYS,
+    FLAG_MODAL_POSTS,
     already_closed,
     person_name,
+    render_already_flagged,
     render_closed,
+    render_closed_several,
+    render_flag_modal,
     render_flag_notice,
     render_notice_closed,
     render_notice_withdrawn,
@@ -165,6 +171,29 @@ def post_of_message(deps: Deps, team_id: str, channel_id: str, message: dict[str
     return thread
 
 
+def flag_dialog(deps: Deps, team_id: str, channel_id: str, message: dict[str, Any], reason: str) -> View:
+    """The flag shortcut's modal for a message that doesn't say which post it is about: the channel's
+    posts of the last FLAG_MODAL_DAYS, newest first, with the post of the message's thread chosen
+    (offered first when it is older)."""
+    now = deps.clock()
+    reach = ledger.Reach.channel(channel_id)
+    with deps.sessions.begin() as s:
+        posts = ledger.recent_posts(
+            s, team_id, reach, since=now - timedelta(days=FLAG_MODAL_DAYS), limit=FLAG_MODAL_POSTS
+        )
+        thread = ledger.thread_post(s, team_id, channel_id, message.get("thread_ts"))
+    selected = thread[0] if thread else None
+    if selected is not None and all(p.id != selected.id for p in posts):
+        posts = [selected, *posts][:FLAG_MODAL_POSTS]
+    return render_flag_modal(channel_id, message["ts"], reason, posts, selected)
+
+
+def chosen_post(deps: Deps, team_id: str, channel_id: str, post_id: int) -> ledger.Placed | None:
+    """The post chosen in the flag dialog, if it is still one of the channel's."""
+    with deps.sessions.begin() as s:
+        return ledger.post_id_within(s, team_id, ledger.Reach.channel(channel_id), post_id)
+
+
 def comment_url_of(message: dict[str, Any], post: Post) -> str | None:
     """The flagged comment's own link, when the message carries one: a comment permalink of ``post``
     (Facebook, Reddit), or a link to another item on ``post``'s network (an X or Mastodon reply)."""
@@ -251,14 +280,15 @@ def flag_message(
     """Flag a Slack message as an audience comment on ``post``; the notice goes in its thread.
 
     twoway's own notice or nudge of a comment quotes it, and people flag it as a "+1": that is the
-    comment already recorded, and the person is told so (None is returned).
+    comment already recorded, and the person is told so (None is returned). A message flagged before
+    (or the same comment by its link) is the comment it already is, and the person is told its id.
     """
     with deps.sessions.begin() as s:
         noticed = ledger.comment_twoway_wrote_about(s, team_id, channel_id, message["ts"])
     if noticed is not None:
         reply(note(f"That is twoway's message about comment #{noticed.id}, which is already flagged."))
         return None
-    return flag_and_notify(
+    flagged = flag_and_notify(
         deps,
         client,
         team_id,
@@ -272,6 +302,9 @@ def flag_message(
         reply=reply,
         url=comment_url_of(message, post),
     )
+    if not flagged.created:
+        reply(render_already_flagged(flagged.comment, post, deps.clock()))
+    return flagged
 
 
 def flag_reacted(deps: Deps, client: WebClient, team_id: str, channel_id: str, ts: str, user: str) -> None:
@@ -351,6 +384,32 @@ def close_and_notify(
     if closed.changed:
         live.refresh_soon(deps)
     return render_closed(closed, now)
+
+
+def close_all_and_notify(
+    deps: Deps,
+    client: WebClient,
+    team_id: str,
+    reach: ledger.Reach,
+    comment_ids: Sequence[int],
+    *,
+    state: Literal["answered", "dismissed"],
+    by: str,
+) -> Message:
+    """Close each comment in reach on its own (one transaction each, through `ledger.close`, which marks
+    the messages about it stale), and return one answer saying what happened to every id."""
+    if len(comment_ids) == 1:
+        return close_and_notify(deps, client, team_id, reach, comment_ids[0], state=state, by=by)
+    now = deps.clock()
+    outcomes: list[tuple[int, ledger.Closed | None]] = []
+    for comment_id in comment_ids:
+        with deps.sessions.begin() as s:
+            closed = ledger.close(s, team_id, reach, comment_id, state=state, by=by, at=now)
+        outcomes.append((comment_id, closed))
+    # Each close marked the messages about its comment stale (`ledger.close`): they are drawn again now.
+    if any(closed is not None and closed.changed for _, closed in outcomes):
+        live.refresh_soon(deps)
+    return render_closed_several(state, outcomes, now)
 
 
 def snooze_and_answer(

@@ -47,12 +47,15 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         available=True,
     ),
     Subcommand(
-        "answered", "/twoway answered <comment id>", "Close a flagged comment as answered.", available=True
+        "answered",
+        "/twoway answered <comment id>…",
+        "Close flagged comments as answered: one id, or up to 20, e.g. `answered 5 6 7`.",
+        available=True,
     ),
     Subcommand(
         "dismiss",
-        "/twoway dismiss <comment id>",
-        "Close a flagged comment that needs no reply.",
+        "/twoway dismiss <comment id>…",
+        "Close flagged comments that need no reply: one id, or up to 20.",
         available=True,
     ),
     Subcommand(
@@ -154,9 +157,9 @@ class FlagRequest:
 
 @dataclass(frozen=True)
 class CloseRequest:
-    """Close a flagged comment."""
+    """Close flagged comments, each on its own: ids in the order given, each once, CLOSE_LIMIT at most."""
 
-    comment_id: int
+    comment_ids: tuple[int, ...]
     state: Literal["answered", "dismissed"]
 
 
@@ -353,11 +356,11 @@ def _reply_link(body: str, post: PostLink) -> PostLink | None:
 
 
 def _parse_answered(rest: str) -> CloseRequest:
-    return CloseRequest(_comment_id(rest), "answered")
+    return CloseRequest(_comment_ids(rest), "answered")
 
 
 def _parse_dismiss(rest: str) -> CloseRequest:
-    return CloseRequest(_comment_id(rest), "dismissed")
+    return CloseRequest(_comment_ids(rest), "dismissed")
 
 
 def _parse_unanswered(rest: str) -> UnansweredRequest:
@@ -667,9 +670,12 @@ def _unquote(text: str) -> str:
 
 
 _ID = re.compile(r"#?([0-9]+)")
+# The most ids one `answered` or `dismiss` closes: each is a transaction and a notice updated in Slack.
+CLOSE_LIMIT = 20
 
 
 def _comment_id(rest: str) -> int:
+    """The one comment id of a command that acts on one comment."""
     words = _words(rest)
     if not words:
         raise _Invalid("Give the comment's id, e.g. `#12`.")
@@ -680,6 +686,29 @@ def _comment_id(rest: str) -> int:
         raise _Invalid(f"{_quote(words[0])} isn't a comment id; ids are whole numbers like `12` or `#12`.")
     _no_more(words[1:])
     return int(digits)
+
+
+def _comment_ids(rest: str) -> tuple[int, ...]:
+    """The ids of `5 6 7` or `#5, #6 and #7`, each once; any other word is bad input for them all."""
+    # Between ids: spaces, commas, and "and" ("#5, #6 and #7").
+    pieces = [p for w in _words(rest) for p in ([w] if w.startswith("<") else w.split(","))]
+    words = [w for w in pieces if w and w.lower() != "and"]
+    if not words:
+        raise _Invalid("Give the comment's id, e.g. `#12`.")
+    several = len(words) > 1
+    ids: list[int] = []
+    for word in words:
+        number = _ID.fullmatch(word)
+        # At most 19 digits: int() refuses very long digit strings, and ids are below 2^63.
+        digits = number[1].lstrip("0") if number else ""
+        if not digits or len(digits) > 19 or int(digits) >= 2**63:
+            reason = f"{_quote(word)} isn't a comment id; ids are whole numbers like `12` or `#12`."
+            raise _Invalid(reason + (" Nothing was closed." if several else ""))
+        if int(digits) not in ids:
+            ids.append(int(digits))
+    if len(ids) > CLOSE_LIMIT:
+        raise _Invalid(f"Give at most {CLOSE_LIMIT} comment ids at once; nothing was closed.")
+    return tuple(ids)
 
 
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")

@@ -50,6 +50,7 @@ from storage.posts import (
     get_post,
     owns_posts,
     post_by_url,
+    posts_of_channel_since,
     posts_of_message,
     posts_shared_between,
     record_post,
@@ -166,6 +167,17 @@ def comment_within(s: Session, team_id: str, reach: Reach, comment_id: int) -> C
         return None
     post = get_post(s, team_id, comment.post_id)
     return comment if post is not None and reach.covers(comment.channel_id, post) else None
+
+
+def post_id_within(s: Session, team_id: str, reach: Reach, post_id: int) -> Placed | None:
+    """The team's post ``post_id`` as `post_within` finds it, or None when it isn't within reach."""
+    post = get_post(s, team_id, post_id)
+    return None if post is None else post_within(s, team_id, reach, post.canonical_url)
+
+
+def recent_posts(s: Session, team_id: str, reach: Reach, *, since: datetime, limit: int) -> list[Post]:
+    """The posts within reach shared since ``since``, newest first, ``limit`` at most."""
+    return posts_of_channel_since(s, team_id, reach.channels, since=since, limit=limit, owner=reach.owner)
 
 
 def slack_time(ts: str) -> datetime:

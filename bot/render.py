@@ -21,8 +21,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.grammar import SUBCOMMANDS, BadInput, HelpRequest, Subcommand, UnavailableRequest
-from bot.text import fit, mention, truncate
+from bot.grammar import BY_NAME, SUBCOMMANDS, BadInput, HelpRequest, Subcommand, UnavailableRequest
+from bot.text import escape, fit, mention, truncate
 
 Message = dict[str, Any]
 
@@ -69,31 +69,82 @@ def note(line: str) -> Message:
     return message(line, [section(line)])
 
 
-def render_request(request: HelpRequest | UnavailableRequest | BadInput) -> Message:
-    """The reply to a parsed `/twoway` request that needs no ledger."""
+# The reactions of a channel twoway hasn't seen yet (`storage.models.Channel`'s defaults).
+DEFAULT_FLAG_EMOJI = "speech_balloon"
+DEFAULT_RESOLVE_EMOJI = "white_check_mark"
+
+# The commands in help, by what they are about; one another part adds and this list doesn't name goes
+# under "More".
+HELP_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Comments waiting for an answer", ("flag", "answered", "dismiss", "unanswered")),
+    ("Posts and their numbers", ("log", "report")),
+    ("The channel", ("digest", "schedule", "settings", "export")),
+)
+
+
+def render_request(
+    request: HelpRequest | UnavailableRequest | BadInput,
+    *,
+    flag_emoji: str = DEFAULT_FLAG_EMOJI,
+    resolve_emoji: str = DEFAULT_RESOLVE_EMOJI,
+) -> Message:
+    """The reply to a parsed `/twoway` request that needs no ledger; help names the channel's reactions."""
     match request:
         case HelpRequest():
-            return render_help(request)
+            return render_help(request, flag_emoji=flag_emoji, resolve_emoji=resolve_emoji)
         case UnavailableRequest():
             return render_unavailable(request)
         case BadInput():
             return render_bad_input(request)
 
 
-def render_help(request: HelpRequest) -> Message:
-    """The grammar, or one subcommand's usage."""
+def gestures(flag_emoji: str, resolve_emoji: str) -> str:
+    """The three gestures that do most of twoway's work, with the channel's own reactions."""
+    flag, resolve = _emoji(flag_emoji), _emoji(resolve_emoji)
+    return (
+        "*Three gestures do most of it, right in the channel:*\n"
+        "1. *Share a post's link* in a message. twoway tracks the post and reacts :eyes:.\n"
+        "2. *Reply in that message's thread with its numbers*, like “12 comments, 3 replies, 40 likes”. "
+        "twoway records them and reads them back to you.\n"
+        f"3. *React {flag}* to a reply that quotes an audience comment, to flag it as waiting for an "
+        f"answer. twoway tells the post's owner; react {resolve} once it is answered."
+    )
+
+
+def _emoji(name: str) -> str:
+    # A channel's emoji names are at most 100 characters of Slack's emoji alphabet (`bot.grammar`).
+    return f":{escape(name[:100])}:"
+
+
+def render_help(
+    request: HelpRequest,
+    *,
+    flag_emoji: str = DEFAULT_FLAG_EMOJI,
+    resolve_emoji: str = DEFAULT_RESOLVE_EMOJI,
+) -> Message:
+    """The three gestures, then the commands by what they are about; or one subcommand's usage."""
     if request.topic is not None:
         sub = request.topic
         return message(f"{sub.usage}: {sub.summary}", [SectionBlock(text=_usage_lines((sub,)))])
+    grouped = {name for _, names in HELP_GROUPS for name in names}
+    groups = [(title, tuple(BY_NAME[n] for n in names if n in BY_NAME)) for title, names in HELP_GROUPS]
+    more = tuple(sub for sub in SUBCOMMANDS if sub.name not in grouped)
+    if more:
+        groups.append(("More", more))
+    commands: list[Block] = [section(f"*{title}*\n{_usage_lines(subs)}") for title, subs in groups if subs]
     return message(
-        "twoway commands: " + ", ".join(sub.name for sub in SUBCOMMANDS),
+        "twoway commands: "
+        + ", ".join(sub.name for sub in SUBCOMMANDS)
+        + f". Share a post's link, reply in its thread with its numbers, react :{flag_emoji}: to flag a "
+        "comment waiting for an answer.",
         [
-            HeaderBlock(text="twoway"),
-            SectionBlock(text=INTRO),
+            section(gestures(flag_emoji, resolve_emoji)),
             DividerBlock(),
-            SectionBlock(text=_usage_lines(SUBCOMMANDS[:6])),
-            SectionBlock(text=_usage_lines(SUBCOMMANDS[6:])),
-            ContextBlock(elements=[MarkdownTextObject(text="Replies to commands are visible only to you.")]),
+            *commands,
+            context(
+                f"{INTRO} `/twoway help <command>` shows one command. "
+                "Replies to commands are visible only to you."
+            ),
         ],
     )
 

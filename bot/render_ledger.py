@@ -7,7 +7,7 @@ keep whole are shown as their label; lists stop at a limit and say how many more
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from slack_sdk.models.blocks import (
@@ -17,9 +17,11 @@ from slack_sdk.models.blocks import (
     DividerBlock,
     InputBlock,
     MarkdownTextObject,
+    Option,
     PlainTextInputElement,
     PlainTextObject,
     SectionBlock,
+    StaticSelectElement,
     UserSelectElement,
 )
 from slack_sdk.models.views import View
@@ -29,7 +31,7 @@ from bot.ledger import Closed, Flagged, Home, PeriodReport, Recorded, Waiting
 from bot.links import PLATFORM_NAMES
 from bot.metrics import Rate, format_duration
 from bot.render import Message, context, header, message, section
-from bot.text import escape, link, listing, literal, mention
+from bot.text import escape, link, listing, literal, mention, truncate
 from storage.models import Channel, Comment, Post
 
 # How long a claim holds where the channel hasn't said (channels.claim_hours' default).
@@ -49,6 +51,13 @@ REASSIGN_MODAL_INPUT = "user"
 FLAG_MODAL = "flag_comment_modal"
 FLAG_MODAL_URL_BLOCK = "post_url"
 FLAG_MODAL_URL_INPUT = "url"
+FLAG_MODAL_POST_BLOCK = "post_choice"
+FLAG_MODAL_POST_INPUT = "post"
+# The recent posts the flag dialog offers: a static select holds 100 options, each text 75 characters
+# (docs.slack.dev/reference/block-kit/block-elements/select-menu-element, composition-objects/option-object).
+FLAG_MODAL_POSTS = 100
+FLAG_MODAL_DAYS = 14
+OPTION_TEXT_LIMIT = 75
 # A list shows this many comments, each a section and its buttons, well inside 50 blocks.
 LIST_LIMIT = 10
 QUOTE_LIMIT = 280
@@ -224,6 +233,65 @@ def already_closed(comment: Comment, now: datetime) -> str:
     who = mention(by) if by else "someone"
     when = f" {format_duration(max(now - at, timedelta(0)))} ago" if at is not None else ""
     return f"Comment #{comment.id} was already {did} {who}{when}."
+
+
+def _ago(moment: datetime | None, now: datetime) -> str:
+    return "" if moment is None else f" {format_duration(max(now - moment, timedelta(0)))} ago"
+
+
+def _ids(ids: list[int]) -> str:
+    """ "#5", "#5 and #6", "#5, #6 and #7"."""
+    named = [f"#{i}" for i in ids]
+    return named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
+
+
+def _already(comment: Comment, now: datetime) -> str:
+    if comment.state == "answered":
+        return f"#{comment.id} was already answered by {mention(comment.answered_by or '')}" + _ago(
+            comment.answered_at, now
+        )
+    if comment.state == "dismissed":
+        said = mention(comment.dismissed_by or "")
+        return f"#{comment.id} was already marked as needing no reply by {said}" + _ago(
+            comment.dismissed_at, now
+        )
+    return f"#{comment.id} is still waiting for an answer"
+
+
+def render_closed_several(state: str, outcomes: list[tuple[int, Closed | None]], now: datetime) -> Message:
+    """The answer to `/twoway answered 5 6 7` or `dismiss 5 6`: what happened to each id, in one message
+    (closed, already closed by whom and when, or no such comment here)."""
+    closed = [i for i, c in outcomes if c is not None and c.changed]
+    already = [c for _, c in outcomes if c is not None and not c.changed]
+    unknown = [i for i, c in outcomes if c is None]
+    parts: list[str] = []
+    if closed:
+        done = "answered" if state == "answered" else "as needing no reply"
+        parts.append(f"Marked {_ids(closed)} {done}.")
+    parts += [f"{_already(c.comment, now)}." for c in already]
+    if len(unknown) == 1:
+        parts.append(f"There is no comment #{unknown[0]} here.")
+    elif unknown:
+        parts.append(f"There are no comments {_ids(unknown)} here.")
+    line = " ".join(parts)
+    return message(line, [section(line)])
+
+
+def render_already_flagged(comment: Comment, post: Post, now: datetime) -> Message:
+    """The answer to a second flag of a comment: its id, who flagged it and when, and where it stands."""
+    if comment.state == "answered":
+        stands = f"answered by {mention(comment.answered_by or '')}" + _ago(comment.answered_at, now)
+    elif comment.state == "dismissed":
+        stands = f"marked as needing no reply by {mention(comment.dismissed_by or '')}" + _ago(
+            comment.dismissed_at, now
+        )
+    else:
+        stands = "still waiting"
+    line = (
+        f"That comment is already #{comment.id} on {format_post_link(post)}, flagged by "
+        f"{mention(comment.flagged_by)}{_ago(comment.flagged_at, now)}, {stands}."
+    )
+    return message(line, [section(line)])
 
 
 def added_line(post: Post) -> str:
@@ -476,8 +544,51 @@ def weekly_dm_setting(on: bool) -> list[Block]:
     return [section(line), ActionsBlock(block_id="weekly-dm", elements=[button])]
 
 
-def render_flag_modal(channel_id: str, message_ts: str, reason: str) -> View:
-    """The shortcut's modal, when the message and its thread don't say which post the comment is on."""
+def post_option(post: Post) -> Option:
+    """A post as the flag dialog offers it, in Block Kit's 75 characters: "X · 3 Dec · x.com/acme/st…"."""
+    network = PLATFORM_NAMES.get(post.platform, post.platform)[:20]
+    lead = f"{network} · {post.shared_at.day} {post.shared_at:%b} · "
+    address = post.canonical_url.split("://", 1)[-1]
+    return Option(text=truncate(lead + address, OPTION_TEXT_LIMIT), value=str(post.id))
+
+
+def render_flag_modal(
+    channel_id: str,
+    message_ts: str,
+    reason: str,
+    posts: Sequence[Post] = (),
+    selected: Post | None = None,
+) -> View:
+    """The shortcut's modal, when the message and its thread don't say which post the comment is on:
+    the channel's recent ``posts`` to choose from (``selected`` first chosen), and a link to paste as
+    well. A post chosen wins over a link pasted."""
+    options = [post_option(p) for p in posts[:FLAG_MODAL_POSTS]]
+    chosen = None if selected is None else selected.id
+    initial = next((o for o, p in zip(options, posts, strict=False) if p.id == chosen), None)
+    blocks: list[Block] = [section(reason)]
+    if options:
+        blocks.append(
+            InputBlock(
+                block_id=FLAG_MODAL_POST_BLOCK,
+                label="This channel's recent posts",
+                optional=True,
+                element=StaticSelectElement(
+                    action_id=FLAG_MODAL_POST_INPUT,
+                    placeholder="Choose the post",
+                    options=options,
+                    initial_option=initial,
+                ),
+            )
+        )
+    blocks.append(
+        InputBlock(
+            block_id=FLAG_MODAL_URL_BLOCK,
+            label="or paste a post link" if options else "Link to the post it was left on",
+            optional=bool(options),
+            hint="Used when no post is chosen above." if options else None,
+            element=PlainTextInputElement(action_id=FLAG_MODAL_URL_INPUT, placeholder="https://…"),
+        )
+    )
     return View(
         type="modal",
         callback_id=FLAG_MODAL,
@@ -485,14 +596,7 @@ def render_flag_modal(channel_id: str, message_ts: str, reason: str) -> View:
         submit="Flag",
         close="Cancel",
         private_metadata=f"{channel_id}|{message_ts}",
-        blocks=[
-            section(reason),
-            InputBlock(
-                block_id=FLAG_MODAL_URL_BLOCK,
-                label="Link to the post it was left on",
-                element=PlainTextInputElement(action_id=FLAG_MODAL_URL_INPUT, placeholder="https://…"),
-            ),
-        ],
+        blocks=blocks,
     )
 
 

@@ -4,7 +4,10 @@ The limits are Slack's own (docs.slack.dev/reference/block-kit/blocks and each b
 in a message and 100 in a modal or Home tab; a section's text at most 3,000 characters and its fields
 at most 10 of 2,000; a header's text 150; a context at most 10 elements and an actions block 25; a
 `block_id` or an `action_id` at most 255 characters, a block_id unique in its message or view, an
-action_id unique in its block; a button's text 75, its value 2,000 and its url 3,000. A text object holds 1 to
+action_id unique in its block; a button's text 75, its value 2,000 and its url 3,000; a static
+select's options 1 to 100, each option's text 75 and its value 150, its placeholder 150, and its
+initial_option one of its options (docs.slack.dev/reference/block-kit/block-elements/select-menu-element,
+and the option object in composition-objects). A text object holds 1 to
 3,000 characters wherever it is, a context's elements included ("The minimum length is 1 and maximum
 length is 3000 characters", the text object's reference). A view's `private_metadata` holds 3,000
 characters and a modal's title, close and submit texts 24 each, its callback_id 255; a modal with an
@@ -38,6 +41,10 @@ BUTTON_URL = 3000
 TEXT_OBJECT = 3000
 PRIVATE_METADATA = 3000
 MODAL_TITLE = 24
+SELECT_OPTIONS = 100
+OPTION_TEXT = 75
+OPTION_VALUE = 150
+PLACEHOLDER_TEXT = 150
 
 
 class Malformed(ValueError):
@@ -146,6 +153,31 @@ def _element_problems(element: dict[str, Any], at: str) -> Iterator[str]:
         url = element.get("url")
         if isinstance(url, str) and len(url) > BUTTON_URL:
             yield _too_long(BUTTON_URL, f"{at}/url")
+    if element.get("type") == "static_select":
+        yield from _select_problems(element, at)
+
+
+def _select_problems(element: dict[str, Any], at: str) -> Iterator[str]:
+    placeholder = _text(element.get("placeholder"))
+    if placeholder is not None and len(placeholder) > PLACEHOLDER_TEXT:
+        yield _too_long(PLACEHOLDER_TEXT, f"{at}/placeholder/text")
+    options = element.get("options")
+    if not isinstance(options, list):
+        return
+    if not options:
+        yield f"must provide at least 1 items [json-pointer:{at}/options]"
+    if len(options) > SELECT_OPTIONS:
+        yield f"no more than {SELECT_OPTIONS} items allowed [json-pointer:{at}/options]"
+    for n, option in enumerate(options):
+        text = _text(option.get("text")) if isinstance(option, dict) else None
+        if text is not None and len(text) > OPTION_TEXT:
+            yield _too_long(OPTION_TEXT, f"{at}/options/{n}/text/text")
+        value = option.get("value") if isinstance(option, dict) else None
+        if isinstance(value, str) and len(value) > OPTION_VALUE:
+            yield _too_long(OPTION_VALUE, f"{at}/options/{n}/value")
+    initial = element.get("initial_option")
+    if initial is not None and initial not in options:
+        yield f"initial_option must match one of the options [json-pointer:{at}/initial_option]"
 
 
 def view_problems(view: dict[str, Any]) -> list[str]:

@@ -544,6 +544,11 @@ def submitted_state(blocks: list[Any], values: Any) -> JSON:
         elif isinstance(given, str) and kind in _TEXT_INPUTS:
             entry[key] = given or None
         elif isinstance(given, dict) and given.get("type", kind) == kind:
+            # A person picks among the options the element shows; Slack's client sends no other.
+            options = element.get("options")
+            picked = given.get("selected_option")
+            if isinstance(options, list) and picked is not None and picked not in options:
+                raise WorldError("invalid_value", 400)
             entry.update(copy.deepcopy(given))
         else:
             raise WorldError("invalid_value", 400)

@@ -11,14 +11,15 @@ from slack_sdk import WebClient
 
 from bot import ledger
 from bot.deps import Deps, bind
-from bot.flagging import find_flagged_message, flag_message, post_of_message
+from bot.flagging import chosen_post, find_flagged_message, flag_dialog, flag_message, post_of_message
 from bot.links import parse_post_link
 from bot.render import Message
 from bot.render_ledger import (
     FLAG_MODAL,
+    FLAG_MODAL_POST_BLOCK,
+    FLAG_MODAL_POST_INPUT,
     FLAG_MODAL_URL_BLOCK,
     FLAG_MODAL_URL_INPUT,
-    render_flag_modal,
 )
 from bot.slack_calls import attempt, tell
 
@@ -42,11 +43,13 @@ def flag(
     channel_id, message, user_id = parts
     post = post_of_message(deps, team_id, channel_id, message)
     if post is None:
-        view = render_flag_modal(
+        view = flag_dialog(
+            deps,
+            team_id,
             channel_id,
-            message["ts"],
-            "Which post was this comment left on? The message doesn't link to a post twoway tracks, "
-            "and its thread isn't under one.",
+            message,
+            "Which post was this comment left on? The message doesn't say: choose the post, or paste "
+            "its link.",
         )
         trigger_id = shortcut.get("trigger_id")
         if isinstance(trigger_id, str):
@@ -78,34 +81,57 @@ def submitted(
     metadata = view.get("private_metadata")
     flagged = _FLAGGED.fullmatch(metadata) if isinstance(metadata, str) else None
     value = submitted_url(view)
+    choice = submitted_post(view)
     if not team_id or not isinstance(user_id, str) or flagged is None:
         # Slack names the workspace and the user, and twoway's modal the message: nothing to flag without.
         logger.warning("ignored a %s submission that doesn't say who flagged which message", FLAG_MODAL)
         ack()
         return
-    if value is None and not _has_url_block(view):
+    if value is None and not _has_block(view, FLAG_MODAL_URL_BLOCK):
         logger.warning("ignored a %s submission without its link input", FLAG_MODAL)
         ack()
         return
-    link = parse_post_link(value.strip()) if value else None
-    if link is None:
-        ack(
-            response_action="errors",
-            errors={FLAG_MODAL_URL_BLOCK: "That isn't a link to a published post."},
-        )
-        return
     channel_id, ts = flagged["channel"], flagged["ts"]
-    with deps.sessions.begin() as s:
-        # Only a post of the message's own channel: another channel's, private perhaps, is not in reach.
-        placed = ledger.post_within(s, team_id, ledger.Reach.channel(channel_id), link.canonical_url)
-    if placed is None:
-        ack(
-            response_action="errors",
-            errors={
-                FLAG_MODAL_URL_BLOCK: "twoway isn't tracking that post here: share it in this channel first."
-            },
-        )
-        return
+    # A post chosen wins over a link pasted: the link field says it is used when no post is chosen.
+    if choice is not None:
+        post_id = _post_id(choice)
+        placed = None if post_id is None else chosen_post(deps, team_id, channel_id, post_id)
+        if placed is None:
+            ack(
+                response_action="errors",
+                errors={
+                    FLAG_MODAL_POST_BLOCK: "twoway doesn't track that post here any more; choose another."
+                },
+            )
+            return
+    else:
+        if not value and _has_block(view, FLAG_MODAL_POST_BLOCK):
+            ack(
+                response_action="errors",
+                errors={
+                    FLAG_MODAL_POST_BLOCK: "Choose the post the comment was left on, or paste its link below."
+                },
+            )
+            return
+        link = parse_post_link(value.strip()) if value else None
+        if link is None:
+            ack(
+                response_action="errors",
+                errors={FLAG_MODAL_URL_BLOCK: "That isn't a link to a published post."},
+            )
+            return
+        with deps.sessions.begin() as s:
+            # Only a post of the message's own channel: another channel's, private perhaps, is not in reach.
+            placed = ledger.post_within(s, team_id, ledger.Reach.channel(channel_id), link.canonical_url)
+        if placed is None:
+            ack(
+                response_action="errors",
+                errors={
+                    FLAG_MODAL_URL_BLOCK: "twoway isn't tracking that post here: "
+                    "share it in this channel first."
+                },
+            )
+            return
     ack()
     message = find_flagged_message(deps, client, team_id, channel_id, ts, user_id)
     if message is None:
@@ -142,11 +168,24 @@ def submitted_url(view: dict[str, Any]) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _has_url_block(view: dict[str, Any]) -> bool:
-    """Whether the view shows the link input, so that an error can be shown under it."""
+def submitted_post(view: dict[str, Any]) -> str | None:
+    """The value of the post chosen in the modal's select (a post's id), or None when none was chosen."""
+    values = _field(view.get("state"), "values")
+    chosen = _field(_field(_field(values, FLAG_MODAL_POST_BLOCK), FLAG_MODAL_POST_INPUT), "selected_option")
+    value = _field(chosen, "value")
+    return value if isinstance(value, str) else None
+
+
+def _post_id(value: str) -> int | None:
+    """A post's id as the select's option carries it; None for anything twoway didn't put there."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
+
+
+def _has_block(view: dict[str, Any], block_id: str) -> bool:
+    """Whether the view shows the block, so that an error can be shown under it."""
     blocks = view.get("blocks")
     return isinstance(blocks, list) and any(
-        isinstance(b, dict) and b.get("block_id") == FLAG_MODAL_URL_BLOCK for b in blocks
+        isinstance(b, dict) and b.get("block_id") == block_id for b in blocks
     )
 
 

@@ -1,6 +1,7 @@
 """The `/twoway` slash command and all its subcommands.
 
-Help, usage errors and "not yet" are answered in the ack itself. Everything that reads or writes
+Help, usage errors and "not yet" are answered in the ack itself (help names the channel's own
+reactions, one read that never waits behind a writer). Everything that reads or writes
 the ledger acks first and answers through `respond`, so Slack's 3-second limit is never at risk.
 Every answer is ephemeral.
 """
@@ -13,16 +14,17 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, BoltResponse, Respond
 from slack_sdk import WebClient
 
-from bot.commands import run_command
+from bot.commands import help_answer, run_command
 from bot.deps import Deps, bind
 from bot.grammar import BadInput, HelpRequest, UnavailableRequest, parse_command
-from bot.render import Message, render_request
+from bot.render import Message
 
 # Where the acknowledging middleware leaves the parsed command for the listener.
 PARSED = "twoway_command"
 
 
 def ack_at_once(
+    deps: Deps,
     ack: Ack,
     command: dict[str, Any],
     context: BoltContext,
@@ -36,7 +38,8 @@ def ack_at_once(
     request = parse_command(command.get("text") or "")
     if isinstance(request, HelpRequest | UnavailableRequest | BadInput):
         # Answered in the ack itself; the listener has nothing left to do.
-        return ack(response_type="ephemeral", **render_request(request))
+        channel_id = command.get("channel_id") or ""
+        return ack(response_type="ephemeral", **help_answer(deps, request, context.team_id, channel_id))
     ack()
     context[PARSED] = request
     next()
@@ -65,4 +68,4 @@ def twoway(
 
 
 def register(app: App, deps: Deps) -> None:
-    app.command("/twoway", middleware=[ack_at_once])(bind(twoway, deps))
+    app.command("/twoway", middleware=[bind(ack_at_once, deps)])(bind(twoway, deps))

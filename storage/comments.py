@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func, select, union, update
+from sqlalchemy import and_, delete, exists, func, select, union, update
 from sqlalchemy.orm import Session
 
 from storage.db import insert_ignoring_conflicts
@@ -36,7 +36,8 @@ def flag_comment(
 
     Flagging the same Slack message again returns the comment it already is. A comment flagged by
     command names no message: the same words by the same author on the same post are the comment
-    already recorded, whoever flags them and however many at once.
+    already recorded, whoever flags them and however many at once. A comment's own link (``url``) names
+    it whichever way it is flagged: the same link on the same post is the comment already recorded.
     """
     values = {
         "team_id": team_id,
@@ -52,23 +53,30 @@ def flag_comment(
         "thread_ts": thread_ts,
         "url": url,
     }
-    if message_ts is None:
-        # Flags of one post by command take turns on its row, so that two at once can't both find no
-        # comment and both add one. (SQLite has one writer at a time already and ignores FOR UPDATE.)
+    if message_ts is None or url is not None:
+        # Flags of one post by command, or by a comment's link, take turns on its row, so that two at
+        # once can't both find no comment and both add one. (SQLite has one writer at a time already and
+        # ignores FOR UPDATE.)
         s.execute(select(Post.id).where(Post.team_id == team_id, Post.id == post.id).with_for_update())
-        same = s.scalars(
-            select(Comment)
-            .where(
-                Comment.team_id == team_id,
-                Comment.post_id == post.id,
+        # A comment's own link names it, however it is flagged; without one, the same words by the same
+        # author are the same comment.
+        same_comment = (
+            Comment.url == url
+            if url is not None
+            else and_(
                 Comment.text == text,
                 Comment.author.is_(None) if author is None else Comment.author == author,
             )
+        )
+        same = s.scalars(
+            select(Comment)
+            .where(Comment.team_id == team_id, Comment.post_id == post.id, same_comment)
             .order_by(Comment.id)
             .limit(1)
         ).first()
         if same is not None:
             return same, False
+    if message_ts is None:
         comment = Comment(**values)
         s.add(comment)
         s.flush()

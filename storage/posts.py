@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BindParameter, Exists, delete, exists, func, select
+from sqlalchemy import BindParameter, Exists, and_, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.db import insert_ignoring_conflicts
@@ -274,3 +274,28 @@ def shares_of_post(s: Session, team_id: str, post_id: int) -> list[tuple[str, st
         )
     )
     return [(channel_id, message_ts) for channel_id, message_ts in rows]
+
+
+def posts_of_channel_since(
+    s: Session,
+    team_id: str,
+    channel_ids: Collection[str],
+    *,
+    since: datetime,
+    limit: int,
+    owner: str | None = None,
+) -> list[Post]:
+    """Return the posts of ``channel_ids`` (recorded there, or shared there by a message) first shared or
+    shared there since ``since``, newest first, withdrawn ones left out, ``limit`` at most."""
+    channels = list(channel_ids)
+    shared_here = select(PostShare.post_id).where(
+        PostShare.team_id == team_id, PostShare.channel_id.in_(channels), PostShare.shared_at >= since
+    )
+    query = select(Post).where(
+        Post.team_id == team_id,
+        Post.withdrawn_at.is_(None),
+        or_(and_(Post.channel_id.in_(channels), Post.shared_at >= since), Post.id.in_(shared_here)),
+    )
+    if owner is not None:
+        query = query.where(Post.owner_user_id == owner)
+    return list(s.scalars(query.order_by(Post.shared_at.desc(), Post.id.desc()).limit(limit)))

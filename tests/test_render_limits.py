@@ -396,3 +396,22 @@ def test_the_digest_renders_within_slacks_limits(
     )
     urls = [url for *_, url, _ in waiting] + [url for _, _, url, _, _ in posts]
     assert_message_kept(render_digest(digest), *urls)
+
+
+@FUZZ
+@given(url=URL, platform=PLATFORM, count=st.integers(0, 150), chosen=st.integers(0, 160))
+def test_the_flag_dialog_offers_any_posts_within_a_selects_limits(
+    url: str, platform: str, count: int, chosen: int
+) -> None:
+    posts = [_post(n + 1, f"{url}{n}", platform, "U1") for n in range(count)]
+    selected = posts[chosen] if chosen < count else None
+    view = render_flag_modal("C0SOCIAL01", "1700000000.000100", "Which post?", posts, selected)
+    assert_view_kept(view)
+    shown = view.to_dict()
+    [select] = [b["element"] for b in shown["blocks"] if b.get("block_id") == "post_choice"] or [None]
+    if count == 0:
+        assert select is None
+        return
+    assert select is not None
+    assert len(select["options"]) == min(count, 100)
+    assert ("initial_option" in select) == (chosen < min(count, 100))

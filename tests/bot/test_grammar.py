@@ -383,25 +383,41 @@ def test_flag_with_a_comments_link_bad_input(text: str, reason: str) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("answered 12", CloseRequest(12, "answered")),
-        ("answered #12", CloseRequest(12, "answered")),
-        ("ANSWERED #1", CloseRequest(1, "answered")),
-        ("answered 9223372036854775807", CloseRequest(2**63 - 1, "answered")),
-        ("  answered   42  ", CloseRequest(42, "answered")),
-        ("dismiss 7", CloseRequest(7, "dismissed")),
-        ("dismiss #007", CloseRequest(7, "dismissed")),
-        ("Dismiss\t#3", CloseRequest(3, "dismissed")),
-        ("dismiss #9223372036854775807", CloseRequest(2**63 - 1, "dismissed")),
-        ("answered #0007", CloseRequest(7, "answered")),
-        ("Answered 1", CloseRequest(1, "answered")),
-        ("answered\n#99", CloseRequest(99, "answered")),
-        ("dismiss 1", CloseRequest(1, "dismissed")),
-        ("DISMISS #42", CloseRequest(42, "dismissed")),
-        ("dismiss   #9000  ", CloseRequest(9000, "dismissed")),
-        ("dismiss 0012", CloseRequest(12, "dismissed")),
+        ("answered 12", CloseRequest((12,), "answered")),
+        ("answered #12", CloseRequest((12,), "answered")),
+        ("ANSWERED #1", CloseRequest((1,), "answered")),
+        ("answered 9223372036854775807", CloseRequest((2**63 - 1,), "answered")),
+        ("  answered   42  ", CloseRequest((42,), "answered")),
+        ("dismiss 7", CloseRequest((7,), "dismissed")),
+        ("dismiss #007", CloseRequest((7,), "dismissed")),
+        ("Dismiss\t#3", CloseRequest((3,), "dismissed")),
+        ("dismiss #9223372036854775807", CloseRequest((2**63 - 1,), "dismissed")),
+        ("answered #0007", CloseRequest((7,), "answered")),
+        ("Answered 1", CloseRequest((1,), "answered")),
+        ("answered\n#99", CloseRequest((99,), "answered")),
+        ("dismiss 1", CloseRequest((1,), "dismissed")),
+        ("DISMISS #42", CloseRequest((42,), "dismissed")),
+        ("dismiss   #9000  ", CloseRequest((9000,), "dismissed")),
+        ("dismiss 0012", CloseRequest((12,), "dismissed")),
     ],
 )
 def test_close(text: str, expected: CloseRequest) -> None:
+    assert parse_command(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("answered 5 6 7", CloseRequest((5, 6, 7), "answered")),
+        ("answered #5, #6 and #7", CloseRequest((5, 6, 7), "answered")),
+        ("answered #5,#6,#7", CloseRequest((5, 6, 7), "answered")),
+        ("dismiss 5 6", CloseRequest((5, 6), "dismissed")),
+        ("dismiss 6 5 6 #05", CloseRequest((6, 5), "dismissed")),
+        ("Answered 9 AND 3", CloseRequest((9, 3), "answered")),
+        ("answered " + " ".join(str(n) for n in range(1, 21)), CloseRequest(tuple(range(1, 21)), "answered")),
+    ],
+)
+def test_close_several(text: str, expected: CloseRequest) -> None:
     assert parse_command(text) == expected
 
 
@@ -424,13 +440,19 @@ NOT_AN_ID = "isn't a comment id; ids are whole numbers like `12` or `#12`."
         ("answered ١٢", f"`١٢` {NOT_AN_ID}"),
         ("answered 9223372036854775808", f"`9223372036854775808` {NOT_AN_ID}"),
         ("dismiss " + "1" * 5000, f"`{'1' * 39}…` {NOT_AN_ID}"),
-        ("answered 12 13", "Unexpected `13`."),
         ("dismiss -1", f"`-1` {NOT_AN_ID}"),
         ("dismiss #12a", f"`#12a` {NOT_AN_ID}"),
         ("dismiss 9223372036854775808", f"`9223372036854775808` {NOT_AN_ID}"),
         ("dismiss <#C0SOCIAL01|social>", f"`&lt;#C0SOCIAL01|social&gt;` {NOT_AN_ID}"),
-        ("dismiss 12 13", "Unexpected `13`."),
-        ("dismiss #12 thanks &amp; bye", "Unexpected `thanks &amp; bye`."),
+        ("dismiss #12 thanks &amp; bye", f"`thanks` {NOT_AN_ID} Nothing was closed."),
+        ("answered 5 6 seven", f"`seven` {NOT_AN_ID} Nothing was closed."),
+        ("answered 5, -6", f"`-6` {NOT_AN_ID} Nothing was closed."),
+        ("answered 5 <@U0ADA00001|ada>", f"`&lt;@U0ADA00001|ada&gt;` {NOT_AN_ID} Nothing was closed."),
+        (
+            "answered " + " ".join(str(n) for n in range(1, 22)),
+            "Give at most 20 comment ids at once; nothing was closed.",
+        ),
+        ("dismiss and", "Give the comment's id, e.g. `#12`."),
     ],
 )
 def test_close_bad_input(text: str, reason: str) -> None:
@@ -774,8 +796,9 @@ def _assert_well_formed(request: Request) -> None:
             assert author is None or author.strip()
         case LogRequest(engagement=engagement):
             assert engagement is None or not engagement.is_empty()
-        case CloseRequest(comment_id=comment_id):
-            assert 0 < comment_id < 2**63
+        case CloseRequest(comment_ids=comment_ids):
+            assert 0 < len(comment_ids) <= 20
+            assert all(0 < comment_id < 2**63 for comment_id in comment_ids)
         case SettingsRequest(threshold_hours=hours):
             assert hours is None or 1 <= hours <= 720
         case ScheduleRequest(weekday=weekday, minute=minute):
@@ -959,7 +982,9 @@ def test_settings_with_any_subset_in_any_order(
 @given(st.integers(1, 2**63 - 1), st.booleans(), st.sampled_from(["answered", "dismiss"]))
 def test_close_reads_any_id(comment_id: int, hashed: bool, name: str) -> None:
     text = f"{name} {'#' if hashed else ''}{comment_id}"
-    assert parse_command(text) == CloseRequest(comment_id, "answered" if name == "answered" else "dismissed")
+    assert parse_command(text) == CloseRequest(
+        (comment_id,), "answered" if name == "answered" else "dismissed"
+    )
 
 
 @given(

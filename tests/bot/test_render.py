@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 
-from bot.grammar import BY_NAME, SUBCOMMANDS, BadInput, HelpRequest, UnavailableRequest
+from bot.grammar import BY_NAME, SUBCOMMANDS, BadInput, HelpRequest, Subcommand, UnavailableRequest
 from bot.render import (
     render_bad_input,
     render_channel_intro,
@@ -81,3 +82,35 @@ def test_preview_shows_dates_channels_and_fields_readably() -> None:
         {"type": "section", "fields": [{"type": "mrkdwn", "text": "*Posts*\n6 (+1)"}]},
     ]
     assert blocks_to_text(blocks, names={"C1": "social"}) == "Due Tue 14 Nov in #social\n  • Posts: 6 (+1)"
+
+
+def test_help_leads_with_the_three_gestures_and_the_channels_own_reactions() -> None:
+    reply = render_help(HelpRequest(), flag_emoji="raising_hand", resolve_emoji="+1")
+    first = reply["blocks"][0]["text"]["text"]
+    assert first.startswith("*Three gestures do most of it")
+    for gesture in (
+        "Share a post's link",
+        "Reply in that message's thread with its numbers",
+        "React :raising_hand:",
+    ):
+        assert gesture in first
+    assert "“12 comments, 3 replies, 40 likes”" in first
+    assert ":+1: once it is answered" in first
+    assert "/twoway" not in first
+    assert ":raising_hand: to flag" in reply["text"]
+
+
+def test_help_groups_every_command_and_one_it_doesnt_know_goes_under_more() -> None:
+    unknown = Subcommand("claim", "/twoway claim <comment id>", "Take a comment.", available=True)
+    with patch("bot.render.SUBCOMMANDS", (*SUBCOMMANDS, unknown)):
+        reply = render_help(HelpRequest())
+    sections = [b["text"]["text"] for b in reply["blocks"][2:] if b["type"] == "section"]
+    titles = [s.splitlines()[0] for s in sections]
+    assert titles == [
+        "*Comments waiting for an answer*",
+        "*Posts and their numbers*",
+        "*The channel*",
+        "*More*",
+    ]
+    assert "/twoway claim <comment id>" in sections[-1]
+    assert "/twoway help [subcommand]" in sections[-1]

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 
-from emulator import Emulator
+from emulator import Emulator, payloads
 from emulator.block_kit import Malformed, problems
 from emulator.block_kit import view_problems as problems_of_view
+from emulator.control import WorldError
 from tests.support.emulator import refused
 
 SOCIAL = "C0SOCIAL01"
@@ -191,3 +192,49 @@ def test_a_modals_buttons_and_callback_id_have_their_limits_and_inputs_need_subm
         "submit is required when an input block is within the blocks array [json-pointer:/view/submit]"
     ]
     assert problems_of_view({**without_submit, "blocks": [section("read only")]}) == []
+
+
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": text}, "value": value}
+
+
+def _select(options: list[dict[str, Any]], **extra: Any) -> list[dict[str, Any]]:
+    element = {"type": "static_select", "action_id": "post", "options": options, **extra}
+    return [{"type": "input", "label": {"type": "plain_text", "text": "Post"}, "element": element}]
+
+
+def test_a_static_select_has_slacks_limits_on_its_options() -> None:
+    """DOCUMENTED: select menu element, static_select "options … Maximum number of options is 100";
+    option object "text … Maximum length … 75 characters", "value … Maximum length … 150 characters";
+    "placeholder … Maximum length … 150 characters". https://docs.slack.dev/reference/block-kit/"""
+    hundred = [_option("o" * 75, "v" * 150) for _ in range(100)]
+    assert problems(_select(hundred), limit=100) == []
+    assert problems(_select([*hundred, _option("one more", "1")]), limit=100) == [
+        "no more than 100 items allowed [json-pointer:/blocks/0/element/options]"
+    ]
+    assert problems(_select([_option("o" * 76, "v" * 151)]), limit=100) == [
+        "must be less than 76 characters [json-pointer:/blocks/0/element/options/0/text/text]",
+        "must be less than 151 characters [json-pointer:/blocks/0/element/options/0/value]",
+    ]
+    assert problems(_select([]), limit=100) == [
+        "must provide at least 1 items [json-pointer:/blocks/0/element/options]"
+    ]
+    placeholder = {"type": "plain_text", "text": "p" * 151}
+    assert problems(_select([_option("a", "1")], placeholder=placeholder), limit=100) == [
+        "must be less than 151 characters [json-pointer:/blocks/0/element/placeholder/text]"
+    ]
+    chosen = _select([_option("a", "1")], initial_option=_option("a", "1"))
+    assert problems(chosen, limit=100) == []
+    assert problems(_select([_option("a", "1")], initial_option=_option("b", "2")), limit=100) == [
+        "initial_option must match one of the options [json-pointer:/blocks/0/element/initial_option]"
+    ]
+
+
+def test_a_select_is_submitted_with_one_of_its_options_only() -> None:
+    """Slack's client picks among the options a select shows; a submission of another is refused."""
+    blocks = [{**_select([_option("a", "1"), _option("b", "2")])[0], "block_id": "choice", "optional": True}]
+    picked = payloads.submitted_state(blocks, {"choice": {"post": {"selected_option": _option("b", "2")}}})
+    assert picked["choice"]["post"]["selected_option"]["value"] == "2"
+    assert payloads.submitted_state(blocks, {})["choice"]["post"]["selected_option"] is None
+    with pytest.raises(WorldError, match="invalid_value"):
+        payloads.submitted_state(blocks, {"choice": {"post": {"selected_option": _option("c", "3")}}})

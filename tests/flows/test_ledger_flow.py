@@ -409,7 +409,8 @@ def test_flagging_the_same_comment_twice_by_command_is_one_comment(flow: Flow) -
     again = flow.reply_text(LINUS, f"flag <{POST}?utm_source=x> Do you ship to Canada? by @maple")
     [comment] = _comments(flow)
     assert first.startswith(f"Flagged as comment #{comment.id}")
-    assert f"already flagged as comment #{comment.id}" in again
+    assert again.startswith(f"That comment is already #{comment.id} on ")
+    assert again.endswith(f"flagged by <@{GRACE}> under a minute ago, still waiting.")
     assert len([m for m in flow.bot_messages() if m.get("thread_ts") == shared]) == 1
     # Another author's same words are their own comment.
     flow.reply_text(LINUS, f'flag {POST} "Do you ship to Canada?" by @moose')
