@@ -36,6 +36,7 @@ from bot.grammar import (
     Person,
     ReportRequest,
     Request,
+    ScheduleQuestion,
     ScheduleRequest,
     SettingsRequest,
     SourcesRequest,
@@ -57,11 +58,14 @@ from bot.render_ledger import (
     render_problem,
     render_report,
     render_schedule,
+    render_schedule_change,
+    render_schedule_question,
     render_settings,
+    render_settings_change,
     render_unanswered,
     slot_date,
 )
-from bot.slack_calls import advice, attempt, slack_error
+from bot.slack_calls import advice, attempt, post_message, slack_error
 from bot.text import URL_LIMIT, channel_mention, escape, inline_code, mention
 from bot.transfer import COMMENT_COLUMNS, POST_COLUMNS, SNAPSHOT_COLUMNS, write_csv
 from storage.bulk import export_comments, export_posts, export_snapshots
@@ -110,7 +114,7 @@ def run_command(
                 )
             return render_report(result, scope=channel_mention(channel_id))
         case SettingsRequest():
-            return _settings(deps, team_id, channel_id, request)
+            return _settings(deps, client, team_id, channel_id, user_id, request)
         case SourcesRequest():
             return change_sources(deps, team_id, channel_id, user_id, request)
         case ExportRequest():
@@ -120,7 +124,9 @@ def run_command(
         case DigestRequest(post=True):
             return _post_digest(deps, client, team_id, channel_id)
         case ScheduleRequest():
-            return _schedule(deps, team_id, channel_id, request)
+            return _schedule(deps, client, team_id, channel_id, user_id, request)
+        case ScheduleQuestion():
+            return render_schedule_question(request)
     raise AssertionError(f"unhandled request {request!r}")  # pragma: no cover
 
 
@@ -365,7 +371,9 @@ def _flag(
     return note(line)
 
 
-def _settings(deps: Deps, team_id: str, channel_id: str, request: SettingsRequest) -> Message:
+def _settings(
+    deps: Deps, client: WebClient, team_id: str, channel_id: str, user_id: str, request: SettingsRequest
+) -> Message:
     changes: dict[str, object] = {
         name: value
         for name, value in (
@@ -390,9 +398,13 @@ def _settings(deps: Deps, team_id: str, channel_id: str, request: SettingsReques
                 + ".",
                 BY_NAME["settings"].usage,
             )
-        updated = update_channel_settings(s, team_id, channel_id, changes, now=now)
+        changed = {name: value for name, value in changes.items() if getattr(channel, name) != value}
+        updated = update_channel_settings(s, team_id, channel_id, changed, now=now)
         assert updated is not None, "ensured above in this transaction"
-        return render_settings(updated, changed=bool(changes))
+        answer = render_settings(updated, changed=bool(changes))
+    if changed:
+        _announce(client, channel_id, render_settings_change(user_id, changed))
+    return answer
 
 
 _EXPORTS = {
@@ -474,19 +486,32 @@ def _permalink(client: WebClient, channel_id: str, ts: str | None) -> str:
     return f": <{found['permalink']}|see it>" if found is not None and found.get("permalink") else ""
 
 
-def _schedule(deps: Deps, team_id: str, channel_id: str, request: ScheduleRequest) -> Message:
+def _schedule(
+    deps: Deps, client: WebClient, team_id: str, channel_id: str, user_id: str, request: ScheduleRequest
+) -> Message:
+    """Show, set or turn off the channel's digest; a change is said in the channel, naming who made it."""
     changes: dict[str, object] = {}
     if request.off:
         changes["digest_enabled"] = False
-    elif request.weekday is not None and request.minute is not None:
-        changes.update(digest_weekday=request.weekday, digest_minute=request.minute, digest_enabled=True)
-        if request.zone is not None:
-            changes["timezone"] = request.zone
+    if request.weekday is not None:
+        changes.update(digest_weekday=request.weekday, digest_enabled=True)
+    if request.minute is not None:
+        changes.update(digest_minute=request.minute, digest_enabled=True)
+    if request.zone is not None:
+        changes["timezone"] = request.zone
     now = deps.clock()
     with deps.sessions.begin() as s:
-        _channel(deps, s, team_id, channel_id)
-        channel = update_channel_settings(s, team_id, channel_id, changes, now=now)
+        before = _channel(deps, s, team_id, channel_id)
+        changed = {name: value for name, value in changes.items() if getattr(before, name) != value}
+        channel = update_channel_settings(s, team_id, channel_id, changed, now=now)
         assert channel is not None, "ensured above in this transaction"
-    if changes and deps.schedules is not None:
-        deps.schedules.sync_channel(team_id, channel_id)
+    if changed:
+        if deps.schedules is not None:
+            deps.schedules.sync_channel(team_id, channel_id)
+        _announce(client, channel_id, render_schedule_change(user_id, channel))
     return render_schedule(channel, now, changed=bool(changes))
+
+
+def _announce(client: WebClient, channel_id: str, line: str) -> None:
+    """One line in the channel saying what changed and who changed it; a failure is logged only."""
+    attempt(lambda: post_message(client, channel=channel_id, text=line), "chat.postMessage")
