@@ -383,8 +383,9 @@ def render_schedule(channel: Channel, now: datetime, *, changed: bool) -> Messag
         line = f"{lead}This channel's digest is off. Turn it back on with `/twoway schedule monday 09:00`."
         return message(line, [section(line)])
     upcoming = next_period_for(channel, now).end
+    weekday, time = WEEKDAY_NAMES[channel.digest_weekday], clock_time(channel.digest_minute)
     line = (
-        f"{lead}This channel's digest is posted {schedule_words(channel)}; "
+        f"{lead}This channel's digest is posted every {weekday} at {time} ({zone_words(channel.timezone)}); "
         f"the next one {slot_date(upcoming)}."
     )
     usage = f"`{SCHEDULE_USAGE}`, e.g. `/twoway schedule fri 4pm Europe/Paris`"

@@ -58,4 +58,4 @@ def test_schedule_show_set_and_off_change_the_job_at_once(flow: Flow) -> None:
     assert schedules.scheduler.get_job(job_id) is None
 
     bad = flow.reply_text(ADA, "schedule someday 25:00")
-    assert bad.startswith("`someday` isn't a weekday")
+    assert bad.startswith("I couldn't read `someday 25:00` as a weekday, a time or a time zone")
