@@ -68,6 +68,7 @@ from bot.render_ledger import (
 from bot.slack_calls import advice, attempt, post_message, slack_error
 from bot.text import URL_LIMIT, channel_mention, escape, inline_code, mention
 from bot.transfer import COMMENT_COLUMNS, POST_COLUMNS, SNAPSHOT_COLUMNS, write_csv
+from bot.welcome import arrive
 from storage.bulk import export_comments, export_posts, export_snapshots
 from storage.channels import ensure_channel, get_channel, update_channel_settings
 from storage.models import Channel
@@ -92,7 +93,7 @@ def run_command(
     """
     if channel_id.startswith("D"):
         return _from_direct_message(deps, client, request, team_id, channel_id, user_id, reply)
-    outside = _outside(deps, client, team_id, channel_id)
+    outside = _outside(deps, client, team_id, channel_id, user_id)
     if outside is not None:
         return outside
     reach = Reach.channel(channel_id)
@@ -232,7 +233,7 @@ _NOT_VISIBLE = ("channel_not_found", "missing_scope", "method_not_supported_for_
 _INVITE = "Invite it with `/invite @twoway`, then run the command again."
 
 
-def _outside(deps: Deps, client: WebClient, team_id: str, channel_id: str) -> Message | None:
+def _outside(deps: Deps, client: WebClient, team_id: str, channel_id: str, user_id: str) -> Message | None:
     """None when twoway is in the channel; otherwise the answer saying how to invite it.
 
     The ledger knows the channels twoway is in from Slack's membership events. For any other channel
@@ -254,8 +255,8 @@ def _outside(deps: Deps, client: WebClient, team_id: str, channel_id: str) -> Me
         return render_problem("This channel is archived, so twoway's digests and nudges have stopped here.")
     if not info.get("is_member"):
         return _invite(channel_id)
-    with deps.sessions.begin() as s:
-        ledger.joined(s, team_id, channel_id, timezone=deps.config.timezone, now=deps.clock())
+    # A channel first set up by a command takes the time zone of whoever ran it.
+    arrive(deps, client, team_id, channel_id, by=user_id)
     if deps.schedules is not None:
         deps.schedules.sync_channel(team_id, channel_id)
     return None

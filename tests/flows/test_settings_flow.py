@@ -66,7 +66,8 @@ def test_an_ambiguous_zone_asks_and_a_click_sets_that_exact_schedule(flow: Flow)
     # Nothing is recorded until a choice is made.
     channel = _channel(flow)
     assert (channel.digest_weekday, channel.digest_minute) == (0, 540)
-    assert channel.timezone == "UTC"
+    assert channel.timezone == "America/New_York"  # Grace's own, as she first set the channel up
+    flow.reply_text(ADA, "schedule UTC")
     said_before = _said(flow)
 
     shown = eventually(
@@ -120,3 +121,81 @@ def test_settings_changes_are_said_in_one_line_naming_who(flow: Flow) -> None:
     flow.reply_text(GRACE, "settings threshold 6")
     flow.reply_text(GRACE, "settings")
     assert len(_said(flow)) == count
+
+
+GENERAL = "C0GENERAL1"
+BOT = "U0TWOWAYBOT"
+
+
+def _general(flow: Flow) -> Channel | None:
+    with flow.sessions.begin() as s:
+        channel = s.scalars(
+            select(Channel).where(Channel.team_id == TEAM, Channel.channel_id == GENERAL)
+        ).first()
+        if channel is not None:
+            s.expunge(channel)
+        return channel
+
+
+def _welcome(flow: Flow) -> str:
+    return str(
+        eventually(
+            lambda: next(
+                (m["text"] for m in flow.bot_messages(GENERAL) if "Thanks for adding" in m["text"]), None
+            ),
+            what="the welcome",
+        )
+    )
+
+
+def test_invited_by_a_new_york_user_the_channel_takes_new_york_time_and_the_welcome_says_so(
+    flow: Flow,
+) -> None:
+    joined = flow._post("/_emulator/join", {"team": TEAM, "channel": GENERAL, "user": BOT, "inviter": GRACE})
+    assert joined["delivery"]["status"] == 200, joined
+    welcome = _welcome(flow)
+    assert (
+        f"Digests post Mondays at 09:00 America/New_York (<@{GRACE}>'s time zone). "
+        "Change it with `/twoway schedule fri 4pm Europe/Paris`."
+    ) in welcome
+    channel = _general(flow)
+    assert channel is not None
+    assert channel.timezone == "America/New_York"
+    schedules = flow.runtime.schedules
+    assert schedules is not None
+    job = eventually(lambda: schedules.scheduler.get_job(f"digest:{TEAM}:{GENERAL}"), what="the digest job")
+    assert str(job.trigger.timezone) == "America/New_York"
+    assert [c["args"].get("user") for c in flow.calls("users.info")] == [GRACE]
+
+
+def test_a_zone_someone_chose_is_never_changed_by_a_later_invitation(flow: Flow) -> None:
+    flow._post("/_emulator/join", {"team": TEAM, "channel": GENERAL, "user": BOT, "inviter": GRACE})
+    _welcome(flow)
+    flow.reply_text(ADA, "schedule Paris", channel=GENERAL)
+    flow._post("/_emulator/leave", {"team": TEAM, "channel": GENERAL})
+    eventually(lambda: not (_general(flow) or Channel(bot_is_member=True)).bot_is_member, what="twoway out")
+    flow._post("/_emulator/join", {"team": TEAM, "channel": GENERAL, "user": BOT, "inviter": "U0LINUS001"})
+    eventually(lambda: (_general(flow) or Channel(bot_is_member=False)).bot_is_member, what="twoway back")
+    channel = _general(flow)
+    assert channel is not None
+    assert channel.timezone == "Europe/Paris"
+
+
+def test_a_channel_first_set_up_by_a_command_takes_the_zone_of_whoever_ran_it(flow: Flow) -> None:
+    # twoway is in the channel before the ledger knows it: the command is the channel's first sight.
+    shown = flow.reply_text(GRACE, "schedule")
+    assert "every Monday at 09:00 (America/New_York)" in shown
+
+
+def test_when_slack_wont_say_the_inviters_zone_the_channel_keeps_utc_and_the_welcome_says_so(
+    flow: Flow,
+) -> None:
+    flow._post("/_emulator/faults", {"method": "users.info", "status": 500, "count": 10})
+    flow._post("/_emulator/join", {"team": TEAM, "channel": GENERAL, "user": BOT, "inviter": GRACE})
+    welcome = _welcome(flow)
+    assert (
+        f"Digests post Mondays at 09:00 UTC (I couldn't read <@{GRACE}>'s time zone from Slack)." in welcome
+    )
+    channel = _general(flow)
+    assert channel is not None
+    assert channel.timezone == "UTC"
