@@ -385,6 +385,9 @@ def _settings(
         )
         if value is not None
     }
+    refused = _unknown_emoji(deps, client, team_id, request)
+    if refused is not None:
+        return refused
     now = deps.clock()
     with deps.sessions.begin() as s:
         channel = ensure_channel(s, team_id, channel_id, timezone=deps.config.timezone, now=now)
@@ -406,6 +409,32 @@ def _settings(
     if changed:
         _announce(client, channel_id, render_settings_change(user_id, changed))
     return answer
+
+
+def _unknown_emoji(deps: Deps, client: WebClient, team_id: str, request: SettingsRequest) -> Message | None:
+    """The answer refusing any emoji the settings name that Slack doesn't know: neither in its standard
+    set nor among the workspace's custom emoji; None when all are known."""
+    given = [e for e in (request.flag_emoji, request.resolve_emoji, request.dismiss_emoji) if e is not None]
+    checked = deps.emoji.check(client, team_id, given)
+    if not checked.unknown:
+        return None
+    names = " and ".join(inline_code(f":{name}:", limit=104) for name in checked.unknown)
+    verb = "isn't" if len(checked.unknown) == 1 else "aren't"
+    if checked.custom_error is None:
+        line = (
+            f"{names} {verb} in Slack's standard emoji or this workspace's custom ones; nothing was changed."
+        )
+    else:
+        why = (
+            "twoway lacks the `emoji:read` permission: reinstall it to grant it"
+            if checked.custom_error == "missing_scope"
+            else f"Slack answered `{checked.custom_error}`"
+        )
+        line = (
+            f"{names} {verb} in Slack's standard emoji, and I couldn't list this workspace's custom ones "
+            f"({why}); nothing was changed. Standard emoji work meanwhile, e.g. `:raising_hand:`."
+        )
+    return render_problem(line, BY_NAME["settings"].usage)
 
 
 _EXPORTS = {

@@ -3,6 +3,7 @@ choices when they are ambiguous, and one line in the channel naming who changed 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from sqlalchemy import select
@@ -199,3 +200,48 @@ def test_when_slack_wont_say_the_inviters_zone_the_channel_keeps_utc_and_the_wel
     channel = _general(flow)
     assert channel is not None
     assert channel.timezone == "UTC"
+
+
+def test_an_emoji_slack_doesnt_know_is_refused_and_nothing_is_recorded(flow: Flow) -> None:
+    flow.reply_text(ADA, "settings")
+    before = _channel(flow)
+    said_before = _said(flow)
+    refused = flow.reply_text(ADA, "settings threshold 6 flag :not_a_real_emoji_xyz:")
+    assert refused.startswith(
+        "`:not_a_real_emoji_xyz:` isn't in Slack's standard emoji or this workspace's custom ones; "
+        "nothing was changed."
+    )
+    after = _channel(flow)
+    assert (after.flag_emoji, after.unanswered_threshold_hours, after.updated_at) == (
+        before.flag_emoji,
+        before.unanswered_threshold_hours,
+        before.updated_at,
+    )
+    assert _said(flow) == said_before
+    assert len(flow.calls("emoji.list")) == 1
+
+
+def test_a_custom_emoji_of_the_workspace_is_accepted(flow: Flow) -> None:
+    flow._post("/_emulator/emoji", {"team": TEAM, "name": "on-it"})
+    flow._post("/_emulator/emoji", {"team": TEAM, "name": "mine", "alias": "on-it"})
+    answer = flow.reply_text(ADA, "settings flag :on-it: resolve :mine:")
+    assert answer.startswith("Saved.")
+    channel = _channel(flow)
+    assert (channel.flag_emoji, channel.resolve_emoji) == ("on-it", "mine")
+    # Standard emoji need no call; the workspace's list is kept a while.
+    flow.reply_text(ADA, "settings dismiss :no_good:")
+    flow.reply_text(ADA, "settings flag :on-it:")
+    assert len(flow.calls("emoji.list")) == 1
+
+
+def test_without_emoji_read_only_standard_emoji_are_accepted_and_the_answer_says_why(flow: Flow) -> None:
+    granted = flow.emulator.state.app.bot_scopes
+    assert granted is not None
+    flow.emulator.state.app = dataclasses.replace(
+        flow.emulator.state.app, bot_scopes=granted - {"emoji:read"}
+    )
+    flow._post("/_emulator/emoji", {"team": TEAM, "name": "on-it"})
+    refused = flow.reply_text(ADA, "settings flag :on-it:")
+    assert "I couldn't list this workspace's custom ones (twoway lacks the `emoji:read` permission" in refused
+    assert _channel(flow).flag_emoji == "speech_balloon"
+    assert flow.reply_text(ADA, "settings flag :raising_hand:").startswith("Saved.")
