@@ -211,11 +211,11 @@ def read_zone(text: str) -> ZoneReading:
         return ZoneUnknown("The time zone is missing.")
     if key in ABBREVIATIONS:
         return ZoneChoices(f"`{text.upper()}` means more than one time zone.", ABBREVIATIONS[key])
+    if key in _by_key():
+        return ZoneFound(_by_key()[key])
     offset = _OFFSET.fullmatch(re.sub(r"\s+", "", text.casefold()))
     if offset:
         return _read_offset(text, offset)
-    if key in _by_key():
-        return ZoneFound(_by_key()[key])
     places = _by_place().get(key, ())
     if len(places) == 1:
         return ZoneFound(places[0])

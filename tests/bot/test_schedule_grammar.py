@@ -184,3 +184,9 @@ def test_any_schedule_text_parses_without_raising(text: str) -> None:
         assert 2 <= len(parsed.options) <= 10 or len(parsed.options) == 1
         for option in parsed.options:
             assert parse_command(f"schedule {schedule_text(option.request)}") == option.request
+
+
+def test_every_iana_name_but_the_abbreviations_is_read_as_itself() -> None:
+    misread = [n for n in _ZONES if read_zone(n) != ZoneFound(n) or read_zone(n.lower()) != ZoneFound(n)]
+    assert misread == []
+    assert {n for n in zone_names() if n.casefold() in ABBREVIATIONS} == {"EST", "MST"}
