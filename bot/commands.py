@@ -41,6 +41,7 @@ from bot.grammar import (
     Person,
     ReportRequest,
     Request,
+    ScheduleQuestion,
     ScheduleRequest,
     SettingsRequest,
     SourcesRequest,
@@ -64,14 +65,18 @@ from bot.render_ledger import (
     render_problem,
     render_report,
     render_schedule,
+    render_schedule_change,
+    render_schedule_question,
     render_settings,
+    render_settings_change,
     render_unanswered,
     slot_date,
 )
-from bot.slack_calls import advice, attempt, slack_error
+from bot.slack_calls import advice, attempt, post_message, slack_error
 from bot.text import URL_LIMIT, channel_mention, escape, inline_code, mention
 from bot.transfer import COMMENT_COLUMNS, POST_COLUMNS, SNAPSHOT_COLUMNS, write_csv
 from bot.weekly import setting_line
+from bot.welcome import arrive
 from storage.bulk import export_comments, export_posts, export_snapshots
 from storage.channels import ensure_channel, get_channel, update_channel_settings
 from storage.models import Channel
@@ -99,7 +104,7 @@ def run_command(
         return _weekly_dm(deps, client, request, team_id, user_id)
     if channel_id.startswith("D"):
         return _from_direct_message(deps, client, request, team_id, channel_id, user_id, reply)
-    outside = _outside(deps, client, team_id, channel_id)
+    outside = _outside(deps, client, team_id, channel_id, user_id)
     if outside is not None:
         return outside
     reach = Reach.channel(channel_id)
@@ -121,7 +126,7 @@ def run_command(
                 )
             return render_report(result, scope=channel_mention(channel_id))
         case SettingsRequest():
-            return _settings(deps, team_id, channel_id, request)
+            return _settings(deps, client, team_id, channel_id, user_id, request)
         case SourcesRequest():
             return change_sources(deps, team_id, channel_id, user_id, request)
         case ExportRequest():
@@ -131,7 +136,9 @@ def run_command(
         case DigestRequest(post=True):
             return _post_digest(deps, client, team_id, channel_id)
         case ScheduleRequest():
-            return _schedule(deps, team_id, channel_id, request)
+            return _schedule(deps, client, team_id, channel_id, user_id, request)
+        case ScheduleQuestion():
+            return render_schedule_question(request)
     raise AssertionError(f"unhandled request {request!r}")  # pragma: no cover
 
 
@@ -268,7 +275,7 @@ _NOT_VISIBLE = ("channel_not_found", "missing_scope", "method_not_supported_for_
 _INVITE = "Invite it with `/invite @twoway`, then run the command again."
 
 
-def _outside(deps: Deps, client: WebClient, team_id: str, channel_id: str) -> Message | None:
+def _outside(deps: Deps, client: WebClient, team_id: str, channel_id: str, user_id: str) -> Message | None:
     """None when twoway is in the channel; otherwise the answer saying how to invite it.
 
     The ledger knows the channels twoway is in from Slack's membership events. For any other channel
@@ -290,8 +297,8 @@ def _outside(deps: Deps, client: WebClient, team_id: str, channel_id: str) -> Me
         return render_problem("This channel is archived, so twoway's digests and nudges have stopped here.")
     if not info.get("is_member"):
         return _invite(channel_id)
-    with deps.sessions.begin() as s:
-        ledger.joined(s, team_id, channel_id, timezone=deps.config.timezone, now=deps.clock())
+    # A channel first set up by a command takes the time zone of whoever ran it.
+    arrive(deps, client, team_id, channel_id, by=user_id)
     if deps.schedules is not None:
         deps.schedules.sync_channel(team_id, channel_id)
     return None
@@ -404,7 +411,9 @@ def _flag(
     return note(line)
 
 
-def _settings(deps: Deps, team_id: str, channel_id: str, request: SettingsRequest) -> Message:
+def _settings(
+    deps: Deps, client: WebClient, team_id: str, channel_id: str, user_id: str, request: SettingsRequest
+) -> Message:
     changes: dict[str, object] = {
         name: value
         for name, value in (
@@ -416,6 +425,9 @@ def _settings(deps: Deps, team_id: str, channel_id: str, request: SettingsReques
         )
         if value is not None
     }
+    refused = _unknown_emoji(deps, client, team_id, request)
+    if refused is not None:
+        return refused
     now = deps.clock()
     with deps.sessions.begin() as s:
         channel = ensure_channel(s, team_id, channel_id, timezone=deps.config.timezone, now=now)
@@ -430,9 +442,39 @@ def _settings(deps: Deps, team_id: str, channel_id: str, request: SettingsReques
                 + ".",
                 BY_NAME["settings"].usage,
             )
-        updated = update_channel_settings(s, team_id, channel_id, changes, now=now)
+        changed = {name: value for name, value in changes.items() if getattr(channel, name) != value}
+        updated = update_channel_settings(s, team_id, channel_id, changed, now=now)
         assert updated is not None, "ensured above in this transaction"
-        return render_settings(updated, changed=bool(changes))
+        answer = render_settings(updated, changed=bool(changes))
+    if changed:
+        _announce(client, channel_id, render_settings_change(user_id, changed))
+    return answer
+
+
+def _unknown_emoji(deps: Deps, client: WebClient, team_id: str, request: SettingsRequest) -> Message | None:
+    """The answer refusing any emoji the settings name that Slack doesn't know: neither in its standard
+    set nor among the workspace's custom emoji; None when all are known."""
+    given = [e for e in (request.flag_emoji, request.resolve_emoji, request.dismiss_emoji) if e is not None]
+    checked = deps.emoji.check(client, team_id, given)
+    if not checked.unknown:
+        return None
+    names = " and ".join(inline_code(f":{name}:", limit=104) for name in checked.unknown)
+    verb = "isn't" if len(checked.unknown) == 1 else "aren't"
+    if checked.custom_error is None:
+        line = (
+            f"{names} {verb} in Slack's standard emoji or this workspace's custom ones; nothing was changed."
+        )
+    else:
+        why = (
+            "twoway lacks the `emoji:read` permission: reinstall it to grant it"
+            if checked.custom_error == "missing_scope"
+            else f"Slack answered `{checked.custom_error}`"
+        )
+        line = (
+            f"{names} {verb} in Slack's standard emoji, and I couldn't list this workspace's custom ones "
+            f"({why}); nothing was changed. Standard emoji work meanwhile, e.g. `:raising_hand:`."
+        )
+    return render_problem(line, BY_NAME["settings"].usage)
 
 
 _EXPORTS = {
@@ -520,19 +562,32 @@ def _permalink(client: WebClient, channel_id: str, ts: str | None) -> str:
     return f": <{found['permalink']}|see it>" if found is not None and found.get("permalink") else ""
 
 
-def _schedule(deps: Deps, team_id: str, channel_id: str, request: ScheduleRequest) -> Message:
+def _schedule(
+    deps: Deps, client: WebClient, team_id: str, channel_id: str, user_id: str, request: ScheduleRequest
+) -> Message:
+    """Show, set or turn off the channel's digest; a change is said in the channel, naming who made it."""
     changes: dict[str, object] = {}
     if request.off:
         changes["digest_enabled"] = False
-    elif request.weekday is not None and request.minute is not None:
-        changes.update(digest_weekday=request.weekday, digest_minute=request.minute, digest_enabled=True)
-        if request.zone is not None:
-            changes["timezone"] = request.zone
+    if request.weekday is not None:
+        changes.update(digest_weekday=request.weekday, digest_enabled=True)
+    if request.minute is not None:
+        changes.update(digest_minute=request.minute, digest_enabled=True)
+    if request.zone is not None:
+        changes["timezone"] = request.zone
     now = deps.clock()
     with deps.sessions.begin() as s:
-        _channel(deps, s, team_id, channel_id)
-        channel = update_channel_settings(s, team_id, channel_id, changes, now=now)
+        before = _channel(deps, s, team_id, channel_id)
+        changed = {name: value for name, value in changes.items() if getattr(before, name) != value}
+        channel = update_channel_settings(s, team_id, channel_id, changed, now=now)
         assert channel is not None, "ensured above in this transaction"
-    if changes and deps.schedules is not None:
-        deps.schedules.sync_channel(team_id, channel_id)
+    if changed:
+        if deps.schedules is not None:
+            deps.schedules.sync_channel(team_id, channel_id)
+        _announce(client, channel_id, render_schedule_change(user_id, channel))
     return render_schedule(channel, now, changed=bool(changes))
+
+
+def _announce(client: WebClient, channel_id: str, line: str) -> None:
+    """One line in the channel saying what changed and who changed it; a failure is logged only."""
+    attempt(lambda: post_message(client, channel=channel_id, text=line), "chat.postMessage")

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock, utc_now
 from bot.config import Config
+from bot.emoji_names import EmojiNames
 from bot.people import People
 
 if TYPE_CHECKING:
@@ -55,7 +56,8 @@ class Deps:
     when none is given.
 
     ``people`` finds the workspace member a command names in plain text (`@ada`), and keeps each
-    workspace's member list a while, so a burst of commands lists it once.
+    workspace's member list a while, so a burst of commands lists it once. ``emoji`` knows Slack's standard
+    emoji and keeps each workspace's custom ones a few minutes.
     """
 
     config: Config
@@ -69,6 +71,7 @@ class Deps:
     reads: sessionmaker[Session] | None = None
     ignored: IgnoredCount | None = None
     people: People = field(default_factory=People)
+    emoji: EmojiNames = field(default_factory=EmojiNames)
 
 
 def replica_name() -> str:

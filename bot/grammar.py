@@ -20,7 +20,7 @@ from bot.metrics import ReportPeriod
 from bot.sources import Refused, parse_account, parse_site
 from bot.summary import Engagement, Reading, read_summary
 from bot.text import inline_code, storable, unescape
-from bot.zones import is_zone
+from bot.zones import ZoneChoices, ZoneOption, ZoneUnknown, read_zone
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,9 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     ),
     Subcommand(
         "schedule",
-        "/twoway schedule <weekday> <HH:MM> [IANA time zone] | /twoway schedule off",
-        "Show, set or turn off when this channel's digest is posted (Monday 09:00 by default).",
+        "/twoway schedule [weekday] [time] [time zone] | /twoway schedule off",
+        "Show, set or turn off when this channel's digest is posted, e.g. `fri 4pm Paris` (Mondays at 09:00 "
+        "by default, in the time zone of whoever added twoway).",
         available=True,
     ),
     Subcommand(
@@ -244,7 +245,8 @@ class DigestRequest:
 
 @dataclass(frozen=True)
 class ScheduleRequest:
-    """`/twoway schedule …`: show it (all None), turn it off, or set weekday, time and zone."""
+    """`/twoway schedule …`: show it (all None), turn it off, or set any of weekday, time and zone
+    (each None is left as it is)."""
 
     off: bool = False
     weekday: int | None = None
@@ -252,10 +254,28 @@ class ScheduleRequest:
     zone: str | None = None
 
 
+@dataclass(frozen=True)
+class ScheduleOption:
+    """One schedule an ambiguous `/twoway schedule` may mean, and its button's words."""
+
+    label: str
+    request: ScheduleRequest
+
+
+@dataclass(frozen=True)
+class ScheduleQuestion:
+    """`/twoway schedule …` that may mean several schedules: the question, and a choice for each.
+    Nothing is recorded until one is chosen."""
+
+    question: str
+    options: tuple[ScheduleOption, ...]
+
+
 Request = (
     HelpRequest
     | DigestRequest
     | ScheduleRequest
+    | ScheduleQuestion
     | UnavailableRequest
     | BadInput
     | LogRequest
@@ -506,46 +526,149 @@ def _parse_digest(rest: str) -> DigestRequest:
 
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+SCHEDULE_EXAMPLES = "e.g. `fri 4pm Paris`, `monday 09:00 Europe/Paris` or `thu 16:30 UTC+2`"
 
 
-def _weekday(word: str) -> int:
-    word = word.lower()
+def _weekday(word: str) -> int | None:
+    """`mon`, `Monday`, `mondays`, `tues`, `thurs`: any start of a day's name of 3 letters or more."""
+    word = word.lower().rstrip(".")
+    if word.endswith("days"):
+        word = word[:-1]
     matches = [i for i, day in enumerate(WEEKDAYS) if len(word) >= 3 and day.startswith(word)]
-    if len(matches) != 1:
-        raise _Invalid(f"{_quote(word)} isn't a weekday; write e.g. `monday` or `mon`.")
-    return matches[0]
+    return matches[0] if len(matches) == 1 else None
 
 
-def _time_of_day(word: str) -> int:
-    hours, colon, minutes = word.partition(":")
-    if not (colon and hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and len(hours) <= 2):
-        raise _Invalid(f"{_quote(word)} isn't a time; write it as HH:MM, e.g. `09:00` or `17:30`.")
-    if int(hours) > 23 or int(minutes) > 59:
+_CLOCK = re.compile(r"([0-9]{1,2})(?::([0-9]{2}))?")
+_MERIDIEM = re.compile(r"(a|p)\.?m\.?")
+_NAMED_TIMES = {"noon": 12 * 60, "midday": 12 * 60, "midnight": 0}
+
+
+def _times_of_day(word: str, after: str | None) -> tuple[tuple[int, ...], bool] | None:
+    """The minutes after midnight ``word`` (and ``after``, when it is `am` or `pm`) may mean, and
+    whether ``after`` was used; None when ``word`` isn't a time at all.
+
+    `16:00`, `09:00`, `9:30`, `09`, `16` and `0` are on a 24-hour clock; `4pm`, `4:30 pm`, `12am` on a
+    12-hour one. A bare hour from 1 to 12 (`9`) may be either half of the day: both are offered."""
+    low = word.lower()
+    if low in _NAMED_TIMES:
+        return (_NAMED_TIMES[low],), False
+    clock = re.match(r"[0-9]{1,2}(?::[0-9]{2})?", low)
+    if clock is None:
+        return None
+    rest, used = low[clock.end() :], False
+    if not rest and after is not None and _MERIDIEM.fullmatch(after.lower()):
+        rest, used = after.lower(), True
+    meridiem = _MERIDIEM.fullmatch(rest) if rest else None
+    if rest and meridiem is None:
+        return None
+    parsed = _CLOCK.fullmatch(clock[0])
+    assert parsed is not None
+    hours, minutes = int(parsed[1]), int(parsed[2] or 0)
+    if minutes > 59:
+        raise _Invalid(f"{_quote(word)} isn't a time of day; minutes go to 59.")
+    if meridiem is not None:
+        if not 1 <= hours <= 12:
+            raise _Invalid(f"{_quote(word)} isn't a time of day; with am or pm, hours go from 1 to 12.")
+        return ((hours % 12 + (12 if meridiem[1] == "p" else 0)) * 60 + minutes,), used
+    if hours > 23:
         raise _Invalid(f"{_quote(word)} isn't a time of day; hours go to 23 and minutes to 59.")
-    return int(hours) * 60 + int(minutes)
+    if parsed[2] is None and (len(parsed[1]) == 1 or hours >= 10) and 1 <= hours <= 12:
+        # A bare `9` or `12`, with no minutes and no leading zero: morning or evening? Ask.
+        return (hours % 12 * 60, (hours % 12 + 12) * 60), used
+    return (hours * 60 + minutes,), used
 
 
-def _zone(word: str) -> str:
-    if not is_zone(word):
-        raise _Invalid(
-            f"{_quote(word)} isn't an IANA time zone; write e.g. `Europe/Paris` or `America/New_York`."
-        )
-    return word
+def clock_time(minute: int) -> str:
+    """Minutes after midnight as `HH:MM`, the form the grammar reads back unambiguously."""
+    return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
-def _parse_schedule(rest: str) -> ScheduleRequest:
+def schedule_text(request: ScheduleRequest) -> str:
+    """The words after `/twoway schedule` that ask for exactly ``request``, none of them ambiguous."""
+    if request.off:
+        return "off"
+    words = []
+    if request.weekday is not None:
+        words.append(WEEKDAYS[request.weekday])
+    if request.minute is not None:
+        words.append(clock_time(request.minute))
+    if request.zone is not None:
+        words.append(request.zone)
+    return " ".join(words)
+
+
+def _parse_schedule(rest: str) -> ScheduleRequest | ScheduleQuestion:
+    """A weekday, a time and a zone, each optional but not all: the day and the time in either order,
+    then the zone, which may hold spaces (`new york`)."""
     words = _words(rest)
     if not words:
         return ScheduleRequest()
     if words[0].lower() == "off":
         _no_more(words[1:])
         return ScheduleRequest(off=True)
-    if len(words) < 2:
-        raise _Invalid("Give a weekday and a time, e.g. `monday 09:00`, or `off`.")
-    weekday, minute = _weekday(words[0]), _time_of_day(words[1])
-    zone = _zone(words[2]) if len(words) > 2 else None
-    _no_more(words[3:])
-    return ScheduleRequest(weekday=weekday, minute=minute, zone=zone)
+    weekday: int | None = None
+    minutes: tuple[int, ...] | None = None
+    time_typed = ""
+    i = 0
+    while i < len(words) and (weekday is None or minutes is None):
+        day = _weekday(words[i]) if weekday is None else None
+        if day is not None:
+            weekday, i = day, i + 1
+            continue
+        after = words[i + 1] if i + 1 < len(words) else None
+        times = _times_of_day(words[i], after) if minutes is None else None
+        if times is None:
+            break
+        minutes, used = times
+        time_typed = " ".join(words[i : i + 1 + used])
+        i += 1 + used
+    zone_typed = " ".join(words[i:])
+    if weekday is None and minutes is None and not zone_typed:
+        raise _Invalid(f"Give a weekday, a time or a time zone, {SCHEDULE_EXAMPLES}; or `off`.")
+    zones: tuple[ZoneOption | None, ...] = (None,)
+    why: list[str] = []
+    if zone_typed:
+        reading = read_zone(unescape(zone_typed))
+        if isinstance(reading, ZoneUnknown):
+            if weekday is None or minutes is None:
+                raise _Invalid(
+                    f"I couldn't read {_quote(zone_typed)} as a weekday, a time or a time zone; "
+                    f"write it {SCHEDULE_EXAMPLES}."
+                )
+            raise _Invalid(reading.reason)
+        if isinstance(reading, ZoneChoices):
+            zones = reading.options
+            why.append(reading.why)
+        else:
+            zones = (ZoneOption(reading.zone, reading.zone),)
+    if minutes is not None and len(minutes) > 1:
+        why.append(f"{_quote(time_typed)} may be in the morning or the evening.")
+    options = [
+        ScheduleOption(
+            _option_label(weekday, minute, option),
+            ScheduleRequest(weekday=weekday, minute=minute, zone=option.zone if option else None),
+        )
+        for minute in (minutes or (None,))
+        for option in zones
+    ]
+    if len(options) == 1:
+        return options[0].request
+    return ScheduleQuestion(" ".join(why) + " Which did you mean?", tuple(options[:SCHEDULE_OPTIONS]))
+
+
+SCHEDULE_OPTIONS = 10
+
+
+def _option_label(weekday: int | None, minute: int | None, zone: ZoneOption | None) -> str:
+    """A choice's button text: `Mondays 09:00 America/New_York (US Eastern)`."""
+    parts = []
+    if weekday is not None:
+        parts.append(WEEKDAYS[weekday].capitalize() + "s")
+    if minute is not None:
+        parts.append(clock_time(minute))
+    if zone is not None:
+        parts.append(zone.zone + (f" ({zone.label})" if zone.label != zone.zone else ""))
+    return " ".join(parts)
 
 
 _PARSERS: dict[str, Callable[[str], Request]] = {

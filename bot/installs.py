@@ -39,6 +39,7 @@ BOT_SCOPES = (
     "channels:read",
     "chat:write",
     "commands",
+    "emoji:read",
     "files:write",
     "groups:history",
     "groups:read",

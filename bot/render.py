@@ -79,6 +79,7 @@ HELP_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Comments waiting for an answer", ("flag", "answered", "dismiss", "unanswered")),
     ("Posts and their numbers", ("log", "report")),
     ("The channel", ("digest", "schedule", "settings", "export")),
+    ("Yourself", ("dm",)),
 )
 
 
@@ -173,14 +174,16 @@ def render_mention_reply(user_id: str) -> Message:
     return message(text, [section(text)])
 
 
-def render_channel_intro() -> Message:
-    """The one message twoway posts when it is added to a channel."""
+def render_channel_intro(digests: str | None = None) -> Message:
+    """The one message twoway posts when it is added to a channel; ``digests`` says when they post."""
     text = (
         "Thanks for adding twoway to this channel. Share links to your published posts here and I'll "
         "track each one with a :eyes: reaction (never a message per link). Reply in a post's thread with "
         "its numbers (“12 comments, 3 replies, 40 likes”), and react :speech_balloon: to a message quoting "
         "an audience comment that's waiting for an answer. Type `/twoway help` to see everything."
     )
+    if digests:
+        text = f"{text}\n{digests}"
     return message(text, [SectionBlock(text=text)])
 
 

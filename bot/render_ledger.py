@@ -27,11 +27,13 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.digest.period import next_period_for
+from bot.grammar import ScheduleQuestion, clock_time, schedule_text
 from bot.ledger import Closed, Flagged, Home, PeriodReport, Recorded, Waiting
 from bot.links import PLATFORM_NAMES
 from bot.metrics import Rate, format_duration
 from bot.render import Message, context, header, message, section
 from bot.text import escape, link, listing, literal, mention, truncate
+from bot.zones import is_fixed_offset, offset_label
 from storage.models import Channel, Comment, Post
 
 # How long a claim holds where the channel hasn't said (channels.claim_hours' default).
@@ -48,6 +50,8 @@ REASSIGN_ACTION = "comment_reassign"
 REASSIGN_MODAL = "reassign_comment_modal"
 REASSIGN_MODAL_BLOCK = "person"
 REASSIGN_MODAL_INPUT = "user"
+# Each choice of an ambiguous schedule: `schedule_choice_0`, `_1`… (ids in one block must differ).
+SCHEDULE_CHOICE_ACTION = "schedule_choice"
 FLAG_MODAL = "flag_comment_modal"
 FLAG_MODAL_URL_BLOCK = "post_url"
 FLAG_MODAL_URL_INPUT = "url"
@@ -627,18 +631,80 @@ def slot_date(moment: datetime) -> str:
     return f"<!date^{int(moment.timestamp())}^{{date_long_pretty}} at {{time}}|{fallback}>"
 
 
+def zone_words(name: str) -> str:
+    """A channel's zone as the schedule shows it; a fixed offset says it keeps no daylight saving."""
+    if not is_fixed_offset(name):
+        return name
+    # POSIX signs: Etc/GMT-2 is two hours ahead of UTC.
+    hours = -int(name.removeprefix("Etc/GMT"))
+    return f"{name}, {offset_label(hours * 60)} all year with no daylight saving"
+
+
+def schedule_words(channel: Channel) -> str:
+    """`Fridays at 16:00 Europe/Paris`."""
+    day, time = WEEKDAY_NAMES[channel.digest_weekday], clock_time(channel.digest_minute)
+    return f"{day}s at {time} {zone_words(channel.timezone)}"
+
+
+SCHEDULE_USAGE = "/twoway schedule [weekday] [time] [time zone] | /twoway schedule off"
+
+
 def render_schedule(channel: Channel, now: datetime, *, changed: bool) -> Message:
     """`/twoway schedule`: when this channel's digest is posted, and the next one."""
     lead = "Saved. " if changed else ""
     if not channel.digest_enabled:
         line = f"{lead}This channel's digest is off. Turn it back on with `/twoway schedule monday 09:00`."
         return message(line, [section(line)])
-    weekday = WEEKDAY_NAMES[channel.digest_weekday]
-    hours, minutes = divmod(channel.digest_minute, 60)
     upcoming = next_period_for(channel, now).end
+    weekday, time = WEEKDAY_NAMES[channel.digest_weekday], clock_time(channel.digest_minute)
     line = (
-        f"{lead}This channel's digest is posted every {weekday} at {hours:02d}:{minutes:02d} "
-        f"({channel.timezone}); the next one {slot_date(upcoming)}."
+        f"{lead}This channel's digest is posted every {weekday} at {time} ({zone_words(channel.timezone)}); "
+        f"the next one {slot_date(upcoming)}."
     )
-    usage = "`/twoway schedule <weekday> <HH:MM> [IANA time zone]` or `/twoway schedule off`"
+    usage = f"`{SCHEDULE_USAGE}`, e.g. `/twoway schedule fri 4pm Europe/Paris`"
     return message(line, [section(line), context(usage)])
+
+
+def render_schedule_question(question: ScheduleQuestion) -> Message:
+    """The choices an ambiguous `/twoway schedule` may mean, a button each; nothing is saved yet."""
+    line = f"{question.question} Nothing is changed until you pick one."
+    buttons = [
+        ButtonElement(
+            text=option.label[:75],
+            action_id=f"{SCHEDULE_CHOICE_ACTION}_{n}",
+            value=schedule_text(option.request),
+        )
+        for n, option in enumerate(question.options)
+    ]
+    return message(line, [section(line), ActionsBlock(block_id="schedule-choices", elements=buttons)])
+
+
+def render_schedule_change(user_id: str, channel: Channel) -> str:
+    """The line in the channel after someone changed its schedule."""
+    if not channel.digest_enabled:
+        return f"{mention(user_id)} turned this channel's digest off."
+    return f"{mention(user_id)} moved this channel's digest to {schedule_words(channel)}."
+
+
+_SETTING_NAMES = {
+    "unanswered_threshold_hours": "the nudge threshold",
+    "flag_emoji": "the flag emoji",
+    "resolve_emoji": "the resolve emoji",
+    "dismiss_emoji": "the dismiss emoji",
+    "claim_hours": "how long an “I'm on it” holds",
+}
+
+
+def render_settings_change(user_id: str, changed: dict[str, object]) -> str:
+    """The line in the channel after someone changed its settings: each change, in one sentence."""
+    parts = []
+    for name, value in changed.items():
+        if name == "unanswered_threshold_hours":
+            shown = f"{value} hours"
+        elif name == "claim_hours" and isinstance(value, int):
+            shown = claim_hours_text(value)
+        else:
+            shown = _emoji(str(value))
+        parts.append(f"{_SETTING_NAMES.get(name, name.replace('_', ' '))} to {shown}")
+    said = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"{mention(user_id)} set {said}."

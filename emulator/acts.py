@@ -7,8 +7,8 @@ Slack would deliver it.
   `/_emulator/event {team, event}` for any other event: each answers `{ok, event_id, delivery,
   redeliveries}`, and `retries: N` redelivers the event N times, as Slack does when an app is slow to
   acknowledge
-- `POST /_emulator/join {team, channel, user}`: the person joins the channel, and the app hears
-  `member_joined_channel` if its bot is there
+- `POST /_emulator/join {team, channel, user, inviter?}`: the person joins the channel (invited by
+  `inviter`, whom the event names), and the app hears `member_joined_channel` if its bot is there
 - `POST /_emulator/archive|unarchive|delete {team, channel, user?}`, `POST /_emulator/rename {team,
   channel, name, user?}` and `POST /_emulator/leave {team, channel, user?}` (the bot when no user is
   named: it is removed from the channel) change the channel, and the app hears what Slack sends: for a
@@ -80,6 +80,10 @@ class Acts:
                 "team": team.id,
                 "event_ts": self.state.next_ts(),
             }
+            inviter = text(body, "inviter", required=False)
+            if inviter is not None:
+                # Only when someone invited them (docs.slack.dev/reference/events/member_joined_channel).
+                event["inviter"] = self.state.ensure_user(team, inviter).id
             bot_here = team.bot_user_id in channel.members
         if not bot_here:
             return web.json_response({"ok": True, "delivery": not_delivered("bot_not_in_channel")})

@@ -34,6 +34,7 @@ SCOPES: Mapping[str, str] = {
     "team.info": "team:read",
     "users.info": "users:read",
     "users.list": "users:read",
+    "emoji.list": "emoji:read",
     "chat.postMessage": "chat:write",
     "chat.postEphemeral": "chat:write",
     "chat.update": "chat:write",

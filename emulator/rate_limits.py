@@ -104,6 +104,7 @@ WORKSPACE_LIMITS: Mapping[str, Limit] = {
     "chat.getPermalink": HUNDREDS,
     POST_MESSAGE: Limit(per_minute=300, burst=30),
     "users.list": TIER_2,
+    "emoji.list": TIER_2,
     "reactions.remove": TIER_2,
     "conversations.list": TIER_2,
     **dict.fromkeys(

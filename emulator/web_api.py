@@ -413,6 +413,13 @@ def users_info(ctx: Context, args: Args) -> JSON:
     return {"user": user.to_slack(ctx.now)}
 
 
+@method("emoji.list")
+def emoji_list(ctx: Context, args: Args) -> JSON:
+    """The workspace's custom emoji, name → image URL or `alias:<name>` (docs.slack.dev/reference/methods/
+    emoji.list: emoji:read, Tier 2); the standard set isn't listed."""
+    return {"emoji": dict(ctx.team.emoji), "cache_ts": f"{int(ctx.now)}.000000"}
+
+
 @method("users.list")
 def users_list(ctx: Context, args: Args) -> JSON:
     """Every member of the workspace, deactivated ones and bots included and flagged (`deleted`,

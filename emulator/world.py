@@ -13,8 +13,9 @@ The control endpoints (JSON bodies; `team` defaults to `T0TWOWAY1`):
   `enterprise_id` puts the workspace in that Enterprise Grid org), `POST /_emulator/channel {team, id,
   name, is_private?, bot_member? (default true), members?}`, `POST /_emulator/share {team, channel,
   with, bot_member? (default true)}` (the host `team` shares its channel with workspace `with`: Slack
-  Connect between organizations, org-shared within one), `POST /_emulator/user {team, id, name,
-  real_name?, tz?, display_name?, deleted?, is_bot?}`, `POST /_emulator/token {token, team}` (ties a bot
+  Connect between organizations, org-shared within one), `POST /_emulator/emoji {team, name, alias?}`
+  (a custom emoji, which emoji.list lists), `POST /_emulator/user {team, id, name, real_name?, tz?,
+  display_name?, deleted?, is_bot?}`, `POST /_emulator/token {token, team}` (ties a bot
   or app token to a team)
 - `GET /_emulator/world`, `GET /_emulator/health`, `GET /_emulator/messages?team=&channel=` (kept
   messages oldest first, each naming its channel), `GET /_emulator/views?team=&user=` (each with `user`
@@ -243,6 +244,8 @@ class Team:
     enterprise_name: str | None = None
     channels: dict[str, Channel] = field(default_factory=dict)
     users: dict[str, User] = field(default_factory=dict)
+    # The workspace's custom emoji, as emoji.list answers them: name → image URL, or `alias:<name>`.
+    emoji: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -832,6 +835,18 @@ class WorldControl:
             )
             return web.json_response({"ok": True, "user": user.to_slack(self.state.now())})
 
+    async def add_emoji(self, request: web.Request) -> web.Response:
+        """A custom emoji added to the workspace (`alias` makes it another name of an emoji)."""
+        body = await control_body(request)
+        with self.state.lock:
+            team = self.state.team(text(body, "team", required=False))
+            name = text(body, "name") or ""
+            if not re.fullmatch(r"[a-z0-9_'+-]{1,100}", name):
+                raise WorldError("invalid_name", 400)
+            alias = text(body, "alias", required=False)
+            team.emoji[name] = f"alias:{alias}" if alias else f"{team.url}emoji/{name}/0123456789.png"
+            return web.json_response({"ok": True, "emoji": {name: team.emoji[name]}})
+
     async def add_token(self, request: web.Request) -> web.Response:
         body = await control_body(request)
         token = text(body, "token") or ""
@@ -897,6 +912,7 @@ def register(router: web.UrlDispatcher, state: State) -> None:
     router.add_post("/_emulator/channel", control.add_channel)
     router.add_post("/_emulator/share", control.share)
     router.add_post("/_emulator/user", control.add_user)
+    router.add_post("/_emulator/emoji", control.add_emoji)
     router.add_post("/_emulator/token", control.add_token)
     router.add_get("/_emulator/messages", control.messages)
     router.add_get("/_emulator/views", control.views)

@@ -20,6 +20,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.commands import run_command
 from bot.deps import Deps, bind
 from bot.digest.blocks import OPEN_OLDEST_ACTION
 from bot.flagging import (
@@ -30,6 +31,7 @@ from bot.flagging import (
     release_and_answer,
     snooze_and_answer,
 )
+from bot.grammar import ScheduleRequest, parse_command
 from bot.home import personal_reach, publish_home, set_weekly_dm
 from bot.ledger import Reach
 from bot.ownership import NOT_OURS_ACTION, not_ours
@@ -43,6 +45,7 @@ from bot.render_ledger import (
     REASSIGN_MODAL_BLOCK,
     REASSIGN_MODAL_INPUT,
     RELEASE_ACTION,
+    SCHEDULE_CHOICE_ACTION,
     SNOOZE_ACTION,
     WEEKLY_DM_ACTION,
     render_problem,
@@ -303,7 +306,47 @@ def opened_oldest(deps: Deps, ack: Ack) -> None:
     ack()
 
 
+def schedule_chosen(
+    deps: Deps,
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: BoltContext,
+    client: WebClient,
+    respond: Respond,
+) -> None:
+    """One choice of an ambiguous `/twoway schedule`: set exactly that schedule, as the command would
+    for whoever clicked, and answer in place of the question."""
+    ack()
+    who = clicker(body, context)
+    container = body.get("container")
+    channel_id = container.get("channel_id") if isinstance(container, dict) else None
+    if who is None or not isinstance(channel_id, str) or not channel_id:
+        logger.warning("ignored a click on %s: it doesn't say who clicked where", action.get("action_id"))
+        return
+    team_id, user_id = who
+    value = action.get("value")
+    request = parse_command(f"schedule {value}") if isinstance(value, str) else None
+    if not isinstance(request, ScheduleRequest):
+        reply = render_problem("That button doesn't name a schedule.")
+    else:
+        reply = run_command(
+            deps,
+            client,
+            request,
+            team_id=team_id,
+            channel_id=channel_id,
+            user_id=user_id,
+            reply=lambda notice: tell(client, channel_id, user_id, notice),
+        )
+    if isinstance(body.get("response_url"), str):
+        respond(response_type="ephemeral", replace_original=True, **reply)
+    else:
+        tell(client, channel_id, user_id, reply)
+
+
 def register(app: App, deps: Deps) -> None:
+    app.action(re.compile(f"^{SCHEDULE_CHOICE_ACTION}_[0-9]+$"))(bind(schedule_chosen, deps))
     for action_id in ACTS:
         app.action(action_id)(bind(clicked, deps))
     app.action(REASSIGN_ACTION)(bind(ask_clicked, deps))

@@ -20,6 +20,7 @@ from bot import ledger
 from bot.deps import Deps, bind
 from bot.render import render_channel_intro, render_mention_reply
 from bot.slack_calls import post_message
+from bot.welcome import arrive, digest_line
 
 logger = logging.getLogger(__name__)
 
@@ -34,15 +35,18 @@ def _reschedule(deps: Deps, team_id: str, channel_id: str) -> None:
 
 
 def joined(deps: Deps, event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    """When twoway itself is added to a channel, start (or restart) its ledger and say hello."""
+    """When twoway itself is added to a channel, start (or restart) its ledger and say hello, and when
+    its digests post: a new channel's in the time zone of whoever invited twoway."""
     team_id = _team(context, event)
     if event.get("user") != context.bot_user_id or not team_id:
         return
-    with deps.sessions.begin() as s:
-        news = ledger.joined(s, team_id, event["channel"], timezone=deps.config.timezone, now=deps.clock())
+    inviter = event.get("inviter")
+    arrival = arrive(
+        deps, client, team_id, event["channel"], by=inviter if isinstance(inviter, str) else None
+    )
     _reschedule(deps, team_id, event["channel"])
-    if news:
-        post_message(client, channel=event["channel"], **render_channel_intro())
+    if arrival.news:
+        post_message(client, channel=event["channel"], **render_channel_intro(digest_line(arrival)))
 
 
 def left(deps: Deps, event: dict[str, Any], context: BoltContext) -> None:

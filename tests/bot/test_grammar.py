@@ -117,18 +117,29 @@ def test_only_unavailable_subcommands_answer_unavailable(sub: Subcommand) -> Non
     [
         ("digest later", "`later` isn't `preview` or `now`."),
         ("digest now please", "Unexpected `please`."),
-        ("schedule mon", "Give a weekday and a time, e.g. `monday 09:00`, or `off`."),
-        ("schedule xx 09:00", "`xx` isn't a weekday; write e.g. `monday` or `mon`."),
-        ("schedule t 09:00", "`t` isn't a weekday; write e.g. `monday` or `mon`."),
-        ("schedule mon 9", "`9` isn't a time; write it as HH:MM, e.g. `09:00` or `17:30`."),
+        (
+            "schedule xx 09:00",
+            "I couldn't read `xx 09:00` as a weekday, a time or a time zone; write it e.g. "
+            "`fri 4pm Paris`, `monday 09:00 Europe/Paris` or `thu 16:30 UTC+2`.",
+        ),
+        (
+            "schedule t 09:00",
+            "I couldn't read `t 09:00` as a weekday, a time or a time zone; write it e.g. "
+            "`fri 4pm Paris`, `monday 09:00 Europe/Paris` or `thu 16:30 UTC+2`.",
+        ),
         ("schedule mon 24:00", "`24:00` isn't a time of day; hours go to 23 and minutes to 59."),
-        ("schedule mon 09:60", "`09:60` isn't a time of day; hours go to 23 and minutes to 59."),
+        ("schedule mon 09:60", "`09:60` isn't a time of day; minutes go to 59."),
         (
             "schedule mon 09:00 Mars/Base",
-            "`Mars/Base` isn't an IANA time zone; write e.g. `Europe/Paris` or `America/New_York`.",
+            "I don't know the time zone `Mars/Base`. Write a city such as `Paris` or `New York`, an IANA "
+            "name such as `Europe/Paris`, or an offset such as `UTC+2`.",
         ),
         ("schedule off now", "Unexpected `now`."),
-        ("schedule mon 09:00 UTC extra", "Unexpected `extra`."),
+        (
+            "schedule mon 09:00 UTC extra",
+            "I don't know the time zone `UTC extra`. Write a city such as `Paris` or `New York`, an IANA "
+            "name such as `Europe/Paris`, or an offset such as `UTC+2`.",
+        ),
     ],
 )
 def test_bad_digest_and_schedule_input(text: str, reason: str) -> None:
