@@ -110,6 +110,7 @@ def test_help_groups_every_command_and_one_it_doesnt_know_goes_under_more() -> N
         "*Comments waiting for an answer*",
         "*Posts and their numbers*",
         "*The channel*",
+        "*Yourself*",
         "*More*",
     ]
     assert "/twoway claim <comment id>" in sections[-1]

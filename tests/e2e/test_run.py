@@ -32,7 +32,7 @@ def test_help_over_http_answers_the_user_ephemerally(http_stack: Stack) -> None:
     assert reply["response_type"] == "ephemeral"
     assert reply["text"].startswith("twoway commands: help, log, flag")
     rendered = json.dumps(reply["blocks"])
-    assert "/twoway schedule &lt;weekday&gt;" in rendered or "/twoway schedule <weekday>" in rendered
+    assert "/twoway schedule [weekday] [time] [time zone]" in rendered
     methods = [call["method"] for call in http_stack.calls()]
     assert "auth.test" in methods
 

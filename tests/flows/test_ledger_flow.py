@@ -71,6 +71,7 @@ def test_link_summary_flag_answer_report(flow: Flow) -> None:
     assert [e["action_id"] for e in notice["blocks"][2]["elements"]] == [
         "comment_answered",
         "comment_dismissed",
+        "comment_claim",
     ]
 
     answer = flow.reply_text(ADA, f"answered {comment.id}")
