@@ -521,11 +521,11 @@ def _links(posts: tuple[PostLine, ...], room: _Room) -> str:
 def _conversations(digest: Digest, room: _Room) -> str:
     conversations = digest.conversations
     title = (
-        f"*Conversations*: posts with {CONVERSATION_MIN_COMMENTS} comments or more, at least half of them "
-        "answered, the largest share first"
+        f"*Conversations*: posts with {CONVERSATION_MIN_COMMENTS} comments or more, "
+        "the largest share answered first"
     )
     if not conversations:
-        return f"{title}\nNo post with that many comments had half of them answered {_week_words(digest)}."
+        return f"{title}\nNo post with that many comments got replies {_week_words(digest)}."
     lines = [
         f"• {_post_link(p.url, p.platform, room)} by {mention(p.owner)}: {_why_talked(p)}"
         for p in conversations

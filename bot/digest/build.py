@@ -32,8 +32,6 @@ WAITING_LIMIT = 10
 
 CONVERSATION_LIMIT = 5
 CONVERSATION_MIN_COMMENTS = 5
-# A post is a conversation when at least half its comments got a reply: 4 replies to 31 comments is not one.
-CONVERSATION_MIN_SHARE = 0.5
 """A post is held up as a conversation only with this many comments at least: 1 of 1 answered says
 little, and raw reply counts would favour a busy post that left most of its comments alone."""
 
@@ -343,11 +341,7 @@ def order_broadcasters(
 
 def _conversations(posts: list[PostFact]) -> tuple[PostLine, ...]:
     lines = [
-        line
-        for p in posts
-        if is_conversation(p)
-        and (line := _line(p)).comments >= CONVERSATION_MIN_COMMENTS
-        and answered_share(line) >= CONVERSATION_MIN_SHARE
+        line for p in posts if is_conversation(p) and (line := _line(p)).comments >= CONVERSATION_MIN_COMMENTS
     ]
     # By the share of comments answered (replies / comments, capped at 1, as reply_rate counts them),
     # so 4 replies to 31 comments ranks below 9 to 10; among equal shares, more comments first.

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from bot.digest.build import (
     CONVERSATION_LIMIT,
     CONVERSATION_MIN_COMMENTS,
-    CONVERSATION_MIN_SHARE,
     WAITING_LIMIT,
     Broadcaster,
     Counts,
@@ -252,11 +251,10 @@ def test_conversations_ranked_by_the_share_of_comments_answered() -> None:
         post(6, "U3", 6, (24, 4, 4)),  # 4 of 4, under the minimum of comments
         post(7, "U3", 7, (24, 8, 8)),  # 8 of 8: the same share as 3, more comments
         post(8, "U3", 8, (24, 0, 3)),  # replies to nothing recorded: not one
-        post(9, "U4", 9, (24, 12, 4)),  # a third answered: under half, not a conversation
-        post(10, "U4", 10, (24, 6, 3)),  # half answered: at the minimum share
+        post(9, "U4", 9, (24, 12, 4)),  # a third answered
     ]
     digest = build_digest(data(posts), NOW)
-    assert [c.post_id for c in digest.conversations] == [7, 3, 2, 4, 10]
+    assert [c.post_id for c in digest.conversations] == [7, 3, 2, 4, 9]
     assert len(digest.conversations) == CONVERSATION_LIMIT
     assert digest.conversations[0] == line(posts[6])
     assert 1 not in [c.post_id for c in digest.conversations]
@@ -266,15 +264,8 @@ def test_conversations_ranked_by_the_share_of_comments_answered() -> None:
 def test_a_conversation_needs_the_minimum_of_comments() -> None:
     under = build_digest(data([post(1, "U1", 1, (24, CONVERSATION_MIN_COMMENTS - 1, 2))]), NOW)
     assert under.conversations == ()
-    at_it = build_digest(data([post(1, "U1", 1, (24, CONVERSATION_MIN_COMMENTS, 3))]), NOW)
+    at_it = build_digest(data([post(1, "U1", 1, (24, CONVERSATION_MIN_COMMENTS, 1))]), NOW)
     assert [c.post_id for c in at_it.conversations] == [1]
-
-
-def test_a_conversation_needs_half_its_comments_answered() -> None:
-    # The YouTube post with 31 comments and 4 replies is a broadcast with a few answers, not a conversation.
-    alone = build_digest(data([post(1, "U1", 1, (24, 31, 4), platform="youtube")]), NOW)
-    assert alone.conversations == ()
-    assert CONVERSATION_MIN_SHARE == 0.5
 
 
 def test_waiting_oldest_first_cut_at_ten() -> None:
