@@ -27,9 +27,20 @@ from rich.text import Text
 
 from bot.config import Config, Secret
 from bot.digest.period import period_ending, slot_at_or_before
+from bot.render_ledger import ANSWERED_ACTION, CLAIM_ACTION
 from bot.scheduler import SWEEP_JOB_ID
 from emulator import Emulator, EmulatorSettings, RateLimits
-from twoway.demo_team import ADA, CHANNEL, FLAGS, LAST_SWEEP_BEFORE_MONDAY, SHARES, SWEEP_EVERY, TEAM, at
+from twoway.demo_team import (
+    ADA,
+    CHANNEL,
+    FLAGS,
+    GRACE,
+    LAST_SWEEP_BEFORE_MONDAY,
+    SHARES,
+    SWEEP_EVERY,
+    TEAM,
+    at,
+)
 from twoway.preview import blocks_to_text
 from twoway.runtime import Runtime, prepare
 
@@ -115,11 +126,13 @@ class DemoClock:
 
 @dataclass(frozen=True)
 class DemoResult:
-    """What the demo saw: the emulator's calls, the digest as text, and where its chart went."""
+    """What the demo saw: the emulator's calls, the digest as text (as posted, and as it stood once
+    someone was on one of its comments and another was answered), and where its chart went."""
 
     calls: list[dict[str, Any]]
     digest_text: str
     chart_path: Path | None
+    live_text: str = ""
 
 
 class _Team:
@@ -156,6 +169,26 @@ class _Team:
             f"{self.base}/_emulator/reaction",
             {"team": TEAM, "channel": CHANNEL, "ts": ts, "user": user, "reaction": reaction},
         )
+
+    def click(self, user: str, message_ts: str, action_id: str, value: str) -> None:
+        """``user`` clicks a button of twoway's message, as Slack's client would send it."""
+        post_json(
+            f"{self.base}/_emulator/action",
+            {
+                "team": TEAM,
+                "channel": CHANNEL,
+                "user": user,
+                "message_ts": message_ts,
+                "action_id": action_id,
+                "value": value,
+                "wait": 0.5,
+            },
+        )
+
+    def message(self, ts: str) -> dict[str, Any]:
+        """A message of #social as the channel shows it now, edits included."""
+        messages = get_json(f"{self.base}/_emulator/messages?team={TEAM}&channel={CHANNEL}")
+        return dict(next(m for m in messages if m.get("ts") == ts))
 
     def command(self, moment: datetime, user: str, text: str) -> dict[str, Any]:
         self.clock.set(moment)
@@ -313,9 +346,61 @@ def _fired(team: _Team, monday: datetime) -> bool:
     return bool(_posts_of(DIGEST, calls, monday) and any(c["at"] >= monday.timestamp() for c in uploads))
 
 
+def _button_values(blocks: list[dict[str, Any]], action_id: str) -> list[str]:
+    return [
+        str(element.get("value"))
+        for block in blocks
+        if block.get("type") == "actions"
+        for element in block.get("elements", [])
+        if element.get("action_id") == action_id
+    ]
+
+
+def answer_live(team: _Team, monday: datetime, calls: list[dict[str, Any]]) -> dict[str, Any]:
+    """A few minutes after the digest: Grace says "I'm on it" about its oldest comment, and Ada marks the
+    next one answered, both from the digest; return the digest once twoway has drawn it again."""
+    [digest] = _posts_of(DIGEST, calls, monday)
+    ts = _digest_ts(team, monday)
+    comments = _button_values(_blocks(digest["args"]), ANSWERED_ACTION)
+    claimed, answered = comments[0], comments[1]
+    team.clock.set(monday + timedelta(minutes=5))
+    team.click(GRACE, ts, CLAIM_ACTION, claimed)
+    team.clock.set(monday + timedelta(minutes=7))
+    team.click(ADA, ts, ANSWERED_ACTION, answered)
+
+    def drawn_again() -> bool:
+        shown = team.message(ts)
+        blocks = shown.get("blocks") or []
+        return answered not in _button_values(blocks, ANSWERED_ACTION) and "is on it" in json.dumps(blocks)
+
+    team.until(drawn_again, "the digest drawn again")
+    return team.message(ts)
+
+
+def _digest_ts(team: _Team, monday: datetime) -> str:
+    messages = get_json(f"{team.base}/_emulator/messages?team={TEAM}&channel={CHANNEL}")
+    return str(
+        next(
+            m["ts"]
+            for m in reversed(messages)
+            if float(m["ts"]) >= monday.timestamp() and DIGEST in json.dumps(m.get("metadata") or "")
+        )
+    )
+
+
+def batched_nudge(calls: list[dict[str, Any]], monday: datetime) -> dict[str, Any] | None:
+    """The first nudge since Monday's digest that lists several comments: one message for them all."""
+    nudges = [
+        c
+        for c in _posts_of(NUDGE, calls, monday)
+        if len(_button_values(_blocks(c["args"]), ANSWERED_ACTION)) > 1
+    ]
+    return nudges[0] if nudges else None
+
+
 def _play(
     console: Console, monday: datetime, workdir: Path, *, app_kind: str, rate_limits: bool
-) -> tuple[list[dict[str, Any]], Path | None]:
+) -> tuple[list[dict[str, Any]], Path | None, dict[str, Any]]:
     """Run the emulator and twoway, play the fortnight, fire Monday; return the calls and the chart."""
     clock = DemoClock(monday - timedelta(days=15))
     signing_secret = secrets.token_hex(16)
@@ -353,7 +438,15 @@ def _play(
             # The sweep may still be nudging; let it finish before reading what it sent.
             time.sleep(0.3)
             calls: list[dict[str, Any]] = get_json(f"{team.base}/_emulator/calls")
-            return calls, _save_chart(team)
+            chart = _save_chart(team)
+            live = answer_live(team, monday, calls)
+            # Tuesday morning's sweep: what still waits a day after the digest is one nudge per person.
+            schedules = runtime.schedules
+            assert schedules is not None
+            team.clock.set(monday + timedelta(days=1, hours=1))
+            schedules.run_sweep()
+            calls = get_json(f"{team.base}/_emulator/calls")
+            return calls, chart, live
         finally:
             runtime.stop()
 
@@ -367,14 +460,24 @@ def run_demo(out: TextIO, *, app_kind: str = "internal", rate_limits: bool = Fal
     console = Console(file=out, width=100, highlight=False)
     monday = slot_at_or_before(datetime.now(UTC), weekday=0, minute=9 * 60, zone="UTC")
     with tempfile.TemporaryDirectory(prefix="twoway-demo-") as tmp:
-        calls, chart = _play(console, monday, Path(tmp), app_kind=app_kind, rate_limits=rate_limits)
+        calls, chart, live = _play(console, monday, Path(tmp), app_kind=app_kind, rate_limits=rate_limits)
     [digest] = _posts_of(DIGEST, calls, monday)
     digest_text = blocks_to_text(_blocks(digest["args"]), str(digest["args"].get("text", "")), NAMES)
     console.print(Panel(Text(digest_text), title="#social · twoway: the Monday digest", expand=True))
     if chart is not None:
         console.print(f"In the digest's thread, its chart, saved to {chart}\n")
-    for nudge in _posts_of(NUDGE, calls, monday):
-        text = blocks_to_text(_blocks(nudge["args"]), str(nudge["args"].get("text", "")), NAMES)
-        console.print(Panel(Text(text), title="#social · twoway, a nudge", expand=True))
+    live_text = blocks_to_text(live.get("blocks") or [], str(live.get("text", "")), NAMES)
+    console.print(
+        Panel(
+            Text(live_text),
+            title="#social · the same digest at 09:07: grace is on one comment, ada answered another",
+            expand=True,
+        )
+    )
+    batch = batched_nudge(calls, monday)
+    if batch is not None:
+        when = datetime.fromtimestamp(batch["at"], UTC)
+        text = blocks_to_text(_blocks(batch["args"]), str(batch["args"].get("text", "")), NAMES)
+        console.print(Panel(Text(text), title=f"#social · twoway's nudge, {when:%A %H:%M}", expand=True))
     console.print("To connect a real workspace: import manifest.yml, put two tokens in .env, `twoway run`.")
-    return DemoResult(calls=calls, digest_text=digest_text, chart_path=chart)
+    return DemoResult(calls=calls, digest_text=digest_text, chart_path=chart, live_text=live_text)

@@ -49,8 +49,20 @@ def test_demo_prints_the_digest_it_posted(tmp_path: Path, options: list[str]) ->
         # The nudges due at 09:00 ride in the digest.
         "Waiting for you",
         "@grace: 1 comment waits for you, oldest 2 days",
+        # Grace is on one of the digest's comments and Ada answered another: the digest is drawn again.
+        "the same digest at 09:07",
+        "grace is on it since",
+        "[ Let it go ] [ Ask someone else ]",
+        # Tuesday's sweep: what still waits is one nudge for several comments.
+        "twoway's nudge, Tuesday 10:00",
+        "Can anyone take these? 2 comments still wait",
     ):
         assert expected in out, (expected, out)
+    live = out.split("the same digest at 09:07", 1)[1]
+    assert "5 comments wait for an answer" in out.split("the same digest at 09:07", 1)[0]
+    assert "4 comments wait for an answer" in live
+    # The kinder one-way line names Linus without a ping and offers the next step.
+    assert "linus: the last 4 posts" in live and "Next: pick one question" in live
     assert "Traceback" not in done.stderr
 
     calls = json.loads(calls_file.read_text())
@@ -77,6 +89,9 @@ def test_demo_prints_the_digest_it_posted(tmp_path: Path, options: list[str]) ->
     # Digests, notices and nudges alike: no message twoway posts previews the posts it links.
     posts = [c["args"] for c in calls if c["method"] == "chat.postMessage" and c["ok"]]
     assert {"digest", "notice", "nudge"} <= {_kind(p) for p in posts}
+    # The digest was edited in place, not posted again.
+    updates = [c for c in calls if c["method"] == "chat.update" and c["ok"]]
+    assert any(u["args"]["ts"] for u in updates)
     unfurled = [
         p for p in posts if _off(p.get("unfurl_links")) is not True or _off(p.get("unfurl_media")) is not True
     ]
