@@ -56,6 +56,7 @@ from bot.zones import is_zone, zone
 from storage.channels import get_channel
 from storage.comments import count_open_comments, get_comment
 from storage.models import Comment, Person, Post, Snapshot
+from storage.person_zones import ZONE_KEPT, remember_zone
 from storage.posts import get_post, posts_shared_between
 from storage.snapshots import latest_snapshot
 from storage.weekly_dms import (
@@ -63,7 +64,6 @@ from storage.weekly_dms import (
     get_person,
     get_weekly_dm,
     people_taking_dm,
-    record_timezone,
     record_weekly_dm_failed,
     record_weekly_dm_sent,
     set_weekly_dm,
@@ -74,8 +74,6 @@ logger = logging.getLogger(__name__)
 
 DM_EVENT_TYPE = "twoway_weekly_dm"
 SEND_AT = time(9, 0)
-# A zone read from Slack is read again once it is this old: people travel, and move.
-ZONE_KEPT = timedelta(days=7)
 RATE_WINDOW = timedelta(days=28)
 POSTS_WINDOW = timedelta(days=7)
 # Slack takes 50 blocks in a message (docs.slack.dev/reference/block-kit/blocks). Besides two blocks a
@@ -173,7 +171,7 @@ def refresh_zone(
         logger.warning("could not read the time zone of %s: %s", user_id, slack_error(error))
         return
     with sessions.begin() as s:
-        record_timezone(s, team_id, user_id, tz, now=now)
+        remember_zone(s, team_id, user_id, tz, now=now)
 
 
 def turn_weekly_dm(

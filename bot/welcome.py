@@ -12,7 +12,6 @@ the welcome says so.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from slack_sdk import WebClient
 
@@ -24,10 +23,7 @@ from bot.slack_calls import attempt
 from bot.text import mention
 from bot.zones import is_zone
 from storage.channels import get_channel
-from storage.person_zones import remember_zone, remembered_zone
-
-# A person's zone read from Slack is used this long before it is read again.
-ZONE_FRESH = timedelta(days=7)
+from storage.person_zones import ZONE_KEPT, remember_zone, remembered_zone
 
 
 @dataclass(frozen=True)
@@ -48,7 +44,7 @@ def zone_of(deps: Deps, client: WebClient, team_id: str, user_id: str) -> str | 
     """The person's IANA zone, as Slack gives it, or None when Slack doesn't say."""
     now = deps.clock()
     with deps.sessions.begin() as s:
-        known = remembered_zone(s, team_id, user_id, read_since=now - ZONE_FRESH)
+        known = remembered_zone(s, team_id, user_id, read_since=now - ZONE_KEPT)
     if known is not None:
         return known
     found = attempt(lambda: client.users_info(user=user_id), "users.info")

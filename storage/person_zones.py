@@ -3,13 +3,16 @@ channel's default zone costs one Web API call per person a week at most. None co
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.db import insert_ignoring_conflicts
 from storage.models import Person
+
+# A person's zone read from Slack is used this long before it is read again.
+ZONE_KEPT = timedelta(days=7)
 
 
 def remembered_zone(s: Session, team_id: str, user_id: str, *, read_since: datetime) -> str | None:
@@ -24,8 +27,9 @@ def remembered_zone(s: Session, team_id: str, user_id: str, *, read_since: datet
     ).one_or_none()
 
 
-def remember_zone(s: Session, team_id: str, user_id: str, zone: str, *, now: datetime) -> None:
-    """Keep the zone Slack gave for the person, and when; their other settings stay as they are."""
+def remember_zone(s: Session, team_id: str, user_id: str, zone: str | None, *, now: datetime) -> None:
+    """Keep the zone Slack gave for the person (None when it gave none), and when; their other settings
+    stay as they are."""
     values = {
         "team_id": team_id,
         "user_id": user_id,

@@ -41,16 +41,6 @@ def set_weekly_dm(s: Session, team_id: str, user_id: str, *, on: bool, now: date
     return person
 
 
-def record_timezone(s: Session, team_id: str, user_id: str, zone: str | None, *, now: datetime) -> None:
-    """Keep the time zone Slack gave for the person (None when it gave none), read at ``now``."""
-    person = get_person(s, team_id, user_id)
-    if person is None:
-        return
-    person.timezone = zone
-    person.timezone_read_at = now
-    s.flush()
-
-
 def people_taking_dm(s: Session, team_id: str) -> list[Person]:
     """Return the people of the team who take the weekly direct message, by user id."""
     return list(

@@ -22,7 +22,8 @@ from bot.weekly import (
 )
 from storage.channels import ensure_channel
 from storage.models import Comment, Post
-from storage.weekly_dms import get_person, record_timezone, set_weekly_dm, taking_dm
+from storage.person_zones import remember_zone
+from storage.weekly_dms import get_person, set_weekly_dm, taking_dm
 
 Sessions = sessionmaker[Session]
 TEAM, CHANNEL, GRACE, ADA = "T1", "C0SOCIAL01", "U0GRACE001", "U0ADA00001"
@@ -106,9 +107,9 @@ def test_a_zone_slack_did_not_give_falls_back_to_the_latest_posts_channel_then_u
         _post(s, GRACE, "https://instagram.com/p/one")
         assert zone_of(s, TEAM, person, NOW) == PersonZone("Europe/Paris", own=False, channel_id=CHANNEL)
         assert f"in <#{CHANNEL}>'s time zone (Europe/Paris)" in zone_of(s, TEAM, person, NOW).note()
-        record_timezone(s, TEAM, GRACE, "Not/A_Zone", now=NOW)
+        remember_zone(s, TEAM, GRACE, "Not/A_Zone", now=NOW)
         assert zone_of(s, TEAM, person, NOW).name == "Europe/Paris"
-        record_timezone(s, TEAM, GRACE, "America/New_York", now=NOW)
+        remember_zone(s, TEAM, GRACE, "America/New_York", now=NOW)
         assert zone_of(s, TEAM, person, NOW) == PersonZone("America/New_York")
         assert taking_dm(s, TEAM, [GRACE, ADA]) == {GRACE}
         set_weekly_dm(s, TEAM, GRACE, on=False, now=NOW)
