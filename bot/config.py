@@ -28,6 +28,8 @@ from storage.encryption import ENCRYPTION_KEY_ENV, NEW_KEY_COMMAND, EncryptionKe
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
 DEFAULT_PORT = 3000
+# Bluesky's public AppView: a post's thread and counts, no account needed.
+DEFAULT_BLUESKY_API_URL = "https://public.api.bsky.app"
 # An event's listeners take well under a second; Slack calls retried through rate limits, a minute.
 DEFAULT_EVENT_LEASE_SECONDS = 120
 # Slack stops redelivering an event after about an hour; a lease past that is no lease.
@@ -76,6 +78,13 @@ class Config:
     trusted_proxy: str | None = None
     # Whether short links (lnkd.in, t.co…) are resolved over the network to the post they lead to.
     resolve_links: bool = True
+    # Whether Bluesky and Mastodon posts are read from their networks (`twoway run --role watch`).
+    watch: bool = True
+    # Where Bluesky's public API is (its XRPC methods under ``/xrpc/``).
+    bluesky_api_url: str = DEFAULT_BLUESKY_API_URL
+    # None: each Mastodon instance's own API, at https://<instance>/api/v1/. Else one URL standing for
+    # every instance: <url>/<instance>/api/v1/ (the local emulator, a proxy).
+    mastodon_api_url: str | None = None
 
     @property
     def socket_mode(self) -> bool:
@@ -96,7 +105,9 @@ class Config:
             f"client_id={self.client_id!r}, client_secret={self.client_secret!r}, "
             f"redirect_uri={self.redirect_uri!r}, authorize_url={self.authorize_url!r}, "
             f"event_lease_seconds={self.event_lease_seconds!r}, encryption_key={self.encryption_key!r}, "
-            f"trusted_proxy={self.trusted_proxy!r}, resolve_links={self.resolve_links!r})"
+            f"trusted_proxy={self.trusted_proxy!r}, resolve_links={self.resolve_links!r}, "
+            f"watch={self.watch!r}, "
+            f"bluesky_api_url={self.bluesky_api_url!r}, mastodon_api_url={self.mastodon_api_url!r})"
         )
 
     def cipher(self) -> MultiFernet | None:
@@ -234,6 +245,21 @@ def load_config(env: Mapping[str, str] = os.environ) -> Config:
     if resolve_links not in ("on", "off"):
         raise ConfigError(f"TWOWAY_RESOLVE_LINKS must be on or off, not {resolve_links!r}")
 
+    watch = (get("TWOWAY_WATCH") or "on").lower()
+    if watch not in ("on", "off"):
+        raise ConfigError(f"TWOWAY_WATCH must be on or off, not {watch!r}")
+    bluesky_api_url = (get("TWOWAY_BLUESKY_API_URL") or DEFAULT_BLUESKY_API_URL).rstrip("/")
+    if not bluesky_api_url.startswith(("http://", "https://")):
+        raise ConfigError("TWOWAY_BLUESKY_API_URL must be an http(s) URL, e.g. https://public.api.bsky.app")
+    mastodon_api_url = get("TWOWAY_MASTODON_API_URL")
+    if mastodon_api_url is not None:
+        mastodon_api_url = mastodon_api_url.rstrip("/")
+        if not mastodon_api_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                "TWOWAY_MASTODON_API_URL must be an http(s) URL under which each instance's API is "
+                "<url>/<instance>/api/v1/, e.g. http://127.0.0.1:8765/mastodon"
+            )
+
     return Config(
         bot_token=Secret(bot_token) if bot_token else None,
         signing_secret=Secret(signing_secret) if signing_secret else None,
@@ -250,4 +276,7 @@ def load_config(env: Mapping[str, str] = os.environ) -> Config:
         encryption_key=Secret(encryption_key) if encryption_key else None,
         trusted_proxy=trusted_proxy,
         resolve_links=resolve_links == "on",
+        watch=watch == "on",
+        bluesky_api_url=bluesky_api_url,
+        mastodon_api_url=mastodon_api_url,
     )

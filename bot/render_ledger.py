@@ -72,6 +72,14 @@ AUTHOR_LIMIT = 80
 POSTS_BUDGET = 2800
 
 
+def found_by(comment: Comment) -> str:
+    """How twoway came to know a comment: "flagged by @ada", or "seen on Bluesky" for a reply it read
+    from the post's network itself."""
+    if comment.flagged_by is None:
+        return f"seen on {PLATFORM_NAMES.get(comment.seen_on or '', 'its network')}"
+    return f"flagged by {mention(comment.flagged_by)}"
+
+
 def slack_date(moment: datetime) -> str:
     """A time Slack shows in each reader's own time zone, with a UTC fallback."""
     fallback = moment.strftime("%a %d %b %H:%M UTC")
@@ -184,7 +192,7 @@ def render_flag_notice(flagged: Flagged, names: Mapping[str, str] | None = None)
             section(quoted_comment(comment) + (f"\n{on_it}." if on_it else "")),
             comment_buttons(comment.id, claimed=bool(on_it)),
             context(
-                f"Flagged by {mention(comment.flagged_by)}. Close it with the buttons, "
+                f"{found_by(comment).capitalize()}. Close it with the buttons, "
                 f"`/twoway answered {comment.id}` or `/twoway dismiss {comment.id}`."
             ),
         ],
@@ -292,8 +300,8 @@ def render_already_flagged(comment: Comment, post: Post, now: datetime) -> Messa
     else:
         stands = "still waiting"
     line = (
-        f"That comment is already #{comment.id} on {format_post_link(post)}, flagged by "
-        f"{mention(comment.flagged_by)}{_ago(comment.flagged_at, now)}, {stands}."
+        f"That comment is already #{comment.id} on {format_post_link(post)}, "
+        f"{found_by(comment)}{_ago(comment.flagged_at, now)}, {stands}."
     )
     return message(line, [section(line)])
 

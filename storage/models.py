@@ -46,7 +46,9 @@ SLACK_ID = String(32)
 ID_TYPE = BigInteger().with_variant(Integer, "sqlite")
 
 COMMENT_STATES = ("open", "answered", "dismissed")
-SNAPSHOT_SOURCES = ("thread", "command", "import")
+SNAPSHOT_SOURCES = ("thread", "command", "import", "fetched")
+# The networks whose posts twoway reads itself, their replies and counts, through their public APIs.
+WATCHED_NETWORKS = ("bluesky", "mastodon")
 DIGEST_RUN_STATES = ("claimed", "posted", "failed")
 # A nudge is claimed, then sent; or folded into the channel's digest posted within the hour, or skipped
 # for a person who takes a weekly direct message instead of channel nudges.
@@ -127,6 +129,8 @@ class Channel(Base):
     dismiss_emoji: Mapped[str] = mapped_column(String(100), server_default="no_entry_sign")
     # How long an "I'm on it" stays fresh: no nudge to anyone else until then, then it is released.
     claim_hours: Mapped[int] = mapped_column(Integer, server_default="24")
+    # Whether the channel's Bluesky and Mastodon posts are read from their networks (`watches`).
+    watch_enabled: Mapped[bool] = mapped_column(server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -314,6 +318,9 @@ class Comment(Base):
         # Flagging the same Slack message twice is one comment; comments flagged
         # by command have no message_ts, and NULLs never collide.
         UniqueConstraint("team_id", "channel_id", "message_ts"),
+        # A reply read twice from its network is one comment.
+        UniqueConstraint("team_id", "post_id", "remote_id"),
+        CheckConstraint(_one_of("seen_on", WATCHED_NETWORKS), name="seen_on_valid"),
         CheckConstraint(_one_of("state", COMMENT_STATES), name="state_valid"),
         Index("ix_comments_team_id_channel_id_state", "team_id", "channel_id", "state"),
         # Reports read a channel's comments closed since a date, never its whole history: answered
@@ -339,7 +346,8 @@ class Comment(Base):
     author: Mapped[str | None] = mapped_column(String(255))
     written_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     state: Mapped[str] = mapped_column(String(16), server_default="open")
-    flagged_by: Mapped[str] = mapped_column(SLACK_ID)
+    # Who flagged it; None for a reply twoway saw on the post's network itself (``seen_on``).
+    flagged_by: Mapped[str | None] = mapped_column(SLACK_ID)
     flagged_at: Mapped[datetime] = mapped_column(UTCDateTime)
     answered_by: Mapped[str | None] = mapped_column(SLACK_ID)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -356,6 +364,10 @@ class Comment(Base):
     claimed_by: Mapped[str | None] = mapped_column(SLACK_ID)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claim_assigned_by: Mapped[str | None] = mapped_column(SLACK_ID)
+    # A reply read from the post's network: which one ("bluesky", "mastodon") and the reply's id there
+    # (an at:// URI, a status id). Both None for a comment someone flagged.
+    seen_on: Mapped[str | None] = mapped_column(String(16))
+    remote_id: Mapped[str | None] = mapped_column(String(255))
 
     post: Mapped[Post] = relationship(back_populates="comments")
     nudges: Mapped[list[Nudge]] = relationship(back_populates="comment", passive_deletes=True)
@@ -598,3 +610,42 @@ class WeeklyDm(Base):
     message_ts: Mapped[str | None] = mapped_column(SLACK_ID)
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class Watch(Base):
+    """A Bluesky or Mastodon post whose replies and counts twoway reads from its network, on a cadence.
+
+    Fetches happen in slots (`bot.watching`): every 15 minutes in the post's first day, hourly in its
+    first week, daily until 30 days. ``slot`` is the last slot a replica claimed, by one conditional
+    UPDATE, so each slot is fetched once whichever replica takes it; ``due_at`` is when the next one
+    starts (a failed fetch moves it by a backoff, keeping the slot). ``target`` is the post as its
+    network's API names it, once resolved (an at:// URI with its DID, an instance and status id), and
+    ``anchor_at`` the post's own creation time there (its shared time until the first fetch).
+    """
+
+    __tablename__ = "watches"
+    __table_args__ = (
+        UniqueConstraint("team_id", "post_id"),
+        CheckConstraint(_one_of("network", WATCHED_NETWORKS), name="network_valid"),
+        CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+        # The watcher's scan: one workspace's watches that are due.
+        Index("ix_watches_team_id_due_at", "team_id", "due_at"),
+        # Deleting posts looks up their watches by the foreign key alone.
+        Index("ix_watches_post_id", "post_id"),
+    )
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
+    team_id: Mapped[str] = mapped_column(SLACK_ID)
+    post_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("posts.id", ondelete="CASCADE"))
+    network: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str | None] = mapped_column(String(255))
+    anchor_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # None once the post is past watching (30 days) or watching stopped for good.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    slot: Mapped[int] = mapped_column(Integer, server_default="-1")
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

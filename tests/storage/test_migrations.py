@@ -47,6 +47,7 @@ TABLES = {
     "posted_message_comments",
     "people",
     "weekly_dms",
+    "watches",
 }
 # Every revision shipped, oldest first.
 REVISIONS = [
@@ -64,6 +65,7 @@ REVISIONS = [
     "0012",
     "0013",
     "0014",
+    "0015",
 ]
 
 
