@@ -286,6 +286,7 @@ class Snapshot(Base):
         CheckConstraint("views >= 0", name="views_non_negative"),
         CheckConstraint("impressions >= 0", name="impressions_non_negative"),
         CheckConstraint("saves >= 0", name="saves_non_negative"),
+        CheckConstraint("quotes >= 0", name="quotes_non_negative"),
         CheckConstraint(_one_of("source", SNAPSHOT_SOURCES), name="source_valid"),
         # Deleting posts looks up their snapshots by the foreign key alone.
         Index("ix_snapshots_post_id", "post_id"),
@@ -302,6 +303,8 @@ class Snapshot(Base):
     views: Mapped[int | None] = mapped_column(Integer)
     impressions: Mapped[int | None] = mapped_column(Integer)
     saves: Mapped[int | None] = mapped_column(Integer)
+    # Quote posts, counted apart from shares where the network tells them apart (Bluesky).
+    quotes: Mapped[int | None] = mapped_column(Integer)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recorded_by: Mapped[str | None] = mapped_column(SLACK_ID)
     source: Mapped[str] = mapped_column(String(16))

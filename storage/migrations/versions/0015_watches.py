@@ -1,6 +1,6 @@
 """Reading Bluesky and Mastodon posts from their networks: which posts are watched and when each is
-fetched next, replies seen there kept as comments (no one flagged them), counts fetched as snapshots,
-and a channel's switch for it.
+fetched next, replies seen there kept as comments (no one flagged them), counts fetched as snapshots
+(with quote posts apart from shares), and a channel's switch for it.
 
 Revision ID: 0015
 Revises: 0014
@@ -29,6 +29,8 @@ def upgrade() -> None:
     with op.batch_alter_table("snapshots") as batch:
         batch.drop_constraint(op.f("ck_snapshots_source_valid"), type_="check")
         batch.create_check_constraint(op.f("ck_snapshots_source_valid"), SOURCES)
+        batch.add_column(sa.Column("quotes", sa.Integer(), nullable=True))
+        batch.create_check_constraint(op.f("ck_snapshots_quotes_non_negative"), "quotes >= 0")
     with op.batch_alter_table("comments") as batch:
         batch.alter_column("flagged_by", existing_type=sa.String(32), nullable=True)
         batch.add_column(sa.Column("seen_on", sa.String(16), nullable=True))
@@ -79,5 +81,7 @@ def downgrade() -> None:
     with op.batch_alter_table("snapshots") as batch:
         batch.drop_constraint(op.f("ck_snapshots_source_valid"), type_="check")
         batch.create_check_constraint(op.f("ck_snapshots_source_valid"), OLD_SOURCES)
+        batch.drop_constraint(op.f("ck_snapshots_quotes_non_negative"), type_="check")
+        batch.drop_column("quotes")
     with op.batch_alter_table("channels") as batch:
         batch.drop_column("watch_enabled")
