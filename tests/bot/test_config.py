@@ -203,3 +203,30 @@ def test_short_links_are_resolved_unless_turned_off() -> None:
     assert load_config({**HTTP, "TWOWAY_RESOLVE_LINKS": "OFF"}).resolve_links is False
     with pytest.raises(ConfigError, match="TWOWAY_RESOLVE_LINKS must be on or off, not 'maybe'"):
         load_config({**HTTP, "TWOWAY_RESOLVE_LINKS": "maybe"})
+
+
+def test_watching_is_on_unless_turned_off() -> None:
+    assert load_config(HTTP).watch is True
+    assert load_config({**HTTP, "TWOWAY_WATCH": "off"}).watch is False
+    assert load_config({**HTTP, "TWOWAY_WATCH": " On "}).watch is True
+    with pytest.raises(ConfigError, match="TWOWAY_WATCH must be on or off, not 'sometimes'"):
+        load_config({**HTTP, "TWOWAY_WATCH": "sometimes"})
+
+
+def test_the_networks_apis_default_to_the_public_ones_and_can_point_elsewhere() -> None:
+    config = load_config(HTTP)
+    assert config.bluesky_api_url == "https://public.api.bsky.app"
+    assert config.mastodon_api_url is None
+    pointed = load_config(
+        {
+            **HTTP,
+            "TWOWAY_BLUESKY_API_URL": "http://127.0.0.1:8765/bluesky/",
+            "TWOWAY_MASTODON_API_URL": "http://127.0.0.1:8765/mastodon/",
+        }
+    )
+    assert pointed.bluesky_api_url == "http://127.0.0.1:8765/bluesky"
+    assert pointed.mastodon_api_url == "http://127.0.0.1:8765/mastodon"
+    with pytest.raises(ConfigError, match="TWOWAY_BLUESKY_API_URL must be an http"):
+        load_config({**HTTP, "TWOWAY_BLUESKY_API_URL": "bsky.app"})
+    with pytest.raises(ConfigError, match="TWOWAY_MASTODON_API_URL must be an http"):
+        load_config({**HTTP, "TWOWAY_MASTODON_API_URL": "ftp://example.org"})
