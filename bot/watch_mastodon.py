@@ -98,7 +98,7 @@ class MastodonReader:
         instance, _ = status_of(url)
         there: set[str] = set()
         with self._lock:
-            for reply_id in reply_ids:
+            for reply_id in dict.fromkeys(reply_ids):
                 try:
                     with self._calling(instance) as api:
                         api.status(reply_id)
@@ -126,7 +126,8 @@ class MastodonReader:
         except MastodonNetworkError as e:
             raise FetchError(f"{instance} could not be reached: {e}") from e
         except MastodonError as e:
-            # 5xx, and whatever else the instance answered that tells nothing of the post.
+            # 5xx, and whatever else tells nothing of the post: an instance that serves its API only to
+            # accounts ("authorized fetch") answers 401 to every status alike.
             raise FetchError(f"{instance} failed: {e}") from e
         else:
             self._note_remaining(instance, client)
