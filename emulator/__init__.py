@@ -81,7 +81,9 @@ joins, slash commands), `interactivity` (buttons, shortcuts, modals, response UR
 `app_manifest` (the installed app's bot scopes and Messages tab, which every call is checked against:
 `missing_scope`, `messages_tab_disabled`), `delivery` (signed HTTP and Socket Mode), `oauth` (the
 install flow), `payloads` (what Slack sends, built), `control` (what the control endpoints share), and
-`service`, which assembles them and runs the server.
+`service`, which assembles them and runs the server. `mastodon_api` plays Mastodon instances' public
+REST API under `/mastodon/<instance>/` (for twoway's watcher), with its own faults, limits and calls log
+under `/_emulator/mastodon/`.
 """
 
 from emulator.delivery import Delivery

@@ -45,6 +45,7 @@ from emulator.app_manifest import AppManifest
 from emulator.call_log import CallLog
 from emulator.control import JSON, WorldError, control_body, flag, text
 from emulator.faults import Faults
+from emulator.mastodon_api import Mastodon
 from emulator.rate_limits import RateLimiter
 
 DEFAULT_TEAM_ID = "T0TWOWAY1"
@@ -335,6 +336,8 @@ class State:
         self.files: dict[str, StoredFile] = {}
         # Slack's rate limits, when enforced (off unless asked for).
         self.limiter: RateLimiter | None = None
+        # Mastodon's instances, their public API and its faults (`emulator.mastodon_api`).
+        self.mastodon = Mastodon(clock)
         # The installed app as its manifest describes it: scopes granted, Messages tab.
         self.app = AppManifest()
         # How the app is distributed (APP_KINDS); outside the Marketplace, the history methods are
