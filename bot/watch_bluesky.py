@@ -110,6 +110,10 @@ class BlueskyReader:
             there.update(p.uri for p in response.posts if p.uri in batch)
         return there
 
+    def close(self) -> None:
+        """Closes its connections; the reader is not used again."""
+        self._client.request.close()
+
     def _post_uri(self, url: str) -> str:
         """The at:// URI of the post a bsky.app link names, its handle resolved to a DID once."""
         parts = urlsplit(url).path.strip("/").split("/")

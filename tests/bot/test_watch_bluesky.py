@@ -7,7 +7,7 @@ import ast
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -49,8 +49,22 @@ def sky(emu: Emulator) -> Bluesky:
 
 
 @pytest.fixture
-def reader(emu: Emulator, clock: Clock) -> BlueskyReader:
-    return BlueskyReader(emu.base_url + "/bluesky", timeout=2, clock=clock)
+def make_reader(emu: Emulator, clock: Clock) -> Iterator[Callable[..., BlueskyReader]]:
+    """Readers on the emulator (or at ``api_url``), closed once the test is over."""
+    made: list[BlueskyReader] = []
+
+    def make(timeout: float = 2, api_url: str | None = None) -> BlueskyReader:
+        made.append(BlueskyReader(api_url or emu.base_url + "/bluesky", timeout=timeout, clock=clock))
+        return made[-1]
+
+    yield make
+    for reader in made:
+        reader.close()
+
+
+@pytest.fixture
+def reader(make_reader: Callable[..., BlueskyReader]) -> BlueskyReader:
+    return make_reader()
 
 
 def test_it_is_a_reader(reader: BlueskyReader) -> None:
@@ -112,7 +126,7 @@ def test_the_thread_is_asked_deep_with_no_parents(reader: BlueskyReader, sky: Bl
 
 
 def test_the_handle_is_resolved_once_and_never_with_a_target_or_a_did(
-    emu: Emulator, reader: BlueskyReader, sky: Bluesky
+    make_reader: Callable[..., BlueskyReader], reader: BlueskyReader, sky: Bluesky
 ) -> None:
     root = sky.post("team.bsky.social", "post")
 
@@ -120,7 +134,7 @@ def test_the_handle_is_resolved_once_and_never_with_a_target_or_a_did(
     reader.thread(Bluesky.url(root), None)
     assert len(sky.calls(RESOLVE)) == 1
 
-    fresh = BlueskyReader(emu.base_url + "/bluesky", timeout=2)
+    fresh = make_reader()
     fresh.thread(Bluesky.url(root), first.target)
     fresh.thread(f"https://bsky.app/profile/{root.author.did}/post/{root.rkey}", None)
     assert len(sky.calls(RESOLVE)) == 1
@@ -203,11 +217,11 @@ def test_no_requests_remaining_pauses_until_the_window_resets(
 
 
 def test_an_enforced_limit_refused_is_rate_limited(
-    emu: Emulator, reader: BlueskyReader, sky: Bluesky, clock: Clock
+    make_reader: Callable[..., BlueskyReader], reader: BlueskyReader, sky: Bluesky, clock: Clock
 ) -> None:
     root = sky.post("team.bsky.social", "post")
     sky.enforce_limits(limit=1, window=60)
-    other = BlueskyReader(emu.base_url + "/bluesky", timeout=2, clock=clock)
+    other = make_reader()
     other.thread(Bluesky.url(root), root.uri)
 
     with pytest.raises(RateLimited) as limited:
@@ -230,20 +244,20 @@ def test_a_server_error_is_a_fetch_error_and_no_pause(reader: BlueskyReader, sky
         reader.still_there(Bluesky.url(root), [root.uri])
 
 
-def test_a_slow_answer_is_a_fetch_error(emu: Emulator, sky: Bluesky) -> None:
+def test_a_slow_answer_is_a_fetch_error(make_reader: Callable[..., BlueskyReader], sky: Bluesky) -> None:
     root = sky.post("team.bsky.social", "post")
-    hurried = BlueskyReader(emu.base_url + "/bluesky", timeout=0.3)
+    hurried = make_reader(timeout=0.3)
     sky.fail(200, delay=1.0)
     with pytest.raises(FetchError) as failed:
         hurried.thread(Bluesky.url(root), root.uri)
     assert not isinstance(failed.value, RateLimited)
 
 
-def test_a_network_nobody_answers_is_a_fetch_error() -> None:
+def test_a_network_nobody_answers_is_a_fetch_error(make_reader: Callable[..., BlueskyReader]) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    nowhere = BlueskyReader(f"http://127.0.0.1:{port}", timeout=2)
+    nowhere = make_reader(api_url=f"http://127.0.0.1:{port}")
     with pytest.raises(FetchError):
         nowhere.thread("https://bsky.app/profile/did:plc:abc/post/3abc", None)
 
