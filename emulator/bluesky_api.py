@@ -532,16 +532,14 @@ async def _xrpc(bluesky: Bluesky, request: web.Request) -> web.Response:
     method = request.match_info["method"]
     query = {k: request.query.getall(k) for k in request.query}
     refused, headers = bluesky.spend()
-    fault = bluesky.trip(method)
+    # A request over the limit is refused before anything else, faults included.
+    fault = None if refused else bluesky.trip(method)
     if fault is not None and fault.delay > 0:
         await asyncio.sleep(fault.delay)
     if refused or (fault is not None and fault.status == 429):
-        retry = bluesky.seconds_to_reset() if refused or fault is None else fault.retry_after
-        if refused:
-            headers = {**headers, "ratelimit-remaining": "0"}
-        response = _xrpc_error(
-            429, "RateLimitExceeded", "Rate Limit Exceeded", {**headers, "Retry-After": str(retry)}
-        )
+        retry = fault.retry_after if fault is not None else bluesky.seconds_to_reset()
+        headers = {**headers, "Retry-After": str(retry)}
+        response = _xrpc_error(429, "RateLimitExceeded", "Rate Limit Exceeded", headers)
     elif fault is not None and fault.status >= 500:
         response = _xrpc_error(fault.status, "InternalServerError", "Internal Server Error", headers)
     else:
