@@ -81,6 +81,7 @@ def build_app(state: State, settings: EmulatorSettings, base_url: Callable[[], s
     call_log.register(router, state.call_log)
     faults.register(router, state.faults)
     rate_limits.register(router, state)
+    state.bluesky.register(router)
     state.mastodon.register(router)
 
     async def close(app: web.Application) -> None:

@@ -42,6 +42,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aiohttp import web
 
 from emulator.app_manifest import AppManifest
+from emulator.bluesky_api import Bluesky
 from emulator.call_log import CallLog
 from emulator.control import JSON, WorldError, control_body, flag, text
 from emulator.faults import Faults
@@ -320,6 +321,8 @@ class State:
         self.tokens: dict[str, str] = {}
         self.call_log = CallLog(self.lock, clock)
         self.faults = Faults(self.lock)
+        # Bluesky's public AppView (`emulator.bluesky_api`), under its own lock.
+        self.bluesky = Bluesky(clock)
         self.triggers: dict[str, str] = {}
         self.tickets: set[str] = set()
         self.views: dict[str, JSON] = {}
