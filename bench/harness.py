@@ -104,6 +104,9 @@ class Slack:
             "SLACK_APP_TOKEN": "",
             "SLACK_CLIENT_ID": "",
             "SLACK_CLIENT_SECRET": "",
+            # The watcher beside each replica reads Bluesky and Mastodon from the emulator, not the networks.
+            "TWOWAY_BLUESKY_API_URL": self.url + "/bluesky",
+            "TWOWAY_MASTODON_API_URL": self.url + "/mastodon",
             **extra,
         }
 

@@ -2,12 +2,14 @@
 
     python -m bench.memory [--quick] [--cache-dir DIR]
 
-`twoway run` starts on a copy of the digest benchmark's SQLite ledger (1,000,000 posts over 500
-channels and two years; `--quick`: 50,000) against the emulator. It then serves what a busy Monday
+`twoway run` starts (with its watcher of Bluesky and Mastodon posts, a child process) on a copy of the
+digest benchmark's SQLite ledger (1,000,000 posts over 500 channels and two years; `--quick`: 50,000)
+against the emulator. It then serves what a busy Monday
 brings: message events sharing posts, `/twoway log`, `report month`, `unanswered` and `digest
 preview` in the measured channel, and the channel's digest posted for real, chart and all. Its
 VmRSS is read from /proc after start, after the traffic and after the digest, and its peak (VmHWM)
-at the end. Goal: at most 120 MB.
+at the end. Goal: at most 120 MB for the process that serves Slack; the watcher's own memory is shown
+apart.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ from bench.harness import (
 )
 
 GOAL_MB = 120
+# `twoway run` reads Bluesky and Mastodon in a child process of its own, whose clients (the atproto SDK
+# alone adds about 55 MB) never load into the server: its memory is shown apart, outside the goal.
+WATCHER = "the watcher (its own process, not in the goal)"
 
 
 def memory_of(pid: int) -> dict[str, float]:
@@ -45,6 +50,15 @@ def memory_of(pid: int) -> dict[str, float]:
         if name in ("VmRSS", "VmHWM"):
             fields[name] = round(int(value.split()[0]) / 1024, 1)
     return fields
+
+
+def watcher_pid(server: int) -> int | None:
+    """The watcher `twoway run` started as its child, if it runs."""
+    for task in Path(f"/proc/{server}/task").iterdir():
+        children = (task / "children").read_text().split()
+        if children:
+            return int(children[0])
+    return None
 
 
 def replica_pid(workdir: Path) -> int:
@@ -114,9 +128,12 @@ def main() -> None:
                     time.sleep(0.2)
                 time.sleep(3)  # its chart follows it into the thread
                 readings["after the digest"] = memory_of(pid)
+                watcher = watcher_pid(pid)
+                if watcher is not None:
+                    readings[WATCHER] = memory_of(watcher)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    peak = max(r["VmHWM"] for r in readings.values())
+    peak = max(r["VmHWM"] for moment, r in readings.items() if moment != WATCHER)
     print(
         table(
             f"Resident memory of twoway run on a ledger of {shape.posts:,} posts (MB)",
@@ -130,6 +147,7 @@ def main() -> None:
         "posts": shape.posts,
         "readings": readings,
         "peak_mb": peak,
+        "watcher_mb": readings.get(WATCHER, {}).get("VmHWM"),
         "goal_mb": GOAL_MB,
     }
     record("memory", args.quick, figures)

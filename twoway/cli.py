@@ -46,6 +46,9 @@ RATE_LIMITS: dict[str, Any] = {
 }
 
 
+ROLES = ("all", "serve", "watch")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="twoway", description="A Slack app that nudges teams from broadcasting toward conversation."
@@ -54,6 +57,15 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="serve Slack: Socket Mode if SLACK_APP_TOKEN is set, else HTTP on PORT")
     run.add_argument("--host", default="0.0.0.0", help="HTTP mode's listen address (default 0.0.0.0)")  # noqa: S104
+    run.add_argument(
+        "--role",
+        choices=ROLES,
+        default="all",
+        help="all (default): serve Slack, and watch Bluesky and Mastodon posts in a child process "
+        "unless TWOWAY_WATCH=off; serve: serve Slack only; watch: watch only (no Slack requests served)",
+    )
+    # Set by `twoway run` for the watcher it starts: the ledger was migrated already.
+    run.add_argument("--migrated", action="store_true", help=argparse.SUPPRESS)
 
     sub.add_parser("migrate", help="bring the ledger's database schema up to date")
 
@@ -130,11 +142,16 @@ def _run(args: argparse.Namespace) -> int:
     config = load_config()
     configure_logging(config.secrets())
     limit_malloc_arenas()
-    # `twoway migrate` in a process of its own: Alembic (10 MB) stays out of the server's memory.
-    migrated = subprocess.run([sys.executable, "-m", "twoway.cli", "migrate"], check=False)
-    if migrated.returncode != 0:
-        logger.error("could not start: the ledger's migrations failed (see above)")
-        return 1
+    if not args.migrated:
+        # `twoway migrate` in a process of its own: Alembic (10 MB) stays out of the server's memory.
+        migrated = subprocess.run([sys.executable, "-m", "twoway.cli", "migrate"], check=False)
+        if migrated.returncode != 0:
+            logger.error("could not start: the ledger's migrations failed (see above)")
+            return 1
+    if args.role == "watch":
+        from twoway.watch_role import run_watcher
+
+        return run_watcher(config, child=args.migrated)
     try:
         runtime = prepare(config, host=args.host, migrate=False)
     except (BoltError, SlackApiError) as error:
@@ -144,9 +161,17 @@ def _run(args: argparse.Namespace) -> int:
         logger.error("could not start: Slack's Web API at %s did not answer: %s", config.slack_api_url, error)
         return 1
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    watcher = None
+    if args.role == "all" and config.watch:
+        from twoway.watch_child import WatcherChild
+
+        watcher = WatcherChild()
+        watcher.start()
     try:
         runtime.serve_forever()
     finally:
+        if watcher is not None:
+            watcher.stop()
         runtime.stop()
     return 0
 

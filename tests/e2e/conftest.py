@@ -38,6 +38,9 @@ def _start_stack(tmp_path: Path, database_url: str, *, socket_mode: bool) -> Ite
         "SLACK_API_URL": emulator_url + "/api/",
         "DATABASE_URL": database_url,
         "PORT": str(app_port),
+        # The watcher reads Bluesky and Mastodon from the emulator, never from the networks.
+        "TWOWAY_BLUESKY_API_URL": emulator_url + "/bluesky",
+        "TWOWAY_MASTODON_API_URL": emulator_url + "/mastodon",
     }
     if socket_mode:
         app_env["SLACK_APP_TOKEN"] = APP_TOKEN
