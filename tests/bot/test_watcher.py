@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.live import remember
-from bot.threads import FetchError, PostGone, RateLimited, Thread
+from bot.threads import FetchError, PostGone, RateLimited, Reply, Thread
 from bot.watcher import FETCH_LEASE, Watcher
 from bot.watching import slot_of, spread_of
 from storage.models import Channel, Comment, Nudge, Post, PostedMessage, Snapshot, Watch
@@ -33,7 +33,7 @@ def at(minutes: float) -> datetime:
     return SHARED + timedelta(minutes=minutes)
 
 
-def fans(*ids: str) -> list:  # type: ignore[type-arg]
+def fans(*ids: str) -> list[Reply]:
     return [reply(i, by=f"fan-{i}.bsky.social", at=at(1)) for i in ids]
 
 
@@ -321,7 +321,7 @@ def test_a_snapshot_is_recorded_only_when_the_numbers_change_and_a_typed_one_is_
         ("fetched", at(93), 1, 5, 1, None),
     ]
     assert len(set(refs)) == 2
-    assert all(ref.startswith("bluesky fetch ") for ref in refs)
+    assert all((ref or "").startswith("bluesky fetch ") for ref in refs)
 
 
 def test_replies_the_network_hid_or_dropped_are_withdrawn_and_nothing_else(sessions: Sessions) -> None:
