@@ -4,6 +4,8 @@
 watches the posts not watched yet (`storage.watches.create_watches`), then fetches its due watches one
 by one. ``start()`` runs a round every ``every`` (30 s) on a scheduler of its own, one round at a time,
 and ``shutdown()`` stops it; the process that runs the watcher (``twoway run --role watch``) calls them.
+``teams`` gives the workspaces to watch for, as it does for `bot.scheduler.Schedules`: the installations'
+teams in distribution mode, else `bot.scheduler.known_teams`.
 That process alone loads the networks' clients: this module names only `bot.threads`' types.
 
 Each fetch is claimed first, in its own transaction (`claim_watch`: one conditional UPDATE, so that of
@@ -168,10 +170,8 @@ class Watcher:
         except RateLimited as limited:
             until = max(datetime.fromtimestamp(limited.retry_at, UTC), self.clock())
             self._failed(team_id, watch, now, f"rate limited until {until.isoformat()}", until)
-            done.limited[watch.network] = until
             done.failed += 1
-            with self.sessions.begin() as s:
-                done.postponed += postpone_network(s, team_id, watch.network, now=self.clock(), until=until)
+            self._wait(team_id, watch.network, until, done)
             return
         except Exception as error:
             # A FetchError, or a reader's own bug: either way, the fetch told nothing.
@@ -218,10 +218,17 @@ class Watcher:
         try:
             return set(reader.still_there(watch.url, sorted(missing)))
         except RateLimited as limited:
-            done.limited[watch.network] = datetime.fromtimestamp(limited.retry_at, UTC)
+            self._wait(team_id, watch.network, datetime.fromtimestamp(limited.retry_at, UTC), done)
             return None
         except FetchError:
             return None
+
+    def _wait(self, team_id: str, network: str, until: datetime, done: Round) -> None:
+        """The network said to wait until ``until``: its other due watches wait too, in this workspace
+        now and in the others as the round reaches them."""
+        done.limited[network] = until
+        with self.sessions.begin() as s:
+            done.postponed += postpone_network(s, team_id, network, now=self.clock(), until=until)
 
     def _failed(
         self, team_id: str, watch: DueWatch, claimed_at: datetime, error: str, due: datetime | None

@@ -56,7 +56,7 @@ def _phase(k: int) -> tuple[int, timedelta, timedelta]:
 
 
 def slot_start(anchor: datetime, k: int, spread: float) -> datetime:
-    """When slot ``k`` (1 to ``LAST_SLOT + 1``) starts; slot ``LAST_SLOT + 1``'s start is when watching ends.
+    """When slot ``k`` (1 to ``LAST_SLOT + 1``, the slot there would be after the last) starts.
 
     A slot starts ``spread`` of its length after its place in the grid, so each slot stays inside its
     grid interval and slots keep their order across the phases' boundaries.
@@ -69,8 +69,8 @@ def slot_start(anchor: datetime, k: int, spread: float) -> datetime:
 
 def slot_of(anchor: datetime, now: datetime, spread: float) -> int | None:
     """The slot ``now`` falls in (0 before slot 1 starts, even before the anchor), or None once watching
-    is over."""
-    if now >= slot_start(anchor, LAST_SLOT + 1, spread):
+    is over: 30 days after the anchor, whatever the offset, so the last slot is shorter than a day."""
+    if now >= anchor + WATCH_FOR:
         return None
     low, high = 0, LAST_SLOT
     # The greatest k whose start is at or before now; slot 0 has none, so it is the floor.

@@ -17,6 +17,7 @@ from bot.watching import slot_of, spread_of
 from storage.models import Channel, Comment, Nudge, Post, PostedMessage, Snapshot, Watch
 from storage.snapshots import add_snapshot
 from storage.watches import claim_watch, create_watches, due_watches, settle_fetched
+from tests.support.polling import eventually
 from tests.support.readers import Clock, FakeReader, epoch, reply, thread, watched_post
 
 Sessions = sessionmaker[Session]
@@ -383,3 +384,35 @@ def test_a_failure_to_read_leaves_the_claimed_slot_to_be_read_again(sessions: Se
     assert job.run_once().fetched == 1
     assert comments(sessions) == {"a": ("open", None)}
     assert the_watch(sessions, post_id).slot == 0
+
+
+def test_a_network_that_says_wait_waits_in_every_workspace_of_the_round(sessions: Sessions) -> None:
+    (first,) = posts(sessions, 1)
+    with sessions.begin() as s:
+        other = watched_post(s, OTHER_TEAM, CHANNEL, url(9), shared_at=SHARED)
+    reader = FakeReader()
+    retry = at(10)
+    reader.show(url(0), RateLimited(epoch(retry)))
+    reader.show(url(9), thread(*fans("z"), created_at=SHARED))
+    job = Watcher(sessions, {"bluesky": reader}, "replica-a", Clock(at(0)), lambda: [TEAM, OTHER_TEAM])
+    done = job.run_once()
+    assert (done.failed, done.fetched, done.postponed) == (1, 0, 1)
+    assert reader.calls[url(9)] == 0
+    with sessions.begin() as s:
+        dues = {w.post_id: w.due_at for w in s.scalars(select(Watch))}
+    assert dues == {first: retry, other: retry}
+
+
+def test_started_it_runs_rounds_on_its_own_until_shut_down(sessions: Sessions) -> None:
+    posts(sessions, 1)
+    reader = FakeReader()
+    reader.show(url(0), thread(*fans("a"), created_at=SHARED))
+    job = Watcher(
+        sessions, {"bluesky": reader}, "replica-a", Clock(at(0)), lambda: [TEAM], every=timedelta(seconds=1)
+    )
+    job.start()
+    try:
+        eventually(lambda: comments(sessions) == {"a": ("open", None)}, what="the first round's comment")
+    finally:
+        job.shutdown()
+    assert reader.calls[url(0)] == 1

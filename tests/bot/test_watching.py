@@ -62,23 +62,26 @@ def test_each_slot_starts_after_the_one_before_and_holds_its_own_start(
     assert next_due(anchor, k - 1, spread) == slot_start(anchor, k, spread)
 
 
-@given(anchors, spreads, offsets)
-def test_slot_lengths_follow_the_posts_age(anchor: datetime, spread: float, age: timedelta) -> None:
-    k = slot_of(anchor, anchor + age, spread)
-    if k is None:
-        assert age >= timedelta(days=30)
-        return
-    assert age < timedelta(days=31)
-    if k == 0 or k == LAST_SLOT:
-        return
-    length = slot_start(anchor, k + 1, spread) - slot_start(anchor, k, spread)
-    start = slot_start(anchor, k, spread) - anchor
-    if start < timedelta(days=1):
-        assert length <= timedelta(minutes=15 + 45 * spread) + timedelta(minutes=1)
-    elif start < timedelta(days=7):
-        assert timedelta(minutes=45) < length <= timedelta(days=1)
+@given(anchors, spreads, st.integers(min_value=1, max_value=LAST_SLOT - 1))
+def test_slots_last_15_minutes_in_the_first_day_an_hour_in_the_first_week_then_a_day(
+    anchor: datetime, spread: float, k: int
+) -> None:
+    start, end = slot_start(anchor, k, spread) - anchor, slot_start(anchor, k + 1, spread) - anchor
+    if end < timedelta(days=1):
+        assert end - start == timedelta(minutes=15)
+    elif timedelta(days=1) <= start and end < timedelta(days=7):
+        assert end - start == timedelta(hours=1)
+    elif timedelta(days=7) <= start:
+        assert end - start == timedelta(days=1)
     else:
-        assert length >= timedelta(days=1) - timedelta(hours=1) or k + 1 > LAST_SLOT
+        # The slot that crosses into the next phase: longer than the one before, shorter than the next.
+        assert timedelta(minutes=15) < end - start < timedelta(days=2)
+
+
+@given(anchors, spreads, offsets)
+def test_watching_stops_30_days_after_the_anchor(anchor: datetime, spread: float, age: timedelta) -> None:
+    slot = slot_of(anchor, anchor + age, spread)
+    assert (slot is None) == (age >= timedelta(days=30))
 
 
 @pytest.mark.parametrize(
@@ -100,11 +103,13 @@ def test_the_boundaries_of_the_phases_with_no_offset(age: timedelta, slot: int |
     assert slot_of(ANCHOR, ANCHOR + age, 0.0) == slot
 
 
-def test_the_last_slot_has_no_next_and_watching_ends_within_31_days() -> None:
+def test_the_last_slot_has_no_next_and_watching_ends_30_days_after_the_anchor() -> None:
     assert LAST_SLOT == 262
     assert next_due(ANCHOR, LAST_SLOT, 0.5) is None
-    assert slot_of(ANCHOR, ANCHOR + timedelta(days=30, hours=11), 0.5) == LAST_SLOT
-    assert slot_of(ANCHOR, ANCHOR + timedelta(days=30, hours=12), 0.5) is None
+    assert slot_of(ANCHOR, ANCHOR + timedelta(days=29, hours=12), 0.5) == LAST_SLOT
+    assert slot_of(ANCHOR, ANCHOR + timedelta(days=29, hours=11), 0.5) == LAST_SLOT - 1
+    assert slot_of(ANCHOR, ANCHOR + timedelta(days=30) - timedelta(microseconds=1), 0.99) == LAST_SLOT
+    assert slot_of(ANCHOR, ANCHOR + timedelta(days=30), 0.0) is None
 
 
 def test_posts_shared_together_are_spread_over_the_interval() -> None:
