@@ -149,9 +149,10 @@ def read_thread(thread: Thread, accounts: Collection[str], post_host: str) -> Re
     """Read a fetched thread against the channel's own ``accounts`` (as `storage.channel_sources` keeps
     them); ``post_host`` is the host of the post's link (a Mastodon instance).
 
-    The counts come from the replies the fetch saw, not the network's own reply count: Bluesky's
-    ``replyCount`` and Mastodon's ``replies_count`` also count replies the thread doesn't show (deleted,
-    blocked, hidden by the author, or on instances this one doesn't know), which nobody could answer.
+    The counts come from the replies the fetch saw, not the network's own reply count, which disagrees
+    with what anyone can answer: Bluesky's ``replyCount`` counts replies from blocked accounts and replies
+    a thread gate refused (bluesky-social/social-app#4320), and a Mastodon instance's ``replies_count``
+    counts the replies it holds, not those its context endpoint can show (mastodon/mastodon#26863).
     Comments received are the replies by anyone but the post's author, so that the reply rate
     (replies sent ÷ comments received) stays comparable with a summary's numbers; replies sent are the
     replies by the author or by any account the channel lists as its own.
