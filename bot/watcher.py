@@ -147,7 +147,11 @@ class Watcher:
             reader = self.readers.get(watch.network)
             if reader is None or watch.network in done.limited:
                 continue
-            self._fetch(team_id, watch, reader, done)
+            try:
+                self._fetch(team_id, watch, reader, done)
+            except Exception:
+                # One post's trouble (its claim lapses and it is tried again) never stops the others'.
+                logger.exception("watching %s failed", watch.url)
 
     def _fetch(self, team_id: str, watch: DueWatch, reader: Reader, done: Round) -> None:
         now = self.clock()
@@ -220,7 +224,9 @@ class Watcher:
         except RateLimited as limited:
             self._wait(team_id, watch.network, datetime.fromtimestamp(limited.retry_at, UTC), done)
             return None
-        except FetchError:
+        except Exception as error:
+            if not isinstance(error, FetchError):
+                logger.exception("asking after replies to %s failed", watch.url)
             return None
 
     def _wait(self, team_id: str, network: str, until: datetime, done: Round) -> None:

@@ -416,3 +416,22 @@ def test_started_it_runs_rounds_on_its_own_until_shut_down(sessions: Sessions) -
     finally:
         job.shutdown()
     assert reader.calls[url(0)] == 1
+
+
+def test_one_posts_broken_answer_leaves_the_others_fetched_and_its_comments_in_place(
+    sessions: Sessions,
+) -> None:
+    posts(sessions, 2)
+    reader = FakeReader()
+    reader.show(url(0), thread(*fans("a"), created_at=SHARED))
+    reader.show(url(1), thread(*fans("b"), created_at=SHARED))
+    clock = Clock(at(0))
+    job = watcher(sessions, reader, clock)
+    job.run_once()
+    # The next fetch of post 0 misses "a", and asking after it breaks in the reader itself.
+    reader.still = RuntimeError("a reader's own bug")
+    reader.show(url(0), thread(created_at=SHARED))
+    reader.show(url(1), thread(*fans("b", "c"), created_at=SHARED))
+    clock.now = at(31)
+    assert job.run_once().fetched == 2
+    assert comments(sessions) == {"a": ("open", None), "b": ("open", None), "c": ("open", None)}
