@@ -67,15 +67,15 @@ def test_slots_last_15_minutes_in_the_first_day_an_hour_in_the_first_week_then_a
     anchor: datetime, spread: float, k: int
 ) -> None:
     start, end = slot_start(anchor, k, spread) - anchor, slot_start(anchor, k + 1, spread) - anchor
-    if end < timedelta(days=1):
+    if end <= timedelta(days=1):
         assert end - start == timedelta(minutes=15)
-    elif timedelta(days=1) <= start and end < timedelta(days=7):
+    elif timedelta(days=1) <= start and end <= timedelta(days=7):
         assert end - start == timedelta(hours=1)
     elif timedelta(days=7) <= start:
         assert end - start == timedelta(days=1)
     else:
         # The slot that crosses into the next phase: longer than the one before, shorter than the next.
-        assert timedelta(minutes=15) < end - start < timedelta(days=2)
+        assert timedelta(minutes=15) < end - start < timedelta(days=1, hours=1)
 
 
 @given(anchors, spreads, offsets)
