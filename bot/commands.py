@@ -422,6 +422,7 @@ def _settings(
             ("flag_emoji", request.flag_emoji),
             ("resolve_emoji", request.resolve_emoji),
             ("dismiss_emoji", request.dismiss_emoji),
+            ("watch_enabled", request.watch),
         )
         if value is not None
     }

@@ -86,9 +86,10 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
         "settings",
         "/twoway settings [threshold <hours>] [claim <hours>h|<days>d] [flag :emoji:] [resolve :emoji:] "
-        "[dismiss :emoji:] | /twoway settings sites|accounts [remove] <site or account>…",
-        "Show or change this channel's nudge threshold, how long an “I'm on it” holds, its reactions, and "
-        "the sites and accounts whose links are the team's posts.",
+        "[dismiss :emoji:] [watch on|off] | /twoway settings sites|accounts [remove] <site or account>…",
+        "Show or change this channel's nudge threshold, how long an “I'm on it” holds, its reactions, "
+        "whether twoway reads its Bluesky and Mastodon posts' replies itself, and the sites and accounts "
+        "whose links are the team's posts.",
         available=True,
     ),
     Subcommand(
@@ -206,6 +207,8 @@ class SettingsRequest:
     dismiss_emoji: str | None
     # How long an "I'm on it" stays fresh, in hours.
     claim_hours: int | None = None
+    # Whether the channel's Bluesky and Mastodon posts are read from their networks.
+    watch: bool | None = None
 
 
 SourceList = Literal["sites", "accounts"]
@@ -415,7 +418,9 @@ _SETTING_EXAMPLES = {
     "flag": "an emoji, e.g. `flag :eyes:`",
     "resolve": "an emoji, e.g. `resolve :white_check_mark:`",
     "dismiss": "an emoji, e.g. `dismiss :no_entry_sign:`",
+    "watch": "`on` or `off`, e.g. `watch off`",
 }
+_SWITCH = {"on": True, "off": False}
 
 
 def _parse_settings(rest: str) -> SettingsRequest | SourcesRequest:
@@ -431,7 +436,8 @@ def _parse_settings(rest: str) -> SettingsRequest | SourcesRequest:
             )
         if key not in _SETTING_EXAMPLES:
             raise _Invalid(
-                f"{_quote(word)} isn't a setting: use `threshold`, `claim`, `flag`, `resolve`, `dismiss`."
+                f"{_quote(word)} isn't a setting: use `threshold`, `claim`, `flag`, `resolve`, `dismiss`, "
+                "`watch`."
             )
         if key in given:
             raise _Invalid(f"`{key}` is given twice; give each setting once.")
@@ -441,6 +447,7 @@ def _parse_settings(rest: str) -> SettingsRequest | SourcesRequest:
         given[key] = value
     threshold = _hours(given["threshold"]) if "threshold" in given else None
     claim = _claim_hours(given["claim"]) if "claim" in given else None
+    watch = _switch(given["watch"]) if "watch" in given else None
     emojis = {key: _emoji_name(given[key]) for key in ("flag", "resolve", "dismiss") if key in given}
     reaction_of: dict[str, str] = {}
     for key, name in emojis.items():
@@ -453,7 +460,14 @@ def _parse_settings(rest: str) -> SettingsRequest | SourcesRequest:
         resolve_emoji=emojis.get("resolve"),
         dismiss_emoji=emojis.get("dismiss"),
         claim_hours=claim,
+        watch=watch,
     )
+
+
+def _switch(word: str) -> bool:
+    if word.lower() not in _SWITCH:
+        raise _Invalid(f"{_quote(word)} isn't `on` or `off`; write `watch on` or `watch off`.")
+    return _SWITCH[word.lower()]
 
 
 _SOURCE_PARSERS: dict[str, Callable[[str], str]] = {"sites": parse_site, "accounts": parse_account}

@@ -457,11 +457,12 @@ def render_settings(channel: Channel, *, changed: bool) -> Message:
         f"{lead}In this channel, open comments are nudged after {channel.unanswered_threshold_hours} hours, "
         f"and an “I'm on it” holds for {claim_hours_text(channel.claim_hours or CLAIM_HOURS_DEFAULT)}. "
         f"React {_emoji(channel.flag_emoji)} to flag a comment, {_emoji(channel.resolve_emoji)} when it's "
-        f"answered, {_emoji(channel.dismiss_emoji)} when it needs no reply."
+        f"answered, {_emoji(channel.dismiss_emoji)} when it needs no reply. "
+        f"Bluesky and Mastodon posts: {'watched' if channel.watch_enabled else 'not watched'}."
     )
     usage = (
         "`/twoway settings [threshold <hours>] [claim <hours>h|<days>d] [flag :emoji:] [resolve :emoji:] "
-        "[dismiss :emoji:]`"
+        "[dismiss :emoji:] [watch on|off]`"
     )
     return message(line, [section(line), context(usage)])
 
@@ -700,6 +701,7 @@ _SETTING_NAMES = {
     "resolve_emoji": "the resolve emoji",
     "dismiss_emoji": "the dismiss emoji",
     "claim_hours": "how long an “I'm on it” holds",
+    "watch_enabled": "Bluesky and Mastodon posts",
 }
 
 
@@ -711,6 +713,8 @@ def render_settings_change(user_id: str, changed: dict[str, object]) -> str:
             shown = f"{value} hours"
         elif name == "claim_hours" and isinstance(value, int):
             shown = claim_hours_text(value)
+        elif name == "watch_enabled":
+            shown = "watched" if value else "not watched"
         else:
             shown = _emoji(str(value))
         parts.append(f"{_SETTING_NAMES.get(name, name.replace('_', ' '))} to {shown}")

@@ -36,6 +36,7 @@ CHANNEL_SETTINGS = frozenset(
         "digest_minute",
         "timezone",
         "digest_enabled",
+        "watch_enabled",
     }
 )
 

@@ -599,6 +599,9 @@ def test_report_bad_input(text: str, reason: str) -> None:
         ("settings claim 36h", SettingsRequest(None, None, None, None, claim_hours=36)),
         ("settings CLAIM 1H", SettingsRequest(None, None, None, None, claim_hours=1)),
         ("settings claim 14d threshold 6", SettingsRequest(6, None, None, None, claim_hours=336)),
+        ("settings watch off", SettingsRequest(None, None, None, None, watch=False)),
+        ("settings WATCH On", SettingsRequest(None, None, None, None, watch=True)),
+        ("settings threshold 6 watch on", SettingsRequest(6, None, None, None, watch=True)),
         (
             "settings dismiss :zipper_mouth_face: threshold 48 flag :rotating_light: resolve heavy-check",
             SettingsRequest(48, "rotating_light", "heavy-check", "zipper_mouth_face"),
@@ -660,7 +663,7 @@ def test_bad_sites_and_accounts(text: str, reason: str) -> None:
 NOT_HOURS = "isn't a threshold; use whole hours from 1 to 720, e.g. `24`."
 NOT_EMOJI = "isn't an emoji name; use one like `:eyes:`."
 BOTH = "can't be both the"
-NOT_A_SETTING = "isn't a setting: use `threshold`, `claim`, `flag`, `resolve`, `dismiss`."
+NOT_A_SETTING = "isn't a setting: use `threshold`, `claim`, `flag`, `resolve`, `dismiss`, `watch`."
 NOT_CLAIM = "isn't a claim time; use hours or days from 1h to 14d, e.g. `claim 2d` or `claim 36h`."
 
 
@@ -683,6 +686,10 @@ NOT_CLAIM = "isn't a claim time; use hours or days from 1h to 14d, e.g. `claim 2
         ("settings claim 1.5d", f"`1.5d` {NOT_CLAIM}"),
         ("settings claim 2w", f"`2w` {NOT_CLAIM}"),
         ("settings claim 1d claim 2d", "`claim` is given twice; give each setting once."),
+        ("settings watch", "`watch` needs `on` or `off`, e.g. `watch off`."),
+        ("settings watch maybe", "`maybe` isn't `on` or `off`; write `watch on` or `watch off`."),
+        ("settings watch yes", "`yes` isn't `on` or `off`; write `watch on` or `watch off`."),
+        ("settings watch on watch off", "`watch` is given twice; give each setting once."),
         ("settings colour blue", f"`colour` {NOT_A_SETTING}"),
         ("settings threshold 1 THRESHOLD 2", "`threshold` is given twice; give each setting once."),
         ("settings flag", "`flag` needs an emoji, e.g. `flag :eyes:`."),

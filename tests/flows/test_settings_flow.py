@@ -124,6 +124,36 @@ def test_settings_changes_are_said_in_one_line_naming_who(flow: Flow) -> None:
     assert len(_said(flow)) == count
 
 
+def test_watching_is_turned_off_and_on_said_and_shown_and_bad_input_records_nothing(flow: Flow) -> None:
+    shown = flow.reply_text(ADA, "settings")
+    assert "Bluesky and Mastodon posts: watched." in shown
+    assert _channel(flow).watch_enabled is True
+
+    answer = flow.reply_text(ADA, "settings watch off")
+    assert answer.startswith("Saved. ")
+    assert "Bluesky and Mastodon posts: not watched." in answer
+    assert _channel(flow).watch_enabled is False
+    eventually(
+        lambda: f"<@{ADA}> set Bluesky and Mastodon posts to not watched." in _said(flow),
+        what="watching off said in the channel",
+    )
+
+    before = _channel(flow)
+    said_before = _said(flow)
+    refused = flow.reply_text(GRACE, "settings watch maybe")
+    assert refused.startswith("`maybe` isn't `on` or `off`; write `watch on` or `watch off`.")
+    after = _channel(flow)
+    assert (after.watch_enabled, after.updated_at) == (before.watch_enabled, before.updated_at)
+    assert _said(flow) == said_before
+
+    assert "Bluesky and Mastodon posts: watched." in flow.reply_text(GRACE, "settings watch on")
+    assert _channel(flow).watch_enabled is True
+    eventually(
+        lambda: f"<@{GRACE}> set Bluesky and Mastodon posts to watched." in _said(flow),
+        what="watching on said in the channel",
+    )
+
+
 GENERAL = "C0GENERAL1"
 BOT = "U0TWOWAYBOT"
 
