@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import Clock
 from bot.live import comments_changed, flag_withdrawn, showing
 from bot.threads import FetchError, PostGone, RateLimited, Reader, Thread
-from bot.watching import Counts, backoff, next_due, read_thread, slot_of, spread_of
+from bot.watching import Counts, backoff, is_flagged_reply, next_due, read_thread, slot_of, spread_of
 from storage.snapshots import add_snapshot
 from storage.watches import (
     DueWatch,
@@ -45,6 +45,8 @@ from storage.watches import (
     due_watches,
     fetched_comments,
     finish_watch,
+    flagged_unseen,
+    found_flagged,
     latest_fetched_snapshot,
     open_remote_ids,
     own_accounts,
@@ -265,10 +267,28 @@ def record_thread(
     reading = read_thread(thread, own_accounts(s, team_id, watch.channel_id), post_host)
     _record_counts(s, team_id, watch, reading.counts, now=now)
     known = fetched_comments(s, team_id, watch.post_id)
+    unseen = flagged_unseen(s, team_id, watch.post_id)
     changed: list[int] = []
     for seen in reading.audience:
         reply = seen.reply
         comment = known.get(reply.id)
+        if comment is None:
+            # A reply someone already flagged by quoting it is that comment, not a second one.
+            comment = next((c for c in unseen if is_flagged_reply(c.text, c.url, reply)), None)
+            if comment is not None and found_flagged(
+                s,
+                team_id,
+                comment.id,
+                seen_on=thread.network,
+                remote_id=reply.id,
+                url=reply.url,
+                author=reply.author,
+            ):
+                unseen.remove(comment)
+                known[reply.id] = comment
+                changed.append(comment.id)
+            else:
+                comment = None
         if comment is None:
             added = add_fetched_comment(
                 s,
@@ -298,6 +318,7 @@ def record_thread(
         comment.id
         for remote_id, comment in known.items()
         if comment.state == "open"
+        and comment.flagged_by is None
         and (
             remote_id in thread.hidden
             or (still_there is not None and remote_id not in listed and remote_id not in still_there)

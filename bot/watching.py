@@ -18,6 +18,7 @@ reply's time. An audience reply to a team reply is a comment of its own.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -201,3 +202,21 @@ def _descendants(reply_id: str, children: dict[str, list[Reply]]) -> Iterable[Re
         seen.add(reply.id)
         yield reply
         stack.extend(children.get(reply.id, ()))
+
+
+# A reply's text must be at least this long to be recognised inside a flagged comment's quote.
+SAME_TEXT_MIN = 8
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"[^\w@.]+", " ", text.lower()).split())
+
+
+def is_flagged_reply(flagged_text: str, flagged_url: str | None, reply: Reply) -> bool:
+    """Whether a comment someone flagged (by quoting it in Slack) is this reply the network shows: the
+    same link, or the reply's words within the quote (which may add its author, ``@alex: …``, or quote
+    marks), ignoring case, spacing and punctuation."""
+    if flagged_url and flagged_url == reply.url:
+        return True
+    said = _plain(reply.text)
+    return len(said) >= SAME_TEXT_MIN and said in _plain(flagged_text)

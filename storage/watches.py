@@ -257,6 +257,44 @@ def fetched_comments(s: Session, team_id: str, post_id: int) -> dict[str, Commen
     return {comment.remote_id: comment for comment in rows if comment.remote_id is not None}
 
 
+def flagged_unseen(s: Session, team_id: str, post_id: int) -> list[Comment]:
+    """Return the post's comments someone flagged that no fetch has found on the network yet."""
+    return list(
+        s.scalars(
+            select(Comment)
+            .where(
+                Comment.team_id == team_id,
+                Comment.post_id == post_id,
+                Comment.flagged_by.is_not(None),
+                Comment.remote_id.is_(None),
+            )
+            .order_by(Comment.id)
+        )
+    )
+
+
+def found_flagged(
+    s: Session, team_id: str, comment_id: int, *, seen_on: str, remote_id: str, url: str, author: str
+) -> bool:
+    """Tie a flagged comment to the reply a fetch found it to be, keeping what the flag recorded (its
+    link and author, where it gave them); False if another fetch tied that reply first."""
+    comment = s.get(Comment, comment_id)
+    if comment is None or comment.team_id != team_id:
+        return False
+    taken = s.scalar(
+        select(Comment.id).where(
+            Comment.team_id == team_id, Comment.post_id == comment.post_id, Comment.remote_id == remote_id
+        )
+    )
+    if taken is not None:
+        return False
+    comment.seen_on, comment.remote_id = seen_on, remote_id
+    comment.url = comment.url or url
+    comment.author = comment.author or author[:255]
+    s.flush()
+    return True
+
+
 def open_remote_ids(s: Session, team_id: str, post_id: int) -> set[str]:
     """Return the network ids of the post's open comments read from its network."""
     return set(
@@ -342,6 +380,8 @@ def withdraw_fetched(s: Session, team_id: str, comment_ids: Collection[int]) -> 
             Comment.id.in_(list(comment_ids)),
             Comment.state == "open",
             Comment.seen_on.is_not(None),
+            # A comment someone flagged and twoway then found on the network is theirs: it stays.
+            Comment.flagged_by.is_(None),
         )
         .returning(Comment.id)
         .execution_options(synchronize_session="fetch")

@@ -14,6 +14,7 @@ from bot.live import remember
 from bot.threads import FetchError, PostGone, RateLimited, Reply, Thread
 from bot.watcher import FETCH_LEASE, Watcher
 from bot.watching import slot_of, spread_of
+from storage.comments import flag_comment
 from storage.models import Channel, Comment, Nudge, Post, PostedMessage, Snapshot, Watch
 from storage.snapshots import add_snapshot
 from storage.watches import claim_watch, create_watches, due_watches, settle_fetched
@@ -435,3 +436,56 @@ def test_one_posts_broken_answer_leaves_the_others_fetched_and_its_comments_in_p
     clock.now = at(31)
     assert job.run_once().fetched == 2
     assert comments(sessions) == {"a": ("open", None), "b": ("open", None), "c": ("open", None)}
+
+
+def test_a_reply_someone_flagged_by_quoting_it_is_that_comment_not_a_second_one(sessions: Sessions) -> None:
+    (post_id,) = posts(sessions, 1)
+    with sessions.begin() as s:
+        post = s.get_one(Post, post_id)
+        quoted, _ = flag_comment(
+            s,
+            TEAM,
+            post=post,
+            channel_id=CHANNEL,
+            text="@alex.bsky.social: Screen reader support on Linux??",
+            author=None,
+            flagged_by="U0GRACE001",
+            flagged_at=at(1),
+            message_ts="1.1",
+        )
+        linked, _ = flag_comment(
+            s,
+            TEAM,
+            post=post,
+            channel_id=CHANNEL,
+            text="when is the next release",
+            author="sam",
+            flagged_by="U0GRACE001",
+            flagged_at=at(1),
+            message_ts="1.2",
+            url="https://bsky.app/profile/sam.bsky.social/post/r2",
+        )
+        ids = {"r1": quoted.id, "r2": linked.id}
+    alex = reply("r1", by="alex.bsky.social", at=at(0), text="Screen reader support on Linux?")
+    sam = reply("r2", by="sam.bsky.social", at=at(0), text="When is the next release? 🙏")
+    short = reply("r3", by="jo.bsky.social", at=at(0), text="Linux?")
+    ours = reply("ours", parent="r1", by="acme.bsky.social", by_id="did:plc:acme", at=at(40))
+    reader = FakeReader()
+    reader.show(url(0), thread(alex, sam, short, created_at=SHARED))
+    clock = Clock(at(2))
+    job = watcher(sessions, reader, clock)
+    job.run_once()
+    with sessions.begin() as s:
+        found = {c.remote_id: (c.id, c.flagged_by, c.seen_on, c.author) for c in s.scalars(select(Comment))}
+    # Too short a reply to recognise in a quote is a comment of its own.
+    assert found == {
+        "r1": (ids["r1"], "U0GRACE001", "bluesky", "alex.bsky.social"),
+        "r2": (ids["r2"], "U0GRACE001", "bluesky", "sam"),
+        "r3": (found["r3"][0], None, "bluesky", "jo.bsky.social"),
+    }
+    # The team answers alex on the network; sam's reply is deleted there: sam's flag stays, as flagged.
+    reader.still = set()
+    reader.show(url(0), thread(alex, short, ours, created_at=SHARED))
+    clock.now = at(62)
+    job.run_once()
+    assert comments(sessions) == {"r1": ("answered", at(40)), "r2": ("open", None), "r3": ("open", None)}
