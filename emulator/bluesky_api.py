@@ -29,7 +29,7 @@ Tests drive it through `Emulator.state.bluesky` (a `Bluesky`): `account`, `post`
 
 - `POST account {handle, did?, display_name?}` -> `{did, handle}`
 - `POST post {author (handle or DID), text, reply_to? (at:// URI), created_at?, reposts?, likes?,
-  quotes?}` -> `{uri, cid, url}`
+  quotes?, rkey?}` -> `{uri, cid, url}`
 - `POST counts {uri, reposts?, likes?, quotes?}`, `POST delete {uri}`, `POST hide {uri}` (the thread's
   author hides that reply), `POST block {uri}` (the reply shows as blocked)
 - `POST faults {status (429, 5xx, or 200 with delay), count? (default 1), method?, retry_after?, delay?}`,
@@ -47,6 +47,7 @@ import copy
 import hashlib
 import itertools
 import math
+import re
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -69,6 +70,8 @@ MAX_URIS = 25
 DEFAULT_LIMIT = 3000
 DEFAULT_WINDOW = 300
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+# A record key's syntax (atproto.com/specs/record-key): 1 to 512 of these, never "." or "..".
+RKEY = re.compile(r"(?!\.{1,2}$)[A-Za-z0-9._:~-]{1,512}")
 
 
 class XrpcError(Exception):
@@ -207,14 +210,20 @@ class Bluesky:
         reposts: int = 0,
         likes: int = 0,
         quotes: int = 0,
+        rkey: str | None = None,
     ) -> Post:
-        """A new post by ``author`` (a handle or a DID), answering the post at ``reply_to`` if given."""
+        """A new post by ``author`` (a handle or a DID), answering the post at ``reply_to`` if given;
+        ``rkey`` names its record (a link someone already shared), else a new TID does."""
+        if rkey is not None and not RKEY.fullmatch(rkey):
+            raise WorldError("invalid_rkey", 400)
         with self.lock:
             account = self._account(author)
             parent = self._post(reply_to) if reply_to is not None else None
             if parent is not None and parent.deleted:
                 raise WorldError("parent_deleted", 400)
-            uri = f"at://{account.did}/{POST_COLLECTION}/{self._tid()}"
+            uri = f"at://{account.did}/{POST_COLLECTION}/{rkey or self._tid()}"
+            if uri in self.posts:
+                raise WorldError("record_exists", 409)
             written = (created_at or datetime.fromtimestamp(self.clock(), UTC)).astimezone(UTC)
             made = Post(
                 uri=uri,
@@ -579,6 +588,7 @@ def register(router: web.UrlDispatcher, bluesky: Bluesky) -> None:
             reposts=int(number(body, "reposts", 0)),
             likes=int(number(body, "likes", 0)),
             quotes=int(number(body, "quotes", 0)),
+            rkey=text(body, "rkey", False),
         )
         return web.json_response({"ok": True, "uri": made.uri, "cid": made.cid, "url": bluesky.url(made)})
 

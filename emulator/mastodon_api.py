@@ -41,7 +41,7 @@ route=None)`, `clear_calls()`.
 Over HTTP, for other processes (JSON bodies; mistakes answer 4xx `{"ok": false, "error"}`):
 
 - `POST /_emulator/mastodon/statuses {instance, author, content, in_reply_to_id?, visibility?,
-  reblogs?, favourites?, created_at?}` answers `{ok, status}` (the Status as the instance serves it);
+  reblogs?, favourites?, created_at?, id?}` answers `{ok, status}` (the Status as the instance serves it);
   `POST /_emulator/mastodon/delete {instance, id}`; `POST /_emulator/mastodon/counts {instance, id,
   reblogs?, favourites?}`
 - `GET|POST|DELETE /_emulator/mastodon/faults {status?, count?, instance?, path?, retry_after?, delay?}`
@@ -250,9 +250,13 @@ class Mastodon:
         reblogs: int = 0,
         favourites: int = 0,
         created_at: float | None = None,
+        status_id: str | None = None,
     ) -> str:
         """A status on ``instance`` by ``author`` (``user@home.instance``; ``user`` alone is local),
-        ``content`` in HTML (plain text is wrapped in a paragraph); its id."""
+        ``content`` in HTML (plain text is wrapped in a paragraph); its id, ``status_id`` when given (a
+        link someone already shared), else a new one."""
+        if status_id is not None and not status_id.isdigit():
+            raise ValueError("a status id is digits")
         if visibility not in VISIBILITIES:
             raise ValueError(f"visibility is one of {', '.join(VISIBILITIES)}")
         if reblogs < 0 or favourites < 0:
@@ -265,8 +269,10 @@ class Mastodon:
             account = self._account(where, author)
             if not content.lstrip().startswith("<"):
                 content = f"<p>{html.escape(content)}</p>"
+            if status_id is not None and status_id in where.statuses:
+                raise ValueError(f"status {status_id} exists")
             status = Status(
-                self._new_id(moment),
+                status_id or self._new_id(moment),
                 where.host,
                 account,
                 content,
@@ -504,6 +510,7 @@ class Mastodon:
                 reblogs=int(number(body, "reblogs", 0)),
                 favourites=int(number(body, "favourites", 0)),
                 created_at=None if created_at is None else number(body, "created_at", 0),
+                status_id=text(body, "id", required=False),
             )
         except KeyError:
             raise WorldError("in_reply_to_not_found", 404) from None

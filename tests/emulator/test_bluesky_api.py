@@ -400,3 +400,20 @@ def test_control_mistakes_are_named(emu: Emulator) -> None:
         404,
         {"ok": False, "error": "post_not_found"},
     )
+
+
+def test_a_post_may_take_the_record_key_of_a_link_already_shared(emu: Emulator, sky: Bluesky) -> None:
+    made = post(
+        emu,
+        "/_emulator/bluesky/post",
+        {"author": "team.bsky.social", "text": "changelog", "rkey": "3kchange02"},
+    )
+    assert made["url"] == "https://bsky.app/profile/team.bsky.social/post/3kchange02"
+    assert thread(emu, made["uri"])["thread"]["post"]["record"]["text"] == "changelog"
+    again = {"author": "team.bsky.social", "text": "again", "rkey": "3kchange02"}
+    assert http(emu, "POST", "/_emulator/bluesky/post", again) == (
+        409,
+        {"ok": False, "error": "record_exists"},
+    )
+    bad = {"author": "team.bsky.social", "text": "x", "rkey": "no spaces"}
+    assert http(emu, "POST", "/_emulator/bluesky/post", bad) == (400, {"ok": False, "error": "invalid_rkey"})

@@ -338,3 +338,12 @@ def test_bad_control_requests_are_refused_and_change_nothing(
     )
     assert emu.state.mastodon.faults == []
     assert emu.state.mastodon.limits is None
+
+
+def test_a_status_may_take_the_id_of_a_link_already_shared(emu: Emulator) -> None:
+    body = {"instance": SOCIAL, "author": "team", "content": "thread", "id": "113500000000000001"}
+    made = post(emu, "/_emulator/mastodon/statuses", body)
+    assert made["status"]["id"] == "113500000000000001"
+    assert api(emu, SOCIAL, "/api/v1/statuses/113500000000000001").json()["content"] == "<p>thread</p>"
+    status, answer = http(emu, "POST", "/_emulator/mastodon/statuses", body)
+    assert (status, answer["error"]) == (400, "invalid_status: status 113500000000000001 exists")
