@@ -35,7 +35,7 @@ from bot.clock import Clock
 from bot.live import comments_changed, flag_withdrawn, showing
 from bot.threads import FetchError, PostGone, RateLimited, Reader, Thread
 from bot.watching import Counts, backoff, is_flagged_reply, next_due, read_thread, slot_of, spread_of
-from storage.snapshots import add_snapshot
+from storage.snapshots import add_snapshot, latest_snapshot
 from storage.watches import (
     DueWatch,
     add_fetched_comment,
@@ -47,7 +47,6 @@ from storage.watches import (
     finish_watch,
     flagged_unseen,
     found_flagged,
-    latest_fetched_snapshot,
     open_remote_ids,
     own_accounts,
     postpone_network,
@@ -335,16 +334,23 @@ def record_thread(
 
 
 def _record_counts(s: Session, team_id: str, watch: DueWatch, counts: Counts, *, now: datetime) -> None:
-    """A fetched snapshot, only when the numbers changed since the last fetched one: the trend needs the
-    changes, not a row every 15 minutes. A snapshot someone typed is never touched."""
-    last = latest_fetched_snapshot(s, team_id, watch.post_id)
-    if last is not None and (
-        last.comments_received,
-        last.replies_sent,
-        last.shares,
-        last.likes,
-        last.quotes,
-    ) == (counts.comments_received, counts.replies_sent, counts.shares, counts.likes, counts.quotes):
+    """A fetched snapshot, unless the post's latest snapshot is a fetched one with these very numbers: the
+    trend needs the changes, not a row every 15 minutes. The latest snapshot is the one that counts, so a
+    fetch after someone typed numbers records again, and the network's numbers count from then on; the
+    typed snapshot is never touched, and stays on record beside them."""
+    last = latest_snapshot(s, team_id, watch.post_id)
+    if (
+        last is not None
+        and last.source == "fetched"
+        and (
+            last.comments_received,
+            last.replies_sent,
+            last.shares,
+            last.likes,
+            last.quotes,
+        )
+        == (counts.comments_received, counts.replies_sent, counts.shares, counts.likes, counts.quotes)
+    ):
         return
     add_snapshot(
         s,

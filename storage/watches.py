@@ -387,13 +387,3 @@ def withdraw_fetched(s: Session, team_id: str, comment_ids: Collection[int]) -> 
         .execution_options(synchronize_session="fetch")
     ).all()
     return [row[0] for row in deleted]
-
-
-def latest_fetched_snapshot(s: Session, team_id: str, post_id: int) -> Snapshot | None:
-    """Return the post's most recent snapshot fetched from its network, or None."""
-    return s.scalars(
-        select(Snapshot)
-        .where(Snapshot.team_id == team_id, Snapshot.post_id == post_id, Snapshot.source == "fetched")
-        .order_by(Snapshot.recorded_at.desc())
-        .limit(1)
-    ).first()

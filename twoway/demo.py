@@ -9,6 +9,7 @@ the channel shows and says where the digest's chart was saved.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import socket
 import tempfile
@@ -29,20 +30,25 @@ from bot.config import Config, Secret
 from bot.digest.period import period_ending, slot_at_or_before
 from bot.render_ledger import ANSWERED_ACTION, CLAIM_ACTION
 from bot.scheduler import SWEEP_JOB_ID
+from bot.watcher import Watcher
 from emulator import Emulator, EmulatorSettings, RateLimits
 from twoway.demo_team import (
     ADA,
     CHANNEL,
     FLAGS,
     GRACE,
+    HEARD,
     LAST_SWEEP_BEFORE_MONDAY,
+    ON_NETWORKS,
     SHARES,
     SWEEP_EVERY,
     TEAM,
+    Heard,
     at,
 )
 from twoway.preview import blocks_to_text
 from twoway.runtime import Runtime, prepare
+from twoway.watch_role import make_readers
 
 NAMES = {
     "U0ADA00001": "ada",
@@ -52,6 +58,9 @@ NAMES = {
     "C0SOCIAL01": "social",
 }
 WAIT = 20.0
+# The handle and record key of a Bluesky post's link; the instance, user and status id of a Mastodon one.
+BLUESKY_LINK = re.compile(r"bsky\.app/profile/([^/\s]+)/post/([^/\s?]+)")
+MASTODON_LINK = re.compile(r"https://([^/\s]+)/@([^/\s]+)/(\d+)")
 APP_KINDS = {
     "internal": "an internal app",
     "marketplace": "a Marketplace app",
@@ -82,7 +91,9 @@ def get_json(url: str, timeout: float = 15) -> Any:
 
 
 def local_config(*, api_url: str, signing_secret: str, database_url: str, port: int) -> Config:
-    """twoway's settings for running against the local emulator in HTTP mode."""
+    """twoway's settings for running against the local emulator in HTTP mode, Bluesky and Mastodon
+    included (`api_url` is its Slack Web API's)."""
+    base = api_url.removesuffix("/").removesuffix("/api")
     return Config(
         bot_token=Secret("xoxb-twoway-local"),
         signing_secret=Secret(signing_secret),
@@ -91,6 +102,8 @@ def local_config(*, api_url: str, signing_secret: str, database_url: str, port: 
         slack_api_url=api_url,
         timezone="UTC",
         port=port,
+        bluesky_api_url=f"{base}/bluesky",
+        mastodon_api_url=f"{base}/mastodon",
     )
 
 
@@ -141,6 +154,9 @@ class _Team:
     def __init__(self, emulator: Emulator, clock: DemoClock) -> None:
         self.base = emulator.base_url
         self.clock = clock
+        # Each post and reply made on a network, by its key: its at:// URI or its status id.
+        self.on_network: dict[str, str] = {}
+        self.instances: dict[str, str] = {}
 
     def calls(self, method: str) -> list[dict[str, Any]]:
         calls: list[dict[str, Any]] = get_json(f"{self.base}/_emulator/calls?method={method}")
@@ -190,6 +206,68 @@ class _Team:
         messages = get_json(f"{self.base}/_emulator/messages?team={TEAM}&channel={CHANNEL}")
         return dict(next(m for m in messages if m.get("ts") == ts))
 
+    def publish(self, key: str, moment: datetime, link: str) -> None:
+        """The share ``key``'s post on its network, as ``link`` names it, made a few minutes before."""
+        post = ON_NETWORKS[key]
+        written = moment - timedelta(minutes=10)
+        if post.network == "bluesky":
+            handle, rkey = BLUESKY_LINK.findall(link)[0]
+            made = post_json(
+                f"{self.base}/_emulator/bluesky/post",
+                {
+                    "author": handle,
+                    "text": post.text,
+                    "rkey": rkey,
+                    "created_at": written.isoformat(),
+                    "reposts": post.shares,
+                    "likes": post.likes,
+                },
+            )
+            self.on_network[key] = str(made["uri"])
+        else:
+            instance, _, status_id = MASTODON_LINK.findall(link)[0]
+            post_json(
+                f"{self.base}/_emulator/mastodon/statuses",
+                {
+                    "instance": instance,
+                    "author": post.author,
+                    "content": post.text,
+                    "id": status_id,
+                    "created_at": written.timestamp(),
+                    "reblogs": post.shares,
+                    "favourites": post.likes,
+                },
+            )
+            self.on_network[key] = status_id
+            self.instances[key] = instance
+
+    def hear(self, heard: Heard, moment: datetime) -> None:
+        """A reply on the network: by someone in the audience, or by the team's own account."""
+        parent = self.on_network[heard.answers or heard.on]
+        if ON_NETWORKS[heard.on].network == "bluesky":
+            made = post_json(
+                f"{self.base}/_emulator/bluesky/post",
+                {
+                    "author": heard.by,
+                    "text": heard.text,
+                    "reply_to": parent,
+                    "created_at": moment.isoformat(),
+                },
+            )
+            self.on_network[heard.key] = str(made["uri"])
+        else:
+            made = post_json(
+                f"{self.base}/_emulator/mastodon/statuses",
+                {
+                    "instance": self.instances[heard.on],
+                    "author": heard.by,
+                    "content": heard.text,
+                    "in_reply_to_id": parent,
+                    "created_at": moment.timestamp(),
+                },
+            )
+            self.on_network[heard.key] = str(made["status"]["id"])
+
     def command(self, moment: datetime, user: str, text: str) -> dict[str, Any]:
         self.clock.set(moment)
         seen: dict[str, Any] = post_json(
@@ -207,11 +285,12 @@ OWN_ACCOUNTS = (
 )
 
 
-def play_fortnight(team: _Team, runtime: Runtime, now: datetime) -> None:
-    """Every share, summary, flag and answer of the fortnight before ``now``, in the order they happened.
+def play_fortnight(team: _Team, runtime: Runtime, now: datetime, watcher: Watcher | None = None) -> None:
+    """Every share, summary, flag and answer of the fortnight before ``now``, in the order they happened,
+    and the replies on Bluesky and Mastodon under the team's posts there.
 
-    twoway was running all along: its sweep nudged owners every few hours, and last Monday's
-    digest went out at 09:00.
+    twoway was running all along: its sweep nudged owners every few hours, its watcher (``watcher``)
+    read the networks as often, and last Monday's digest went out at 09:00.
     """
     shared: dict[str, tuple[str, datetime]] = {}
     events: list[tuple[datetime, Callable[[], None]]] = []
@@ -229,6 +308,8 @@ def play_fortnight(team: _Team, runtime: Runtime, now: datetime) -> None:
 
         def sweep(tick: datetime = tick) -> None:
             team.clock.set(tick)
+            if watcher is not None:
+                watcher.run_once()
             schedules.run_sweep()
 
         events.append((tick, sweep))
@@ -245,6 +326,8 @@ def play_fortnight(team: _Team, runtime: Runtime, now: datetime) -> None:
         when = at(now, share.days_ago)
 
         def post(share: Any = share, when: datetime = when) -> None:
+            if share.key in ON_NETWORKS:
+                team.publish(share.key, when, share.text)
             ts = team.say(when, share.user, share.text)
             shared[share.key] = (ts, when)
             team.until(lambda: team.reacted(ts), f"twoway to track {share.key}")
@@ -282,6 +365,14 @@ def play_fortnight(team: _Team, runtime: Runtime, now: datetime) -> None:
                 team.command(moment, owner, f"answered {flagged[flag.text]}")
 
             events.append((when + timedelta(hours=flag.answered_after_hours), answer))
+
+    for heard in HEARD:
+        when = at(now, next(s for s in SHARES if s.key == heard.on).days_ago, heard.hours_after_share)
+
+        def reply(heard: Heard = heard, when: datetime = when) -> None:
+            team.hear(heard, when)
+
+        events.append((when, reply))
 
     for _, act in sorted(events, key=lambda event: event[0]):
         act()
@@ -430,8 +521,11 @@ def _play(
             console.print(f"The emulator treats twoway as {APP_KINDS[app_kind]}{limits}.")
             console.print("A fortnight in #social: ada, grace and linus share posts, summaries and comments…")
             team = _Team(emulator, clock)
-            play_fortnight(team, runtime, monday)
+            # The watcher runs in this process here; `twoway run` gives it a process of its own.
+            watcher = Watcher(runtime.deps.sessions, make_readers(config), "demo", clock.now, lambda: [TEAM])
+            play_fortnight(team, runtime, monday, watcher)
             clock.set(monday)
+            watcher.run_once()
             console.print(f"The clock moves to {monday:%A %d %B %Y, %H:%M} UTC; twoway's scheduler fires.\n")
             fire_schedule(runtime)
             team.until(lambda: _fired(team, monday), "the digest and its chart")

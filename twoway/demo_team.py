@@ -1,7 +1,9 @@
 """A realistic team's fortnight in #social, played through the emulator as people would post it.
 
 Ada answers her audience; Grace mostly does; Linus broadcasts: his last four posts drew comments
-and he never replied. Some comments were answered, some still wait, two of them for days.
+and he never replied. Some comments were answered, some still wait, two of them for days. The
+replies under the team's Bluesky and Mastodon posts are on those networks, where twoway reads them
+itself: nobody copies them into Slack.
 """
 
 from __future__ import annotations
@@ -132,6 +134,62 @@ FLAGS: tuple[Flag, ...] = (
     Flag("grace-masto-1", 7, LINUS, "@alex@fosstodon.org: screen reader support on Linux?", GRACE),
     # Flagged on Saturday: its nudge waits for Monday morning.
     Flag("ada-blog-1", 3, GRACE, "@dana: do you have a template for replies?", GRACE),
+)
+
+
+@dataclass(frozen=True)
+class OnNetwork:
+    """A share's post on Bluesky or Mastodon as the network holds it, with its reposts and likes."""
+
+    network: str
+    author: str
+    text: str
+    shares: int
+    likes: int
+
+
+@dataclass(frozen=True)
+class Heard:
+    """A reply on the network under one of those posts, or under another reply (``answers``); ``by`` is
+    a Bluesky handle, or a Mastodon account as ``user@instance`` (``twoway`` alone: the team's own)."""
+
+    on: str
+    key: str
+    hours_after_share: float
+    by: str
+    text: str
+    answers: str | None = None
+
+
+ON_NETWORKS: dict[str, OnNetwork] = {
+    "linus-bsky-1": OnNetwork("bluesky", "twoway.bsky.social", "The benchmark numbers for 4.2", 14, 88),
+    "grace-masto-1": OnNetwork("mastodon", "twoway", "Accessibility update, a thread", 31, 97),
+    "linus-bsky-2": OnNetwork("bluesky", "twoway.bsky.social", "What changed in 4.3", 3, 40),
+}
+
+HEARD: tuple[Heard, ...] = (
+    # Grace flags this one in Slack half an hour later; twoway finds it on Bluesky as that comment.
+    Heard("linus-bsky-1", "hardware", 7.5, "perf-nerd.bsky.social", "Which hardware did you run these on?"),
+    Heard("linus-bsky-1", "sqlite", 11, "dbfan.bsky.social", "Any numbers for SQLite on a phone?"),
+    Heard(
+        "grace-masto-1", "contrast", 3, "lena@chaos.social", "Will the high-contrast theme come to mobile?"
+    ),
+    Heard(
+        "grace-masto-1",
+        "contrast-yes",
+        5,
+        "twoway",
+        "Yes! It ships with the next mobile release.",
+        "contrast",
+    ),
+    Heard("grace-masto-1", "linux", 6.9, "alex@fosstodon.org", "screen reader support on Linux?"),
+    # A follow-up to the team's answer: a new comment, the depth no summary shows.
+    Heard(
+        "grace-masto-1", "contrast-when", 8, "lena@chaos.social", "Lovely! Any date for it?", "contrast-yes"
+    ),
+    Heard("linus-bsky-2", "sync", 2, "maria.bsky.social", "Does 4.3 fix the offline sync bug?"),
+    Heard("linus-bsky-2", "guide", 5, "tom.bsky.social", "Is there a migration guide from 4.2?"),
+    Heard("linus-bsky-2", "export", 20, "kai.bsky.social", "Where did the export command go?"),
 )
 # twoway's sweep ran every few hours of the fortnight, until Sunday noon; Monday 09:00 is the demo's.
 SWEEP_EVERY = timedelta(hours=6)

@@ -285,7 +285,7 @@ def test_watching_off_stops_fetches_and_keeps_comments_and_on_resumes(sessions: 
     assert comments(sessions) == {"a": ("open", None), "b": ("open", None)}
 
 
-def test_a_snapshot_is_recorded_only_when_the_numbers_change_and_a_typed_one_is_kept(
+def test_a_snapshot_is_recorded_when_the_numbers_change_or_were_typed_since_and_typed_ones_are_kept(
     sessions: Sessions,
 ) -> None:
     (post_id,) = posts(sessions, 1)
@@ -304,13 +304,30 @@ def test_a_snapshot_is_recorded_only_when_the_numbers_change_and_a_typed_one_is_
         )
     reader = FakeReader()
     same = thread(*fans("a"), created_at=SHARED, likes=4, quotes=1)
-    reader.show(url(0), same, same, same, thread(*fans("a"), created_at=SHARED, likes=5, quotes=1))
+    reader.show(url(0), same, same, same, same, thread(*fans("a"), created_at=SHARED, likes=5, quotes=1))
     clock = Clock(at(0))
     job = watcher(sessions, reader, clock)
-    for minutes in (0, 31, 62, 93):
+    for minutes in (0, 31, 62):
         clock.now = at(minutes)
         job.run_once()
-    assert reader.calls[url(0)] == 4
+    # Someone types numbers after the fetches: the next fetch records the network's again, unchanged.
+    with sessions.begin() as s:
+        add_snapshot(
+            s,
+            TEAM,
+            post_id,
+            comments_received=12,
+            replies_sent=2,
+            shares=2,
+            likes=3,
+            recorded_at=at(70),
+            recorded_by="U0GRACE001",
+            source="command",
+        )
+    for minutes in (93, 124):
+        clock.now = at(minutes)
+        job.run_once()
+    assert reader.calls[url(0)] == 5
     with sessions.begin() as s:
         rows = [
             (r.source, r.recorded_at, r.comments_received, r.likes, r.quotes, r.recorded_by)
@@ -320,9 +337,11 @@ def test_a_snapshot_is_recorded_only_when_the_numbers_change_and_a_typed_one_is_
     assert rows == [
         ("command", at(-1), 9, 3, None, "U0ADA00001"),
         ("fetched", at(0), 1, 4, 1, None),
-        ("fetched", at(93), 1, 5, 1, None),
+        ("command", at(70), 12, 3, None, "U0GRACE001"),
+        ("fetched", at(93), 1, 4, 1, None),
+        ("fetched", at(124), 1, 5, 1, None),
     ]
-    assert len(set(refs)) == 2
+    assert len(set(refs)) == 3
     assert all((ref or "").startswith("bluesky fetch ") for ref in refs)
 
 
