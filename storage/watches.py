@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.db import insert_ignoring_conflicts
-from storage.models import WATCHED_NETWORKS, Channel, ChannelSource, Comment, Post, Snapshot, Watch
+from storage.models import WATCHED_NETWORKS, Channel, ChannelSource, Comment, Post, Watch
 
 # No fetch is made past this age: a post is watched for its first 30 days.
 WATCH_FOR = timedelta(days=30)
