@@ -205,6 +205,7 @@ def render_flag_notice(flagged: Flagged, names: Mapping[str, str] | None = None)
     is on it."""
     comment, post = flagged.comment, flagged.post
     on_it = claim_line(comment, names or {})
+    found = found_by(comment)
     owner = mention(post.owner_user_id)
     author = from_author(comment)
     headline = (
@@ -219,7 +220,8 @@ def render_flag_notice(flagged: Flagged, names: Mapping[str, str] | None = None)
             section(quoted_comment(comment) + (f"\n{on_it}." if on_it else "")),
             comment_buttons(comment.id, claimed=bool(on_it)),
             context(
-                f"{found_by(comment).capitalize()}. Close it with the buttons, "
+                # Only its first letter: str.capitalize would lower the rest, and break the mention.
+                f"{found[:1].upper()}{found[1:]}. Close it with the buttons, "
                 f"`/twoway answered {comment.id}` or `/twoway dismiss {comment.id}`."
             ),
         ],

@@ -117,7 +117,19 @@ def test_flag_notice_names_owner_id_and_nudge_time_with_buttons() -> None:
         "comment_dismissed",
         "comment_claim",
     ]
+    assert notice["blocks"][3]["elements"][0]["text"] == (
+        "Flagged by <@U2>. Close it with the buttons, `/twoway answered 7` or `/twoway dismiss 7`."
+    )
     assert LIST_LIMIT == 10
+
+
+def test_a_notice_drawn_for_a_reply_seen_on_bluesky_says_where_it_was_seen() -> None:
+    channel = Channel(team_id="T1", channel_id="C1", unanswered_threshold_hours=24, timezone="UTC")
+    notice = render_flag_notice(Flagged(_seen(), _bluesky_post(), channel, True, NOW + timedelta(hours=24)))
+    assert notice["blocks"][3]["elements"][0]["text"] == (
+        "Seen on Bluesky. Close it with the buttons, `/twoway answered 7` or `/twoway dismiss 7`."
+    )
+    assert "<@>" not in json.dumps(notice)
 
 
 @pytest.mark.parametrize("level", [1, 2])
