@@ -562,10 +562,11 @@ def _fetched_note(counts: Counts) -> str:
     if not counts.fetched or counts.fetched_at is None:
         return ""
     networks = " and ".join(network_name(n) for n in counts.fetched_from)
-    of = "" if counts.fetched == counts.posts else f" of {counts.fetched} of the {counts.posts} new posts"
-    if not of:
-        of = " of the new post" if counts.posts == 1 else " of the new posts"
-    return f" The counts{of} were fetched from {networks}, last {slack_date(counts.fetched_at)}."
+    if counts.fetched < counts.posts:
+        which = f"{counts.fetched} of the {counts.posts} new posts"
+    else:
+        which = "the new post" if counts.posts == 1 else "the new posts"
+    return f" The counts of {which} were fetched from {networks}, last {slack_date(counts.fetched_at)}."
 
 
 def _why_talked(p: PostLine) -> str:
