@@ -6,6 +6,8 @@ returns what the handler needs to answer. Times are passed in; nothing here read
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Literal
@@ -23,6 +25,7 @@ from bot.metrics import (
     ReportPeriod,
     SnapshotFact,
     build_report,
+    latest,
     reply_rate,
 )
 from bot.summary import Engagement
@@ -541,6 +544,7 @@ def post_facts(s: Session, team_id: str, posts: list[Post]) -> list[PostFact]:
                 views=snap.views,
                 impressions=snap.impressions,
                 saves=snap.saves,
+                source=snap.source,
             )
         )
     return [
@@ -570,6 +574,8 @@ class PeriodReport:
     end: datetime
     owner: str | None
     report: Report
+    # The period's posts whose latest numbers were fetched from their network, by network.
+    fetched: Mapping[str, int] = field(default_factory=dict)
 
 
 def report(
@@ -591,14 +597,14 @@ def report(
         if post.id not in known:
             known.add(post.id)
             posts.append(post)
-    figures = build_report(
-        post_facts(s, team_id, posts),
-        [comment_fact(c, p) for c, p in pairs],
-        start=start,
-        end=now,
-        now=now,
+    facts = post_facts(s, team_id, posts)
+    figures = build_report(facts, [comment_fact(c, p) for c, p in pairs], start=start, end=now, now=now)
+    fetched = Counter(
+        f.platform
+        for f in facts
+        if start <= f.shared_at < now and (last := latest(f)) is not None and last.source == "fetched"
     )
-    return PeriodReport(period, start, now, owner, figures)
+    return PeriodReport(period, start, now, owner, figures, dict(fetched))
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,8 @@ class SnapshotFact:
     views: int | None = None
     impressions: int | None = None
     saves: int | None = None
+    # Where the counts came from: "thread", "command", "import", or "fetched" from the post's network.
+    source: str = ""
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ from bot.render_ledger import (
     format_post_link,
     from_author,
     quoted_comment,
+    seen_mark,
     slack_date,
 )
 from bot.text import mention
@@ -209,7 +210,7 @@ def _item_blocks(
             line for line in (on_it, f"Snoozed: no nudges until {slack_date(comment.snoozed_until)}.") if line
         )
     return [
-        section(f"{where} · waited {format_duration(_age(comment, at))}"),
+        section(f"{where} · waited {format_duration(_age(comment, at))}{seen_mark(comment)}"),
         section(quoted_comment(comment, 200) + (f"\n{on_it}" if on_it else "")),
         comment_buttons(comment.id, snooze=True, claimed=comment.claimed_by is not None),
     ]

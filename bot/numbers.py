@@ -31,6 +31,7 @@ from bot.render import Message, note
 from bot.render_numbers import (
     ModalPlace,
     ReadBack,
+    numbers_from,
     read_numbers_form,
     render_numbers_modal,
     render_read_back,
@@ -91,20 +92,23 @@ def open_numbers_modal(
         if placed is None:
             return note(_NO_POST)
         lead = None
-        prefill = None
+        shown = None
         if snapshot_id is not None:
-            snapshot = get_snapshot(s, team_id, snapshot_id)
-            if snapshot is None or snapshot.post_id != post_id:
+            shown = get_snapshot(s, team_id, snapshot_id)
+            if shown is None or shown.post_id != post_id:
                 lead = "Those numbers were undone; these are the post's latest, and you'll log new ones."
-                snapshot_id = None
-            elif snapshot.recorded_by != user_id:
+                snapshot_id, shown = None, None
+            elif shown.recorded_by != user_id:
                 return note(_NOT_YOURS)
-            else:
-                prefill = ledger.engagement_of(snapshot)
-        if prefill is None:
-            prefill = ledger.engagement_of(latest_snapshot(s, team_id, post_id))
+        if shown is None:
+            shown = latest_snapshot(s, team_id, post_id)
+        prefill = ledger.engagement_of(shown)
         view = render_numbers_modal(
-            placed.post, prefill, ModalPlace(placed.post.id, placed.channel_id, snapshot_id), lead=lead
+            placed.post,
+            prefill,
+            ModalPlace(placed.post.id, placed.channel_id, snapshot_id),
+            lead=lead,
+            prefilled_from=None if shown is None else numbers_from(shown, placed.post, deps.clock()),
         )
     if not trigger_id:
         return note("Slack didn't say where to open the form. Use `/twoway log <url> comments=N …` instead.")
@@ -201,6 +205,9 @@ def undo(
         placed = place_in_reach(s, team_id, reach, post_id)
         delete_snapshot(s, team_id, snapshot_id)
         latest = latest_snapshot(s, team_id, post_id)
+        earlier = None
+        if latest is not None and placed is not None:
+            earlier = numbers_from(latest, placed.post, deps.clock())
     if summary_ts is not None and placed is not None:
         channel = placed.channel_id
         attempt(
@@ -210,7 +217,8 @@ def undo(
         )
     if latest is None:
         return note("Undone: those numbers are gone, and the post has no numbers recorded now.")
-    return note("Undone: those numbers are gone. The post's numbers are its earlier ones again.")
+    from_where = f", {earlier}" if earlier else ""
+    return note(f"Undone: those numbers are gone. The post's numbers are its earlier ones again{from_where}.")
 
 
 def reread_replies(

@@ -199,7 +199,7 @@ def _lost(kept: tuple[int, int]) -> str:
     if snapshots:
         parts.append(f"{snapshots} {'snapshot' if snapshots == 1 else 'snapshots'} of its numbers")
     if comments:
-        parts.append(f"{comments} flagged {'comment' if comments == 1 else 'comments'}")
+        parts.append(f"{comments} {'comment' if comments == 1 else 'comments'} from its audience")
     return " and ".join(parts)
 
 

@@ -72,12 +72,39 @@ AUTHOR_LIMIT = 80
 POSTS_BUDGET = 2800
 
 
+def network_name(network: str | None) -> str:
+    """ "Bluesky", "Mastodon": a watched network as people call it; "its network" when unknown."""
+    return PLATFORM_NAMES.get(network or "", "its network")
+
+
 def found_by(comment: Comment) -> str:
     """How twoway came to know a comment: "flagged by @ada", or "seen on Bluesky" for a reply it read
     from the post's network itself."""
     if comment.flagged_by is None:
-        return f"seen on {PLATFORM_NAMES.get(comment.seen_on or '', 'its network')}"
+        return f"seen on {network_name(comment.seen_on)}"
     return f"flagged by {mention(comment.flagged_by)}"
+
+
+def seen_mark(comment: Comment) -> str:
+    """ " · seen on Bluesky" for a reply twoway read from the network itself, which nobody flagged;
+    "" for a flagged comment (lists don't ping whoever flagged it)."""
+    return f" · {found_by(comment)}" if comment.flagged_by is None else ""
+
+
+def answered_how(comment: Comment) -> str:
+    """ "answered by @ada"; "answered on Bluesky" when the team answered on the network itself and
+    twoway saw it there; "answered" when nobody is known."""
+    if comment.answered_by:
+        return f"answered by {mention(comment.answered_by)}"
+    if comment.seen_on:
+        return f"answered on {network_name(comment.seen_on)}"
+    return "answered"
+
+
+def dismissed_how(comment: Comment) -> str:
+    """ "marked as needing no reply by @ada", or without a name when nobody is known."""
+    marked = "marked as needing no reply"
+    return f"{marked} by {mention(comment.dismissed_by)}" if comment.dismissed_by else marked
 
 
 def slack_date(moment: datetime) -> str:
@@ -178,6 +205,7 @@ def render_flag_notice(flagged: Flagged, names: Mapping[str, str] | None = None)
     is on it."""
     comment, post = flagged.comment, flagged.post
     on_it = claim_line(comment, names or {})
+    found = found_by(comment)
     owner = mention(post.owner_user_id)
     author = from_author(comment)
     headline = (
@@ -192,7 +220,8 @@ def render_flag_notice(flagged: Flagged, names: Mapping[str, str] | None = None)
             section(quoted_comment(comment) + (f"\n{on_it}." if on_it else "")),
             comment_buttons(comment.id, claimed=bool(on_it)),
             context(
-                f"{found_by(comment).capitalize()}. Close it with the buttons, "
+                # Only its first letter: str.capitalize would lower the rest, and break the mention.
+                f"{found[:1].upper()}{found[1:]}. Close it with the buttons, "
                 f"`/twoway answered {comment.id}` or `/twoway dismiss {comment.id}`."
             ),
         ],
@@ -204,13 +233,10 @@ def closing_line(comment: Comment, now: datetime) -> str:
     start = comment.written_at or comment.flagged_at
     if comment.state == "answered" and comment.answered_at is not None:
         took = format_duration(max(comment.answered_at - start, timedelta(0)))
-        return (
-            f":white_check_mark: Comment #{comment.id} was answered by {mention(comment.answered_by or '')} "
-            f"after {took}."
-        )
+        return f":white_check_mark: Comment #{comment.id} was {answered_how(comment)} after {took}."
     if comment.state == "dismissed":
-        said = mention(comment.dismissed_by or "")
-        return f":no_entry_sign: Comment #{comment.id} needs no reply, said {said}."
+        said = f", said {mention(comment.dismissed_by)}" if comment.dismissed_by else ""
+        return f":no_entry_sign: Comment #{comment.id} needs no reply{said}."
     return f"Comment #{comment.id} is waiting for an answer ({_age(comment, now)})."
 
 
@@ -238,13 +264,7 @@ def render_closed(closed: Closed, now: datetime) -> Message:
 
 def already_closed(comment: Comment, now: datetime) -> str:
     """What happened to a comment that is no longer waiting, by whom and how long ago."""
-    if comment.state == "answered":
-        did, by, at = "answered by", comment.answered_by, comment.answered_at
-    else:
-        did, by, at = "marked as needing no reply by", comment.dismissed_by, comment.dismissed_at
-    who = mention(by) if by else "someone"
-    when = f" {format_duration(max(now - at, timedelta(0)))} ago" if at is not None else ""
-    return f"Comment #{comment.id} was already {did} {who}{when}."
+    return f"Comment #{comment.id} was already {_closed_how(comment, now)}."
 
 
 def _ago(moment: datetime | None, now: datetime) -> str:
@@ -257,16 +277,17 @@ def _ids(ids: list[int]) -> str:
     return named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
 
 
-def _already(comment: Comment, now: datetime) -> str:
+def _closed_how(comment: Comment, now: datetime) -> str:
+    """ "answered by @ada 2 hours ago", "answered on Bluesky 2 hours ago", "marked as needing no reply
+    by @ada 1 day ago": how a closed comment ended, by whom or where, and how long ago."""
     if comment.state == "answered":
-        return f"#{comment.id} was already answered by {mention(comment.answered_by or '')}" + _ago(
-            comment.answered_at, now
-        )
-    if comment.state == "dismissed":
-        said = mention(comment.dismissed_by or "")
-        return f"#{comment.id} was already marked as needing no reply by {said}" + _ago(
-            comment.dismissed_at, now
-        )
+        return answered_how(comment) + _ago(comment.answered_at, now)
+    return dismissed_how(comment) + _ago(comment.dismissed_at, now)
+
+
+def _already(comment: Comment, now: datetime) -> str:
+    if comment.state in ("answered", "dismissed"):
+        return f"#{comment.id} was already {_closed_how(comment, now)}"
     return f"#{comment.id} is still waiting for an answer"
 
 
@@ -291,14 +312,7 @@ def render_closed_several(state: str, outcomes: list[tuple[int, Closed | None]],
 
 def render_already_flagged(comment: Comment, post: Post, now: datetime) -> Message:
     """The answer to a second flag of a comment: its id, who flagged it and when, and where it stands."""
-    if comment.state == "answered":
-        stands = f"answered by {mention(comment.answered_by or '')}" + _ago(comment.answered_at, now)
-    elif comment.state == "dismissed":
-        stands = f"marked as needing no reply by {mention(comment.dismissed_by or '')}" + _ago(
-            comment.dismissed_at, now
-        )
-    else:
-        stands = "still waiting"
+    stands = _closed_how(comment, now) if comment.state in ("answered", "dismissed") else "still waiting"
     line = (
         f"That comment is already #{comment.id} on {format_post_link(post)}, "
         f"{found_by(comment)}{_ago(comment.flagged_at, now)}, {stands}."
@@ -329,7 +343,7 @@ def render_logged(recorded: Recorded | None, post: Post, *, added: bool) -> Mess
 
 def comment_section(comment: Comment, post: Post, now: datetime, names: Mapping[str, str]) -> SectionBlock:
     by = from_author(comment, 60)
-    author = f" ·{by}" if by else ""
+    author = (f" ·{by}" if by else "") + seen_mark(comment)
     if comment.snoozed_until is not None and comment.snoozed_until > now:
         author += f" · snoozed until {slack_date(comment.snoozed_until)}"
     on_it = claim_line(comment, names)
@@ -419,20 +433,35 @@ def render_report(result: PeriodReport, *, scope: str) -> Message:
     if reach:
         fields.append(f"*Reach*\n{reach}")
         text += f" Reach: {reach}."
+    note = (
+        "Counts for one person, never a percentage: the channel's reply rate is in `/twoway report` "
+        "and the digest. Views, impressions and saves are reach."
+        if result.owner
+        else "Reply rate counts each post's replies up to its comments: never above 100%. Views, "
+        "impressions and saves are reach, never part of it."
+    )
+    fetched = fetched_line(result.fetched, r.posts)
+    if fetched:
+        note += f" {fetched}"
     return message(
         text,
         [
             section(f"*{title}*"),
             SectionBlock(fields=[MarkdownTextObject(text=f) for f in fields]),
-            context(
-                "Counts for one person, never a percentage: the channel's reply rate is in `/twoway report` "
-                "and the digest. Views, impressions and saves are reach."
-                if result.owner
-                else "Reply rate counts each post's replies up to its comments: never above 100%. Views, "
-                "impressions and saves are reach, never part of it."
-            ),
+            context(note),
         ],
     )
+
+
+def fetched_line(fetched: Mapping[str, int], posts: int) -> str:
+    """ "The latest numbers of 2 of the 5 posts were fetched from Bluesky and Mastodon.", or "" when
+    every post's numbers were typed."""
+    count = sum(fetched.values())
+    if not count:
+        return ""
+    networks = " and ".join(network_name(n) for n in sorted(fetched))
+    which = f"{count} of the {posts} posts" if count < posts else ("the post" if posts == 1 else "every post")
+    return f"The latest numbers of {which} were fetched from {networks}."
 
 
 def reach_line(views: int | None, impressions: int | None, saves: int | None) -> str:

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, InputBlock, PlainTextInputElement
 from slack_sdk.models.views import View
 
+from bot.metrics import format_duration
 from bot.render import Message, context, message, section
-from bot.render_ledger import compact_count, format_post_link, platform_name
+from bot.render_ledger import compact_count, format_post_link, network_name, platform_name
 from bot.summary import MAX_COUNT, Engagement, Reading, parse_count
-from storage.models import Post
+from bot.text import mention
+from storage.models import Post, Snapshot
 
 LOG_NUMBERS_ACTION = "log_numbers"
 EDIT_NUMBERS_ACTION = "numbers_edit"
@@ -61,6 +64,18 @@ def counts_line(e: Engagement) -> str:
         if (value := getattr(e, name)) is not None
     ]
     return ", ".join(parts)
+
+
+def numbers_from(snapshot: Snapshot, post: Post, now: datetime) -> str:
+    """Where a snapshot's numbers came from, and when: "typed by @ada 2 days ago", "fetched from
+    Bluesky 10 minutes ago", "imported 3 days ago"."""
+    ago = f" {format_duration(max(now - snapshot.recorded_at, timedelta(0)))} ago"
+    if snapshot.source == "fetched":
+        return f"fetched from {network_name(post.platform)}{ago}"
+    if snapshot.source == "import":
+        return f"imported{ago}"
+    by = f" by {mention(snapshot.recorded_by)}" if snapshot.recorded_by else ""
+    return f"typed{by}{ago}"
 
 
 def rate_line(e: Engagement) -> str:
@@ -175,11 +190,19 @@ class ModalPlace:
 
 
 def render_numbers_modal(
-    post: Post, prefill: Engagement | None, place: ModalPlace, *, lead: str | None = None
+    post: Post,
+    prefill: Engagement | None,
+    place: ModalPlace,
+    *,
+    lead: str | None = None,
+    prefilled_from: str | None = None,
 ) -> View:
     """The "Log numbers" modal, each count prefilled from ``prefill`` (the latest snapshot, or the one
-    being edited), under ``lead`` when something needs saying first."""
+    being edited), under ``lead`` when something needs saying first; ``prefilled_from`` says where the
+    prefilled numbers came from (`numbers_from`)."""
     intro = f"Numbers for {format_post_link(post)}. Leave a field empty if you don't know it."
+    if prefilled_from:
+        intro += f" The numbers below were {prefilled_from}."
     blocks: list[Block] = [section(f"{lead} {intro}" if lead else intro)]
     for field, label in FORM_FIELDS:
         value = getattr(prefill, field) if prefill is not None else None

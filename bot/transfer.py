@@ -1,5 +1,11 @@
 """CSV for `twoway export` and `twoway import`: the columns, writing rows, and checking imported ones.
 
+Import reads snapshots only. Comments are exported, those twoway read from Bluesky or Mastodon with
+the network (``seen_on``), their id there and their link, and never imported: a comment comes from a
+flag in Slack or from the network itself, never from a file. A snapshot's ``source`` round-trips, so
+numbers fetched from a network stay "fetched" (with no ``recorded_by``: nobody typed them), and
+``quotes`` with them.
+
 Pure: nothing here opens a file or a database. Timestamps are written as ISO-8601 in UTC
 with a ``Z``. Text cells that a spreadsheet would run as a formula are written with a
 leading ``'`` (see ``guard``), and reading takes it off again, so every value round-trips.
@@ -65,6 +71,7 @@ SNAPSHOT_COLUMNS: Final = (
     "likes",
     "recorded_by",
     "source",
+    "quotes",
 )
 COMMENT_COLUMNS: Final = (
     "team_id",
@@ -82,6 +89,9 @@ COMMENT_COLUMNS: Final = (
     "answered_at",
     "dismissed_by",
     "dismissed_at",
+    "seen_on",
+    "remote_id",
+    "url",
 )
 COLUMNS: Final[Mapping[str, tuple[str, ...]]] = {
     "posts": POST_COLUMNS,
@@ -90,8 +100,8 @@ COLUMNS: Final[Mapping[str, tuple[str, ...]]] = {
 }
 
 # A hand-made file may leave these out: a blank platform comes from the URL, a blank
-# recorder is unknown, a blank source is "import".
-OPTIONAL_SNAPSHOT_COLUMNS: Final = frozenset({"platform", "recorded_by", "source"})
+# recorder is unknown, a blank source is "import", blank quotes are not known apart from shares.
+OPTIONAL_SNAPSHOT_COLUMNS: Final = frozenset({"platform", "recorded_by", "source", "quotes"})
 REQUIRED_SNAPSHOT_COLUMNS: Final = tuple(c for c in SNAPSHOT_COLUMNS if c not in OPTIONAL_SNAPSHOT_COLUMNS)
 
 # Spreadsheets run a cell starting with one of these as a formula (OWASP "CSV injection").
@@ -288,6 +298,12 @@ def _snapshot(cell: Mapping[str, str], now: datetime) -> SnapshotRow:
     source = cell.get("source") or None
     if source is not None and source not in SNAPSHOT_SOURCES:
         raise _Invalid(f"source {_show(source)} is not one of {', '.join(SNAPSHOT_SOURCES)}")
+    if source == "fetched" and recorded_by is not None:
+        raise _Invalid(
+            f"recorded_by {_show(recorded_by)} is set on a fetched snapshot: numbers fetched from a network "
+            "were typed by nobody; leave recorded_by blank or give another source"
+        )
+    quotes = _count(cell, "quotes") if cell.get("quotes") else None
     return SnapshotRow(
         team_id=team_id,
         channel_id=channel_id,
@@ -303,6 +319,7 @@ def _snapshot(cell: Mapping[str, str], now: datetime) -> SnapshotRow:
         likes=_count(cell, "likes"),
         recorded_by=recorded_by,
         source=source,
+        quotes=quotes,
     )
 
 

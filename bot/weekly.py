@@ -44,14 +44,16 @@ from bot.render import Message, context, header, message, section
 from bot.render_ledger import (
     LIST_LIMIT,
     POSTS_BUDGET,
+    answered_how,
     comment_buttons,
     comment_section,
     format_post_link,
     own_rate_line,
     slack_date,
 )
+from bot.render_numbers import numbers_from
 from bot.slack_calls import channels_of, slack_error
-from bot.text import channel_mention, listing, mention
+from bot.text import channel_mention, listing
 from bot.zones import is_zone, zone
 from storage.channels import get_channel
 from storage.comments import count_open_comments, get_comment
@@ -249,18 +251,20 @@ def compose(
     )
 
 
-def _numbers(snapshot: Snapshot | None) -> str:
+def _numbers(snapshot: Snapshot | None, post: Post, now: datetime) -> str:
+    """The post's latest numbers and where they came from ("typed by @ada 2 days ago", "fetched from
+    Bluesky 10 minutes ago")."""
     if snapshot is None:
         return "no numbers yet"
     return (
         f"{snapshot.comments_received} comments, {snapshot.replies_sent} replies, "
-        f"{snapshot.shares} shares, {snapshot.likes} likes"
+        f"{snapshot.shares} shares, {snapshot.likes} likes ({numbers_from(snapshot, post, now)})"
     )
 
 
 def _closed_line(comment: Comment, post: Post) -> str:
     if comment.state == "answered":
-        how = f"answered by {mention(comment.answered_by)}" if comment.answered_by else "answered"
+        how = answered_how(comment)
     elif comment.state == "dismissed":
         how = "marked as needing no reply"
     else:
@@ -295,7 +299,7 @@ def render_weekly_dm(summary: WeeklySummary, now: datetime) -> Message:
     blocks += [DividerBlock(), header("Your posts this week")]
     if summary.posts:
         newest = [
-            f"• {format_post_link(p)} · {slack_date(p.shared_at)} · {_numbers(snap)}"
+            f"• {format_post_link(p)} · {slack_date(p.shared_at)} · {_numbers(snap, p, now)}"
             for p, snap in reversed(summary.posts[-LIST_LIMIT:])
         ]
         more_posts = len(summary.posts) - len(newest)

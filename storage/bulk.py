@@ -53,6 +53,7 @@ class SnapshotRow:
     likes: int
     recorded_by: str | None
     source: str | None
+    quotes: int | None = None
 
 
 def export_posts(s: Session, team_id: str, channel_id: str | None = None) -> Iterator[dict[str, Any]]:
@@ -90,6 +91,7 @@ def export_snapshots(s: Session, team_id: str, channel_id: str | None = None) ->
             Snapshot.likes,
             Snapshot.recorded_by,
             Snapshot.source,
+            Snapshot.quotes,
         )
         .join(Post, Post.id == Snapshot.post_id)
         .where(Snapshot.team_id == team_id, Post.team_id == team_id)
@@ -118,6 +120,9 @@ def export_comments(s: Session, team_id: str, channel_id: str | None = None) -> 
             Comment.answered_at,
             Comment.dismissed_by,
             Comment.dismissed_at,
+            Comment.seen_on,
+            Comment.remote_id,
+            Comment.url,
         )
         .join(Post, Post.id == Comment.post_id)
         .where(Comment.team_id == team_id, Post.team_id == team_id)
@@ -175,6 +180,7 @@ def import_snapshot(
         recorded_at=row.recorded_at,
         recorded_by=row.recorded_by,
         source=row.source or "import",
+        quotes=row.quotes,
     )
 
 

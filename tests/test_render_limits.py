@@ -278,7 +278,16 @@ def test_the_weekly_direct_message_renders_within_slacks_limits(
         for n, (url, platform, owner, text, author, state) in enumerate(items, start=1)
     ]
     urls = [url for url, *_ in items]
-    snapshot = Snapshot(comments_received=MAX_COUNT, replies_sent=MAX_COUNT, shares=3, likes=MAX_COUNT)
+    # Typed by someone with the longest id Slack gives, a long time ago: the longest words a source takes.
+    snapshot = Snapshot(
+        comments_received=MAX_COUNT,
+        replies_sent=MAX_COUNT,
+        shares=3,
+        likes=MAX_COUNT,
+        recorded_at=NOW - timedelta(weeks=60),
+        recorded_by="W" + "Z" * 31,
+        source="command",
+    )
     summary = WeeklySummary(
         user_id=user,
         comments=pairs,

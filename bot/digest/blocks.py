@@ -42,7 +42,7 @@ from bot.digest.period import Period
 from bot.links import PLATFORM_NAMES
 from bot.metrics import Rate, format_duration
 from bot.render import Message
-from bot.render_ledger import comment_buttons, slack_date
+from bot.render_ledger import comment_buttons, network_name, slack_date
 from bot.text import channel_mention, inline_code, json_len, link, listing, literal, mention
 
 DIGEST_EVENT_TYPE = "twoway_digest"
@@ -128,6 +128,20 @@ _ROOMS = (
     ),
     _Room(
         quote=20,
+        author=0,
+        url=60,
+        lines=150,
+        links=0,
+        lost=1,
+        reasons=1,
+        owners=1,
+        people=1,
+        button_url=0,
+        ask=False,
+    ),
+    # Ten replies seen on a network, each saying so, with the counts fetched: shorter quotes again.
+    _Room(
+        quote=10,
         author=0,
         url=60,
         lines=150,
@@ -404,6 +418,9 @@ def _waiting_text(item: WaitingItem, room: _Room) -> str:
     head = f"*#{c.comment_id}* · {format_duration(item.age)} · {post} · {mention(c.owner)}"
     if author:
         head += f" · from {author}"
+    if c.seen_on:
+        # Nobody flagged it: twoway read it on the network, and nobody in Slack has seen it yet.
+        head += f" · seen on {network_name(c.seen_on)}"
     if c.claimed_by and c.claimed_at:
         who = literal(c.claimer, max(room.author, 20)) if c.claimer else mention(c.claimed_by)
         # At the last resort, who alone: the buttons and the quote say the rest.
@@ -527,10 +544,29 @@ def _conversations(digest: Digest, room: _Room) -> str:
     if not conversations:
         return f"{title}\nNo post with that many comments got replies {_week_words(digest)}."
     lines = [
-        f"• {_post_link(p.url, p.platform, room)} by {mention(p.owner)}: {_why_talked(p)}"
+        f"• {_post_link(p.url, p.platform, room)} by {mention(p.owner)}: {_why_talked(p)}{_fetched_when(p)}"
         for p in conversations
     ]
     return listing(title, lines, room.lines, lambda n: f"and {n} more")
+
+
+def _fetched_when(p: PostLine) -> str:
+    """ " (fetched from Bluesky <date>)" for counts twoway read from the network; "" for typed ones."""
+    if p.fetched_at is None:
+        return ""
+    return f" (fetched from {network_name(p.platform)} {slack_date(p.fetched_at)})"
+
+
+def _fetched_note(counts: Counts) -> str:
+    """ " The counts of 2 of the 5 new posts were fetched from Bluesky, last <date>.", or ""."""
+    if not counts.fetched or counts.fetched_at is None:
+        return ""
+    networks = " and ".join(network_name(n) for n in counts.fetched_from)
+    if counts.fetched < counts.posts:
+        which = f"{counts.fetched} of the {counts.posts} new posts"
+    else:
+        which = "the new post" if counts.posts == 1 else "the new posts"
+    return f" The counts of {which} were fetched from {networks}, last {slack_date(counts.fetched_at)}."
 
 
 def _why_talked(p: PostLine) -> str:
@@ -552,7 +588,7 @@ def _counts(digest: Digest) -> list[Block]:
     ]
     note = (
         "Changes are from the week before. Reply rate counts each post's replies up to its comments: "
-        "never above 100%."
+        f"never above 100%.{_fetched_note(now)}"
     )
     return [
         SectionBlock(text="*The week in counts*", fields=[MarkdownTextObject(text=f) for f in fields]),

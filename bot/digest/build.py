@@ -18,6 +18,7 @@ from bot.metrics import (
     CommentFact,
     PostFact,
     Rate,
+    SnapshotFact,
     broadcast_streak,
     is_conversation,
     is_one_way,
@@ -54,6 +55,9 @@ class WaitingComment:
     # The flagged message and twoway's notice about it, in the channel: a link to either is a way in.
     message_ts: str | None = None
     notice_ts: str | None = None
+    # The network twoway read it on ("bluesky", "mastodon") for a reply nobody flagged, which has neither
+    # a message nor a notice in Slack: its own ``url`` is the way in.
+    seen_on: str | None = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,8 @@ class PostLine:
     shared_at: datetime
     comments: int
     replies: int
+    # When the counts were fetched from the post's network, where they were; None for typed ones.
+    fetched_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -183,6 +189,11 @@ class Counts:
     rate: Rate
     answered: int
     median_time_to_answer: timedelta | None
+    # The posts whose latest counts were fetched from their network: how many, from which networks
+    # (sorted), and the latest fetch among them.
+    fetched: int = 0
+    fetched_from: tuple[str, ...] = ()
+    fetched_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -273,7 +284,12 @@ def _waiting(comments: list[WaitingComment], now: datetime) -> WaitingList:
     return WaitingList(items=items, total=len(comments))
 
 
+def _fetched(snapshot: SnapshotFact | None) -> datetime | None:
+    return snapshot.recorded_at if snapshot is not None and snapshot.source == "fetched" else None
+
+
 def _line(post: PostFact) -> PostLine:
+    # The latest snapshot counts, typed or fetched alike: whichever was recorded last.
     snapshot = latest(post)
     return PostLine(
         post_id=post.post_id,
@@ -283,6 +299,7 @@ def _line(post: PostFact) -> PostLine:
         shared_at=post.shared_at,
         comments=snapshot.comments if snapshot else 0,
         replies=snapshot.replies if snapshot else 0,
+        fetched_at=_fetched(snapshot),
     )
 
 
@@ -360,9 +377,13 @@ def _counts(posts: list[PostFact], answered: list[CommentFact], period: Period) 
         for c in answered
         if c.answered_at is not None and c.answered_at in period and (wait := time_to_answer(c)) is not None
     ]
+    fetched = [(post.platform, at) for post in posts if (at := _fetched(latest(post))) is not None]
     return Counts(
         posts=len(posts),
         rate=reply_rate(posts),
         answered=len(waits),
         median_time_to_answer=median_timedelta(waits),
+        fetched=len(fetched),
+        fetched_from=tuple(sorted({platform for platform, _ in fetched})),
+        fetched_at=max((at for _, at in fetched), default=None),
     )

@@ -224,6 +224,7 @@ def compose_digest(
             claimed_at=c.claimed_at,
             message_ts=c.message_ts,
             notice_ts=c.notice_ts,
+            seen_on=c.seen_on if c.flagged_by is None else None,
         )
         for c, p in pairs
         if c.state == "open" and (shown is None or c.id in shown)

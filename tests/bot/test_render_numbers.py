@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,13 +13,14 @@ from bot.render_numbers import (
     ModalPlace,
     ReadBack,
     compact,
+    numbers_from,
     rate_line,
     read_numbers_form,
     render_numbers_modal,
     render_read_back,
 )
 from bot.summary import MAX_COUNT, Engagement
-from storage.models import Post
+from storage.models import Post, Snapshot
 
 E = Engagement
 POST = Post(
@@ -145,3 +146,35 @@ def test_modal_is_prefilled_and_carries_its_place() -> None:
 )
 def test_foreign_metadata_places_nothing(metadata: str | None) -> None:
     assert ModalPlace.load(metadata) is None
+
+
+NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("source", "recorded_by", "ago", "said"),
+    [
+        ("fetched", None, timedelta(minutes=10), "fetched from Mastodon 10 minutes ago"),
+        ("thread", "U0ADA00001", timedelta(days=2, hours=3), "typed by <@U0ADA00001> 2 days ago"),
+        ("command", "U0ADA00001", timedelta(seconds=5), "typed by <@U0ADA00001> under a minute ago"),
+        ("command", None, timedelta(hours=1), "typed 1 hour ago"),
+        ("import", None, timedelta(days=3), "imported 3 days ago"),
+    ],
+)
+def test_numbers_say_where_they_came_from_and_when(
+    source: str, recorded_by: str | None, ago: timedelta, said: str
+) -> None:
+    snapshot = Snapshot(source=source, recorded_by=recorded_by, recorded_at=NOW - ago)
+    assert numbers_from(snapshot, POST, NOW) == said
+
+
+def test_the_modal_says_where_its_prefilled_numbers_came_from() -> None:
+    view = render_numbers_modal(
+        POST, E(4, 1, 2, 9), ModalPlace(7, "C1"), prefilled_from="fetched from Mastodon 10 minutes ago"
+    ).to_dict()
+    assert view["blocks"][0]["text"]["text"] == (
+        "Numbers for <https://mastodon.social/@a/1|Mastodon post>. Leave a field empty if you don't know it. "
+        "The numbers below were fetched from Mastodon 10 minutes ago."
+    )
+    plain = render_numbers_modal(POST, None, ModalPlace(7, "C1")).to_dict()
+    assert plain["blocks"][0]["text"]["text"].endswith("Leave a field empty if you don't know it.")

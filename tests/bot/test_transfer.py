@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import select
 from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,10 +31,12 @@ from bot.transfer import (
 from storage import bulk
 from storage.channels import all_team_ids, ensure_channel
 from storage.comments import close_comment, flag_comment
+from storage.models import Post
 from storage.posts import SharedLink, record_share
 from storage.snapshots import add_snapshot
 from storage.workspace_rows import count_rows
 from tests.support.postgres import fresh_schema
+from tests.support.seen import fetched_snapshot, seen_comment
 from twoway.cli import main
 
 Sessions = sessionmaker[Session]
@@ -174,6 +177,7 @@ GOOD = {
     "likes": "51",
     "recorded_by": GRACE,
     "source": "thread",
+    "quotes": "",
 }
 
 
@@ -215,7 +219,7 @@ def test_export_then_import_into_a_fresh_database_gives_the_same_snapshots(
     assert lines[0] == ",".join(SNAPSHOT_COLUMNS)
     assert lines[1] == (
         "T0OTHER001,C0OTHER001,https://bsky.app/profile/other.example/post/3kxyz,bluesky,U0LINUS001,"
-        "2024-05-06T09:00:00Z,2024-05-06T10:00:00.123456Z,6,1,3,60,,thread"
+        "2024-05-06T09:00:00Z,2024-05-06T10:00:00.123456Z,6,1,3,60,,thread,"
     )
     assert len(lines) == 5
 
@@ -225,6 +229,74 @@ def test_export_then_import_into_a_fresh_database_gives_the_same_snapshots(
     code, again, _ = cli(capsys, "export", "snapshots")
     assert code == 0
     assert again == exported
+
+
+def test_what_twoway_read_on_a_network_is_exported_and_its_numbers_come_back_as_fetched(
+    sessions: Sessions,
+    db_url: str,
+    fresh_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    seed(sessions)
+    with sessions.begin() as s:
+        theirs = s.scalars(select(Post).where(Post.team_id == TEAM_B)).one()
+        fetched_snapshot(s, theirs, at=NOW + timedelta(hours=3), comments=9, replies=2, shares=4, quotes=3)
+        seen_comment(
+            s,
+            theirs,
+            text="Is this on sale yet?",
+            author="fan.bsky.social",
+            written_at=NOW + timedelta(hours=1),
+            seen_at=NOW + timedelta(hours=2),
+            remote_id="at://did:plc:fan/app.bsky.feed.post/3kabc",
+            url="https://bsky.app/profile/fan.bsky.social/post/3kabc",
+            state="answered",
+            answered_at=NOW + timedelta(hours=4),
+        )
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    _, exported, _ = cli(capsys, "export", "snapshots", "--team", TEAM_B)
+    assert exported.splitlines()[-1] == (
+        "T0OTHER001,C0OTHER001,https://bsky.app/profile/other.example/post/3kxyz,bluesky,U0LINUS001,"
+        "2024-05-06T09:00:00Z,2024-05-06T12:00:00Z,9,2,4,0,,fetched,3"
+    )
+    _, comments, _ = cli(capsys, "export", "comments", "--team", TEAM_B)
+    seen = list(csv.DictReader(io.StringIO(comments, newline="")))[-1]
+    columns = ("flagged_by", "answered_by", "answered_at", "seen_on", "remote_id", "url")
+    assert {column: seen[column] for column in columns} == {
+        "flagged_by": "",
+        "answered_by": "",
+        "answered_at": "2024-05-06T13:00:00Z",
+        "seen_on": "bluesky",
+        "remote_id": "at://did:plc:fan/app.bsky.feed.post/3kabc",
+        "url": "https://bsky.app/profile/fan.bsky.social/post/3kabc",
+    }
+
+    # Into an empty database: the numbers stay fetched, with their quotes; no comment is made up.
+    monkeypatch.setenv("DATABASE_URL", fresh_url)
+    code, out, err = cli(capsys, "import", snapshots_file(tmp_path, exported))
+    assert (code, out, err) == (0, "", "loaded 2 snapshots, 0 already there, 0 bad rows\n")
+    _, again, _ = cli(capsys, "export", "snapshots")
+    assert again == exported
+    _, no_comments, _ = cli(capsys, "export", "comments")
+    assert no_comments.splitlines() == [",".join(COLUMNS["comments"])]
+
+
+def test_a_fetched_snapshot_that_names_who_typed_it_is_refused() -> None:
+    header = list(SNAPSHOT_COLUMNS)
+    row = dict(zip(header, row_of(header, source="fetched", quotes="2"), strict=True))
+    assert parse_snapshot_row(row, 2, now=LATER) == RowError(
+        2,
+        "recorded_by 'U0GRACE001' is set on a fetched snapshot: numbers fetched from a network were typed by "
+        "nobody; leave recorded_by blank or give another source",
+    )
+    fetched = parse_snapshot_row({**row, "recorded_by": ""}, 2, now=LATER)
+    assert isinstance(fetched, SnapshotRow)
+    assert (fetched.source, fetched.recorded_by, fetched.quotes) == ("fetched", None, 2)
+    assert parse_snapshot_row({**row, "recorded_by": "", "quotes": "two"}, 3, now=LATER) == RowError(
+        3, "quotes 'two' is not a whole number of 0 or more"
+    )
 
 
 def test_importing_the_same_file_twice_adds_nothing(
@@ -312,11 +384,11 @@ def test_bad_rows_are_reported_by_line_and_nothing_is_loaded(
         "add Z for UTC or an offset like +02:00",
         "line 11: likes '-3' is not a whole number of 0 or more",
         "line 13: shares '1.5' is not a whole number of 0 or more",
-        "line 14: source 'scraper' is not one of thread, command, import",
+        "line 14: source 'scraper' is not one of thread, command, import, fetched",
         "line 15: missing columns: post_url, owner_user_id, post_shared_at, recorded_at, "
         "comments_received, replies_sent, shares, likes",
         "line 18: post_url 'https://example.com/a\\nb' is not a link to a post",
-        "line 21: 15 cells, but the header names 14 columns",
+        "line 21: 16 cells, but the header names 15 columns",
         "loaded nothing: 12 bad rows; correct them and import the file again",
     ]
     # A file is loaded whole or not at all: the three good rows wait for the bad ones to be corrected.
@@ -541,7 +613,7 @@ def test_a_file_that_names_a_column_twice_is_refused_whole(
     assert cli(capsys, "import", path) == (
         2,
         "",
-        f"twoway: {path}: column likes is named twice (columns 11 and 14); keep one\n",
+        f"twoway: {path}: column likes is named twice (columns 11 and 15); keep one\n",
     )
     _, snapshots, _ = cli(capsys, "export", "snapshots")
     assert snapshots.splitlines()[1:] == []
@@ -893,7 +965,7 @@ def test_optional_columns_may_be_left_out() -> None:
         ({"likes": "²"}, "likes '²' is not a whole number of 0 or more"),
         ({"replies_sent": ""}, "replies_sent is blank"),
         ({"shares": "2147483648"}, "shares '2147483648' is too large (at most 2,147,483,647)"),
-        ({"source": "Thread"}, "source 'Thread' is not one of thread, command, import"),
+        ({"source": "Thread"}, "source 'Thread' is not one of thread, command, import, fetched"),
     ],
     ids=repr,
 )

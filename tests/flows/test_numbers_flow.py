@@ -190,7 +190,11 @@ def test_read_back_fixes_the_reading_of_replies_and_undoes_only_its_snapshot(flo
         lambda: [s.id for s in _snapshots(flow, post.id)] == [later.id], what="the first snapshot undone"
     )
     [after_undo] = [m for m in _shown(flow, ADA) if m["ts"] == first_read_back["ts"]]
-    assert after_undo["text"].startswith("Undone")
+    assert after_undo["text"].startswith(
+        "Undone: those numbers are gone. The post's numbers are its earlier "
+    )
+    # The ones left say who typed them.
+    assert f"ones again, typed by <@{ADA}> " in after_undo["text"]
     assert earlier.id not in [s.id for s in _snapshots(flow)]
 
     # An old Edit of the undone numbers opens the form for new ones, prefilled with the latest, and says so.
@@ -199,6 +203,7 @@ def test_read_back_fixes_the_reading_of_replies_and_undoes_only_its_snapshot(flo
     [modal] = eventually(lambda: _modals(flow, ADA), what="the form for new numbers")
     assert modal["title"]["text"] == "Log numbers"
     assert "Those numbers were undone" in modal["blocks"][0]["text"]["text"]
+    assert f"The numbers below were typed by <@{ADA}> " in modal["blocks"][0]["text"]["text"]
     assert (_prefill(modal)["comments"], _prefill(modal)["replies"]) == ("2", "6")
 
 

@@ -581,7 +581,8 @@ def _worst_undelivered() -> Undelivered:
 
 def _worst(n: int, url: str) -> WaitingItem:
     # Every character costs the most JSON it can: an escaped surrogate pair, or "&amp;".
-    comment = waiting(n, "😀&" * 10_000, author="😀" * 10_000, post_url=url)
+    # Seen on a network by nobody's flag, which the line says too.
+    comment = waiting(n, "😀&" * 10_000, author="😀" * 10_000, post_url=url, seen_on="mastodon")
     return WaitingItem(replace(comment, comment_id=10**12 + n), timedelta(weeks=500))
 
 
@@ -589,7 +590,7 @@ def _worst(n: int, url: str) -> WaitingItem:
 @pytest.mark.parametrize("missed", [True, False])
 @pytest.mark.parametrize("url", ["https://e.x/" + "a" * 88, "https://" + "😀" * 1000])
 def test_the_last_resort_fits_the_worst_case(url: str, missed: bool) -> None:
-    line = PostLine(1, "U" + "W" * 39, "x", url, NOW, 10**9, 10**9)
+    line = PostLine(1, "U" + "W" * 39, "mastodon", url, NOW, 10**9, 10**9, fetched_at=NOW)
     digest = Digest(
         channel_id="C" * 12,
         period=PERIOD,
@@ -608,7 +609,9 @@ def test_the_last_resort_fits_the_worst_case(url: str, missed: bool) -> None:
         ),
         names={f"U{n:039d}": "😀&" * 1000 for n in range(500)},
         conversations=(line,) * 5,
-        counts=Counts(10**9, Rate(10**9, 10**9, 1.0), 10**9, timedelta(weeks=5000)),
+        counts=Counts(
+            10**9, Rate(10**9, 10**9, 1.0), 10**9, timedelta(weeks=5000), 10**9, ("bluesky", "mastodon"), NOW
+        ),
         previous_counts=Counts(0, Rate(10**9, 10**9 + 1, 0.5), 10**9, timedelta(weeks=5000)),
         quiet=False,
         undelivered=_worst_undelivered(),
@@ -633,7 +636,7 @@ def test_the_last_resort_fits_ten_comments_someone_is_on(url: str) -> None:
         )
         for item in (_worst(n, url) for n in range(10))
     )
-    line = PostLine(1, "U" + "W" * 39, "x", url, NOW, 10**9, 10**9)
+    line = PostLine(1, "U" + "W" * 39, "mastodon", url, NOW, 10**9, 10**9, fetched_at=NOW)
     digest = Digest(
         channel_id="C" * 12,
         period=PERIOD,
@@ -644,7 +647,9 @@ def test_the_last_resort_fits_ten_comments_someone_is_on(url: str) -> None:
             Broadcaster(f"U{n:039d}", (line,) * 50, Streak(10**6, 10**9, 10**9)) for n in range(500)
         ),
         conversations=(line,) * 5,
-        counts=Counts(10**9, Rate(10**9, 10**9, 1.0), 10**9, timedelta(weeks=5000)),
+        counts=Counts(
+            10**9, Rate(10**9, 10**9, 1.0), 10**9, timedelta(weeks=5000), 10**9, ("bluesky", "mastodon"), NOW
+        ),
         previous_counts=Counts(0, Rate(10**9, 10**9 + 1, 0.5), 10**9, timedelta(weeks=5000)),
         quiet=False,
         undelivered=_worst_undelivered(),
@@ -798,3 +803,74 @@ def test_nudges_folded_into_the_digest_are_one_line_per_person_longest_wait_firs
 
 def test_a_digest_with_nothing_folded_has_no_waiting_for_you_part() -> None:
     assert "Waiting for you" not in json.dumps(render_digest(typical())["blocks"])
+
+
+def fetched(post_id: int, owner: str, shared: float, comments: int, replies: int, network: str) -> PostFact:
+    """A post on Bluesky or Mastodon whose latest counts twoway fetched, a day after a typed snapshot."""
+    return PostFact(
+        post_id,
+        owner,
+        network,
+        f"https://{network}.example/{owner}/{post_id}",
+        at(shared),
+        (
+            SnapshotFact(at(shared + 1), 1, 0, 0, 0, source="thread"),
+            SnapshotFact(at(shared + 25), comments, replies, 0, 0, source="fetched"),
+        ),
+    )
+
+
+def test_a_reply_nobody_flagged_says_where_it_was_seen_and_links_to_itself() -> None:
+    seen = waiting(
+        1,
+        seen_on="bluesky",
+        platform="bluesky",
+        post_url="https://bsky.app/profile/acme.example/post/3kxyz",
+        author="fan.bsky.social",
+        url="https://bsky.app/profile/fan.bsky.social/post/3kabc",
+    )
+    reply = render_digest(digest_of([post(1, "U1", 1, 8, 0)], open_comments=[waiting(2), seen]))
+    [first, second] = [t for t in section_texts(reply["blocks"]) if t.startswith("*#")]
+    assert first == (
+        "*#1* · 6 days · <https://bsky.app/profile/acme.example/post/3kxyz|Bluesky post> · <@U1> · "
+        "from fan.bsky.social · seen on Bluesky\n"
+        "> Is this still on sale? · <https://bsky.app/profile/fan.bsky.social/post/3kabc|comment>"
+    )
+    assert "seen on" not in second
+    # The first line still leads with what waits, and the one-way line opens the reply's own link.
+    assert reply["text"].startswith("2 comments wait for an answer in <#C1>, oldest 6 days.")
+    [_, person] = one_way_blocks(reply)
+    assert person["accessory"]["url"] == "https://bsky.app/profile/fan.bsky.social/post/3kabc"
+
+
+def test_counts_fetched_from_a_network_say_so_and_when() -> None:
+    posts = [
+        fetched(1, "U1", 1, 9, 6, "bluesky"),
+        fetched(2, "U2", 2, 6, 1, "mastodon"),
+        post(3, "U3", 3, 5, 5),
+    ]
+    blocks = render_digest(digest_of(posts))["blocks"]
+    text = next(t for t in section_texts(blocks) if t.startswith("*Conversations*"))
+    fetched_at = int(at(27).timestamp())
+    assert text.splitlines()[1:] == [
+        "• <https://x.com/U3/status/3|X post> by <@U3>: answered 5 of 5 comments",
+        "• <https://bluesky.example/U1/1|Bluesky post> by <@U1>: answered 6 of 9 comments "
+        f"(fetched from Bluesky <!date^{int(at(26).timestamp())}^{{date_short_pretty}} at {{time}}|"
+        "Tue 07 May 11:00 UTC>)",
+        "• <https://mastodon.example/U2/2|Mastodon post> by <@U2>: answered 1 of 6 comments "
+        f"(fetched from Mastodon <!date^{fetched_at}^{{date_short_pretty}} at {{time}}|"
+        "Tue 07 May 12:00 UTC>)",
+    ]
+    note = next(b for b in blocks if b["type"] == "context" and "Changes are from" in str(b))
+    assert note["elements"][0]["text"].endswith(
+        "never above 100%. The counts of 2 of the 3 new posts were fetched from Bluesky and Mastodon, last "
+        f"<!date^{fetched_at}^{{date_short_pretty}} at {{time}}|Tue 07 May 12:00 UTC>."
+    )
+    # The latest snapshot counts, fetched or typed: 12 of 20 comments answered.
+    counts = next(b for b in blocks if b["type"] == "section" and b.get("fields"))
+    assert counts["fields"][3]["text"].startswith("*Reply rate*\n60% (12 replies to 20 comments)")
+
+
+def test_typed_counts_say_nothing_of_where_they_came_from() -> None:
+    blocks = render_digest(typical())["blocks"]
+    assert "fetched" not in json.dumps(blocks)

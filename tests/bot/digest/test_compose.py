@@ -21,6 +21,7 @@ from storage.digest_runs import get_run
 from storage.models import DigestRun, Nudge
 from storage.posts import SharedLink, record_share
 from tests.support.paths import ROOT
+from tests.support.seen import fetched_snapshot, seen_comment
 
 TEAM, OTHER_TEAM = "T0TWOWAY1", "T0OTHER01"
 CHANNEL, OTHER_CHANNEL, NEW_CHANNEL = "C0SOCIAL01", "C0OTHER001", "C0NEW00001"
@@ -323,3 +324,61 @@ def test_names_and_links_are_looked_up_for_the_one_way_section_only() -> None:
     assert told.names == {"U1": "zoe", "U2": "Ada"}
     # Both wait since the same moment: the lower comment id first, then U3 with nothing waiting.
     assert [b.owner for b in told.broadcasters] == ["U1", "U2", "U3"]
+
+
+class NoLookups:
+    """Slack knows nobody's name, and no message link is ever asked for: a reply seen on a network has
+    its own link."""
+
+    def names(self, user_ids: Iterable[str]) -> dict[str, str]:
+        return {}
+
+    def permalink(self, channel_id: str, ts: str) -> str:
+        raise AssertionError(f"asked Slack for a link to {ts}")
+
+
+def test_a_reply_seen_on_bluesky_and_numbers_fetched_there_show_in_the_digest(sessions: Sessions) -> None:
+    url = "https://bsky.app/profile/acme.example/post/3kxyz"
+    with sessions.begin() as s:
+        ensure_channel(s, TEAM, CHANNEL, now=NOW - timedelta(weeks=10))
+        post, _ = record_share(
+            s,
+            TEAM,
+            channel_id=CHANNEL,
+            message_ts="1700000000.000900",
+            user_id=ADA,
+            link=SharedLink(url, url, "bluesky"),
+            shared_at=PERIOD.start + timedelta(hours=1),
+        )
+        fetched_snapshot(s, post, at=PERIOD.start + timedelta(days=3), comments=6, replies=0, quotes=2)
+        seen = seen_comment(
+            s,
+            post,
+            text="Does it ship to Norway?",
+            author="fan.bsky.social",
+            written_at=PERIOD.start + timedelta(days=1),
+            seen_at=PERIOD.start + timedelta(days=1, minutes=15),
+            url="https://bsky.app/profile/fan.bsky.social/post/3kabc",
+        )
+        composed = compose_digest(s, TEAM, CHANNEL, PERIOD, NOW)
+    told = composed.looked_up(NoLookups())
+    blocks = told.message["blocks"]
+    [line] = [
+        b["text"]["text"] for b in blocks if b["type"] == "section" and b["text"]["text"].startswith("*#")
+    ]
+    assert line == (
+        f"*#{seen.id}* · 6 days · <{url}|Bluesky post> · <@{ADA}> · from fan.bsky.social · seen on Bluesky\n"
+        "> Does it ship to Norway? · <https://bsky.app/profile/fan.bsky.social/post/3kabc|comment>"
+    )
+    assert told.message["text"].startswith(f"1 comment waits for an answer in <#{CHANNEL}>, oldest 6 days.")
+    # One-way on its fetched counts; its button opens the reply on Bluesky.
+    [button] = [b["accessory"] for b in blocks if b.get("accessory", {}).get("type") == "button"]
+    assert button["url"] == "https://bsky.app/profile/fan.bsky.social/post/3kabc"
+    fetched_at = int((PERIOD.start + timedelta(days=3)).timestamp())
+    note = next(
+        b["elements"][0]["text"] for b in blocks if b["type"] == "context" and "Changes are" in str(b)
+    )
+    assert note.endswith(
+        "The counts of the new post were fetched from Bluesky, last "
+        f"<!date^{fetched_at}^{{date_short_pretty}} at {{time}}|Thu 26 Feb 09:00 UTC>."
+    )
