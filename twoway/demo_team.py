@@ -170,7 +170,6 @@ ON_NETWORKS: dict[str, OnNetwork] = {
 HEARD: tuple[Heard, ...] = (
     # Grace flags this one in Slack half an hour later; twoway finds it on Bluesky as that comment.
     Heard("linus-bsky-1", "hardware", 7.5, "perf-nerd.bsky.social", "Which hardware did you run these on?"),
-    Heard("linus-bsky-1", "sqlite", 11, "dbfan.bsky.social", "Any numbers for SQLite on a phone?"),
     Heard(
         "grace-masto-1", "contrast", 3, "lena@chaos.social", "Will the high-contrast theme come to mobile?"
     ),
@@ -189,7 +188,6 @@ HEARD: tuple[Heard, ...] = (
     ),
     Heard("linus-bsky-2", "sync", 2, "maria.bsky.social", "Does 4.3 fix the offline sync bug?"),
     Heard("linus-bsky-2", "guide", 5, "tom.bsky.social", "Is there a migration guide from 4.2?"),
-    Heard("linus-bsky-2", "export", 20, "kai.bsky.social", "Where did the export command go?"),
 )
 # twoway's sweep ran every few hours of the fortnight, until Sunday noon; Monday 09:00 is the demo's.
 SWEEP_EVERY = timedelta(hours=6)

@@ -39,11 +39,15 @@ def test_demo_prints_the_digest_it_posted(tmp_path: Path, options: list[str]) ->
     out = done.stdout
     for expected in (
         "the Monday digest",
-        "Waiting for an answer: 5 comments, oldest first",
-        "linus: the last 4 posts with comments drew 32 comments and no replies",
+        "Waiting for an answer: 8 comments, oldest first",
+        # Replies nobody copied into Slack, read from the emulated Bluesky and Mastodon.
+        "@linus · from maria.bsky.social · seen on Bluesky",
+        "seen on Mastodon",
+        "The counts of 2 of the 6 new posts were fetched from Bluesky and Mastodon",
+        "linus: the last 4 posts with comments drew 21 comments and no replies",
         "[ Open the oldest comment ]",
         "Conversations",
-        "Reply rate: 42% (57 replies to 135 comments)",
+        "Reply rate: 38% (43 replies to 112 comments)",
         "[ Mark answered ] [ No reply needed ]",
         "its chart, saved to",
         # The nudges due at 09:00 ride in the digest.
@@ -58,9 +62,13 @@ def test_demo_prints_the_digest_it_posted(tmp_path: Path, options: list[str]) ->
         "Can anyone take these? 2 comments still wait",
     ):
         assert expected in out, (expected, out)
+    monday = out.split("the same digest at 09:07", 1)[0]
+    # A reply Grace flagged in Slack is the one twoway then found on Bluesky: one comment, not two.
+    assert monday.lower().count("which hardware did you run these on") == 1
+    assert "· from perf-nerd.bsky.social" in monday
     live = out.split("the same digest at 09:07", 1)[1]
-    assert "5 comments wait for an answer" in out.split("the same digest at 09:07", 1)[0]
-    assert "4 comments wait for an answer" in live
+    assert "8 comments wait for an answer" in out.split("the same digest at 09:07", 1)[0]
+    assert "7 comments wait for an answer" in live
     # The kinder one-way line names Linus without a ping and offers the next step.
     assert "linus: the last 4 posts" in live
     assert "Next: pick one question" in live
