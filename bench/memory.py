@@ -2,14 +2,13 @@
 
     python -m bench.memory [--quick] [--cache-dir DIR]
 
-`twoway run` starts (with its watcher of Bluesky and Mastodon posts, a child process) on a copy of the
-digest benchmark's SQLite ledger (1,000,000 posts over 500 channels and two years; `--quick`: 50,000)
-against the emulator. It then serves what a busy Monday
+`twoway run` starts on a copy of the digest benchmark's SQLite ledger (1,000,000 posts over 500
+channels and two years; `--quick`: 50,000) against the emulator. It then serves what a busy Monday
 brings: message events sharing posts, `/twoway log`, `report month`, `unanswered` and `digest
 preview` in the measured channel, and the channel's digest posted for real, chart and all. Its
 VmRSS is read from /proc after start, after the traffic and after the digest, and its peak (VmHWM)
-at the end. Goal: at most 120 MB for the process that serves Slack; the watcher's own memory is shown
-apart.
+at the end; so are its two children's, shown apart: the watcher of Bluesky and Mastodon posts, and the
+worker that draws charts once a digest has one. Goal: at most 120 MB for the process that serves Slack.
 """
 
 from __future__ import annotations
@@ -40,6 +39,8 @@ GOAL_MB = 120
 # `twoway run` reads Bluesky and Mastodon in a child process of its own, whose clients (the atproto SDK
 # alone adds about 55 MB) never load into the server: its memory is shown apart, outside the goal.
 WATCHER = "the watcher (its own process, not in the goal)"
+# Charts are drawn in a worker process too (`bot/digest/chart_worker.py`): matplotlib is 45 MB.
+CHARTS = "the chart worker (its own process, not in the goal)"
 
 
 def memory_of(pid: int) -> dict[str, float]:
@@ -52,12 +53,12 @@ def memory_of(pid: int) -> dict[str, float]:
     return fields
 
 
-def watcher_pid(server: int) -> int | None:
-    """The watcher `twoway run` started as its child, if it runs."""
+def child_pid(server: int, marker: str) -> int | None:
+    """The child of the server whose command line holds ``marker``, if it runs."""
     for task in Path(f"/proc/{server}/task").iterdir():
-        children = (task / "children").read_text().split()
-        if children:
-            return int(children[0])
+        for child in (task / "children").read_text().split():
+            if marker.encode() in Path(f"/proc/{child}/cmdline").read_bytes():
+                return int(child)
     return None
 
 
@@ -128,12 +129,13 @@ def main() -> None:
                     time.sleep(0.2)
                 time.sleep(3)  # its chart follows it into the thread
                 readings["after the digest"] = memory_of(pid)
-                watcher = watcher_pid(pid)
-                if watcher is not None:
-                    readings[WATCHER] = memory_of(watcher)
+                for moment, marker in ((WATCHER, "--role\0watch"), (CHARTS, "multiprocessing.spawn")):
+                    child = child_pid(pid, marker)
+                    if child is not None:
+                        readings[moment] = memory_of(child)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    peak = max(r["VmHWM"] for moment, r in readings.items() if moment != WATCHER)
+    peak = max(r["VmHWM"] for moment, r in readings.items() if moment not in (WATCHER, CHARTS))
     print(
         table(
             f"Resident memory of twoway run on a ledger of {shape.posts:,} posts (MB)",
@@ -148,6 +150,7 @@ def main() -> None:
         "readings": readings,
         "peak_mb": peak,
         "watcher_mb": readings.get(WATCHER, {}).get("VmHWM"),
+        "chart_worker_mb": readings.get(CHARTS, {}).get("VmHWM"),
         "goal_mb": GOAL_MB,
     }
     record("memory", args.quick, figures)

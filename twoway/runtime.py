@@ -23,6 +23,8 @@ from bot.clock import Clock, utc_now
 from bot.config import Config
 from bot.departures import came_back
 from bot.deps import Deps, make_web_client, replica_name
+from bot.digest.chart import render_chart
+from bot.digest.chart_worker import ChartWorker
 from bot.digest.compose import ComposedDigest, compose_digest
 from bot.digest.period import Period
 from bot.digest.publish import Publisher
@@ -66,6 +68,8 @@ class Runtime:
     app: App
     read_engine: Engine | None = None
     schedules: Schedules | None = None
+    # Draws digests' charts in a process of its own; stopped with the runtime.
+    charts: ChartWorker | None = None
     server: TcpWSGIServer | None = None
     socket: SocketModeHandler | None = None
     _thread: threading.Thread | None = field(default=None, repr=False)
@@ -114,6 +118,8 @@ class Runtime:
         if self.deps.inbox is not None:
             # Events already acknowledged are finished, not left for another replica's recovery.
             self.deps.inbox.shutdown(wait=True)
+        if self.charts is not None:
+            self.charts.close()
         if self.read_engine is not None and self.read_engine is not self.engine:
             self.read_engine.dispose()
         self.engine.dispose()
@@ -125,11 +131,14 @@ def make_publisher(
     clock: Clock,
     replica: str,
     people: People | None = None,
+    charts: ChartWorker | None = None,
 ) -> Publisher:
     """The digest publisher of this replica, composing digests from the ledger; with ``people``, those
-    on a waiting comment are named as Slack shows them, without a ping."""
+    on a waiting comment are named as Slack shows them, without a ping; with ``charts``, the charts are
+    drawn in its process, else in this one."""
+    draw = charts or render_chart
     if people is None:
-        return Publisher(sessions, client_for, compose_digest, replica, clock)
+        return Publisher(sessions, client_for, compose_digest, replica, clock, draw_chart=draw)
     known = people
 
     def compose(s: Session, team_id: str, channel_id: str, period: Period, now: datetime) -> ComposedDigest:
@@ -137,7 +146,7 @@ def make_publisher(
             s, team_id, channel_id, period, now, names=lambda: names_of(known, client_for(team_id), team_id)
         )
 
-    return Publisher(sessions, client_for, compose, replica, clock, people=known)
+    return Publisher(sessions, client_for, compose, replica, clock, draw_chart=draw, people=known)
 
 
 def open_installations(config: Config, engine: Engine) -> Installations | None:
@@ -201,7 +210,8 @@ def prepare(
     teams = installations.teams if installations is not None else known_teams(sessions)
 
     people = People()
-    publisher = make_publisher(sessions, client_for, clock, replica, people)
+    charts = ChartWorker()
+    publisher = make_publisher(sessions, client_for, clock, replica, people, charts)
     inbox = Inbox(sessions, clock, replica, lease=timedelta(seconds=config.event_lease_seconds))
     links = LinkResolver(
         sessions, clock, Resolver(make_opener()) if config.resolve_links else None, client_for
@@ -241,7 +251,9 @@ def prepare(
         # A working bot token of a workspace that removed twoway (which revoked the old token) means it
         # installed twoway again: its ledger is kept, not purged.
         came_back(sessions, client.auth_test()["team_id"])
-    runtime = Runtime(engine=engine, deps=deps, app=app, read_engine=read_engine, schedules=schedules)
+    runtime = Runtime(
+        engine=engine, deps=deps, app=app, read_engine=read_engine, schedules=schedules, charts=charts
+    )
     if config.app_token is not None:
         runtime.socket = SocketModeHandler(app, config.app_token.reveal())
         logger.info("twoway connects over Socket Mode")
