@@ -18,7 +18,6 @@ reply's time. An audience reply to a team reply is a comment of its own.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from datetime import datetime, timedelta
 
 from bot.sources import same_account
 from bot.threads import Reply, Thread
+from storage.comments import quotes_reply
 
 FIRST_DAY = timedelta(days=1)
 FIRST_WEEK = timedelta(days=7)
@@ -65,7 +65,9 @@ def slot_start(anchor: datetime, k: int, spread: float) -> datetime:
     if not 1 <= k <= LAST_SLOT + 1:
         raise ValueError(f"slots start from 1 to {LAST_SLOT + 1}, not {k}")
     first, base, length = _phase(k)
-    return anchor + base + (k - first) * length + length * spread
+    # Rounded down to the microsecond, so that an offset just under 1 stays inside the slot's interval.
+    offset = timedelta(microseconds=int(length // timedelta(microseconds=1) * spread))
+    return anchor + base + (k - first) * length + offset
 
 
 def slot_of(anchor: datetime, now: datetime, spread: float) -> int | None:
@@ -204,19 +206,7 @@ def _descendants(reply_id: str, children: dict[str, list[Reply]]) -> Iterable[Re
         stack.extend(children.get(reply.id, ()))
 
 
-# A reply's text must be at least this long to be recognised inside a flagged comment's quote.
-SAME_TEXT_MIN = 8
-
-
-def _plain(text: str) -> str:
-    return " ".join(re.sub(r"[^\w@.]+", " ", text.lower()).split())
-
-
 def is_flagged_reply(flagged_text: str, flagged_url: str | None, reply: Reply) -> bool:
     """Whether a comment someone flagged (by quoting it in Slack) is this reply the network shows: the
-    same link, or the reply's words within the quote (which may add its author, ``@alex: …``, or quote
-    marks), ignoring case, spacing and punctuation."""
-    if flagged_url and flagged_url == reply.url:
-        return True
-    said = _plain(reply.text)
-    return len(said) >= SAME_TEXT_MIN and said in _plain(flagged_text)
+    same link, or the reply's words within the quote, ignoring case, spacing and punctuation."""
+    return quotes_reply(flagged_text, flagged_url, reply.text, reply.url)

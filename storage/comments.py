@@ -6,6 +6,7 @@ caller's ``with sessions.begin()`` is the unit of work, so nothing is half-writt
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from datetime import datetime
 
@@ -76,6 +77,9 @@ def flag_comment(
         ).first()
         if same is not None:
             return same, False
+    seen = _seen_already(s, team_id, post.id, text, url)
+    if seen is not None:
+        return seen, False
     if message_ts is None:
         comment = Comment(**values)
         s.add(comment)
@@ -85,6 +89,40 @@ def flag_comment(
     found = comment_of_message(s, team_id, channel_id, message_ts)
     assert found is not None, "inserted or already present in this transaction"
     return found, created
+
+
+# A reply's words must be at least this long to be recognised inside a quote of them.
+SAME_WORDS_MIN = 8
+
+
+def plain_words(text: str) -> str:
+    """``text`` as its words alone: lower case, punctuation and spacing gone (``@`` and ``.`` kept, which
+    handles are made of)."""
+    return " ".join(re.sub(r"[^\w@.]+", " ", text.lower()).split())
+
+
+def quotes_reply(quote: str, quote_url: str | None, reply_text: str, reply_url: str | None) -> bool:
+    """Whether a comment someone flagged by quoting it is a reply read from the post's network: the same
+    link, or the reply's words within the quote (which may add its author, ``@alex: …``, or quote marks)."""
+    if quote_url is not None and quote_url == reply_url:
+        return True
+    said = plain_words(reply_text)
+    return len(said) >= SAME_WORDS_MIN and said in plain_words(quote)
+
+
+def _seen_already(s: Session, team_id: str, post_id: int, text: str, url: str | None) -> Comment | None:
+    """The reply twoway read on the post's network that a flag's quote is, if it read it first."""
+    seen = s.scalars(
+        select(Comment)
+        .where(
+            Comment.team_id == team_id,
+            Comment.post_id == post_id,
+            Comment.flagged_by.is_(None),
+            Comment.remote_id.is_not(None),
+        )
+        .order_by(Comment.id)
+    )
+    return next((c for c in seen if quotes_reply(text, url, c.text, c.url)), None)
 
 
 # notice_ts while one replica posts the notice: only the one whose claim succeeded posts.

@@ -508,3 +508,34 @@ def test_a_reply_someone_flagged_by_quoting_it_is_that_comment_not_a_second_one(
     clock.now = at(62)
     job.run_once()
     assert comments(sessions) == {"r1": ("answered", at(40)), "r2": ("open", None), "r3": ("open", None)}
+
+
+def test_a_flag_of_a_reply_twoway_already_read_is_that_comment(sessions: Sessions) -> None:
+    (post_id,) = posts(sessions, 1)
+    reader = FakeReader()
+    alex = reply("r1", by="alex.bsky.social", at=at(0), text="Screen reader support on Linux?")
+    reader.show(url(0), thread(alex, created_at=SHARED))
+    watcher(sessions, reader, Clock(at(1))).run_once()
+    with sessions.begin() as s:
+        post = s.get_one(Post, post_id)
+        flags = [
+            ("> @alex.bsky.social: screen reader support on Linux?", "1.1", None),
+            ("see this one", None, "https://bsky.app/profile/alex.bsky.social/post/r1"),
+        ]
+        found = [
+            flag_comment(
+                s,
+                TEAM,
+                post=post,
+                channel_id=CHANNEL,
+                text=text,
+                author=None,
+                flagged_by="U0GRACE001",
+                flagged_at=at(2),
+                message_ts=ts,
+                url=link,
+            )
+            for text, ts, link in flags
+        ]
+        assert [(c.remote_id, c.flagged_by, new) for c, new in found] == [("r1", None, False)] * 2
+        assert len(s.scalars(select(Comment)).all()) == 1
