@@ -730,7 +730,6 @@ _SETTING_NAMES = {
     "resolve_emoji": "the resolve emoji",
     "dismiss_emoji": "the dismiss emoji",
     "claim_hours": "how long an “I'm on it” holds",
-    "watch_enabled": "Bluesky and Mastodon posts",
 }
 
 
@@ -738,14 +737,19 @@ def render_settings_change(user_id: str, changed: dict[str, object]) -> str:
     """The line in the channel after someone changed its settings: each change, in one sentence."""
     parts = []
     for name, value in changed.items():
+        if name == "watch_enabled":
+            continue
         if name == "unanswered_threshold_hours":
             shown = f"{value} hours"
         elif name == "claim_hours" and isinstance(value, int):
             shown = claim_hours_text(value)
-        elif name == "watch_enabled":
-            shown = "watched" if value else "not watched"
         else:
             shown = _emoji(str(value))
         parts.append(f"{_SETTING_NAMES.get(name, name.replace('_', ' '))} to {shown}")
-    said = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    return f"{mention(user_id)} set {said}."
+    acts = []
+    if parts:
+        acts.append("set " + (parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]))
+    if "watch_enabled" in changed:
+        turned = "on" if changed["watch_enabled"] else "off"
+        acts.append(f"turned {turned} reading this channel's Bluesky and Mastodon posts on their networks")
+    return f"{mention(user_id)} {', and '.join(acts)}."

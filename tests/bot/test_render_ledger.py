@@ -23,6 +23,7 @@ from bot.render_ledger import (
     render_flag_notice,
     render_home,
     render_notice_closed,
+    render_settings_change,
     render_unanswered,
 )
 from storage.models import Channel, Comment, Post
@@ -301,3 +302,13 @@ def test_a_report_says_how_many_posts_have_numbers_fetched_from_their_network(
     fetched: dict[str, int], posts: int, line: str
 ) -> None:
     assert fetched_line(fetched, posts) == line
+
+
+def test_a_settings_change_that_turns_watching_off_says_so_in_words_of_its_own() -> None:
+    assert render_settings_change("U0ADA00001", {"watch_enabled": False}) == (
+        "<@U0ADA00001> turned off reading this channel's Bluesky and Mastodon posts on their networks."
+    )
+    assert render_settings_change("U0ADA00001", {"unanswered_threshold_hours": 6, "watch_enabled": True}) == (
+        "<@U0ADA00001> set the nudge threshold to 6 hours, and turned on reading this channel's Bluesky "
+        "and Mastodon posts on their networks."
+    )

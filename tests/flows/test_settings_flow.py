@@ -134,7 +134,10 @@ def test_watching_is_turned_off_and_on_said_and_shown_and_bad_input_records_noth
     assert "Bluesky and Mastodon posts: not watched." in answer
     assert _channel(flow).watch_enabled is False
     eventually(
-        lambda: f"<@{ADA}> set Bluesky and Mastodon posts to not watched." in _said(flow),
+        lambda: (
+            f"<@{ADA}> turned off reading this channel's Bluesky and Mastodon posts on their networks."
+            in _said(flow)
+        ),
         what="watching off said in the channel",
     )
 
@@ -149,7 +152,10 @@ def test_watching_is_turned_off_and_on_said_and_shown_and_bad_input_records_noth
     assert "Bluesky and Mastodon posts: watched." in flow.reply_text(GRACE, "settings watch on")
     assert _channel(flow).watch_enabled is True
     eventually(
-        lambda: f"<@{GRACE}> set Bluesky and Mastodon posts to watched." in _said(flow),
+        lambda: (
+            f"<@{GRACE}> turned on reading this channel's Bluesky and Mastodon posts on their networks."
+            in _said(flow)
+        ),
         what="watching on said in the channel",
     )
 
