@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
 from tests.support.polling import eventually
-from tests.support.processes import http
-from tests.support.stack import CHANNEL, TEAM, USER, Stack
+from tests.support.processes import base_env, http
+from tests.support.stack import BOT_TOKEN, CHANNEL, SIGNING_SECRET, TEAM, USER, Stack
 
 # Compiled parts that only the networks' clients load: atproto's DAG-CBOR codec and pydantic's core.
 CLIENT_LIBRARIES = ("libipld", "pydantic_core")
@@ -107,3 +109,25 @@ def test_the_watcher_runs_beside_the_server_records_replies_and_comes_back_when_
     )
     assert again != watcher
     assert http("GET", f"{http_stack.app_url}/healthz")[0] == 200
+
+
+def test_the_watch_role_alone_leaves_at_once_when_watching_is_off(tmp_path: Path) -> None:
+    env = {
+        **base_env(tmp_path),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'twoway.db'}",
+        "TWOWAY_WATCH": "off",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "twoway.cli", "run", "--role", "watch"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "watching Bluesky and Mastodon posts is off (TWOWAY_WATCH=off)" in done.stderr
+    # It migrated the ledger itself, as any role does when started alone.
+    assert (tmp_path / "twoway.db").exists()
