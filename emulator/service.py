@@ -193,7 +193,7 @@ class Emulator:
 
 
 def describe(emulator: Emulator) -> str:
-    """One line: where the emulator listens and what world it starts with."""
+    """One line: where the emulator listens and what world it starts with, Bluesky and Mastodon too."""
     state = emulator.state
     with state.lock:
         team = state.team(None)
@@ -207,7 +207,9 @@ def describe(emulator: Emulator) -> str:
         return (
             f"Slack emulator at {emulator.base_url}: Web API {emulator.api_url}, "
             f"Socket Mode {emulator.socket_mode_url}; team {team.id} ({team.domain}), "
-            f"bot {team.bot_user_id}, channels {channels}; events go to {target}; {limits}"
+            f"bot {team.bot_user_id}, channels {channels}; events go to {target}; {limits}; "
+            f"Bluesky's AppView at {emulator.base_url}/bluesky, Mastodon's instances at "
+            f"{emulator.base_url}/mastodon/<instance>"
         )
 
 

@@ -42,6 +42,8 @@ def test_seeded_world(emu: Emulator) -> None:
     assert emu.base_url in line
     assert "T0TWOWAY1" in line
     assert "#social C0SOCIAL01 (bot member)" in line
+    assert f"Bluesky's AppView at {emu.base_url}/bluesky" in line
+    assert f"Mastodon's instances at {emu.base_url}/mastodon/<instance>" in line
 
 
 def test_teams_channels_and_users_can_be_added(emu: Emulator) -> None:
