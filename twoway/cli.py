@@ -64,8 +64,10 @@ def _parser() -> argparse.ArgumentParser:
         help="all (default): serve Slack, and watch Bluesky and Mastodon posts in a child process "
         "unless TWOWAY_WATCH=off; serve: serve Slack only; watch: watch only (no Slack requests served)",
     )
-    # Set by `twoway run` for the watcher it starts: the ledger was migrated already.
+    # Set by `twoway run` for the watcher it starts: the ledger was migrated already, and the watcher
+    # leaves once the process with this pid is no longer its parent.
     run.add_argument("--migrated", action="store_true", help=argparse.SUPPRESS)
+    run.add_argument("--parent", type=int, help=argparse.SUPPRESS)
 
     sub.add_parser("migrate", help="bring the ledger's database schema up to date")
 
@@ -151,7 +153,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.role == "watch":
         from twoway.watch_role import run_watcher
 
-        return run_watcher(config, child=args.migrated)
+        return run_watcher(config, parent=args.parent)
     try:
         runtime = prepare(config, host=args.host, migrate=False)
     except (BoltError, SlackApiError) as error:

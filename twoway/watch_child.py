@@ -11,6 +11,7 @@ and then, after 10 seconds, SIGKILL. The child leaves by itself if this process 
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -26,11 +27,16 @@ STOP_GRACE = 10.0
 COMMAND = [sys.executable, "-m", "twoway.cli", "run", "--role", "watch", "--migrated"]
 
 
+def watcher_command() -> list[str]:
+    """The watcher's command line, naming this process as the parent it must outlive no longer."""
+    return [*COMMAND, "--parent", str(os.getpid())]
+
+
 class WatcherChild:
     """Keeps one `twoway run --role watch` running until `stop`."""
 
     def __init__(self, command: list[str] | None = None) -> None:
-        self.command = command or COMMAND
+        self.command = command or watcher_command()
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None

@@ -48,12 +48,13 @@ def make_readers(config: Config) -> dict[str, Reader]:
     }
 
 
-def run_watcher(config: Config, *, child: bool = False) -> int:
-    """Watch until SIGTERM (or, as a child, until the parent is gone); the exit code."""
+def run_watcher(config: Config, *, parent: int | None = None) -> int:
+    """Watch until SIGTERM or, with ``parent`` (the pid of the `twoway run` that started it), until that
+    process is no longer its parent; the exit code. The pid comes from the parent itself: one read here
+    could already be init's, were the parent killed while this process was starting."""
     if not config.watch:
         logger.info("watching Bluesky and Mastodon posts is off (TWOWAY_WATCH=off)")
         return 0
-    parent = os.getppid()
     stop = threading.Event()
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -68,16 +69,16 @@ def run_watcher(config: Config, *, child: bool = False) -> int:
         watcher = Watcher(sessions, make_readers(config), replica_name(), utc_now, teams=teams)
         logger.info("watching Bluesky and Mastodon posts")
         while not stop.is_set():
+            if parent is not None and os.getppid() != parent:
+                logger.info("twoway run is gone: the watcher stops")
+                return 0
             try:
                 watcher.run_once()
             except Exception:
                 # A broken round is logged and the next one tried: the ledger keeps what each fetch recorded.
                 logger.exception("a round of fetches failed")
             waited = 0.0
-            while waited < TICK_SECONDS and not stop.is_set():
-                if child and os.getppid() != parent:
-                    logger.info("twoway run is gone: the watcher stops")
-                    return 0
+            while waited < TICK_SECONDS and not stop.is_set() and (parent is None or os.getppid() == parent):
                 stop.wait(PARENT_CHECK_SECONDS)
                 waited += PARENT_CHECK_SECONDS
     finally:

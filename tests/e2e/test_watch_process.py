@@ -131,3 +131,39 @@ def test_the_watch_role_alone_leaves_at_once_when_watching_is_off(tmp_path: Path
     assert "watching Bluesky and Mastodon posts is off (TWOWAY_WATCH=off)" in done.stderr
     # It migrated the ledger itself, as any role does when started alone.
     assert (tmp_path / "twoway.db").exists()
+
+
+def test_a_watcher_whose_twoway_run_died_before_it_started_leaves_at_once(tmp_path: Path) -> None:
+    # A pid that is no process's any more: the parent the watcher names died while it was starting.
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    env = {
+        **base_env(tmp_path),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'twoway.db'}",
+    }
+    migrated = subprocess.run(
+        [sys.executable, "-m", "twoway.cli", "migrate"], env=env, timeout=60, check=False
+    )
+    assert migrated.returncode == 0
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "twoway.cli",
+            "run",
+            "--role",
+            "watch",
+            "--migrated",
+            "--parent",
+            str(dead.pid),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "twoway run is gone: the watcher stops" in done.stderr
