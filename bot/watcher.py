@@ -34,7 +34,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import Clock
 from bot.live import comments_changed, flag_withdrawn, showing
 from bot.threads import FetchError, PostGone, RateLimited, Reader, Thread
-from bot.watching import Counts, backoff, is_flagged_reply, next_due, read_thread, slot_of, spread_of
+from bot.watching import Counts, backoff, next_due, read_thread, slot_of, spread_of
+from storage.comments import quotes_reply
 from storage.snapshots import add_snapshot, latest_snapshot
 from storage.watches import (
     DueWatch,
@@ -273,7 +274,7 @@ def record_thread(
         comment = known.get(reply.id)
         if comment is None:
             # A reply someone already flagged by quoting it is that comment, not a second one.
-            comment = next((c for c in unseen if is_flagged_reply(c.text, c.url, reply)), None)
+            comment = next((c for c in unseen if quotes_reply(c.text, c.url, reply.text, reply.url)), None)
             if comment is not None and found_flagged(
                 s,
                 team_id,

@@ -25,7 +25,6 @@ from datetime import datetime, timedelta
 
 from bot.sources import same_account
 from bot.threads import Reply, Thread
-from storage.comments import quotes_reply
 
 FIRST_DAY = timedelta(days=1)
 FIRST_WEEK = timedelta(days=7)
@@ -204,9 +203,3 @@ def _descendants(reply_id: str, children: dict[str, list[Reply]]) -> Iterable[Re
         seen.add(reply.id)
         yield reply
         stack.extend(children.get(reply.id, ()))
-
-
-def is_flagged_reply(flagged_text: str, flagged_url: str | None, reply: Reply) -> bool:
-    """Whether a comment someone flagged (by quoting it in Slack) is this reply the network shows: the
-    same link, or the reply's words within the quote, ignoring case, spacing and punctuation."""
-    return quotes_reply(flagged_text, flagged_url, reply.text, reply.url)

@@ -14,7 +14,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from slack_sdk.models.blocks import (
@@ -78,6 +78,9 @@ class _Room:
     ask: bool = True  # "Ask someone else" on the comments someone is on ("Let it go" is always there)
 
 
+_SMALLEST = _Room(
+    quote=20, author=0, url=60, lines=150, links=0, lost=1, reasons=1, owners=1, people=1, button_url=0
+)
 _ROOMS = (
     _Room(
         quote=280,
@@ -123,36 +126,10 @@ _ROOMS = (
     # Each waiting comment's buttons include "I'm on it", or "Let it go" and "Ask someone else", and who
     # is on it: ten of those at their longest need this much less again, and ten that someone is on
     # leave "Ask someone else" to the comment's notice and the Home tab.
-    _Room(
-        quote=20, author=0, url=60, lines=150, links=0, lost=1, reasons=1, owners=1, people=1, button_url=0
-    ),
-    _Room(
-        quote=20,
-        author=0,
-        url=60,
-        lines=150,
-        links=0,
-        lost=1,
-        reasons=1,
-        owners=1,
-        people=1,
-        button_url=0,
-        ask=False,
-    ),
+    _SMALLEST,
+    replace(_SMALLEST, ask=False),
     # Ten replies seen on a network, each saying so, with the counts fetched: shorter quotes again.
-    _Room(
-        quote=10,
-        author=0,
-        url=60,
-        lines=150,
-        links=0,
-        lost=1,
-        reasons=1,
-        owners=1,
-        people=1,
-        button_url=0,
-        ask=False,
-    ),
+    replace(_SMALLEST, ask=False, quote=10),
 )
 
 
