@@ -130,23 +130,30 @@ def the_slot(now: datetime) -> datetime:
     return slot_at_or_before(now, weekday=WEEKDAY, minute=MINUTE, zone="UTC")
 
 
-def seed(sessions: Sessions, emu: Emulator, channels: list[str], slot: datetime, *, charts: bool) -> None:
+def seed(
+    sessions: Sessions, emu: Emulator, channels: list[str], slot: datetime, *, charts: bool, team: str = TEAM
+) -> None:
     """Each channel in Slack (the bot a member) and in the ledger, with its posts and their engagement."""
     for channel_id in channels:
         control(
-            emu.base_url, "/_emulator/channel", {"team": TEAM, "id": channel_id, "name": channel_id.lower()}
+            emu.base_url, "/_emulator/channel", {"team": team, "id": channel_id, "name": channel_id.lower()}
         )
     posts = POSTS if charts else POSTS[1:]
     for batch in range(0, len(channels), 100):
         with sessions.begin() as s:
             for index, channel_id in enumerate(channels[batch : batch + 100], start=batch):
-                _seed_channel(s, channel_id, index, slot, posts)
+                _seed_channel(s, team, channel_id, index, slot, posts)
 
 
 def _seed_channel(
-    s: Session, channel_id: str, index: int, slot: datetime, posts: tuple[tuple[int, int, int], ...]
+    s: Session,
+    team: str,
+    channel_id: str,
+    index: int,
+    slot: datetime,
+    posts: tuple[tuple[int, int, int], ...],
 ) -> None:
-    channel = ensure_channel(s, TEAM, channel_id, name=channel_id.lower(), now=slot - timedelta(days=60))
+    channel = ensure_channel(s, team, channel_id, name=channel_id.lower(), now=slot - timedelta(days=60))
     channel.digest_weekday, channel.digest_minute = WEEKDAY, MINUTE
     for number, (days, comments, replies) in enumerate(posts):
         shared_at = slot - timedelta(days=days, minutes=index % 600)
@@ -154,7 +161,7 @@ def _seed_channel(
         assert link is not None
         shares = share_links(
             s,
-            TEAM,
+            team,
             channel_id=channel_id,
             message_ts=f"{shared_at.timestamp():.6f}",
             user_id=OWNER,
@@ -164,7 +171,7 @@ def _seed_channel(
         )
         record_engagement(
             s,
-            TEAM,
+            team,
             shares.posts[0],
             Engagement(comments=comments, replies=replies, shares=5, likes=20),
             recorded_at=shared_at + timedelta(days=1),
@@ -188,10 +195,10 @@ def in_slack(emu: Emulator) -> tuple[Counter[str], Counter[str]]:
     return digests, charts
 
 
-def digest_posts(emu: Emulator) -> Counter[str]:
+def digest_posts(emu: Emulator, team: str = TEAM) -> Counter[str]:
     """How many digest messages each channel holds, from `GET /_emulator/messages` (by metadata)."""
     found: Counter[str] = Counter()
-    for message in control(emu.base_url, f"/_emulator/messages?team={TEAM}"):
+    for message in control(emu.base_url, f"/_emulator/messages?team={team}"):
         metadata = message.get("metadata") or {}
         if metadata.get("event_type") == DIGEST_EVENT_TYPE:
             found[str(metadata["event_payload"]["channel_id"])] += 1

@@ -8,7 +8,9 @@ sure each digest, nudge and ask for missing numbers is posted once whoever fires
 
 Digest jobs run in an executor of their own: a slot that hundreds of channels share queues their
 jobs there, paced by the publisher within Slack's limits, while the sweep and the inbox's recovery
-keep their turn in the default executor.
+keep their turn in the default executor. Its threads take the workspaces in turn (`bot.fair_pool`):
+a workspace waiting on its own limits holds a few of them, and every other workspace's digests go
+out meanwhile.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
-from concurrent import futures
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfoNotFoundError
 
-from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.executors.pool import BasePoolExecutor
+from apscheduler.job import Job
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -34,6 +36,7 @@ from bot.asks import Asker
 from bot.claims import Releaser
 from bot.digest.period import CATCH_UP_WINDOW, period_for
 from bot.digest.publish import Outcome, Publisher
+from bot.fair_pool import FairPool
 from bot.inbox import Inbox
 from bot.nudges import Nudger
 from bot.refresh import Refresher
@@ -55,8 +58,13 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DIGEST_EXECUTOR = "digests"
 # Threads posting digests at once. The publisher's pacer, not this, sets the pace of a fan-out:
 # these only need to keep Slack's limits busy while others compose, and they never hold a
-# database connection while they wait their turn.
-DIGEST_WORKERS = 10
+# database connection while they wait their turn. Most of them sleep until their workspace's
+# turn, and a sleeping thread costs a stack and nothing else, so there are enough for several
+# workspaces' digests to wait side by side.
+DIGEST_WORKERS = 16
+# One workspace's digests running at once: enough to keep its own limits busy while one composes
+# and another draws, few enough that the other workspaces of the slot always find a free thread.
+DIGEST_PER_WORKSPACE = 4
 
 
 def digest_job_id(team_id: str, channel_id: str) -> str:
@@ -88,6 +96,23 @@ def known_teams(sessions: sessionmaker[Session]) -> Callable[[], list[str]]:
             return [team_id for team_id in all_team_ids(s) if team_id not in away]
 
     return teams
+
+
+def _job_team(job: Job, *run: object) -> str:
+    """The workspace of a digest job as APScheduler hands it to its pool (``run_job``'s arguments)."""
+    return str(job.args[0])
+
+
+class DigestExecutor(BasePoolExecutor):
+    """APScheduler's pool executor over a `FairPool` keyed by workspace. On the scheduler's shutdown the
+    jobs already handed to it still run, as in APScheduler's own thread pool, and are waited for: a
+    digest job is claimed and posted in one go, and the done callback expects a result, not a
+    cancellation."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            FairPool(DIGEST_WORKERS, DIGEST_PER_WORKSPACE, _job_team, thread_name_prefix="twoway-digests")
+        )
 
 
 class Schedules:
@@ -123,7 +148,7 @@ class Schedules:
         self._teams = teams
         self._sweep_every = sweep_every
         self.scheduler: BaseScheduler = scheduler or BackgroundScheduler(timezone=UTC)
-        self.scheduler.add_executor(ThreadPoolExecutor(DIGEST_WORKERS), alias=DIGEST_EXECUTOR)
+        self.scheduler.add_executor(DigestExecutor(), alias=DIGEST_EXECUTOR)
         # sync_all and sync_channel compare a job with the database, then change it; one at a time.
         self._sync_lock = threading.Lock()
 
@@ -260,16 +285,22 @@ class Schedules:
     def catch_up_all(self) -> None:
         """Publish every channel's digest whose slot passed under a day ago without one.
 
-        Channels are caught up side by side, ``DIGEST_WORKERS`` at a time, as a Monday's own jobs
-        would be: a restart after a missed Monday is paced by Slack's limits, not by each channel
-        waiting for the one before. (In threads of its own: a job that added jobs would deadlock
-        with a scheduler shutting down.)
+        Channels are caught up side by side, ``DIGEST_WORKERS`` at a time and the workspaces in turn,
+        as a Monday's own jobs would be: a restart after a missed Monday is paced by Slack's limits,
+        not by each channel waiting for the one before, nor each workspace for the one before. (In
+        threads of its own: a job that added jobs would deadlock with a scheduler shutting down.)
         """
         channels: list[Channel] = []
         for team_id in self._teams():
             with self._sessions.begin() as s:
                 channels += [c for c in team_channels(s, team_id) if c.digest_enabled and c.active]
-        with futures.ThreadPoolExecutor(DIGEST_WORKERS, thread_name_prefix="twoway-catch-up") as pool:
+        pool = FairPool(
+            DIGEST_WORKERS,
+            DIGEST_PER_WORKSPACE,
+            lambda channel: channel.team_id,
+            thread_name_prefix="twoway-catch-up",
+        )
+        with pool:
             for channel in channels:
                 pool.submit(self._catch_up, channel)
 

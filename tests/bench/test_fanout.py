@@ -8,6 +8,7 @@ import pytest
 
 from bench.fanout import fan_out, floor_of
 from bot.posting import UPLOAD_METHODS, CallRate
+from bot.scheduler import DIGEST_WORKERS
 from emulator import Limit, RateLimits
 from emulator.rate_limits import POST_MESSAGE
 
@@ -51,5 +52,5 @@ def test_ten_channels_get_one_digest_and_one_chart_each(tmp_path: Path, replicas
     assert figures["wall_over_floor"] == pytest.approx(figures["wall_s"] / 1.6, abs=0.01)
     assert figures["last_digest_s"] <= figures["wall_s"]
     assert figures["ratelimited"] == sum(figures["ratelimited_by_method"].values())
-    assert figures["workers"] == 10
+    assert figures["workers"] == DIGEST_WORKERS
     assert set(figures) >= {"channels", "seed_s", "floor_by_limit", "jobs_missed", "jobs_failed"}
