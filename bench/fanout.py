@@ -142,10 +142,10 @@ def seed(
     for batch in range(0, len(channels), 100):
         with sessions.begin() as s:
             for index, channel_id in enumerate(channels[batch : batch + 100], start=batch):
-                _seed_channel(s, team, channel_id, index, slot, posts)
+                seed_channel(s, team, channel_id, index, slot, posts)
 
 
-def _seed_channel(
+def seed_channel(
     s: Session,
     team: str,
     channel_id: str,

@@ -7,6 +7,7 @@ requests, so that it times exactly each request's round trip to the app.
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import json
 import os
@@ -16,7 +17,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +93,13 @@ class Slack:
     url: str
     process: Process
     workdir: Path
+    # The workspace and channel people act in (`at` gives a view of another).
+    team: str = TEAM
+    channel: str = CHANNEL
+
+    def at(self, team: str, channel: str) -> Slack:
+        """The same emulator, with people acting in ``channel`` of ``team``."""
+        return dataclasses.replace(self, team=team, channel=channel)
 
     def app_env(self, port: int, database_url: str, **extra: str) -> dict[str, str]:
         return {
@@ -117,27 +125,32 @@ class Slack:
             said = control(
                 self.url,
                 "/_emulator/message",
-                {"team": TEAM, "channel": CHANNEL, "user": PEOPLE[i % 3], "text": f"out now <{post_url(i)}>"},
+                {
+                    "team": self.team,
+                    "channel": self.channel,
+                    "user": PEOPLE[i % 3],
+                    "text": f"out now <{post_url(i)}>",
+                },
             )
             ids.append(said["event_id"])
-        stored = {e["event_id"]: e["payload"] for e in control(self.url, "/_emulator/events")}
-        return [stored[event_id] for event_id in ids]
+        return self.envelopes(ids)
 
     def say(self, said: str, user: str, thread_ts: str | None = None) -> dict[str, Any]:
         """A message someone writes in the channel (in a thread with ``thread_ts``): its ts and event_id."""
-        message = {"team": TEAM, "channel": CHANNEL, "user": user, "text": said}
+        message = {"team": self.team, "channel": self.channel, "user": user, "text": said}
         return control(
             self.url, "/_emulator/message", message | ({"thread_ts": thread_ts} if thread_ts else {})
         )
 
     def react(self, ts: str, user: str, reaction: str) -> dict[str, Any]:
         """Someone's reaction to the message at ``ts``: its event_id."""
-        reacted = {"team": TEAM, "channel": CHANNEL, "ts": ts, "user": user, "reaction": reaction}
+        reacted = {"team": self.team, "channel": self.channel, "ts": ts, "user": user, "reaction": reaction}
         return control(self.url, "/_emulator/reaction", reacted)
 
     def envelopes(self, event_ids: Sequence[str]) -> list[dict[str, Any]]:
         """The event envelopes Slack would send for ``event_ids``, in that order."""
-        stored = {e["event_id"]: e["payload"] for e in control(self.url, "/_emulator/events")}
+        listed = control(self.url, f"/_emulator/events?team={self.team}")
+        stored = {e["event_id"]: e["payload"] for e in listed}
         return [stored[event_id] for event_id in event_ids]
 
     def response_urls(self, count: int) -> list[tuple[str, str]]:
@@ -148,8 +161,8 @@ class Slack:
                 self.url,
                 "/_emulator/command",
                 {
-                    "team": TEAM,
-                    "channel": CHANNEL,
+                    "team": self.team,
+                    "channel": self.channel,
                     "user": PEOPLE[0],
                     "command": "/twoway",
                     "text": "help",
@@ -162,10 +175,11 @@ class Slack:
 
 
 @contextmanager
-def emulator(workdir: Path) -> Iterator[Slack]:
+def emulator(workdir: Path, *options: str) -> Iterator[Slack]:
+    """The emulator as a process of its own; ``options`` are more of `twoway emulator`'s options."""
     port = free_port()
     process = spawn(
-        ["twoway.cli", "emulator", "--port", str(port), "--signing-secret", SIGNING_SECRET],
+        ["twoway.cli", "emulator", "--port", str(port), "--signing-secret", SIGNING_SECRET, *options],
         {**os.environ},
         workdir / "emulator.log",
     )
@@ -199,15 +213,21 @@ def replicas(
 
 @contextmanager
 def replica_processes(
-    slack: Slack, database_url: str, count: int, name: str = "twoway", source: Path | None = None
+    slack: Slack,
+    database_url: str,
+    count: int,
+    name: str = "twoway",
+    source: Path | None = None,
+    env: Callable[[int], Mapping[str, str]] | None = None,
 ) -> Iterator[list[Replica]]:
-    """As ``replicas``, with each one's process, for benchmarks that read it from /proc."""
+    """As ``replicas``, with each one's process, for benchmarks that read it from /proc; ``env`` gives
+    more of a replica's environment from the port it listens on."""
     ports = [free_port() for _ in range(count)]
     extra = {"PYTHONPATH": str(source)} if source is not None else {}
     processes = [
         spawn(
             ["twoway.cli", "run", "--host", "127.0.0.1"],
-            slack.app_env(port, database_url, **extra),
+            slack.app_env(port, database_url, **extra, **(env(port) if env else {})),
             slack.workdir / f"{name}-{i}.log",
             cwd=source,
         )
@@ -225,13 +245,21 @@ def replica_processes(
             process.stop()
 
 
-def command_body(text: str, response_url: str, trigger_id: str, user: str = PEOPLE[0]) -> tuple[bytes, str]:
+def command_body(
+    text: str,
+    response_url: str,
+    trigger_id: str,
+    user: str = PEOPLE[0],
+    *,
+    team: str = TEAM,
+    channel: str = CHANNEL,
+) -> tuple[bytes, str]:
     """A slash command as Slack posts it: form-encoded."""
     form = {
         "token": "legacy-verification-token",
-        "team_id": TEAM,
+        "team_id": team,
         "team_domain": "twoway-demo",
-        "channel_id": CHANNEL,
+        "channel_id": channel,
         "channel_name": "social",
         "user_id": user,
         "user_name": "ada",

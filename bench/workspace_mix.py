@@ -143,7 +143,9 @@ def build(slack: Slack, count: int, *, tracked: list[dict[str, Any]], first_post
                 comments = rng.randint(0, 90)
                 # A valid log: twoway refuses more replies sent than comments received, and records nothing.
                 line = f"log {post} comments={comments} replies={rng.randint(0, comments)}"
-                bodies.append(command_body(line, response_url, trigger_id))
+                bodies.append(
+                    command_body(line, response_url, trigger_id, team=slack.team, channel=slack.channel)
+                )
                 commands += 1
                 snapshots += 1
     envelopes = slack.envelopes(event_ids)

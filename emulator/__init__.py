@@ -53,7 +53,7 @@ Control endpoints (JSON bodies; `team` defaults to `T0TWOWAY1`; mistakes answer 
   `update` replaces it, `push` stacks a new one, `clear` closes the stack
 - inspection: `GET|DELETE /_emulator/calls[?method=]`, `GET /_emulator/messages?team=&channel=`,
   `GET /_emulator/views?team=&user=` (each with `user` and `closed`), `GET /_emulator/ephemerals?team=&user=`
-  (what chat.postEphemeral showed that user, oldest first), `GET /_emulator/events`; faults:
+  (what chat.postEphemeral showed that user, oldest first), `GET /_emulator/events[?team=]`; faults:
   `GET|POST|DELETE /_emulator/faults {method, status, every?, retry_after?, count?, delay?}` (`method`
   `*` is every method; `status: 200` with `delay` seconds answers correctly but late); rate limits
   (`emulator.rate_limits`, off by default): `POST /_emulator/limits {per_channel?: {per_minute, burst},

@@ -18,7 +18,7 @@ Slack would deliver it.
   gets for itself, not `member_left_channel` (slackapi issue threads: node-slack-sdk#931,
   bolt-js#1847); `member_left_channel` when someone else leaves a channel the bot is in
 - `POST /_emulator/redeliver {event_id}` redelivers one event again (answers `{ok, event_id, delivery}`);
-  `GET /_emulator/events` lists every event delivered, with its retries
+  `GET /_emulator/events[?team=]` lists every event delivered (one workspace's, with `team`) and its retries
 - `POST /_emulator/command {team, channel, user, command, text}` runs a slash command, and answers what
   the person saw, as an interaction does (`emulator.interactivity`)
 
@@ -264,6 +264,7 @@ class Acts:
         return web.json_response({"ok": True, "event_id": event_id, "delivery": delivery.to_json()})
 
     async def list_events(self, request: web.Request) -> web.Response:
+        team = request.query.get("team")
         with self.state.lock:
             listed = [
                 {
@@ -273,6 +274,7 @@ class Acts:
                     "payload": copy.deepcopy(e.payload),
                 }
                 for event_id, e in self.events.items()
+                if team is None or e.team_id == team
             ]
         return web.json_response(listed)
 

@@ -94,6 +94,17 @@ def test_events_list_what_was_delivered(emu: Emulator) -> None:
     assert listed[0]["payload"]["event"]["event_ts"]
 
 
+def test_events_list_one_workspaces_with_team(emu: Emulator) -> None:
+    post(emu, "/_emulator/team", {"id": "T0OTHER01", "domain": "other"})
+    post(emu, "/_emulator/channel", {"team": "T0OTHER01", "id": "C0OTHER01", "name": "general"})
+    ours = post(emu, "/_emulator/message", {"channel": SOCIAL, "user": ADA, "text": "ours"})
+    elsewhere = {"team": "T0OTHER01", "channel": "C0OTHER01", "user": ADA, "text": "theirs"}
+    theirs = post(emu, "/_emulator/message", elsewhere)
+    assert [e["event_id"] for e in get(emu, "/_emulator/events?team=T0OTHER01")] == [theirs["event_id"]]
+    assert [e["event_id"] for e in get(emu, "/_emulator/events?team=T0TWOWAY1")] == [ours["event_id"]]
+    assert len(get(emu, "/_emulator/events")) == 2
+
+
 def test_clock_setting_drives_timestamps() -> None:
     with Emulator(EmulatorSettings(clock=lambda: 1_700_000_000.0)) as emu:
         client = WebClient(token="xoxb-test", base_url=emu.api_url)
