@@ -131,13 +131,12 @@ def the_slot(now: datetime) -> datetime:
 
 
 def seed(
-    sessions: Sessions, emu: Emulator, channels: list[str], slot: datetime, *, charts: bool, team: str = TEAM
+    sessions: Sessions, slack_url: str, channels: list[str], slot: datetime, *, charts: bool, team: str = TEAM
 ) -> None:
-    """Each channel in Slack (the bot a member) and in the ledger, with its posts and their engagement."""
+    """Each channel in Slack (the bot a member; ``slack_url`` is the emulator's) and in the ledger, with
+    its posts and their engagement."""
     for channel_id in channels:
-        control(
-            emu.base_url, "/_emulator/channel", {"team": team, "id": channel_id, "name": channel_id.lower()}
-        )
+        control(slack_url, "/_emulator/channel", {"team": team, "id": channel_id, "name": channel_id.lower()})
     posts = POSTS if charts else POSTS[1:]
     for batch in range(0, len(channels), 100):
         with sessions.begin() as s:
@@ -251,13 +250,14 @@ def run_states(sessions: Sessions) -> Counter[str]:
     return states
 
 
-def bench_config(emu: Emulator, database_url: str) -> Config:
+def bench_config(api_url: str, database_url: str) -> Config:
+    """twoway's settings against the emulator whose Web API is at ``api_url``."""
     return Config(
         bot_token=Secret(TOKEN),
         signing_secret=Secret("bench-signing-secret"),
         app_token=None,
         database_url=database_url,
-        slack_api_url=emu.api_url,
+        slack_api_url=api_url,
         timezone="UTC",
         port=0,
     )
@@ -288,7 +288,7 @@ def fan_out(
     sessions = make_session_factory(engine)
     with Emulator(settings) as emu:
         seeded = time.monotonic()
-        seed(sessions, emu, ids, slot, charts=charts)
+        seed(sessions, emu.base_url, ids, slot, charts=charts)
         seed_seconds = time.monotonic() - seeded
         # The seed's channel posts don't count against the limits; the digests' do.
         control(emu.base_url, "/_emulator/limits", limits.to_json())
@@ -377,7 +377,7 @@ def replica_schedules(
     rates: Mapping[str, CallRate] | None,
 ) -> Schedules:
     """One replica's scheduling, as `twoway.runtime.prepare` builds it: its client, publisher and nudger."""
-    client = make_web_client(bench_config(emu, database_url))
+    client = make_web_client(bench_config(emu.api_url, database_url))
     replica = f"bench:{uuid.uuid4().hex[:6]}"
     publisher: Publisher = make_publisher(sessions, lambda team: client, clock.now, replica)
     if rates is not None:

@@ -48,7 +48,7 @@ def channel_ids(team: str) -> list[str]:
 
 
 def replica(emu: Emulator, sessions: Sessions, db_url: str, clock: ShiftedClock, name: str) -> Schedules:
-    config = bench_config(emu, db_url)
+    config = bench_config(emu.api_url, db_url)
     clients = {team: make_web_client(config, token(team)) for team in CHANNELS}
     publisher = make_publisher(sessions, clients.__getitem__, clock.now, name)
     publisher = dataclasses.replace(publisher, pacer=Pacer(sessions, RATES))
@@ -75,7 +75,7 @@ def test_small_workspaces_post_before_a_slow_one_finishes(sessions: Sessions, db
         for team in CHANNELS:
             emu.state.add_team(team, team.lower())
             emu.state.register_token(token(team), team)
-            seed(sessions, emu, channel_ids(team), slot, charts=False, team=team)
+            seed(sessions, emu.base_url, channel_ids(team), slot, charts=False, team=team)
         replicas = [replica(emu, sessions, db_url, clock, f"test:{n}") for n in (1, 2)]
         for schedules in replicas:
             schedules.sync_all()
