@@ -4,13 +4,14 @@ and on PostgreSQL, the figures a capacity model multiplies out.
 Run: ``.venv/bin/python -m bench.unit_costs [--quick] [--postgres URL|embedded]``
 
 Each measure has a fresh ledger of its own, and PostgreSQL's a fresh database with the planner's
-statistics gathered after seeding (`bench.pg.analyze`). The measured work runs in this process, against
-the emulator as a process of its own (`bench.harness.emulator`, no rate limits: nothing waits), so that
-CPU splits three ways, each read from /proc over the window (`bench.cpu.CpuMeter`): the app (this
-process, and the process that draws digests' charts, `bot.digest.chart_worker`), Slack (the emulator)
-and, on PostgreSQL, the database's backends (and every server process on the embedded server). Where the
-server preloads `pg_stat_statements` (``--postgres embedded``), the statements the database ran are
-counted too; elsewhere the benchmark says it skips them.
+statistics gathered after seeding (`bench.pg.analyze`). Measures 1 and 2 run in this process, against
+the emulator as a process of its own (`bench.harness.emulator`) without rate limits; twoway's pacer
+takes its turns in the ledger as always, but does not sleep until they come, so nothing waits and the
+wall time is the work's own. CPU splits three ways, each read from /proc over the window
+(`bench.cpu.CpuMeter`): the app (this process, and the process that draws digests' charts,
+`bot.digest.chart_worker`), Slack (the emulator) and, on PostgreSQL, the database's backends (and every
+server process on the embedded server). Where the server preloads `pg_stat_statements` (``--postgres
+embedded``), the statements the database ran are counted too; elsewhere the benchmark says it skips them.
 
 1. **Per digest.** A workspace of channels (20; 5 with ``--quick``) seeded as `bench.fanout.seed` does:
    a post in the digest's week and one the week before, so that every digest has a chart; and as many
@@ -42,6 +43,7 @@ counted too; elsewhere the benchmark says it skips them.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -76,6 +78,7 @@ from bot.digest.period import Slot, period_for
 from bot.links import parse_post_link
 from bot.nudges import Nudger
 from bot.people import People
+from bot.posting import Pacer
 from bot.refresh import Refresher
 from bot.scheduler import Schedules
 from bot.summary import Engagement
@@ -193,6 +196,12 @@ def statement_stats(database_url: str, pg: Server | None) -> bool:
     return missing is None
 
 
+def unhurried(sessions: Sessions) -> Pacer:
+    """The pacer of Slack's limits, taking its turns in the ledger as always, but never sleeping until
+    they come: the emulator enforces no limits, and the wall time measured is the work's own."""
+    return Pacer(sessions, sleep=lambda seconds: None)
+
+
 # ---- 1. per digest ---------------------------------------------------------------------------------
 
 
@@ -209,6 +218,7 @@ def per_digest(
     client = make_web_client(bench_config(slack.url + "/api/", url))
     charts = ChartWorker()
     publisher = make_publisher(sessions, lambda team: client, utc_now, "bench:units", People(), charts)
+    publisher = dataclasses.replace(publisher, pacer=unhurried(sessions))
     period = period_for(Slot(WEEKDAY, MINUTE, "UTC"), now)
     statements = statement_stats(url, pg)
     try:
@@ -294,7 +304,8 @@ def per_sweep(
     analyze(url)
     client = make_web_client(bench_config(slack.url + "/api/", url))
     clock = SweepClock()
-    nudger = Nudger(sessions, lambda team: client, "bench:units", clock)
+    pacer = unhurried(sessions)
+    nudger = Nudger(sessions, lambda team: client, "bench:units", clock, pacer=pacer)
     statements = statement_stats(url, pg)
     figures: dict[str, Any] = {"channels": channels, "waiting_per_channel": WAITING, "due_per_channel": DUE}
 
@@ -322,13 +333,15 @@ def per_sweep(
 
     schedules = Schedules(
         sessions,
-        make_publisher(sessions, for_team, clock, "bench:units", people, charts),
+        dataclasses.replace(
+            make_publisher(sessions, for_team, clock, "bench:units", people, charts), pacer=pacer
+        ),
         nudger,
         lambda: [TEAM],
-        asker=Asker(sessions, for_team, clock),
-        refresher=Refresher(sessions, for_team, "bench:units", clock, people=people),
-        releaser=Releaser(sessions, for_team, clock),
-        weekly=WeeklyDms(sessions, for_team, "bench:units", clock),
+        asker=Asker(sessions, for_team, clock, pacer=pacer),
+        refresher=Refresher(sessions, for_team, "bench:units", clock, pacer=pacer, people=people),
+        releaser=Releaser(sessions, for_team, clock, pacer=pacer),
+        weekly=WeeklyDms(sessions, for_team, "bench:units", clock, pacer=pacer),
     )
     try:
         # The first run settles what a new ledger holds besides nudges (the posts' asks for their numbers).
