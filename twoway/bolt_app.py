@@ -184,7 +184,11 @@ class InstallationAuthorize(InstallationStoreAuthorize):
         config, installations = deps.config, deps.installations
         assert installations is not None
         self._reads = _Reads(installations.store)
-        # As Bolt builds it from OAuthSettings, client credentials included (for token rotation).
+        # As Bolt builds it from OAuthSettings, client credentials included (for token rotation), but
+        # with Bolt's cache of what auth.test said of each token: without it, every request of every
+        # workspace costs a call to Slack, which allows each workspace a few hundred a minute. The
+        # installation is still read every time, so a workspace that removed twoway is refused at once,
+        # and a rotated token is a new key.
         super().__init__(
             logger=logger,
             installation_store=self._reads,
@@ -192,6 +196,7 @@ class InstallationAuthorize(InstallationStoreAuthorize):
             client_secret=config.client_secret.reveal() if config.client_secret else None,
             client=deps.client,
             bot_only=True,
+            cache_enabled=True,
         )
 
     def __call__(self, **kwargs: Any) -> AuthorizeResult | None:

@@ -251,6 +251,20 @@ def test_an_installations_bot_token_is_stored_encrypted_and_read_back_in_the_cle
     assert dist.posts(TEAM_B) == [POST_B]
 
 
+def test_a_workspaces_requests_check_its_token_with_slack_once_not_each_time(both: Distributed) -> None:
+    checked = len(both.calls("auth.test"))
+    for n in range(12):
+        answered = both.command(TEAM_B, CHANNEL_B, BEA, "unanswered")
+        assert answered[0]["text"].startswith("No comments are waiting"), n
+    for n in range(3):
+        both.say(TEAM_B, CHANNEL_B, BEA, f"More news: <https://x.com/second/status/17900000000000001{n:02d}>")
+    eventually(lambda: len(both.posts(TEAM_B)) == 4, what="B's posts tracked")
+
+    # Bolt's cache: at most one auth.test per token in each of the process's two apps, none per request.
+    assert len(both.calls("auth.test")) - checked <= 2
+    assert {c["team"] for c in both.calls("auth.test")[checked:]} <= {TEAM_B}
+
+
 def test_a_redirect_that_did_not_start_at_slack_install_is_refused(dist: Distributed) -> None:
     status, location, _ = _browse(f"{dist.runtime.url}/slack/install?team={TEAM_B}", {})
     assert status == 302
