@@ -4,8 +4,9 @@ Run: ``.venv/bin/python -m bench.fleet [--quick] [--postgres URL|embedded] [--wo
 [--rate R] [--timeout S]``
 
 The emulator runs as a process of its own with Slack's rate limits on, each workspace with its own
-buckets. It holds ``--workspaces`` workspaces (200; 20 with ``--quick``) of 20 channels each, plus one
-more, the calibration workspace. Two `twoway run` replicas serve them on one PostgreSQL database in
+buckets. It holds ``--workspaces`` workspaces (200; 20 with ``--quick``) of 20 channels each, plus
+``--calibration`` calibration workspaces like them (10; 5 with ``--quick``) and a small warm-up
+workspace. Two `twoway run` replicas serve them on one PostgreSQL database in
 distribution mode: every workspace installs twoway through Slack's OAuth flow (its own authorize
 page, its own code, its own bot token, stored encrypted), each from an address of its own, as
 people install from their own machines.
@@ -14,13 +15,16 @@ Then, in three acts, each on freshly started replicas (a deploy between them), s
 five-minute sweep falls inside a measured window:
 
 1. **The busy hour, in fast time.** The replicas idle for a while (what an installed fleet costs
-   with nothing happening: the watchers' reads); then the calibration workspace alone sends
-   ``--calibration`` requests of the workspace mix (`bench.workspace_mix`); then every workspace of
-   the fleet sends its hour: 20 channels x 5 requests, 100 requests of the mix, all workspaces'
-   interleaved and sent at ``--rate`` requests a second to either replica, as Slack spreads
-   deliveries over an app's replicas. Each part ends when the ledger holds what its mix implies.
-2. **The shared slot.** Every channel's digest is due at one minute: the calibration workspace's at
-   the first minute boundary at least ``LEAD`` away, the fleet's a minute later. Each channel has a
+   with nothing happening: the refresher's, the inbox's and the watchers' ticks); then the calibration
+   workspaces send their hour, then the fleet's workspaces theirs. A workspace's hour is 20 channels x
+   5 requests: 100 requests of the workspace mix (`bench.workspace_mix`), after the 5 posts its
+   replies, summaries and flags are about. The workspaces' requests are interleaved and sent at
+   ``--rate`` requests a second to either replica, as Slack spreads deliveries over an app's replicas;
+   the calibration's at the same rate, since a request's cost depends on how many come at once (they
+   share commits). Each part ends when the ledger holds what its mix implies.
+2. **The shared slot.** Every channel's digest is due at one minute: the warm-up workspace's at the
+   first minute boundary at least ``LEAD`` away (each replica starts its chart worker then), the
+   calibration workspaces' a minute later, the fleet's a minute after that. Each channel has a
    post in the digest's week and one the week before, so every digest has a chart to upload. The
    replicas' own schedulers fire the jobs, at the minute, as on a Monday at 09:00.
 3. **The check.** Lost: channels with no digest message in Slack; doubled: channels with more than
@@ -31,10 +35,11 @@ their watchers and chart workers, the database's backends (every server process 
 ``--postgres embedded``), and the emulator; statements from pg_stat_statements where the server
 preloads it (the embedded one does).
 
-The calibration workspace's costs are the model's unit costs (`bench.capacity`): per request, per
-digest, and the idle fleet's per workspace and second. From them the model predicts the fleet's
-hour and its shared slot (CPU, statements, the fan-out's wall on this machine's two cores), and the
-benchmark prints the prediction beside the measurement. Goal: within 25%.
+The calibration's costs are the model's unit costs (`bench.capacity`): per request and per digest,
+each less what the idle replicas spend over as many seconds; a sweep's cost is `bench.unit_costs`'.
+From them the model predicts the fleet's hour and its shared slot (CPU, statements, the fan-out's wall
+on this machine's two cores), and the benchmark prints the prediction beside the measurement. Goal:
+within 25%. The emulator's CPU is shown, not judged: it is Slack's, and the benchmark's polls add to it.
 """
 
 from __future__ import annotations
@@ -95,8 +100,12 @@ WARM_UP_CHANNELS = 16
 CHARTS_METHOD = "files.completeUploadExternal"
 POLL_SECONDS = 0.5
 CALIBRATION = "T0FLEETCAL"
-# Requests a second of the calibration workspace: a tenth of a minute of chatter in a busy workspace.
-CALIBRATION_RATE = 20.0
+
+
+def calibration_ids(count: int) -> list[str]:
+    """The calibration workspaces: ``CALIBRATION``, whose digests are the model's, and more like it."""
+    return [CALIBRATION, *(f"T0FLEETC{i:03d}" for i in range(1, count))]
+
 
 Sessions = sessionmaker[Session]
 
@@ -352,13 +361,13 @@ class Workspace:
     mix: workspace_mix.Mix | None = None
 
 
-def prepare_mixes(slack: Slack, fleet: Sequence[str], calibration: int) -> list[Workspace]:
+def prepare_mixes(slack: Slack, teams: Sequence[str]) -> list[Workspace]:
     """Each workspace's tracked posts and its hour's requests, written in the emulator as people would."""
     workspaces = []
-    for i, team_id in enumerate([CALIBRATION, *fleet]):
+    for i, team_id in enumerate(teams):
         view = slack.at(team_id, channel_ids(team_id)[0])
         tracked = view.message_events(TRACKED)
-        count = calibration if team_id == CALIBRATION else CHANNELS * REQUESTS_PER_CHANNEL_HOUR
+        count = CHANNELS * REQUESTS_PER_CHANNEL_HOUR
         mix = workspace_mix.build(view, count, tracked=tracked, first_post=TRACKED, seed=i)
         workspaces.append(Workspace(team_id, tracked, mix))
         if i % 50 == 49:
@@ -385,14 +394,16 @@ def hour_act(
     pg: Server | None,
     key: str,
     workspaces: list[Workspace],
+    calibrating: Sequence[str],
     rate: float,
     idle_seconds: float,
 ) -> dict[str, Any]:
-    """Act 1: the idle fleet, the calibration workspace's requests, then the fleet's hour."""
+    """Act 1: the idle fleet, the calibration workspaces' hour, then the fleet's."""
     watch = watcher_url(database_url, False)
     engine = make_engine(watch)
     sessions = make_session_factory(engine)
-    calibration, fleet = workspaces[0], workspaces[1:]
+    calibration = [w for w in workspaces if w.team_id in calibrating]
+    fleet = [w for w in workspaces if w.team_id not in calibrating]
     fleet_ids = [w.team_id for w in fleet]
     every = [w.team_id for w in workspaces]
     with running(slack, database_url, key, "hour") as replicas:
@@ -409,13 +420,13 @@ def hour_act(
             window.start()
             time.sleep(idle_seconds)
             idle = window.stop()
-            assert calibration.mix is not None
-            say(f"the calibration workspace's {len(calibration.mix.bodies)} requests")
+            calibration_bodies = interleaved(calibration)
+            say(f"the calibration workspaces' hour: {len(calibration_bodies)} requests at {rate:.0f}/s")
             window.start()
-            # At a workspace's own pace in the hour, not the fleet's: one workspace's Slack limits are
-            # its own, and a busy hour's requests of one workspace don't come all at once.
-            refused = send(replicas, calibration.mix.bodies, min(rate, CALIBRATION_RATE))
-            got = wait_ledger(sessions, [CALIBRATION], calibration.mix.expected)
+            refused = send(replicas, calibration_bodies, rate)
+            got = wait_ledger(
+                sessions, list(calibrating), total([w.mix.expected for w in calibration if w.mix])
+            )
             cal = window.stop()
             bodies = interleaved(fleet)
             say(f"the fleet's hour: {len(bodies)} requests of {len(fleet)} workspaces at {rate:.0f}/s")
@@ -430,7 +441,7 @@ def hour_act(
     return {
         "idle": idle,
         "calibration": cal,
-        "calibration_requests": len(calibration.mix.bodies),
+        "calibration_requests": len(calibration_bodies),
         "calibration_held": got,
         "hour": hour,
         "hour_requests": len(bodies),
@@ -486,10 +497,11 @@ def slot_act(
     database_url: str,
     pg: Server | None,
     key: str,
+    calibrating: Sequence[str],
     fleet: Sequence[str],
     timeout: float,
 ) -> dict[str, Slot]:
-    """Act 2 and 3: the warm-up workspace's digests at one minute, the calibration workspace's at the
+    """Act 2 and 3: the warm-up workspace's digests at one minute, the calibration workspaces' at the
     next, the fleet's at the one after."""
     watch = watcher_url(database_url, False)
     engine = make_engine(watch)
@@ -497,7 +509,7 @@ def slot_act(
     first = next_minute(datetime.now(UTC) + LEAD)
     slots = {
         "warm-up": ([WARM_UP], first),
-        "calibration": ([CALIBRATION], first + timedelta(minutes=1)),
+        "calibration": (list(calibrating), first + timedelta(minutes=1)),
         "fleet": (list(fleet), first + timedelta(minutes=2)),
     }
     for teams, at in slots.values():
@@ -599,7 +611,7 @@ def unit_costs(act: dict[str, Any], slots: dict[str, Slot]) -> capacity.UnitCost
     idle: Costs = act["idle"]
     events = act["calibration"].less(idle)
     digests = slots["calibration"].costs.less(idle)
-    n_events, n_digests = act["calibration_requests"], len(channel_ids(CALIBRATION))
+    n_events, n_digests = act["calibration_requests"], slots["calibration"].digests
 
     def ms(cpu: float, n: int) -> float:
         return cpu * 1000 / n
@@ -617,6 +629,7 @@ def unit_costs(act: dict[str, Any], slots: dict[str, Slot]) -> capacity.UnitCost
         digest_slack_ms=ms(digests.cpu["slack"], n_digests),
         idle_app_ms=ms(idle.app, REPLICAS) / idle.seconds,
         idle_db_ms=ms(idle.cpu["db"], REPLICAS) / idle.seconds,
+        # A few workspaces' slot goes at their own Slack limits' pace: as one workspace alone.
         alone_s=slots["calibration"].wall or 0.0,
     )
 
@@ -666,7 +679,7 @@ def main() -> None:
             ("--rate", {"type": float, "default": 200.0, "help": "requests a second in fast time (200)"}),
             (
                 "--calibration",
-                {"type": int, "help": "the calibration workspace's requests (1,000; 300 quick)"},
+                {"type": int, "help": "calibration workspaces, sending their hour first (10; 5 quick)"},
             ),
             ("--timeout", {"type": float, "default": 1800.0, "help": "give up on a slot after this long"}),
         ],
@@ -676,10 +689,10 @@ def main() -> None:
             "bench.fleet runs on PostgreSQL: --postgres URL|embedded, or $TWOWAY_BENCH_POSTGRES_URL"
         )
     count = args.workspaces or (20 if args.quick else 200)
-    calibration = args.calibration or (300 if args.quick else 1000)
+    calibrating = calibration_ids(args.calibration or (5 if args.quick else 10))
     idle_seconds = 10.0 if args.quick else 30.0
     fleet = team_ids(count)
-    everyone = [CALIBRATION, WARM_UP, *fleet]
+    everyone = [*calibrating, WARM_UP, *fleet]
     key = Fernet.generate_key().decode()
     with TemporaryDirectory(prefix="twoway-fleet-") as workdir, server(args.postgres) as pg:
         assert pg is not None
@@ -700,12 +713,12 @@ def main() -> None:
             installs = installed(url)
             say(f"  {installs} installed in {installs_s:.1f} s (answers {dict(statuses)})")
             say("writing each workspace's requests in the emulator")
-            workspaces = prepare_mixes(slack, fleet, calibration)
-            act = hour_act(slack, url, pg, key, workspaces, args.rate, idle_seconds)
+            workspaces = prepare_mixes(slack, [*calibrating, *fleet])
+            act = hour_act(slack, url, pg, key, workspaces, calibrating, args.rate, idle_seconds)
             say("seeding every channel's weeks for the slot")
             seed_slot(url, everyone, next_minute(datetime.now(UTC) + timedelta(minutes=2)))
-            slots = slot_act(slack, url, pg, key, fleet, args.timeout)
-    report(args.quick, count, installs, installs_s, act, slots)
+            slots = slot_act(slack, url, pg, key, calibrating, fleet, args.timeout)
+    report(args.quick, count, len(everyone), installs, installs_s, act, slots)
 
 
 def installed(database_url: str) -> int:
@@ -719,9 +732,14 @@ def installed(database_url: str) -> int:
 
 
 def report(
-    quick: bool, count: int, installs: int, installs_s: float, act: dict[str, Any], slots: dict[str, Slot]
+    quick: bool,
+    count: int,
+    installed_workspaces: int,
+    installs: int,
+    installs_s: float,
+    act: dict[str, Any],
+    slots: dict[str, Slot],
 ) -> None:
-    installed_workspaces = count + 2
     units = unit_costs(act, slots)
     hour: Costs = act["hour"]
     fleet = slots["fleet"]
@@ -733,13 +751,14 @@ def report(
     rows = [
         compare("hour: app CPU s", per_hour["app"], hour.app),
         compare("hour: database CPU s", per_hour["db"], hour.cpu["db"]),
-        compare("hour: Slack (emulator) CPU s", per_hour["slack"], hour.cpu["slack"]),
         compare("hour: statements", per_hour["statements"] if statements else None, hour.statements),
         compare("slot: app CPU s", per_slot["app"], fleet.costs.app),
         compare("slot: database CPU s", per_slot["db"], fleet.costs.cpu["db"]),
-        compare("slot: Slack (emulator) CPU s", per_slot["slack"], fleet.costs.cpu["slack"]),
         compare("slot: statements", per_slot["statements"] if statements else None, fleet.costs.statements),
         compare(f"slot: wall s (bound by {model.bound})", model.wall_s, fleet.wall),
+        # Slack's side, not twoway's: shown, not judged.
+        compare("(hour: Slack's CPU s, the emulator)", per_hour["slack"], hour.cpu["slack"]),
+        compare("(slot: Slack's CPU s, the emulator)", per_slot["slack"], fleet.costs.cpu["slack"]),
     ]
     say(
         table(
