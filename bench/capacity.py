@@ -31,11 +31,10 @@ SWEEP_SECONDS = 300
 REPLICA_TARGET = 0.5
 # PostgreSQL's default max_connections, less the three kept for superusers.
 PG_CONNECTIONS = 97
-# Each replica's processes that open a pool of their own: the server and its watcher.
-POOLS_PER_REPLICA = 2
-DAYS_A_MONTH = 30
-# Busy hours a day, when the requests come: a social team's working day.
-BUSY_HOURS_A_DAY = 8
+# A replica's connections at most: its server's full pool, and its watcher's one (a single thread).
+CONNECTIONS_PER_REPLICA = POSTGRES_POOL_SIZE + POSTGRES_POOL_OVERFLOW + 1
+# Busy hours a month, when the requests come: a social team's working day, 22 days a month.
+BUSY_HOURS_A_MONTH = 8 * 22
 
 
 @dataclass(frozen=True)
@@ -76,10 +75,11 @@ class UnitCosts:
     digest_chart_ms: float  # of which the chart workers'
     digest_db_ms: float
     digest_statements: float
-    # A replica's background each second with nothing happening (its refresher, inbox and watcher
-    # ticks), measured as an installed fleet's idle CPU.
-    idle_app_ms: float
-    idle_db_ms: float
+    # What one installed workspace costs each replica every second with nothing happening: its
+    # watcher's read of the workspace's due posts every 30 s, above all (an idle fleet's CPU).
+    watch_app_ms: float
+    watch_db_ms: float
+    watch_statements: float = 0.0
     # Each replica sweeps every workspace every SWEEP_SECONDS (nudges, retries, asks): one workspace's
     # sweep with nothing due, from bench.unit_costs.
     sweep_app_ms: float = 0.0
@@ -94,9 +94,6 @@ class UnitCosts:
     post_bytes: float = 0.0
     snapshot_bytes: float = 0.0
     comment_bytes: float = 0.0
-    # What every handled request leaves for the days its claim is kept (claims of relevant events,
-    # request signatures), per request, from bench.ingestion's workspace mix.
-    request_bytes: float = 0.0
     # Writes to the pacer's turns per digest posted (chat.postMessage per workspace and channel, the
     # two upload methods per workspace).
     turn_writes_per_digest: float = 4.0
@@ -125,19 +122,25 @@ def busy_hour(workspaces: int, mix: tuple[Size, ...], units: UnitCosts) -> Hour:
 
 @dataclass(frozen=True)
 class Background:
-    """What the replicas spend whatever happens: each its idle ticks, and each its sweep of every
-    workspace every SWEEP_SECONDS."""
+    """What the replicas spend whatever happens: each its watcher's reads of every workspace, and each
+    its sweep of every workspace every SWEEP_SECONDS (in the server's interpreter)."""
 
-    app_cores_per_replica: float
+    app_cores_per_replica: float  # the sweep's share of the server's one core
+    watcher_cores_per_replica: float  # the watcher, a process of its own
     db_cores: float
+    statements_per_second: float
     sweep_seconds: float  # one replica's sweep of every workspace, on its one core
 
 
 def background(workspaces: int, replicas: int, units: UnitCosts) -> Background:
     sweep = workspaces * units.sweep_app_ms / 1000
+    per_replica_db = workspaces * (units.watch_db_ms + units.sweep_db_ms / SWEEP_SECONDS) / 1000
+    statements = workspaces * (units.watch_statements + units.sweep_statements / SWEEP_SECONDS)
     return Background(
-        units.idle_app_ms / 1000 + sweep / SWEEP_SECONDS,
-        replicas * (units.idle_db_ms / 1000 + workspaces * units.sweep_db_ms / 1000 / SWEEP_SECONDS),
+        sweep / SWEEP_SECONDS,
+        workspaces * units.watch_app_ms / 1000,
+        replicas * per_replica_db,
+        replicas * statements,
         sweep,
     )
 
@@ -174,6 +177,8 @@ def fan_out(
     replicas: int,
     cores: float | None = None,
     db_cores: float | None = None,
+    background_cores: float = 0.0,
+    background_cpu_s: float = 0.0,
 ) -> FanOut:
     """The slot every channel of ``workspaces`` shares, on ``replicas`` replicas.
 
@@ -181,7 +186,8 @@ def fan_out(
     slowest of one workspace alone (``units.alone_s``, or its Slack floor), the replicas'
     interpreters (each posts its share of the digests on one core), their chart workers (one each,
     drawing in turn), and the machine's ``cores`` when the app, database and Slack share them (as in
-    the simulation), or the database's own ``db_cores``.
+    the simulation, less the ``background_cores`` the watchers keep busy, and with the
+    ``background_cpu_s`` of the sweeps that fall in the slot on top), or the database's own ``db_cores``.
     """
     digests = workspaces * sum(size.share * size.channels for size in mix)
     app = digests * units.digest_app_ms / 1000
@@ -194,7 +200,7 @@ def fan_out(
         "the chart workers": charts / replicas,
     }
     if cores is not None:
-        bounds["the machine's cores"] = (app + db + slack) / cores
+        bounds["the machine's cores"] = (app + db + slack + background_cpu_s) / (cores - background_cores)
     if db_cores is not None:
         bounds["the database's cores"] = db / db_cores
     bound = max(bounds, key=lambda name: bounds[name])
@@ -221,23 +227,27 @@ class Needs:
     connections: int
     fan_out: FanOut
     sweep_seconds: float
-    background_cores: float  # of each replica's one core, whatever happens
+    sweep_cores: float  # of each replica's one core, whatever happens
+    watcher_cores: float  # each replica's watcher
+    statements_per_second: float  # at the busy hour, the background's included
+    requests_per_second: float
+    server_cores: float  # of each replica's one core at the busy hour: its requests and its sweep
 
 
 def needs(workspaces: int, mix: tuple[Size, ...], units: UnitCosts, *, db_cores: float = 4) -> Needs:
-    """Replicas for the busy hour and the background, the database's CPU at the busy hour and in the
+    """Replicas for the busy hour and the background, the database's CPU at the busy hour or in the
     fan-out (whichever is more, on a database of ``db_cores``), disk a month, connections at full
     pools, and the fan-out's wall."""
     hour = busy_hour(workspaces, mix, units)
     # Every replica sweeps every workspace: more replicas share the requests, never the sweeps. Once
-    # the background alone fills a replica's share of its core, replicas are sized for the requests
-    # alone, and the sweep is what saturates.
+    # the sweep alone fills a replica's share of its core, replicas are sized for the requests alone,
+    # and the sweep is what saturates.
     room = REPLICA_TARGET - background(workspaces, 1, units).app_cores_per_replica
     replicas = max(2, math.ceil(hour.app_cores / (room if room > 0 else REPLICA_TARGET)))
     quiet = background(workspaces, replicas, units)
     slot = fan_out(workspaces, mix, units, replicas=replicas, db_cores=db_cores)
     db_busy = max(hour.db_cores, slot.db_cpu_s / slot.wall_s if slot.wall_s else 0.0) + quiet.db_cores
-    requests_a_month = hour.requests * BUSY_HOURS_A_DAY * DAYS_A_MONTH
+    requests_a_month = hour.requests * BUSY_HOURS_A_MONTH
     ledger = (
         requests_a_month
         / 100
@@ -247,39 +257,55 @@ def needs(workspaces: int, mix: tuple[Size, ...], units: UnitCosts, *, db_cores:
             + COMMENTS_PER_100 * units.comment_bytes
         )
     )
-    disk = ledger + requests_a_month * units.request_bytes
-    pools = POSTGRES_POOL_SIZE + POSTGRES_POOL_OVERFLOW
     return Needs(
         workspaces,
         replicas,
         db_busy,
-        disk / 1e9,
-        replicas * POOLS_PER_REPLICA * pools,
+        ledger / 1e9,
+        replicas * CONNECTIONS_PER_REPLICA,
         slot,
         quiet.sweep_seconds,
         quiet.app_cores_per_replica,
+        quiet.watcher_cores_per_replica,
+        hour.statements_per_second + quiet.statements_per_second,
+        hour.requests / 3600,
+        hour.app_cores / replicas + quiet.app_cores_per_replica,
     )
 
 
-# Unit costs measured on this machine (BENCHMARKS.md, sections 4, 7 and 8): PostgreSQL 15, two replicas.
+def replicas_for(seconds: float, workspaces: int, mix: tuple[Size, ...], units: UnitCosts) -> int:
+    """Replicas that post every digest of a shared slot within ``seconds`` (their interpreters and
+    chart workers; a workspace's own Slack limits permitting)."""
+    replicas = 2
+    while fan_out(workspaces, mix, units, replicas=replicas).wall_s > seconds and replicas < 10_000:
+        replicas += 1
+    return replicas
+
+
+# Unit costs measured on this machine, PostgreSQL 15 and two replicas in distribution mode: a request,
+# a digest and the idle fleet from bench.fleet's calibration (BENCHMARKS.md section 8), a sweep and
+# the bytes of a row from bench.unit_costs (section 7), 2026-12-05.
 MEASURED = UnitCosts(
-    event_app_ms=1.6,
-    event_db_ms=0.8,
-    event_statements=3.0,
-    digest_app_ms=60.0,
-    digest_chart_ms=30.0,
-    digest_db_ms=10.0,
-    digest_statements=40.0,
-    idle_app_ms=0.05,
-    idle_db_ms=0.02,
+    event_app_ms=2.10,
+    event_db_ms=0.67,
+    event_statements=7.06,
+    digest_app_ms=107.2,
+    digest_chart_ms=88.2,
+    digest_db_ms=5.43,
+    digest_statements=51.8,
+    watch_app_ms=0.048,
+    watch_db_ms=0.020,
+    watch_statements=0.20,
     sweep_app_ms=15.4,
     sweep_db_ms=2.8,
     sweep_statements=30,
-    post_bytes=2000,
-    snapshot_bytes=300,
-    comment_bytes=1000,
-    request_bytes=400,
+    post_bytes=909,
+    snapshot_bytes=344,
+    comment_bytes=549,
+    turn_writes_per_digest=5.05,
 )
+# A Monday whose last digest is out within this long is a Monday morning's.
+MONDAY_SECONDS = 15 * 60
 
 
 def rows(units: UnitCosts, sizes: tuple[int, ...] = (100, 1_000, 10_000)) -> list[list[object]]:
@@ -289,14 +315,18 @@ def rows(units: UnitCosts, sizes: tuple[int, ...] = (100, 1_000, 10_000)) -> lis
         out.append(
             [
                 f"{workspaces:,}",
+                f"{n.requests_per_second:,.1f}",
                 n.replicas,
+                f"{n.server_cores:.2f}",
+                f"{n.watcher_cores:.2f}",
                 f"{n.db_cores:.2f}",
-                f"{n.disk_gb_a_month:.2f}",
+                f"{n.statements_per_second:,.0f}",
+                f"{n.disk_gb_a_month:,.1f}",
                 n.connections,
                 f"{n.fan_out.digests:,.0f}",
-                f"{n.fan_out.wall_s:,.0f} s",
-                n.fan_out.bound,
-                f"{n.sweep_seconds:,.1f} s",
+                f"{n.fan_out.wall_s / 60:,.1f} min ({n.fan_out.bound})",
+                replicas_for(MONDAY_SECONDS, workspaces, MIX, units),
+                f"{n.sweep_seconds:,.0f} s",
             ]
         )
     return out
@@ -304,13 +334,17 @@ def rows(units: UnitCosts, sizes: tuple[int, ...] = (100, 1_000, 10_000)) -> lis
 
 HEADER = [
     "workspaces",
+    "requests/s",
     "replicas",
+    "server cores/replica",
+    "watcher cores/replica",
     "db cores",
+    "statements/s",
     "disk GB/month",
     "connections",
-    "digests",
-    "fan-out",
-    "bound by",
+    "Monday digests",
+    "Monday fan-out",
+    "replicas for 15 min",
     "one sweep",
 ]
 

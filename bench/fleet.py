@@ -98,6 +98,8 @@ SETTLE_SECONDS = 5
 WARM_UP = "T0FLEETWRM"
 WARM_UP_CHANNELS = 16
 CHARTS_METHOD = "files.completeUploadExternal"
+# Slack delivers an event, or a command, again when the app did not answer 200: three tries in all.
+DELIVERY_ATTEMPTS = 3
 POLL_SECONDS = 0.5
 CALIBRATION = "T0FLEETCAL"
 
@@ -196,7 +198,7 @@ def handling(sessions: Sessions, teams: Sequence[str]) -> int:
 
 
 def wait_ledger(
-    sessions: Sessions, teams: Sequence[str], expected: workspace_mix.Ledger, timeout: float = 900
+    sessions: Sessions, teams: Sequence[str], expected: workspace_mix.Ledger, timeout: float = 300
 ) -> workspace_mix.Ledger:
     deadline = time.monotonic() + timeout
     while True:
@@ -206,6 +208,23 @@ def wait_ledger(
         if time.monotonic() > deadline:
             return now_held
         time.sleep(0.2)
+
+
+def shortfalls(sessions: Sessions, workspaces: Sequence[Workspace]) -> dict[str, dict[str, int]]:
+    """Each workspace whose ledger holds less than its mix implies: what it lacks, by kind."""
+    short: dict[str, dict[str, int]] = {}
+    for w in workspaces:
+        if w.mix is None:
+            continue
+        got = held(sessions, [w.team_id])
+        lacking = {
+            kind: wanted - getattr(got, kind)
+            for kind, wanted in dataclasses.asdict(w.mix.expected).items()
+            if getattr(got, kind) < wanted
+        }
+        if lacking:
+            short[w.team_id] = lacking
+    return short
 
 
 def total(ledgers: Sequence[workspace_mix.Ledger]) -> workspace_mix.Ledger:
@@ -381,11 +400,21 @@ def interleaved(workspaces: Sequence[Workspace]) -> list[tuple[bytes, str]]:
     return [body for turn in zip_longest(*lists) for body in turn if body is not None]
 
 
-def send(running: Sequence[Replica], bodies: Sequence[tuple[bytes, str]], rate: float | None) -> int:
-    """Send ``bodies`` to the replicas in turn, at ``rate`` a second; the answers that were not 200."""
+def send(running: Sequence[Replica], bodies: Sequence[tuple[bytes, str]], rate: float | None) -> Counter[str]:
+    """Send ``bodies`` to the replicas in turn, at ``rate`` a second, and the events not answered 200
+    again, as Slack does (up to ``DELIVERY_ATTEMPTS`` in all; a slash command it never sends twice);
+    the answers that were not 200, by status, or why none came and after how long."""
     targets = cycle(replica.url for replica in running)
-    sent = fire([(next(targets), body, kind) for body, kind in bodies], concurrency=50, rate=rate)
-    return sum(s.status != 200 for s in sent)
+    requests = [(next(targets), body, kind) for body, kind in bodies]
+    refused: Counter[str] = Counter()
+    for _ in range(DELIVERY_ATTEMPTS):
+        failed = [s for s in fire(requests, concurrency=50, rate=rate) if s.status != 200]
+        refused.update(f"{s.status} {s.error} after {s.seconds:.0f} s".strip() for s in failed)
+        requests = [requests[s.index] for s in failed if s.content_type == "application/json"]
+        if not requests:
+            break
+        rate = None
+    return refused
 
 
 def hour_act(
@@ -409,6 +438,8 @@ def hour_act(
     with running(slack, database_url, key, "hour") as replicas:
         say("sharing each workspace's tracked posts, and the comments its flags land on")
         send(replicas, [b for w in workspaces for b in map(workspace_mix.event_body, w.tracked)], None)
+        # The audience's replies come into threads twoway already tracks, as the flags expect.
+        wait_ledger(sessions, every, workspace_mix.Ledger(posts=TRACKED * len(workspaces)))
         send(replicas, [b for w in workspaces if w.mix for b in w.mix.setup], None)
         wait_ledger(sessions, every, workspace_mix.Ledger(posts=TRACKED * len(workspaces)))
         analyze(database_url)
@@ -435,6 +466,9 @@ def hour_act(
             refused += send(replicas, bodies, rate)
             fleet_held = wait_ledger(sessions, fleet_ids, expected)
             hour = window.stop()
+            lacking = shortfalls(sessions, workspaces)
+            if lacking or refused:
+                say(f"  answers not 200: {dict(refused)}; workspaces lacking rows: {lacking}")
         finally:
             window.close()
     engine.dispose()
@@ -447,7 +481,8 @@ def hour_act(
         "hour_requests": len(bodies),
         "hour_expected": expected,
         "hour_held": fleet_held,
-        "non_200": refused,
+        "non_200": dict(refused),
+        "lacking": lacking,
     }
 
 
@@ -604,9 +639,9 @@ def _check(slack: Slack, teams: Sequence[str], at: datetime, costs: Costs, outco
 # The model's check ------------------------------------------------------------------------------
 
 
-def unit_costs(act: dict[str, Any], slots: dict[str, Slot]) -> capacity.UnitCosts:
-    """The model's unit costs: per request and per digest from the calibration workspace, less what
-    the idle fleet spends over as many seconds; the idle fleet's own, per replica; and what this
+def unit_costs(act: dict[str, Any], slots: dict[str, Slot], installed: int) -> capacity.UnitCosts:
+    """The model's unit costs: per request and per digest from the calibration, less what the idle
+    fleet spends over as many seconds; the idle fleet's own, per workspace and replica; and what this
     benchmark doesn't measure (a sweep, a row's bytes) as measured elsewhere."""
     idle: Costs = act["idle"]
     events = act["calibration"].less(idle)
@@ -627,8 +662,9 @@ def unit_costs(act: dict[str, Any], slots: dict[str, Slot]) -> capacity.UnitCost
         digest_db_ms=ms(digests.cpu["db"], n_digests),
         digest_statements=(digests.statements or 0) / n_digests,
         digest_slack_ms=ms(digests.cpu["slack"], n_digests),
-        idle_app_ms=ms(idle.app, REPLICAS) / idle.seconds,
-        idle_db_ms=ms(idle.cpu["db"], REPLICAS) / idle.seconds,
+        watch_app_ms=ms(idle.app, REPLICAS * installed) / idle.seconds,
+        watch_db_ms=ms(idle.cpu["db"], REPLICAS * installed) / idle.seconds,
+        watch_statements=(idle.statements or 0) / REPLICAS / installed / idle.seconds,
         # A few workspaces' slot goes at their own Slack limits' pace: as one workspace alone.
         alone_s=slots["calibration"].wall or 0.0,
     )
@@ -644,20 +680,21 @@ def predicted(
         "app": (
             events * units.event_app_ms
             + digests * units.digest_app_ms
-            + REPLICAS * window.seconds * units.idle_app_ms
+            + REPLICAS * workspaces * window.seconds * units.watch_app_ms
             + sweeps * units.sweep_app_ms
         )
         / 1000,
         "db": (
             events * units.event_db_ms
             + digests * units.digest_db_ms
-            + REPLICAS * window.seconds * units.idle_db_ms
+            + REPLICAS * workspaces * window.seconds * units.watch_db_ms
             + sweeps * units.sweep_db_ms
         )
         / 1000,
         "slack": (events * units.event_slack_ms + digests * units.digest_slack_ms) / 1000,
         "statements": events * units.event_statements
         + digests * units.digest_statements
+        + REPLICAS * workspaces * window.seconds * units.watch_statements
         + sweeps * units.sweep_statements,
     }
 
@@ -740,13 +777,24 @@ def report(
     act: dict[str, Any],
     slots: dict[str, Slot],
 ) -> None:
-    units = unit_costs(act, slots)
+    units = unit_costs(act, slots, installed_workspaces)
     hour: Costs = act["hour"]
     fleet = slots["fleet"]
     per_hour = predicted(units, installed_workspaces, hour, events=act["hour_requests"])
     per_slot = predicted(units, installed_workspaces, fleet.costs, digests=fleet.digests)
     cores = os.cpu_count() or 2
-    model = capacity.fan_out(count, capacity.FLEET, units, replicas=REPLICAS, cores=cores)
+    # The watchers' reads go on throughout, and each replica's sweep falls in the slot when it falls.
+    watching = REPLICAS * installed_workspaces * (units.watch_app_ms + units.watch_db_ms) / 1000
+    sweeping = fleet.costs.sweeps * installed_workspaces * (units.sweep_app_ms + units.sweep_db_ms) / 1000
+    model = capacity.fan_out(
+        count,
+        capacity.FLEET,
+        units,
+        replicas=REPLICAS,
+        cores=cores,
+        background_cores=watching,
+        background_cpu_s=sweeping,
+    )
     statements = hour.statements is not None
     rows = [
         compare("hour: app CPU s", per_hour["app"], hour.app),
@@ -782,6 +830,7 @@ def report(
             "installed": installs,
             "installs_s": round(installs_s, 1),
             "non_200": act["non_200"],
+            "lacking": act["lacking"],
             "units": dataclasses.asdict(units),
             "idle": act["idle"].json(),
             "calibration": act["calibration"].json(),

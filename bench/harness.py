@@ -302,6 +302,10 @@ class Sent:
     status: int
     target: str
     content_type: str
+    # Its place in the requests sent.
+    index: int = -1
+    # Why it got no answer (status 0): the exception's name.
+    error: str = ""
 
 
 def fire(
@@ -354,13 +358,15 @@ def fire(
                 response = connection.getresponse()
                 response.read()
                 status = response.status
-            except (OSError, http.client.HTTPException):
+            except (OSError, http.client.HTTPException) as failure:
                 connection.close()
                 connections.pop(parsed.netloc, None)
-                status = 0
+                status, error = 0, type(failure).__name__
+            else:
+                error = ""
             took = time.perf_counter() - began
             with lock:
-                results.append(Sent(took, status, url, content_type))
+                results.append(Sent(took, status, url, content_type, index, error))
         for connection in connections.values():
             connection.close()
 

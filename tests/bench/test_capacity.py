@@ -19,14 +19,13 @@ UNITS = UnitCosts(
     digest_chart_ms=100.0,
     digest_db_ms=5.0,
     digest_statements=30.0,
-    idle_app_ms=1.0,
-    idle_db_ms=0.5,
+    watch_app_ms=0.05,
+    watch_db_ms=0.02,
     sweep_app_ms=10.0,
     sweep_db_ms=4.0,
     post_bytes=2_000,
     snapshot_bytes=400,
     comment_bytes=1_000,
-    request_bytes=100,
 )
 MEDIUM = (Size("medium", channels=20, requests_per_channel_hour=5),)
 
@@ -76,7 +75,7 @@ def test_the_fleet_needs_more_replicas_as_its_busy_hour_and_sweeps_grow() -> Non
 
     assert small.replicas == 2
     assert large.replicas > small.replicas
-    assert large.connections == large.replicas * capacity.POOLS_PER_REPLICA * 24
+    assert large.connections == large.replicas * capacity.CONNECTIONS_PER_REPLICA == large.replicas * 25
     # Every replica sweeps every workspace: one sweep of the whole fleet, on one core.
     assert large.sweep_seconds == pytest.approx(100_000 * 10.0 / 1000)
     assert large.disk_gb_a_month == pytest.approx(1000 * small.disk_gb_a_month)
@@ -100,3 +99,26 @@ def test_the_fleets_requests_take_turns_between_workspaces_each_in_its_own_order
     order = [body for body, _ in fleet.interleaved([workspace("a", 3), workspace("b", 1), workspace("c", 2)])]
 
     assert order == [b"a0", b"b0", b"c0", b"a1", b"c1", b"a2"]
+
+
+def test_every_replica_sweeps_and_watches_every_workspace() -> None:
+    quiet = capacity.background(1_000, 2, UNITS)
+
+    # 1,000 sweeps of 10 ms every 300 s on each replica's server; 1,000 reads a second-share on its watcher.
+    assert quiet.app_cores_per_replica == pytest.approx(1_000 * 10 / 1000 / 300)
+    assert quiet.watcher_cores_per_replica == pytest.approx(1_000 * 0.05 / 1000)
+    assert quiet.db_cores == pytest.approx(2 * 1_000 * (0.02 + 4 / 300) / 1000)
+    assert capacity.background(1_000, 4, UNITS).db_cores == pytest.approx(2 * quiet.db_cores)
+
+
+def test_the_watchers_and_sweeps_take_their_share_of_a_shared_machine() -> None:
+    plain = fan_out(200, MEDIUM, UNITS, replicas=2, cores=2)
+    busy = fan_out(200, MEDIUM, UNITS, replicas=2, cores=2, background_cores=0.5, background_cpu_s=15)
+
+    assert busy.wall_s == pytest.approx((plain.wall_s * 2 + 15) / 1.5)
+
+
+def test_a_shorter_monday_takes_more_replicas() -> None:
+    assert capacity.replicas_for(200.0, 200, MEDIUM, UNITS) == 2
+    # 4,000 charts of 100 ms: 400 s of drawing, 100 s a replica with four.
+    assert capacity.replicas_for(100.0, 200, MEDIUM, UNITS) == 4
