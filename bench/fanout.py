@@ -72,7 +72,7 @@ from emulator.rate_limits import POST_MESSAGE
 from storage.channels import ensure_channel
 from storage.db import make_engine, make_session_factory
 from storage.migrate import upgrade
-from storage.models import DigestRun
+from storage.models import DigestRun, Post
 from twoway.runtime import make_publisher
 
 TEAM = DEFAULT_TEAM_ID
@@ -156,27 +156,36 @@ def seed_channel(
     channel.digest_weekday, channel.digest_minute = WEEKDAY, MINUTE
     for number, (days, comments, replies) in enumerate(posts):
         shared_at = slot - timedelta(days=days, minutes=index % 600)
-        link = parse_post_link(f"https://x.com/twoway/status/{1_000_000 + index * 10 + number}")
-        assert link is not None
-        shares = share_links(
-            s,
-            team,
-            channel_id=channel_id,
-            message_ts=f"{shared_at.timestamp():.6f}",
-            user_id=OWNER,
-            links=[link],
-            now=shared_at,
-            timezone="UTC",
-        )
+        post = share_post(s, team, channel_id, 1_000_000 + index * 10 + number, shared_at, OWNER)
         record_engagement(
             s,
             team,
-            shares.posts[0],
+            post,
             Engagement(comments=comments, replies=replies, shares=5, likes=20),
             recorded_at=shared_at + timedelta(days=1),
             recorded_by=OWNER,
             source="command",
         )
+
+
+def share_post(
+    s: Session, team: str, channel_id: str, status: int, shared_at: datetime, user_id: str
+) -> Post:
+    """The post x.com/twoway/status/``status``, shared in ``channel_id`` by ``user_id`` at ``shared_at``,
+    through the ledger's own function."""
+    link = parse_post_link(f"https://x.com/twoway/status/{status}")
+    assert link is not None
+    shares = share_links(
+        s,
+        team,
+        channel_id=channel_id,
+        message_ts=f"{shared_at.timestamp():.6f}",
+        user_id=user_id,
+        links=[link],
+        now=shared_at,
+        timezone="UTC",
+    )
+    return shares.posts[0]
 
 
 def in_slack(emu: Emulator) -> tuple[Counter[str], Counter[str]]:

@@ -75,7 +75,7 @@ from bench.pg import (
     analyze,
     fresh_database,
     server,
-    statement_stats_missing,
+    statement_stats,
     watcher_url,
 )
 from bot.digest.blocks import DIGEST_EVENT_TYPE
@@ -265,7 +265,7 @@ class Window:
         self.slack = slack.process.popen.pid
         self.slack_url = slack.url
         self.refused: Counter[str] = Counter()
-        self.statements = pg is not None and statement_stats_missing(database_url) is None
+        self.statements = statement_stats(database_url, pg)
         self.postgres = PostgresCosts(pg, database_url, self.statements) if pg is not None else None
         self.meter = CpuMeter(self.pids)
         self.born = time.monotonic()

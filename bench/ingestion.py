@@ -55,7 +55,7 @@ from bench.pg import (
     analyze,
     fresh_database,
     server,
-    statement_stats_missing,
+    statement_stats,
     watcher_url,
 )
 
@@ -117,16 +117,6 @@ def top(statement: Statement, events: int) -> dict[str, Any]:
         "mean_ms": round(statement.total_ms / statement.calls, 3),
         "query": statement.query,
     }
-
-
-def statement_stats(database_url: str, pg: Server | None) -> bool:
-    """Whether this run can count statements; says so when the server can't."""
-    if pg is None:
-        return False
-    missing = statement_stats_missing(database_url)
-    if missing:
-        say(f"  {missing}: statement figures skipped")
-    return missing is None
 
 
 def ingest(

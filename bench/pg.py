@@ -24,6 +24,7 @@ from sqlalchemy import Engine, NullPool, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from bench.common import say
 from bench.cpu import descendants
 
 # What the benchmark's own connections to a measured database call themselves, so that the CPU their
@@ -154,6 +155,16 @@ def statement_stats_missing(database_url: str) -> str | None:
             return None
     finally:
         engine.dispose()
+
+
+def statement_stats(database_url: str, pg: Server | None) -> bool:
+    """Whether a run on ``pg`` can count the database's statements; says so when the server can't."""
+    if pg is None:
+        return False
+    missing = statement_stats_missing(database_url)
+    if missing:
+        say(f"  {missing}: statement figures skipped")
+    return missing is None
 
 
 @dataclass(frozen=True)

@@ -65,9 +65,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bench import workspace_mix
 from bench.common import arguments, record, say, table
 from bench.cpu import CpuMeter, descendants
-from bench.fanout import MINUTE, TEAM, WEEKDAY, bench_config, fan_out, seed, the_slot
+from bench.fanout import MINUTE, TEAM, WEEKDAY, bench_config, fan_out, seed, share_post, the_slot
 from bench.harness import Slack, control, emulator
-from bench.pg import PostgresCosts, Server, analyze, fresh_database, server, statement_stats_missing
+from bench.pg import PostgresCosts, Server, analyze, fresh_database, server, statement_stats
 from bot import ledger, posting
 from bot.asks import Asker
 from bot.claims import Releaser
@@ -75,7 +75,6 @@ from bot.clock import utc_now
 from bot.deps import make_web_client
 from bot.digest.chart_worker import ChartWorker
 from bot.digest.period import Slot, period_for
-from bot.links import parse_post_link
 from bot.nudges import Nudger
 from bot.people import People
 from bot.posting import Pacer
@@ -186,16 +185,6 @@ def _opened(url: str) -> Iterator[tuple[str, Engine, Sessions]]:
         engine.dispose()
 
 
-def statement_stats(database_url: str, pg: Server | None) -> bool:
-    """Whether the database's statements can be counted; says so when they can't."""
-    if pg is None:
-        return False
-    missing = statement_stats_missing(database_url)
-    if missing:
-        say(f"  {missing}: statement figures skipped")
-    return missing is None
-
-
 def unhurried(sessions: Sessions) -> Pacer:
     """The pacer of Slack's limits, taking its turns in the ledger as always, but never sleeping until
     they come: the emulator enforces no limits, and the wall time measured is the work's own."""
@@ -261,23 +250,13 @@ def seed_waiting(sessions: Sessions, slack_url: str, channels: list[str]) -> Non
         with sessions.begin() as s:
             for number in range(WAITING):
                 shared_at = SWEEP_AT - timedelta(days=3, minutes=number)
-                link = parse_post_link(f"https://x.com/twoway/status/{2_000_000 + index * 100 + number}")
-                assert link is not None
-                shares = ledger.share_links(
-                    s,
-                    TEAM,
-                    channel_id=channel_id,
-                    message_ts=f"{shared_at.timestamp():.6f}",
-                    user_id=PEOPLE[number % 2],
-                    links=[link],
-                    now=shared_at,
-                    timezone="UTC",
-                )
+                status = 2_000_000 + index * 100 + number
+                post = share_post(s, TEAM, channel_id, status, shared_at, PEOPLE[number % 2])
                 # Its numbers are in: no ask for them is due.
                 ledger.record_engagement(
                     s,
                     TEAM,
-                    shares.posts[0],
+                    post,
                     Engagement(comments=4, replies=1, shares=5, likes=20),
                     recorded_at=shared_at + timedelta(hours=1),
                     recorded_by=PEOPLE[number % 2],
@@ -286,7 +265,7 @@ def seed_waiting(sessions: Sessions, slack_url: str, channels: list[str]) -> Non
                 ledger.flag(
                     s,
                     TEAM,
-                    post=shares.posts[0],
+                    post=post,
                     channel_id=channel_id,
                     text=f"a question about post {number}",
                     author=None,
@@ -385,19 +364,7 @@ def per_row(url: str, engine: Engine, sessions: Sessions, rows: int) -> dict[str
 
     def share(s: Session, number: int) -> None:
         shared_at = at + timedelta(minutes=number)
-        link = parse_post_link(f"https://x.com/twoway/status/{3_000_000 + number}")
-        assert link is not None
-        shares = ledger.share_links(
-            s,
-            TEAM,
-            channel_id=channel_id,
-            message_ts=f"{shared_at.timestamp():.6f}",
-            user_id=PEOPLE[number % 2],
-            links=[link],
-            now=shared_at,
-            timezone="UTC",
-        )
-        post_ids.append(shares.posts[0].id)
+        post_ids.append(share_post(s, TEAM, channel_id, 3_000_000 + number, shared_at, PEOPLE[number % 2]).id)
 
     def snapshot(s: Session, number: int) -> None:
         ledger.record_engagement(
