@@ -487,8 +487,8 @@ def hour_act(
 
 
 def seed_slot(database_url: str, teams: Sequence[str], slot: datetime) -> None:
-    """Each channel's digest due at ``slot`` (UTC), with a post in the digest's week and one the week
-    before it, recorded through the ledger's own functions."""
+    """Each channel in the ledger with a post in the week before ``slot`` and one the week before that,
+    recorded through the ledger's own functions (the slot's minute itself is set by ``schedule``)."""
     engine = make_engine(database_url)
     sessions = make_session_factory(engine)
     for index, team_id in enumerate(teams):
@@ -499,6 +499,7 @@ def seed_slot(database_url: str, teams: Sequence[str], slot: datetime) -> None:
 
 
 def schedule(database_url: str, team_ids: Sequence[str], slot: datetime) -> None:
+    """Every channel of ``team_ids`` due at ``slot``'s weekday and minute, in UTC."""
     engine = make_engine(database_url)
     with make_session_factory(engine).begin() as s:
         s.execute(
