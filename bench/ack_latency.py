@@ -178,14 +178,14 @@ def measure(
                 fire([(url, body, kind) for body, kind in load.warm], concurrency=concurrency)
             # Handled, not only acknowledged: a command or a thread reply about a post still on its
             # way in would find it untracked.
-            workspace_mix.wait_ledger(database_url, TEAM, workspace_mix.Ledger(posts=len(load.warm)))
+            workspace_mix.wait_ledger(database_url, [TEAM], workspace_mix.Ledger(posts=len(load.warm)))
             if load.setup:
                 for url in apps.values():
                     fire([(url, body, kind) for body, kind in load.setup], concurrency=concurrency)
-                workspace_mix.wait_ledger(database_url, TEAM, workspace_mix.Ledger(posts=len(load.warm)))
+                workspace_mix.wait_ledger(database_url, [TEAM], workspace_mix.Ledger(posts=len(load.warm)))
             analyze(database_url)
             if baseline is not None:
-                workspace_mix.wait_ledger(baseline[1], TEAM, workspace_mix.Ledger(posts=len(load.warm)))
+                workspace_mix.wait_ledger(baseline[1], [TEAM], workspace_mix.Ledger(posts=len(load.warm)))
                 analyze(baseline[1])
             bodies = load.bodies
             events_sent = (
@@ -213,14 +213,14 @@ def measure(
                 recorded, settle = wait_recorded(database_url, events_sent)
                 checked = {"events_sent": events_sent, "events_recorded": recorded}
             else:
-                held, settle = workspace_mix.wait_ledger(database_url, TEAM, load.expected)
+                held, settle = workspace_mix.wait_ledger(database_url, [TEAM], load.expected)
                 checked = {"expected": asdict(load.expected), "held": asdict(held)}
             if baseline is not None:
                 # The earlier revision's handling too, before its CPU is read.
                 if load.expected is None:
                     wait_recorded(baseline[1], events_sent)
                 else:
-                    workspace_mix.wait_ledger(baseline[1], TEAM, load.expected)
+                    workspace_mix.wait_ledger(baseline[1], [TEAM], load.expected)
             cpu = meter.stop()
             posts = posts_in(database_url)
     finally:

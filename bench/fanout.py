@@ -203,10 +203,11 @@ def in_slack(emu: Emulator) -> tuple[Counter[str], Counter[str]]:
     return digests, charts
 
 
-def digest_posts(emu: Emulator, team: str = TEAM) -> Counter[str]:
-    """How many digest messages each channel holds, from `GET /_emulator/messages` (by metadata)."""
+def digest_posts(slack_url: str, team: str = TEAM) -> Counter[str]:
+    """How many digest messages each channel of ``team`` holds, from the emulator at ``slack_url``'s
+    `GET /_emulator/messages` (by metadata)."""
     found: Counter[str] = Counter()
-    for message in control(emu.base_url, f"/_emulator/messages?team={team}"):
+    for message in control(slack_url, f"/_emulator/messages?team={team}"):
         metadata = message.get("metadata") or {}
         if metadata.get("event_type") == DIGEST_EVENT_TYPE:
             found[str(metadata["event_payload"]["channel_id"])] += 1
@@ -350,7 +351,7 @@ def fan_out(
             for schedules in every:
                 schedules.shutdown()
         wall = (max(t for t in (last_digest, last_chart) if t is not None) if last_digest else now) - t0_mono
-        found = digest_posts(emu)
+        found = digest_posts(emu.base_url)
         refused = control(emu.base_url, "/_emulator/limits")
         states = run_states(sessions)
     engine.dispose()

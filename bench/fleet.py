@@ -67,7 +67,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bench import capacity, workspace_mix
 from bench.common import arguments, record, say, table
 from bench.cpu import CpuMeter, descendants
-from bench.fanout import POSTS, seed_channel
+from bench.fanout import POSTS, digest_posts, seed_channel
 from bench.harness import PEOPLE, Replica, Slack, control, emulator, fire, replica_processes
 from bench.pg import (
     PostgresCosts,
@@ -78,11 +78,10 @@ from bench.pg import (
     statement_stats,
     watcher_url,
 )
-from bot.digest.blocks import DIGEST_EVENT_TYPE
 from emulator.oauth import CLIENT_ID, CLIENT_SECRET
 from storage.db import make_engine, make_session_factory
 from storage.migrate import upgrade
-from storage.models import Channel, Comment, DigestRun, Post, ProcessedEvent, Snapshot
+from storage.models import Channel, DigestRun
 
 CHANNELS = 20
 REQUESTS_PER_CHANNEL_HOUR = 5
@@ -175,48 +174,20 @@ def address(i: int) -> str:
 # The ledger, read by the benchmark --------------------------------------------------------------
 
 
-def held(sessions: Sessions, teams: Sequence[str]) -> workspace_mix.Ledger:
-    """Posts, snapshots and comments the ledger holds for ``teams``."""
-    with sessions() as s:
-
-        def count(model: Any) -> int:
-            return s.scalar(select(func.count()).select_from(model).where(model.team_id.in_(teams))) or 0
-
-        return workspace_mix.Ledger(posts=count(Post), snapshots=count(Snapshot), comments=count(Comment))
-
-
-def handling(sessions: Sessions, teams: Sequence[str]) -> int:
-    with sessions() as s:
-        return (
-            s.scalar(
-                select(func.count())
-                .select_from(ProcessedEvent)
-                .where(ProcessedEvent.team_id.in_(teams), ProcessedEvent.state == "handling")
-            )
-            or 0
-        )
-
-
 def wait_ledger(
-    sessions: Sessions, teams: Sequence[str], expected: workspace_mix.Ledger, timeout: float = 300
+    database_url: str, teams: Sequence[str], expected: workspace_mix.Ledger
 ) -> workspace_mix.Ledger:
-    deadline = time.monotonic() + timeout
-    while True:
-        now_held = held(sessions, teams)
-        if now_held.reached(expected) and handling(sessions, teams) == 0:
-            return now_held
-        if time.monotonic() > deadline:
-            return now_held
-        time.sleep(0.2)
+    """What the ledger holds for ``teams`` once it holds ``expected`` and nothing is being handled."""
+    return workspace_mix.wait_ledger(database_url, teams, expected)[0]
 
 
-def shortfalls(sessions: Sessions, workspaces: Sequence[Workspace]) -> dict[str, dict[str, int]]:
+def shortfalls(database_url: str, workspaces: Sequence[Workspace]) -> dict[str, dict[str, int]]:
     """Each workspace whose ledger holds less than its mix implies: what it lacks, by kind."""
     short: dict[str, dict[str, int]] = {}
     for w in workspaces:
         if w.mix is None:
             continue
-        got = held(sessions, [w.team_id])
+        got = workspace_mix.ledger_of(database_url, [w.team_id])
         lacking = {
             kind: wanted - getattr(got, kind)
             for kind, wanted in dataclasses.asdict(w.mix.expected).items()
@@ -429,8 +400,6 @@ def hour_act(
 ) -> dict[str, Any]:
     """Act 1: the idle fleet, the calibration workspaces' hour, then the fleet's."""
     watch = watcher_url(database_url, False)
-    engine = make_engine(watch)
-    sessions = make_session_factory(engine)
     calibration = [w for w in workspaces if w.team_id in calibrating]
     fleet = [w for w in workspaces if w.team_id not in calibrating]
     fleet_ids = [w.team_id for w in fleet]
@@ -439,9 +408,9 @@ def hour_act(
         say("sharing each workspace's tracked posts, and the comments its flags land on")
         send(replicas, [b for w in workspaces for b in map(workspace_mix.event_body, w.tracked)], None)
         # The audience's replies come into threads twoway already tracks, as the flags expect.
-        wait_ledger(sessions, every, workspace_mix.Ledger(posts=TRACKED * len(workspaces)))
+        wait_ledger(watch, every, workspace_mix.Ledger(posts=TRACKED * len(workspaces)))
         send(replicas, [b for w in workspaces if w.mix for b in w.mix.setup], None)
-        wait_ledger(sessions, every, workspace_mix.Ledger(posts=TRACKED * len(workspaces)))
+        wait_ledger(watch, every, workspace_mix.Ledger(posts=TRACKED * len(workspaces)))
         analyze(database_url)
         window = Window(replicas, slack, database_url, pg)
         try:
@@ -455,23 +424,20 @@ def hour_act(
             say(f"the calibration workspaces' hour: {len(calibration_bodies)} requests at {rate:.0f}/s")
             window.start()
             refused = send(replicas, calibration_bodies, rate)
-            got = wait_ledger(
-                sessions, list(calibrating), total([w.mix.expected for w in calibration if w.mix])
-            )
+            got = wait_ledger(watch, calibrating, total([w.mix.expected for w in calibration if w.mix]))
             cal = window.stop()
             bodies = interleaved(fleet)
             say(f"the fleet's hour: {len(bodies)} requests of {len(fleet)} workspaces at {rate:.0f}/s")
             expected = total([w.mix.expected for w in fleet if w.mix])
             window.start()
             refused += send(replicas, bodies, rate)
-            fleet_held = wait_ledger(sessions, fleet_ids, expected)
+            fleet_held = wait_ledger(watch, fleet_ids, expected)
             hour = window.stop()
-            lacking = shortfalls(sessions, workspaces)
+            lacking = shortfalls(watch, workspaces)
             if lacking or refused:
                 say(f"  answers not 200: {dict(refused)}; workspaces lacking rows: {lacking}")
         finally:
             window.close()
-    engine.dispose()
     return {
         "idle": idle,
         "calibration": cal,
@@ -612,12 +578,8 @@ def _until_posted(sessions: Sessions, slack: Slack, teams: Sequence[str], timeou
 
 def _check(slack: Slack, teams: Sequence[str], at: datetime, costs: Costs, outcome: str) -> Slot:
     digests: Counter[str] = Counter()
-    last = 0.0
     for team_id in teams:
-        for message in control(slack.url, f"/_emulator/messages?team={team_id}"):
-            metadata = message.get("metadata") or {}
-            if metadata.get("event_type") == DIGEST_EVENT_TYPE:
-                digests[str(metadata["event_payload"]["channel_id"])] += 1
+        digests += digest_posts(slack.url, team_id)
     charts = _charts(slack, teams)
     posts = [
         c for c in control(slack.url, "/_emulator/calls?method=chat.postMessage") if c["team"] in set(teams)

@@ -180,9 +180,9 @@ def ingest_workspace(
         fire(
             [(next(targets), body, kind) for body, kind in map(event_body, tracked)], concurrency=concurrency
         )
-        workspace_mix.wait_ledger(watch, TEAM, workspace_mix.Ledger(posts=len(tracked)))
+        workspace_mix.wait_ledger(watch, [TEAM], workspace_mix.Ledger(posts=len(tracked)))
         fire([(next(targets), body, kind) for body, kind in mix.setup], concurrency=concurrency)
-        workspace_mix.wait_ledger(watch, TEAM, workspace_mix.Ledger(posts=len(tracked)))
+        workspace_mix.wait_ledger(watch, [TEAM], workspace_mix.Ledger(posts=len(tracked)))
         analyze(database_url)
         before = workspace_mix.footprint(watch)
         window = Window(running, database_url, pg, statements)
@@ -190,7 +190,7 @@ def ingest_workspace(
         started = time.monotonic()
         sent = fire([(next(targets), body, kind) for body, kind in mix.bodies], concurrency=concurrency)
         acked = time.monotonic() - started
-        held, _ = workspace_mix.wait_ledger(watch, TEAM, mix.expected, timeout=600)
+        held, _ = workspace_mix.wait_ledger(watch, [TEAM], mix.expected, timeout=600)
         took = time.monotonic() - started
         costs = window.stop(len(mix.bodies))
         after = workspace_mix.footprint(watch)

@@ -18,12 +18,14 @@ import random
 import sqlite3
 import time
 from collections import Counter
+from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from bench.harness import PEOPLE, Slack, command_body, event_body, post_url
 from storage.db import make_engine, make_session_factory
@@ -161,48 +163,48 @@ def build(slack: Slack, count: int, *, tracked: list[dict[str, Any]], first_post
     )
 
 
-def ledger_of(database_url: str, team: str) -> Ledger:
-    """Posts, snapshots and comments the ledger holds for ``team``."""
+def ledger_of(database_url: str, teams: Sequence[str]) -> Ledger:
+    """Posts, snapshots and comments the ledger holds for ``teams``."""
     engine = make_engine(database_url)
     try:
         with make_session_factory(engine)() as s:
-
-            def count(model: Any) -> int:
-                return s.scalar(select(func.count()).select_from(model).where(model.team_id == team)) or 0
-
-            return Ledger(posts=count(Post), snapshots=count(Snapshot), comments=count(Comment))
+            return _held(s, teams)
     finally:
         engine.dispose()
 
 
-def wait_ledger(database_url: str, team: str, expected: Ledger, timeout: float = 300) -> tuple[Ledger, float]:
-    """Wait until the ledger holds ``expected`` and no event is still being handled; return what it
-    held and how long that took."""
+def wait_ledger(
+    database_url: str, teams: Sequence[str], expected: Ledger, timeout: float = 300
+) -> tuple[Ledger, float]:
+    """Wait until the ledger holds ``expected`` for ``teams`` and none of their events is still being
+    handled; return what it held and how long that took."""
     started = time.monotonic()
     held = Ledger()
-    while time.monotonic() - started < timeout:
-        held = ledger_of(database_url, team)
-        if held.reached(expected) and handling(database_url, team) == 0:
-            break
-        time.sleep(0.1)
+    engine = make_engine(database_url)
+    try:
+        sessions = make_session_factory(engine)
+        while time.monotonic() - started < timeout:
+            with sessions() as s:
+                held = _held(s, teams)
+                if held.reached(expected) and _handling(s, teams) == 0:
+                    break
+            time.sleep(0.1)
+    finally:
+        engine.dispose()
     return held, time.monotonic() - started
 
 
-def handling(database_url: str, team: str) -> int:
+def _held(s: Session, teams: Sequence[str]) -> Ledger:
+    def count(model: Any) -> int:
+        return s.scalar(select(func.count()).select_from(model).where(model.team_id.in_(teams))) or 0
+
+    return Ledger(posts=count(Post), snapshots=count(Snapshot), comments=count(Comment))
+
+
+def _handling(s: Session, teams: Sequence[str]) -> int:
     """Events claimed and not yet done or failed."""
-    engine = make_engine(database_url)
-    try:
-        with make_session_factory(engine)() as s:
-            return (
-                s.scalar(
-                    select(func.count())
-                    .select_from(ProcessedEvent)
-                    .where(ProcessedEvent.team_id == team, ProcessedEvent.state == "handling")
-                )
-                or 0
-            )
-    finally:
-        engine.dispose()
+    claimed = select(func.count()).select_from(ProcessedEvent)
+    return s.scalar(claimed.where(ProcessedEvent.team_id.in_(teams), ProcessedEvent.state == "handling")) or 0
 
 
 @dataclass(frozen=True)

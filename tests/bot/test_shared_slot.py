@@ -97,7 +97,7 @@ def test_small_workspaces_post_before_a_slow_one_finishes(sessions: Sessions, db
             for schedules in replicas:
                 schedules.shutdown()
 
-        found = {team: digest_posts(emu, team) for team in CHANNELS}
+        found = {team: digest_posts(emu.base_url, team) for team in CHANNELS}
         last = {team: max(digest_times(emu, team)) for team in CHANNELS}
 
     for team, counts in found.items():
