@@ -3,8 +3,8 @@ finding a message already posted.
 
 A Monday fan-out posts hundreds of digests at once into one workspace, where Slack limits
 chat.postMessage and the upload methods per workspace. The `Pacer` spaces the calls of every
-replica together within those limits, so that Slack rarely answers 429 and slack_sdk's retry
-handler rarely waits.
+replica together within those limits, so that Slack rarely answers 429. A post Slack still refuses
+with 429 holds every replica's turns for Slack's Retry-After, and takes a later turn (`post_once`).
 
 A job that died after posting left a claim but no record of its message: whoever takes the claim
 over first looks for the message by its metadata (`find_message`), and records it rather than post
@@ -24,13 +24,16 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.slack_calls import post_message
+from bot.slack_calls import post_message, retry_after, slack_error, without_waiting
 from storage.turns import hold_turns, take_turn, take_turn_by
 
 logger = logging.getLogger(__name__)
 
 # A post attempt is a claim; after this many a digest or a nudge is left failed for people to look at.
 MAX_POST_ATTEMPTS = 5
+# Within one attempt, the turns a post takes at chat.postMessage while Slack answers 429 (as many as
+# slack_sdk's RateLimitErrorRetryHandler makes for twoway's other calls: `bot.deps.retry_handlers`).
+RATE_LIMITED_TURNS = 4
 HISTORY_PAGE = 200
 HISTORY_PAGES = 10
 
@@ -86,8 +89,9 @@ class Pacer:
     per channel, for ``channel_rates``), so replicas share one pace instead of each spending the
     whole limit. A caller takes its turns in one short transaction, then sleeps until they come,
     holding no connection: waiting callers go in the order they came and none wakes to be refused.
-    Calls that still meet a 429 (another app of the workspace's, a clock far off) are waited out by
-    slack_sdk's RateLimitErrorRetryHandler. The clock is the wall clock, which replicas share.
+    A post that still meets a 429 (another app of the workspace's, a call delayed into the next one's
+    turn) holds the pace (`post_once`); other calls that do are waited out by slack_sdk's
+    RateLimitErrorRetryHandler. The clock is the wall clock, which replicas share.
     """
 
     sessions: sessionmaker[Session]
@@ -182,9 +186,8 @@ def post_once(
     channel_id = str(message["channel"])
     if thread_ts:
         message["thread_ts"] = thread_ts
-    pacer.wait(team_id, POST_MESSAGE, channel_id=channel_id)
     try:
-        return str(post_message(client, metadata=metadata, **message)["ts"])
+        return _post_in_turn(client, pacer, team_id, channel_id, metadata, message)
     except SLACK_FAILURES as error:
         if not outcome_unknown(error):
             raise
@@ -195,8 +198,41 @@ def post_once(
     )
     if found is not None:
         return found
+    return _post_in_turn(client, pacer, team_id, channel_id, metadata, message)
+
+
+def _post_in_turn(
+    client: WebClient,
+    pacer: Pacer,
+    team_id: str,
+    channel_id: str,
+    metadata: dict[str, Any],
+    message: dict[str, Any],
+) -> str:
+    """chat.postMessage in a turn of the pace; return the message's ts.
+
+    A 429 holds every replica's turns in the workspace for Slack's Retry-After (`Pacer.hold`), and the
+    post takes the next turn after it, up to RATE_LIMITED_TURNS turns. Waited out by slack_sdk instead,
+    the post would come back outside the pace, among posts that keep Slack at its limit, and be
+    refused again.
+    """
+    refused_alone = without_waiting(client)
+    for _ in range(RATE_LIMITED_TURNS - 1):
+        pacer.wait(team_id, POST_MESSAGE, channel_id=channel_id)
+        try:
+            return str(post_message(refused_alone, metadata=metadata, **message)["ts"])
+        except SlackApiError as error:
+            if slack_error(error) != "ratelimited":
+                raise
+            wait = retry_after(error, default=1.0)
+            logger.info(
+                "Slack refused a post to %s with 429: every post in the workspace waits %.0f s",
+                channel_id,
+                wait,
+            )
+            pacer.hold(team_id, POST_MESSAGE, wait)
     pacer.wait(team_id, POST_MESSAGE, channel_id=channel_id)
-    return str(post_message(client, metadata=metadata, **message)["ts"])
+    return str(post_message(refused_alone, metadata=metadata, **message)["ts"])
 
 
 def describe_failure(error: Exception) -> str:

@@ -10,17 +10,28 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.digest.period import period_ending
 from bot.digest.publish import Publisher
-from bot.posting import CHANNEL_RATES, POST_MESSAGE, SLACK_RATES, UPLOAD_METHODS, CallRate, Pacer
+from bot.posting import (
+    CHANNEL_RATES,
+    POST_MESSAGE,
+    RATE_LIMITED_TURNS,
+    SLACK_RATES,
+    UPLOAD_METHODS,
+    CallRate,
+    Pacer,
+    post_once,
+)
 from emulator import DEFAULT_TEAM_ID, Emulator, EmulatorSettings, Limit, RateLimits
 from storage.channels import ensure_channel
 from storage.db import make_engine, make_session_factory
 from storage.migrate import upgrade
-from tests.support.publishing import with_chart
+from tests.support.publishing import CHANNEL, control, slack_client, with_chart
 
 TEAM = DEFAULT_TEAM_ID
 SLOT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -87,6 +98,49 @@ def test_a_429_holds_every_replicas_turns_for_its_retry_after(sessions: sessionm
     fake.now += 60
     assert paced.turn_within(TEAM, history, 3)
     assert fake.slept == []
+
+
+def _post(emu: Emulator, paced: Pacer) -> str:
+    metadata = {"event_type": "twoway_test", "event_payload": {"n": 1}}
+    return post_once(
+        slack_client(emu), paced, TEAM, search_from=SLOT, metadata=metadata, channel=CHANNEL, text="hi"
+    )
+
+
+def test_a_post_slack_refuses_with_429_holds_the_pace_and_takes_a_later_turn(
+    sessions: sessionmaker[Session],
+) -> None:
+    fake = FakeTime()
+    paced = pacer(sessions, fake, {POST_MESSAGE: CallRate(per_minute=600, burst=10)}, channel_rates={})
+    with Emulator() as emu:
+        control(
+            emu,
+            "POST",
+            "/_emulator/faults",
+            {"method": POST_MESSAGE, "status": 429, "retry_after": 3, "count": 2},
+        )
+
+        ts = _post(emu, paced)
+
+        # Each refusal held the pace for Slack's Retry-After, and the pacer slept it out: slack_sdk
+        # never waited, nor posted outside a turn.
+        assert fake.slept == [3.0, 3.0]
+        assert [c["ok"] for c in emu.calls(POST_MESSAGE)] == [False, False, True]
+        assert [m["ts"] for m in emu.state.team(TEAM).channels[CHANNEL].messages.values()] == [ts]
+
+
+def test_a_post_slack_refuses_every_turn_fails_as_ratelimited(sessions: sessionmaker[Session]) -> None:
+    fake = FakeTime()
+    paced = pacer(sessions, fake, {POST_MESSAGE: CallRate(per_minute=600, burst=10)}, channel_rates={})
+    with Emulator() as emu:
+        control(emu, "POST", "/_emulator/faults", {"method": POST_MESSAGE, "status": 429, "retry_after": 1})
+
+        with pytest.raises(SlackApiError) as refused:
+            _post(emu, paced)
+
+        assert refused.value.response["error"] == "ratelimited"
+        assert len(emu.calls(POST_MESSAGE)) == RATE_LIMITED_TURNS
+        assert fake.slept == [1.0] * (RATE_LIMITED_TURNS - 1)
 
 
 def test_callers_arriving_together_are_given_turns_in_order(sessions: sessionmaker[Session]) -> None:
