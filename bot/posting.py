@@ -216,11 +216,11 @@ def _post_in_turn(
     the post would come back outside the pace, among posts that keep Slack at its limit, and be
     refused again.
     """
-    refused_alone = without_waiting(client)
+    raises_429s = without_waiting(client)
     for _ in range(RATE_LIMITED_TURNS - 1):
         pacer.wait(team_id, POST_MESSAGE, channel_id=channel_id)
         try:
-            return str(post_message(refused_alone, metadata=metadata, **message)["ts"])
+            return str(post_message(raises_429s, metadata=metadata, **message)["ts"])
         except SlackApiError as error:
             if slack_error(error) != "ratelimited":
                 raise
@@ -232,7 +232,7 @@ def _post_in_turn(
             )
             pacer.hold(team_id, POST_MESSAGE, wait)
     pacer.wait(team_id, POST_MESSAGE, channel_id=channel_id)
-    return str(post_message(refused_alone, metadata=metadata, **message)["ts"])
+    return str(post_message(raises_429s, metadata=metadata, **message)["ts"])
 
 
 def describe_failure(error: Exception) -> str:
